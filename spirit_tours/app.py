@@ -1,0 +1,79 @@
+"""The ASGI application: /graphql, /healthz and /readyz."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+
+from spirit_tours.config import Settings, get_settings
+from spirit_tours.embedded import start_embedded
+from spirit_tours.graphql_app import GraphQLApp
+from spirit_tours.schema.build import build_schema
+from spirit_tours.services import Services
+
+log = logging.getLogger(__name__)
+_READY_TIMEOUT_SECONDS = 2.0
+
+
+async def healthz(request: Request) -> JSONResponse:
+    """The process is up and serving."""
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> JSONResponse:
+    """Ready when both PostgreSQL and Redis answer."""
+    services: Services = request.app.state.services
+    checks: dict[str, str] = {}
+
+    async def database() -> None:
+        async with services.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def redis() -> None:
+        await services.redis.ping()  # type: ignore[misc]  # redis-py types sync and async alike
+
+    for name, probe in (("database", database), ("redis", redis)):
+        try:
+            await asyncio.wait_for(probe(), _READY_TIMEOUT_SECONDS)
+            checks[name] = "ok"
+        except Exception as error:
+            checks[name] = f"unavailable: {type(error).__name__}"
+    ready = all(value == "ok" for value in checks.values())
+    return JSONResponse(
+        {"status": "ready" if ready else "unavailable", "checks": checks},
+        status_code=200 if ready else 503,
+    )
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or get_settings()
+    settings.check_secrets()
+    graphql = GraphQLApp(build_schema(settings))
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        urls = start_embedded(settings.data_dir, settings.database_url, settings.redis_url)
+        services = Services.create(settings, urls.database_url, urls.redis_url)
+        app.state.services = services
+        try:
+            yield
+        finally:
+            await services.close()
+
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql),
+            WebSocketRoute("/graphql", graphql),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        lifespan=lifespan,
+    )

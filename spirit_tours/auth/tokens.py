@@ -1,0 +1,83 @@
+"""Short-lived access JWTs (HS256) and opaque refresh tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import jwt
+
+from spirit_tours.errors import unauthenticated
+from spirit_tours.permissions.viewer import Viewer
+from spirit_tours.persistence.enums import Role
+
+ISSUER = "spirit-tours"
+_ALGORITHM = "HS256"
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    token: str
+    expires_at: datetime
+
+
+class TokenService:
+    """Issues and verifies access tokens signed with ``SPIRIT_JWT_SECRET``."""
+
+    def __init__(self, secret: str, ttl_seconds: int) -> None:
+        self._secret = secret
+        self._ttl = timedelta(seconds=ttl_seconds)
+
+    def issue(self, viewer: Viewer, *, now: datetime | None = None) -> AccessToken:
+        issued = now or datetime.now(UTC)
+        expires = issued + self._ttl
+        claims = {
+            "iss": ISSUER,
+            "sub": str(viewer.user_id),
+            "role": viewer.role.value,
+            "cid": str(viewer.company_id) if viewer.company_id else None,
+            "iat": int(issued.timestamp()),
+            "exp": int(expires.timestamp()),
+            "jti": uuid.uuid4().hex,
+            "typ": "access",
+        }
+        return AccessToken(jwt.encode(claims, self._secret, algorithm=_ALGORITHM), expires)
+
+    def verify(self, token: str) -> Viewer:
+        """The viewer a token speaks for, or an UNAUTHENTICATED error saying why not."""
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[_ALGORITHM],
+                issuer=ISSUER,
+                options={"require": ["exp", "iat", "sub", "iss"]},
+            )
+        except jwt.ExpiredSignatureError as error:
+            raise unauthenticated(
+                "The access token has expired; refresh it.", reason="TOKEN_EXPIRED"
+            ) from error
+        except jwt.InvalidTokenError as error:
+            raise unauthenticated("The access token is invalid.", reason="INVALID_TOKEN") from error
+        try:
+            if claims.get("typ") != "access":
+                raise ValueError("not an access token")
+            company = claims.get("cid")
+            return Viewer(
+                user_id=uuid.UUID(claims["sub"]),
+                role=Role(claims["role"]),
+                company_id=uuid.UUID(company) if company else None,
+            )
+        except (KeyError, ValueError) as error:
+            raise unauthenticated("The access token is invalid.", reason="INVALID_TOKEN") from error
+
+
+def new_refresh_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def digest(refresh_token: str) -> str:
+    return hashlib.sha256(refresh_token.encode()).hexdigest()

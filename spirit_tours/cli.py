@@ -1,0 +1,186 @@
+"""The ``spirit-tours`` command line: serve, migrate, seed-demo, create-user, export-schema."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import click
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from spirit_tours.config import Settings, get_settings
+from spirit_tours.embedded import ServerUrls, start_embedded
+from spirit_tours.errors import DomainError
+from spirit_tours.persistence.database import create_engine, create_session_factory
+from spirit_tours.persistence.enums import Locale, Role
+from spirit_tours.persistence.migrate import migrate
+
+T = TypeVar("T")
+
+
+def _servers(settings: Settings) -> ServerUrls:
+    """The configured URLs, starting the embedded servers for those that are not set."""
+    return start_embedded(settings.data_dir, settings.database_url, settings.redis_url)
+
+
+async def _with_database(
+    database_url: str, work: Callable[[AsyncEngine, AsyncSession], Awaitable[T]]
+) -> T:
+    engine = create_engine(database_url, pool_size=2)
+    try:
+        await migrate(engine)
+        async with create_session_factory(engine)() as session, session.begin():
+            return await work(engine, session)
+    finally:
+        await engine.dispose()
+
+
+@click.group()
+@click.option("--log-level", default=None, help="debug, info, warning, error")
+def main(log_level: str | None) -> None:
+    """Spirit Tours backend."""
+    level = (log_level or get_settings().log_level).upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int)
+def serve(host: str, port: int, workers: int) -> None:
+    """Run the API server (migrates; seeds an empty embedded database with demo data)."""
+    import uvicorn
+
+    from spirit_tours.demo import database_is_empty, format_logins, seed_demo
+
+    settings = get_settings()
+    urls = _servers(settings)
+    seed = settings.seed_demo and settings.database_url is None
+
+    async def prepare(engine: AsyncEngine, session: AsyncSession) -> str | None:
+        if seed and await database_is_empty(session):
+            return format_logins(await seed_demo(session))
+        return None
+
+    printed = asyncio.run(_with_database(urls.database_url, prepare))
+    if printed:
+        click.echo(printed)
+    # Worker processes inherit the servers through the environment.
+    os.environ["SPIRIT_DATABASE_URL"] = urls.database_url
+    os.environ["SPIRIT_REDIS_URL"] = urls.redis_url
+    click.echo(f"GraphQL and GraphiQL at http://{host}:{port}/graphql")
+    uvicorn.run(
+        "spirit_tours.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        ws="websockets-sansio",
+        ws_ping_interval=30,
+        ws_ping_timeout=30,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        log_level=settings.log_level.lower(),
+    )
+
+
+@main.command()
+@click.option("--concurrency", default=4, show_default=True, type=int)
+def worker(concurrency: int) -> None:
+    """Run the job worker (housekeeping now; e-mail joins it later)."""
+    from spirit_tours.jobs.worker import build_worker, maintenance_queue
+
+    urls = _servers(get_settings())
+
+    async def run() -> None:
+        await _with_database(urls.database_url, _nothing)
+        queue = maintenance_queue(urls.redis_url)
+        await queue.connect()
+        try:
+            await build_worker(queue, urls.database_url, concurrency=concurrency).start()
+        finally:
+            await queue.disconnect()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
+
+
+async def _nothing(engine: AsyncEngine, session: AsyncSession) -> None:
+    return None
+
+
+@main.command(name="migrate")
+def migrate_command() -> None:
+    """Apply database migrations."""
+    urls = _servers(get_settings())
+
+    asyncio.run(_with_database(urls.database_url, _nothing))
+    click.echo("database is at the newest revision")
+
+
+@main.command(name="seed-demo")
+def seed_demo_command() -> None:
+    """Load the demo data (idempotent) and print the demo logins."""
+    from spirit_tours.demo import format_logins, seed_demo
+
+    urls = _servers(get_settings())
+
+    async def seed(engine: AsyncEngine, session: AsyncSession) -> str:
+        return format_logins(await seed_demo(session))
+
+    click.echo(asyncio.run(_with_database(urls.database_url, seed)))
+
+
+@main.command(name="create-user")
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--name", "full_name", default=None, help="Full name (default: from the e-mail)")
+@click.option("--company", default=None, help="Company; created when missing")
+@click.option("--hotel", default=None, help="Hotel of a HOTEL user's company; created when missing")
+@click.option("--locale", default="es", type=click.Choice([loc.value for loc in Locale]))
+def create_user_command(
+    email: str,
+    password: str,
+    role: str,
+    full_name: str | None,
+    company: str | None,
+    hotel: str | None,
+    locale: str,
+) -> None:
+    """Create a user (and its company and hotel when they do not exist yet)."""
+    from spirit_tours.resolvers.accounts import NewUser, create_user
+
+    urls = _servers(get_settings())
+    new = NewUser(
+        email=email,
+        password=password,
+        role=Role(role),
+        full_name=full_name,
+        company=company,
+        hotel=hotel,
+        locale=Locale(locale),
+    )
+
+    async def create(engine: AsyncEngine, session: AsyncSession) -> str:
+        user = await create_user(session, new)
+        return f"created {user.role} {user.email} ({user.id})"
+
+    try:
+        click.echo(asyncio.run(_with_database(urls.database_url, create)))
+    except DomainError as error:
+        raise click.ClickException(f"{error.code}: {error.message}") from error
+
+
+@main.command(name="export-schema")
+def export_schema() -> None:
+    """Print the GraphQL SDL (what schema.graphql holds)."""
+    from spirit_tours.schema.build import sdl
+
+    click.echo(sdl(), nl=False)

@@ -1,0 +1,85 @@
+"""Settings read from ``SPIRIT_*`` environment variables (and an optional ``.env`` file)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_JWT_SECRET = "spirit-tours-development-secret-change-me"  # noqa: S105
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """Every knob of the server. Secrets have no usable default outside development."""
+
+    model_config = SettingsConfigDict(env_prefix="SPIRIT_", env_file=".env", extra="ignore")
+
+    env: Environment = Environment.DEVELOPMENT
+    database_url: str | None = Field(
+        default=None,
+        description="postgresql+asyncpg://… ; unset: embedded PostgreSQL under data_dir",
+    )
+    redis_url: str | None = Field(
+        default=None, description="redis://… ; unset: embedded Redis under data_dir"
+    )
+    data_dir: Path = Path(".spirit-tours")
+    jwt_secret: SecretStr = SecretStr(DEVELOPMENT_JWT_SECRET)
+    access_token_ttl_seconds: int = Field(default=900, ge=30)
+    refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=60)
+    login_max_failures_per_account: int = Field(default=5, ge=1)
+    login_max_failures_per_ip: int = Field(default=30, ge=1)
+    login_failure_window_seconds: int = Field(default=15 * 60, ge=1)
+    max_query_depth: int = Field(default=12, ge=2)
+    max_aliases: int = Field(default=30, ge=1)
+    max_tokens: int = Field(default=5000, ge=100)
+    database_pool_size: int = Field(default=10, ge=1)
+    seed_demo: bool = Field(
+        default=True, description="serve: load the demo data into an empty database"
+    )
+    log_level: str = "info"
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies whose X-Forwarded-For is trusted (comma-separated, or *)",
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _asyncpg_driver(cls, value: str | None) -> str | None:
+        """Accept plain ``postgresql://`` URLs and use asyncpg for them."""
+        if value is None or value == "":
+            return None
+        for prefix in ("postgres://", "postgresql://"):
+            if value.startswith(prefix):
+                return "postgresql+asyncpg://" + value[len(prefix) :]
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @property
+    def is_development(self) -> bool:
+        return self.env == Environment.DEVELOPMENT
+
+    def check_secrets(self) -> None:
+        """Refuse to run in production with the well-known development secret."""
+        if (
+            self.env == Environment.PRODUCTION
+            and self.jwt_secret.get_secret_value() == DEVELOPMENT_JWT_SECRET
+        ):
+            raise RuntimeError("SPIRIT_JWT_SECRET must be set in production")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,59 @@
+"""The per-operation GraphQL context: services, the viewer and the DataLoaders."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+
+from spirit_tours.errors import DomainError, unauthenticated
+from spirit_tours.permissions.viewer import Viewer
+from spirit_tours.resolvers.loaders import Loaders
+from spirit_tours.services import Services
+
+
+@dataclass
+class Context:
+    services: Services
+    request: Request | WebSocket
+    response: Response | WebSocket | None = None
+    viewer: Viewer | None = None
+    # Why a presented token was refused; reported when a field needs a viewer.
+    auth_error: DomainError | None = None
+    connection_params: dict[str, Any] | None = None
+    _loaders: Loaders | None = field(default=None, repr=False)
+
+    def require_viewer(self) -> Viewer:
+        if self.viewer is not None:
+            return self.viewer
+        raise self.auth_error or unauthenticated()
+
+    @property
+    def loaders(self) -> Loaders:
+        if self._loaders is None:
+            self._loaders = Loaders(self.services.sessions)
+        return self._loaders
+
+    @cached_property
+    def client_ip(self) -> str:
+        client = self.request.client
+        return client.host if client else "unknown"
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A short read session of its own: resolvers run concurrently, sessions must not."""
+        async with self.services.sessions() as session:
+            yield session
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session in a transaction that commits on success and rolls back on any error."""
+        async with self.services.sessions() as session, session.begin():
+            yield session

@@ -1,0 +1,95 @@
+"""The /graphql endpoint: strawberry's ASGI view with our context, auth and error shape."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from cross_web import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UnsetType
+
+from spirit_tours.context import Context
+from spirit_tours.errors import DomainError, ErrorCode
+from spirit_tours.services import Services
+
+
+def _http_error(error: HTTPException) -> JSONResponse:
+    """Transport-level refusals as JSON in the shape of GraphQL errors."""
+    status = error.status_code
+    if "not allowed when using GET" in error.reason:
+        status = 405  # GraphQL over HTTP: a mutation sent with GET is a wrong method
+    code = ErrorCode.METHOD_NOT_ALLOWED if status == 405 else ErrorCode.BAD_REQUEST
+    return JSONResponse(
+        {"errors": [{"message": error.reason, "extensions": {"code": code.value}}]},
+        status_code=status,
+        headers={"Allow": "GET, POST"} if status == 405 else None,
+    )
+
+
+def bearer_token(value: str | None) -> str | None:
+    if not value:
+        return None
+    scheme, _, token = value.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+class GraphQLApp(GraphQL[Context, None]):
+    def __init__(self, schema: Any, *, max_subscriptions_per_connection: int = 50) -> None:
+        super().__init__(
+            schema,
+            graphql_ide="graphiql",
+            allow_queries_via_get=True,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=timedelta(seconds=10),
+            max_subscriptions_per_connection=max_subscriptions_per_connection,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope, receive=receive))
+        except HTTPException as error:
+            response = _http_error(error)
+        await response(scope, receive, send)
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
+        services: Services = request.app.state.services
+        context = Context(services=services, request=request, response=response)
+        if isinstance(request, Request):
+            token = bearer_token(request.headers.get("authorization"))
+            if token is not None:
+                try:
+                    context.viewer = services.tokens.verify(token)
+                except DomainError as error:
+                    context.auth_error = error
+        return context
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Authenticate the WebSocket from the ``connection_init`` payload.
+
+        Accepts ``{"authorization": "Bearer <jwt>"}`` or ``{"token": "<jwt>"}``; no token means
+        an anonymous connection, a bad one is refused (close code 4403).
+        """
+        params = context.connection_params or {}
+        raw = params.get("authorization") or params.get("Authorization")
+        token = bearer_token(raw) if isinstance(raw, str) else None
+        if token is None and isinstance(params.get("token"), str):
+            token = params["token"]
+        if token is None:
+            return None
+        try:
+            context.viewer = context.services.tokens.verify(token)
+        except DomainError as error:
+            raise ConnectionRejectionError({"code": error.code.value, **error.details}) from error
+        return None

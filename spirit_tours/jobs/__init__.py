@@ -1,0 +1,1 @@
+"""saq queues, job functions and the worker."""

@@ -1,0 +1,1 @@
+"""Roles, the viewer and the permission classes every field and mutation declares."""

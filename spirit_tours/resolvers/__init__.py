@@ -1,0 +1,1 @@
+"""Query, mutation and subscription resolvers and the domain rules they apply."""

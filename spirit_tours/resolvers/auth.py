@@ -1,0 +1,103 @@
+"""Sign-in rules: password login, refresh-token rotation and logout."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spirit_tours.auth.passwords import verify_password
+from spirit_tours.auth.tokens import AccessToken, digest, new_refresh_token
+from spirit_tours.errors import unauthenticated
+from spirit_tours.permissions.viewer import Viewer
+from spirit_tours.persistence.accounts import RefreshToken, User
+from spirit_tours.persistence.repositories import accounts
+from spirit_tours.services import Services
+
+_WRONG_CREDENTIALS = "The e-mail or the password is wrong."
+
+
+@dataclass(frozen=True)
+class Session:
+    user: User
+    access: AccessToken
+    refresh_token: str
+    refresh_expires_at: datetime
+
+
+def viewer_of(user: User) -> Viewer:
+    return Viewer(user_id=user.id, role=user.role, company_id=user.company_id)
+
+
+async def _open_session(
+    services: Services, session: AsyncSession, user: User, family_id: uuid.UUID | None = None
+) -> Session:
+    now = datetime.now(UTC)
+    token = new_refresh_token()
+    expires = now + timedelta(seconds=services.settings.refresh_token_ttl_seconds)
+    session.add(
+        RefreshToken(
+            user_id=user.id,
+            family_id=family_id or uuid.uuid4(),
+            token_hash=digest(token),
+            expires_at=expires,
+        )
+    )
+    return Session(user, services.tokens.issue(viewer_of(user), now=now), token, expires)
+
+
+async def login(services: Services, email: str, password: str, client_ip: str) -> Session:
+    """Check the password under the attempt limits and open a new token family."""
+    email = email.strip()
+    await services.login_throttle.check(email, client_ip)
+    async with services.sessions() as session, session.begin():
+        user = await accounts.user_by_email(session, email)
+        valid = await verify_password(user.password_hash if user else None, password)
+        if not valid or user is None or not user.is_active:
+            await services.login_throttle.record_failure(email, client_ip)
+            raise unauthenticated(_WRONG_CREDENTIALS, reason="INVALID_CREDENTIALS")
+        opened = await _open_session(services, session, user)
+    await services.login_throttle.record_success(email)
+    return opened
+
+
+async def refresh(services: Services, refresh_token: str) -> Session:
+    """Rotate a refresh token. Replaying a used one revokes its whole family (theft)."""
+    now = datetime.now(UTC)
+    async with services.sessions() as session, session.begin():
+        stored = await accounts.refresh_token_by_digest(
+            session, digest(refresh_token), for_update=True
+        )
+        if stored is None:
+            raise unauthenticated("The refresh token is invalid.", reason="INVALID_TOKEN")
+        if stored.revoked_at is not None:
+            await accounts.revoke_refresh_family(session, stored.family_id, now)
+            reused = True
+        else:
+            reused = False
+        if not reused:
+            if stored.expires_at <= now:
+                raise unauthenticated("The refresh token has expired.", reason="TOKEN_EXPIRED")
+            user = await accounts.user_by_id(session, stored.user_id)
+            if user is None or not user.is_active:
+                raise unauthenticated("The account is disabled.", reason="ACCOUNT_DISABLED")
+            stored.revoked_at = now
+            return await _open_session(services, session, user, stored.family_id)
+    # Raised after the commit, so the family stays revoked.
+    raise unauthenticated(
+        "The refresh token was already used; sign in again.", reason="TOKEN_REUSED"
+    )
+
+
+async def logout(services: Services, refresh_token: str, *, everywhere: bool) -> int:
+    """Revoke the token's family (this device) or every token of its user; returns the count."""
+    now = datetime.now(UTC)
+    async with services.sessions() as session, session.begin():
+        stored = await accounts.refresh_token_by_digest(session, digest(refresh_token))
+        if stored is None:
+            raise unauthenticated("The refresh token is invalid.", reason="INVALID_TOKEN")
+        if everywhere:
+            return await accounts.revoke_user_refresh_tokens(session, stored.user_id, now)
+        return await accounts.revoke_refresh_family(session, stored.family_id, now)

@@ -1,0 +1,49 @@
+"""DataLoaders: every relation is fetched in one batched query per request."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.dataloader import DataLoader
+
+from spirit_tours.persistence.accounts import Company, Hotel
+from spirit_tours.persistence.database import SessionFactory
+from spirit_tours.persistence.repositories import accounts
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _loader(
+    sessions: SessionFactory,
+    fetch: Callable[[AsyncSession, Sequence[K]], Awaitable[Mapping[K, V]]],
+    missing: Callable[[], V],
+) -> DataLoader[K, V]:
+    async def load(keys: list[K]) -> list[V]:
+        async with sessions() as session:
+            found = await fetch(session, keys)
+        return [found[key] if key in found else missing() for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
+def _none() -> None:
+    return None
+
+
+class Loaders:
+    """One set per GraphQL operation, so caches never outlive the request that filled them."""
+
+    def __init__(self, sessions: SessionFactory) -> None:
+        self.company: DataLoader[uuid.UUID, Company | None] = _loader(
+            sessions, accounts.companies_by_ids, _none
+        )
+        self.hotel: DataLoader[uuid.UUID, Hotel | None] = _loader(
+            sessions, accounts.hotels_by_ids, _none
+        )
+        self.hotels_of_company: DataLoader[uuid.UUID, list[Hotel]] = _loader(
+            sessions, accounts.hotels_by_company_ids, list
+        )

@@ -1,0 +1,46 @@
+"""Give every error an ``extensions.code`` and hide unexpected ones outside development.
+
+Applied in ``Schema.process_errors``, which strawberry calls once for every error of every
+operation (parse, validation, execution, subscription), so no path escapes the convention.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from graphql import GraphQLError
+
+from spirit_tours.errors import DomainError, ErrorCode
+
+log = logging.getLogger("spirit_tours.errors")
+
+INTERNAL_MESSAGE = "Internal server error."
+
+
+def _set_code(error: GraphQLError, code: ErrorCode) -> None:
+    error.extensions = {**(error.extensions or {}), "code": code.value}
+
+
+def apply_error_policy(error: GraphQLError, *, mask: bool) -> None:
+    """Map one error onto the convention of ``spirit_tours.errors``, in place."""
+    original = error.original_error
+    if isinstance(original, DomainError):
+        error.extensions = {**(error.extensions or {}), **original.extensions}
+        return
+    if error.extensions and "code" in error.extensions:
+        return
+    if original is None or isinstance(original, GraphQLError):
+        syntax = error.message.startswith("Syntax Error")
+        _set_code(
+            error, ErrorCode.GRAPHQL_PARSE_FAILED if syntax else ErrorCode.GRAPHQL_VALIDATION_FAILED
+        )
+        return
+    if error.path is None:
+        # Raised while coercing variables or arguments (a malformed ID, a bad enum): input.
+        _set_code(error, ErrorCode.BAD_USER_INPUT)
+        return
+    log.error("unexpected error at %s", error.path, exc_info=original)
+    _set_code(error, ErrorCode.INTERNAL_SERVER_ERROR)
+    if mask:
+        error.message = INTERNAL_MESSAGE
+        error.original_error = None

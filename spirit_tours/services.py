@@ -1,0 +1,47 @@
+"""The long-lived collaborators of one server process, created by the app's lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from spirit_tours.auth.throttle import LoginThrottle
+from spirit_tours.auth.tokens import TokenService
+from spirit_tours.config import Settings
+from spirit_tours.persistence.database import SessionFactory, create_engine, create_session_factory
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: SessionFactory
+    redis: Redis
+    tokens: TokenService
+    login_throttle: LoginThrottle
+
+    @classmethod
+    def create(cls, settings: Settings, database_url: str, redis_url: str) -> Services:
+        engine = create_engine(database_url, pool_size=settings.database_pool_size)
+        redis = Redis.from_url(redis_url, decode_responses=False, health_check_interval=30)
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=create_session_factory(engine),
+            redis=redis,
+            tokens=TokenService(
+                settings.jwt_secret.get_secret_value(), settings.access_token_ttl_seconds
+            ),
+            login_throttle=LoginThrottle(
+                redis,
+                max_per_account=settings.login_max_failures_per_account,
+                max_per_ip=settings.login_max_failures_per_ip,
+                window_seconds=settings.login_failure_window_seconds,
+            ),
+        )
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+        await self.engine.dispose()

@@ -1,0 +1,167 @@
+"""Fixtures: a fresh database and Redis database per run, a live uvicorn server, clean state
+before every test."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+
+import asyncpg
+import httpx
+import pytest
+import uvicorn
+from pydantic import SecretStr
+from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from spirit_tours.app import create_app
+from spirit_tours.config import Environment, Settings
+from spirit_tours.persistence.accounts import User
+from spirit_tours.persistence.database import SessionFactory, create_engine, create_session_factory
+from spirit_tours.persistence.enums import Locale, Role
+from spirit_tours.persistence.migrate import migrate
+from spirit_tours.persistence.models import Base
+from spirit_tours.resolvers.accounts import NewUser, create_user
+from tests import services
+from tests.graphql_client import GraphQLClient
+
+TEST_JWT_SECRET = "test-secret-" + uuid.uuid4().hex
+PASSWORD = "correct horse battery"
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+async def database_url() -> AsyncIterator[str]:
+    """A database of its own for this test run, migrated to head, dropped afterwards."""
+    admin_url = services.admin_database_url()
+    name = f"spirit_test_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(_asyncpg_dsn(admin_url))
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    engine = create_engine(url, pool_size=1)
+    await migrate(engine)
+    await engine.dispose()
+    try:
+        yield url
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    return services.redis_url()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, redis_url: str) -> Settings:
+    return Settings(
+        env=Environment.TEST,
+        database_url=database_url,
+        redis_url=redis_url,
+        jwt_secret=SecretStr(TEST_JWT_SECRET),
+        seed_demo=False,
+    )
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url, pool_size=5)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sessions(engine: AsyncEngine) -> SessionFactory:
+    return create_session_factory(engine)
+
+
+@pytest.fixture(scope="session")
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+@dataclass
+class LiveServer:
+    url: str
+    server: uvicorn.Server
+
+
+@pytest.fixture(scope="session")
+async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
+    """The real ASGI app behind a real uvicorn server on a free loopback port."""
+    config = uvicorn.Config(
+        create_app(settings),
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        ws="websockets-sansio",
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield LiveServer(url=f"http://127.0.0.1:{port}", server=server)
+    server.should_exit = True
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+@pytest.fixture(autouse=True)
+async def clean_state(engine: AsyncEngine, redis: Redis) -> None:
+    """Every test starts from empty tables and an empty Redis database."""
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    async with engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    await redis.flushdb()
+
+
+@pytest.fixture
+async def http(live_server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def gql(http: httpx.AsyncClient) -> GraphQLClient:
+    return GraphQLClient(http)
+
+
+UserFactory = Callable[..., Awaitable[User]]
+
+
+@pytest.fixture
+def make_user(sessions: SessionFactory) -> UserFactory:
+    """Create a user through the same rules as ``spirit-tours create-user``."""
+
+    async def make(
+        email: str,
+        role: Role = Role.ADMIN,
+        *,
+        password: str = PASSWORD,
+        company: str | None = None,
+        hotel: str | None = None,
+        locale: Locale = Locale.ES,
+    ) -> User:
+        session: AsyncSession
+        async with sessions() as session, session.begin():
+            return await create_user(
+                session,
+                NewUser(email, password, role, company=company, hotel=hotel, locale=locale),
+            )
+
+    return make

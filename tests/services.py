@@ -1,0 +1,51 @@
+"""Find the PostgreSQL and Redis servers the tests run against.
+
+``SPIRIT_TEST_DATABASE_URL`` / ``SPIRIT_TEST_REDIS_URL`` win; otherwise the local servers on
+127.0.0.1:5432 / 6379 when they answer; otherwise embedded servers in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+from pathlib import Path
+
+from spirit_tours.embedded import EmbeddedPostgres, EmbeddedRedis
+
+LOCAL_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+LOCAL_REDIS = "redis://127.0.0.1:6379/15"
+
+_embedded_dir: Path | None = None
+
+
+def _reachable(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _embedded() -> Path:
+    global _embedded_dir
+    if _embedded_dir is None:
+        _embedded_dir = Path(tempfile.mkdtemp(prefix="spirit-tests-"))
+    return _embedded_dir
+
+
+def admin_database_url() -> str:
+    """A URL to a database from which test databases can be created."""
+    if url := os.environ.get("SPIRIT_TEST_DATABASE_URL"):
+        return url
+    if _reachable(5432):
+        return LOCAL_POSTGRES
+    return EmbeddedPostgres(_embedded()).start()
+
+
+def redis_url() -> str:
+    if url := os.environ.get("SPIRIT_TEST_REDIS_URL"):
+        return url
+    if _reachable(6379):
+        return LOCAL_REDIS
+    return EmbeddedRedis(_embedded()).start()

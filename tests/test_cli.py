@@ -1,0 +1,119 @@
+"""The command line: create-user and seed-demo against the test database."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from spirit_tours.errors import DomainError, ErrorCode
+from spirit_tours.persistence.accounts import Company, Hotel, User
+from spirit_tours.persistence.database import SessionFactory
+from spirit_tours.persistence.enums import CompanyKind, Role
+from spirit_tours.resolvers.accounts import NewUser, create_user
+from tests.cli import clean_env, run_cli
+from tests.graphql_client import GraphQLClient
+
+
+def _env(database_url: str, redis_url: str) -> dict[str, str]:
+    return clean_env(SPIRIT_DATABASE_URL=database_url, SPIRIT_REDIS_URL=redis_url)
+
+
+async def test_create_user_creates_company_and_hotel_then_can_sign_in(
+    database_url: str, redis_url: str, sessions: SessionFactory, gql: GraphQLClient
+) -> None:
+    env = _env(database_url, redis_url)
+    args = ["--password", "secret-pass-1", "--role", "HOTEL", "--company", "Sol Hotels"]
+
+    first = await run_cli(
+        "create-user", "--email", "a@sol.example", *args, "--hotel", "Sol Cusco", env=env
+    )
+    second = await run_cli(
+        "create-user", "--email", "b@sol.example", *args, "--hotel", "Sol Lima", env=env
+    )
+
+    assert first.code == 0, first.stderr
+    assert second.code == 0, second.stderr
+    async with sessions() as session:
+        companies = (await session.scalars(select(Company))).all()
+        hotels = sorted((await session.scalars(select(Hotel.name))).all())
+    assert [(c.name, c.kind) for c in companies] == [("Sol Hotels", CompanyKind.HOTEL)]
+    assert hotels == ["Sol Cusco", "Sol Lima"]
+    assert (await gql.login("b@sol.example", "secret-pass-1"))["user"]["role"] == "HOTEL"
+
+
+async def test_create_user_refuses_bad_input_and_changes_nothing(
+    database_url: str, redis_url: str, sessions: SessionFactory
+) -> None:
+    env = _env(database_url, redis_url)
+    ok = await run_cli(
+        "create-user", "--email", "m@andes.example", "--password", "secret-pass-1",
+        "--role", "AGENCY", "--company", "Andes Travel", env=env,
+    )  # fmt: skip
+    assert ok.code == 0, ok.stderr
+
+    cases = {
+        "CONFLICT": ["--email", "M@andes.example", "--role", "AGENCY", "--company", "Andes"],
+        "cannot join": ["--email", "h@x.example", "--role", "HOTEL", "--company", "Andes Travel"],
+    }
+    for expected, args in cases.items():
+        result = await run_cli("create-user", "--password", "secret-pass-1", *args, env=env)
+        assert result.code == 1, (expected, result.stdout)
+        assert expected in result.stderr, result.stderr
+
+    async with sessions() as session:
+        assert (await session.scalars(select(User.email))).all() == ["m@andes.example"]
+        assert len((await session.scalars(select(Company))).all()) == 1
+
+
+@pytest.mark.parametrize(
+    ("new", "field", "expected"),
+    [
+        (NewUser("not-an-email", "secret-pass-1", Role.CLIENT), "email", "e-mail address"),
+        (NewUser("s@y.example", "short", Role.CLIENT), "password", "at least 8"),
+        (NewUser("x@y.example", "secret-pass-1", Role.AGENCY), "company", "needs a company"),
+        (
+            NewUser("c@y.example", "secret-pass-1", Role.CLIENT, company="Acme"),
+            "company",
+            "no company",
+        ),
+        (
+            NewUser("g@y.example", "secret-pass-1", Role.GUIDE, hotel="Somewhere"),
+            "hotel",
+            "Only HOTEL",
+        ),
+    ],
+)
+async def test_account_rules_name_the_bad_field(
+    sessions: SessionFactory, new: NewUser, field: str, expected: str
+) -> None:
+    async with sessions() as session:
+        with pytest.raises(DomainError) as raised:
+            await create_user(session, new)
+        await session.rollback()
+        assert (await session.scalars(select(User))).all() == []
+    assert raised.value.code == ErrorCode.BAD_USER_INPUT
+    assert raised.value.field == field
+    assert expected in raised.value.message
+
+
+async def test_seed_demo_is_idempotent_and_prints_logins(
+    database_url: str, redis_url: str, sessions: SessionFactory, gql: GraphQLClient
+) -> None:
+    env = _env(database_url, redis_url)
+    first = await run_cli("seed-demo", env=env)
+    again = await run_cli("seed-demo", env=env)
+
+    assert first.code == 0, first.stderr
+    assert again.code == 0, again.stderr
+    assert "admin@spirit-tours.example" in first.stdout
+    assert first.stdout == again.stdout
+    async with sessions() as session:
+        users = (await session.scalars(select(User))).all()
+        hotels = (await session.scalars(select(Hotel))).all()
+    assert sorted(u.role.value for u in users) == [
+        "ADMIN", "AGENCY", "AGENCY", "CLIENT", "GUIDE", "HOTEL", "HOTEL", "HOTEL",
+    ]  # fmt: skip
+    assert {h.city for h in hotels} == {"Cusco"}
+    assert len({h.company_id for h in hotels}) == 3  # three competing hotel companies
+    password = first.stdout.split("password for all: ")[1].split(")")[0]
+    assert (await gql.login("admin@spirit-tours.example", password))["user"]["role"] == "ADMIN"

@@ -1,0 +1,49 @@
+"""The saq worker runs housekeeping jobs against the real database and Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from spirit_tours.jobs.worker import build_worker, maintenance_queue
+from spirit_tours.persistence.accounts import RefreshToken
+from spirit_tours.persistence.database import SessionFactory
+from tests.conftest import UserFactory
+
+
+async def test_worker_purges_expired_and_long_revoked_refresh_tokens(
+    database_url: str, redis_url: str, sessions: SessionFactory, make_user: UserFactory
+) -> None:
+    user = await make_user("ana@op.example")
+    now = datetime.now(UTC)
+    later = now + timedelta(days=20)
+    tokens: dict[str, dict[str, datetime]] = {
+        "live": {"expires_at": now + timedelta(days=1)},
+        "expired": {"expires_at": now - timedelta(seconds=1)},
+        "revoked-long-ago": {"expires_at": later, "revoked_at": now - timedelta(days=8)},
+        "revoked-recently": {"expires_at": later, "revoked_at": now - timedelta(days=1)},
+    }
+    async with sessions() as session, session.begin():
+        for name, fields in tokens.items():
+            session.add(
+                RefreshToken(user_id=user.id, family_id=uuid.uuid4(), token_hash=name, **fields)
+            )
+
+    queue = maintenance_queue(redis_url)
+    await queue.connect()
+    worker = build_worker(queue, database_url, concurrency=1)
+    running = asyncio.create_task(worker.start())
+    try:
+        purged = await queue.apply("purge_refresh_tokens", timeout=30)
+    finally:
+        await worker.stop()
+        running.cancel()
+        await queue.disconnect()
+
+    assert purged == 2
+    async with sessions() as session:
+        left = set((await session.scalars(select(RefreshToken.token_hash))).all())
+    assert left == {"live", "revoked-recently"}
