@@ -1,0 +1,187 @@
+"""HTTP benchmark: GraphQL operations against a plain Starlette baseline doing the same SQL.
+
+The server (one uvicorn process with uvloop and httptools) and the load generator run in
+separate processes, against a database of their own on the configured or local PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import multiprocessing
+import os
+import socket
+import time
+import uuid
+from concurrent.futures import ProcessPoolExecutor
+
+import asyncpg
+import httpx
+import uvicorn
+from pydantic import SecretStr
+from sqlalchemy.engine import make_url
+from starlette.applications import Starlette
+from starlette.requests import Request as StarletteRequest
+from starlette.responses import JSONResponse
+
+from benchmarks.loadgen import Figures, Request, run_load_process
+from spirit_tours.app import create_app
+from spirit_tours.config import Environment, Settings
+from spirit_tours.demo import DEMO_PASSWORD, seed_demo
+from spirit_tours.persistence.database import create_engine, create_session_factory
+from spirit_tours.persistence.migrate import migrate
+from spirit_tours.persistence.repositories import accounts
+from spirit_tours.services import Services
+from tests import services as test_services
+
+VIEWER = "{ viewer { id email fullName role locale company { id name kind } } }"
+
+
+async def baseline_viewer(request: StarletteRequest) -> JSONResponse:
+    """The same work as the `viewer` query by hand: verify the JWT, read the user and company."""
+    services: Services = request.app.state.services
+    token = request.headers["authorization"].partition(" ")[2]
+    viewer = services.tokens.verify(token)
+    async with services.sessions() as session:
+        user = await accounts.user_by_id(session, viewer.user_id)
+        assert user is not None
+        companies = await accounts.companies_by_ids(
+            session, [user.company_id] if user.company_id else []
+        )
+    company = companies.get(user.company_id) if user.company_id else None
+    return JSONResponse(
+        {
+            "data": {
+                "viewer": {
+                    "id": str(user.id),
+                    "email": user.email,
+                    "fullName": user.full_name,
+                    "role": user.role.value,
+                    "locale": user.locale.value,
+                    "company": company
+                    and {"id": str(company.id), "name": company.name, "kind": company.kind.value},
+                }
+            }
+        }
+    )
+
+
+def bench_app(database_url: str, redis_url: str) -> Starlette:
+    settings = Settings(
+        env=Environment.PRODUCTION,
+        database_url=database_url,
+        redis_url=redis_url,
+        jwt_secret=SecretStr("benchmark-secret-" + "x" * 32),
+        log_level="warning",
+    )
+    app = create_app(settings)
+    app.add_route("/baseline/viewer", baseline_viewer)
+    return app
+
+
+def _serve(database_url: str, redis_url: str, port: int) -> None:
+    uvicorn.run(
+        bench_app(database_url, redis_url),
+        host="127.0.0.1",
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        log_level="warning",
+        access_log=False,
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def _prepare_database() -> str:
+    admin_url = test_services.admin_database_url()
+    name = f"spirit_bench_{uuid.uuid4().hex[:8]}"
+    dsn = make_url(admin_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    admin = await asyncpg.connect(dsn)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    engine = create_engine(url, pool_size=2)
+    await migrate(engine)
+    async with create_session_factory(engine)() as session, session.begin():
+        await seed_demo(session)
+    await engine.dispose()
+    return url
+
+
+async def _drop_database(url: str) -> None:
+    admin_url = test_services.admin_database_url()
+    dsn = make_url(admin_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    admin = await asyncpg.connect(dsn)
+    await admin.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+    await admin.close()
+
+
+async def _login(base: str, email: str) -> str:
+    async with httpx.AsyncClient(base_url=base) as http:
+        for _ in range(200):
+            try:
+                if (await http.get("/readyz")).status_code == 200:
+                    break
+            except httpx.TransportError:
+                await asyncio.sleep(0.1)
+        query = (
+            "mutation($e: String!, $p: String!) "
+            "{ login(input: {email: $e, password: $p}) { accessToken } }"
+        )
+        response = await http.post(
+            "/graphql", json={"query": query, "variables": {"e": email, "p": DEMO_PASSWORD}}
+        )
+        token: str = response.json()["data"]["login"]["accessToken"]
+        return token
+
+
+def graphql_request(query: str, token: str) -> Request:
+    body = json.dumps({"query": query}).encode()
+    return Request(
+        "POST",
+        "/graphql",
+        {"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+        body,
+    )
+
+
+def main(seconds: float = 10.0, concurrency: int = 32) -> None:
+    database_url = asyncio.run(_prepare_database())
+    redis_url = test_services.redis_url()
+    port = _free_port()
+    context = multiprocessing.get_context("spawn")
+    server = context.Process(target=_serve, args=(database_url, redis_url, port), daemon=True)
+    server.start()
+    try:
+        base = f"http://127.0.0.1:{port}"
+        token = asyncio.run(_login(base, "admin@spirit-tours.example"))
+        cases: list[tuple[str, Request]] = [
+            ("baseline: Starlette JSON (viewer)", Request(
+                "GET", "/baseline/viewer", {"Authorization": f"Bearer {token}"}
+            )),
+            ("GraphQL viewer", graphql_request(VIEWER, token)),
+        ]  # fmt: skip
+        print(f"HTTP benchmark: {concurrency} connections, {seconds:.0f} s per case, "
+              f"1 server process, {os.cpu_count()} cores")  # fmt: skip
+        with ProcessPoolExecutor(1, mp_context=context) as pool:
+            pool.submit(run_load_process, "127.0.0.1", port, cases[0][1], 4, 1.0).result()
+            for name, request in cases:
+                figures: Figures = pool.submit(
+                    run_load_process, "127.0.0.1", port, request, concurrency, seconds
+                ).result()
+                print(figures.row(name))
+                time.sleep(0.5)
+    finally:
+        server.terminate()
+        server.join(10)
+        asyncio.run(_drop_database(database_url))
+
+
+if __name__ == "__main__":
+    main()
