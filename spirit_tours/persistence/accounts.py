@@ -5,15 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, UniqueConstraint, func
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from spirit_tours.persistence.base import Base, Timestamps, UUIDPrimaryKey
+from spirit_tours.persistence.base import db_enum as _enum
 from spirit_tours.persistence.enums import CompanyKind, Locale, Role
-
-
-def _enum(kind: type[Role] | type[CompanyKind] | type[Locale], name: str) -> Enum:
-    return Enum(kind, name=name, native_enum=True, values_callable=lambda e: [m.value for m in e])
 
 
 class Company(UUIDPrimaryKey, Timestamps, Base):

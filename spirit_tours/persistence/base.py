@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from enum import StrEnum
 
-from sqlalchemy import DateTime, MetaData, func
+from sqlalchemy import DateTime, Enum, MetaData, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Stable constraint names so Alembic migrations stay reproducible.
@@ -33,3 +34,8 @@ class UUIDPrimaryKey:
 
 class Timestamps:
     created_at: Mapped[datetime] = mapped_column(server_default=func.now(), default=utcnow)
+
+
+def db_enum(kind: type[StrEnum], name: str) -> Enum:
+    """A native PostgreSQL enum storing the members' values."""
+    return Enum(kind, name=name, native_enum=True, values_callable=lambda e: [m.value for m in e])

@@ -37,3 +37,50 @@ class Locale(StrEnum):
     ES = "es"
     EN = "en"
     PT = "pt"
+
+
+class QuotationStatus(StrEnum):
+    DRAFT = "DRAFT"
+    OPEN = "OPEN"
+    CLOSED = "CLOSED"
+    PROPOSED = "PROPOSED"
+    APPROVED = "APPROVED"
+    BOOKED = "BOOKED"
+    CANCELLED = "CANCELLED"
+    EXPIRED = "EXPIRED"
+
+
+class CompetitorPrices(StrEnum):
+    """What an invited hotel learns of the competing offers."""
+
+    HIDDEN = "HIDDEN"
+    RANK_ONLY = "RANK_ONLY"
+    OPEN = "OPEN"
+
+
+class InvitationStatus(StrEnum):
+    INVITED = "INVITED"
+    VIEWED = "VIEWED"
+    DECLINED = "DECLINED"
+    RESPONDED = "RESPONDED"
+
+
+class OfferStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    WITHDRAWN = "WITHDRAWN"
+
+
+class RoomType(StrEnum):
+    SINGLE = "SINGLE"
+    DOUBLE = "DOUBLE"
+    TWIN = "TWIN"
+    TRIPLE = "TRIPLE"
+    SUITE = "SUITE"
+
+
+class ExtraService(StrEnum):
+    GUIDE = "GUIDE"
+    TRANSPORT = "TRANSPORT"
+    AIRPORT_TRANSFER = "AIRPORT_TRANSFER"
+    BREAKFAST = "BREAKFAST"
+    EXCURSIONS = "EXCURSIONS"
