@@ -1,0 +1,68 @@
+"""Field-level permission classes of SPEC §3: a hidden value resolves to ``null``.
+
+Each type carrying priced or identifying data keeps its viewer's scope in a private ``scope``
+attribute; these classes read it. Use them through :func:`guarded`, which makes the field fail
+silently (``null`` or ``[]``) instead of raising, as the specification requires.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.permission import BasePermission, PermissionExtension
+
+
+class _ScopeRule(BasePermission):
+    """True when the source's ``scope`` has the attribute ``rule`` set."""
+
+    rule: str = ""
+    message = "Hidden from this viewer."
+
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        scope = getattr(source, "scope", None)
+        return scope is not None and bool(getattr(scope, self.rule))
+
+
+class CanSeeOwner(_ScopeRule):
+    rule = "sees_owner"
+
+
+class CanSeeMarkup(_ScopeRule):
+    rule = "sees_markup"
+
+
+class CanSeeSellingPrice(_ScopeRule):
+    rule = "sees_selling_price"
+
+
+class CanSeeOfferCount(_ScopeRule):
+    rule = "sees_offer_count"
+
+
+class CanSeeOwnRank(_ScopeRule):
+    rule = "sees_own_rank"
+
+
+class CanSeeNetPrice(_ScopeRule):
+    rule = "sees_net_price"
+
+
+class CanSeeOfferHotel(_ScopeRule):
+    rule = "sees_hotel"
+
+
+class CanSeeOfferNotes(_ScopeRule):
+    rule = "sees_notes"
+
+
+class CanSeeOfferHistory(_ScopeRule):
+    rule = "sees_history"
+
+
+def guarded(permission: type[BasePermission], **field_options: Any) -> Any:
+    """A field hidden (``null`` / ``[]``) from viewers the permission refuses."""
+    return strawberry.field(
+        extensions=[PermissionExtension(permissions=[permission()], fail_silently=True)],
+        **field_options,
+    )

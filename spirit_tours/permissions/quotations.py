@@ -1,0 +1,144 @@
+"""Price privacy (SPEC §3) for quotations and offers, as plain rules over a viewer's relation.
+
+Every rule here is evaluated per field by the permission classes in ``pricing_fields``; queries,
+mutation payloads and subscription events all resolve through them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import Enum
+
+from spirit_tours.permissions.viewer import Viewer
+from spirit_tours.persistence.enums import CompetitorPrices, OfferStatus, Role
+from spirit_tours.persistence.quotations import HotelOffer, Quotation
+
+
+class Relation(Enum):
+    """How the viewer stands to one quotation."""
+
+    ADMIN = "ADMIN"
+    OWNER = "OWNER"
+    INVITED_HOTEL = "INVITED_HOTEL"
+    NONE = "NONE"
+
+
+def is_owner(viewer: Viewer, quotation: Quotation) -> bool:
+    if viewer.role == Role.AGENCY:
+        return viewer.company_id is not None and viewer.company_id == quotation.owner_company_id
+    if viewer.role == Role.CLIENT:
+        return quotation.owner_company_id is None and viewer.user_id == quotation.owner_user_id
+    return False
+
+
+def relation_to(
+    viewer: Viewer, quotation: Quotation, invited_company_ids: Iterable[uuid.UUID]
+) -> Relation:
+    if viewer.role == Role.ADMIN:
+        return Relation.ADMIN
+    if is_owner(viewer, quotation):
+        return Relation.OWNER
+    if viewer.role == Role.HOTEL and viewer.company_id in set(invited_company_ids):
+        return Relation.INVITED_HOTEL
+    return Relation.NONE
+
+
+@dataclass(frozen=True)
+class QuotationScope:
+    """What one viewer may see of one quotation."""
+
+    relation: Relation
+    mode: CompetitorPrices
+    viewer_company_id: uuid.UUID | None
+
+    @property
+    def sees_owner(self) -> bool:
+        return self.relation in (Relation.ADMIN, Relation.OWNER)
+
+    @property
+    def sees_markup(self) -> bool:
+        return self.relation == Relation.ADMIN
+
+    @property
+    def sees_selling_price(self) -> bool:
+        return self.relation in (Relation.ADMIN, Relation.OWNER)
+
+    @property
+    def sees_offer_count(self) -> bool:
+        if self.relation == Relation.INVITED_HOTEL:
+            return self.mode != CompetitorPrices.HIDDEN
+        return self.relation in (Relation.ADMIN, Relation.OWNER)
+
+    @property
+    def sees_own_rank(self) -> bool:
+        return self.relation == Relation.INVITED_HOTEL and self.mode != CompetitorPrices.HIDDEN
+
+    @property
+    def sees_all_invitations(self) -> bool:
+        return self.relation in (Relation.ADMIN, Relation.OWNER)
+
+    def owns(self, offer: HotelOffer) -> bool:
+        return (
+            self.relation == Relation.INVITED_HOTEL
+            and offer.hotel_company_id == self.viewer_company_id
+        )
+
+    def offer_scope(self, offer: HotelOffer) -> OfferScope:
+        return OfferScope(self, own=self.owns(offer))
+
+    def lists_offer(self, offer: HotelOffer) -> bool:
+        """Whether the offer appears at all: competitors see active offers in OPEN mode only."""
+        if self.relation in (Relation.ADMIN, Relation.OWNER) or self.owns(offer):
+            return True
+        return (
+            self.relation == Relation.INVITED_HOTEL
+            and self.mode == CompetitorPrices.OPEN
+            and offer.status == OfferStatus.ACTIVE
+        )
+
+
+@dataclass(frozen=True)
+class OfferScope:
+    """What one viewer may see of one offer."""
+
+    quotation: QuotationScope
+    own: bool
+
+    @property
+    def relation(self) -> Relation:
+        return self.quotation.relation
+
+    @property
+    def sees_net_price(self) -> bool:
+        if self.relation == Relation.ADMIN or self.own:
+            return True
+        return (
+            self.relation == Relation.INVITED_HOTEL and self.quotation.mode == CompetitorPrices.OPEN
+        )
+
+    @property
+    def sees_hotel(self) -> bool:
+        return self.relation in (Relation.ADMIN, Relation.OWNER) or self.own
+
+    @property
+    def sees_notes(self) -> bool:
+        # Notes are free text that can name the hotel: never shown to competitors.
+        return self.sees_hotel
+
+    @property
+    def sees_history(self) -> bool:
+        return self.relation == Relation.ADMIN or self.own
+
+
+def rank_of(own: HotelOffer, offers: Iterable[HotelOffer]) -> int | None:
+    """1 for the lowest active net price; ties share a rank. None if ``own`` is not active."""
+    if own.status != OfferStatus.ACTIVE:
+        return None
+    cheaper = {
+        offer.id
+        for offer in offers
+        if offer.status == OfferStatus.ACTIVE and offer.net_price < own.net_price
+    }
+    return len(cheaper) + 1

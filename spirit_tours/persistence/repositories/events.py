@@ -1,0 +1,67 @@
+"""Writing audit entries and outbox events inside the caller's transaction."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spirit_tours.permissions.viewer import Viewer
+from spirit_tours.persistence.events import AuditEntry, OutboxEvent
+
+_SECRET_KEYS = frozenset({"password", "token", "refresh_token", "access_token", "secret"})
+
+
+def redact(details: dict[str, Any]) -> dict[str, Any]:
+    """Drop secrets, whatever the nesting: the audit log is never a place for them."""
+    clean: dict[str, Any] = {}
+    for key, value in details.items():
+        if key.lower() in _SECRET_KEYS:
+            clean[key] = "[redacted]"
+        elif isinstance(value, dict):
+            clean[key] = redact(value)
+        else:
+            clean[key] = value
+    return clean
+
+
+def record_audit(
+    session: AsyncSession,
+    viewer: Viewer | None,
+    action: str,
+    object_type: str,
+    object_id: uuid.UUID | None,
+    **details: Any,
+) -> None:
+    session.add(
+        AuditEntry(
+            actor_id=viewer.user_id if viewer else None,
+            actor_role=viewer.role if viewer else None,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            details=redact(details),
+        )
+    )
+
+
+def emit_event(
+    session: AsyncSession,
+    kind: str,
+    aggregate_type: str,
+    aggregate_id: uuid.UUID,
+    **payload: Any,
+) -> None:
+    """Queue a domain event; it becomes visible to consumers only if the transaction commits."""
+    session.add(
+        OutboxEvent(
+            kind=kind,
+            aggregate_type=aggregate_type,
+            aggregate_id=aggregate_id,
+            payload={
+                key: str(value) if isinstance(value, uuid.UUID) else value
+                for key, value in payload.items()
+            },
+        )
+    )

@@ -1,0 +1,1 @@
+"""Quotation domain rules: one module per group of transitions."""
