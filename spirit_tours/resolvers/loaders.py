@@ -9,9 +9,15 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
-from spirit_tours.persistence.accounts import Company, Hotel
+from spirit_tours.persistence.accounts import Company, Hotel, User
 from spirit_tours.persistence.database import SessionFactory
-from spirit_tours.persistence.repositories import accounts
+from spirit_tours.persistence.quotations import (
+    HotelInvitation,
+    HotelOffer,
+    OfferRevision,
+    Quotation,
+)
+from spirit_tours.persistence.repositories import accounts, quotations
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -46,4 +52,19 @@ class Loaders:
         )
         self.hotels_of_company: DataLoader[uuid.UUID, list[Hotel]] = _loader(
             sessions, accounts.hotels_by_company_ids, list
+        )
+        self.user: DataLoader[uuid.UUID, User | None] = _loader(
+            sessions, accounts.users_by_ids, _none
+        )
+        self.invitations: DataLoader[uuid.UUID, list[HotelInvitation]] = _loader(
+            sessions, quotations.invitations_by_quotation, list
+        )
+        self.offers: DataLoader[uuid.UUID, list[HotelOffer]] = _loader(
+            sessions, quotations.offers_by_quotation, list
+        )
+        self.revisions: DataLoader[uuid.UUID, list[OfferRevision]] = _loader(
+            sessions, quotations.revisions_by_offer, list
+        )
+        self.quotation: DataLoader[uuid.UUID, Quotation | None] = _loader(
+            sessions, quotations.quotations_by_ids, _none
         )

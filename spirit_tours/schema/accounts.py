@@ -10,11 +10,7 @@ import strawberry
 from spirit_tours.context import Context
 from spirit_tours.persistence import accounts as models
 from spirit_tours.persistence.enums import CompanyKind, Locale, Role
-
-# strawberry.enum registers the persistence enums as GraphQL enums in place.
-strawberry.enum(Role, description="What a user does on the platform.")
-strawberry.enum(CompanyKind, description="Operator, travel agency or hotel company.")
-strawberry.enum(Locale, description="Language of e-mail and texts: es, en or pt.")
+from spirit_tours.schema import enums  # noqa: F401 - registers the GraphQL enums
 
 
 @strawberry.type(description="A hotel run by a hotel company.")

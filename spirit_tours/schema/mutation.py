@@ -13,10 +13,11 @@ from spirit_tours.schema.auth import (
     LogoutPayload,
     RefreshTokenInput,
 )
+from spirit_tours.schema.quotation_mutations import QuotationMutations
 
 
 @strawberry.type
-class Mutation:
+class Mutation(QuotationMutations):
     @strawberry.mutation(description="Sign in with e-mail and password.")
     async def login(self, info: strawberry.Info[Context, None], input: LoginInput) -> AuthPayload:
         ctx = info.context

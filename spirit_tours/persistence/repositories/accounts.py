@@ -41,6 +41,11 @@ async def companies_by_ids(
     return {row.id: row for row in rows}
 
 
+async def users_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, User]:
+    rows = await session.scalars(select(User).where(User.id.in_(ids)))
+    return {row.id: row for row in rows}
+
+
 async def hotels_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Hotel]:
     rows = await session.scalars(select(Hotel).where(Hotel.id.in_(ids)))
     return {row.id: row for row in rows}

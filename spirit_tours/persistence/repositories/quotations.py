@@ -1,0 +1,165 @@
+"""Reading quotations, invitations and offers: visibility in SQL, keyset pages, batch loads."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    case,
+    exists,
+    false,
+    func,
+    literal,
+    select,
+    true,
+    tuple_,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spirit_tours.permissions.viewer import Viewer
+from spirit_tours.persistence.enums import InvitationStatus, QuotationStatus, Role
+from spirit_tours.persistence.quotations import (
+    HotelInvitation,
+    HotelOffer,
+    OfferRevision,
+    Quotation,
+)
+from spirit_tours.persistence.repositories.pagination import decode_cursor
+
+
+def effective_status_expression(now: datetime) -> ColumnElement[str]:
+    """SQL twin of ``rules.effective_status``."""
+    return case(
+        (
+            and_(Quotation.status == QuotationStatus.OPEN, Quotation.offer_deadline <= now),
+            literal(QuotationStatus.CLOSED.value),
+        ),
+        else_=func.cast(Quotation.status, String),
+    )
+
+
+def visible_to(viewer: Viewer) -> ColumnElement[bool]:
+    """The quotations a viewer may see at all (SPEC §3 object level)."""
+    if viewer.role == Role.ADMIN:
+        return true()
+    if viewer.role == Role.AGENCY and viewer.company_id is not None:
+        return Quotation.owner_company_id == viewer.company_id
+    if viewer.role == Role.CLIENT:
+        return and_(Quotation.owner_company_id.is_(None), Quotation.owner_user_id == viewer.user_id)
+    if viewer.role == Role.HOTEL and viewer.company_id is not None:
+        return exists().where(
+            HotelInvitation.quotation_id == Quotation.id,
+            HotelInvitation.hotel_company_id == viewer.company_id,
+        )
+    return false()
+
+
+@dataclass(frozen=True)
+class QuotationPage:
+    rows: list[Quotation]
+    has_next: bool
+    total: int
+
+
+async def quotation_page(
+    session: AsyncSession,
+    viewer: Viewer,
+    *,
+    now: datetime,
+    first: int,
+    after: str | None,
+    statuses: Sequence[QuotationStatus] | None,
+    destination: str | None,
+) -> QuotationPage:
+    conditions = [visible_to(viewer)]
+    if statuses:
+        conditions.append(effective_status_expression(now).in_([s.value for s in statuses]))
+    if destination:
+        conditions.append(Quotation.destination.icontains(destination, autoescape=True))
+    total = await session.scalar(select(func.count()).select_from(Quotation).where(*conditions))
+    if after is not None:
+        at, row_id = decode_cursor(after)
+        conditions.append(
+            tuple_(Quotation.created_at, Quotation.id) < tuple_(literal(at), literal(row_id))
+        )
+    rows = list(
+        await session.scalars(
+            select(Quotation)
+            .where(*conditions)
+            .order_by(Quotation.created_at.desc(), Quotation.id.desc())
+            .limit(first + 1)
+        )
+    )
+    return QuotationPage(rows=rows[:first], has_next=len(rows) > first, total=int(total or 0))
+
+
+async def quotations_by_ids(
+    session: AsyncSession, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Quotation]:
+    rows = await session.scalars(select(Quotation).where(Quotation.id.in_(ids)))
+    return {row.id: row for row in rows}
+
+
+async def invitations_by_quotation(
+    session: AsyncSession, quotation_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[HotelInvitation]]:
+    rows = await session.scalars(
+        select(HotelInvitation)
+        .where(HotelInvitation.quotation_id.in_(quotation_ids))
+        .order_by(HotelInvitation.alias)
+    )
+    grouped: dict[uuid.UUID, list[HotelInvitation]] = defaultdict(list)
+    for row in rows:
+        grouped[row.quotation_id].append(row)
+    return {quotation_id: grouped[quotation_id] for quotation_id in quotation_ids}
+
+
+async def offers_by_quotation(
+    session: AsyncSession, quotation_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[HotelOffer]]:
+    rows = await session.scalars(
+        select(HotelOffer)
+        .where(HotelOffer.quotation_id.in_(quotation_ids))
+        .order_by(HotelOffer.created_at, HotelOffer.id)
+    )
+    grouped: dict[uuid.UUID, list[HotelOffer]] = defaultdict(list)
+    for row in rows:
+        grouped[row.quotation_id].append(row)
+    return {quotation_id: grouped[quotation_id] for quotation_id in quotation_ids}
+
+
+async def revisions_by_offer(
+    session: AsyncSession, offer_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[OfferRevision]]:
+    rows = await session.scalars(
+        select(OfferRevision)
+        .where(OfferRevision.offer_id.in_(offer_ids))
+        .order_by(OfferRevision.revision)
+    )
+    grouped: dict[uuid.UUID, list[OfferRevision]] = defaultdict(list)
+    for row in rows:
+        grouped[row.offer_id].append(row)
+    return {offer_id: grouped[offer_id] for offer_id in offer_ids}
+
+
+async def mark_viewed(
+    session: AsyncSession, quotation_id: uuid.UUID, company_id: uuid.UUID
+) -> None:
+    """An invited hotel opened the quotation: INVITED becomes VIEWED."""
+    await session.execute(
+        update(HotelInvitation)
+        .where(
+            HotelInvitation.quotation_id == quotation_id,
+            HotelInvitation.hotel_company_id == company_id,
+            HotelInvitation.status == InvitationStatus.INVITED,
+        )
+        .values(status=InvitationStatus.VIEWED)
+    )

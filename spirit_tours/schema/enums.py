@@ -1,0 +1,25 @@
+"""The persistence enums, registered in place as GraphQL enums (imported before any type)."""
+
+import strawberry
+
+from spirit_tours.persistence.enums import (
+    CompanyKind,
+    CompetitorPrices,
+    ExtraService,
+    InvitationStatus,
+    Locale,
+    OfferStatus,
+    QuotationStatus,
+    Role,
+    RoomType,
+)
+
+strawberry.enum(Role, description="What a user does on the platform.")
+strawberry.enum(CompanyKind, description="Operator, travel agency or hotel company.")
+strawberry.enum(Locale, description="Language of e-mail and texts: es, en or pt.")
+strawberry.enum(QuotationStatus, description="DRAFT → OPEN → CLOSED → PROPOSED → APPROVED → BOOKED")
+strawberry.enum(CompetitorPrices, description="What invited hotels see of competing offers.")
+strawberry.enum(InvitationStatus)
+strawberry.enum(OfferStatus)
+strawberry.enum(RoomType)
+strawberry.enum(ExtraService)

@@ -1,0 +1,81 @@
+"""Quotation queries: one by id (NOT_FOUND when hidden) and a cursor-paginated list."""
+
+from __future__ import annotations
+
+import strawberry
+
+from spirit_tours.context import Context
+from spirit_tours.errors import not_found
+from spirit_tours.permissions.classes import IsAuthenticated
+from spirit_tours.permissions.quotations import Relation, relation_to
+from spirit_tours.persistence.enums import Role
+from spirit_tours.persistence.repositories import quotations as repository
+from spirit_tours.persistence.repositories.pagination import encode_cursor, page_size
+from spirit_tours.resolvers.quotations.rules import now_utc
+from spirit_tours.schema.common import PageInfo
+from spirit_tours.schema.ids import parse_id
+from spirit_tours.schema.quotation_inputs import QuotationFilter
+from spirit_tours.schema.quotations import (
+    Quotation,
+    QuotationConnection,
+    QuotationEdge,
+)
+
+Info = strawberry.Info[Context, None]
+
+
+@strawberry.type
+class QuotationQueries:
+    @strawberry.field(permission_classes=[IsAuthenticated])
+    async def quotation(self, info: Info, id: strawberry.ID) -> Quotation:
+        viewer = info.context.require_viewer()
+        quotation_id = parse_id(id, "id")
+        row = await info.context.loaders.quotation.load(quotation_id)
+        if row is None:
+            raise not_found("Quotation")
+        invitations = await info.context.loaders.invitations.load(row.id)
+        relation = relation_to(viewer, row, (i.hotel_company_id for i in invitations))
+        if relation == Relation.NONE:
+            raise not_found("Quotation")
+        if viewer.role == Role.HOTEL and viewer.company_id is not None:
+            async with info.context.transaction() as session:
+                await repository.mark_viewed(session, row.id, viewer.company_id)
+        return Quotation.build(row, viewer, invitations)
+
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="The quotations the viewer may see, newest first.",
+    )
+    async def quotations(
+        self,
+        info: Info,
+        filter: QuotationFilter | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> QuotationConnection:
+        viewer = info.context.require_viewer()
+        async with info.context.session() as session:
+            page = await repository.quotation_page(
+                session,
+                viewer,
+                now=now_utc(),
+                first=page_size(first),
+                after=after,
+                statuses=filter.statuses if filter else None,
+                destination=filter.destination if filter else None,
+            )
+        invitations = await info.context.loaders.invitations.load_many([r.id for r in page.rows])
+        edges = [
+            QuotationEdge(
+                cursor=encode_cursor(row.created_at, row.id),
+                node=Quotation.build(row, viewer, rows),
+            )
+            for row, rows in zip(page.rows, invitations, strict=True)
+        ]
+        return QuotationConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
+            ),
+            total_count=page.total,
+        )
