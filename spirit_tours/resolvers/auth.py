@@ -14,6 +14,7 @@ from spirit_tours.errors import unauthenticated
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.accounts import RefreshToken, User
 from spirit_tours.persistence.repositories import accounts
+from spirit_tours.persistence.repositories.events import record_audit
 from spirit_tours.services import Services
 
 _WRONG_CREDENTIALS = "The e-mail or the password is wrong."
@@ -59,6 +60,7 @@ async def login(services: Services, email: str, password: str, client_ip: str) -
             await services.login_throttle.record_failure(email, client_ip)
             raise unauthenticated(_WRONG_CREDENTIALS, reason="INVALID_CREDENTIALS")
         opened = await _open_session(services, session, user)
+        record_audit(session, viewer_of(user), "auth.login", "User", user.id)
     await services.login_throttle.record_success(email)
     return opened
 
@@ -74,6 +76,7 @@ async def refresh(services: Services, refresh_token: str) -> Session:
             raise unauthenticated("The refresh token is invalid.", reason="INVALID_TOKEN")
         if stored.revoked_at is not None:
             await accounts.revoke_refresh_family(session, stored.family_id, now)
+            record_audit(session, None, "auth.refresh_token_reused", "User", stored.user_id)
             reused = True
         else:
             reused = False
@@ -84,6 +87,7 @@ async def refresh(services: Services, refresh_token: str) -> Session:
             if user is None or not user.is_active:
                 raise unauthenticated("The account is disabled.", reason="ACCOUNT_DISABLED")
             stored.revoked_at = now
+            record_audit(session, viewer_of(user), "auth.refresh", "User", user.id)
             return await _open_session(services, session, user, stored.family_id)
     # Raised after the commit, so the family stays revoked.
     raise unauthenticated(
@@ -98,6 +102,7 @@ async def logout(services: Services, refresh_token: str, *, everywhere: bool) ->
         stored = await accounts.refresh_token_by_digest(session, digest(refresh_token))
         if stored is None:
             raise unauthenticated("The refresh token is invalid.", reason="INVALID_TOKEN")
+        record_audit(session, None, "auth.logout", "User", stored.user_id, everywhere=everywhere)
         if everywhere:
             return await accounts.revoke_user_refresh_tokens(session, stored.user_id, now)
         return await accounts.revoke_refresh_family(session, stored.family_id, now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TypeVar
@@ -68,3 +69,9 @@ class Loaders:
         self.quotation: DataLoader[uuid.UUID, Quotation | None] = _loader(
             sessions, quotations.quotations_by_ids, _none
         )
+
+    def forget_quotation(self, quotation_id: uuid.UUID) -> None:
+        """Drop what this request cached of a quotation a mutation just changed."""
+        for loader in (self.quotation, self.invitations, self.offers):
+            with contextlib.suppress(KeyError):
+                loader.clear(quotation_id)

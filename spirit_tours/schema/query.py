@@ -9,11 +9,12 @@ from spirit_tours.errors import unauthenticated
 from spirit_tours.permissions.classes import IsAuthenticated
 from spirit_tours.persistence.repositories import accounts
 from spirit_tours.schema.accounts import User
+from spirit_tours.schema.audit import AuditQueries
 from spirit_tours.schema.quotation_queries import QuotationQueries
 
 
 @strawberry.type
-class Query(QuotationQueries):
+class Query(QuotationQueries, AuditQueries):
     @strawberry.field(permission_classes=[IsAuthenticated], description="The signed-in user.")
     async def viewer(self, info: strawberry.Info[Context, None]) -> User:
         viewer = info.context.require_viewer()

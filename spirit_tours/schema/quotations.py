@@ -279,9 +279,8 @@ class Quotation:
 async def present(info: Info, row: models.Quotation) -> Quotation:
     """The quotation as the current viewer may see it (used by queries and payloads)."""
     viewer = info.context.require_viewer()
-    info.context.loaders.invitations.clear(row.id)
+    info.context.loaders.forget_quotation(row.id)
     invitations = await info.context.loaders.invitations.load(row.id)
-    info.context.loaders.offers.clear(row.id)
     return Quotation.build(row, viewer, invitations)
 
 
