@@ -16,6 +16,7 @@ import uvicorn
 from pydantic import SecretStr
 from redis.asyncio import Redis
 from sqlalchemy import text
+from starlette.applications import Starlette
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -95,13 +96,15 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
 class LiveServer:
     url: str
     server: uvicorn.Server
+    app: Starlette
 
 
 @pytest.fixture(scope="session")
 async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
     """The real ASGI app behind a real uvicorn server on a free loopback port."""
+    app = create_app(settings)
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         host="127.0.0.1",
         port=0,
         log_level="warning",
@@ -115,7 +118,7 @@ async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
             task.result()
         await asyncio.sleep(0.02)
     port = server.servers[0].sockets[0].getsockname()[1]
-    yield LiveServer(url=f"http://127.0.0.1:{port}", server=server)
+    yield LiveServer(url=f"http://127.0.0.1:{port}", server=server, app=app)
     server.should_exit = True
     with contextlib.suppress(asyncio.CancelledError):
         await task
