@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spirit_tours.persistence.accounts import User
-from spirit_tours.persistence.enums import Locale, Role
+from spirit_tours.persistence.accounts import Hotel, User
+from spirit_tours.persistence.enums import CompetitorPrices, ExtraService, Locale, Role, RoomType
+from spirit_tours.persistence.quotations import Quotation
 from spirit_tours.persistence.repositories import accounts
 from spirit_tours.resolvers.accounts import NewUser, create_user
+from spirit_tours.resolvers.auth import viewer_of
+from spirit_tours.resolvers.quotations import invitations, lifecycle, offers
 
 DEMO_PASSWORD = "spirit-demo-2026"  # noqa: S105 - printed for the demo, never used in production
 
@@ -50,13 +55,63 @@ async def database_is_empty(session: AsyncSession) -> bool:
 
 
 async def seed_demo(session: AsyncSession) -> list[DemoLogin]:
-    """Create whatever demo user is missing; safe to run again."""
+    """Create whatever demo user is missing, and the demo quotation once; safe to run again."""
     logins = []
+    users: dict[str, User] = {}
     for new, what in DEMO_USERS:
-        if await accounts.user_by_email(session, new.email) is None:
-            await create_user(session, new)
+        user = await accounts.user_by_email(session, new.email)
+        users[new.email] = user or await create_user(session, new)
         logins.append(DemoLogin(new.email, new.role, what))
+    if await session.scalar(select(func.count()).select_from(Quotation)) == 0:
+        await _demo_quotation(session, users)
     return logins
+
+
+DEMO_OFFERS = (
+    ("reservas@inti-palace.example", Decimal("4850.00"), "Breakfast and late check-out."),
+    ("sales@qorikancha-suites.example", Decimal("4390.00"), "Rooms facing the square."),
+    ("front@andean-lodge.example", Decimal("4620.50"), "Oxygen in every room."),
+)
+
+
+async def _demo_quotation(session: AsyncSession, users: dict[str, User]) -> None:
+    """An OPEN quotation in Cusco with offers from the three demo hotels (competitors OPEN)."""
+    agency = viewer_of(users["maria@andes-travel.example"])
+    admin = viewer_of(users["admin@spirit-tours.example"])
+    start = datetime.now(UTC).date() + timedelta(days=60)
+    quotation = await lifecycle.create_quotation(
+        session,
+        agency,
+        lifecycle.QuotationRequest(
+            destination="Cusco and the Sacred Valley",
+            start_date=start,
+            end_date=start + timedelta(days=5),
+            travellers=16,
+            rooms=[lifecycle.RoomNeed(RoomType.DOUBLE, 7), lifecycle.RoomNeed(RoomType.SINGLE, 2)],
+            extra_services=[ExtraService.GUIDE, ExtraService.TRANSPORT],
+            notes="University alumni group; two vegetarians.",
+            currency="USD",
+            offer_deadline=datetime.now(UTC) + timedelta(days=14),
+        ),
+    )
+    await lifecycle.update_quotation(
+        session,
+        admin,
+        quotation.id,
+        lifecycle.QuotationRequest(
+            competitor_prices=CompetitorPrices.OPEN, provided={"competitor_prices"}
+        ),
+    )
+    hotels = list(await session.scalars(select(Hotel).order_by(Hotel.name)))
+    await invitations.invite_hotels(session, admin, quotation.id, [h.id for h in hotels])
+    for email, price, notes in DEMO_OFFERS:
+        await offers.submit_offer(
+            session,
+            viewer_of(users[email]),
+            quotation.id,
+            None,
+            offers.OfferTerms(price, "USD", start - timedelta(days=7), notes),
+        )
 
 
 def format_logins(logins: list[DemoLogin]) -> str:

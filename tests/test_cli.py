@@ -117,3 +117,20 @@ async def test_seed_demo_is_idempotent_and_prints_logins(
     assert len({h.company_id for h in hotels}) == 3  # three competing hotel companies
     password = first.stdout.split("password for all: ")[1].split(")")[0]
     assert (await gql.login("admin@spirit-tours.example", password))["user"]["role"] == "ADMIN"
+
+    # The demo OPEN quotation: each hotel sees competitors' prices, never their names.
+    query = """{ quotations { totalCount edges { node { competitorPrices myRank
+      offers { hotelAlias isMine netPrice { amount } hotel { name } } } } } }"""
+    for email, rank in (
+        ("reservas@inti-palace.example", 3),
+        ("sales@qorikancha-suites.example", 1),
+        ("front@andean-lodge.example", 2),
+    ):
+        token = await gql.token_for(email, password)
+        page = (await gql.execute(query, token=token)).ok()["quotations"]
+        assert page["totalCount"] == 1
+        node = page["edges"][0]["node"]
+        assert node["competitorPrices"] == "OPEN"
+        assert node["myRank"] == rank
+        assert len(node["offers"]) == 3
+        assert sum(1 for offer in node["offers"] if offer["hotel"] is not None) == 1

@@ -43,7 +43,8 @@ async def _scenario(gql: GraphQLClient, world: World, mode: str) -> str:
 
 async def _view(gql: GraphQLClient, token: str, quotation_id: str) -> dict[str, Any]:
     data: dict[str, Any] = (await gql.execute(VIEW, {"id": quotation_id}, token=token)).ok()
-    return data["quotation"]
+    quotation: dict[str, Any] = data["quotation"]
+    return quotation
 
 
 @pytest.mark.parametrize("mode", ["HIDDEN", "RANK_ONLY", "OPEN"])

@@ -74,7 +74,7 @@ async def test_full_workflow_from_request_to_approval(
         PROPOSE, {"q": quotation_id, "o": inti, "m": "12.5"}, token=world.admin.token
     )
     selling = proposed.ok()["proposeOffer"]["quotation"]["sellingPrice"]["amount"]
-    assert selling == "1012.49"  # 899.99 × 1.125 = 1012.48875, rounded half up to cents
+    assert selling == "1012.49"  # 899.99 x 1.125 = 1012.48875, rounded half up to cents
 
     rejected = await gql.execute(REJECT, {"q": quotation_id}, token=world.agency.token)
     assert rejected.ok()["rejectQuotation"]["quotation"]["status"] == "CLOSED"
