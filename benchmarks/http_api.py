@@ -19,6 +19,7 @@ import asyncpg
 import httpx
 import uvicorn
 from pydantic import SecretStr
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 from starlette.requests import Request as StarletteRequest
@@ -27,14 +28,66 @@ from starlette.responses import JSONResponse
 from benchmarks.loadgen import Figures, Request, run_load_process
 from spirit_tours.app import create_app
 from spirit_tours.config import Environment, Settings
-from spirit_tours.demo import DEMO_PASSWORD, seed_demo
+from spirit_tours.demo import DEMO_PASSWORD, add_demo_quotation, seed_demo
+from spirit_tours.permissions.quotations import QuotationScope, relation_to
+from spirit_tours.persistence.accounts import User
 from spirit_tours.persistence.database import create_engine, create_session_factory
 from spirit_tours.persistence.migrate import migrate
 from spirit_tours.persistence.repositories import accounts
+from spirit_tours.persistence.repositories import quotations as quotation_repository
+from spirit_tours.persistence.repositories.pagination import encode_cursor
+from spirit_tours.resolvers.quotations.rules import effective_status, now_utc
 from spirit_tours.services import Services
 from tests import services as test_services
 
 VIEWER = "{ viewer { id email fullName role locale company { id name kind } } }"
+PAGE = """{ quotations(first: 20) { edges { cursor node {
+  id status destination startDate endDate travellers currency offerCount
+  offers { id hotelAlias status netPrice { amount currency } hotel { id name } }
+} } } }"""
+
+
+async def baseline_page(request: StarletteRequest) -> JSONResponse:
+    """The same 20-quotation page by hand: the same repository SQL, the same privacy rules,
+    serialised straight to JSON without GraphQL."""
+    services: Services = request.app.state.services
+    viewer = services.tokens.verify(request.headers["authorization"].partition(" ")[2])
+    now = now_utc()
+    async with services.sessions() as session:
+        page = await quotation_repository.quotation_page(
+            session, viewer, now=now, first=20, after=None, statuses=None, destination=None
+        )
+        ids = [row.id for row in page.rows]
+        invitations = await quotation_repository.invitations_by_quotation(session, ids)
+        offers = await quotation_repository.offers_by_quotation(session, ids)
+        hotel_ids = list({offer.hotel_id for rows in offers.values() for offer in rows})
+        hotels = await accounts.hotels_by_ids(session, hotel_ids)
+    edges = []
+    for row in page.rows:
+        invited = invitations[row.id]
+        scope = QuotationScope(
+            relation_to(viewer, row, (i.hotel_company_id for i in invited)),
+            row.competitor_prices,
+            viewer.company_id,
+        )
+        aliases = {i.hotel_id: i.alias for i in invited}
+        listed = [offer for offer in offers[row.id] if scope.lists_offer(offer)]
+        edges.append({"cursor": encode_cursor(row.created_at, row.id), "node": {
+            "id": str(row.id), "status": effective_status(row, now).value,
+            "destination": row.destination, "startDate": row.start_date.isoformat(),
+            "endDate": row.end_date.isoformat(), "travellers": row.travellers,
+            "currency": row.currency,
+            "offerCount": len(offers[row.id]) if scope.sees_offer_count else None,
+            "offers": [{
+                "id": str(offer.id), "hotelAlias": aliases.get(offer.hotel_id),
+                "status": offer.status.value,
+                "netPrice": {"amount": str(offer.net_price), "currency": offer.currency}
+                if scope.offer_scope(offer).sees_net_price else None,
+                "hotel": {"id": str(offer.hotel_id), "name": hotels[offer.hotel_id].name}
+                if scope.offer_scope(offer).sees_hotel else None,
+            } for offer in listed],
+        }})  # fmt: skip
+    return JSONResponse({"data": {"quotations": {"edges": edges}}})
 
 
 async def baseline_viewer(request: StarletteRequest) -> JSONResponse:
@@ -76,6 +129,7 @@ def bench_app(database_url: str, redis_url: str) -> Starlette:
     )
     app = create_app(settings)
     app.add_route("/baseline/viewer", baseline_viewer)
+    app.add_route("/baseline/quotations", baseline_page)
     return app
 
 
@@ -110,6 +164,9 @@ async def _prepare_database() -> str:
     await migrate(engine)
     async with create_session_factory(engine)() as session, session.begin():
         await seed_demo(session)
+        users = {user.email: user for user in await session.scalars(select(User))}
+        for _ in range(19):
+            await add_demo_quotation(session, users)
     await engine.dispose()
     return url
 
@@ -161,11 +218,20 @@ def main(seconds: float = 10.0, concurrency: int = 32) -> None:
     try:
         base = f"http://127.0.0.1:{port}"
         token = asyncio.run(_login(base, "admin@spirit-tours.example"))
+        hotel = asyncio.run(_login(base, "sales@qorikancha-suites.example"))
         cases: list[tuple[str, Request]] = [
             ("baseline: Starlette JSON (viewer)", Request(
                 "GET", "/baseline/viewer", {"Authorization": f"Bearer {token}"}
             )),
             ("GraphQL viewer", graphql_request(VIEWER, token)),
+            ("baseline: 20 quotations, ADMIN", Request(
+                "GET", "/baseline/quotations", {"Authorization": f"Bearer {token}"}
+            )),
+            ("GraphQL 20 quotations, ADMIN", graphql_request(PAGE, token)),
+            ("baseline: 20 quotations, HOTEL", Request(
+                "GET", "/baseline/quotations", {"Authorization": f"Bearer {hotel}"}
+            )),
+            ("GraphQL 20 quotations, HOTEL", graphql_request(PAGE, hotel)),
         ]  # fmt: skip
         print(f"HTTP benchmark: {concurrency} connections, {seconds:.0f} s per case, "
               f"1 server process, {os.cpu_count()} cores")  # fmt: skip

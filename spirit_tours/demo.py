@@ -63,7 +63,7 @@ async def seed_demo(session: AsyncSession) -> list[DemoLogin]:
         users[new.email] = user or await create_user(session, new)
         logins.append(DemoLogin(new.email, new.role, what))
     if await session.scalar(select(func.count()).select_from(Quotation)) == 0:
-        await _demo_quotation(session, users)
+        await add_demo_quotation(session, users)
     return logins
 
 
@@ -74,7 +74,7 @@ DEMO_OFFERS = (
 )
 
 
-async def _demo_quotation(session: AsyncSession, users: dict[str, User]) -> None:
+async def add_demo_quotation(session: AsyncSession, users: dict[str, User]) -> None:
     """An OPEN quotation in Cusco with offers from the three demo hotels (competitors OPEN)."""
     agency = viewer_of(users["maria@andes-travel.example"])
     admin = viewer_of(users["admin@spirit-tours.example"])
