@@ -16,9 +16,9 @@ import uvicorn
 from pydantic import SecretStr
 from redis.asyncio import Redis
 from sqlalchemy import text
-from starlette.applications import Starlette
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from starlette.applications import Starlette
 
 from spirit_tours.app import create_app
 from spirit_tours.config import Environment, Settings
