@@ -12,7 +12,8 @@ actors receive along the way are read too. On the raw response text and on the p
   active offer (never a revision history), and never a selling price, markup or margin;
 * the owner (AGENCY or CLIENT) never receives a net price (current or past), the markup or the
   margin; it does receive the selling price;
-* anyone else (another agency, a client, a hotel not invited) gets NOT_FOUND and an empty list.
+* anyone else (another agency, a client, a hotel not invited) gets NOT_FOUND and an empty list;
+* nobody but the operator reads the audit log, which records net prices and markups.
 
 The operator's view is the positive control: it must contain every net price, which proves the
 detector finds amounts where they are.
@@ -116,12 +117,13 @@ mutation($q: ID!, $r: String!) {{
 }}"""
 APPROVE = f"""
 mutation($q: ID!) {{ approveQuotation(input: {{quotationId: $q}}) {{ quotation {{ {FULL} }} }} }}"""
+REJECT = f"""
+mutation($q: ID!) {{ rejectQuotation(input: {{quotationId: $q}}) {{ quotation {{ {FULL} }} }} }}"""
+
 AUDIT = """
 query($o: ID) {
   auditLog(first: 100, filter: {objectId: $o}) { edges { node { action objectId details } } }
 }"""
-REJECT = f"""
-mutation($q: ID!) {{ rejectQuotation(input: {{quotationId: $q}}) {{ quotation {{ {FULL} }} }} }}"""
 
 
 # --- scenarios ------------------------------------------------------------------------------
@@ -376,8 +378,9 @@ def check_owner(raw: str, data: Any, state: State, where: str) -> None:
     for quotation in quotations_in(data):
         assert quotation.get("markupPercent") is None, f"{where}: markup {quotation}"
         assert quotation.get("margin") is None, f"{where}: margin {quotation}"
-        if "sellingPrice" in quotation and state.selling is not None:
-            assert quotation["sellingPrice"] == {"amount": str(state.selling)}, where
+        if "sellingPrice" in quotation:
+            selling = None if state.selling is None else {"amount": str(state.selling)}
+            assert quotation["sellingPrice"] == selling, f"{where}: {quotation['sellingPrice']}"
     for offer in offers_in(data):
         assert offer["netPrice"] is None, f"{where}: net price {offer}"
         assert offer["revisions"] == [], f"{where}: offer history {offer}"
