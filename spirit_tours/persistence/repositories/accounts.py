@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.persistence.accounts import Company, Hotel, RefreshToken, User
 from spirit_tours.persistence.enums import CompanyKind
+from spirit_tours.persistence.repositories.batching import children_by_parent
 
 
 async def user_by_email(session: AsyncSession, email: str) -> User | None:
@@ -54,13 +55,7 @@ async def hotels_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict
 async def hotels_by_company_ids(
     session: AsyncSession, company_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[Hotel]]:
-    rows = await session.scalars(
-        select(Hotel).where(Hotel.company_id.in_(company_ids)).order_by(Hotel.name)
-    )
-    grouped: dict[uuid.UUID, list[Hotel]] = {company_id: [] for company_id in company_ids}
-    for row in rows:
-        grouped[row.company_id].append(row)
-    return grouped
+    return await children_by_parent(session, Hotel, Hotel.company_id, company_ids, Hotel.name)
 
 
 async def add_company(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +31,7 @@ from spirit_tours.persistence.quotations import (
     OfferRevision,
     Quotation,
 )
+from spirit_tours.persistence.repositories.batching import children_by_parent
 from spirit_tours.persistence.repositories.pagination import decode_cursor
 
 
@@ -111,43 +111,30 @@ async def quotations_by_ids(
 async def invitations_by_quotation(
     session: AsyncSession, quotation_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[HotelInvitation]]:
-    rows = await session.scalars(
-        select(HotelInvitation)
-        .where(HotelInvitation.quotation_id.in_(quotation_ids))
-        .order_by(HotelInvitation.alias)
+    return await children_by_parent(
+        session, HotelInvitation, HotelInvitation.quotation_id, quotation_ids, HotelInvitation.alias
     )
-    grouped: dict[uuid.UUID, list[HotelInvitation]] = defaultdict(list)
-    for row in rows:
-        grouped[row.quotation_id].append(row)
-    return {quotation_id: grouped[quotation_id] for quotation_id in quotation_ids}
 
 
 async def offers_by_quotation(
     session: AsyncSession, quotation_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[HotelOffer]]:
-    rows = await session.scalars(
-        select(HotelOffer)
-        .where(HotelOffer.quotation_id.in_(quotation_ids))
-        .order_by(HotelOffer.created_at, HotelOffer.id)
+    return await children_by_parent(
+        session,
+        HotelOffer,
+        HotelOffer.quotation_id,
+        quotation_ids,
+        HotelOffer.created_at,
+        HotelOffer.id,
     )
-    grouped: dict[uuid.UUID, list[HotelOffer]] = defaultdict(list)
-    for row in rows:
-        grouped[row.quotation_id].append(row)
-    return {quotation_id: grouped[quotation_id] for quotation_id in quotation_ids}
 
 
 async def revisions_by_offer(
     session: AsyncSession, offer_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[OfferRevision]]:
-    rows = await session.scalars(
-        select(OfferRevision)
-        .where(OfferRevision.offer_id.in_(offer_ids))
-        .order_by(OfferRevision.revision)
+    return await children_by_parent(
+        session, OfferRevision, OfferRevision.offer_id, offer_ids, OfferRevision.revision
     )
-    grouped: dict[uuid.UUID, list[OfferRevision]] = defaultdict(list)
-    for row in rows:
-        grouped[row.offer_id].append(row)
-    return {offer_id: grouped[offer_id] for offer_id in offer_ids}
 
 
 async def mark_viewed(
