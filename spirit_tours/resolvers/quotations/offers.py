@@ -40,16 +40,32 @@ def _check_terms(quotation: Quotation, offer: HotelOffer, today: date) -> None:
         raise bad_input("notes", f"Notes are at most {MAX_NOTES} characters.")
 
 
-def _snapshot(offer: HotelOffer, author: uuid.UUID) -> OfferRevision:
-    return OfferRevision(
-        offer_id=offer.id,
-        revision=offer.revision,
-        net_price=offer.net_price,
-        valid_until=offer.valid_until,
-        notes=offer.notes,
-        status=offer.status,
-        author_id=author,
+def _record_version(
+    session: AsyncSession,
+    viewer: Viewer,
+    quotation: Quotation,
+    offer: HotelOffer,
+    *,
+    action: str,
+    event: str,
+    **details: str,
+) -> None:
+    """Keep the offer's new version in its history, audit it and emit its domain event."""
+    session.add(
+        OfferRevision(
+            offer_id=offer.id,
+            revision=offer.revision,
+            net_price=offer.net_price,
+            valid_until=offer.valid_until,
+            notes=offer.notes,
+            status=offer.status,
+            author_id=viewer.user_id,
+        )
     )
+    record_audit(session, viewer, action, "HotelOffer", offer.id,
+                 quotation_id=str(quotation.id), revision=offer.revision, **details)  # fmt: skip
+    emit_event(session, event, "Quotation", quotation.id,
+               offer_id=offer.id, hotel_id=offer.hotel_id)  # fmt: skip
 
 
 async def submit_offer(
@@ -107,13 +123,9 @@ async def submit_offer(
         raise DomainError(
             ErrorCode.CONFLICT, "This hotel already has an offer: revise it instead."
         ) from error
-    session.add(_snapshot(offer, viewer.user_id))
     invitation.status = InvitationStatus.RESPONDED
-    record_audit(session, viewer, "offer.submit", "HotelOffer", offer.id,
-                 quotation_id=str(quotation.id), net_price=str(offer.net_price),
-                 currency=offer.currency)  # fmt: skip
-    emit_event(session, "offer.submitted", "Quotation", quotation.id,
-               offer_id=offer.id, hotel_id=offer.hotel_id)  # fmt: skip
+    _record_version(session, viewer, quotation, offer, action="offer.submit",
+                    event="offer.submitted", net_price=str(offer.net_price))  # fmt: skip
     return quotation, offer
 
 
@@ -150,12 +162,8 @@ async def revise_offer(
     _check_terms(quotation, offer, now.date())
     offer.revision += 1
     offer.submitted_by_id = viewer.user_id
-    session.add(_snapshot(offer, viewer.user_id))
-    record_audit(session, viewer, "offer.revise", "HotelOffer", offer.id,
-                 quotation_id=str(quotation.id), net_price=str(offer.net_price),
-                 revision=offer.revision)  # fmt: skip
-    emit_event(session, "offer.revised", "Quotation", quotation.id,
-               offer_id=offer.id, hotel_id=offer.hotel_id)  # fmt: skip
+    _record_version(session, viewer, quotation, offer, action="offer.revise",
+                    event="offer.revised", net_price=str(offer.net_price))  # fmt: skip
     return quotation, offer
 
 
@@ -168,9 +176,7 @@ async def withdraw_offer(
         raise DomainError(ErrorCode.INVALID_STATE, "The offer is already withdrawn.")
     offer.status = OfferStatus.WITHDRAWN
     offer.revision += 1
-    session.add(_snapshot(offer, viewer.user_id))
-    record_audit(session, viewer, "offer.withdraw", "HotelOffer", offer.id,
-                 quotation_id=str(quotation.id))  # fmt: skip
-    emit_event(session, "offer.withdrawn", "Quotation", quotation.id,
-               offer_id=offer.id, hotel_id=offer.hotel_id)  # fmt: skip
+    _record_version(
+        session, viewer, quotation, offer, action="offer.withdraw", event="offer.withdrawn"
+    )
     return quotation, offer
