@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
-from sqlalchemy import event
-
-from spirit_tours.services import Services
 from tests.conftest import LiveServer, UserFactory
 from tests.graphql_client import GraphQLClient
 from tests.quotation_flows import CREATE, World, make_world, open_quotation, quotation_input, submit
+from tests.sql_counter import count_statements
 
 PAGE = """
 query($first: Int!, $after: String, $filter: QuotationFilter) {
@@ -26,22 +20,6 @@ query($first: Int!, $after: String, $filter: QuotationFilter) {
     } }
   }
 }"""
-
-
-@contextmanager
-def _count_statements(live_server: LiveServer) -> Iterator[list[str]]:
-    services: Services = live_server.app.state.services
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        statements.append(str(args[2]))
-
-    engine = services.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 async def _quotations_with_offers(gql: GraphQLClient, world: World, count: int) -> None:
@@ -59,7 +37,7 @@ async def test_page_costs_the_same_statements_whatever_its_size(
     counts = {}
     for viewer in (world.admin, world.hotels[0], world.agency):
         for size in (1, 6):
-            with _count_statements(live_server) as statements:
+            with count_statements(live_server) as statements:
                 result = await gql.execute(PAGE, {"first": size}, token=viewer.token)
             assert len(result.ok()["quotations"]["edges"]) == size
             counts[(viewer.email, size)] = len(statements)

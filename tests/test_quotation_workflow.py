@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.events import AuditEntry, OutboxEvent
 from spirit_tours.persistence.quotations import HotelOffer, Quotation
-from tests.conftest import UserFactory
+from tests.conftest import LiveServer, UserFactory
 from tests.graphql_client import GraphQLClient
 from tests.quotation_flows import (
     CLOSE,
@@ -24,6 +24,7 @@ from tests.quotation_flows import (
     quotation_input,
     submit,
 )
+from tests.sql_counter import count_statements
 
 STATUS = "query($id: ID!) { quotation(id: $id) { status } }"
 REVISE = """
@@ -314,3 +315,22 @@ async def test_two_admins_proposing_at_once_leave_one_proposal(
     selling = winners[0].data["proposeOffer"]["quotation"]["sellingPrice"]["amount"]
     assert quotation.selling_price is not None
     assert str(quotation.selling_price) == selling
+
+
+async def test_an_invited_hotel_opening_the_quotation_marks_it_viewed_once(
+    gql: GraphQLClient, make_user: UserFactory, live_server: LiveServer
+) -> None:
+    world = await make_world(gql, make_user)
+    quotation_id = await open_quotation(gql, world)
+    query = "query($id: ID!) { quotation(id: $id) { invitations { hotelAlias status } } }"
+
+    seen = await gql.execute(query, {"id": quotation_id}, token=world.hotels[1].token)
+    assert seen.ok()["quotation"]["invitations"] == [{"hotelAlias": "Hotel B", "status": "VIEWED"}]
+    with count_statements(live_server) as statements:
+        again = await gql.execute(query, {"id": quotation_id}, token=world.hotels[1].token)
+    assert again.ok() == seen.ok()
+    assert not [s for s in statements if s.lstrip().upper().startswith("UPDATE")]
+
+    admin = await gql.execute(query, {"id": quotation_id}, token=world.admin.token)
+    statuses = [i["status"] for i in admin.ok()["quotation"]["invitations"]]
+    assert statuses == ["INVITED", "VIEWED", "INVITED"]

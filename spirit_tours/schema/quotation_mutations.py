@@ -45,8 +45,8 @@ async def _offer_payload(
     info: Info, row: models.Quotation, offer: models.HotelOffer
 ) -> OfferPayload:
     quotation = await present(info, row)
-    alias = next((i.alias for i in quotation.invitation_rows if i.hotel_id == offer.hotel_id), "")
-    return OfferPayload(offer=Offer.build(offer, quotation.scope, alias), quotation=quotation)
+    offer_type = Offer.build(offer, quotation.scope, quotation.alias_of(offer.hotel_id))
+    return OfferPayload(offer=offer_type, quotation=quotation)
 
 
 @strawberry.type

@@ -7,8 +7,7 @@ import strawberry
 from spirit_tours.context import Context
 from spirit_tours.errors import not_found
 from spirit_tours.permissions.classes import IsAuthenticated
-from spirit_tours.permissions.quotations import Relation, relation_to
-from spirit_tours.persistence.enums import Role
+from spirit_tours.persistence.enums import InvitationStatus, Role
 from spirit_tours.persistence.repositories import quotations as repository
 from spirit_tours.persistence.repositories.pagination import encode_cursor, page_size
 from spirit_tours.resolvers.quotations.rules import now_utc
@@ -34,13 +33,21 @@ class QuotationQueries:
         if row is None:
             raise not_found("Quotation")
         invitations = await info.context.loaders.invitations.load(row.id)
-        relation = relation_to(viewer, row, (i.hotel_company_id for i in invitations))
-        if relation == Relation.NONE:
+        quotation = Quotation.for_viewer(row, viewer, invitations)
+        if quotation is None:
             raise not_found("Quotation")
-        if viewer.role == Role.HOTEL and viewer.company_id is not None:
+        unseen = [
+            invitation
+            for invitation in invitations
+            if invitation.hotel_company_id == viewer.company_id
+            and invitation.status == InvitationStatus.INVITED
+        ]
+        if viewer.role == Role.HOTEL and unseen and viewer.company_id is not None:
             async with info.context.transaction() as session:
                 await repository.mark_viewed(session, row.id, viewer.company_id)
-        return Quotation.build(row, viewer, invitations)
+            for invitation in unseen:
+                invitation.status = InvitationStatus.VIEWED
+        return quotation
 
     @strawberry.field(
         permission_classes=[IsAuthenticated],
@@ -65,12 +72,15 @@ class QuotationQueries:
                 destination=filter.destination if filter else None,
             )
         invitations = await info.context.loaders.invitations.load_many([r.id for r in page.rows])
-        edges = [
-            QuotationEdge(
-                cursor=encode_cursor(row.created_at, row.id),
-                node=Quotation.build(row, viewer, rows),
-            )
+        # The SQL already kept only visible quotations; for_viewer gives each its scope.
+        nodes = [
+            (row, Quotation.for_viewer(row, viewer, rows))
             for row, rows in zip(page.rows, invitations, strict=True)
+        ]
+        edges = [
+            QuotationEdge(cursor=encode_cursor(row.created_at, row.id), node=node)
+            for row, node in nodes
+            if node is not None
         ]
         return QuotationConnection(
             edges=edges,

@@ -13,6 +13,7 @@ from decimal import Decimal
 import strawberry
 
 from spirit_tours.context import Context
+from spirit_tours.errors import not_found
 from spirit_tours.permissions import pricing_fields as can
 from spirit_tours.permissions.pricing_fields import guarded
 from spirit_tours.permissions.quotations import (
@@ -169,7 +170,7 @@ class Quotation:
             company = Company.from_model(found) if found else None
         return QuotationOwner(full_name=user.full_name, email=user.email, company=company)
 
-    def _alias(self, hotel_id: uuid.UUID) -> str:
+    def alias_of(self, hotel_id: uuid.UUID) -> str:
         for invitation in self.invitation_rows:
             if invitation.hotel_id == hotel_id:
                 return invitation.alias
@@ -197,7 +198,7 @@ class Quotation:
     async def offers(self, info: Info) -> list[Offer]:
         rows = await self._offer_rows(info)
         return [
-            Offer.build(row, self.scope, self._alias(row.hotel_id))
+            Offer.build(row, self.scope, self.alias_of(row.hotel_id))
             for row in rows
             if self.scope.lists_offer(row)
         ]
@@ -206,7 +207,7 @@ class Quotation:
     async def my_offer(self, info: Info) -> Offer | None:
         for row in await self._offer_rows(info):
             if self.scope.owns(row):
-                return Offer.build(row, self.scope, self._alias(row.hotel_id))
+                return Offer.build(row, self.scope, self.alias_of(row.hotel_id))
         return None
 
     @guarded(can.CanSeeOfferCount, description="How many active offers there are.")
@@ -244,16 +245,17 @@ class Quotation:
     async def selected_offer(self, info: Info) -> Offer | None:
         for row in await self._offer_rows(info):
             if row.id == self.row.selected_offer_id:
-                return Offer.build(row, self.scope, self._alias(row.hotel_id))
+                return Offer.build(row, self.scope, self.alias_of(row.hotel_id))
         return None
 
     @classmethod
-    def build(
+    def for_viewer(
         cls, row: models.Quotation, viewer: Viewer, invitations: list[models.HotelInvitation]
-    ) -> Quotation:
+    ) -> Quotation | None:
+        """The quotation as ``viewer`` may see it, or None when they may not see it at all."""
         relation = relation_to(viewer, row, (i.hotel_company_id for i in invitations))
-        if relation == Relation.NONE:  # callers filter first; never build a hidden quotation
-            raise ValueError("quotation not visible to viewer")
+        if relation == Relation.NONE:
+            return None
         scope = QuotationScope(relation, row.competitor_prices, viewer.company_id)
         return cls(
             id=strawberry.ID(str(row.id)),
@@ -277,11 +279,13 @@ class Quotation:
 
 
 async def present(info: Info, row: models.Quotation) -> Quotation:
-    """The quotation as the current viewer may see it (used by queries and payloads)."""
-    viewer = info.context.require_viewer()
+    """A quotation a mutation just changed, as the current viewer may now see it."""
     info.context.loaders.forget_quotation(row.id)
     invitations = await info.context.loaders.invitations.load(row.id)
-    return Quotation.build(row, viewer, invitations)
+    quotation = Quotation.for_viewer(row, info.context.require_viewer(), invitations)
+    if quotation is None:
+        raise not_found("Quotation")
+    return quotation
 
 
 @strawberry.type
