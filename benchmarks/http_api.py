@@ -26,6 +26,7 @@ from starlette.requests import Request as StarletteRequest
 from starlette.responses import JSONResponse
 
 from benchmarks.loadgen import Figures, Request, run_load_process
+from spirit_tours import devservers as test_services
 from spirit_tours.app import create_app
 from spirit_tours.config import Environment, Settings
 from spirit_tours.demo import DEMO_PASSWORD, add_demo_quotation, seed_demo
@@ -38,7 +39,6 @@ from spirit_tours.persistence.repositories import quotations as quotation_reposi
 from spirit_tours.persistence.repositories.pagination import encode_cursor
 from spirit_tours.resolvers.quotations.rules import effective_status, now_utc
 from spirit_tours.services import Services
-from tests import services as test_services
 
 VIEWER = "{ viewer { id email fullName role locale company { id name kind } } }"
 PAGE = """{ quotations(first: 20) { edges { cursor node {

@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from starlette.applications import Starlette
 
+from spirit_tours import devservers as services
 from spirit_tours.app import create_app
 from spirit_tours.config import Environment, Settings
 from spirit_tours.persistence.accounts import User
@@ -28,7 +29,6 @@ from spirit_tours.persistence.enums import Locale, Role
 from spirit_tours.persistence.migrate import migrate
 from spirit_tours.persistence.models import Base
 from spirit_tours.resolvers.accounts import NewUser, create_user
-from tests import services
 from tests.graphql_client import GraphQLClient
 
 TEST_JWT_SECRET = "test-secret-" + uuid.uuid4().hex

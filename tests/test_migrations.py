@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from spirit_tours import devservers as services
 from spirit_tours.persistence.database import create_engine
 from spirit_tours.persistence.migrate import (
     alembic_config,
@@ -20,7 +21,6 @@ from spirit_tours.persistence.migrate import (
     migrate,
 )
 from spirit_tours.persistence.models import Base
-from tests import services
 
 
 def _diff(connection: Connection) -> list[object]:

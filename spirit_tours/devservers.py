@@ -1,4 +1,4 @@
-"""Find the PostgreSQL and Redis servers the tests run against.
+"""Find PostgreSQL and Redis servers for the test suite and the benchmarks.
 
 ``SPIRIT_TEST_DATABASE_URL`` / ``SPIRIT_TEST_REDIS_URL`` win; otherwise the local servers on
 127.0.0.1:5432 / 6379 when they answer; otherwise embedded servers in a temporary folder.
