@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 import httpx
+import strawberry.schema.schema as strawberry_schema
 from graphql import get_introspection_query
+from strawberry.extensions import validation_cache
 
 from spirit_tours.config import Settings
 from spirit_tours.persistence.enums import Role
@@ -120,3 +124,16 @@ async def test_default_depth_limit_is_enforced_over_http(
     token = await gql.token_for("rosa@hotel.example", PASSWORD)
     ok = await gql.execute("{ viewer { company { hotels { name } } } }", token=token)
     assert ok.ok()["viewer"]["company"]["hotels"] == [{"name": "Inti"}]
+
+
+async def test_validation_is_cached_across_requests() -> None:
+    """A repeated document skips validation (the depth and alias limits included)."""
+    schema = build_schema(Settings())
+    query = "{ viewer { company { name } } }"
+    with patch.object(
+        strawberry_schema, "validate_document", wraps=strawberry_schema.validate_document
+    ) as validate:
+        validation_cache._get_validate_cache.cache_clear()
+        for _ in range(3):
+            await schema.execute(query)
+    assert validate.call_count == 1
