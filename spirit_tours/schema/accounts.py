@@ -32,6 +32,12 @@ class Hotel:
         )
 
 
+async def load_hotel(info: strawberry.Info[Context, None], hotel_id: uuid.UUID) -> Hotel | None:
+    """A hotel through the request's DataLoader."""
+    row = await info.context.loaders.hotel.load(hotel_id)
+    return Hotel.from_model(row) if row else None
+
+
 @strawberry.type(description="The operator, a travel agency or a hotel company.")
 class Company:
     id: strawberry.ID

@@ -34,7 +34,7 @@ from spirit_tours.persistence.enums import (
     RoomType,
 )
 from spirit_tours.resolvers.quotations.rules import effective_status, now_utc
-from spirit_tours.schema.accounts import Company, Hotel
+from spirit_tours.schema.accounts import Company, Hotel, load_hotel
 from spirit_tours.schema.common import Money, PageInfo
 
 Info = strawberry.Info[Context, None]
@@ -82,8 +82,7 @@ class Offer:
 
     @guarded(can.CanSeeOfferHotel, description="The offering hotel; null for competitors.")
     async def hotel(self, info: Info) -> Hotel | None:
-        hotel = await info.context.loaders.hotel.load(self.row.hotel_id)
-        return Hotel.from_model(hotel) if hotel else None
+        return await load_hotel(info, self.row.hotel_id)
 
     @guarded(can.CanSeeOfferNotes)
     def notes(self) -> str | None:
@@ -131,8 +130,7 @@ class Invitation:
 
     @strawberry.field
     async def hotel(self, info: Info) -> Hotel | None:
-        hotel = await info.context.loaders.hotel.load(self.row.hotel_id)
-        return Hotel.from_model(hotel) if hotel else None
+        return await load_hotel(info, self.row.hotel_id)
 
     @strawberry.field
     def decline_reason(self) -> str | None:
