@@ -12,21 +12,18 @@ import multiprocessing
 import os
 import socket
 import time
-import uuid
 from concurrent.futures import ProcessPoolExecutor
 
-import asyncpg
 import httpx
 import uvicorn
 from pydantic import SecretStr
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 from starlette.requests import Request as StarletteRequest
 from starlette.responses import JSONResponse
 
 from benchmarks.loadgen import Figures, Request, run_load_process
-from spirit_tours import devservers as test_services
+from spirit_tours import devservers
 from spirit_tours.app import create_app
 from spirit_tours.config import Environment, Settings
 from spirit_tours.demo import DEMO_PASSWORD, add_demo_quotation, seed_demo
@@ -153,13 +150,7 @@ def _free_port() -> int:
 
 
 async def _prepare_database() -> str:
-    admin_url = test_services.admin_database_url()
-    name = f"spirit_bench_{uuid.uuid4().hex[:8]}"
-    dsn = make_url(admin_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    admin = await asyncpg.connect(dsn)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    url = await devservers.create_database("spirit_bench")
     engine = create_engine(url, pool_size=2)
     await migrate(engine)
     async with create_session_factory(engine)() as session, session.begin():
@@ -169,14 +160,6 @@ async def _prepare_database() -> str:
             await add_demo_quotation(session, users)
     await engine.dispose()
     return url
-
-
-async def _drop_database(url: str) -> None:
-    admin_url = test_services.admin_database_url()
-    dsn = make_url(admin_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    admin = await asyncpg.connect(dsn)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
-    await admin.close()
 
 
 async def _login(base: str, email: str) -> str:
@@ -210,7 +193,7 @@ def graphql_request(query: str, token: str) -> Request:
 
 def main(seconds: float = 10.0, concurrency: int = 32) -> None:
     database_url = asyncio.run(_prepare_database())
-    redis_url = test_services.redis_url()
+    redis_url = devservers.redis_url()
     port = _free_port()
     context = multiprocessing.get_context("spawn")
     server = context.Process(target=_serve, args=(database_url, redis_url, port), daemon=True)
@@ -246,7 +229,7 @@ def main(seconds: float = 10.0, concurrency: int = 32) -> None:
     finally:
         server.terminate()
         server.join(10)
-        asyncio.run(_drop_database(database_url))
+        asyncio.run(devservers.drop_database(database_url))
 
 
 if __name__ == "__main__":

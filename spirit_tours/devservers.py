@@ -9,7 +9,11 @@ from __future__ import annotations
 import os
 import socket
 import tempfile
+import uuid
 from pathlib import Path
+
+import asyncpg
+from sqlalchemy.engine import make_url
 
 from spirit_tours.embedded import EmbeddedPostgres, EmbeddedRedis
 
@@ -49,3 +53,27 @@ def redis_url() -> str:
     if _reachable(6379):
         return LOCAL_REDIS
     return EmbeddedRedis(_embedded()).start()
+
+
+def _admin_dsn() -> str:
+    url = make_url(admin_database_url())
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def create_database(prefix: str) -> str:
+    """A new, empty database on the admin server; returns its asyncpg URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(_admin_dsn())
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return make_url(admin_database_url()).set(database=name).render_as_string(hide_password=False)
+
+
+async def drop_database(url: str) -> None:
+    admin = await asyncpg.connect(_admin_dsn())
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+    finally:
+        await admin.close()

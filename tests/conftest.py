@@ -9,14 +9,12 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
-import asyncpg
 import httpx
 import pytest
 import uvicorn
 from pydantic import SecretStr
 from redis.asyncio import Redis
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from starlette.applications import Starlette
 
@@ -35,26 +33,17 @@ TEST_JWT_SECRET = "test-secret-" + uuid.uuid4().hex
 PASSWORD = "correct horse battery"
 
 
-def _asyncpg_dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 @pytest.fixture(scope="session")
 async def database_url() -> AsyncIterator[str]:
     """A database of its own for this test run, migrated to head, dropped afterwards."""
-    admin_url = services.admin_database_url()
-    name = f"spirit_test_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(_asyncpg_dsn(admin_url))
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    url = await services.create_database("spirit_test")
     engine = create_engine(url, pool_size=1)
     await migrate(engine)
     await engine.dispose()
     try:
         yield url
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        await services.drop_database(url)
 
 
 @pytest.fixture(scope="session")

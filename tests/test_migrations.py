@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
-
-import asyncpg
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from spirit_tours import devservers as services
@@ -35,12 +31,8 @@ async def test_models_match_migrations(engine: AsyncEngine) -> None:
 
 
 async def test_migrations_downgrade_and_upgrade_again() -> None:
-    admin_url = services.admin_database_url()
-    name = f"spirit_migrations_{uuid.uuid4().hex[:8]}"
-    dsn = make_url(admin_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    admin = await asyncpg.connect(dsn)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    engine = create_engine(make_url(admin_url).set(database=name).render_as_string(False))
+    url = await services.create_database("spirit_migrations")
+    engine = create_engine(url)
     try:
         await migrate(engine)
         async with engine.begin() as connection:
@@ -51,5 +43,4 @@ async def test_migrations_downgrade_and_upgrade_again() -> None:
         assert await current_revision(engine) == head_revision()
     finally:
         await engine.dispose()
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        await admin.close()
+        await services.drop_database(url)
