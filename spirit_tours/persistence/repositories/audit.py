@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import literal, select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.persistence.events import AuditEntry
-from spirit_tours.persistence.repositories.pagination import decode_cursor
+from spirit_tours.persistence.repositories.pagination import after_cursor
 
 
 @dataclass(frozen=True)
@@ -35,9 +35,7 @@ async def audit_page(
     if action:
         conditions.append(AuditEntry.action == action)
     if after is not None:
-        at, row_id = decode_cursor(after)
-        key = tuple_(AuditEntry.at, AuditEntry.id)
-        conditions.append(key < tuple_(literal(at), literal(row_id)))
+        conditions.append(after_cursor(AuditEntry.at, AuditEntry.id, after))
     rows = list(
         await session.scalars(
             select(AuditEntry)

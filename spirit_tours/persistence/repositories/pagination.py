@@ -6,6 +6,9 @@ import base64
 import uuid
 from datetime import datetime
 
+from sqlalchemy import ColumnElement, literal, tuple_
+from sqlalchemy.orm import InstrumentedAttribute
+
 from spirit_tours.errors import bad_input
 
 MAX_PAGE_SIZE = 100
@@ -27,3 +30,13 @@ def page_size(first: int) -> int:
     if not 1 <= first <= MAX_PAGE_SIZE:
         raise bad_input("first", f"Ask for 1 to {MAX_PAGE_SIZE} items.")
     return first
+
+
+def after_cursor(
+    at_column: InstrumentedAttribute[datetime],
+    id_column: InstrumentedAttribute[uuid.UUID],
+    cursor: str,
+) -> ColumnElement[bool]:
+    """Rows older than the cursor's, in the (timestamp, id) newest-first order."""
+    at, row_id = decode_cursor(cursor)
+    return tuple_(at_column, id_column) < tuple_(literal(at), literal(row_id))

@@ -18,7 +18,6 @@ from sqlalchemy import (
     literal,
     select,
     true,
-    tuple_,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,7 +31,7 @@ from spirit_tours.persistence.quotations import (
     Quotation,
 )
 from spirit_tours.persistence.repositories.batching import children_by_parent
-from spirit_tours.persistence.repositories.pagination import decode_cursor
+from spirit_tours.persistence.repositories.pagination import after_cursor
 
 
 def effective_status_expression(now: datetime) -> ColumnElement[str]:
@@ -86,10 +85,7 @@ async def quotation_page(
         conditions.append(Quotation.destination.icontains(destination, autoescape=True))
     total = await session.scalar(select(func.count()).select_from(Quotation).where(*conditions))
     if after is not None:
-        at, row_id = decode_cursor(after)
-        conditions.append(
-            tuple_(Quotation.created_at, Quotation.id) < tuple_(literal(at), literal(row_id))
-        )
+        conditions.append(after_cursor(Quotation.created_at, Quotation.id, after))
     rows = list(
         await session.scalars(
             select(Quotation)
