@@ -81,11 +81,11 @@ async def invite_hotels(
     quotation.status = QuotationStatus.OPEN
     await session.flush()
     if created:
-        invited = [invitation.hotel_id for invitation in created]
+        invited = [str(invitation.hotel_id) for invitation in created]
         record_audit(session, viewer, "quotation.invite_hotels", "Quotation", quotation.id,
-                     hotel_ids=[str(h) for h in invited])  # fmt: skip
+                     hotel_ids=invited)  # fmt: skip
         emit_event(session, "quotation.hotels_invited", "Quotation", quotation.id,
-                   hotel_ids=[str(h) for h in invited])  # fmt: skip
+                   hotel_ids=invited)  # fmt: skip
     return quotation, existing + created
 
 
