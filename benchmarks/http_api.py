@@ -154,7 +154,7 @@ async def _prepare_database() -> str:
     engine = create_engine(url, pool_size=2)
     await migrate(engine)
     async with create_session_factory(engine)() as session, session.begin():
-        await seed_demo(session)
+        await seed_demo(session, Settings(seed_demo=False))
         users = {user.email: user for user in await session.scalars(select(User))}
         for _ in range(19):
             await add_demo_quotation(session, users)

@@ -63,7 +63,7 @@ def serve(host: str, port: int, workers: int) -> None:
 
     async def prepare(engine: AsyncEngine, session: AsyncSession) -> str | None:
         if seed and await database_is_empty(session):
-            return format_logins(await seed_demo(session))
+            return format_logins(await seed_demo(session, settings))
         return None
 
     printed = asyncio.run(_with_database(urls.database_url, prepare))
@@ -129,10 +129,11 @@ def seed_demo_command() -> None:
     """Load the demo data (idempotent) and print the demo logins."""
     from spirit_tours.demo import format_logins, seed_demo
 
-    urls = _servers(get_settings())
+    settings = get_settings()
+    urls = _servers(settings)
 
     async def seed(engine: AsyncEngine, session: AsyncSession) -> str:
-        return format_logins(await seed_demo(session))
+        return format_logins(await seed_demo(session, settings))
 
     click.echo(asyncio.run(_with_database(urls.database_url, seed)))
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from spirit_tours.errors import DomainError
+from spirit_tours.resolvers.bookings.policies import parse_cancellation_policy
 
 DEVELOPMENT_JWT_SECRET = "spirit-tours-development-secret-change-me"  # noqa: S105
 
@@ -45,6 +49,19 @@ class Settings(BaseSettings):
     seed_demo: bool = Field(
         default=True, description="serve: load the demo data into an empty database"
     )
+    deposit_percent: Decimal = Field(
+        default=Decimal(30), gt=0, lt=100, description="Default booking deposit, in percent"
+    )
+    deposit_due_days: int = Field(
+        default=3, ge=0, description="Days after booking the deposit is due"
+    )
+    balance_due_days_before_start: int = Field(
+        default=30, ge=0, description="Days before the trip the balance is due"
+    )
+    cancellation_policy: str = Field(
+        default="30:100,14:50,7:25",
+        description="Default refund tiers: days before the start : percent refunded",
+    )
     log_level: str = "info"
     forwarded_allow_ips: str = Field(
         default="127.0.0.1",
@@ -60,6 +77,15 @@ class Settings(BaseSettings):
         for prefix in ("postgres://", "postgresql://"):
             if value.startswith(prefix):
                 return "postgresql+asyncpg://" + value[len(prefix) :]
+        return value
+
+    @field_validator("cancellation_policy")
+    @classmethod
+    def _valid_tiers(cls, value: str) -> str:
+        try:
+            parse_cancellation_policy(value)
+        except DomainError as error:
+            raise ValueError(error.message) from error
         return value
 
     @field_validator("redis_url")

@@ -9,13 +9,25 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spirit_tours.config import Settings
 from spirit_tours.persistence.accounts import Hotel, User
-from spirit_tours.persistence.enums import CompetitorPrices, ExtraService, Locale, Role, RoomType
+from spirit_tours.persistence.enums import (
+    CompetitorPrices,
+    ExtraService,
+    Locale,
+    Role,
+    RoomType,
+    VehicleKind,
+)
 from spirit_tours.persistence.quotations import Quotation
 from spirit_tours.persistence.repositories import accounts
+from spirit_tours.resolvers import guides
 from spirit_tours.resolvers.accounts import NewUser, create_user
 from spirit_tours.resolvers.auth import viewer_of
-from spirit_tours.resolvers.quotations import invitations, lifecycle, offers
+from spirit_tours.resolvers.bookings import lifecycle as bookings
+from spirit_tours.resolvers.bookings import staffing
+from spirit_tours.resolvers.guides import NewVehicle
+from spirit_tours.resolvers.quotations import invitations, lifecycle, offers, proposals
 
 DEMO_PASSWORD = "spirit-demo-2026"  # noqa: S105 - printed for the demo, never used in production
 
@@ -54,7 +66,7 @@ async def database_is_empty(session: AsyncSession) -> bool:
     return bool(await session.scalar(select(func.count()).select_from(User)) == 0)
 
 
-async def seed_demo(session: AsyncSession) -> list[DemoLogin]:
+async def seed_demo(session: AsyncSession, settings: Settings) -> list[DemoLogin]:
     """Create whatever demo user is missing, and the demo quotation once; safe to run again."""
     logins = []
     users: dict[str, User] = {}
@@ -64,6 +76,7 @@ async def seed_demo(session: AsyncSession) -> list[DemoLogin]:
         logins.append(DemoLogin(new.email, new.role, what))
     if await session.scalar(select(func.count()).select_from(Quotation)) == 0:
         await add_demo_quotation(session, users)
+        await add_demo_booking(session, users, settings)
     return logins
 
 
@@ -112,6 +125,62 @@ async def add_demo_quotation(session: AsyncSession, users: dict[str, User]) -> N
             None,
             offers.OfferTerms(price, "USD", start - timedelta(days=7), notes),
         )
+
+
+DEMO_VEHICLES = (
+    NewVehicle("Sprinter 1", "CUS-101", VehicleKind.VAN, 12),
+    NewVehicle("Coaster 1", "CUS-201", VehicleKind.MINIBUS, 20),
+    NewVehicle("Irizar 1", "CUS-301", VehicleKind.BUS, 45),
+)
+
+
+async def add_demo_booking(
+    session: AsyncSession, users: dict[str, User], settings: Settings
+) -> None:
+    """Machu Picchu for Rio Viagens: proposed, approved, booked, deposit paid (CONFIRMED),
+    with the demo guide (in Portuguese) and a van."""
+    agency = viewer_of(users["joao@rio-viagens.example"])
+    admin = viewer_of(users["admin@spirit-tours.example"])
+    guide = users["pedro.guide@spirit-tours.example"]
+    start = datetime.now(UTC).date() + timedelta(days=45)
+    quotation = await lifecycle.create_quotation(
+        session,
+        agency,
+        lifecycle.QuotationRequest(
+            destination="Machu Picchu",
+            start_date=start,
+            end_date=start + timedelta(days=3),
+            travellers=10,
+            rooms=[lifecycle.RoomNeed(RoomType.DOUBLE, 5)],
+            extra_services=[ExtraService.GUIDE, ExtraService.TRANSPORT],
+            notes="Family group from São Paulo.",
+            currency="USD",
+            offer_deadline=datetime.now(UTC) + timedelta(days=7),
+        ),
+    )
+    hotels = list(await session.scalars(select(Hotel).order_by(Hotel.name)))
+    await invitations.invite_hotels(session, admin, quotation.id, [h.id for h in hotels])
+    _, offer = await offers.submit_offer(
+        session,
+        viewer_of(users["sales@qorikancha-suites.example"]),
+        quotation.id,
+        None,
+        offers.OfferTerms(Decimal("2980.00"), "USD", start - timedelta(days=7), "Valley view."),
+    )
+    await lifecycle.close_quotation(session, admin, quotation.id)
+    await proposals.propose_offer(session, admin, quotation.id, offer.id, Decimal("18.00"))
+    await proposals.decide_proposal(session, agency, quotation.id, approve=True, reason="")
+    booking = await bookings.create_booking(
+        session, admin, quotation.id, bookings.BookingTerms(), settings
+    )
+    deposit = bookings.payment_policy_of(booking).amount_to_confirm(
+        booking.selling_price, booking.currency
+    )
+    await bookings.apply_payment(session, booking.id, deposit, booking.currency)
+    await guides.set_guide_languages(session, admin, guide.id, ["es", "en", "pt", "qu"])
+    await staffing.assign_guide(session, admin, booking.id, guide.id, "pt")
+    vans = [await guides.create_vehicle(session, admin, vehicle) for vehicle in DEMO_VEHICLES]
+    await staffing.assign_transport(session, admin, booking.id, vans[0].id)
 
 
 def format_logins(logins: list[DemoLogin]) -> str:

@@ -119,7 +119,8 @@ async def test_seed_demo_is_idempotent_and_prints_logins(
     assert (await gql.login("admin@spirit-tours.example", password))["user"]["role"] == "ADMIN"
 
     # The demo OPEN quotation: each hotel sees competitors' prices, never their names.
-    query = """{ quotations { totalCount edges { node { competitorPrices myRank
+    query = """{ quotations(filter: {statuses: [OPEN]}) {
+      totalCount edges { node { competitorPrices myRank
       offers { hotelAlias isMine netPrice { amount } hotel { name } } } } } }"""
     for email, rank in (
         ("reservas@inti-palace.example", 3),
@@ -134,3 +135,25 @@ async def test_seed_demo_is_idempotent_and_prints_logins(
         assert node["myRank"] == rank
         assert len(node["offers"]) == 3
         assert sum(1 for offer in node["offers"] if offer["hotel"] is not None) == 1
+
+    # The demo booking: confirmed by its deposit, guided in Portuguese, seen by its guide
+    # without prices and by the hotel with its net price only.
+    bookings = """{ bookings { edges { node { status sellingPrice { amount }
+      guide { language guide { fullName } } transport { vehicle { capacity } }
+      hotels { hotel { name } netPrice { amount } } } } } }"""
+    seen = {}
+    for email in ("admin@spirit-tours.example", "pedro.guide@spirit-tours.example",
+                  "sales@qorikancha-suites.example", "reservas@inti-palace.example"):  # fmt: skip
+        token = await gql.token_for(email, password)
+        seen[email] = (await gql.execute(bookings, token=token)).ok()["bookings"]["edges"]
+    admin = seen["admin@spirit-tours.example"][0]["node"]
+    assert admin["status"] == "CONFIRMED"
+    assert admin["guide"] == {"language": "pt", "guide": {"fullName": "Pedro Guía"}}
+    assert admin["transport"] == {"vehicle": {"capacity": 12}}
+    guide = seen["pedro.guide@spirit-tours.example"][0]["node"]
+    assert guide["sellingPrice"] is None
+    assert guide["hotels"][0]["netPrice"] is None
+    hotel = seen["sales@qorikancha-suites.example"][0]["node"]
+    assert hotel["sellingPrice"] is None
+    assert hotel["hotels"][0]["netPrice"] == {"amount": "2980.00"}
+    assert seen["reservas@inti-palace.example"] == []

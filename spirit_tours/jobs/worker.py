@@ -8,6 +8,7 @@ from redis.asyncio import Redis
 from saq import CronJob, Queue, Worker
 from saq.queue.redis import RedisQueue
 
+from spirit_tours.jobs.bookings import payment_reminders
 from spirit_tours.jobs.maintenance import purge_refresh_tokens
 from spirit_tours.persistence.database import create_engine, create_session_factory
 
@@ -28,8 +29,11 @@ def build_worker(queue: Queue, database_url: str, *, concurrency: int = 4) -> Wo
 
     return Worker(
         queue,
-        functions=[purge_refresh_tokens],
-        cron_jobs=[CronJob(purge_refresh_tokens, cron="17 * * * *")],
+        functions=[purge_refresh_tokens, payment_reminders],
+        cron_jobs=[
+            CronJob(purge_refresh_tokens, cron="17 * * * *"),
+            CronJob(payment_reminders, cron="5 * * * *"),
+        ],
         concurrency=concurrency,
         startup=startup,
         shutdown=shutdown,

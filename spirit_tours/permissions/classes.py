@@ -41,3 +41,9 @@ class HasRole(BasePermission):
 
 class IsAdmin(HasRole):
     roles = (Role.ADMIN,)
+
+
+class IsOperatorStaff(HasRole):
+    """The operator's people: ADMIN and GUIDE."""
+
+    roles = (Role.ADMIN, Role.GUIDE)

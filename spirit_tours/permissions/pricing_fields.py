@@ -48,7 +48,7 @@ class CanSeeNetPrice(_ScopeRule):
     rule = "sees_net_price"
 
 
-class CanSeeOfferHotel(_ScopeRule):
+class CanSeeHotel(_ScopeRule):
     rule = "sees_hotel"
 
 
@@ -58,6 +58,22 @@ class CanSeeOfferNotes(_ScopeRule):
 
 class CanSeeOfferHistory(_ScopeRule):
     rule = "sees_history"
+
+
+class CanSeePayments(_ScopeRule):
+    rule = "sees_payments"
+
+
+class CanSeeStaffing(_ScopeRule):
+    rule = "sees_staffing"
+
+
+class CanSeeQuotation(_ScopeRule):
+    rule = "sees_quotation"
+
+
+class CanSeeTimeOff(_ScopeRule):
+    rule = "sees_time_off"
 
 
 def guarded(permission: type[BasePermission], **field_options: Any) -> Any:

@@ -84,3 +84,39 @@ class ExtraService(StrEnum):
     AIRPORT_TRANSFER = "AIRPORT_TRANSFER"
     BREAKFAST = "BREAKFAST"
     EXCURSIONS = "EXCURSIONS"
+
+
+class BookingStatus(StrEnum):
+    PENDING_PAYMENT = "PENDING_PAYMENT"
+    CONFIRMED = "CONFIRMED"
+    COMPLETED = "COMPLETED"
+    CANCELLED = "CANCELLED"
+
+
+class RefundStatus(StrEnum):
+    """A refund the cancellation policy made due; the payments side moves it on."""
+
+    DUE = "DUE"
+    PROCESSING = "PROCESSING"
+    REFUNDED = "REFUNDED"
+    FAILED = "FAILED"
+
+
+class VehicleKind(StrEnum):
+    CAR = "CAR"
+    VAN = "VAN"
+    MINIBUS = "MINIBUS"
+    BUS = "BUS"
+
+
+class ReleaseReason(StrEnum):
+    """Why a guide or vehicle stopped serving a booking."""
+
+    UNASSIGNED = "UNASSIGNED"
+    REPLACED = "REPLACED"
+    BOOKING_CANCELLED = "BOOKING_CANCELLED"
+
+
+class PaymentDue(StrEnum):
+    DEPOSIT = "DEPOSIT"
+    BALANCE = "BALANCE"

@@ -2,6 +2,7 @@
 
 from spirit_tours.persistence.accounts import Company, Hotel, RefreshToken, User
 from spirit_tours.persistence.base import Base
+from spirit_tours.persistence.bookings import Booking, BookingHotel, BookingRefund, PaymentReminder
 from spirit_tours.persistence.events import AuditEntry, OutboxEvent
 from spirit_tours.persistence.quotations import (
     HotelInvitation,
@@ -9,17 +10,33 @@ from spirit_tours.persistence.quotations import (
     OfferRevision,
     Quotation,
 )
+from spirit_tours.persistence.staffing import (
+    Guide,
+    GuideAssignment,
+    GuideTimeOff,
+    TransportAssignment,
+    Vehicle,
+)
 
 __all__ = [
     "AuditEntry",
     "Base",
+    "Booking",
+    "BookingHotel",
+    "BookingRefund",
     "Company",
+    "Guide",
+    "GuideAssignment",
+    "GuideTimeOff",
     "Hotel",
     "HotelInvitation",
     "HotelOffer",
     "OfferRevision",
     "OutboxEvent",
+    "PaymentReminder",
     "Quotation",
     "RefreshToken",
+    "TransportAssignment",
     "User",
+    "Vehicle",
 ]

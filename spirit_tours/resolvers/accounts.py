@@ -12,6 +12,7 @@ from spirit_tours.errors import DomainError, ErrorCode, bad_input
 from spirit_tours.persistence.accounts import Company, Hotel, User
 from spirit_tours.persistence.enums import Locale, Role
 from spirit_tours.persistence.repositories import accounts
+from spirit_tours.persistence.staffing import Guide
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 OPERATOR_COMPANY = "Spirit Tours"
@@ -95,4 +96,7 @@ async def create_user(session: AsyncSession, new: NewUser) -> User:
     )
     session.add(user)
     await session.flush()
+    if new.role == Role.GUIDE:
+        session.add(Guide(user_id=user.id, languages=[new.locale.value]))
+        await session.flush()
     return user

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from spirit_tours.persistence.accounts import Company, Hotel, User
+from spirit_tours.persistence.bookings import Booking, BookingHotel, BookingRefund
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.quotations import (
     HotelInvitation,
@@ -18,7 +19,14 @@ from spirit_tours.persistence.quotations import (
     OfferRevision,
     Quotation,
 )
-from spirit_tours.persistence.repositories import accounts, quotations
+from spirit_tours.persistence.repositories import accounts, bookings, quotations
+from spirit_tours.persistence.staffing import (
+    Guide,
+    GuideAssignment,
+    GuideTimeOff,
+    TransportAssignment,
+    Vehicle,
+)
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -70,8 +78,48 @@ class Loaders:
             sessions, quotations.quotations_by_ids, _none
         )
 
+        self.booking: DataLoader[uuid.UUID, Booking | None] = _loader(
+            sessions, bookings.bookings_by_ids, _none
+        )
+        self.booking_of_quotation: DataLoader[uuid.UUID, Booking | None] = _loader(
+            sessions, bookings.bookings_by_quotation, _none
+        )
+        self.booking_hotels: DataLoader[uuid.UUID, list[BookingHotel]] = _loader(
+            sessions, bookings.hotels_by_booking, list
+        )
+        self.guide_assignments: DataLoader[uuid.UUID, list[GuideAssignment]] = _loader(
+            sessions, bookings.guide_assignments_by_booking, list
+        )
+        self.transport: DataLoader[uuid.UUID, list[TransportAssignment]] = _loader(
+            sessions, bookings.transport_by_booking, list
+        )
+        self.refunds: DataLoader[uuid.UUID, list[BookingRefund]] = _loader(
+            sessions, bookings.refunds_by_booking, list
+        )
+        self.guide: DataLoader[uuid.UUID, Guide | None] = _loader(
+            sessions, bookings.guides_by_ids, _none
+        )
+        self.time_off: DataLoader[uuid.UUID, list[GuideTimeOff]] = _loader(
+            sessions, bookings.time_off_by_guide, list
+        )
+        self.vehicle: DataLoader[uuid.UUID, Vehicle | None] = _loader(
+            sessions, bookings.vehicles_by_ids, _none
+        )
+
+    def forget_booking(self, booking_id: uuid.UUID) -> None:
+        """Drop what this request cached of a booking a mutation just changed."""
+        for loader in (
+            self.booking,
+            self.booking_hotels,
+            self.guide_assignments,
+            self.transport,
+            self.refunds,
+        ):
+            with contextlib.suppress(KeyError):
+                loader.clear(booking_id)
+
     def forget_quotation(self, quotation_id: uuid.UUID) -> None:
         """Drop what this request cached of a quotation a mutation just changed."""
-        for loader in (self.quotation, self.invitations, self.offers):
+        for loader in (self.quotation, self.invitations, self.offers, self.booking_of_quotation):
             with contextlib.suppress(KeyError):
                 loader.clear(quotation_id)

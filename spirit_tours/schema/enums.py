@@ -3,6 +3,7 @@
 import strawberry
 
 from spirit_tours.persistence.enums import (
+    BookingStatus,
     CompanyKind,
     CompetitorPrices,
     ExtraService,
@@ -10,8 +11,10 @@ from spirit_tours.persistence.enums import (
     Locale,
     OfferStatus,
     QuotationStatus,
+    RefundStatus,
     Role,
     RoomType,
+    VehicleKind,
 )
 
 strawberry.enum(Role, description="What a user does on the platform.")
@@ -23,3 +26,6 @@ strawberry.enum(InvitationStatus)
 strawberry.enum(OfferStatus)
 strawberry.enum(RoomType)
 strawberry.enum(ExtraService)
+strawberry.enum(BookingStatus, description="PENDING_PAYMENT → CONFIRMED → COMPLETED, or CANCELLED")
+strawberry.enum(RefundStatus, description="A refund made due by a cancellation, then executed.")
+strawberry.enum(VehicleKind)

@@ -10,11 +10,13 @@ from spirit_tours.permissions.classes import IsAuthenticated
 from spirit_tours.persistence.repositories import accounts
 from spirit_tours.schema.accounts import User
 from spirit_tours.schema.audit import AuditQueries
+from spirit_tours.schema.booking_queries import BookingQueries
 from spirit_tours.schema.quotation_queries import QuotationQueries
+from spirit_tours.schema.staffing import StaffingQueries
 
 
 @strawberry.type
-class Query(QuotationQueries, AuditQueries):
+class Query(QuotationQueries, BookingQueries, StaffingQueries, AuditQueries):
     @strawberry.field(permission_classes=[IsAuthenticated], description="The signed-in user.")
     async def viewer(self, info: strawberry.Info[Context, None]) -> User:
         viewer = info.context.require_viewer()

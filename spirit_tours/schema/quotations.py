@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -36,6 +37,9 @@ from spirit_tours.persistence.enums import (
 from spirit_tours.resolvers.quotations.rules import effective_status, now_utc
 from spirit_tours.schema.accounts import Company, Hotel, load_hotel
 from spirit_tours.schema.common import Money, PageInfo
+
+if TYPE_CHECKING:
+    from spirit_tours.schema.bookings import Booking
 
 Info = strawberry.Info[Context, None]
 
@@ -80,7 +84,7 @@ class Offer:
     def net_price(self) -> Money | None:
         return Money(amount=self.row.net_price, currency=self.row.currency)
 
-    @guarded(can.CanSeeOfferHotel, description="The offering hotel; null for competitors.")
+    @guarded(can.CanSeeHotel, description="The offering hotel; null for competitors.")
     async def hotel(self, info: Info) -> Hotel | None:
         return await load_hotel(info, self.row.hotel_id)
 
@@ -245,6 +249,15 @@ class Quotation:
             if row.id == self.row.selected_offer_id:
                 return Offer.build(row, self.scope, self.alias_of(row.hotel_id))
         return None
+
+    @strawberry.field(description="The booking made from it, if the viewer may see that booking.")
+    async def booking(
+        self, info: Info
+    ) -> Annotated[Booking, strawberry.lazy("spirit_tours.schema.bookings")] | None:
+        from spirit_tours.schema.bookings import booking_for_viewer  # import cycle
+
+        row = await info.context.loaders.booking_of_quotation.load(self.row.id)
+        return await booking_for_viewer(info, row) if row else None
 
     @classmethod
     def for_viewer(

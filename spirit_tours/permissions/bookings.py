@@ -1,0 +1,112 @@
+"""Price privacy (SPEC §3) for bookings: who sees a booking, and which of its values.
+
+The operator sees both prices; the owner the selling price; a hotel only the net price of its
+own rooms; a guide only the bookings assigned to them, without prices. The scope objects are
+read by the same field permission classes as quotations (``pricing_fields``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import Enum
+
+from spirit_tours.permissions.viewer import Viewer
+from spirit_tours.persistence.bookings import Booking, BookingHotel
+from spirit_tours.persistence.enums import Role
+
+
+class BookingRelation(Enum):
+    ADMIN = "ADMIN"
+    OWNER = "OWNER"
+    HOTEL = "HOTEL"
+    GUIDE = "GUIDE"
+    NONE = "NONE"
+
+
+def owns_booking(viewer: Viewer, booking: Booking) -> bool:
+    if viewer.role == Role.AGENCY:
+        return viewer.company_id is not None and viewer.company_id == booking.owner_company_id
+    if viewer.role == Role.CLIENT:
+        return booking.owner_company_id is None and viewer.user_id == booking.owner_user_id
+    return False
+
+
+def booking_relation(
+    viewer: Viewer,
+    booking: Booking,
+    hotel_company_ids: Iterable[uuid.UUID],
+    active_guide_ids: Iterable[uuid.UUID],
+) -> BookingRelation:
+    if viewer.role == Role.ADMIN:
+        return BookingRelation.ADMIN
+    if owns_booking(viewer, booking):
+        return BookingRelation.OWNER
+    if viewer.role == Role.HOTEL and viewer.company_id in set(hotel_company_ids):
+        return BookingRelation.HOTEL
+    if viewer.role == Role.GUIDE and viewer.user_id in set(active_guide_ids):
+        return BookingRelation.GUIDE
+    return BookingRelation.NONE
+
+
+@dataclass(frozen=True)
+class BookingScope:
+    relation: BookingRelation
+    viewer_company_id: uuid.UUID | None
+
+    @property
+    def _operator_or_owner(self) -> bool:
+        return self.relation in (BookingRelation.ADMIN, BookingRelation.OWNER)
+
+    @property
+    def sees_owner(self) -> bool:
+        return self._operator_or_owner
+
+    @property
+    def sees_selling_price(self) -> bool:
+        return self._operator_or_owner
+
+    @property
+    def sees_payments(self) -> bool:
+        """Amount paid, payment and cancellation policy, refunds: the payer and the operator."""
+        return self._operator_or_owner
+
+    @property
+    def sees_markup(self) -> bool:
+        return self.relation == BookingRelation.ADMIN
+
+    @property
+    def sees_staffing(self) -> bool:
+        """The assigned guide and vehicle: not a hotel's business."""
+        return self.relation != BookingRelation.HOTEL
+
+    @property
+    def sees_quotation(self) -> bool:
+        return self.relation != BookingRelation.GUIDE
+
+    def own_hotel(self, line: BookingHotel) -> bool:
+        return (
+            self.relation == BookingRelation.HOTEL
+            and line.hotel_company_id == self.viewer_company_id
+        )
+
+    def lists_hotel(self, line: BookingHotel) -> bool:
+        return self.relation != BookingRelation.HOTEL or self.own_hotel(line)
+
+    def hotel_scope(self, line: BookingHotel) -> BookedHotelScope:
+        return BookedHotelScope(self, own=self.own_hotel(line))
+
+
+@dataclass(frozen=True)
+class BookedHotelScope:
+    booking: BookingScope
+    own: bool
+
+    @property
+    def sees_net_price(self) -> bool:
+        return self.booking.relation == BookingRelation.ADMIN or self.own
+
+    @property
+    def sees_hotel(self) -> bool:
+        return True  # only listed to those who may know it: never to a competitor

@@ -1,0 +1,182 @@
+"""Reading bookings, their hotels, staffing and refunds: visibility in SQL, batch loads."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import ColumnElement, and_, exists, false, func, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spirit_tours.permissions.viewer import Viewer
+from spirit_tours.persistence.bookings import Booking, BookingHotel, BookingRefund
+from spirit_tours.persistence.enums import BookingStatus, Role
+from spirit_tours.persistence.repositories.batching import children_by_parent
+from spirit_tours.persistence.repositories.pagination import after_cursor
+from spirit_tours.persistence.staffing import (
+    Guide,
+    GuideAssignment,
+    GuideTimeOff,
+    TransportAssignment,
+    Vehicle,
+)
+
+
+def visible_to(viewer: Viewer) -> ColumnElement[bool]:
+    """The bookings a viewer may see at all (SPEC §1 and §3)."""
+    if viewer.role == Role.ADMIN:
+        return true()
+    if viewer.role == Role.AGENCY and viewer.company_id is not None:
+        return Booking.owner_company_id == viewer.company_id
+    if viewer.role == Role.CLIENT:
+        return and_(Booking.owner_company_id.is_(None), Booking.owner_user_id == viewer.user_id)
+    if viewer.role == Role.HOTEL and viewer.company_id is not None:
+        return exists().where(
+            BookingHotel.booking_id == Booking.id,
+            BookingHotel.hotel_company_id == viewer.company_id,
+        )
+    if viewer.role == Role.GUIDE:
+        return exists().where(
+            GuideAssignment.booking_id == Booking.id,
+            GuideAssignment.guide_id == viewer.user_id,
+            GuideAssignment.released_at.is_(None),
+        )
+    return false()
+
+
+@dataclass(frozen=True)
+class BookingFilters:
+    statuses: Sequence[BookingStatus] | None = None
+    starts_from: date | None = None
+    starts_until: date | None = None
+    hotel_id: uuid.UUID | None = None
+    guide_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class BookingPage:
+    rows: list[Booking]
+    has_next: bool
+    total: int
+
+
+def _conditions(viewer: Viewer, filters: BookingFilters) -> list[ColumnElement[bool]]:
+    conditions = [visible_to(viewer)]
+    if filters.statuses:
+        conditions.append(Booking.status.in_(filters.statuses))
+    if filters.starts_from is not None:
+        conditions.append(Booking.start_date >= filters.starts_from)
+    if filters.starts_until is not None:
+        conditions.append(Booking.start_date <= filters.starts_until)
+    if filters.hotel_id is not None:
+        conditions.append(
+            exists().where(
+                BookingHotel.booking_id == Booking.id, BookingHotel.hotel_id == filters.hotel_id
+            )
+        )
+    if filters.guide_id is not None:
+        conditions.append(
+            exists().where(
+                GuideAssignment.booking_id == Booking.id,
+                GuideAssignment.guide_id == filters.guide_id,
+                GuideAssignment.released_at.is_(None),
+            )
+        )
+    return conditions
+
+
+async def booking_page(
+    session: AsyncSession, viewer: Viewer, filters: BookingFilters, *, first: int, after: str | None
+) -> BookingPage:
+    conditions = _conditions(viewer, filters)
+    total = await session.scalar(select(func.count()).select_from(Booking).where(*conditions))
+    if after is not None:
+        conditions.append(after_cursor(Booking.created_at, Booking.id, after))
+    rows = list(
+        await session.scalars(
+            select(Booking)
+            .where(*conditions)
+            .order_by(Booking.created_at.desc(), Booking.id.desc())
+            .limit(first + 1)
+        )
+    )
+    return BookingPage(rows=rows[:first], has_next=len(rows) > first, total=int(total or 0))
+
+
+async def bookings_by_ids(
+    session: AsyncSession, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Booking]:
+    rows = await session.scalars(select(Booking).where(Booking.id.in_(ids)))
+    return {row.id: row for row in rows}
+
+
+async def bookings_by_quotation(
+    session: AsyncSession, quotation_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Booking]:
+    rows = await session.scalars(select(Booking).where(Booking.quotation_id.in_(quotation_ids)))
+    return {row.quotation_id: row for row in rows}
+
+
+async def hotels_by_booking(
+    session: AsyncSession, booking_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[BookingHotel]]:
+    return await children_by_parent(
+        session, BookingHotel, BookingHotel.booking_id, booking_ids, BookingHotel.id
+    )
+
+
+async def guide_assignments_by_booking(
+    session: AsyncSession, booking_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[GuideAssignment]]:
+    """Every assignment, released ones included, oldest first."""
+    return await children_by_parent(
+        session,
+        GuideAssignment,
+        GuideAssignment.booking_id,
+        booking_ids,
+        GuideAssignment.created_at,
+        GuideAssignment.id,
+    )
+
+
+async def transport_by_booking(
+    session: AsyncSession, booking_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[TransportAssignment]]:
+    return await children_by_parent(
+        session,
+        TransportAssignment,
+        TransportAssignment.booking_id,
+        booking_ids,
+        TransportAssignment.created_at,
+        TransportAssignment.id,
+    )
+
+
+async def refunds_by_booking(
+    session: AsyncSession, booking_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[BookingRefund]]:
+    return await children_by_parent(
+        session, BookingRefund, BookingRefund.booking_id, booking_ids, BookingRefund.created_at
+    )
+
+
+async def guides_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Guide]:
+    rows = await session.scalars(select(Guide).where(Guide.user_id.in_(ids)))
+    return {row.user_id: row for row in rows}
+
+
+async def vehicles_by_ids(
+    session: AsyncSession, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Vehicle]:
+    rows = await session.scalars(select(Vehicle).where(Vehicle.id.in_(ids)))
+    return {row.id: row for row in rows}
+
+
+async def time_off_by_guide(
+    session: AsyncSession, guide_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[GuideTimeOff]]:
+    return await children_by_parent(
+        session, GuideTimeOff, GuideTimeOff.guide_id, guide_ids, GuideTimeOff.start_date
+    )

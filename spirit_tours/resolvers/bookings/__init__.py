@@ -1,0 +1,1 @@
+"""Booking rules: creation from an approved quotation, payments, cancellation, staffing."""

@@ -1,0 +1,79 @@
+"""Rules shared by every booking change: loading under a lock, who may act, states."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spirit_tours.errors import DomainError, ErrorCode, forbidden, not_found
+from spirit_tours.permissions.bookings import BookingRelation, booking_relation
+from spirit_tours.permissions.viewer import Viewer
+from spirit_tours.persistence.bookings import Booking, BookingHotel
+from spirit_tours.persistence.enums import BookingStatus
+from spirit_tours.persistence.staffing import GuideAssignment
+
+ACTIVE = (BookingStatus.PENDING_PAYMENT, BookingStatus.CONFIRMED)
+
+
+async def load_booking(
+    session: AsyncSession,
+    viewer: Viewer,
+    booking_id: uuid.UUID,
+    *,
+    lock: bool = False,
+    allowed: Sequence[BookingRelation] = (BookingRelation.ADMIN,),
+) -> tuple[Booking, BookingRelation]:
+    """The booking and the viewer's relation to it: NOT_FOUND when they may not see it at all,
+    FORBIDDEN when they see it but may not do this. ``lock`` serialises changes to it."""
+    statement = select(Booking).where(Booking.id == booking_id)
+    if lock:
+        statement = statement.with_for_update()
+    booking = (await session.execute(statement)).scalar_one_or_none()
+    if booking is None:
+        raise not_found("Booking")
+    hotel_companies = await session.scalars(
+        select(BookingHotel.hotel_company_id).where(BookingHotel.booking_id == booking.id)
+    )
+    guides = await session.scalars(
+        select(GuideAssignment.guide_id).where(
+            GuideAssignment.booking_id == booking.id, GuideAssignment.released_at.is_(None)
+        )
+    )
+    relation = booking_relation(viewer, booking, hotel_companies, guides)
+    if relation == BookingRelation.NONE:
+        raise not_found("Booking")
+    if relation not in allowed:
+        raise forbidden()
+    return booking, relation
+
+
+def require_booking_status(booking: Booking, *allowed: BookingStatus, action: str) -> None:
+    if booking.status not in allowed:
+        expected = " or ".join(status.value for status in allowed)
+        raise DomainError(
+            ErrorCode.INVALID_STATE,
+            f"Cannot {action}: the booking is {booking.status.value}, it must be {expected}.",
+            status=booking.status.value,
+        )
+
+
+async def flush_or_conflict(session: AsyncSession, message: str, **details: Any) -> None:
+    """Flush; a unique or exclusion constraint that refuses the write becomes a CONFLICT.
+
+    The Python checks before it give the precise message; the constraint is what holds when
+    two requests race past them.
+    """
+    try:
+        await session.flush()
+    except IntegrityError as error:
+        if getattr(error.orig, "sqlstate", None) in (
+            "23505",
+            "23P01",
+        ):  # unique_violation, exclusion_violation
+            raise DomainError(ErrorCode.CONFLICT, message, **details) from error
+        raise
