@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from spirit_tours.persistence.bookings import Booking
 from spirit_tours.persistence.database import SessionFactory
+from spirit_tours.persistence.events import OutboxEvent
 from spirit_tours.resolvers.bookings.lifecycle import apply_payment
 from tests.graphql_client import GraphQLClient
 from tests.quotation_flows import (
@@ -122,6 +123,15 @@ async def pay(sessions: SessionFactory, booking_id: str, amount: str) -> None:
     async with sessions() as session, session.begin():
         booking = await session.get_one(Booking, uuid.UUID(booking_id))
         await apply_payment(session, booking.id, Decimal(amount), booking.currency)
+
+
+async def event_count(sessions: SessionFactory, kind: str) -> int:
+    """Outbox events of one kind: what the realtime and e-mail consumers will receive."""
+    async with sessions() as session:
+        count = await session.scalar(
+            select(func.count()).select_from(OutboxEvent).where(OutboxEvent.kind == kind)
+        )
+    return int(count or 0)
 
 
 async def booking_count(sessions: SessionFactory) -> int:

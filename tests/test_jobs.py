@@ -36,6 +36,12 @@ async def test_worker_purges_expired_and_long_revoked_refresh_tokens(
     await queue.connect()
     worker = build_worker(queue, database_url, concurrency=1)
     running = asyncio.create_task(worker.start())
+    # saq's sweep, run once as the worker starts, aborts a job it catches between dequeue and
+    # the ACTIVE status: enqueue once that first sweep has taken its lock.
+    for _ in range(1000):
+        if await queue.redis.exists(queue.namespace("sweep")):
+            break
+        await asyncio.sleep(0.01)
     try:
         purged = await queue.apply("purge_refresh_tokens", timeout=30)
     finally:

@@ -1,8 +1,11 @@
 """Guides and vehicles, and their assignments to bookings.
 
 An active assignment (``released_at IS NULL``) occupies its guide or vehicle for the booking's
-dates. PostgreSQL exclusion constraints refuse two active assignments of the same guide (or
-vehicle) whose date ranges overlap, whatever the code path or the concurrency.
+dates. A trigger (``refuse_overlapping_assignment``, migration 0003) refuses two active
+assignments of the same guide (or vehicle) whose dates overlap, whatever the code path: it locks
+the guide's (or vehicle's) row, so concurrent assignments queue, then looks for an overlap and
+raises ``exclusion_violation``. (An ``EXCLUDE USING gist`` constraint would need the btree_gist
+extension, which the embedded PostgreSQL does not ship.)
 """
 
 from __future__ import annotations
@@ -11,14 +14,13 @@ import uuid
 from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
-from sqlalchemy.dialects.postgresql import ARRAY, ExcludeConstraint
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from spirit_tours.persistence.base import Base, Timestamps, UUIDPrimaryKey, db_enum
 from spirit_tours.persistence.enums import ReleaseReason, VehicleKind
 
 ACTIVE = text("released_at IS NULL")
-PERIOD = text("daterange(start_date, end_date, '[]')")
 
 
 class Guide(Timestamps, Base):
@@ -75,13 +77,6 @@ class GuideAssignment(UUIDPrimaryKey, Timestamps, Base):
 
     __table_args__ = (
         CheckConstraint("end_date >= start_date", name="dates_in_order"),
-        ExcludeConstraint(
-            ("guide_id", "="),
-            (PERIOD, "&&"),
-            name="ex_guide_assignments_no_overlap",
-            using="gist",
-            where=ACTIVE,
-        ),
         Index(
             "uq_guide_assignments_active_booking",
             "booking_id",
@@ -107,13 +102,6 @@ class TransportAssignment(UUIDPrimaryKey, Timestamps, Base):
 
     __table_args__ = (
         CheckConstraint("end_date >= start_date", name="dates_in_order"),
-        ExcludeConstraint(
-            ("vehicle_id", "="),
-            (PERIOD, "&&"),
-            name="ex_transport_assignments_no_overlap",
-            using="gist",
-            where=ACTIVE,
-        ),
         Index(
             "uq_transport_assignments_active_booking",
             "booking_id",

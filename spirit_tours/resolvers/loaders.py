@@ -118,6 +118,11 @@ class Loaders:
             with contextlib.suppress(KeyError):
                 loader.clear(booking_id)
 
+    def forget_guide(self, guide_id: uuid.UUID) -> None:
+        for loader in (self.guide, self.time_off):
+            with contextlib.suppress(KeyError):
+                loader.clear(guide_id)
+
     def forget_quotation(self, quotation_id: uuid.UUID) -> None:
         """Drop what this request cached of a quotation a mutation just changed."""
         for loader in (self.quotation, self.invitations, self.offers, self.booking_of_quotation):

@@ -197,8 +197,7 @@ class VehiclePayload:
 
 
 async def _guide_payload(info: Info, guide_id: uuid.UUID) -> GuidePayload:
-    info.context.loaders.guide.clear(guide_id)
-    info.context.loaders.time_off.clear(guide_id)
+    info.context.loaders.forget_guide(guide_id)
     guide = await load_guide(info, guide_id)
     if guide is None:
         raise not_found("Guide")

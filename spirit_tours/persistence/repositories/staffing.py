@@ -58,7 +58,7 @@ async def find_guides(
     if free is not None:
         statement = statement.where(not_(_guide_busy(free)), not_(_guide_away(free)))
     rows = await session.execute(statement.order_by(User.full_name, User.id))
-    return [(guide, user) for guide, user in rows.tuples()]
+    return [(guide, user) for guide, user in rows.all()]
 
 
 async def find_vehicles(

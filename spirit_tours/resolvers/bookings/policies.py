@@ -17,6 +17,7 @@ from spirit_tours.errors import bad_input
 from spirit_tours.money import round_to_currency
 
 HUNDRED = Decimal(100)
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ class CancellationTier:
 def _percent(value: Decimal, field: str, *, low_exclusive: bool = False) -> Decimal:
     try:
         valid = value.is_finite() and (value > 0 if low_exclusive else value >= 0)
-        valid = valid and value <= HUNDRED and value == value.quantize(Decimal("0.01"))
+        valid = valid and value <= HUNDRED and value == value.quantize(CENT)
     except InvalidOperation:
         valid = False
     if not valid:
@@ -114,6 +115,7 @@ def cancellation_policy(
         if tier.days_before < 0 or tier.days_before > 3650:
             raise bad_input(field, "Days before the start are from 0 to 3650.")
         _percent(tier.refund_percent, field)
+    ordered = [CancellationTier(t.days_before, t.refund_percent.quantize(CENT)) for t in ordered]
     for more_notice, less_notice in pairwise(ordered):
         if less_notice.refund_percent > more_notice.refund_percent:
             raise bad_input(field, "Cancelling earlier never refunds less than cancelling later.")

@@ -17,10 +17,43 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# (assignment table, resource table, its key, the assignment's column naming the resource)
+ASSIGNMENTS = (
+    ('guide_assignments', 'guides', 'user_id', 'guide_id'),
+    ('transport_assignments', 'vehicles', 'id', 'vehicle_id'),
+)
+
+# No guide (or vehicle) in two active assignments whose inclusive dates overlap, whatever the
+# code path. The row lock on the resource makes concurrent assignments of it queue; each then
+# sees the ones committed before it. Raised as exclusion_violation (SQLSTATE 23P01).
+REFUSE_OVERLAPPING_ASSIGNMENT = """
+CREATE FUNCTION refuse_overlapping_assignment() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    resource uuid;
+    clash uuid;
+BEGIN
+    IF NEW.released_at IS NOT NULL THEN
+        RETURN NEW;
+    END IF;
+    EXECUTE format('SELECT ($1).%I', TG_ARGV[2]) INTO resource USING NEW;
+    EXECUTE format('SELECT 1 FROM %I WHERE %I = $1 FOR UPDATE', TG_ARGV[0], TG_ARGV[1])
+        USING resource;
+    EXECUTE format(
+        'SELECT booking_id FROM %I WHERE %I = $1 AND released_at IS NULL AND id <> $2 '
+        'AND start_date <= $3 AND end_date >= $4 LIMIT 1', TG_TABLE_NAME, TG_ARGV[2])
+        INTO clash USING resource, NEW.id, NEW.end_date, NEW.start_date;
+    IF clash IS NOT NULL THEN
+        RAISE EXCEPTION '% % is already assigned to booking % on overlapping dates',
+            TG_ARGV[2], resource, clash
+            USING ERRCODE = 'exclusion_violation', CONSTRAINT = TG_TABLE_NAME || '_no_overlap';
+    END IF;
+    RETURN NEW;
+END
+$$
+"""
+
+
 def upgrade() -> None:
-    # GiST exclusion constraints over (uuid =, daterange &&) need btree_gist (a trusted
-    # extension: the database owner may create it).
-    op.execute('CREATE EXTENSION IF NOT EXISTS btree_gist')
     op.execute('CREATE SEQUENCE booking_reference_seq START 1001')
     op.create_table('vehicles',
     sa.Column('name', sa.String(length=120), nullable=False),
@@ -146,7 +179,6 @@ def upgrade() -> None:
     sa.Column('release_reason', sa.Enum('UNASSIGNED', 'REPLACED', 'BOOKING_CANCELLED', name='release_reason'), nullable=True),
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    postgresql.ExcludeConstraint((sa.column('guide_id'), '='), (sa.text("daterange(start_date, end_date, '[]')"), '&&'), where=sa.text('released_at IS NULL'), using='gist', name='ex_guide_assignments_no_overlap'),
     sa.CheckConstraint('end_date >= start_date', name=op.f('ck_guide_assignments_dates_in_order')),
     sa.ForeignKeyConstraint(['assigned_by_id'], ['users.id'], name=op.f('fk_guide_assignments_assigned_by_id_users')),
     sa.ForeignKeyConstraint(['booking_id'], ['bookings.id'], name=op.f('fk_guide_assignments_booking_id_bookings'), ondelete='CASCADE'),
@@ -173,7 +205,6 @@ def upgrade() -> None:
     sa.Column('release_reason', postgresql.ENUM(name='release_reason', create_type=False), nullable=True),
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    postgresql.ExcludeConstraint((sa.column('vehicle_id'), '='), (sa.text("daterange(start_date, end_date, '[]')"), '&&'), where=sa.text('released_at IS NULL'), using='gist', name='ex_transport_assignments_no_overlap'),
     sa.CheckConstraint('end_date >= start_date', name=op.f('ck_transport_assignments_dates_in_order')),
     sa.ForeignKeyConstraint(['assigned_by_id'], ['users.id'], name=op.f('fk_transport_assignments_assigned_by_id_users')),
     sa.ForeignKeyConstraint(['booking_id'], ['bookings.id'], name=op.f('fk_transport_assignments_booking_id_bookings'), ondelete='CASCADE'),
@@ -182,6 +213,13 @@ def upgrade() -> None:
     )
     op.create_index('ix_transport_assignments_vehicle_id', 'transport_assignments', ['vehicle_id'], unique=False)
     op.create_index('uq_transport_assignments_active_booking', 'transport_assignments', ['booking_id'], unique=True, postgresql_where=sa.text('released_at IS NULL'))
+    op.execute(REFUSE_OVERLAPPING_ASSIGNMENT)
+    for table, resource, key, column in ASSIGNMENTS:
+        op.execute(
+            f"CREATE TRIGGER {table}_no_overlap BEFORE INSERT OR UPDATE ON {table} "
+            f"FOR EACH ROW EXECUTE FUNCTION "
+            f"refuse_overlapping_assignment('{resource}', '{key}', '{column}')"
+        )
     # ### end Alembic commands ###
 
 
@@ -207,6 +245,7 @@ def downgrade() -> None:
     op.drop_table('bookings')
     op.drop_table('guides')
     op.drop_table('vehicles')
+    op.execute('DROP FUNCTION IF EXISTS refuse_overlapping_assignment()')
     op.execute('DROP SEQUENCE IF EXISTS booking_reference_seq')
     for enum in ('release_reason', 'payment_due', 'refund_status', 'booking_status', 'vehicle_kind'):
         op.execute(f'DROP TYPE IF EXISTS {enum}')
