@@ -4,13 +4,15 @@ hidden lists empty)."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 from spirit_tours.persistence.enums import Role
 from tests.booking_flows import ASSIGN_GUIDE, CANCEL, approved_quotation, book, booked
-from tests.conftest import PASSWORD, UserFactory
+from tests.conftest import PASSWORD, LiveServer, UserFactory
 from tests.graphql_client import GraphQLClient
 from tests.quotation_flows import make_world
+from tests.sql_counter import count_statements
 
 FIELDS = """
   id status travellers
@@ -135,3 +137,25 @@ async def test_mutation_payloads_follow_the_same_rules(
     hotel = await gql.execute(ONE, {"id": booking_id}, token=world.hotels[0].token)
     assert hotel.ok()["booking"]["status"] == "CANCELLED"
     assert hotel.ok()["booking"]["sellingPrice"] is None
+
+
+async def test_a_page_of_bookings_costs_the_same_sql_for_one_booking_or_five(
+    gql: GraphQLClient, make_user: UserFactory, live_server: LiveServer
+) -> None:
+    world = await make_world(gql, make_user)
+    guide_user = await make_user("guide@op.example", Role.GUIDE)
+    page = (
+        f"{{ bookings {{ edges {{ node {{ {FIELDS} transport {{ vehicle {{ plate }} }} }} }} }} }}"
+    )
+    counts = []
+    for n in range(5):
+        booking_id = await booked(gql, world, start=date.today() + timedelta(days=40 + 10 * n))
+        if n == 0:
+            assigned = {"b": booking_id, "g": str(guide_user.id), "lang": None}
+            (await gql.execute(ASSIGN_GUIDE, assigned, token=world.admin.token)).ok()
+        if n in (0, 4):
+            with count_statements(live_server) as statements:
+                listed = (await gql.execute(page, token=world.admin.token)).ok()
+            assert len(listed["bookings"]["edges"]) == n + 1
+            counts.append(len(statements))
+    assert counts[0] == counts[1], counts
