@@ -139,6 +139,9 @@ async def test_nothing_paid_nothing_refunded_and_refused_cancellations_change_no
 
     done = await gql.execute(CANCEL, {"b": booking_id, "reason": "No"}, token=world.admin.token)
     assert done.ok()["cancelBooking"]["refund"] is None
+    due = "query($id: ID!) { booking(id: $id) { amountDue { amount } cancellationReason } }"
+    after = await gql.execute(due, {"id": booking_id}, token=world.agency.token)
+    assert after.ok()["booking"] == {"amountDue": {"amount": "0.00"}, "cancellationReason": "No"}
     assert await _refund_rows(sessions) == []
     assert await event_count(sessions, "booking.refund_due") == 0
     # Money cannot arrive for a cancelled booking.

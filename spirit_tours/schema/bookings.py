@@ -157,9 +157,11 @@ class Booking:
     def amount_paid(self) -> Money | None:
         return Money(amount=self.row.amount_paid, currency=self.row.currency)
 
-    @guarded(can.CanSeePayments, description="Still to pay (operator and owner).")
+    @guarded(can.CanSeePayments, description="Still to pay; nothing once cancelled.")
     def amount_due(self) -> Money | None:
         due = self.row.selling_price - self.row.amount_paid
+        if self.row.status == BookingStatus.CANCELLED:
+            due = Decimal(0).quantize(due)
         return Money(amount=due, currency=self.row.currency)
 
     @guarded(can.CanSeePayments)
