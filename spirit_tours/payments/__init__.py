@@ -1,0 +1,1 @@
+"""Payment providers behind one gateway interface, routing with fallbacks, webhooks."""
