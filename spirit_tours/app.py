@@ -16,6 +16,7 @@ from starlette.routing import Route, WebSocketRoute
 from spirit_tours.config import Settings, get_settings
 from spirit_tours.embedded import start_embedded
 from spirit_tours.graphql_app import GraphQLApp
+from spirit_tours.payments.endpoints import offline_checkout, webhook
 from spirit_tours.schema.build import build_schema
 from spirit_tours.services import Services
 
@@ -74,6 +75,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/webhooks/{provider}", webhook, methods=["POST"]),
+            Route("/payments/offline/{payment_id}", offline_checkout, methods=["GET", "POST"]),
         ],
         lifespan=lifespan,
     )

@@ -62,6 +62,35 @@ class Settings(BaseSettings):
         default="30:100,14:50,7:25",
         description="Default refund tiers: days before the start : percent refunded",
     )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000", description="Where browsers reach this server"
+    )
+    # Payment providers: a provider is used only when its credentials are set.
+    stripe_api_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = None
+    stripe_use_checkout: bool = Field(
+        default=False, description="Cards through Stripe Checkout (redirect) instead of Elements"
+    )
+    mercadopago_access_token: SecretStr | None = None
+    mercadopago_webhook_secret: SecretStr | None = None
+    paypal_client_id: str | None = None
+    paypal_client_secret: SecretStr | None = None
+    paypal_webhook_id: str | None = None
+    paypal_sandbox: bool = True
+    payu_api_key: SecretStr | None = None
+    payu_api_login: str | None = None
+    payu_merchant_id: str | None = None
+    payu_account_ids: dict[str, str] = Field(
+        default_factory=dict, description='PayU account per country, JSON: {"CO": "512321"}'
+    )
+    payu_base_url: str = "https://sandbox.api.payulatam.com"
+    payu_test: bool = True
+    offline_payments_secret: SecretStr = SecretStr("spirit-tours-offline-payments-dev")
+    payment_routes: str | None = Field(
+        default=None, description="Payment routing rules as JSON; unset: the default table"
+    )
+    payment_provider_timeout_seconds: float = Field(default=10.0, gt=0)
+    payment_webhook_tolerance_seconds: int = Field(default=300, ge=1)
     log_level: str = "info"
     forwarded_allow_ips: str = Field(
         default="127.0.0.1",

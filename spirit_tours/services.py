@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from spirit_tours.auth.throttle import LoginThrottle
 from spirit_tours.auth.tokens import TokenService
 from spirit_tours.config import Settings
+from spirit_tours.payments.providers import PaymentProviders
 from spirit_tours.persistence.database import SessionFactory, create_engine, create_session_factory
 
 
@@ -21,6 +22,7 @@ class Services:
     redis: Redis
     tokens: TokenService
     login_throttle: LoginThrottle
+    payments: PaymentProviders
 
     @classmethod
     def create(cls, settings: Settings, database_url: str, redis_url: str) -> Services:
@@ -40,6 +42,7 @@ class Services:
                 max_per_ip=settings.login_max_failures_per_ip,
                 window_seconds=settings.login_failure_window_seconds,
             ),
+            payments=PaymentProviders.from_settings(settings),
         )
 
     async def close(self) -> None:

@@ -8,6 +8,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -30,6 +31,23 @@ from spirit_tours.resolvers.accounts import NewUser, create_user
 from tests.graphql_client import GraphQLClient
 
 TEST_JWT_SECRET = "test-secret-" + uuid.uuid4().hex
+# Every payment provider configured with test credentials; the tests record their HTTP.
+STRIPE_WEBHOOK_SECRET = "whsec_test_" + uuid.uuid4().hex
+MERCADOPAGO_WEBHOOK_SECRET = "mp-test-" + uuid.uuid4().hex
+PROVIDER_SETTINGS: dict[str, Any] = {
+    "stripe_api_key": SecretStr("sk_test_spirit"),
+    "stripe_webhook_secret": SecretStr(STRIPE_WEBHOOK_SECRET),
+    "mercadopago_access_token": SecretStr("TEST-spirit-access-token"),
+    "mercadopago_webhook_secret": SecretStr(MERCADOPAGO_WEBHOOK_SECRET),
+    "paypal_client_id": "paypal-test-client",
+    "paypal_client_secret": SecretStr("paypal-test-secret"),
+    "paypal_webhook_id": "WH-TEST-SPIRIT",
+    "payu_api_key": SecretStr("4Vj8eK4rloUd272L48hsrarnUA"),
+    "payu_api_login": "pRRXKOl8ikMmt9u",
+    "payu_merchant_id": "508029",
+    "payu_account_ids": {"CO": "512321", "PE": "512323", "MX": "512324"},
+    "payment_provider_timeout_seconds": 2.0,
+}
 PASSWORD = "correct horse battery"
 
 
@@ -59,6 +77,7 @@ def settings(database_url: str, redis_url: str) -> Settings:
         redis_url=redis_url,
         jwt_secret=SecretStr(TEST_JWT_SECRET),
         seed_demo=False,
+        **PROVIDER_SETTINGS,
     )
 
 

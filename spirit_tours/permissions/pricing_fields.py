@@ -76,6 +76,10 @@ class CanSeeTimeOff(_ScopeRule):
     rule = "sees_time_off"
 
 
+class CanSeeProviderDetails(_ScopeRule):
+    rule = "sees_provider_details"
+
+
 def guarded(permission: type[BasePermission], **field_options: Any) -> Any:
     """A field hidden (``null`` / ``[]``) from viewers the permission refuses."""
     return strawberry.field(

@@ -4,6 +4,12 @@ from spirit_tours.persistence.accounts import Company, Hotel, RefreshToken, User
 from spirit_tours.persistence.base import Base
 from spirit_tours.persistence.bookings import Booking, BookingHotel, BookingRefund, PaymentReminder
 from spirit_tours.persistence.events import AuditEntry, OutboxEvent
+from spirit_tours.persistence.payments import (
+    Payment,
+    PaymentRefund,
+    ProcessedWebhook,
+    WebhookDelivery,
+)
 from spirit_tours.persistence.quotations import (
     HotelInvitation,
     HotelOffer,
@@ -33,10 +39,14 @@ __all__ = [
     "HotelOffer",
     "OfferRevision",
     "OutboxEvent",
+    "Payment",
+    "PaymentRefund",
     "PaymentReminder",
+    "ProcessedWebhook",
     "Quotation",
     "RefreshToken",
     "TransportAssignment",
     "User",
     "Vehicle",
+    "WebhookDelivery",
 ]

@@ -13,13 +13,14 @@ from strawberry.dataloader import DataLoader
 from spirit_tours.persistence.accounts import Company, Hotel, User
 from spirit_tours.persistence.bookings import Booking, BookingHotel, BookingRefund
 from spirit_tours.persistence.database import SessionFactory
+from spirit_tours.persistence.payments import PaymentRefund, WebhookDelivery
 from spirit_tours.persistence.quotations import (
     HotelInvitation,
     HotelOffer,
     OfferRevision,
     Quotation,
 )
-from spirit_tours.persistence.repositories import accounts, bookings, quotations
+from spirit_tours.persistence.repositories import accounts, bookings, payments, quotations
 from spirit_tours.persistence.staffing import (
     Guide,
     GuideAssignment,
@@ -104,6 +105,13 @@ class Loaders:
         )
         self.vehicle: DataLoader[uuid.UUID, Vehicle | None] = _loader(
             sessions, bookings.vehicles_by_ids, _none
+        )
+
+        self.payment_refunds: DataLoader[uuid.UUID, list[PaymentRefund]] = _loader(
+            sessions, payments.refunds_by_payment, list
+        )
+        self.webhook_deliveries: DataLoader[uuid.UUID, list[WebhookDelivery]] = _loader(
+            sessions, payments.deliveries_by_payment, list
         )
 
     def forget_booking(self, booking_id: uuid.UUID) -> None:

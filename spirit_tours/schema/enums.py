@@ -2,6 +2,7 @@
 
 import strawberry
 
+from spirit_tours.payments.gateway import NextActionKind, PaymentMethod, PaymentStatus, Provider
 from spirit_tours.persistence.enums import (
     BookingStatus,
     CompanyKind,
@@ -29,3 +30,7 @@ strawberry.enum(ExtraService)
 strawberry.enum(BookingStatus, description="PENDING_PAYMENT → CONFIRMED → COMPLETED, or CANCELLED")
 strawberry.enum(RefundStatus, description="A refund made due by a cancellation, then executed.")
 strawberry.enum(VehicleKind)
+strawberry.enum(Provider, name="PaymentProvider", description="Who moves the money.")
+strawberry.enum(PaymentMethod, description="How the payer pays.")
+strawberry.enum(PaymentStatus, description="Only ever moves forward.")
+strawberry.enum(NextActionKind, description="What the client does next to pay.")

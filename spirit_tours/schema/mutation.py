@@ -14,12 +14,13 @@ from spirit_tours.schema.auth import (
     RefreshTokenInput,
 )
 from spirit_tours.schema.booking_mutations import BookingMutations
+from spirit_tours.schema.payment_api import PaymentMutations
 from spirit_tours.schema.quotation_mutations import QuotationMutations
 from spirit_tours.schema.staffing import StaffingMutations
 
 
 @strawberry.type
-class Mutation(QuotationMutations, BookingMutations, StaffingMutations):
+class Mutation(QuotationMutations, BookingMutations, PaymentMutations, StaffingMutations):
     @strawberry.mutation(description="Sign in with e-mail and password.")
     async def login(self, info: strawberry.Info[Context, None], input: LoginInput) -> AuthPayload:
         ctx = info.context

@@ -1,0 +1,134 @@
+"""Which provider takes a payment: ordered rules over country, currency, amount and method,
+each naming providers to try in order, and a circuit breaker per provider.
+
+The first rule that matches decides; its providers are tried in order, skipping those not
+configured, not supporting the method and currency, or whose circuit is open. Rules are
+configuration (``SPIRIT_PAYMENT_ROUTES``, JSON); :data:`DEFAULT_ROUTES` is the table the README
+shows.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from spirit_tours.payments.gateway import PaymentMethod, Provider
+
+
+@dataclass(frozen=True)
+class Route:
+    providers: tuple[Provider, ...]
+    methods: frozenset[PaymentMethod] | None = None
+    currencies: frozenset[str] | None = None
+    countries: frozenset[str] | None = None
+    min_amount: Decimal | None = None
+    max_amount: Decimal | None = None
+
+    def matches(
+        self, method: PaymentMethod, currency: str, country: str | None, amount: Decimal
+    ) -> bool:
+        return (
+            (self.methods is None or method in self.methods)
+            and (self.currencies is None or currency in self.currencies)
+            and (self.countries is None or (country is not None and country in self.countries))
+            and (self.min_amount is None or amount >= self.min_amount)
+            and (self.max_amount is None or amount <= self.max_amount)
+        )
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> Route:
+        def optional(key: str) -> frozenset[str] | None:
+            items = value.get(key)
+            return frozenset(str(item).upper() for item in items) if items else None
+
+        methods = optional("methods")
+        return cls(
+            providers=tuple(Provider(str(p).upper()) for p in value["providers"]),
+            methods=frozenset(PaymentMethod(m) for m in methods) if methods else None,
+            currencies=optional("currencies"),
+            countries=optional("countries"),
+            min_amount=Decimal(str(value["min_amount"])) if "min_amount" in value else None,
+            max_amount=Decimal(str(value["max_amount"])) if "max_amount" in value else None,
+        )
+
+
+def _route(providers: Sequence[Provider], **conditions: Any) -> Route:
+    return Route(providers=tuple(providers), **conditions)
+
+
+S, MP, PP, PU = Provider.STRIPE, Provider.MERCADOPAGO, Provider.PAYPAL, Provider.PAYU
+DEFAULT_ROUTES: tuple[Route, ...] = (
+    _route([PP], methods=frozenset({PaymentMethod.PAYPAL})),
+    _route([MP], methods=frozenset({PaymentMethod.PIX, PaymentMethod.BOLETO})),
+    _route([PU], methods=frozenset({PaymentMethod.PSE, PaymentMethod.CASH})),
+    _route([MP, S], currencies=frozenset({"BRL", "ARS", "CLP", "UYU"})),
+    _route([PU, MP, S], currencies=frozenset({"COP", "PEN"})),
+    _route([MP, S, PP], currencies=frozenset({"MXN"})),
+    _route([S, PP], methods=frozenset({PaymentMethod.CARD}), currencies=frozenset({"USD", "EUR"})),
+    _route([S, PP]),
+)
+
+
+def parse_routes(text: str | None) -> tuple[Route, ...]:
+    """Rules from ``SPIRIT_PAYMENT_ROUTES`` (a JSON list), or the default table."""
+    if not text:
+        return DEFAULT_ROUTES
+    rules = json.loads(text)
+    if not isinstance(rules, list) or not rules:
+        raise ValueError("SPIRIT_PAYMENT_ROUTES is a non-empty JSON list of rules")
+    return tuple(Route.from_json(rule) for rule in rules)
+
+
+class CircuitBreaker:
+    """Stop calling a provider after ``threshold`` failures in a row, for ``cooldown``
+    seconds; then let one call through to probe it. Per process: each API replica learns on
+    its own, which is enough to stop hammering a provider that is down."""
+
+    def __init__(self, threshold: int = 3, cooldown_seconds: float = 30.0) -> None:
+        self._threshold = threshold
+        self._cooldown = cooldown_seconds
+        self._failures: dict[Provider, int] = {}
+        self._opened_at: dict[Provider, float] = {}
+
+    def is_open(self, provider: Provider) -> bool:
+        opened = self._opened_at.get(provider)
+        if opened is None:
+            return False
+        if time.monotonic() - opened >= self._cooldown:
+            del self._opened_at[provider]  # half-open: the next call probes
+            self._failures[provider] = self._threshold - 1
+            return False
+        return True
+
+    def failed(self, provider: Provider) -> None:
+        self._failures[provider] = self._failures.get(provider, 0) + 1
+        if self._failures[provider] >= self._threshold:
+            self._opened_at[provider] = time.monotonic()
+
+    def succeeded(self, provider: Provider) -> None:
+        self._failures.pop(provider, None)
+        self._opened_at.pop(provider, None)
+
+
+def candidates(
+    routes: Sequence[Route],
+    method: PaymentMethod,
+    currency: str,
+    country: str | None,
+    amount: Decimal,
+    *,
+    fallback: Provider | None = None,
+) -> list[Provider]:
+    """The providers to try, in order, for one payment (``fallback`` last, if given)."""
+    chosen: list[Provider] = []
+    for route in routes:
+        if route.matches(method, currency, country, amount):
+            chosen = list(route.providers)
+            break
+    if fallback is not None and fallback not in chosen:
+        chosen.append(fallback)
+    return chosen

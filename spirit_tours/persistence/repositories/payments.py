@@ -1,0 +1,89 @@
+"""Reading payments: visibility in SQL, keyset pages, batch loads."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, and_, exists, false, func, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spirit_tours.payments.gateway import PaymentStatus
+from spirit_tours.permissions.viewer import Viewer
+from spirit_tours.persistence.bookings import Booking
+from spirit_tours.persistence.enums import Role
+from spirit_tours.persistence.payments import Payment, PaymentRefund, WebhookDelivery
+from spirit_tours.persistence.repositories.batching import children_by_parent
+from spirit_tours.persistence.repositories.pagination import after_cursor
+
+
+def visible_to(viewer: Viewer) -> ColumnElement[bool]:
+    """SPEC §3: the operator sees every payment, a booking's owner the payments of it."""
+    if viewer.role == Role.ADMIN:
+        return true()
+    if viewer.role == Role.AGENCY and viewer.company_id is not None:
+        owner = Booking.owner_company_id == viewer.company_id
+    elif viewer.role == Role.CLIENT:
+        owner = and_(Booking.owner_company_id.is_(None), Booking.owner_user_id == viewer.user_id)
+    else:
+        return false()
+    return exists().where(Booking.id == Payment.booking_id, owner)
+
+
+@dataclass(frozen=True)
+class PaymentPage:
+    rows: list[Payment]
+    has_next: bool
+    total: int
+
+
+async def payment_page(
+    session: AsyncSession,
+    viewer: Viewer,
+    *,
+    booking_id: uuid.UUID | None,
+    statuses: Sequence[PaymentStatus] | None,
+    first: int,
+    after: str | None,
+) -> PaymentPage:
+    conditions = [visible_to(viewer)]
+    if booking_id is not None:
+        conditions.append(Payment.booking_id == booking_id)
+    if statuses:
+        conditions.append(Payment.status.in_(statuses))
+    total = await session.scalar(select(func.count()).select_from(Payment).where(*conditions))
+    if after is not None:
+        conditions.append(after_cursor(Payment.created_at, Payment.id, after))
+    rows = list(
+        await session.scalars(
+            select(Payment)
+            .where(*conditions)
+            .order_by(Payment.created_at.desc(), Payment.id.desc())
+            .limit(first + 1)
+        )
+    )
+    return PaymentPage(rows=rows[:first], has_next=len(rows) > first, total=int(total or 0))
+
+
+async def refunds_by_payment(
+    session: AsyncSession, payment_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[PaymentRefund]]:
+    return await children_by_parent(
+        session, PaymentRefund, PaymentRefund.payment_id, payment_ids, PaymentRefund.created_at
+    )
+
+
+async def deliveries_by_payment(
+    session: AsyncSession, payment_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[WebhookDelivery]]:
+    rows = await session.scalars(
+        select(WebhookDelivery)
+        .where(WebhookDelivery.payment_id.in_(payment_ids))
+        .order_by(WebhookDelivery.id)
+    )
+    grouped: dict[uuid.UUID, list[WebhookDelivery]] = {pid: [] for pid in payment_ids}
+    for row in rows:
+        if row.payment_id is not None:
+            grouped[row.payment_id].append(row)
+    return grouped

@@ -1,0 +1,200 @@
+"""Refunds: asked by the operator, or executing what a booking cancellation made due.
+
+Like payments, a refund is recorded first (its idempotency key is unique), the provider is
+called outside any transaction with a key derived from the refund's id (the provider never
+refunds twice), and the outcome is stored after.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spirit_tours.errors import DomainError, ErrorCode, bad_input
+from spirit_tours.money import positive_amount
+from spirit_tours.payments.gateway import (
+    PaymentError,
+    PaymentStatus,
+    ProviderRefund,
+    RefundOutcome,
+)
+from spirit_tours.payments.providers import PaymentProviders
+from spirit_tours.permissions.viewer import Viewer
+from spirit_tours.persistence.bookings import BookingRefund
+from spirit_tours.persistence.database import SessionFactory
+from spirit_tours.persistence.enums import RefundStatus
+from spirit_tours.persistence.payments import Payment, PaymentRefund
+from spirit_tours.persistence.repositories.events import emit_event, record_audit
+from spirit_tours.resolvers.payments.rules import fingerprint, idempotency_key, load_payment
+from spirit_tours.resolvers.payments.webhooks import refunded
+
+_REFUNDABLE = (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED)
+
+
+@dataclass(frozen=True)
+class RefundOrder:
+    payment_id: uuid.UUID
+    amount: Decimal | None
+    reason: str
+    idempotency_key: str
+    booking_refund_id: uuid.UUID | None = None
+
+
+async def _in_flight(session: AsyncSession, payment_id: uuid.UUID) -> Decimal:
+    total = await session.scalar(
+        select(func.coalesce(func.sum(PaymentRefund.amount), 0)).where(
+            PaymentRefund.payment_id == payment_id,
+            PaymentRefund.status == RefundStatus.PROCESSING,
+        )
+    )
+    return Decimal(total or 0)
+
+
+async def _record(
+    session: AsyncSession, viewer: Viewer | None, order: RefundOrder, payment: Payment
+) -> tuple[PaymentRefund, bool]:
+    digest = fingerprint(payment=order.payment_id, amount=order.amount, reason=order.reason)
+    existing = await session.scalar(
+        select(PaymentRefund).where(PaymentRefund.idempotency_key == order.idempotency_key)
+    )
+    if existing is not None:
+        if existing.request_hash != digest:
+            raise DomainError(
+                ErrorCode.CONFLICT,
+                "This idempotency key was already used for a different refund; use a new key.",
+                field="idempotencyKey",
+            )
+        return existing, False
+    if payment.status not in _REFUNDABLE or payment.provider is None:
+        raise DomainError(
+            ErrorCode.INVALID_STATE,
+            f"Only a succeeded payment can be refunded; this one is {payment.status.value}.",
+        )
+    refundable = payment.amount - payment.refunded_amount - await _in_flight(session, payment.id)
+    amount = order.amount if order.amount is not None else refundable
+    positive_amount(amount, payment.currency, "amount")
+    if amount > refundable:
+        raise bad_input("amount", f"At most {refundable} {payment.currency} can be refunded.")
+    refund = PaymentRefund(
+        id=uuid.uuid4(),
+        payment_id=payment.id,
+        booking_refund_id=order.booking_refund_id,
+        requested_by_id=viewer.user_id if viewer else None,
+        idempotency_key=order.idempotency_key,
+        request_hash=digest,
+        amount=amount,
+        currency=payment.currency,
+        reason=order.reason,
+        status=RefundStatus.PROCESSING,
+    )
+    session.add(refund)
+    record_audit(session, viewer, "payment.refund", "Payment", payment.id,
+                 amount=str(amount), reason=order.reason)  # fmt: skip
+    return refund, True
+
+
+async def refund_payment(
+    sessions: SessionFactory, providers: PaymentProviders, viewer: Viewer | None, order: RefundOrder
+) -> uuid.UUID:
+    """Refund ``order.amount`` (None: all that is left) of a payment; returns the refund id."""
+    idempotency_key(order.idempotency_key)
+    if len(order.reason) > 500:
+        raise bad_input("reason", "Keep the reason under 500 characters.")
+    async with sessions() as session, session.begin():
+        if viewer is not None:
+            payment, _ = await load_payment(session, viewer, order.payment_id, lock=True,
+                                            admin_only=True)  # fmt: skip
+        else:
+            payment = await session.get_one(Payment, order.payment_id, with_for_update=True)
+        refund, owner = await _record(session, viewer, order, payment)
+        provider, reference = payment.provider, payment.provider_reference
+        whole = refund.amount == payment.amount and payment.refunded_amount == 0
+    if not owner:
+        return refund.id
+    gateway = providers.get(provider) if provider else None
+    outcome: ProviderRefund | None = None
+    failure = f"{provider} is not configured here."
+    if gateway is not None and reference is not None:
+        try:
+            outcome = await gateway.refund(
+                reference, None if whole else refund.amount, refund.currency, f"spirit-{refund.id}"
+            )
+        except PaymentError as error:
+            failure = error.message
+    await _store(sessions, refund.id, outcome, failure)
+    return refund.id
+
+
+async def _store(
+    sessions: SessionFactory, refund_id: uuid.UUID, outcome: ProviderRefund | None, failure: str
+) -> None:
+    async with sessions() as session, session.begin():
+        refund = await session.get_one(PaymentRefund, refund_id, with_for_update=True)
+        payment = await session.get_one(Payment, refund.payment_id, with_for_update=True)
+        if outcome is None or outcome.outcome == RefundOutcome.FAILED:
+            refund.status = RefundStatus.FAILED
+            refund.failure_reason = failure if outcome is None else "The provider refused it."
+            emit_event(session, "payment.refund_failed", "Payment", payment.id,
+                       refund_id=refund.id)  # fmt: skip
+        else:
+            refund.provider_reference = outcome.reference
+            refund.status = RefundStatus.REFUNDED
+            refunded(payment, refund.amount)
+            emit_event(session, "payment.refunded", "Payment", payment.id,
+                       refund_id=refund.id, amount=str(refund.amount))  # fmt: skip
+        if refund.booking_refund_id is not None:
+            await _settle_booking_refund(session, refund.booking_refund_id)
+
+
+async def _settle_booking_refund(session: AsyncSession, booking_refund_id: uuid.UUID) -> None:
+    """A cancellation's refund is REFUNDED once its payment refunds cover it."""
+    due = await session.get_one(BookingRefund, booking_refund_id, with_for_update=True)
+    rows = list(
+        await session.scalars(
+            select(PaymentRefund).where(PaymentRefund.booking_refund_id == booking_refund_id)
+        )
+    )
+    done = sum((r.amount for r in rows if r.status == RefundStatus.REFUNDED), Decimal(0))
+    if done >= due.amount:
+        due.status = RefundStatus.REFUNDED
+    elif any(r.status == RefundStatus.FAILED for r in rows):
+        due.status = RefundStatus.FAILED
+    else:
+        due.status = RefundStatus.PROCESSING
+
+
+async def execute_booking_refund(
+    sessions: SessionFactory, providers: PaymentProviders, booking_refund_id: uuid.UUID
+) -> RefundStatus:
+    """Send back what a cancellation made due, from the booking's credited payments (newest
+    first). Safe to run again: each part has a fixed idempotency key."""
+    async with sessions() as session:
+        due = await session.get_one(BookingRefund, booking_refund_id)
+        payments = list(
+            await session.scalars(
+                select(Payment)
+                .where(Payment.booking_id == due.booking_id, Payment.credited_at.is_not(None))
+                .order_by(Payment.created_at.desc())
+            )
+        )
+    left = due.amount
+    for payment in payments:
+        if left <= 0:
+            break
+        part = min(left, payment.amount - payment.refunded_amount)
+        if part <= 0:
+            continue
+        order = RefundOrder(payment.id, part, due.reason or "Booking cancelled",
+                            f"booking-refund:{booking_refund_id}:{payment.id}",
+                            booking_refund_id=booking_refund_id)  # fmt: skip
+        try:
+            await refund_payment(sessions, providers, None, order)
+        except DomainError:
+            continue
+        left -= part
+    async with sessions() as session:
+        return (await session.get_one(BookingRefund, booking_refund_id)).status

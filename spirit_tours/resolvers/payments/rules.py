@@ -1,0 +1,70 @@
+"""Who may see and act on a payment, fingerprints of idempotent requests, status moves."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spirit_tours.errors import bad_input, forbidden, not_found
+from spirit_tours.payments.gateway import STATUS_ORDER, PaymentStatus
+from spirit_tours.permissions.bookings import owns_booking
+from spirit_tours.permissions.viewer import Viewer
+from spirit_tours.persistence.bookings import Booking
+from spirit_tours.persistence.enums import Role
+from spirit_tours.persistence.payments import Payment
+
+_KEY = re.compile(r"^[\x21-\x7e]{8,200}$")  # printable ASCII, no spaces
+
+
+def idempotency_key(value: str) -> str:
+    if not _KEY.match(value):
+        raise bad_input(
+            "idempotencyKey", "Use 8 to 200 printable ASCII characters, e.g. a UUID per attempt."
+        )
+    return value
+
+
+def fingerprint(**fields: Any) -> str:
+    """A stable digest of a request's input: same key + same digest = a retry."""
+    canonical = json.dumps(fields, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def may_move(current: PaymentStatus, new: PaymentStatus) -> bool:
+    """Payment states only move forward; money arriving after a failure still counts."""
+    if current == PaymentStatus.FAILED and new == PaymentStatus.SUCCEEDED:
+        return True
+    return STATUS_ORDER[new] > STATUS_ORDER[current]
+
+
+def sees_payment(viewer: Viewer, booking: Booking) -> bool:
+    """SPEC §3: the payer's own payments are seen by the operator and the booking's owner."""
+    return viewer.role == Role.ADMIN or owns_booking(viewer, booking)
+
+
+async def load_payment(
+    session: AsyncSession,
+    viewer: Viewer,
+    payment_id: uuid.UUID,
+    *,
+    lock: bool = False,
+    admin_only: bool = False,
+) -> tuple[Payment, Booking]:
+    statement = select(Payment).where(Payment.id == payment_id)
+    if lock:
+        statement = statement.with_for_update()
+    payment = (await session.execute(statement)).scalar_one_or_none()
+    if payment is None:
+        raise not_found("Payment")
+    booking = await session.get_one(Booking, payment.booking_id)
+    if not sees_payment(viewer, booking):
+        raise not_found("Payment")
+    if admin_only and viewer.role != Role.ADMIN:
+        raise forbidden()
+    return payment, booking

@@ -1,0 +1,350 @@
+"""Starting a payment: once per idempotency key, routed to a provider with fallbacks.
+
+The first request with a key inserts the payment row (the unique key decides who is first),
+talks to the providers outside any transaction, then stores the outcome. Concurrent requests
+with the same key and input wait for that outcome and return the same payment; the providers
+are called once. A request whose owner died mid-way takes the row over after
+:data:`STALE_CLAIM`; the provider-side idempotency key (derived from the payment id) keeps that
+retry from charging twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from urllib.parse import urlsplit
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spirit_tours.errors import DomainError, ErrorCode, bad_input
+from spirit_tours.money import positive_amount
+from spirit_tours.payments.gateway import (
+    Payer,
+    PaymentError,
+    PaymentGateway,
+    PaymentMethod,
+    PaymentRequest,
+    PaymentStatus,
+    ProviderPayment,
+    ProviderRejectedError,
+    ProviderUnavailableError,
+)
+from spirit_tours.payments.providers import PaymentProviders
+from spirit_tours.permissions.bookings import BookingRelation
+from spirit_tours.permissions.viewer import Viewer
+from spirit_tours.persistence.accounts import User
+from spirit_tours.persistence.bookings import Booking
+from spirit_tours.persistence.database import SessionFactory
+from spirit_tours.persistence.enums import BookingStatus
+from spirit_tours.persistence.payments import Payment
+from spirit_tours.persistence.repositories.events import emit_event, record_audit
+from spirit_tours.resolvers.bookings.lifecycle import payment_policy_of
+from spirit_tours.resolvers.bookings.rules import ACTIVE, load_booking, require_booking_status
+from spirit_tours.resolvers.payments.rules import fingerprint, idempotency_key, may_move
+from spirit_tours.resolvers.quotations.rules import now_utc
+
+log = logging.getLogger(__name__)
+
+STALE_CLAIM = timedelta(minutes=2)
+_POLL_SECONDS = 0.1
+_METHODS_NEEDING_DOCUMENT = (PaymentMethod.PIX, PaymentMethod.BOLETO, PaymentMethod.PSE)
+
+
+@dataclass(frozen=True)
+class PaymentOrder:
+    booking_id: uuid.UUID
+    method: PaymentMethod
+    return_url: str
+    idempotency_key: str
+    amount: Decimal | None = None
+    installments: int | None = None
+    country: str | None = None
+    document: str | None = None
+    bank_code: str | None = None
+
+    def validated(self) -> PaymentOrder:
+        idempotency_key(self.idempotency_key)
+        url = urlsplit(self.return_url)
+        if url.scheme not in ("http", "https") or not url.netloc or len(self.return_url) > 2000:
+            raise bad_input("returnUrl", "An absolute http(s) URL the payer returns to.")
+        if self.installments is not None and not 1 <= self.installments <= 24:
+            raise bad_input("installments", "From 1 to 24 installments.")
+        if self.installments and self.installments > 1 and self.method != PaymentMethod.CARD:
+            raise bad_input("installments", "Only card payments take installments.")
+        if self.country is not None and not (len(self.country) == 2 and self.country.isalpha()):
+            raise bad_input("country", "An ISO 3166-1 alpha-2 code, e.g. BR.")
+        if self.method in _METHODS_NEEDING_DOCUMENT and not (self.document or "").strip():
+            raise bad_input("payerDocument", f"{self.method.value} needs the payer's tax id.")
+        if self.method == PaymentMethod.PSE and not self.bank_code:
+            raise bad_input("bankCode", "PSE needs the payer's bank.")
+        return self
+
+    def digest(self) -> str:
+        return fingerprint(
+            booking=self.booking_id, method=self.method, return_url=self.return_url,
+            amount=self.amount, installments=self.installments, country=self.country,
+            document=self.document, bank_code=self.bank_code,
+        )  # fmt: skip
+
+
+def amount_due_now(booking: Booking) -> Decimal:
+    """What the payer owes at this moment: the rest of the deposit while the booking waits
+    for it, the whole balance afterwards."""
+    outstanding = booking.selling_price - booking.amount_paid
+    if booking.status == BookingStatus.PENDING_PAYMENT:
+        policy = payment_policy_of(booking)
+        deposit = policy.amount_to_confirm(booking.selling_price, booking.currency)
+        return max(min(deposit - booking.amount_paid, outstanding), Decimal(0))
+    return outstanding
+
+
+async def _existing(session: AsyncSession, viewer: Viewer, key: str) -> Payment | None:
+    return await session.scalar(
+        select(Payment).where(
+            Payment.payer_user_id == viewer.user_id, Payment.idempotency_key == key
+        )
+    )
+
+
+def _same_request(payment: Payment, digest: str) -> Payment:
+    if payment.request_hash != digest:
+        raise DomainError(
+            ErrorCode.CONFLICT,
+            "This idempotency key was already used for a different payment; use a new key.",
+            field="idempotencyKey",
+            paymentId=str(payment.id),
+        )
+    return payment
+
+
+async def _claim(
+    session: AsyncSession, viewer: Viewer, order: PaymentOrder
+) -> tuple[uuid.UUID, bool]:
+    """The payment for this key, and whether this request must talk to the providers."""
+    digest = order.digest()
+    if (found := await _existing(session, viewer, order.idempotency_key)) is not None:
+        return _same_request(found, digest).id, False
+    booking, _ = await load_booking(
+        session,
+        viewer,
+        order.booking_id,
+        allowed=(BookingRelation.ADMIN, BookingRelation.OWNER),
+    )
+    require_booking_status(booking, *ACTIVE, action="pay the booking")
+    outstanding = booking.selling_price - booking.amount_paid
+    amount = order.amount if order.amount is not None else amount_due_now(booking)
+    positive_amount(amount, booking.currency, "amount")
+    if amount > outstanding:
+        raise bad_input("amount", f"Only {outstanding} {booking.currency} is outstanding.")
+    inserted = await session.scalar(
+        insert(Payment)
+        .values(
+            id=uuid.uuid4(),
+            booking_id=booking.id,
+            payer_user_id=viewer.user_id,
+            idempotency_key=order.idempotency_key,
+            request_hash=digest,
+            method=order.method,
+            amount=amount,
+            currency=booking.currency,
+            installments=order.installments,
+            payer_country=order.country.upper() if order.country else None,
+            return_url=order.return_url,
+            status=PaymentStatus.CREATED,
+            next_action={},
+            refunded_amount=Decimal(0),
+            attempts=[],
+            claimed_at=now_utc(),
+            created_at=now_utc(),
+            updated_at=now_utc(),
+        )
+        .on_conflict_do_nothing(constraint="uq_payments_idempotency")
+        .returning(Payment.id)
+    )
+    if inserted is None:  # another request with the same key won the insert just now
+        found = await _existing(session, viewer, order.idempotency_key)
+        assert found is not None
+        return _same_request(found, digest).id, False
+    record_audit(session, viewer, "payment.start", "Payment", inserted,
+                 booking_id=str(booking.id), amount=str(amount),
+                 method=order.method.value)  # fmt: skip
+    return inserted, True
+
+
+async def start_payment(
+    sessions: SessionFactory,
+    providers: PaymentProviders,
+    viewer: Viewer,
+    order: PaymentOrder,
+    *,
+    wait_seconds: float = 60.0,
+) -> uuid.UUID:
+    order.validated()
+    async with sessions() as session, session.begin():
+        payment_id, owner = await _claim(session, viewer, order)
+    if owner:
+        await _pay(sessions, providers, payment_id, order)
+        return payment_id
+    return await _await_outcome(sessions, providers, payment_id, order, wait_seconds)
+
+
+async def _await_outcome(
+    sessions: SessionFactory,
+    providers: PaymentProviders,
+    payment_id: uuid.UUID,
+    order: PaymentOrder,
+    wait_seconds: float,
+) -> uuid.UUID:
+    """Wait for the request that owns this key; take over if it died."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_seconds
+    while loop.time() < deadline:
+        async with sessions() as session, session.begin():
+            status = await session.scalar(select(Payment.status).where(Payment.id == payment_id))
+            if status != PaymentStatus.CREATED:
+                return payment_id
+            taken = await session.execute(
+                update(Payment)
+                .where(
+                    Payment.id == payment_id,
+                    Payment.status == PaymentStatus.CREATED,
+                    Payment.claimed_at < now_utc() - STALE_CLAIM,
+                )
+                .values(claimed_at=now_utc())
+            )
+        if taken.rowcount:  # type: ignore[attr-defined]
+            await _pay(sessions, providers, payment_id, order)
+            return payment_id
+        await asyncio.sleep(_POLL_SECONDS)
+    raise DomainError(
+        ErrorCode.CONFLICT,
+        "A payment with this idempotency key is still being processed; retry in a moment.",
+        field="idempotencyKey",
+        paymentId=str(payment_id),
+    )
+
+
+async def _request_for(
+    sessions: SessionFactory, payment_id: uuid.UUID, order: PaymentOrder
+) -> PaymentRequest:
+    async with sessions() as session:
+        payment = await session.get_one(Payment, payment_id)
+        booking = await session.get_one(Booking, payment.booking_id)
+        payer = await session.get_one(User, payment.payer_user_id)
+    return PaymentRequest(
+        payment_id=payment.id,
+        description=f"Spirit Tours {booking.reference}: {booking.destination}",
+        amount=payment.amount,
+        currency=payment.currency,
+        method=payment.method,
+        payer=Payer(
+            email=payer.email,
+            full_name=payer.full_name,
+            country=payment.payer_country,
+            document=order.document,
+        ),
+        return_url=payment.return_url,
+        idempotency_key=f"spirit-{payment.id}",
+        installments=payment.installments,
+        bank_code=order.bank_code,
+    )
+
+
+async def _try(
+    gateway: PaymentGateway, request: PaymentRequest, limit_seconds: float
+) -> ProviderPayment:
+    try:
+        async with asyncio.timeout(limit_seconds):
+            return await gateway.create_payment(request)
+    except TimeoutError as error:
+        raise ProviderUnavailableError(gateway.provider, "timed out") from error
+
+
+async def _pay(
+    sessions: SessionFactory,
+    providers: PaymentProviders,
+    payment_id: uuid.UUID,
+    order: PaymentOrder,
+) -> None:
+    """Try the planned providers in order; store what the first one to answer said."""
+    request = await _request_for(sessions, payment_id, order)
+    plan = providers.plan(request.method, request.currency, request.payer.country, request.amount)
+    attempts: list[dict[str, str]] = []
+    result: ProviderPayment | None = None
+    chosen: PaymentGateway | None = None
+    failure = f"No payment provider takes {request.method.value} in {request.currency} here."
+    for gateway in plan:
+        try:
+            result = await _try(gateway, request, providers.call_timeout)
+        except ProviderUnavailableError as error:
+            providers.breaker.failed(gateway.provider)
+            attempts.append(_attempt(gateway, "UNAVAILABLE", error))
+            failure = "No payment provider is available right now; try again later."
+            continue
+        except ProviderRejectedError as error:
+            providers.breaker.succeeded(gateway.provider)
+            attempts.append(_attempt(gateway, "REJECTED", error))
+            failure = error.message
+            break
+        providers.breaker.succeeded(gateway.provider)
+        attempts.append({"provider": gateway.provider.value, "outcome": "ACCEPTED",
+                         "at": now_utc().isoformat()})  # fmt: skip
+        chosen = gateway
+        break
+    await _store(sessions, payment_id, chosen, result, attempts, failure)
+
+
+def _attempt(gateway: PaymentGateway, outcome: str, error: PaymentError) -> dict[str, str]:
+    log.warning("payment provider %s: %s", gateway.provider.value, error)
+    return {"provider": gateway.provider.value, "outcome": outcome, "message": error.message,
+            "at": now_utc().isoformat()}  # fmt: skip
+
+
+async def _store(
+    sessions: SessionFactory,
+    payment_id: uuid.UUID,
+    gateway: PaymentGateway | None,
+    result: ProviderPayment | None,
+    attempts: list[dict[str, str]],
+    failure: str,
+) -> None:
+    async with sessions() as session, session.begin():
+        payment = await session.scalar(
+            select(Payment).where(Payment.id == payment_id).with_for_update()
+        )
+        assert payment is not None
+        payment.attempts = [*payment.attempts, *attempts]
+        payment.claimed_at = None
+        if gateway is None or result is None:
+            payment.status = PaymentStatus.FAILED
+            payment.failure_reason = failure
+            emit_event(session, "payment.failed", "Payment", payment.id,
+                       booking_id=payment.booking_id)  # fmt: skip
+            return
+        payment.provider = gateway.provider
+        if payment.provider_reference is None:
+            payment.provider_reference = result.reference
+        payment.next_action = _action_json(result)
+        if may_move(payment.status, result.status):
+            payment.status = result.status
+        emit_event(session, "payment.started", "Payment", payment.id,
+                   booking_id=payment.booking_id, provider=gateway.provider.value)  # fmt: skip
+
+
+def _action_json(result: ProviderPayment) -> dict[str, str | None]:
+    action = result.next_action
+    return {
+        "kind": action.kind.value,
+        "client_secret": action.client_secret,
+        "redirect_url": action.redirect_url,
+        "qr_code": action.qr_code,
+        "qr_code_image": action.qr_code_image,
+        "voucher_url": action.voucher_url,
+        "expires_at": action.expires_at.isoformat() if action.expires_at else None,
+    }

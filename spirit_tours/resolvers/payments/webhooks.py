@@ -1,0 +1,207 @@
+"""Provider webhooks, verified, recorded, applied exactly once and only forward.
+
+The ``/webhooks/{provider}`` endpoint and the ADMIN ``paymentWebhook`` mutation both call
+:func:`receive_webhook`. A delivery whose signature fails is recorded and changes nothing. A
+verified event is applied in one transaction with its ``processed_webhooks`` row, so a
+duplicate (same provider event id) is recognised and ignored, even when two arrive at once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import or_, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spirit_tours.errors import DomainError, ErrorCode
+from spirit_tours.payments.gateway import (
+    InvalidSignatureError,
+    PaymentStatus,
+    Provider,
+    WebhookEvent,
+)
+from spirit_tours.payments.providers import PaymentProviders
+from spirit_tours.permissions.viewer import Viewer
+from spirit_tours.persistence.database import SessionFactory
+from spirit_tours.persistence.payments import Payment, ProcessedWebhook, WebhookDelivery
+from spirit_tours.persistence.repositories.events import emit_event, record_audit
+from spirit_tours.resolvers.bookings.lifecycle import apply_payment
+from spirit_tours.resolvers.payments.rules import may_move
+from spirit_tours.resolvers.quotations.rules import now_utc
+
+_PAID = (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
+MAX_BODY_BYTES = 256 * 1024
+
+
+class WebhookOutcome(StrEnum):
+    APPLIED = "APPLIED"
+    DUPLICATE = "DUPLICATE"
+    IGNORED = "IGNORED"  # verified, but about no payment of ours
+    REJECTED = "REJECTED"  # the signature did not verify: nothing changed
+
+
+@dataclass(frozen=True)
+class WebhookResult:
+    outcome: WebhookOutcome
+    event_id: str | None = None
+    payment_id: uuid.UUID | None = None
+    detail: str | None = None
+
+
+def _delivery(
+    provider: Provider,
+    body: bytes,
+    headers: Mapping[str, str],
+    outcome: WebhookOutcome,
+    *,
+    event: WebhookEvent | None = None,
+    detail: str | None = None,
+    payment_id: uuid.UUID | None = None,
+    replayed_by: Viewer | None = None,
+) -> WebhookDelivery:
+    return WebhookDelivery(
+        provider=provider,
+        signature_valid=outcome != WebhookOutcome.REJECTED,
+        event_id=event.event_id if event else None,
+        kind=event.kind[:100] if event else None,
+        headers=dict(headers),
+        body=body.decode("utf-8", errors="replace"),
+        outcome=outcome.value,
+        detail=detail,
+        payment_id=payment_id,
+        replayed_by_id=replayed_by.user_id if replayed_by else None,
+    )
+
+
+async def receive_webhook(
+    sessions: SessionFactory,
+    providers: PaymentProviders,
+    provider: Provider,
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    replayed_by: Viewer | None = None,
+) -> WebhookResult:
+    gateway = providers.get(provider)
+    if gateway is None:
+        raise DomainError(ErrorCode.NOT_FOUND, f"{provider.value} is not configured here.")
+    if len(body) > MAX_BODY_BYTES:
+        raise DomainError(ErrorCode.BAD_USER_INPUT, "The webhook body is too large.")
+    lowered = {key.lower(): value for key, value in headers.items()}
+    try:
+        event = await gateway.parse_webhook(body, lowered, check_freshness=replayed_by is None)
+    except InvalidSignatureError as error:
+        async with sessions() as session, session.begin():
+            session.add(_delivery(provider, body, lowered, WebhookOutcome.REJECTED,
+                                  detail=error.message, replayed_by=replayed_by))  # fmt: skip
+        return WebhookResult(WebhookOutcome.REJECTED, detail=error.message)
+    async with sessions() as session, session.begin():
+        result = await _apply(session, provider, event)
+        session.add(_delivery(provider, body, lowered, result.outcome, event=event,
+                              detail=result.detail, payment_id=result.payment_id,
+                              replayed_by=replayed_by))  # fmt: skip
+        if replayed_by is not None:
+            record_audit(session, replayed_by, "payment.webhook_replay", "Payment",
+                         result.payment_id, provider=provider.value, event_id=event.event_id,
+                         outcome=result.outcome.value)  # fmt: skip
+    return result
+
+
+async def _find_payment(
+    session: AsyncSession, provider: Provider, event: WebhookEvent
+) -> Payment | None:
+    conditions = []
+    if event.payment_id is not None:
+        conditions.append(Payment.id == event.payment_id)
+    if event.payment_reference:
+        conditions.append(
+            (Payment.provider == provider) & (Payment.provider_reference == event.payment_reference)
+        )
+    if not conditions:
+        return None
+    return await session.scalar(
+        select(Payment)
+        .where(or_(*conditions))
+        .order_by(Payment.created_at)
+        .limit(1)
+        .with_for_update()
+    )
+
+
+async def _apply(session: AsyncSession, provider: Provider, event: WebhookEvent) -> WebhookResult:
+    payment = await _find_payment(session, provider, event)
+    if payment is None:
+        return WebhookResult(WebhookOutcome.IGNORED, event.event_id, detail="No payment of ours.")
+    first = await session.scalar(
+        insert(ProcessedWebhook)
+        .values(provider=provider, event_id=event.event_id, processed_at=now_utc())
+        .on_conflict_do_nothing()
+        .returning(ProcessedWebhook.event_id)
+    )
+    if first is None:
+        return WebhookResult(WebhookOutcome.DUPLICATE, event.event_id, payment.id)
+    detail = _update(payment, provider, event)
+    if payment.status in _PAID and payment.credited_at is None:
+        detail = await _credit(session, payment, event) or detail
+    return WebhookResult(WebhookOutcome.APPLIED, event.event_id, payment.id, detail)
+
+
+def _update(payment: Payment, provider: Provider, event: WebhookEvent) -> str | None:
+    """Move the payment forward with what the event says; a late or stale event changes
+    nothing it should not."""
+    if payment.provider is None:
+        payment.provider = provider
+    if event.payment_reference and payment.provider == provider:
+        payment.provider_reference = event.payment_reference
+    if event.card_last4:
+        payment.card_last4 = event.card_last4[-4:]
+    status = event.status
+    if event.refunded_amount is not None and event.refunded_amount > payment.refunded_amount:
+        payment.refunded_amount = min(event.refunded_amount, payment.amount)
+        full = payment.refunded_amount >= payment.amount
+        status = PaymentStatus.REFUNDED if full else PaymentStatus.PARTIALLY_REFUNDED
+    if status is None or not may_move(payment.status, status):
+        return f"Stays {payment.status.value}."
+    before = payment.status
+    payment.status = status
+    if status == PaymentStatus.FAILED:
+        payment.failure_reason = payment.failure_reason or f"{provider.value}: {event.kind}"
+    return f"{before.value} → {status.value}"
+
+
+async def _credit(session: AsyncSession, payment: Payment, event: WebhookEvent) -> str | None:
+    """Credit a successful payment to its booking, once."""
+    if event.amount is not None and event.amount != payment.amount:
+        payment.failure_reason = (
+            f"The provider reports {event.amount} {event.currency}, not {payment.amount}."
+        )
+        emit_event(session, "payment.needs_attention", "Payment", payment.id,
+                   booking_id=payment.booking_id)  # fmt: skip
+        return payment.failure_reason
+    try:
+        await apply_payment(session, payment.booking_id, payment.amount, payment.currency)
+    except DomainError as error:
+        # The money is in, but the booking cannot take it (cancelled meanwhile, overpaid):
+        # the operator refunds it.
+        payment.failure_reason = f"Received but not credited: {error.message}"
+        emit_event(session, "payment.needs_attention", "Payment", payment.id,
+                   booking_id=payment.booking_id)  # fmt: skip
+        return payment.failure_reason
+    payment.credited_at = now_utc()
+    emit_event(session, "payment.succeeded", "Payment", payment.id,
+               booking_id=payment.booking_id, amount=str(payment.amount))  # fmt: skip
+    return None
+
+
+def refunded(payment: Payment, amount: Decimal) -> None:
+    """Record money sent back to the payer on the payment."""
+    payment.refunded_amount = min(payment.refunded_amount + amount, payment.amount)
+    full = payment.refunded_amount >= payment.amount
+    target = PaymentStatus.REFUNDED if full else PaymentStatus.PARTIALLY_REFUNDED
+    if may_move(payment.status, target):
+        payment.status = target

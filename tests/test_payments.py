@@ -1,0 +1,204 @@
+"""Payments end to end on the live server: Stripe through its real SDK against recorded HTTP,
+webhooks signed with Stripe's scheme, idempotency under concurrency, refunds, privacy."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+
+import httpx
+from sqlalchemy import func, select
+
+from spirit_tours.persistence.database import SessionFactory
+from spirit_tours.persistence.enums import Role
+from spirit_tours.persistence.payments import Payment, WebhookDelivery
+from tests.booking_flows import CANCEL, booked, event_count
+from tests.conftest import PASSWORD, UserFactory
+from tests.graphql_client import GraphQLClient
+from tests.payment_flows import (
+    PAYMENT,
+    START,
+    payment_input,
+    start_payment,
+    stripe_api,
+    stripe_event,
+    stripe_signature,
+)
+from tests.quotation_flows import make_world
+
+
+async def _rows(sessions: SessionFactory, model: type) -> int:
+    async with sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def _webhook(http: httpx.AsyncClient, body: bytes, headers: dict[str, str]) -> httpx.Response:
+    return await http.post("/webhooks/stripe", content=body, headers=headers)
+
+
+async def test_a_card_payment_through_stripe_confirms_the_booking_once(
+    gql: GraphQLClient, http: httpx.AsyncClient, make_user: UserFactory, sessions: SessionFactory
+) -> None:
+    world = await make_world(gql, make_user)
+    booking_id = await booked(gql, world)
+    with stripe_api() as stripe:
+        started = await start_payment(gql, world.agency.token, booking_id)
+        intent_call = stripe["intents"].calls.last.request
+    payload = started.ok()["startPayment"]
+    payment = payload["payment"]
+    assert payment["status"] == "REQUIRES_ACTION"
+    assert payment["amount"] == {"amount": "360.00", "currency": "USD"}  # the 30 % deposit
+    assert payload["nextAction"] == {
+        "kind": "CLIENT_SECRET", "clientSecret": "pi_3Spirit0001_secret_abc",
+        "redirectUrl": None, "qrCode": None, "voucherUrl": None,
+    }  # fmt: skip
+    # The owner never sees provider references (SPEC §3)...
+    assert (payment["provider"], payment["providerReference"], payment["attempts"]) == (
+        None, None, []
+    )  # fmt: skip
+    # ...and what went to Stripe: minor units, our id in metadata, the idempotency key.
+    form = dict(httpx.QueryParams(intent_call.content.decode()))
+    assert (form["amount"], form["currency"]) == ("36000", "usd")
+    assert form["metadata[payment_id]"] == payment["id"]
+    assert intent_call.headers["Idempotency-Key"] == f"spirit-{payment['id']}"
+
+    succeeded = stripe_event("payment_intent.succeeded", payment["id"], amount=36000,
+                             latest_charge="ch_1")  # fmt: skip
+    first = await _webhook(http, succeeded, stripe_signature(succeeded))
+    assert (first.status_code, first.json()["outcome"]) == (200, "APPLIED")
+    again = await _webhook(http, succeeded, stripe_signature(succeeded))
+    assert (again.status_code, again.json()["outcome"]) == (200, "DUPLICATE")
+    late = stripe_event("payment_intent.processing", payment["id"], amount=36000)
+    assert (await _webhook(http, late, stripe_signature(late))).json()["outcome"] == "APPLIED"
+
+    seen = await gql.execute(PAYMENT, {"id": payment["id"]}, token=world.admin.token)
+    admin_view = seen.ok()["payment"]
+    assert admin_view["status"] == "SUCCEEDED"  # a late "processing" never undoes it
+    assert admin_view["booking"] == {"status": "CONFIRMED", "amountPaid": {"amount": "360.00"}}
+    assert (admin_view["provider"], admin_view["providerReference"]) == ("STRIPE", "pi_3Spirit0001")
+    assert [w["outcome"] for w in admin_view["webhooks"]] == ["APPLIED", "DUPLICATE", "APPLIED"]
+    owner_view = await gql.execute(PAYMENT, {"id": payment["id"]}, token=world.agency.token)
+    assert owner_view.ok()["payment"]["webhooks"] == []
+    assert await event_count(sessions, "booking.confirmed") == 1
+    assert await event_count(sessions, "payment.succeeded") == 1
+
+
+async def test_forged_and_stale_webhooks_are_refused_recorded_and_change_nothing(
+    gql: GraphQLClient, http: httpx.AsyncClient, make_user: UserFactory, sessions: SessionFactory
+) -> None:
+    world = await make_world(gql, make_user)
+    booking_id = await booked(gql, world)
+    with stripe_api():
+        payment = (await start_payment(gql, world.agency.token, booking_id)).ok()
+    payment_id = payment["startPayment"]["payment"]["id"]
+    body = stripe_event("payment_intent.succeeded", payment_id, amount=36000)
+    tampered = body.replace(b"36000", b"99900")
+    for sent, headers in (
+        (body, stripe_signature(body, secret="whsec_forged")),
+        (tampered, stripe_signature(body)),
+        (body, stripe_signature(body, at=int(time.time()) - 3600)),  # replayed an hour later
+        (body, {"Content-Type": "application/json"}),
+    ):
+        refused = await _webhook(http, sent, headers)
+        assert refused.status_code == 401
+    async with sessions() as session:
+        deliveries = list(await session.scalars(select(WebhookDelivery)))
+        stored = await session.get_one(Payment, uuid.UUID(payment_id))
+    assert [(d.outcome, d.signature_valid) for d in deliveries] == [("REJECTED", False)] * 4
+    assert stored.status.value == "REQUIRES_ACTION"
+    assert await event_count(sessions, "booking.confirmed") == 0
+    unknown = await http.post("/webhooks/bitcoin", content=body)
+    assert unknown.status_code == 404
+
+    # The operator may replay the stored (now stale, but genuine) delivery through GraphQL.
+    replay = """
+    mutation($p: String!, $h: JSON!) {
+      paymentWebhook(provider: STRIPE, payload: $p, headers: $h) {
+        outcome payment { status booking { status } }
+      }
+    }"""
+    stale = stripe_signature(body, at=int(time.time()) - 3600)
+    variables = {"p": body.decode(), "h": stale}
+    owner = await gql.execute(replay, variables, token=world.agency.token)
+    assert owner.codes == ["FORBIDDEN"]
+    replayed = (await gql.execute(replay, variables, token=world.admin.token)).ok()
+    assert replayed["paymentWebhook"]["outcome"] == "APPLIED"
+    assert replayed["paymentWebhook"]["payment"]["booking"]["status"] == "CONFIRMED"
+    twice = (await gql.execute(replay, variables, token=world.admin.token)).ok()
+    assert twice["paymentWebhook"]["outcome"] == "DUPLICATE"
+
+
+async def test_fifty_concurrent_starts_with_one_key_make_one_payment_and_one_provider_call(
+    gql: GraphQLClient, make_user: UserFactory, sessions: SessionFactory
+) -> None:
+    world = await make_world(gql, make_user)
+    booking_id = await booked(gql, world)
+    same = {"input": payment_input(booking_id, "checkout-attempt-0001")}
+    with stripe_api() as stripe:
+        results = await asyncio.gather(
+            *(gql.execute(START, same, token=world.agency.token) for _ in range(50))
+        )
+        assert stripe["intents"].call_count == 1
+    ids = {r.ok()["startPayment"]["payment"]["id"] for r in results}
+    assert len(ids) == 1
+    assert await _rows(sessions, Payment) == 1
+
+    # The same key with other input is refused and changes nothing.
+    other = payment_input(booking_id, "checkout-attempt-0001", amount="100.00")
+    reused = await gql.execute(START, {"input": other}, token=world.agency.token)
+    assert reused.codes == ["CONFLICT"]
+    assert reused.errors[0]["extensions"]["field"] == "idempotencyKey"
+    assert await _rows(sessions, Payment) == 1
+
+
+async def test_bad_payment_input_gets_typed_errors_and_changes_nothing(
+    gql: GraphQLClient, make_user: UserFactory, sessions: SessionFactory
+) -> None:
+    world = await make_world(gql, make_user)
+    await make_user("guide@op.example", Role.GUIDE)
+    guide = await gql.token_for("guide@op.example", PASSWORD)
+    booking_id = await booked(gql, world)
+    cases = [
+        (world.agency.token, {"amount": "1200.01"}, "BAD_USER_INPUT", "amount"),
+        (world.agency.token, {"amount": "-5"}, "BAD_USER_INPUT", "amount"),
+        (world.agency.token, {"amount": "10.001"}, "BAD_USER_INPUT", "amount"),
+        (world.agency.token, {"returnUrl": "javascript:alert(1)"}, "BAD_USER_INPUT", "returnUrl"),
+        (world.agency.token, {"idempotencyKey": "short"}, "BAD_USER_INPUT", "idempotencyKey"),
+        (world.agency.token, {"method": "PIX"}, "BAD_USER_INPUT", "payerDocument"),
+        (world.agency.token, {"installments": 48}, "BAD_USER_INPUT", "installments"),
+        (world.agency.token, {"bookingId": "nope"}, "BAD_USER_INPUT", "bookingId"),
+        (world.hotels[0].token, {}, "FORBIDDEN", None),
+        (world.other_agency.token, {}, "NOT_FOUND", None),
+        (guide, {}, "NOT_FOUND", None),
+    ]
+    with stripe_api() as stripe:
+        for token, extra, code, field in cases:
+            result = await start_payment(gql, token, booking_id, **extra)
+            assert result.codes == [code], (extra, result.errors)
+            assert result.errors[0]["extensions"].get("field") == field
+        assert stripe["intents"].call_count == 0
+    assert await _rows(sessions, Payment) == 0
+    (await gql.execute(CANCEL, {"b": booking_id, "reason": "x"}, token=world.agency.token)).ok()
+    cancelled = await start_payment(gql, world.agency.token, booking_id)
+    assert cancelled.codes == ["INVALID_STATE"]
+
+
+async def test_payments_are_seen_by_the_operator_and_the_payer_only(
+    gql: GraphQLClient, make_user: UserFactory
+) -> None:
+    world = await make_world(gql, make_user)
+    booking_id = await booked(gql, world)
+    with stripe_api():
+        started = (await start_payment(gql, world.agency.token, booking_id)).ok()
+    payment_id = started["startPayment"]["payment"]["id"]
+    listing = "{ payments { totalCount edges { node { id cardLast4 providerReference } } } }"
+    expected = [(world.admin.token, 1), (world.agency.token, 1), (world.hotels[0].token, 0),
+                (world.other_agency.token, 0), (world.client.token, 0)]  # fmt: skip
+    for token, count in expected:
+        listed = (await gql.execute(listing, token=token)).ok()["payments"]
+        assert listed["totalCount"] == count
+    hidden = await gql.execute(PAYMENT, {"id": payment_id}, token=world.hotels[0].token)
+    assert hidden.codes == ["NOT_FOUND"]
+    assert "360" not in json.dumps(hidden.body)
