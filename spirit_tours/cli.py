@@ -96,14 +96,18 @@ def worker(concurrency: int) -> None:
     """Run the job worker (housekeeping now; e-mail joins it later)."""
     from spirit_tours.jobs.worker import build_worker, maintenance_queue
 
-    urls = _servers(get_settings())
+    settings = get_settings()
+    urls = _servers(settings)
 
     async def run() -> None:
         await _with_database(urls.database_url, _nothing)
         queue = maintenance_queue(urls.redis_url)
         await queue.connect()
         try:
-            await build_worker(queue, urls.database_url, concurrency=concurrency).start()
+            worker = build_worker(
+                queue, urls.database_url, settings=settings, concurrency=concurrency
+            )
+            await worker.start()
         finally:
             await queue.disconnect()
 

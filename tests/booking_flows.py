@@ -71,6 +71,7 @@ async def approved_quotation(
     days: int = 4,
     travellers: int = 12,
     hotel: int = 0,
+    currency: str = "USD",
 ) -> str:
     """A quotation by ``owner`` that ``world.hotels[hotel]`` won and the owner approved."""
     owner = owner or world.agency
@@ -79,6 +80,7 @@ async def approved_quotation(
         "startDate": start.isoformat(),
         "endDate": (start + timedelta(days=days)).isoformat(),
         "travellers": travellers,
+        "currency": currency,
     }
     if start - date.today() < timedelta(days=11):
         overrides["offerDeadline"] = f"{(start - timedelta(days=1)).isoformat()}T00:00:00+00:00"
@@ -93,6 +95,7 @@ async def approved_quotation(
         quotation_id,
         NET_PRICE,
         validUntil=(date.today() + timedelta(days=5)).isoformat(),
+        currency=currency,
     )
     (await gql.execute(CLOSE, {"q": quotation_id}, token=admin)).ok()
     propose = {"q": quotation_id, "o": offer_id, "m": MARKUP}

@@ -110,6 +110,12 @@ class LiveServer:
 @pytest.fixture(scope="session")
 async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
     """The real ASGI app behind a real uvicorn server on a free loopback port."""
+    async with serving(settings) as server:
+        yield server
+
+
+@contextlib.asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[LiveServer]:
     app = create_app(settings)
     config = uvicorn.Config(
         app,

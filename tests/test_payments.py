@@ -7,15 +7,19 @@ import asyncio
 import json
 import time
 import uuid
+from typing import Any
 
 import httpx
+import requests
+import responses
 from sqlalchemy import func, select
 
+from spirit_tours.payments.gateway import Provider
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.enums import Role
 from spirit_tours.persistence.payments import Payment, WebhookDelivery
 from tests.booking_flows import CANCEL, booked, event_count
-from tests.conftest import PASSWORD, UserFactory
+from tests.conftest import PASSWORD, LiveServer, UserFactory
 from tests.graphql_client import GraphQLClient
 from tests.payment_flows import (
     PAYMENT,
@@ -27,6 +31,8 @@ from tests.payment_flows import (
     stripe_signature,
 )
 from tests.quotation_flows import make_world
+
+START_ATTEMPTS = "query($id: ID!) { payment(id: $id) { provider attempts { provider outcome } } }"
 
 
 async def _rows(sessions: SessionFactory, model: type) -> int:
@@ -160,7 +166,7 @@ async def test_bad_payment_input_gets_typed_errors_and_changes_nothing(
     await make_user("guide@op.example", Role.GUIDE)
     guide = await gql.token_for("guide@op.example", PASSWORD)
     booking_id = await booked(gql, world)
-    cases = [
+    cases: list[tuple[str, dict[str, Any], str, str | None]] = [
         (world.agency.token, {"amount": "1200.01"}, "BAD_USER_INPUT", "amount"),
         (world.agency.token, {"amount": "-5"}, "BAD_USER_INPUT", "amount"),
         (world.agency.token, {"amount": "10.001"}, "BAD_USER_INPUT", "amount"),
@@ -202,3 +208,57 @@ async def test_payments_are_seen_by_the_operator_and_the_payer_only(
     hidden = await gql.execute(PAYMENT, {"id": payment_id}, token=world.hotels[0].token)
     assert hidden.codes == ["NOT_FOUND"]
     assert "360" not in json.dumps(hidden.body)
+
+
+async def test_when_the_first_provider_times_out_the_next_one_takes_the_payment(
+    gql: GraphQLClient, make_user: UserFactory, live_server: LiveServer
+) -> None:
+    world = await make_world(gql, make_user)
+    booking_id = await booked(gql, world, currency="BRL")  # BRL routes to MercadoPago, Stripe
+    preferences = "https://api.mercadopago.com/checkout/preferences"
+    breaker = live_server.app.state.services.payments.breaker
+    try:
+        with stripe_api() as stripe, responses.RequestsMock() as mercadopago:
+            mercadopago.add(responses.POST, preferences, body=requests.ConnectTimeout("slow"))
+            started = await start_payment(gql, world.agency.token, booking_id)
+            payment = started.ok()["startPayment"]["payment"]
+            assert len(mercadopago.calls) == 1
+            assert stripe["intents"].call_count == 1
+    finally:
+        breaker.succeeded(Provider.MERCADOPAGO)
+    assert payment["status"] == "REQUIRES_ACTION"
+    assert payment["amount"] == {"amount": "360.00", "currency": "BRL"}
+    admin = await gql.execute(START_ATTEMPTS, {"id": payment["id"]}, token=world.admin.token)
+    assert admin.ok()["payment"] == {
+        "provider": "STRIPE",
+        "attempts": [
+            {"provider": "MERCADOPAGO", "outcome": "UNAVAILABLE"},
+            {"provider": "STRIPE", "outcome": "ACCEPTED"},
+        ],
+    }
+
+
+async def test_when_every_provider_is_down_the_payment_fails_and_the_breaker_opens(
+    gql: GraphQLClient, make_user: UserFactory, live_server: LiveServer
+) -> None:
+    world = await make_world(gql, make_user)
+    booking_id = await booked(gql, world, currency="BRL")
+    breaker = live_server.app.state.services.payments.breaker
+    try:
+        with stripe_api() as stripe, responses.RequestsMock() as mercadopago:
+            stripe["intents"].mock(side_effect=httpx.ConnectTimeout("down"))
+            mercadopago.add(responses.POST, "https://api.mercadopago.com/checkout/preferences",
+                            status=503, json={"message": "unavailable"})  # fmt: skip
+            failed = []
+            for _ in range(4):
+                result = await start_payment(gql, world.agency.token, booking_id)
+                failed.append(result.ok()["startPayment"]["payment"])
+            # Three failures in a row open MercadoPago's circuit: the fourth skips it.
+            assert len(mercadopago.calls) == 3
+    finally:
+        breaker.succeeded(Provider.MERCADOPAGO)
+        breaker.succeeded(Provider.STRIPE)
+    assert {p["status"] for p in failed} == {"FAILED"}
+    assert failed[0]["failureReason"] == (
+        "No payment provider is available right now; try again later."
+    )
