@@ -1,0 +1,79 @@
+"""Each provider's webhook end to end through /webhooks/{provider}, signed with the provider's
+real scheme: a genuine one is applied once, a duplicate ignored, a forged one refused."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+
+import httpx
+import responses
+
+from spirit_tours.persistence.database import SessionFactory
+from tests.booking_flows import booked, event_count
+from tests.conftest import MERCADOPAGO_WEBHOOK_SECRET, UserFactory
+from tests.graphql_client import GraphQLClient
+from tests.payment_flows import PAYMENT, start_payment
+from tests.quotation_flows import make_world
+
+MP_API = "https://api.mercadopago.com"
+RECORDED = "tests/recorded/mercadopago"
+
+
+def _recorded(name: str) -> dict[str, Any]:
+    with open(f"{RECORDED}/{name}.json") as file:
+        data: dict[str, Any] = json.load(file)
+        return data
+
+
+def _mp_signed(data_id: str, *, secret: str = MERCADOPAGO_WEBHOOK_SECRET) -> dict[str, str]:
+    """MercadoPago's x-signature: HMAC-SHA256 of the manifest
+    ``id:{data.id};request-id:{x-request-id};ts:{ts};``."""
+    ts, request_id = str(int(time.time() * 1000)), "6f1c2d9e-req"
+    manifest = f"id:{data_id};request-id:{request_id};ts:{ts};"
+    digest = hmac.new(secret.encode(), manifest.encode(), hashlib.sha256).hexdigest()
+    return {"x-signature": f"ts={ts},v1={digest}", "x-request-id": request_id,
+            "content-type": "application/json"}  # fmt: skip
+
+
+async def test_mercadopago_pix_paid_through_its_signed_notification(
+    gql: GraphQLClient, http: httpx.AsyncClient, make_user: UserFactory, sessions: SessionFactory
+) -> None:
+    world = await make_world(gql, make_user)
+    booking_id = await booked(gql, world, currency="BRL")
+    pix = _recorded("payment_pix_pending")
+    mp_id = str(pix["id"])
+    with responses.RequestsMock() as mp:
+        created = copy.deepcopy(pix) | {"transaction_amount": 360, "currency_id": "BRL"}
+        mp.add(responses.POST, f"{MP_API}/v1/payments", json=created, status=201)
+        started = await start_payment(gql, world.agency.token, booking_id, method="PIX",
+                                      payerDocument="19119119100", country="BR")  # fmt: skip
+    payload = started.ok()["startPayment"]
+    payment_id = payload["payment"]["id"]
+    assert payload["nextAction"]["kind"] == "QR_CODE"
+    assert payload["nextAction"]["qrCode"]
+
+    approved = copy.deepcopy(pix) | {
+        "status": "approved", "status_detail": "accredited", "external_reference": payment_id,
+        "transaction_amount": 360, "currency_id": "BRL",
+    }  # fmt: skip
+    body = json.dumps({"id": 98765, "type": "payment", "action": "payment.updated",
+                       "data": {"id": mp_id}}).encode()  # fmt: skip
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mp:
+        mp.add(responses.GET, f"{MP_API}/v1/payments/{mp_id}", json=approved)
+        forged = await http.post("/webhooks/mercadopago", content=body,
+                                 headers=_mp_signed(mp_id, secret="not-ours"))  # fmt: skip
+        first = await http.post("/webhooks/mercadopago", content=body, headers=_mp_signed(mp_id))
+        again = await http.post("/webhooks/mercadopago", content=body, headers=_mp_signed(mp_id))
+    assert forged.status_code == 401
+    assert (first.status_code, first.json()["outcome"]) == (200, "APPLIED")
+    assert (again.status_code, again.json()["outcome"]) == (200, "DUPLICATE")
+    seen = (await gql.execute(PAYMENT, {"id": payment_id}, token=world.admin.token)).ok()
+    assert seen["payment"]["status"] == "SUCCEEDED"
+    assert seen["payment"]["providerReference"] == mp_id
+    assert seen["payment"]["booking"] == {"status": "CONFIRMED", "amountPaid": {"amount": "360.00"}}
+    assert await event_count(sessions, "payment.succeeded") == 1
