@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -10,7 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.config import Settings
+from spirit_tours.payments.gateway import PaymentMethod, PaymentStatus, Provider
+from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.accounts import Hotel, User
+from spirit_tours.persistence.bookings import Booking
 from spirit_tours.persistence.enums import (
     CompetitorPrices,
     ExtraService,
@@ -19,6 +23,7 @@ from spirit_tours.persistence.enums import (
     RoomType,
     VehicleKind,
 )
+from spirit_tours.persistence.payments import Payment
 from spirit_tours.persistence.quotations import Quotation
 from spirit_tours.persistence.repositories import accounts
 from spirit_tours.resolvers import guides
@@ -176,11 +181,39 @@ async def add_demo_booking(
     deposit = bookings.payment_policy_of(booking).amount_to_confirm(
         booking.selling_price, booking.currency
     )
-    await bookings.apply_payment(session, booking.id, deposit, booking.currency)
+    await _paid_offline(session, booking, agency, deposit)
     await guides.set_guide_languages(session, admin, guide.id, ["es", "en", "pt", "qu"])
     await staffing.assign_guide(session, admin, booking.id, guide.id, "pt")
     vans = [await guides.create_vehicle(session, admin, vehicle) for vehicle in DEMO_VEHICLES]
     await staffing.assign_transport(session, admin, booking.id, vans[0].id)
+
+
+async def _paid_offline(
+    session: AsyncSession, booking: Booking, payer: Viewer, amount: Decimal
+) -> None:
+    """The deposit as the offline gateway records it once its checkout is approved."""
+    now = datetime.now(UTC)
+    payment = Payment(
+        id=uuid.uuid4(),
+        booking_id=booking.id,
+        payer_user_id=payer.user_id,
+        idempotency_key=f"demo-deposit-{booking.id}",
+        request_hash="demo",
+        method=PaymentMethod.CARD,
+        amount=amount,
+        currency=booking.currency,
+        return_url="http://127.0.0.1:8000/",
+        status=PaymentStatus.SUCCEEDED,
+        provider=Provider.OFFLINE,
+        provider_reference=f"off_demo_{booking.reference}",
+        next_action={"kind": "NONE"},
+        card_last4="4242",
+        refunded_amount=Decimal(0),
+        attempts=[{"provider": "OFFLINE", "outcome": "ACCEPTED", "at": now.isoformat()}],
+        credited_at=now,
+    )
+    session.add(payment)
+    await bookings.apply_payment(session, booking.id, amount, booking.currency)
 
 
 def format_logins(logins: list[DemoLogin]) -> str:
