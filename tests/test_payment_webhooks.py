@@ -8,20 +8,25 @@ import hashlib
 import hmac
 import json
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import responses
+import respx
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from spirit_tours.persistence.database import SessionFactory
+from tests import test_payments_paypal as paypal
 from tests.booking_flows import booked, event_count
-from tests.conftest import MERCADOPAGO_WEBHOOK_SECRET, UserFactory
+from tests.conftest import MERCADOPAGO_WEBHOOK_SECRET, PROVIDER_SETTINGS, UserFactory
 from tests.graphql_client import GraphQLClient
 from tests.payment_flows import PAYMENT, start_payment
 from tests.quotation_flows import make_world
 
 MP_API = "https://api.mercadopago.com"
 RECORDED = "tests/recorded/mercadopago"
+WEBHOOK_ID = str(PROVIDER_SETTINGS["paypal_webhook_id"])
 
 
 def _recorded(name: str) -> dict[str, Any]:
@@ -75,5 +80,45 @@ async def test_mercadopago_pix_paid_through_its_signed_notification(
     seen = (await gql.execute(PAYMENT, {"id": payment_id}, token=world.admin.token)).ok()
     assert seen["payment"]["status"] == "SUCCEEDED"
     assert seen["payment"]["providerReference"] == mp_id
+    assert seen["payment"]["booking"] == {"status": "CONFIRMED", "amountPaid": {"amount": "360.00"}}
+    assert await event_count(sessions, "payment.succeeded") == 1
+
+
+async def test_paypal_capture_completed_through_its_certificate_signed_webhook(
+    gql: GraphQLClient, http: httpx.AsyncClient, make_user: UserFactory, sessions: SessionFactory
+) -> None:
+    world = await make_world(gql, make_user)
+    booking_id = await booked(gql, world)
+    with responses.RequestsMock() as paypal_api:
+        paypal_api.post(f"{paypal.API}/v1/oauth2/token", json=paypal.token_json())
+        paypal_api.post(paypal.ORDERS, json=paypal.order_json(value="360.00"), status=201)
+        started = await start_payment(gql, world.agency.token, booking_id, method="PAYPAL")
+    payload = started.ok()["startPayment"]
+    payment_id = payload["payment"]["id"]
+    assert payload["nextAction"] == {
+        "kind": "REDIRECT", "redirectUrl": paypal.APPROVAL_URL, "clientSecret": None,
+        "qrCode": None, "voucherUrl": None,
+    }  # fmt: skip
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    now = datetime.now(UTC)
+    pem = paypal.certificate_pem(key, valid_from=now - timedelta(days=1),
+                                 valid_to=now + timedelta(days=1))  # fmt: skip
+    capture = paypal.capture_json(value="360.00") | {"custom_id": payment_id}
+    body = json.dumps(paypal.event_json("PAYMENT.CAPTURE.COMPLETED", capture)).encode()
+    impostor = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    with respx.mock(assert_all_called=False) as certs:
+        certs.route(host="127.0.0.1").pass_through()
+        certs.get(paypal.CERT_URL).respond(200, content=pem)
+        faked = paypal.signed(impostor, body, webhook_id=WEBHOOK_ID)
+        forged = await http.post("/webhooks/paypal", content=body, headers=faked)
+        headers = paypal.signed(key, body, webhook_id=WEBHOOK_ID)
+        first = await http.post("/webhooks/paypal", content=body, headers=headers)
+        again = await http.post("/webhooks/paypal", content=body, headers=headers)
+    assert forged.status_code == 401
+    assert (first.status_code, first.json()["outcome"]) == (200, "APPLIED")
+    assert (again.status_code, again.json()["outcome"]) == (200, "DUPLICATE")
+    seen = (await gql.execute(PAYMENT, {"id": payment_id}, token=world.admin.token)).ok()
+    assert seen["payment"]["status"] == "SUCCEEDED"
     assert seen["payment"]["booking"] == {"status": "CONFIRMED", "amountPaid": {"amount": "360.00"}}
     assert await event_count(sessions, "payment.succeeded") == 1
