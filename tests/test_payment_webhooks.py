@@ -9,7 +9,9 @@ import hmac
 import json
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import responses
@@ -25,14 +27,13 @@ from tests.payment_flows import PAYMENT, start_payment
 from tests.quotation_flows import make_world
 
 MP_API = "https://api.mercadopago.com"
-RECORDED = "tests/recorded/mercadopago"
+RECORDED = Path(__file__).parent / "recorded"
 WEBHOOK_ID = str(PROVIDER_SETTINGS["paypal_webhook_id"])
 
 
-def _recorded(name: str) -> dict[str, Any]:
-    with open(f"{RECORDED}/{name}.json") as file:
-        data: dict[str, Any] = json.load(file)
-        return data
+def _recorded(provider: str, name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((RECORDED / provider / f"{name}.json").read_text())
+    return data
 
 
 def _mp_signed(data_id: str, *, secret: str = MERCADOPAGO_WEBHOOK_SECRET) -> dict[str, str]:
@@ -50,7 +51,7 @@ async def test_mercadopago_pix_paid_through_its_signed_notification(
 ) -> None:
     world = await make_world(gql, make_user)
     booking_id = await booked(gql, world, currency="BRL")
-    pix = _recorded("payment_pix_pending")
+    pix = _recorded("mercadopago", "payment_pix_pending")
     mp_id = str(pix["id"])
     with responses.RequestsMock() as mp:
         created = copy.deepcopy(pix) | {"transaction_amount": 360, "currency_id": "BRL"}
@@ -116,6 +117,58 @@ async def test_paypal_capture_completed_through_its_certificate_signed_webhook(
         first = await http.post("/webhooks/paypal", content=body, headers=headers)
         again = await http.post("/webhooks/paypal", content=body, headers=headers)
     assert forged.status_code == 401
+    assert (first.status_code, first.json()["outcome"]) == (200, "APPLIED")
+    assert (again.status_code, again.json()["outcome"]) == (200, "DUPLICATE")
+    seen = (await gql.execute(PAYMENT, {"id": payment_id}, token=world.admin.token)).ok()
+    assert seen["payment"]["status"] == "SUCCEEDED"
+    assert seen["payment"]["booking"] == {"status": "CONFIRMED", "amountPaid": {"amount": "360.00"}}
+    assert await event_count(sessions, "payment.succeeded") == 1
+
+
+def _payu_confirmation(payment_id: str, *, state: str = "4", value: str = "360.00") -> bytes:
+    """PayU's confirmation page POST, signed by its documented MD5 rule (``360.00`` is signed
+    as ``360.0``: a value whose second decimal is zero keeps one decimal)."""
+    api_key = PROVIDER_SETTINGS["payu_api_key"].get_secret_value()
+    merchant = str(PROVIDER_SETTINGS["payu_merchant_id"])
+    signed_value = value[:-1] if value.endswith("0") else value
+    text = f"{api_key}~{merchant}~{payment_id}~{signed_value}~COP~{state}"
+    fields = {
+        "merchant_id": merchant, "state_pol": state, "response_code_pol": "1",
+        "reference_sale": payment_id, "reference_pol": "1400449959", "value": value,
+        "currency": "COP", "transaction_id": "4d49e544-e23f-474e-92b1-59357e0e85e8",
+        "payment_method_type": "4", "payment_method_name": "PSE",
+        "sign": hashlib.md5(text.encode()).hexdigest(),  # noqa: S324 - PayU's scheme
+    }  # fmt: skip
+    return urlencode(fields).encode()
+
+
+async def test_payu_pse_paid_through_its_signed_confirmation_page(
+    gql: GraphQLClient, http: httpx.AsyncClient, make_user: UserFactory, sessions: SessionFactory
+) -> None:
+    world = await make_world(gql, make_user)
+    booking_id = await booked(gql, world, currency="COP")
+    submitted = _recorded("payu", "pse_submit_transaction")
+    with respx.mock(assert_all_called=True) as payu:
+        payu.route(host="127.0.0.1").pass_through()
+        payu.post("https://sandbox.api.payulatam.com/payments-api/4.0/service.cgi").respond(
+            200, json=submitted
+        )
+        started = await start_payment(gql, world.agency.token, booking_id, method="PSE",
+                                      payerDocument="1020304050", bankCode="1022",
+                                      country="CO")  # fmt: skip
+    payload = started.ok()["startPayment"]
+    payment_id = payload["payment"]["id"]
+    bank_url = submitted["transactionResponse"]["extraParameters"]["BANK_URL"]
+    assert (payload["nextAction"]["kind"], payload["nextAction"]["redirectUrl"]) == (
+        "REDIRECT", bank_url
+    )  # fmt: skip
+
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    body = _payu_confirmation(payment_id)
+    tampered = _payu_confirmation(payment_id).replace(b"value=360.00", b"value=36.00")
+    assert (await http.post("/webhooks/payu", content=tampered, headers=form)).status_code == 401
+    first = await http.post("/webhooks/payu", content=body, headers=form)
+    again = await http.post("/webhooks/payu", content=body, headers=form)
     assert (first.status_code, first.json()["outcome"]) == (200, "APPLIED")
     assert (again.status_code, again.json()["outcome"]) == (200, "DUPLICATE")
     seen = (await gql.execute(PAYMENT, {"id": payment_id}, token=world.admin.token)).ok()

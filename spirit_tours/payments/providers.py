@@ -107,6 +107,7 @@ def _gateways(settings: Settings) -> dict[Provider, PaymentGateway]:
             base_url=settings.payu_base_url,
             test=settings.payu_test,
             timeout_seconds=timeout,
+            notify_url=f"{settings.public_url.rstrip('/')}/webhooks/payu",
         )
     if settings.is_development:
         gateways[Provider.OFFLINE] = OfflineGateway(

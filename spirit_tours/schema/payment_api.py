@@ -92,6 +92,7 @@ class PaymentMutations:
             country=input.country.upper() if input.country else None,
             document=input.payer_document,
             bank_code=input.bank_code,
+            ip_address=info.context.client_ip,
         )
         services = info.context.services
         payment_id = await start.start_payment(services.sessions, services.payments, viewer, order)

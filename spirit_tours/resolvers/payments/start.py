@@ -67,6 +67,7 @@ class PaymentOrder:
     country: str | None = None
     document: str | None = None
     bank_code: str | None = None
+    ip_address: str | None = None
 
     def validated(self) -> PaymentOrder:
         idempotency_key(self.idempotency_key)
@@ -248,6 +249,7 @@ async def _request_for(
             full_name=payer.full_name,
             country=payment.payer_country,
             document=order.document,
+            ip_address=order.ip_address,
         ),
         return_url=payment.return_url,
         idempotency_key=f"spirit-{payment.id}",

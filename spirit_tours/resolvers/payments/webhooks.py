@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -115,22 +115,19 @@ async def receive_webhook(
 async def _find_payment(
     session: AsyncSession, provider: Provider, event: WebhookEvent
 ) -> Payment | None:
-    conditions = []
+    """Our id, when the provider echoes it inside what it signed, decides; the provider's own
+    reference is used only when no id came back (some fields of some schemes are unsigned)."""
     if event.payment_id is not None:
-        conditions.append(Payment.id == event.payment_id)
-    if event.payment_reference:
-        conditions.append(
-            (Payment.provider == provider) & (Payment.provider_reference == event.payment_reference)
+        condition = (Payment.id == event.payment_id) & (
+            (Payment.provider == provider) | Payment.provider.is_(None)
         )
-    if not conditions:
+    elif event.payment_reference:
+        condition = (Payment.provider == provider) & (
+            Payment.provider_reference == event.payment_reference
+        )
+    else:
         return None
-    return await session.scalar(
-        select(Payment)
-        .where(or_(*conditions))
-        .order_by(Payment.created_at)
-        .limit(1)
-        .with_for_update()
-    )
+    return await session.scalar(select(Payment).where(condition).with_for_update())
 
 
 async def _apply(session: AsyncSession, provider: Provider, event: WebhookEvent) -> WebhookResult:
