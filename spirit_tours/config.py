@@ -117,6 +117,14 @@ class Settings(BaseSettings):
             raise ValueError(error.message) from error
         return value
 
+    @field_validator("payment_routes")
+    @classmethod
+    def _valid_routes(cls, value: str | None) -> str | None:
+        from spirit_tours.payments.routing import parse_routes  # payments import config
+
+        parse_routes(value)
+        return value
+
     @field_validator("redis_url")
     @classmethod
     def _empty_is_none(cls, value: str | None) -> str | None:

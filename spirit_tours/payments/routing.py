@@ -77,10 +77,18 @@ def parse_routes(text: str | None) -> tuple[Route, ...]:
     """Rules from ``SPIRIT_PAYMENT_ROUTES`` (a JSON list), or the default table."""
     if not text:
         return DEFAULT_ROUTES
-    rules = json.loads(text)
-    if not isinstance(rules, list) or not rules:
-        raise ValueError("SPIRIT_PAYMENT_ROUTES is a non-empty JSON list of rules")
-    return tuple(Route.from_json(rule) for rule in rules)
+    try:
+        rules = json.loads(text)
+        if not isinstance(rules, list) or not rules:
+            raise ValueError("not a non-empty JSON list")
+        routes = tuple(Route.from_json(rule) for rule in rules)
+    except (ValueError, KeyError, TypeError, ArithmeticError) as error:
+        raise ValueError(
+            f"SPIRIT_PAYMENT_ROUTES is not a list of routing rules: {error}"
+        ) from error
+    if not all(route.providers for route in routes):
+        raise ValueError("SPIRIT_PAYMENT_ROUTES: every rule names at least one provider")
+    return routes
 
 
 class CircuitBreaker:
