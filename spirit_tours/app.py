@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         urls = start_embedded(settings.data_dir, settings.database_url, settings.redis_url)
         services = Services.create(settings, urls.database_url, urls.redis_url)
         app.state.services = services
+        await services.start()
         try:
             yield
         finally:

@@ -41,6 +41,10 @@ class Context:
             self._loaders = Loaders(self.services.sessions)
         return self._loaders
 
+    def refresh_loaders(self) -> None:
+        """Forget cached reads: each live event is resolved against current data."""
+        self._loaders = None
+
     @cached_property
     def client_ip(self) -> str:
         client = self.request.client
@@ -57,3 +61,4 @@ class Context:
         """A session in a transaction that commits on success and rolls back on any error."""
         async with self.services.sessions() as session, session.begin():
             yield session
+        self.services.relay.poke()  # publish the transaction's events right away

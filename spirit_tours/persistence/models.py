@@ -3,7 +3,7 @@
 from spirit_tours.persistence.accounts import Company, Hotel, RefreshToken, User
 from spirit_tours.persistence.base import Base
 from spirit_tours.persistence.bookings import Booking, BookingHotel, BookingRefund, PaymentReminder
-from spirit_tours.persistence.events import AuditEntry, OutboxEvent
+from spirit_tours.persistence.events import AuditEntry, ChatMessage, Notification, OutboxEvent
 from spirit_tours.persistence.payments import (
     Payment,
     PaymentRefund,
@@ -30,6 +30,7 @@ __all__ = [
     "Booking",
     "BookingHotel",
     "BookingRefund",
+    "ChatMessage",
     "Company",
     "Guide",
     "GuideAssignment",
@@ -37,6 +38,7 @@ __all__ = [
     "Hotel",
     "HotelInvitation",
     "HotelOffer",
+    "Notification",
     "OfferRevision",
     "OutboxEvent",
     "Payment",

@@ -18,6 +18,7 @@ from strawberry.types import ExecutionContext
 
 from spirit_tours.config import Settings
 from spirit_tours.schema.errors import apply_error_policy
+from spirit_tours.schema.live import Subscription
 from spirit_tours.schema.mutation import Mutation
 from spirit_tours.schema.query import Query
 
@@ -47,11 +48,14 @@ def build_schema(settings: Settings) -> SpiritSchema:
         lambda: AddValidationRules(limits),
         lambda: ValidationCache(maxsize=1024),
     ]
-    schema = SpiritSchema(query=Query, mutation=Mutation, extensions=extensions)
+    schema = SpiritSchema(
+        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
+    )
     schema.mask_errors = not settings.is_development
     return schema
 
 
 def sdl() -> str:
     """The schema's SDL as published in ``schema.graphql``."""
-    return strawberry.Schema(query=Query, mutation=Mutation).as_str() + "\n"
+    schema = strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription)
+    return schema.as_str() + "\n"

@@ -14,13 +14,16 @@ from spirit_tours.schema.auth import (
     RefreshTokenInput,
 )
 from spirit_tours.schema.booking_mutations import BookingMutations
+from spirit_tours.schema.chat import ChatMutations
 from spirit_tours.schema.payment_api import PaymentMutations
 from spirit_tours.schema.quotation_mutations import QuotationMutations
 from spirit_tours.schema.staffing import StaffingMutations
 
 
 @strawberry.type
-class Mutation(QuotationMutations, BookingMutations, PaymentMutations, StaffingMutations):
+class Mutation(
+    QuotationMutations, BookingMutations, PaymentMutations, StaffingMutations, ChatMutations
+):
     @strawberry.mutation(description="Sign in with e-mail and password.")
     async def login(self, info: strawberry.Info[Context, None], input: LoginInput) -> AuthPayload:
         ctx = info.context

@@ -11,13 +11,16 @@ from spirit_tours.persistence.repositories import accounts
 from spirit_tours.schema.accounts import User
 from spirit_tours.schema.audit import AuditQueries
 from spirit_tours.schema.booking_queries import BookingQueries
+from spirit_tours.schema.chat import ChatQueries
 from spirit_tours.schema.payment_api import PaymentQueries
 from spirit_tours.schema.quotation_queries import QuotationQueries
 from spirit_tours.schema.staffing import StaffingQueries
 
 
 @strawberry.type
-class Query(QuotationQueries, BookingQueries, PaymentQueries, StaffingQueries, AuditQueries):
+class Query(
+    QuotationQueries, BookingQueries, PaymentQueries, StaffingQueries, ChatQueries, AuditQueries
+):
     @strawberry.field(permission_classes=[IsAuthenticated], description="The signed-in user.")
     async def viewer(self, info: strawberry.Info[Context, None]) -> User:
         viewer = info.context.require_viewer()

@@ -1,0 +1,122 @@
+"""The relay: publishes committed outbox events in commit order.
+
+Every API process runs one, but a PostgreSQL advisory lock lets a single one work at a time.
+It gives each unpublished event the next ``position`` (gap-free, in the order the events were
+committed as far as it can see), its rooms, and its inbox notifications, all in one
+transaction; then it tells every process through Redis that new positions exist. When Redis is
+down the events wait safely in PostgreSQL and the hubs' own polling still finds them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+
+from redis.asyncio import Redis
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+
+from spirit_tours.persistence.database import SessionFactory
+from spirit_tours.persistence.events import Notification, OutboxEvent
+from spirit_tours.realtime.inbox import NOTIFIED, addressees
+from spirit_tours.realtime.rooms import rooms_of, user_room
+from spirit_tours.resolvers.quotations.rules import now_utc
+
+log = logging.getLogger(__name__)
+
+EVENTS_CHANNEL = "spirit:events"
+_LOCK = 0x5317_0E17
+_BATCH = 200
+_IDLE_SECONDS = 0.25
+
+
+async def relay_once(sessions: SessionFactory) -> int | None:
+    """Publish one batch; the highest position published, or None when there was nothing to
+    do (or another process holds the relay lock)."""
+    async with sessions() as session, session.begin():
+        waiting = await session.scalar(
+            select(OutboxEvent.id).where(OutboxEvent.published_at.is_(None)).limit(1)
+        )
+        if waiting is None:
+            return None
+        if not await session.scalar(select(func.pg_try_advisory_xact_lock(_LOCK))):
+            return None
+        events = list(
+            await session.scalars(
+                select(OutboxEvent)
+                .where(OutboxEvent.published_at.is_(None))
+                .order_by(OutboxEvent.id)
+                .limit(_BATCH)
+            )
+        )
+        position = int(
+            await session.scalar(select(func.coalesce(func.max(OutboxEvent.position), 0))) or 0
+        )
+        now = now_utc()
+        for event in events:
+            position += 1
+            event.position = position
+            event.published_at = now
+            rooms = await rooms_of(session, event)
+            readers = await addressees(session, event) if event.kind in NOTIFIED else []
+            event.rooms = sorted({*rooms, *(user_room(user_id) for user_id in readers)})
+            if readers:
+                for user_id in readers:
+                    await session.execute(
+                        insert(Notification)
+                        .values(
+                            user_id=user_id,
+                            kind=NOTIFIED[event.kind],
+                            event_position=position,
+                            aggregate_type=event.aggregate_type,
+                            aggregate_id=event.aggregate_id,
+                            created_at=now,
+                        )
+                        .on_conflict_do_nothing()
+                    )
+        return position
+
+
+class Relay:
+    """The background loop of one process; ``poke`` wakes it right after a commit."""
+
+    def __init__(self, sessions: SessionFactory, redis: Redis) -> None:
+        self._sessions = sessions
+        self._redis = redis
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def poke(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                published = await relay_once(self._sessions)
+            except Exception:
+                log.exception("outbox relay failed; retrying")
+                published = None
+                await asyncio.sleep(1)
+            if published is not None:
+                await self._announce(published)
+                continue  # there may be more
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), _IDLE_SECONDS)
+
+    async def _announce(self, position: int) -> None:
+        try:
+            await self._redis.publish(EVENTS_CHANNEL, json.dumps({"position": position}))
+        except Exception as error:  # Redis down: hubs find the events by polling
+            log.warning("could not announce outbox position %s: %s", position, error)

@@ -1,0 +1,100 @@
+"""Chat in a quotation: threads between the operator and one party (the owner, or one hotel
+company), typing signals. A message is seen by its thread's participants and ADMIN only."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spirit_tours.errors import bad_input, forbidden, not_found
+from spirit_tours.permissions.quotations import Relation
+from spirit_tours.permissions.viewer import Viewer
+from spirit_tours.persistence.accounts import Hotel
+from spirit_tours.persistence.events import ChatMessage
+from spirit_tours.persistence.repositories.events import emit_event, record_audit
+from spirit_tours.resolvers.quotations.rules import invited_company_ids, load_for
+
+OWNER = "OWNER"
+HOTEL = "HOTEL"
+MAX_BODY = 4000
+
+
+@dataclass(frozen=True)
+class Thread:
+    """``OWNER``, or ``HOTEL`` with the hotel company it is with."""
+
+    kind: str
+    hotel_company_id: uuid.UUID | None = None
+
+    def includes(self, viewer: Viewer, relation: Relation) -> bool:
+        if relation == Relation.ADMIN:
+            return True
+        if self.kind == OWNER:
+            return relation == Relation.OWNER
+        return relation == Relation.INVITED_HOTEL and viewer.company_id == self.hotel_company_id
+
+
+async def thread_for(
+    session: AsyncSession,
+    viewer: Viewer,
+    quotation_id: uuid.UUID,
+    hotel_id: uuid.UUID | None,
+) -> tuple[Thread, Relation]:
+    """The thread a viewer addresses: the owner's, their own hotel company's, or — for the
+    operator — the one named by ``hotel_id`` (none: the owner's)."""
+    quotation, relation = await load_for(session, viewer, quotation_id)
+    if relation == Relation.OWNER:
+        if hotel_id is not None:
+            raise forbidden("The owner talks with the operator only.")
+        return Thread(OWNER), relation
+    if relation == Relation.INVITED_HOTEL:
+        return Thread(HOTEL, viewer.company_id), relation
+    if hotel_id is None:
+        return Thread(OWNER), relation
+    hotel = await session.get(Hotel, hotel_id)
+    if hotel is None or hotel.company_id not in await invited_company_ids(session, quotation.id):
+        raise not_found("Hotel")
+    return Thread(HOTEL, hotel.company_id), relation
+
+
+async def post_message(
+    session: AsyncSession,
+    viewer: Viewer,
+    quotation_id: uuid.UUID,
+    hotel_id: uuid.UUID | None,
+    body: str,
+) -> ChatMessage:
+    text = body.strip()
+    if not text:
+        raise bad_input("body", "Write something.")
+    if len(text) > MAX_BODY:
+        raise bad_input("body", f"Messages are at most {MAX_BODY} characters.")
+    thread, _ = await thread_for(session, viewer, quotation_id, hotel_id)
+    message = ChatMessage(
+        id=uuid.uuid4(),
+        quotation_id=quotation_id,
+        thread=thread.kind,
+        hotel_company_id=thread.hotel_company_id,
+        author_id=viewer.user_id,
+        body=text,
+    )
+    session.add(message)
+    record_audit(session, viewer, "chat.message", "Quotation", quotation_id,
+                 message_id=str(message.id), thread=thread.kind, body=text)  # fmt: skip
+    emit_event(session, "message.posted", "Quotation", quotation_id, message_id=message.id)
+    return message
+
+
+async def thread_messages(
+    session: AsyncSession, quotation_id: uuid.UUID, thread: Thread, limit: int
+) -> list[ChatMessage]:
+    statement = select(ChatMessage).where(
+        ChatMessage.quotation_id == quotation_id, ChatMessage.thread == thread.kind
+    )
+    if thread.hotel_company_id is not None:
+        statement = statement.where(ChatMessage.hotel_company_id == thread.hotel_company_id)
+    rows = await session.scalars(statement.order_by(ChatMessage.created_at.desc()).limit(limit))
+    return list(reversed(list(rows)))

@@ -1,0 +1,204 @@
+"""Chat messages, typing, announcements and the inbox: types, queries and mutations."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import strawberry
+from sqlalchemy import select, update
+
+from spirit_tours.context import Context
+from spirit_tours.errors import bad_input
+from spirit_tours.permissions.classes import IsAdmin, IsAuthenticated
+from spirit_tours.persistence.enums import Role
+from spirit_tours.persistence.events import ChatMessage as MessageRow
+from spirit_tours.persistence.events import Notification as NotificationRow
+from spirit_tours.persistence.repositories.events import emit_event, record_audit
+from spirit_tours.realtime.rooms import quotation_room
+from spirit_tours.resolvers import chat
+from spirit_tours.resolvers.quotations.rules import now_utc
+from spirit_tours.schema.ids import parse_id
+
+Info = strawberry.Info[Context, None]
+
+
+@strawberry.type(description="Someone in a room or a thread.")
+class Participant:
+    id: strawberry.ID
+    full_name: str
+    role: Role
+
+
+async def load_participant(info: Info, user_id: uuid.UUID) -> Participant | None:
+    user = await info.context.loaders.user.load(user_id)
+    if user is None:
+        return None
+    return Participant(id=strawberry.ID(str(user.id)), full_name=user.full_name, role=user.role)
+
+
+@strawberry.type(description="A message in a quotation's thread.")
+class ChatMessage:
+    id: strawberry.ID
+    body: str
+    thread: str = strawberry.field(description="OWNER, or HOTEL (with one hotel company).")
+    created_at: datetime
+    author_id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field
+    async def author(self, info: Info) -> Participant | None:
+        return await load_participant(info, self.author_id)
+
+    @classmethod
+    def from_model(cls, row: MessageRow) -> ChatMessage:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            body=row.body,
+            thread=row.thread,
+            created_at=row.created_at,
+            author_id=row.author_id,
+        )
+
+
+@strawberry.input
+class PostMessageInput:
+    quotation_id: strawberry.ID
+    body: str
+    hotel_id: strawberry.ID | None = strawberry.field(
+        default=None, description="ADMIN only: the hotel's thread (none: the owner's)."
+    )
+
+
+@strawberry.input
+class SetTypingInput:
+    quotation_id: strawberry.ID
+    typing: bool
+    hotel_id: strawberry.ID | None = None
+
+
+@strawberry.type
+class PostMessagePayload:
+    message: ChatMessage
+
+
+@strawberry.input
+class PostAnnouncementInput:
+    title: str
+    body: str
+
+
+@strawberry.type
+class AnnouncementPayload:
+    title: str
+    body: str
+
+
+@strawberry.type
+class AcknowledgePayload:
+    acknowledged: int
+
+
+def _hotel(value: strawberry.ID | None) -> uuid.UUID | None:
+    return parse_id(value, "hotelId") if value else None
+
+
+@strawberry.type
+class ChatQueries:
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="A thread's latest messages, oldest first (participants and ADMIN).",
+    )
+    async def messages(
+        self, info: Info, quotation_id: strawberry.ID, hotel_id: strawberry.ID | None = None,
+        last: int = 50,
+    ) -> list[ChatMessage]:  # fmt: skip
+        viewer = info.context.require_viewer()
+        if not 1 <= last <= 200:
+            raise bad_input("last", "Ask for 1 to 200 messages.")
+        quotation = parse_id(quotation_id, "quotationId")
+        async with info.context.session() as session:
+            thread, _ = await chat.thread_for(session, viewer, quotation, _hotel(hotel_id))
+            rows = await chat.thread_messages(session, quotation, thread, last)
+        return [ChatMessage.from_model(row) for row in rows]
+
+
+@strawberry.type
+class ChatMutations:
+    @strawberry.mutation(permission_classes=[IsAuthenticated], description="Post in a thread.")
+    async def post_message(self, info: Info, input: PostMessageInput) -> PostMessagePayload:
+        viewer = info.context.require_viewer()
+        quotation = parse_id(input.quotation_id, "quotationId")
+        async with info.context.transaction() as session:
+            row = await chat.post_message(
+                session, viewer, quotation, _hotel(input.hotel_id), input.body
+            )
+        return PostMessagePayload(message=ChatMessage.from_model(row))
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="Tell the thread you are (not) typing; live only, never stored.",
+    )
+    async def set_typing(self, info: Info, input: SetTypingInput) -> bool:
+        viewer = info.context.require_viewer()
+        quotation = parse_id(input.quotation_id, "quotationId")
+        async with info.context.session() as session:
+            thread, _ = await chat.thread_for(session, viewer, quotation, _hotel(input.hotel_id))
+        data = {
+            "user_id": str(viewer.user_id),
+            "thread": thread.kind,
+            "hotel_company_id": str(thread.hotel_company_id) if thread.hotel_company_id else None,
+            "typing": input.typing,
+        }
+        await info.context.services.hub.publish_signal(quotation_room(quotation), "typing", data)
+        return input.typing
+
+    @strawberry.mutation(permission_classes=[IsAdmin], description="To every signed-in user.")
+    async def post_announcement(
+        self, info: Info, input: PostAnnouncementInput
+    ) -> AnnouncementPayload:
+        viewer = info.context.require_viewer()
+        title, body = input.title.strip(), input.body.strip()
+        if not 1 <= len(title) <= 200:
+            raise bad_input("title", "A title of 1 to 200 characters.")
+        if not 1 <= len(body) <= 5000:
+            raise bad_input("body", "A body of 1 to 5000 characters.")
+        announcement = uuid.uuid4()
+        async with info.context.transaction() as session:
+            emit_event(session, "announcement.posted", "Announcement", announcement,
+                       title=title, body=body)  # fmt: skip
+            record_audit(session, viewer, "announcement.post", "Announcement", announcement,
+                         title=title)  # fmt: skip
+        return AnnouncementPayload(title=title, body=body)
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated], description="Remove entries from your inbox."
+    )
+    async def acknowledge_notifications(
+        self, info: Info, ids: list[strawberry.ID]
+    ) -> AcknowledgePayload:
+        viewer = info.context.require_viewer()
+        try:
+            numbers = [int(value) for value in ids]
+        except ValueError as error:
+            raise bad_input("ids", "Notification ids are numbers.") from error
+        async with info.context.transaction() as session:
+            result = await session.execute(
+                update(NotificationRow)
+                .where(
+                    NotificationRow.id.in_(numbers),
+                    NotificationRow.user_id == viewer.user_id,
+                    NotificationRow.acknowledged_at.is_(None),
+                )
+                .values(acknowledged_at=now_utc())
+            )
+        return AcknowledgePayload(acknowledged=int(result.rowcount))  # type: ignore[attr-defined]
+
+
+async def unacknowledged(info: Info, user_id: uuid.UUID) -> list[NotificationRow]:
+    async with info.context.session() as session:
+        rows = await session.scalars(
+            select(NotificationRow)
+            .where(NotificationRow.user_id == user_id, NotificationRow.acknowledged_at.is_(None))
+            .order_by(NotificationRow.id)
+        )
+        return list(rows)

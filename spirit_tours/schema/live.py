@@ -1,0 +1,376 @@
+"""Subscriptions: one per kind of room, plus the viewer's inbox.
+
+Every event is resolved for its subscriber through the same types, hence the same field
+permission classes, as queries: a competing hotel never receives another hotel's price,
+identity, message or presence. Stored events carry a ``cursor``; pass the last one as ``after``
+within 60 s of disconnecting to receive what you missed, exactly once, then live events.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncGenerator
+from datetime import datetime
+from typing import Annotated, Any
+
+import strawberry
+
+from spirit_tours.context import Context
+from spirit_tours.errors import not_found
+from spirit_tours.permissions.classes import IsAuthenticated
+from spirit_tours.permissions.quotations import Relation
+from spirit_tours.permissions.viewer import Viewer
+from spirit_tours.persistence.enums import Role
+from spirit_tours.persistence.events import ChatMessage as MessageRow
+from spirit_tours.persistence.events import Notification as NotificationRow
+from spirit_tours.persistence.payments import Payment as PaymentRow
+from spirit_tours.persistence.quotations import HotelOffer
+from spirit_tours.realtime import rooms
+from spirit_tours.realtime.hub import Delivery, Signal, StoredEvent, decode_cursor, encode_cursor
+from spirit_tours.resolvers.chat import Thread
+from spirit_tours.resolvers.payments.rules import sees_payment
+from spirit_tours.resolvers.quotations.rules import load_for
+from spirit_tours.schema.bookings import Booking, booking_for_viewer
+from spirit_tours.schema.chat import ChatMessage, Participant, load_participant, unacknowledged
+from spirit_tours.schema.ids import parse_id
+from spirit_tours.schema.payments import Payment
+from spirit_tours.schema.quotations import Offer, Quotation
+
+Info = strawberry.Info[Context, None]
+
+
+@strawberry.type(description="The quotation changed (status, proposal, competition, …).")
+class QuotationChanged:
+    cursor: str
+    occurred_at: datetime
+    kind: str = strawberry.field(description='The domain event, e.g. "quotation.proposed".')
+    quotation: Quotation
+
+
+@strawberry.type(description="An offer was submitted, revised or withdrawn.")
+class OfferChanged:
+    cursor: str
+    occurred_at: datetime
+    kind: str
+    offer: Offer
+    quotation: Quotation
+
+
+@strawberry.type
+class MessagePosted:
+    cursor: str
+    occurred_at: datetime
+    message: ChatMessage
+
+
+@strawberry.type(description="Live only: someone in your thread is (no longer) typing.")
+class TypingChanged:
+    cursor: str
+    occurred_at: datetime
+    participant: Participant
+    typing: bool
+
+
+@strawberry.type(description="Live only: someone joined or left the room.")
+class PresenceChanged:
+    cursor: str
+    occurred_at: datetime
+    participant: Participant
+    online: bool
+
+
+@strawberry.type
+class BookingChanged:
+    cursor: str
+    occurred_at: datetime
+    kind: str
+    booking: Booking
+
+
+@strawberry.type
+class PaymentChanged:
+    cursor: str
+    occurred_at: datetime
+    kind: str
+    payment: Payment
+
+
+@strawberry.type
+class AnnouncementPosted:
+    cursor: str
+    occurred_at: datetime
+    title: str
+    body: str
+
+
+@strawberry.type(description="An inbox entry; acknowledge it to remove it.")
+class Notification:
+    id: strawberry.ID
+    kind: str
+    occurred_at: datetime
+    quotation: Quotation | None
+    booking: Booking | None
+    payment: Payment | None
+
+
+QuotationRoomEvent = Annotated[
+    QuotationChanged | OfferChanged | MessagePosted | TypingChanged | PresenceChanged,
+    strawberry.union("QuotationRoomEvent"),
+]
+CompanyRoomEvent = Annotated[
+    QuotationChanged | OfferChanged | BookingChanged | PaymentChanged,
+    strawberry.union("CompanyRoomEvent"),
+]
+LiveEvent = (
+    QuotationChanged | OfferChanged | MessagePosted | TypingChanged | PresenceChanged
+    | BookingChanged | PaymentChanged | AnnouncementPosted
+)  # fmt: skip
+
+
+class Resolver:
+    """Turns deliveries into events as one subscriber may see them (or None: not for them)."""
+
+    def __init__(self, info: Info) -> None:
+        self.info = info
+        self.viewer: Viewer = info.context.require_viewer()
+        self.position = 0
+
+    @property
+    def cursor(self) -> str:
+        return encode_cursor(self.position)
+
+    async def quotation(self, quotation_id: uuid.UUID) -> Quotation | None:
+        loaders = self.info.context.loaders
+        row = await loaders.quotation.load(quotation_id)
+        if row is None:
+            return None
+        return Quotation.for_viewer(row, self.viewer, await loaders.invitations.load(row.id))
+
+    async def stored(self, event: StoredEvent) -> LiveEvent | None:
+        self.info.context.refresh_loaders()  # resolve against current data
+        self.position = event.position
+        if event.aggregate_type == "Quotation":
+            return await self._quotation_event(event)
+        if event.aggregate_type == "Booking":
+            row = await self.info.context.loaders.booking.load(event.aggregate_id)
+            booking = await booking_for_viewer(self.info, row) if row else None
+            if booking is None:
+                return None
+            return BookingChanged(cursor=self.cursor, occurred_at=event.occurred_at,
+                                  kind=event.kind, booking=booking)  # fmt: skip
+        if event.aggregate_type == "Payment":
+            return await self._payment_event(event)
+        if event.aggregate_type == "Announcement":
+            return AnnouncementPosted(cursor=self.cursor, occurred_at=event.occurred_at,
+                                      title=str(event.payload.get("title", "")),
+                                      body=str(event.payload.get("body", "")))  # fmt: skip
+        return None
+
+    async def _quotation_event(self, event: StoredEvent) -> LiveEvent | None:
+        quotation = await self.quotation(event.aggregate_id)
+        if quotation is None:
+            return None
+        common: dict[str, Any] = {"cursor": self.cursor, "occurred_at": event.occurred_at}
+        if event.kind.startswith("offer."):
+            async with self.info.context.session() as session:
+                offer = await session.get(HotelOffer, uuid.UUID(event.payload["offer_id"]))
+            if offer is None:
+                return None
+            if quotation.scope.lists_offer(offer):
+                built = Offer.build(offer, quotation.scope, quotation.alias_of(offer.hotel_id))
+                return OfferChanged(**common, kind=event.kind, offer=built, quotation=quotation)
+            if not quotation.scope.sees_offer_count:
+                return None  # HIDDEN: competitors learn nothing of each other's bids
+            return QuotationChanged(**common, kind="competition.changed", quotation=quotation)
+        if event.kind == "message.posted":
+            async with self.info.context.session() as session:
+                message = await session.get(MessageRow, uuid.UUID(event.payload["message_id"]))
+            thread = Thread(message.thread, message.hotel_company_id) if message else None
+            if message is None or thread is None:
+                return None
+            if not thread.includes(self.viewer, quotation.scope.relation):
+                return None
+            return MessagePosted(**common, message=ChatMessage.from_model(message))
+        return QuotationChanged(**common, kind=event.kind, quotation=quotation)
+
+    async def _payment_event(self, event: StoredEvent) -> LiveEvent | None:
+        async with self.info.context.session() as session:
+            row = await session.get(PaymentRow, event.aggregate_id)
+            booking = await self.info.context.loaders.booking.load(row.booking_id) if row else None
+        if row is None or booking is None or not sees_payment(self.viewer, booking):
+            return None
+        return PaymentChanged(cursor=self.cursor, occurred_at=event.occurred_at, kind=event.kind,
+                              payment=Payment.build(self.info, row))  # fmt: skip
+
+    async def signal(self, signal: Signal, relation: Relation) -> LiveEvent | None:
+        data = signal.data
+        user_id = uuid.UUID(data["user_id"])
+        if user_id == self.viewer.user_id:
+            return None
+        if signal.kind == "presence":
+            # A hotel or an owner sees operator staff only, never who else is there.
+            if relation != Relation.ADMIN and data.get("role") != Role.ADMIN.value:
+                return None
+            participant = await load_participant(self.info, user_id)
+            if participant is None:
+                return None
+            online = bool(data["online"])
+            return PresenceChanged(cursor=self.cursor, occurred_at=signal.occurred_at,
+                                   participant=participant, online=online)  # fmt: skip
+        if signal.kind == "typing":
+            company = data.get("hotel_company_id")
+            thread = Thread(str(data["thread"]), uuid.UUID(company) if company else None)
+            if not thread.includes(self.viewer, relation):
+                return None
+            participant = await load_participant(self.info, user_id)
+            if participant is None:
+                return None
+            return TypingChanged(cursor=self.cursor, occurred_at=signal.occurred_at,
+                                 participant=participant, typing=bool(data["typing"]))  # fmt: skip
+        return None
+
+
+async def _deliveries(
+    info: Info, room_names: set[str], after: str | None, replay_room: str
+) -> AsyncGenerator[Delivery, None]:
+    """Missed events of ``replay_room`` (when resuming), then live deliveries of the rooms;
+    never one twice, always in order."""
+    hub = info.context.services.hub
+    async with hub.listen(room_names) as listener:
+        last = 0
+        if after is not None:
+            for event in await hub.replay(replay_room, decode_cursor(after)):
+                last = event.position
+                yield event
+        while True:
+            delivery = await listener.next()
+            if isinstance(delivery, StoredEvent):
+                if delivery.position <= last:
+                    continue
+                last = delivery.position
+            yield delivery
+
+
+def _company_room(viewer: Viewer) -> str:
+    if viewer.role in (Role.ADMIN, Role.GUIDE):
+        return rooms.OPERATOR
+    if viewer.company_id is None:
+        return rooms.client_room(viewer.user_id)
+    return rooms.company_room(viewer.company_id)
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        permission_classes=[IsAuthenticated],
+        description="A quotation's room: status, offers (per SPEC §3), your thread's messages, "
+        "typing and presence.",
+    )
+    async def quotation_events(
+        self, info: Info, quotation_id: strawberry.ID, after: str | None = None
+    ) -> AsyncGenerator[QuotationRoomEvent, None]:
+        viewer = info.context.require_viewer()
+        quotation_id_value = parse_id(quotation_id, "quotationId")
+        async with info.context.session() as session:
+            quotation, relation = await load_for(session, viewer, quotation_id_value)
+        room = rooms.quotation_room(quotation.id)
+        resolver = Resolver(info)
+        services = info.context.services
+        async with services.presence.present(room, viewer):
+            async for delivery in _deliveries(info, {room}, after, room):
+                if isinstance(delivery, Signal):
+                    event = await resolver.signal(delivery, relation)
+                else:
+                    if await resolver.quotation(quotation.id) is None:
+                        raise not_found("Quotation")  # no longer invited: the room closes
+                    event = await resolver.stored(delivery)
+                if event is not None:
+                    yield event  # type: ignore[misc]
+
+    @strawberry.subscription(
+        permission_classes=[IsAuthenticated],
+        description="Your company's room (a client's own): its quotations, offers, bookings "
+        "and payments; the operator's room for ADMIN.",
+    )
+    async def company_events(
+        self, info: Info, after: str | None = None
+    ) -> AsyncGenerator[CompanyRoomEvent, None]:
+        room = _company_room(info.context.require_viewer())
+        async for event in _stored_events(info, room, after):
+            if not isinstance(event, AnnouncementPosted | MessagePosted):
+                yield event  # type: ignore[misc]
+
+    @strawberry.subscription(
+        permission_classes=[IsAuthenticated],
+        description="One hotel's room (its company's staff and ADMIN): invitations, its own "
+        "offers, its bookings.",
+    )
+    async def hotel_events(
+        self, info: Info, hotel_id: strawberry.ID, after: str | None = None
+    ) -> AsyncGenerator[CompanyRoomEvent, None]:
+        viewer = info.context.require_viewer()
+        hotel = await info.context.loaders.hotel.load(parse_id(hotel_id, "hotelId"))
+        if hotel is None or (viewer.role != Role.ADMIN and hotel.company_id != viewer.company_id):
+            raise not_found("Hotel")
+        async for event in _stored_events(info, rooms.hotel_room(hotel.id), after):
+            if not isinstance(event, AnnouncementPosted | MessagePosted):
+                yield event  # type: ignore[misc]
+
+    @strawberry.subscription(permission_classes=[IsAuthenticated])
+    async def announcements(
+        self, info: Info, after: str | None = None
+    ) -> AsyncGenerator[AnnouncementPosted, None]:
+        async for event in _stored_events(info, rooms.ANNOUNCEMENTS, after):
+            if isinstance(event, AnnouncementPosted):
+                yield event
+
+    @strawberry.subscription(
+        permission_classes=[IsAuthenticated],
+        description="Your inbox: the unacknowledged notifications first, then new ones.",
+    )
+    async def notifications(self, info: Info) -> AsyncGenerator[Notification, None]:
+        viewer = info.context.require_viewer()
+        hub = info.context.services.hub
+        resolver = Resolver(info)
+        async with hub.listen({rooms.user_room(viewer.user_id)}) as listener:
+            last = 0
+            for row in await unacknowledged(info, viewer.user_id):
+                last = max(last, row.id)
+                yield await _notification(resolver, row)
+            while True:
+                delivery = await listener.next()
+                if not isinstance(delivery, StoredEvent):
+                    continue
+                for row in await unacknowledged(info, viewer.user_id):
+                    if row.id > last:
+                        last = row.id
+                        yield await _notification(resolver, row)
+
+
+async def _stored_events(
+    info: Info, room: str, after: str | None
+) -> AsyncGenerator[LiveEvent, None]:
+    resolver = Resolver(info)
+    async for delivery in _deliveries(info, {room}, after, room):
+        if isinstance(delivery, StoredEvent):
+            event = await resolver.stored(delivery)
+            if event is not None:
+                yield event
+
+
+async def _notification(resolver: Resolver, row: NotificationRow) -> Notification:
+    info = resolver.info
+    info.context.refresh_loaders()
+    quotation = booking = payment = None
+    if row.aggregate_type == "Quotation":
+        quotation = await resolver.quotation(row.aggregate_id)
+    elif row.aggregate_type == "Booking":
+        found = await info.context.loaders.booking.load(row.aggregate_id)
+        booking = await booking_for_viewer(info, found) if found else None
+    elif row.aggregate_type == "Payment":
+        async with info.context.session() as session:
+            paid = await session.get(PaymentRow, row.aggregate_id)
+        if paid is not None:
+            payment = Payment.build(info, paid)
+    return Notification(id=strawberry.ID(str(row.id)), kind=row.kind, occurred_at=row.created_at,
+                        quotation=quotation, booking=booking, payment=payment)  # fmt: skip
