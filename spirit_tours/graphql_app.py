@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+import contextlib
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cross_web import HTTPException
@@ -53,7 +55,12 @@ class GraphQLApp(GraphQL[Context, None]):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await super().__call__(scope, receive, send)
+            try:
+                await super().__call__(scope, receive, send)
+            finally:
+                expiry = _EXPIRY_TASKS.pop(id(scope), None)
+                if expiry is not None:
+                    expiry.cancel()
             return
         try:
             response = await self.run(Request(scope, receive=receive))
@@ -88,8 +95,30 @@ class GraphQLApp(GraphQL[Context, None]):
             token = params["token"]
         if token is None:
             return None
+        tokens = context.services.tokens
         try:
-            context.viewer = context.services.tokens.verify(token)
+            context.viewer = tokens.verify(token)
         except DomainError as error:
             raise ConnectionRejectionError({"code": error.code.value, **error.details}) from error
+        if isinstance(context.request, WebSocket):
+            _close_when_expired(context.request, tokens.expires_at(token))
         return None
+
+
+TOKEN_EXPIRED_CLOSE_CODE = 4401
+
+
+def _close_when_expired(websocket: WebSocket, expires_at: datetime) -> None:
+    """A connection lives no longer than its token: at expiry it is closed with 4401, and the
+    client reconnects with a fresh token (and its cursors)."""
+
+    async def close() -> None:
+        await asyncio.sleep(max(0.0, (expires_at - datetime.now(UTC)).total_seconds()))
+        with contextlib.suppress(Exception):
+            await websocket.close(TOKEN_EXPIRED_CLOSE_CODE, "Access token expired")
+
+    _EXPIRY_TASKS[id(websocket.scope)] = asyncio.create_task(close())
+
+
+# The expiry watch of each open connection, by its ASGI scope; cancelled when it ends.
+_EXPIRY_TASKS: dict[int, asyncio.Task[None]] = {}

@@ -5,8 +5,15 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+from sqlalchemy import func, select, text, update
+from websockets.exceptions import ConnectionClosed
+
+from spirit_tours.auth.tokens import TokenService
 from spirit_tours.persistence.database import SessionFactory
-from tests.conftest import LiveServer, UserFactory
+from spirit_tours.persistence.events import OutboxEvent
+from spirit_tours.resolvers.auth import viewer_of
+from tests.conftest import TEST_JWT_SECRET, LiveServer, UserFactory
 from tests.graphql_client import GraphQLClient
 from tests.live_client import live, relayed
 from tests.quotation_flows import CLOSE, make_world, open_quotation, submit
@@ -93,3 +100,155 @@ async def test_resume_with_a_cursor_replays_exactly_the_missed_events(
         refused = await admin.next("bad")
         assert refused["type"] in ("next", "error")
         assert "BAD_USER_INPUT" in str(refused)
+
+
+INBOX = """
+subscription { notifications { id kind quotation { id destination owner { fullName } } } }"""
+ACK = "mutation($ids: [ID!]!) { acknowledgeNotifications(ids: $ids) { acknowledged } }"
+POST = """
+mutation($q: ID!, $body: String!, $hotel: ID) {
+  postMessage(input: {quotationId: $q, body: $body, hotelId: $hotel}) { message { id } }
+}"""
+TYPING = """
+mutation($q: ID!, $hotel: ID) {
+  setTyping(input: {quotationId: $q, typing: true, hotelId: $hotel})
+}"""
+REMOVE = """
+mutation($q: ID!, $h: ID!) { removeInvitation(input: {quotationId: $q, hotelId: $h}) {
+  quotation { id } } }"""
+
+
+async def test_an_invitation_made_while_offline_waits_in_the_inbox(
+    gql: GraphQLClient, make_user: UserFactory, live_server: LiveServer, sessions: SessionFactory
+) -> None:
+    world = await make_world(gql, make_user)
+    quotation = await open_quotation(gql, world)  # invites the three hotels, all offline
+    await relayed(sessions)
+    async with live(live_server.url, world.hotels[1].token) as hotel:
+        await hotel.subscribe("inbox", INBOX)
+        entry = (await hotel.data("inbox"))["notifications"]
+        assert entry["kind"] == "INVITATION_RECEIVED"
+        assert entry["quotation"]["id"] == quotation
+        assert entry["quotation"]["owner"] is None  # SPEC §3: no owner identity for hotels
+        await hotel.nothing("inbox", 0.5)
+        acked = await gql.execute(ACK, {"ids": [entry["id"]]}, token=world.hotels[1].token)
+        assert acked.ok()["acknowledgeNotifications"]["acknowledged"] == 1
+    # Someone else's notification cannot be acknowledged; acknowledged ones do not come back.
+    stranger = await gql.execute(ACK, {"ids": [entry["id"]]}, token=world.hotels[0].token)
+    assert stranger.ok()["acknowledgeNotifications"]["acknowledged"] == 0
+    async with live(live_server.url, world.hotels[1].token) as hotel:
+        await hotel.subscribe("inbox", INBOX)
+        await hotel.nothing("inbox", 1.0)
+        # ...and a new one arrives live.
+        await submit(gql, world.hotels[1], quotation, "700.00")
+    async with live(live_server.url, world.admin.token) as admin:
+        await admin.subscribe("inbox", INBOX)
+        received = (await admin.data("inbox"))["notifications"]
+        assert received["kind"] == "OFFER_RECEIVED"
+        assert received["quotation"]["owner"] is not None
+
+
+async def test_chat_typing_and_presence_stay_inside_their_thread(
+    gql: GraphQLClient, make_user: UserFactory, live_server: LiveServer, sessions: SessionFactory
+) -> None:
+    world = await make_world(gql, make_user)
+    quotation = await open_quotation(gql, world)
+    await relayed(sessions)
+    async with (
+        live(live_server.url, world.admin.token) as admin,
+        live(live_server.url, world.agency.token) as owner,
+        live(live_server.url, world.hotels[0].token) as inti,
+        live(live_server.url, world.hotels[1].token) as rival,
+    ):
+        await rival.subscribe("room", ROOM, {"q": quotation})
+        await asyncio.sleep(0.3)
+        for client in (admin, owner, inti):
+            await client.subscribe("room", ROOM, {"q": quotation})
+        await asyncio.sleep(0.3)
+        # The rival sees operator staff arrive, never the other hotel or the owner.
+        arrivals = [(await rival.data("room"))["quotationEvents"]]
+        await rival.nothing("room", 1.0, but="no-exception")
+        assert arrivals == [{"__typename": "PresenceChanged", "participant": {"role": "ADMIN"},
+                             "online": True}]  # fmt: skip
+
+        inti_hotel = world.hotels[0].hotel_id
+        (await gql.execute(POST, {"q": quotation, "body": "Can you hold 6 doubles?",
+                                  "hotel": inti_hotel}, token=world.admin.token)).ok()  # fmt: skip
+        (await gql.execute(TYPING, {"q": quotation}, token=world.hotels[0].token)).ok()
+        message = await inti.event("room", "quotationEvents")
+        assert message["message"]["body"] == "Can you hold 6 doubles?"
+        typing = await admin.event("room", "quotationEvents", skip=("PresenceChanged",
+                                   "MessagePosted"))  # fmt: skip
+        assert typing == {"__typename": "TypingChanged", "participant": {"role": "HOTEL"},
+                          "typing": True}  # fmt: skip
+        (await gql.execute(POST, {"q": quotation, "body": "Any news?"},
+                           token=world.agency.token)).ok()  # fmt: skip
+        # The operator is in both threads: it receives both messages (and its own).
+        bodies = set()
+        while len(bodies) < 2:
+            seen = await admin.event("room", "quotationEvents", skip=("PresenceChanged",))
+            bodies.add(seen["message"]["body"])
+        assert bodies == {"Can you hold 6 doubles?", "Any news?"}
+        await rival.nothing("room", 1.0)
+        # The owner gets its own thread's message (on every device), not the hotel's thread.
+        mine = await owner.event("room", "quotationEvents")
+        assert mine["message"]["body"] == "Any news?"
+        await owner.nothing("room", 0.5)
+        await inti.nothing("room", 0.5)  # nor the owner's the hotel's
+
+    history = """query($q: ID!, $h: ID) { messages(quotationId: $q, hotelId: $h) { body } }"""
+    own = await gql.execute(history, {"q": quotation}, token=world.hotels[0].token)
+    assert own.ok()["messages"] == [{"body": "Can you hold 6 doubles?"}]
+    other = await gql.execute(history, {"q": quotation}, token=world.hotels[1].token)
+    assert other.ok()["messages"] == []
+    spy = await gql.execute(history, {"q": quotation, "h": inti_hotel}, token=world.agency.token)
+    assert spy.codes == ["FORBIDDEN"]
+
+
+async def test_a_hotel_removed_from_a_quotation_stops_receiving_it(
+    gql: GraphQLClient, make_user: UserFactory, live_server: LiveServer, sessions: SessionFactory
+) -> None:
+    world = await make_world(gql, make_user)
+    quotation = await open_quotation(gql, world, mode="OPEN")
+    await relayed(sessions)
+    async with live(live_server.url, world.hotels[2].token) as hotel:
+        await hotel.subscribe("room", ROOM, {"q": quotation})
+        await asyncio.sleep(0.3)
+        removed = {"q": quotation, "h": world.hotels[2].hotel_id}
+        (await gql.execute(REMOVE, removed, token=world.admin.token)).ok()
+        closing = await hotel.next("room")
+        assert "NOT_FOUND" in str(closing)
+        await submit(gql, world.hotels[0], quotation, "900.00")
+        await hotel.nothing("room", 1.0, but="complete")
+        await hotel.subscribe("again", ROOM, {"q": quotation})
+        assert "NOT_FOUND" in str(await hotel.next("again"))
+
+
+async def test_an_old_cursor_is_refused_with_a_code_so_the_client_refetches(
+    gql: GraphQLClient, make_user: UserFactory, live_server: LiveServer, sessions: SessionFactory
+) -> None:
+    world = await make_world(gql, make_user)
+    quotation = await open_quotation(gql, world)
+    await relayed(sessions)
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(OutboxEvent).values(published_at=func.now() - text("interval '2 minutes'"))
+        )
+        position = await session.scalar(select(func.max(OutboxEvent.position)))
+    async with live(live_server.url, world.admin.token) as admin:
+        await admin.subscribe("s", ROOM, {"q": quotation, "after": f"p{position}"})
+        refused = await admin.next("s")
+        assert "CURSOR_EXPIRED" in str(refused)
+
+
+async def test_the_connection_closes_when_its_token_expires(
+    live_server: LiveServer, make_user: UserFactory
+) -> None:
+    user = await make_user("ana@op.example")
+    short = TokenService(TEST_JWT_SECRET, 1).issue(viewer_of(user))
+    async with live(live_server.url, short.token) as client:
+        await asyncio.wait_for(client.ws.wait_closed(), 10)
+        with pytest.raises(ConnectionClosed) as closed:
+            await client.ws.recv()
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4401

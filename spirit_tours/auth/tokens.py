@@ -46,6 +46,11 @@ class TokenService:
         }
         return AccessToken(jwt.encode(claims, self._secret, algorithm=_ALGORITHM), expires)
 
+    def expires_at(self, token: str) -> datetime:
+        """When a token :meth:`verify` accepted stops being valid."""
+        claims = jwt.decode(token, options={"verify_signature": False})
+        return datetime.fromtimestamp(int(claims["exp"]), UTC)
+
     def verify(self, token: str) -> Viewer:
         """The viewer a token speaks for, or an UNAUTHENTICATED error saying why not."""
         try:

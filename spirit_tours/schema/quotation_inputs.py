@@ -80,6 +80,12 @@ class InviteHotelsInput:
 
 
 @strawberry.input
+class RemoveInvitationInput:
+    quotation_id: strawberry.ID
+    hotel_id: strawberry.ID
+
+
+@strawberry.input
 class DeclineInvitationInput:
     quotation_id: strawberry.ID
     hotel_id: strawberry.ID | None = strawberry.field(

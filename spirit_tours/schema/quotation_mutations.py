@@ -17,6 +17,7 @@ from spirit_tours.schema.quotation_inputs import (
     OfferRefInput,
     ProposeOfferInput,
     QuotationRefInput,
+    RemoveInvitationInput,
     ReviseOfferInput,
     SubmitOfferInput,
     UpdateQuotationInput,
@@ -77,6 +78,17 @@ class QuotationMutations:
         hotel_ids = [parse_id(hotel_id, "hotelIds") for hotel_id in input.hotel_ids]
         async with info.context.transaction() as session:
             row, _ = await invitations.invite_hotels(session, viewer, quotation_id, hotel_ids)
+        return await _quotation_payload(info, row)
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated], description="ADMIN, before the hotel has bid."
+    )
+    async def remove_invitation(self, info: Info, input: RemoveInvitationInput) -> QuotationPayload:
+        viewer = info.context.require_viewer()
+        quotation_id = parse_id(input.quotation_id, "quotationId")
+        hotel_id = parse_id(input.hotel_id, "hotelId")
+        async with info.context.transaction() as session:
+            row = await invitations.remove_invitation(session, viewer, quotation_id, hotel_id)
         return await _quotation_payload(info, row)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])

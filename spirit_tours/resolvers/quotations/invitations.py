@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spirit_tours.errors import DomainError, ErrorCode, bad_input
+from spirit_tours.errors import DomainError, ErrorCode, bad_input, not_found
 from spirit_tours.permissions.quotations import Relation
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.accounts import Hotel
 from spirit_tours.persistence.enums import InvitationStatus, QuotationStatus
-from spirit_tours.persistence.quotations import HotelInvitation, Quotation
+from spirit_tours.persistence.quotations import HotelInvitation, HotelOffer, Quotation
 from spirit_tours.persistence.repositories.events import emit_event, record_audit
 from spirit_tours.resolvers.quotations.rules import load_for, now_utc, require_status
 
@@ -137,3 +137,35 @@ async def decline_invitation(
     emit_event(session, "invitation.declined", "Quotation", quotation.id,
                hotel_id=invitation.hotel_id)  # fmt: skip
     return quotation, invitation
+
+
+async def remove_invitation(
+    session: AsyncSession, viewer: Viewer, quotation_id: uuid.UUID, hotel_id: uuid.UUID
+) -> Quotation:
+    """The operator takes back an invitation while bidding is open, before the hotel has bid;
+    the hotel loses sight of the quotation at once (its live room closes too)."""
+    quotation, _ = await load_for(
+        session, viewer, quotation_id, lock="update", allowed=(Relation.ADMIN,)
+    )
+    require_status(quotation, now_utc(), QuotationStatus.DRAFT, QuotationStatus.OPEN,
+                   action="remove an invitation")  # fmt: skip
+    invitation = await session.scalar(
+        select(HotelInvitation).where(
+            HotelInvitation.quotation_id == quotation.id, HotelInvitation.hotel_id == hotel_id
+        )
+    )
+    if invitation is None:
+        raise not_found("Invitation")
+    if await session.scalar(
+        select(HotelOffer.id).where(
+            HotelOffer.quotation_id == quotation.id, HotelOffer.hotel_id == hotel_id
+        )
+    ):
+        raise DomainError(
+            ErrorCode.INVALID_STATE, "The hotel has made an offer; it can only withdraw it."
+        )
+    await session.delete(invitation)
+    record_audit(session, viewer, "quotation.remove_invitation", "Quotation", quotation.id,
+                 hotel_id=str(hotel_id))  # fmt: skip
+    emit_event(session, "quotation.hotel_removed", "Quotation", quotation.id, hotel_id=hotel_id)
+    return quotation
