@@ -184,7 +184,7 @@ async def test_chat_typing_and_presence_stay_inside_their_thread(
         (await gql.execute(POST, {"q": quotation, "body": "Any news?"},
                            token=world.agency.token)).ok()  # fmt: skip
         # The operator is in both threads: it receives both messages (and its own).
-        bodies = set()
+        bodies: set[str] = set()
         while len(bodies) < 2:
             seen = await admin.event("room", "quotationEvents", skip=("PresenceChanged",))
             bodies.add(seen["message"]["body"])
