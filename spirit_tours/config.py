@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     max_aliases: int = Field(default=30, ge=1)
     max_tokens: int = Field(default=5000, ge=100)
     database_pool_size: int = Field(default=10, ge=1)
+    redis_pool_size: int = Field(default=64, ge=4, description="Redis connections per process")
     seed_demo: bool = Field(
         default=True, description="serve: load the demo data into an empty database"
     )

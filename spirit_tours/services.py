@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from spirit_tours.auth.throttle import LoginThrottle
@@ -33,7 +33,13 @@ class Services:
     @classmethod
     def create(cls, settings: Settings, database_url: str, redis_url: str) -> Services:
         engine = create_engine(database_url, pool_size=settings.database_pool_size)
-        redis = Redis.from_url(redis_url, decode_responses=False, health_check_interval=30)
+        # A bounded pool: a mass disconnect (every subscription leaving presence at once)
+        # waits for connections instead of opening thousands.
+        pool = BlockingConnectionPool.from_url(
+            redis_url, max_connections=settings.redis_pool_size, timeout=10,
+            health_check_interval=30,
+        )  # fmt: skip
+        redis = Redis(connection_pool=pool)
         sessions = create_session_factory(engine)
         hub = EventHub(sessions, redis_url)
         return cls(

@@ -20,12 +20,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from broadcaster import Broadcast
+from broadcaster._backends.redis import RedisBackend
 from sqlalchemy import func, select
 
 from spirit_tours.errors import DomainError, ErrorCode, bad_input
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.events import OutboxEvent
 from spirit_tours.realtime.relay import EVENTS_CHANNEL
+from spirit_tours.realtime.tasks import stop_tasks
 from spirit_tours.resolvers.quotations.rules import now_utc
 
 log = logging.getLogger(__name__)
@@ -115,6 +117,7 @@ class EventHub:
         self._tasks: list[asyncio.Task[None]] = []
         self._broadcast: Broadcast | None = None
         self._catching_up = asyncio.Lock()
+        self._stopping = False
         self.connected = asyncio.Event()
 
     async def start(self) -> None:
@@ -127,11 +130,8 @@ class EventHub:
         ]
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        self._stopping = True
+        await stop_tasks(self._tasks)
 
     @contextlib.asynccontextmanager
     async def listen(self, rooms: Iterable[str]) -> AsyncIterator[Listener]:
@@ -238,20 +238,19 @@ class EventHub:
     async def _supervise(self) -> None:
         """Keep a live broadcaster subscription; rebuild it whenever it goes quiet or fails."""
         backoff = 0.2
-        while True:
-            broadcast = Broadcast(self._redis_url)
+        while not self._stopping:
+            backend = RedisBackend(self._redis_url)
+            broadcast = Broadcast(backend=backend)
             try:
                 await broadcast.connect()
+                backoff = 0.2
                 await self._listen(broadcast)
-            except asyncio.CancelledError:
-                raise
             except Exception as error:
                 log.warning("broadcaster connection lost: %s", error)
             finally:
                 self._broadcast = None
                 self.connected.clear()
-                with contextlib.suppress(Exception):
-                    await broadcast.disconnect()
+                await _close(broadcast, backend)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 5.0)
 
@@ -291,5 +290,16 @@ class EventHub:
         """Quiet for a while: prove the subscription still works with a round trip of our
         own; a TimeoutError here makes the supervisor rebuild the connection."""
         ping = json.dumps({"room": "", "kind": "ping", "data": {}})
-        await asyncio.wait_for(broadcast.publish(EPHEMERAL_CHANNEL, ping), _HEARTBEAT_SECONDS)
-        await asyncio.wait_for(asyncio.shield(signals), _HEARTBEAT_SECONDS)
+        async with asyncio.timeout(_HEARTBEAT_SECONDS):
+            await broadcast.publish(EPHEMERAL_CHANNEL, ping)
+            await asyncio.shield(signals)
+
+
+async def _close(broadcast: Broadcast, backend: RedisBackend) -> None:
+    """Tear a broadcaster connection down completely, even one that never connected (its
+    own ``disconnect`` then skips the backend and leaks the backend's listener task)."""
+    listener = getattr(broadcast, "_listener_task", None)
+    if listener is not None:
+        listener.cancel()
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(backend.disconnect(), 5)

@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.realtime.hub import EventHub
+from spirit_tours.realtime.tasks import stop_tasks
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +50,7 @@ class Presence:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_tasks([self._task])
 
     async def online(self, room: str) -> list[tuple[str, str]]:
         """(user id, role) of everyone present."""

@@ -22,6 +22,7 @@ from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.events import Notification, OutboxEvent
 from spirit_tours.realtime.inbox import NOTIFIED, addressees
 from spirit_tours.realtime.rooms import rooms_of, user_room
+from spirit_tours.realtime.tasks import stop_tasks
 from spirit_tours.resolvers.quotations.rules import now_utc
 
 log = logging.getLogger(__name__)
@@ -96,9 +97,7 @@ class Relay:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_tasks([self._task])
 
     async def _run(self) -> None:
         while True:
