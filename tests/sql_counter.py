@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
 
 from spirit_tours.services import Services
 from tests.conftest import LiveServer
+from tests.live_client import relayed
 
 
-@contextmanager
-def count_statements(live_server: LiveServer) -> Iterator[list[str]]:
+@asynccontextmanager
+async def count_statements(live_server: LiveServer) -> AsyncIterator[list[str]]:
+    """The statements run inside the block, once the outbox relay has caught up (its
+    publishing, and the live hub's polling, are background work, not the request's)."""
     services: Services = live_server.app.state.services
+    await relayed(services.sessions)
     statements: list[str] = []
 
     def record(*args: Any) -> None:
-        statements.append(str(args[2]))
+        statement = str(args[2])
+        if "outbox_events" not in statement and "pg_try_advisory" not in statement:
+            statements.append(statement)
 
     engine = services.engine.sync_engine
     event.listen(engine, "before_cursor_execute", record)

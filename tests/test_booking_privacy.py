@@ -154,7 +154,7 @@ async def test_a_page_of_bookings_costs_the_same_sql_for_one_booking_or_five(
             assigned = {"b": booking_id, "g": str(guide_user.id), "lang": None}
             (await gql.execute(ASSIGN_GUIDE, assigned, token=world.admin.token)).ok()
         if n in (0, 4):
-            with count_statements(live_server) as statements:
+            async with count_statements(live_server) as statements:
                 listed = (await gql.execute(page, token=world.admin.token)).ok()
             assert len(listed["bookings"]["edges"]) == n + 1
             counts.append(len(statements))

@@ -37,7 +37,7 @@ async def test_page_costs_the_same_statements_whatever_its_size(
     counts = {}
     for viewer in (world.admin, world.hotels[0], world.agency):
         for size in (1, 6):
-            with count_statements(live_server) as statements:
+            async with count_statements(live_server) as statements:
                 result = await gql.execute(PAGE, {"first": size}, token=viewer.token)
             assert len(result.ok()["quotations"]["edges"]) == size
             counts[(viewer.email, size)] = len(statements)

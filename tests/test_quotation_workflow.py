@@ -326,7 +326,7 @@ async def test_an_invited_hotel_opening_the_quotation_marks_it_viewed_once(
 
     seen = await gql.execute(query, {"id": quotation_id}, token=world.hotels[1].token)
     assert seen.ok()["quotation"]["invitations"] == [{"hotelAlias": "Hotel B", "status": "VIEWED"}]
-    with count_statements(live_server) as statements:
+    async with count_statements(live_server) as statements:
         again = await gql.execute(query, {"id": quotation_id}, token=world.hotels[1].token)
     assert again.ok() == seen.ok()
     assert not [s for s in statements if s.lstrip().upper().startswith("UPDATE")]
