@@ -84,6 +84,7 @@ def serve(host: str, port: int, workers: int) -> None:
         ws="websockets-sansio",
         ws_ping_interval=30,
         ws_ping_timeout=30,
+        ws_max_size=64 * 1024,
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
         log_level=settings.log_level.lower(),

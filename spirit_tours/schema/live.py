@@ -146,8 +146,9 @@ class Resolver:
             return None
         return Quotation.for_viewer(row, self.viewer, await loaders.invitations.load(row.id))
 
-    async def stored(self, event: StoredEvent) -> LiveEvent | None:
-        self.info.context.refresh_loaders()  # resolve against current data
+    async def stored(self, event: StoredEvent, *, fresh: bool = True) -> LiveEvent | None:
+        if fresh:
+            self.info.context.refresh_loaders()  # resolve against current data
         self.position = event.position
         if event.aggregate_type == "Quotation":
             return await self._quotation_event(event)
@@ -281,9 +282,10 @@ class Subscription:
                 if isinstance(delivery, Signal):
                     event = await resolver.signal(delivery, relation)
                 else:
+                    info.context.refresh_loaders()
                     if await resolver.quotation(quotation.id) is None:
                         raise not_found("Quotation")  # no longer invited: the room closes
-                    event = await resolver.stored(delivery)
+                    event = await resolver.stored(delivery, fresh=False)
                 if event is not None:
                     yield event  # type: ignore[misc]
 
