@@ -123,6 +123,7 @@ async def serving(settings: Settings) -> AsyncIterator[LiveServer]:
         port=0,
         log_level="warning",
         ws="websockets-sansio",
+        ws_max_size=64 * 1024,  # as `spirit-tours serve`
         lifespan="on",
     )
     server = uvicorn.Server(config)

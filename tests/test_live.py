@@ -252,3 +252,52 @@ async def test_the_connection_closes_when_its_token_expires(
             await client.ws.recv()
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == 4401
+
+
+async def test_replayed_events_follow_the_same_privacy_rules(
+    gql: GraphQLClient, make_user: UserFactory, live_server: LiveServer, sessions: SessionFactory
+) -> None:
+    world = await make_world(gql, make_user)
+    quotation = await open_quotation(gql, world, mode="OPEN")
+    hidden = await open_quotation(gql, world, mode="HIDDEN")
+    await relayed(sessions)
+    async with sessions() as session:
+        start = int(await session.scalar(select(func.max(OutboxEvent.position))) or 0)
+    await submit(gql, world.hotels[0], quotation, "900.00")
+    await submit(gql, world.hotels[0], hidden, "800.00")
+    await relayed(sessions)
+    async with live(live_server.url, world.hotels[1].token) as rival:
+        await rival.subscribe("open", ROOM, {"q": quotation, "after": f"p{start}"})
+        await rival.subscribe("hidden", ROOM, {"q": hidden, "after": f"p{start}"})
+        replayed = await rival.event("open", "quotationEvents")
+        assert replayed["offer"]["hotel"] is None
+        assert replayed["offer"]["netPrice"] == {"amount": "900.00"}
+        await rival.nothing("hidden", 1.0)
+    async with live(live_server.url, world.agency.token) as owner:
+        await owner.subscribe("open", ROOM, {"q": quotation, "after": f"p{start}"})
+        seen = await owner.event("open", "quotationEvents")
+        assert seen["offer"]["netPrice"] is None
+        assert seen["offer"]["hotel"] == {"name": "Inti Palace"}
+
+
+async def test_a_connection_holds_at_most_fifty_subscriptions(
+    gql: GraphQLClient, make_user: UserFactory, live_server: LiveServer
+) -> None:
+    await make_user("ana@op.example")
+    token = await gql.token_for("ana@op.example", "correct horse battery")
+    query = "subscription { announcements { title } }"
+    async with live(live_server.url, token) as client:
+        for n in range(50):
+            await client.subscribe(f"s{n}", query)
+        await client.subscribe("one-too-many", query)
+        refused = await client.next("one-too-many")
+        assert refused["type"] == "error"
+        assert "limit" in str(refused["payload"])
+
+
+async def test_an_oversized_message_closes_the_connection(live_server: LiveServer) -> None:
+    async with live(live_server.url, None) as client:
+        await client.subscribe("big", "subscription { announcements { title } }",
+                               {"padding": "x" * 100_000})  # fmt: skip
+        await asyncio.wait_for(client.ws.wait_closed(), 10)
+    assert client.ws.close_code == 1009  # message too big
