@@ -24,9 +24,9 @@ from spirit_tours.persistence import bookings as models
 from spirit_tours.persistence.enums import BookingStatus, RefundStatus, RoomType
 from spirit_tours.persistence.staffing import GuideAssignment
 from spirit_tours.resolvers.bookings.lifecycle import payment_policy_of
-from spirit_tours.schema.accounts import Company, Hotel, load_hotel
+from spirit_tours.schema.accounts import Hotel, load_hotel
 from spirit_tours.schema.common import Money, PageInfo
-from spirit_tours.schema.quotations import Quotation, QuotationOwner, RoomNeed
+from spirit_tours.schema.quotations import Quotation, QuotationOwner, RoomNeed, owner_of
 from spirit_tours.schema.staffing import Guide, Vehicle, load_guide
 
 Info = strawberry.Info[Context, None]
@@ -135,14 +135,7 @@ class Booking:
 
     @guarded(can.CanSeeOwner, description="Who booked (operator and owner).")
     async def owner(self, info: Info) -> QuotationOwner | None:
-        user = await info.context.loaders.user.load(self.row.owner_user_id)
-        if user is None:
-            return None
-        company = None
-        if self.row.owner_company_id is not None:
-            found = await info.context.loaders.company.load(self.row.owner_company_id)
-            company = Company.from_model(found) if found else None
-        return QuotationOwner(full_name=user.full_name, email=user.email, company=company)
+        return await owner_of(info, self.row.owner_user_id, self.row.owner_company_id)
 
     @guarded(can.CanSeeSellingPrice, description="What the customer pays (operator and owner).")
     def selling_price(self) -> Money | None:

@@ -57,6 +57,20 @@ class QuotationOwner:
     company: Company | None
 
 
+async def owner_of(
+    info: Info, user_id: uuid.UUID, company_id: uuid.UUID | None
+) -> QuotationOwner | None:
+    """Who asked (the user, and their agency if any), through the request's DataLoaders."""
+    user = await info.context.loaders.user.load(user_id)
+    if user is None:
+        return None
+    company = None
+    if company_id is not None:
+        found = await info.context.loaders.company.load(company_id)
+        company = Company.from_model(found) if found else None
+    return QuotationOwner(full_name=user.full_name, email=user.email, company=company)
+
+
 @strawberry.type(description="One version of an offer.")
 class OfferRevision:
     revision: int
@@ -163,14 +177,7 @@ class Quotation:
 
     @guarded(can.CanSeeOwner, description="Owner identity and contact (operator and owner).")
     async def owner(self, info: Info) -> QuotationOwner | None:
-        user = await info.context.loaders.user.load(self.row.owner_user_id)
-        if user is None:
-            return None
-        company = None
-        if self.row.owner_company_id is not None:
-            found = await info.context.loaders.company.load(self.row.owner_company_id)
-            company = Company.from_model(found) if found else None
-        return QuotationOwner(full_name=user.full_name, email=user.email, company=company)
+        return await owner_of(info, self.row.owner_user_id, self.row.owner_company_id)
 
     def alias_of(self, hotel_id: uuid.UUID) -> str:
         for invitation in self.invitation_rows:

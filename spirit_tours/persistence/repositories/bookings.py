@@ -7,14 +7,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, select, true
+from sqlalchemy import ColumnElement, and_, exists, false, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.bookings import Booking, BookingHotel, BookingRefund
 from spirit_tours.persistence.enums import BookingStatus, Role
 from spirit_tours.persistence.repositories.batching import children_by_parent
-from spirit_tours.persistence.repositories.pagination import after_cursor
+from spirit_tours.persistence.repositories.pagination import Page, newest_first_page
 from spirit_tours.persistence.staffing import (
     Guide,
     GuideAssignment,
@@ -55,13 +55,6 @@ class BookingFilters:
     guide_id: uuid.UUID | None = None
 
 
-@dataclass(frozen=True)
-class BookingPage:
-    rows: list[Booking]
-    has_next: bool
-    total: int
-
-
 def _conditions(viewer: Viewer, filters: BookingFilters) -> list[ColumnElement[bool]]:
     conditions = [visible_to(viewer)]
     if filters.statuses:
@@ -89,20 +82,9 @@ def _conditions(viewer: Viewer, filters: BookingFilters) -> list[ColumnElement[b
 
 async def booking_page(
     session: AsyncSession, viewer: Viewer, filters: BookingFilters, *, first: int, after: str | None
-) -> BookingPage:
+) -> Page[Booking]:
     conditions = _conditions(viewer, filters)
-    total = await session.scalar(select(func.count()).select_from(Booking).where(*conditions))
-    if after is not None:
-        conditions.append(after_cursor(Booking.created_at, Booking.id, after))
-    rows = list(
-        await session.scalars(
-            select(Booking)
-            .where(*conditions)
-            .order_by(Booking.created_at.desc(), Booking.id.desc())
-            .limit(first + 1)
-        )
-    )
-    return BookingPage(rows=rows[:first], has_next=len(rows) > first, total=int(total or 0))
+    return await newest_first_page(session, Booking, conditions, first=first, after=after)
 
 
 async def bookings_by_ids(

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Generic, TypeVar
 
-from sqlalchemy import ColumnElement, literal, tuple_
+from sqlalchemy import ColumnElement, func, literal, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from spirit_tours.errors import bad_input
 
 MAX_PAGE_SIZE = 100
+T = TypeVar("T")
 
 
 def encode_cursor(at: datetime, row_id: uuid.UUID) -> str:
@@ -40,3 +45,34 @@ def after_cursor(
     """Rows older than the cursor's, in the (timestamp, id) newest-first order."""
     at, row_id = decode_cursor(cursor)
     return tuple_(at_column, id_column) < tuple_(literal(at), literal(row_id))
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    rows: list[T]
+    has_next: bool
+    total: int
+
+
+async def newest_first_page(
+    session: AsyncSession,
+    model: type[T],
+    conditions: Sequence[ColumnElement[bool]],
+    *,
+    first: int,
+    after: str | None,
+) -> Page[T]:
+    """One keyset page of ``model`` rows matching ``conditions``, newest first by
+    (created_at, id), with the total count of matching rows."""
+    created: InstrumentedAttribute[datetime] = model.created_at  # type: ignore[attr-defined]
+    row_id: InstrumentedAttribute[uuid.UUID] = model.id  # type: ignore[attr-defined]
+    total = await session.scalar(select(func.count()).select_from(model).where(*conditions))
+    where = list(conditions)
+    if after is not None:
+        where.append(after_cursor(created, row_id, after))
+    rows = list(
+        await session.scalars(
+            select(model).where(*where).order_by(created.desc(), row_id.desc()).limit(first + 1)
+        )
+    )
+    return Page(rows=rows[:first], has_next=len(rows) > first, total=int(total or 0))

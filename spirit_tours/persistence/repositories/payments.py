@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, select, true
+from sqlalchemy import ColumnElement, and_, exists, false, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.payments.gateway import PaymentStatus
@@ -15,7 +14,7 @@ from spirit_tours.persistence.bookings import Booking
 from spirit_tours.persistence.enums import Role
 from spirit_tours.persistence.payments import Payment, PaymentRefund, WebhookDelivery
 from spirit_tours.persistence.repositories.batching import children_by_parent
-from spirit_tours.persistence.repositories.pagination import after_cursor
+from spirit_tours.persistence.repositories.pagination import Page, newest_first_page
 
 
 def visible_to(viewer: Viewer) -> ColumnElement[bool]:
@@ -31,13 +30,6 @@ def visible_to(viewer: Viewer) -> ColumnElement[bool]:
     return exists().where(Booking.id == Payment.booking_id, owner)
 
 
-@dataclass(frozen=True)
-class PaymentPage:
-    rows: list[Payment]
-    has_next: bool
-    total: int
-
-
 async def payment_page(
     session: AsyncSession,
     viewer: Viewer,
@@ -46,24 +38,13 @@ async def payment_page(
     statuses: Sequence[PaymentStatus] | None,
     first: int,
     after: str | None,
-) -> PaymentPage:
+) -> Page[Payment]:
     conditions = [visible_to(viewer)]
     if booking_id is not None:
         conditions.append(Payment.booking_id == booking_id)
     if statuses:
         conditions.append(Payment.status.in_(statuses))
-    total = await session.scalar(select(func.count()).select_from(Payment).where(*conditions))
-    if after is not None:
-        conditions.append(after_cursor(Payment.created_at, Payment.id, after))
-    rows = list(
-        await session.scalars(
-            select(Payment)
-            .where(*conditions)
-            .order_by(Payment.created_at.desc(), Payment.id.desc())
-            .limit(first + 1)
-        )
-    )
-    return PaymentPage(rows=rows[:first], has_next=len(rows) > first, total=int(total or 0))
+    return await newest_first_page(session, Payment, conditions, first=first, after=after)
 
 
 async def refunds_by_payment(

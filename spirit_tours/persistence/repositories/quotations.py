@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import (
@@ -31,7 +30,7 @@ from spirit_tours.persistence.quotations import (
     Quotation,
 )
 from spirit_tours.persistence.repositories.batching import children_by_parent
-from spirit_tours.persistence.repositories.pagination import after_cursor
+from spirit_tours.persistence.repositories.pagination import Page, newest_first_page
 
 
 def effective_status_expression(now: datetime) -> ColumnElement[str]:
@@ -61,13 +60,6 @@ def visible_to(viewer: Viewer) -> ColumnElement[bool]:
     return false()
 
 
-@dataclass(frozen=True)
-class QuotationPage:
-    rows: list[Quotation]
-    has_next: bool
-    total: int
-
-
 async def quotation_page(
     session: AsyncSession,
     viewer: Viewer,
@@ -77,24 +69,13 @@ async def quotation_page(
     after: str | None,
     statuses: Sequence[QuotationStatus] | None,
     destination: str | None,
-) -> QuotationPage:
+) -> Page[Quotation]:
     conditions = [visible_to(viewer)]
     if statuses:
         conditions.append(effective_status_expression(now).in_([s.value for s in statuses]))
     if destination:
         conditions.append(Quotation.destination.icontains(destination, autoescape=True))
-    total = await session.scalar(select(func.count()).select_from(Quotation).where(*conditions))
-    if after is not None:
-        conditions.append(after_cursor(Quotation.created_at, Quotation.id, after))
-    rows = list(
-        await session.scalars(
-            select(Quotation)
-            .where(*conditions)
-            .order_by(Quotation.created_at.desc(), Quotation.id.desc())
-            .limit(first + 1)
-        )
-    )
-    return QuotationPage(rows=rows[:first], has_next=len(rows) > first, total=int(total or 0))
+    return await newest_first_page(session, Quotation, conditions, first=first, after=after)
 
 
 async def quotations_by_ids(
