@@ -25,7 +25,10 @@ class Environment(StrEnum):
 class Settings(BaseSettings):
     """Every knob of the server. Secrets have no usable default outside development."""
 
-    model_config = SettingsConfigDict(env_prefix="SPIRIT_", env_file=".env", extra="ignore")
+    # An empty variable counts as unset (docker-compose passes optional secrets as "").
+    model_config = SettingsConfigDict(
+        env_prefix="SPIRIT_", env_file=".env", extra="ignore", env_ignore_empty=True
+    )
 
     env: Environment = Environment.DEVELOPMENT
     database_url: str | None = Field(
