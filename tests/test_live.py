@@ -234,11 +234,22 @@ async def test_an_old_cursor_is_refused_with_a_code_so_the_client_refetches(
         await session.execute(
             update(OutboxEvent).values(published_at=func.now() - text("interval '2 minutes'"))
         )
-        position = await session.scalar(select(func.max(OutboxEvent.position)))
+        first = await session.scalar(select(func.min(OutboxEvent.position)))
+        last = await session.scalar(select(func.max(OutboxEvent.position)))
     async with live(live_server.url, world.admin.token) as admin:
-        await admin.subscribe("s", ROOM, {"q": quotation, "after": f"p{position}"})
+        # Missed events two minutes old: too late to replay them.
+        await admin.subscribe("s", ROOM, {"q": quotation, "after": f"p{first}"})
         refused = await admin.next("s")
         assert "CURSOR_EXPIRED" in str(refused)
+        # A cursor we never gave out.
+        await admin.subscribe("zero", ROOM, {"q": quotation, "after": "p0"})
+        assert "BAD_USER_INPUT" in str(await admin.next("zero"))
+        # A quiet room: nothing was missed, however old the cursor, so it resumes.
+        await admin.subscribe("quiet", ROOM, {"q": quotation, "after": f"p{last}"})
+        await asyncio.sleep(0.3)
+        await submit(gql, world.hotels[0], quotation, "900.00")
+        resumed = await admin.event("quiet", "quotationEvents")
+        assert resumed["cursor"] == f"p{int(str(last)) + 1}"
 
 
 async def test_the_connection_closes_when_its_token_expires(

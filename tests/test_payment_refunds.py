@@ -100,3 +100,47 @@ async def test_a_cancellation_refund_is_executed_against_the_payments(
     seen = (await gql.execute(PAYMENT, {"id": payment_id}, token=world.admin.token)).ok()
     assert seen["payment"]["status"] == "REFUNDED"
     assert seen["payment"]["refundedAmount"] == {"amount": "360.00"}
+
+
+async def test_a_refund_the_provider_reported_first_is_not_counted_twice(
+    gql: GraphQLClient, http: httpx.AsyncClient, make_user: UserFactory
+) -> None:
+    world = await make_world(gql, make_user)
+    booking_id = await booked(gql, world)
+    payment_id = await _paid(gql, http, world, booking_id, world.agency.token)
+    # Stripe's charge.refunded (running total 100.00) overtakes our own refund call...
+    body = stripe_event("charge.refunded", payment_id, amount=36000,
+                        payment_intent="pi_3Spirit0001", amount_refunded=10000,
+                        refunded=False)  # fmt: skip
+    assert (await http.post("/webhooks/stripe", content=body,
+                            headers=stripe_signature(body))).status_code == 200  # fmt: skip
+    part = {"paymentId": payment_id, "amount": "100.00", "reason": "Goodwill",
+            "idempotencyKey": "refund-goodwill-2"}  # fmt: skip
+    with stripe_api():
+        done = (await gql.execute(REFUND, {"input": part}, token=world.admin.token)).ok()
+    # ...and the 100.00 is counted once; the booking has received 260.00 net.
+    assert done["refundPayment"]["payment"] == {
+        "status": "PARTIALLY_REFUNDED", "refundedAmount": {"amount": "100.00"}
+    }  # fmt: skip
+    seen = (await gql.execute(PAYMENT, {"id": payment_id}, token=world.agency.token)).ok()
+    assert seen["payment"]["booking"]["amountPaid"] == {"amount": "260.00"}
+
+
+async def test_an_amount_mismatch_is_never_credited_by_a_later_event(
+    gql: GraphQLClient, http: httpx.AsyncClient, make_user: UserFactory
+) -> None:
+    world = await make_world(gql, make_user)
+    booking_id = await booked(gql, world)
+    with stripe_api():
+        started = (await start_payment(gql, world.agency.token, booking_id)).ok()
+    payment_id = started["startPayment"]["payment"]["id"]
+    wrong = stripe_event("payment_intent.succeeded", payment_id, amount=99900)
+    charge = stripe_event("charge.succeeded", payment_id, amount=36000,
+                          payment_intent="pi_3Spirit0001")  # fmt: skip
+    for body in (wrong, charge):
+        assert (await http.post("/webhooks/stripe", content=body,
+                                headers=stripe_signature(body))).status_code == 200  # fmt: skip
+    seen = (await gql.execute(PAYMENT, {"id": payment_id}, token=world.admin.token)).ok()
+    assert seen["payment"]["status"] == "SUCCEEDED"
+    unpaid = {"status": "PENDING_PAYMENT", "amountPaid": {"amount": "0.00"}}
+    assert seen["payment"]["booking"] == unpaid

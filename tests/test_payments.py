@@ -259,6 +259,7 @@ async def test_when_every_provider_is_down_the_payment_fails_and_the_breaker_ope
         breaker.succeeded(Provider.MERCADOPAGO)
         breaker.succeeded(Provider.STRIPE)
     assert {p["status"] for p in failed} == {"FAILED"}
+    # The payer reads a plain reason; the operator sees what each provider said.
     assert failed[0]["failureReason"] == (
-        "No payment provider is available right now; try again later."
+        "The payment could not be completed; try again or choose another method."
     )

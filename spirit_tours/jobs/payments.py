@@ -20,7 +20,8 @@ async def execute_due_refunds(ctx: dict[str, Any]) -> int:
         due = list(
             await session.scalars(
                 select(BookingRefund.id)
-                .where(BookingRefund.status == RefundStatus.DUE)
+                # PROCESSING ones too: a run that died half-way left parts unsent.
+                .where(BookingRefund.status.in_((RefundStatus.DUE, RefundStatus.PROCESSING)))
                 .order_by(BookingRefund.created_at)
                 .limit(BATCH)
             )

@@ -16,7 +16,11 @@ from spirit_tours.payments.gateway import PaymentError, PaymentStatus, Provider
 from spirit_tours.payments.offline import OfflineGateway
 from spirit_tours.persistence.bookings import Booking
 from spirit_tours.persistence.payments import Payment
-from spirit_tours.resolvers.payments.webhooks import WebhookOutcome, receive_webhook
+from spirit_tours.resolvers.payments.webhooks import (
+    MAX_BODY_BYTES,
+    WebhookOutcome,
+    receive_webhook,
+)
 from spirit_tours.services import Services
 
 log = logging.getLogger(__name__)
@@ -37,7 +41,14 @@ async def webhook(request: Request) -> Response:
     provider = _provider(request.path_params["provider"])
     if provider is None:
         return JSONResponse({"error": "unknown provider"}, status_code=404)
-    body = await request.body()
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        return JSONResponse({"error": "body too large"}, status_code=413)
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            return JSONResponse({"error": "body too large"}, status_code=413)
     try:
         result = await receive_webhook(
             services.sessions, services.payments, provider, body, dict(request.headers)

@@ -98,6 +98,17 @@ class Listener:
         return delivery
 
 
+MAX_REPLAY = 1000
+
+
+def _expired() -> DomainError:
+    return DomainError(
+        ErrorCode.CURSOR_EXPIRED,
+        "The cursor is too old to resume from; refetch, then subscribe again.",
+        field="after",
+    )
+
+
 def encode_cursor(position: int) -> str:
     return f"p{position}"
 
@@ -152,26 +163,37 @@ class EventHub:
     def listeners(self) -> int:
         return len({listener for members in self._rooms.values() for listener in members})
 
+    @property
+    def position(self) -> int:
+        """The last position this process has dispatched."""
+        return self._last
+
     async def replay(self, room: str, after: int) -> list[StoredEvent]:
-        """The room's events after ``after``, if that cursor is recent enough to resume."""
+        """The room's events after ``after``, if the client can resume from there: the
+        cursor is one we gave out and the first event it missed is at most 60 s old."""
+        room_events = (OutboxEvent.position > after, OutboxEvent.rooms.contains([room]))
         async with self._sessions() as session:
-            seen = await session.scalar(
-                select(OutboxEvent.published_at).where(OutboxEvent.position == after)
+            known = await session.scalar(
+                select(OutboxEvent.position).where(OutboxEvent.position == after)
             )
-            if seen is None and after != 0:
+            if known is None:
                 raise bad_input("after", "The cursor is not one this API gave out.")
-            if seen is not None and seen < now_utc() - REPLAY_WINDOW:
-                raise DomainError(
-                    ErrorCode.CURSOR_EXPIRED,
-                    "The cursor is too old to resume from; refetch, then subscribe again.",
-                    field="after",
-                )
-            rows = await session.scalars(
-                select(OutboxEvent)
-                .where(OutboxEvent.position > after, OutboxEvent.rooms.contains([room]))
-                .order_by(OutboxEvent.position)
+            first_missed = await session.scalar(
+                select(func.min(OutboxEvent.published_at)).where(*room_events)
             )
-            return [StoredEvent.from_row(row) for row in rows]
+            if first_missed is not None and first_missed < now_utc() - REPLAY_WINDOW:
+                raise _expired()
+            rows = list(
+                await session.scalars(
+                    select(OutboxEvent)
+                    .where(*room_events)
+                    .order_by(OutboxEvent.position)
+                    .limit(MAX_REPLAY + 1)
+                )
+            )
+        if len(rows) > MAX_REPLAY:
+            raise _expired()
+        return [StoredEvent.from_row(row) for row in rows]
 
     async def publish_signal(self, room: str, kind: str, data: dict[str, Any]) -> None:
         """Send an ephemeral signal to every process; lost (harmlessly) if Redis is down."""

@@ -130,10 +130,12 @@ LiveEvent = (
 class Resolver:
     """Turns deliveries into events as one subscriber may see them (or None: not for them)."""
 
-    def __init__(self, info: Info) -> None:
+    def __init__(self, info: Info, after: str | None = None) -> None:
         self.info = info
         self.viewer: Viewer = info.context.require_viewer()
-        self.position = 0
+        # Ephemeral events carry the cursor of the last stored one: where to resume.
+        hub = info.context.services.hub
+        self.position = decode_cursor(after) if after is not None else hub.position
 
     @property
     def cursor(self) -> str:
@@ -238,9 +240,9 @@ async def _deliveries(
     never one twice, always in order."""
     hub = info.context.services.hub
     async with hub.listen(room_names) as listener:
-        last = 0
+        last = decode_cursor(after) if after is not None else 0
         if after is not None:
-            for event in await hub.replay(replay_room, decode_cursor(after)):
+            for event in await hub.replay(replay_room, last):
                 last = event.position
                 yield event
         while True:
@@ -275,7 +277,7 @@ class Subscription:
         async with info.context.session() as session:
             quotation, relation = await load_for(session, viewer, quotation_id_value)
         room = rooms.quotation_room(quotation.id)
-        resolver = Resolver(info)
+        resolver = Resolver(info, after)
         services = info.context.services
         async with services.presence.present(room, viewer):
             async for delivery in _deliveries(info, {room}, after, room):
@@ -352,7 +354,7 @@ class Subscription:
 async def _stored_events(
     info: Info, room: str, after: str | None
 ) -> AsyncGenerator[LiveEvent, None]:
-    resolver = Resolver(info)
+    resolver = Resolver(info, after)
     async for delivery in _deliveries(info, {room}, after, room):
         if isinstance(delivery, StoredEvent):
             event = await resolver.stored(delivery)

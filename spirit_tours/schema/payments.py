@@ -97,7 +97,9 @@ class PaymentRefund:
             amount=Money(amount=row.amount, currency=row.currency),
             status=row.status,
             reason=row.reason,
-            failure_reason=row.failure_reason,
+            failure_reason=row.failure_reason
+            if scope.sees_provider_details
+            else ("The refund could not be completed." if row.failure_reason else None),
             created_at=row.created_at,
             scope=scope,
             row=row,
@@ -166,13 +168,21 @@ class Payment:
             refunded_amount=Money(amount=row.refunded_amount, currency=row.currency),
             installments=row.installments,
             card_last4=row.card_last4,
-            failure_reason=row.failure_reason,
+            failure_reason=_reason(row.failure_reason, viewer.role == Role.ADMIN),
             next_action=NextAction.from_json(row.next_action),
             created_at=row.created_at,
             updated_at=row.updated_at,
             scope=PaymentScope(sees_provider_details=viewer.role == Role.ADMIN),
             row=row,
         )
+
+
+def _reason(reason: str | None, operator: bool) -> str | None:
+    """Provider messages can name the provider or carry its references (SPEC §3: operator
+    only); the payer gets a plain reason."""
+    if reason is None or operator:
+        return reason
+    return "The payment could not be completed; try again or choose another method."
 
 
 def webhook_record(row: models.WebhookDelivery) -> WebhookDeliveryRecord:

@@ -7,8 +7,10 @@ refunds twice), and the outcome is stored after.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -24,15 +26,18 @@ from spirit_tours.payments.gateway import (
 )
 from spirit_tours.payments.providers import PaymentProviders
 from spirit_tours.permissions.viewer import Viewer
-from spirit_tours.persistence.bookings import BookingRefund
+from spirit_tours.persistence.bookings import Booking, BookingRefund
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.enums import RefundStatus
 from spirit_tours.persistence.payments import Payment, PaymentRefund
 from spirit_tours.persistence.repositories.events import emit_event, record_audit
 from spirit_tours.resolvers.payments.rules import fingerprint, idempotency_key, load_payment
 from spirit_tours.resolvers.payments.webhooks import refunded
+from spirit_tours.resolvers.quotations.rules import now_utc
 
+log = logging.getLogger(__name__)
 _REFUNDABLE = (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED)
+STALE_REFUND = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,12 @@ async def _record(
                 "This idempotency key was already used for a different refund; use a new key.",
                 field="idempotencyKey",
             )
+        stale = existing.updated_at < now_utc() - STALE_REFUND
+        if existing.status == RefundStatus.PROCESSING and not existing.provider_reference and stale:
+            # Its request died before the provider answered: ask again; the provider key
+            # (derived from the refund's id) keeps it from refunding twice.
+            existing.updated_at = now_utc()
+            return existing, True
         return existing, False
     if payment.status not in _REFUNDABLE or payment.provider is None:
         raise DomainError(
@@ -125,6 +136,9 @@ async def refund_payment(
             )
         except PaymentError as error:
             failure = error.message
+        except Exception:  # an adapter bug: recorded as a failure, never a stuck refund
+            log.exception("refund %s failed in the %s adapter", refund.id, provider)
+            failure = "The provider could not be reached."
     await _store(sessions, refund.id, outcome, failure)
     return refund.id
 
@@ -135,19 +149,45 @@ async def _store(
     async with sessions() as session, session.begin():
         refund = await session.get_one(PaymentRefund, refund_id, with_for_update=True)
         payment = await session.get_one(Payment, refund.payment_id, with_for_update=True)
+        if refund.status != RefundStatus.PROCESSING:
+            return  # settled meanwhile (a concurrent take-over)
         if outcome is None or outcome.outcome == RefundOutcome.FAILED:
             refund.status = RefundStatus.FAILED
             refund.failure_reason = failure if outcome is None else "The provider refused it."
             emit_event(session, "payment.refund_failed", "Payment", payment.id,
                        refund_id=refund.id)  # fmt: skip
+        elif outcome.outcome == RefundOutcome.PENDING:
+            # Accepted but not done: it stays PROCESSING (the provider's refund webhook
+            # reports the money back), and counts as in flight.
+            refund.provider_reference = outcome.reference
         else:
             refund.provider_reference = outcome.reference
             refund.status = RefundStatus.REFUNDED
-            refunded(payment, refund.amount)
+            await _count_refunds(session, payment, refund.amount)
             emit_event(session, "payment.refunded", "Payment", payment.id,
                        refund_id=refund.id, amount=str(refund.amount))  # fmt: skip
         if refund.booking_refund_id is not None:
             await _settle_booking_refund(session, refund.booking_refund_id)
+
+
+async def _count_refunds(session: AsyncSession, payment: Payment, amount: Decimal) -> None:
+    """A refund of ``amount`` just completed: bring the payment in line with its completed
+    refunds, and take the money off what its booking has received.
+
+    The payment's total is absolute, not incremental: the provider's own refund webhook may
+    have counted the same money already, and the two must not add up twice.
+    """
+    done = await session.scalar(
+        select(func.coalesce(func.sum(PaymentRefund.amount), 0)).where(
+            PaymentRefund.payment_id == payment.id, PaymentRefund.status == RefundStatus.REFUNDED
+        )
+    )
+    newly = max(payment.refunded_amount, Decimal(done or 0)) - payment.refunded_amount
+    if newly > 0:
+        refunded(payment, newly)
+    if payment.credited_at is not None:
+        booking = await session.get_one(Booking, payment.booking_id, with_for_update=True)
+        booking.amount_paid = max(booking.amount_paid - amount, Decimal(0))
 
 
 async def _settle_booking_refund(session: AsyncSession, booking_refund_id: uuid.UUID) -> None:
@@ -161,6 +201,8 @@ async def _settle_booking_refund(session: AsyncSession, booking_refund_id: uuid.
     done = sum((r.amount for r in rows if r.status == RefundStatus.REFUNDED), Decimal(0))
     if done >= due.amount:
         due.status = RefundStatus.REFUNDED
+    elif not rows:
+        due.status = RefundStatus.FAILED  # nothing could be sent: the operator steps in
     elif any(r.status == RefundStatus.FAILED for r in rows):
         due.status = RefundStatus.FAILED
     else:
@@ -181,7 +223,7 @@ async def execute_booking_refund(
                 .order_by(Payment.created_at.desc())
             )
         )
-    left = due.amount
+    left = due.amount - await _already_sent(sessions, booking_refund_id)
     for payment in payments:
         if left <= 0:
             break
@@ -196,5 +238,18 @@ async def execute_booking_refund(
         except DomainError:
             continue
         left -= part
-    async with sessions() as session:
+    async with sessions() as session, session.begin():
+        await _settle_booking_refund(session, booking_refund_id)
         return (await session.get_one(BookingRefund, booking_refund_id)).status
+
+
+async def _already_sent(sessions: SessionFactory, booking_refund_id: uuid.UUID) -> Decimal:
+    """What earlier runs already refunded or still have in flight for this cancellation."""
+    async with sessions() as session:
+        total = await session.scalar(
+            select(func.coalesce(func.sum(PaymentRefund.amount), 0)).where(
+                PaymentRefund.booking_refund_id == booking_refund_id,
+                PaymentRefund.status.in_((RefundStatus.REFUNDED, RefundStatus.PROCESSING)),
+            )
+        )
+    return Decimal(total or 0)

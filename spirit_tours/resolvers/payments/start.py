@@ -294,6 +294,13 @@ async def _pay(
             attempts.append(_attempt(gateway, "REJECTED", error))
             failure = error.message
             break
+        except Exception as error:  # an adapter bug must not leave the payment stuck
+            log.exception("payment provider %s failed unexpectedly", gateway.provider.value)
+            providers.breaker.failed(gateway.provider)
+            unexpected = ProviderUnavailableError(gateway.provider, type(error).__name__)
+            attempts.append(_attempt(gateway, "UNAVAILABLE", unexpected))
+            failure = "No payment provider is available right now; try again later."
+            continue
         providers.breaker.succeeded(gateway.provider)
         attempts.append({"provider": gateway.provider.value, "outcome": "ACCEPTED",
                          "at": now_utc().isoformat()})  # fmt: skip

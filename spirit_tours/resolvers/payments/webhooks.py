@@ -36,6 +36,8 @@ from spirit_tours.resolvers.quotations.rules import now_utc
 
 _PAID = (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
 MAX_BODY_BYTES = 256 * 1024
+REJECTED_BODY_KEPT = 4096  # of a delivery whose signature failed: enough to investigate
+AMOUNT_MISMATCH = "Amount mismatch:"
 
 
 class WebhookOutcome(StrEnum):
@@ -97,8 +99,9 @@ async def receive_webhook(
         event = await gateway.parse_webhook(body, lowered, check_freshness=replayed_by is None)
     except InvalidSignatureError as error:
         async with sessions() as session, session.begin():
-            session.add(_delivery(provider, body, lowered, WebhookOutcome.REJECTED,
-                                  detail=error.message, replayed_by=replayed_by))  # fmt: skip
+            session.add(_delivery(provider, body[:REJECTED_BODY_KEPT], lowered,
+                                  WebhookOutcome.REJECTED, detail=error.message,
+                                  replayed_by=replayed_by))  # fmt: skip
         return WebhookResult(WebhookOutcome.REJECTED, detail=error.message)
     async with sessions() as session, session.begin():
         result = await _apply(session, provider, event)
@@ -173,9 +176,13 @@ def _update(payment: Payment, provider: Provider, event: WebhookEvent) -> str | 
 
 async def _credit(session: AsyncSession, payment: Payment, event: WebhookEvent) -> str | None:
     """Credit a successful payment to its booking, once."""
-    if event.amount is not None and event.amount != payment.amount:
+    if payment.failure_reason and payment.failure_reason.startswith(AMOUNT_MISMATCH):
+        return None  # flagged: only the operator settles it, whatever later events say
+    mismatch = event.amount is not None and event.amount != payment.amount
+    if mismatch or (event.currency is not None and event.currency != payment.currency):
         payment.failure_reason = (
-            f"The provider reports {event.amount} {event.currency}, not {payment.amount}."
+            f"{AMOUNT_MISMATCH} the provider reports {event.amount} {event.currency}, "
+            f"not {payment.amount} {payment.currency}."
         )
         emit_event(session, "payment.needs_attention", "Payment", payment.id,
                    booking_id=payment.booking_id)  # fmt: skip
