@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 
+from spirit_tours.permissions.ownership import owns
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.bookings import Booking, BookingHotel
 from spirit_tours.persistence.enums import Role
@@ -25,14 +26,6 @@ class BookingRelation(Enum):
     NONE = "NONE"
 
 
-def owns_booking(viewer: Viewer, booking: Booking) -> bool:
-    if viewer.role == Role.AGENCY:
-        return viewer.company_id is not None and viewer.company_id == booking.owner_company_id
-    if viewer.role == Role.CLIENT:
-        return booking.owner_company_id is None and viewer.user_id == booking.owner_user_id
-    return False
-
-
 def booking_relation(
     viewer: Viewer,
     booking: Booking,
@@ -41,7 +34,7 @@ def booking_relation(
 ) -> BookingRelation:
     if viewer.role == Role.ADMIN:
         return BookingRelation.ADMIN
-    if owns_booking(viewer, booking):
+    if owns(viewer, booking):
         return BookingRelation.OWNER
     if viewer.role == Role.HOTEL and viewer.company_id in set(hotel_company_ids):
         return BookingRelation.HOTEL

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 
+from spirit_tours.permissions.ownership import owns
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.enums import CompetitorPrices, OfferStatus, Role
 from spirit_tours.persistence.quotations import HotelOffer, Quotation
@@ -25,20 +26,12 @@ class Relation(Enum):
     NONE = "NONE"
 
 
-def is_owner(viewer: Viewer, quotation: Quotation) -> bool:
-    if viewer.role == Role.AGENCY:
-        return viewer.company_id is not None and viewer.company_id == quotation.owner_company_id
-    if viewer.role == Role.CLIENT:
-        return quotation.owner_company_id is None and viewer.user_id == quotation.owner_user_id
-    return False
-
-
 def relation_to(
     viewer: Viewer, quotation: Quotation, invited_company_ids: Iterable[uuid.UUID]
 ) -> Relation:
     if viewer.role == Role.ADMIN:
         return Relation.ADMIN
-    if is_owner(viewer, quotation):
+    if owns(viewer, quotation):
         return Relation.OWNER
     if viewer.role == Role.HOTEL and viewer.company_id in set(invited_company_ids):
         return Relation.INVITED_HOTEL

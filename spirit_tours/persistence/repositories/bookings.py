@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import ColumnElement, and_, exists, false, select, true
+from sqlalchemy import ColumnElement, exists, false, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spirit_tours.permissions.ownership import owned_by
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.bookings import Booking, BookingHotel, BookingRefund
 from spirit_tours.persistence.enums import BookingStatus, Role
@@ -28,10 +29,9 @@ def visible_to(viewer: Viewer) -> ColumnElement[bool]:
     """The bookings a viewer may see at all (SPEC §1 and §3)."""
     if viewer.role == Role.ADMIN:
         return true()
-    if viewer.role == Role.AGENCY and viewer.company_id is not None:
-        return Booking.owner_company_id == viewer.company_id
-    if viewer.role == Role.CLIENT:
-        return and_(Booking.owner_company_id.is_(None), Booking.owner_user_id == viewer.user_id)
+    owner = owned_by(viewer, Booking.owner_company_id, Booking.owner_user_id)
+    if owner is not None:
+        return owner
     if viewer.role == Role.HOTEL and viewer.company_id is not None:
         return exists().where(
             BookingHotel.booking_id == Booking.id,

@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, and_, exists, false, select, true
+from sqlalchemy import ColumnElement, exists, false, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.payments.gateway import PaymentStatus
+from spirit_tours.permissions.ownership import owned_by
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.bookings import Booking
 from spirit_tours.persistence.enums import Role
@@ -21,11 +22,8 @@ def visible_to(viewer: Viewer) -> ColumnElement[bool]:
     """SPEC §3: the operator sees every payment, a booking's owner the payments of it."""
     if viewer.role == Role.ADMIN:
         return true()
-    if viewer.role == Role.AGENCY and viewer.company_id is not None:
-        owner = Booking.owner_company_id == viewer.company_id
-    elif viewer.role == Role.CLIENT:
-        owner = and_(Booking.owner_company_id.is_(None), Booking.owner_user_id == viewer.user_id)
-    else:
+    owner = owned_by(viewer, Booking.owner_company_id, Booking.owner_user_id)
+    if owner is None:
         return false()
     return exists().where(Booking.id == Payment.booking_id, owner)
 

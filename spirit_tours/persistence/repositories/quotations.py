@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spirit_tours.permissions.ownership import owned_by
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.enums import InvitationStatus, QuotationStatus, Role
 from spirit_tours.persistence.quotations import (
@@ -48,10 +49,9 @@ def visible_to(viewer: Viewer) -> ColumnElement[bool]:
     """The quotations a viewer may see at all (SPEC §3 object level)."""
     if viewer.role == Role.ADMIN:
         return true()
-    if viewer.role == Role.AGENCY and viewer.company_id is not None:
-        return Quotation.owner_company_id == viewer.company_id
-    if viewer.role == Role.CLIENT:
-        return and_(Quotation.owner_company_id.is_(None), Quotation.owner_user_id == viewer.user_id)
+    owner = owned_by(viewer, Quotation.owner_company_id, Quotation.owner_user_id)
+    if owner is not None:
+        return owner
     if viewer.role == Role.HOTEL and viewer.company_id is not None:
         return exists().where(
             HotelInvitation.quotation_id == Quotation.id,

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.errors import bad_input, forbidden, not_found
 from spirit_tours.payments.gateway import STATUS_ORDER, PaymentStatus
-from spirit_tours.permissions.bookings import owns_booking
+from spirit_tours.permissions.ownership import owns
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.bookings import Booking
 from spirit_tours.persistence.enums import Role
@@ -45,7 +45,7 @@ def may_move(current: PaymentStatus, new: PaymentStatus) -> bool:
 
 def sees_payment(viewer: Viewer, booking: Booking) -> bool:
     """SPEC §3: the payer's own payments are seen by the operator and the booking's owner."""
-    return viewer.role == Role.ADMIN or owns_booking(viewer, booking)
+    return viewer.role == Role.ADMIN or owns(viewer, booking)
 
 
 async def load_payment(
