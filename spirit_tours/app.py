@@ -1,4 +1,4 @@
-"""The ASGI application: /graphql, /healthz and /readyz."""
+"""The ASGI application: /graphql, health, provider webhooks, e-mail links, queue monitor."""
 
 from __future__ import annotations
 
@@ -11,12 +11,16 @@ from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
 
 from spirit_tours.config import Settings, get_settings
+from spirit_tours.emails.endpoints import click, open_pixel, unsubscribe
 from spirit_tours.embedded import start_embedded
 from spirit_tours.graphql_app import GraphQLApp
+from spirit_tours.jobs.monitor import MOUNT, queue_monitor, show_queues
 from spirit_tours.payments.endpoints import offline_checkout, webhook
+from spirit_tours.permissions.classes import IsAdmin
+from spirit_tours.permissions.http import RequireRole
 from spirit_tours.schema.build import build_schema
 from spirit_tours.services import Services
 
@@ -64,10 +68,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
         urls = start_embedded(settings.data_dir, settings.database_url, settings.redis_url)
         services = Services.create(settings, urls.database_url, urls.redis_url)
         app.state.services = services
+        show_queues(services.queues.values())
         await services.start()
+        runner = None
+        if settings.run_workers or (settings.run_workers is None and settings.redis_url is None):
+            from spirit_tours.jobs.worker import JobRunner
+
+            runner = JobRunner(settings, urls.database_url, urls.redis_url)
+            await runner.start()
         try:
             yield
         finally:
+            if runner is not None:
+                await runner.stop()
             await services.close()
 
     return Starlette(
@@ -78,6 +91,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/readyz", readyz),
             Route("/webhooks/{provider}", webhook, methods=["POST"]),
             Route("/payments/offline/{payment_id}", offline_checkout, methods=["GET", "POST"]),
+            Route("/e/o/{message_id}/{signature}", open_pixel),
+            Route("/e/c/{message_id}", click),
+            Route("/e/u/{message_id}/{signature}", unsubscribe, methods=["GET", "POST"]),
+            Mount(MOUNT, RequireRole(queue_monitor(), IsAdmin, "Spirit Tours ops")),
         ],
         lifespan=lifespan,
     )

@@ -69,7 +69,10 @@ def serve(host: str, port: int, workers: int) -> None:
     printed = asyncio.run(_with_database(urls.database_url, prepare))
     if printed:
         click.echo(printed)
-    # Worker processes inherit the servers through the environment.
+    # Worker processes inherit the servers through the environment; with embedded Redis the
+    # server also runs the job workers, so the demo sends its mail with nothing configured.
+    if settings.run_workers is None:
+        os.environ["SPIRIT_RUN_WORKERS"] = "false" if settings.redis_url else "true"
     os.environ["SPIRIT_DATABASE_URL"] = urls.database_url
     os.environ["SPIRIT_REDIS_URL"] = urls.redis_url
     click.echo(f"GraphQL and GraphiQL at http://{host}:{port}/graphql")
@@ -94,23 +97,16 @@ def serve(host: str, port: int, workers: int) -> None:
 @main.command()
 @click.option("--concurrency", default=4, show_default=True, type=int)
 def worker(concurrency: int) -> None:
-    """Run the job worker (housekeeping now; e-mail joins it later)."""
-    from spirit_tours.jobs.worker import build_worker, maintenance_queue
+    """Run the job workers: housekeeping, cron jobs, the e-mail feed and e-mail delivery."""
+    from spirit_tours.jobs.worker import JobRunner
 
     settings = get_settings()
     urls = _servers(settings)
 
     async def run() -> None:
         await _with_database(urls.database_url, _nothing)
-        queue = maintenance_queue(urls.redis_url)
-        await queue.connect()
-        try:
-            worker = build_worker(
-                queue, urls.database_url, settings=settings, concurrency=concurrency
-            )
-            await worker.start()
-        finally:
-            await queue.disconnect()
+        runner = JobRunner(settings, urls.database_url, urls.redis_url, concurrency=concurrency)
+        await runner.run()
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())

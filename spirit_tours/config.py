@@ -95,6 +95,33 @@ class Settings(BaseSettings):
     )
     payment_provider_timeout_seconds: float = Field(default=10.0, gt=0)
     payment_webhook_tolerance_seconds: int = Field(default=300, ge=1)
+    # E-mail
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="smtp://user:password@host:port (or smtps://); unset: .eml files in "
+        "<data_dir>/outbox",
+    )
+    email_sender: str = Field(
+        default="Spirit Tours <no-reply@spirit-tours.example>", description="From: of every mail"
+    )
+    email_secret: SecretStr = Field(
+        default=SecretStr("spirit-tours-email-links-dev"),
+        description="Signs tracking, click and unsubscribe links",
+    )
+    app_url: str | None = Field(
+        default=None, description="The web front end linked from e-mails; unset: public_url"
+    )
+    email_send_timeout_seconds: int = Field(
+        default=60, ge=1, description="A send still running after this is retried elsewhere"
+    )
+    job_sweep_seconds: int = Field(
+        default=60, ge=1, description="How often workers look for jobs of crashed workers"
+    )
+    run_workers: bool | None = Field(
+        default=None,
+        description="serve also runs the job and e-mail workers; unset: only when Redis is "
+        "embedded",
+    )
     log_level: str = "info"
     forwarded_allow_ips: str = Field(
         default="127.0.0.1",
@@ -135,6 +162,10 @@ class Settings(BaseSettings):
         return value or None
 
     @property
+    def front_end_url(self) -> str:
+        return (self.app_url or self.public_url).rstrip("/")
+
+    @property
     def is_development(self) -> bool:
         return self.env == Environment.DEVELOPMENT
 
@@ -145,6 +176,11 @@ class Settings(BaseSettings):
             and self.jwt_secret.get_secret_value() == DEVELOPMENT_JWT_SECRET
         ):
             raise RuntimeError("SPIRIT_JWT_SECRET must be set in production")
+        if (
+            self.env == Environment.PRODUCTION
+            and self.email_secret.get_secret_value() == "spirit-tours-email-links-dev"
+        ):
+            raise RuntimeError("SPIRIT_EMAIL_SECRET must be set in production")
 
 
 @lru_cache

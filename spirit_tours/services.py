@@ -5,11 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from saq import Queue
+from saq.queue.redis import RedisQueue
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from spirit_tours.auth.throttle import LoginThrottle
 from spirit_tours.auth.tokens import TokenService
 from spirit_tours.config import Settings
+from spirit_tours.emails.compose import message_id_domain
+from spirit_tours.emails.links import LinkSigner
+from spirit_tours.jobs.email import Priority, queue_name
+from spirit_tours.jobs.names import MAINTENANCE_QUEUE
 from spirit_tours.payments.providers import PaymentProviders
 from spirit_tours.persistence.database import SessionFactory, create_engine, create_session_factory
 from spirit_tours.realtime.hub import EventHub
@@ -29,6 +35,16 @@ class Services:
     relay: Relay
     hub: EventHub
     presence: Presence
+    queues: dict[str, Queue]  # every saq queue by name: e-mail lanes and maintenance
+    links: LinkSigner
+
+    @property
+    def email_queues(self) -> dict[Priority, Queue]:
+        return {priority: self.queues[queue_name(priority)] for priority in Priority}
+
+    @property
+    def message_id_domain(self) -> str:
+        return message_id_domain(self.settings.email_sender)
 
     @classmethod
     def create(cls, settings: Settings, database_url: str, redis_url: str) -> Services:
@@ -60,6 +76,13 @@ class Services:
             relay=Relay(sessions, redis),
             hub=hub,
             presence=Presence(redis, hub),
+            queues={
+                name: RedisQueue(redis, name=name)
+                for name in (MAINTENANCE_QUEUE, *(queue_name(p) for p in Priority))
+            },
+            links=LinkSigner(
+                settings.email_secret.get_secret_value().encode(), settings.public_url.rstrip("/")
+            ),
         )
 
     async def start(self) -> None:

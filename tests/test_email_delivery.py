@@ -1,151 +1,270 @@
-"""E-mail delivery through saq to a real SMTP server (aiosmtpd): sent once, retried with
-growing delays when the server refuses, dead-lettered after the third attempt, delivered once
-when requeued after the server recovers."""
+"""E-mail delivery through saq to a real SMTP server (aiosmtpd): sent once with both parts
+and tracked links; retried with growing delays, dead-lettered after the third attempt and
+delivered once when ADMIN requeues it; a worker killed mid-send loses nothing; a flood of
+BULK mail never delays a HIGH message."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import email
-import socket
+import itertools
+import os
+import signal
+import subprocess
+import sys
 import time
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
+import uuid
+from pathlib import Path
 
-import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 
-from spirit_tours.emails.transport import SmtpTransport
-from spirit_tours.jobs.email import Priority, email_queues, email_workers, enqueue_email, renderer
+from spirit_tours.config import Settings
+from spirit_tours.emails.queueing import Queued
+from spirit_tours.jobs.email import enqueue_messages
 from spirit_tours.persistence.database import SessionFactory
-from spirit_tours.persistence.emails import EmailDeadLetter
+from spirit_tours.persistence.emails import EmailMessage as MessageRow
+from spirit_tours.persistence.emails import EmailStatus
+from spirit_tours.persistence.enums import Role
+from tests.conftest import PASSWORD, UserFactory
+from tests.email_flows import (
+    Inbox,
+    message_row,
+    parts,
+    queue_now,
+    running_jobs,
+    smtp,
+    until,
+)
+from tests.graphql_client import GraphQLClient
 
-
-class Inbox:
-    """An SMTP server's handler: refuses while ``down``, otherwise keeps what it receives."""
-
-    def __init__(self) -> None:
-        self.down = False
-        self.refusals: list[float] = []
-        self.received: list[email.message.Message] = []
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
-        if self.down:
-            self.refusals.append(time.monotonic())
-            return "451 4.3.0 Try again later"
-        assert isinstance(envelope.content, bytes)
-        self.received.append(email.message_from_bytes(envelope.content))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
-
-
-@contextlib.asynccontextmanager
-async def running_workers(
-    redis_url: str, sessions: SessionFactory, port: int
-) -> AsyncIterator[dict[Priority, Any]]:
-    queues = email_queues(redis_url)
-
-    async def startup(ctx: dict[str, Any]) -> None:
-        ctx["sessions"] = sessions
-        ctx["transport"] = SmtpTransport(f"smtp://127.0.0.1:{port}")
-        ctx["render"] = renderer("Spirit Tours <no-reply@spirit-tours.example>",
-                                 "spirit-tours.example")  # fmt: skip
-
-    async def shutdown(ctx: dict[str, Any]) -> None:
-        return None
-
-    for queue in queues.values():
-        await queue.connect()
-    workers = email_workers(queues, startup, shutdown)
-    tasks = [asyncio.create_task(worker.start()) for worker in workers]
-    try:
-        yield queues
-    finally:
-        for worker in workers:
-            await worker.stop()
-        for task in tasks:
-            task.cancel()
-        for queue in queues.values():
-            await queue.disconnect()
-
+__all__ = ["smtp"]
 
 WELCOME = {"name": "Ana <b>Quispe</b>", "login_url": "https://app.spirit-tours.example/login"}
 
 
-async def _until(check: Any, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.05)
-
-
-async def test_a_message_is_delivered_once_with_both_parts(
-    smtp: tuple[Inbox, int], redis_url: str, sessions: SessionFactory
+async def test_a_message_is_delivered_once_with_both_parts_and_tracked_links(
+    smtp: tuple[Inbox, int], settings: Settings, sessions: SessionFactory
 ) -> None:
     inbox, port = smtp
-    async with running_workers(redis_url, sessions, port) as queues:
-        await enqueue_email(queues, template="welcome", locale="pt", to="ana@example.com",
-                            context=WELCOME, priority=Priority.HIGH)  # fmt: skip
-        await _until(lambda: inbox.received, 20)
-        await asyncio.sleep(0.5)
+    async with running_jobs(settings, port) as runner:
+        queued = await queue_now(sessions, runner, "welcome", "ana@example.com", "pt", WELCOME)
+        await until(lambda: inbox.received, 20, "the message")
+        await asyncio.sleep(0.5)  # nothing more arrives
     (message,) = inbox.received
+    row = await message_row(sessions, queued.id)
+    assert row.status == EmailStatus.SENT
+    assert row.attempts == 1
+    assert row.sent_at is not None
     assert message["To"] == "ana@example.com"
-    assert message["Message-ID"].endswith("@spirit-tours.example>")
-    kinds = {part.get_content_type() for part in message.walk()}
-    assert {"text/plain", "text/html"} <= kinds
-    html = next(p for p in message.walk() if p.get_content_type() == "text/html")
-    body = html.get_payload(decode=True)
-    assert isinstance(body, bytes)
-    assert "<b>Quispe</b>" not in body.decode()
+    assert message["Message-ID"].strip() == row.message_id
+    assert row.message_id.endswith("@spirit-tours.example>")
+    assert message["Content-Language"] == "pt"
+    assert "List-Unsubscribe" not in message  # transactional mail
+    found = parts(message)
+    assert set(found) == {"text/plain", "text/html"}
+    assert "<b>Quispe</b>" not in found["text/html"]  # escaped
+    assert "Ana &lt;b&gt;Quispe&lt;/b&gt;" in found["text/html"]
+    # The HTML links go through the signed click redirect; the text part keeps the original.
+    assert row.links == ["https://app.spirit-tours.example/login"]
+    assert f"/e/c/{row.id}?u=https%3A%2F%2Fapp.spirit-tours.example%2Flogin" in found["text/html"]
+    assert f"/e/o/{row.id}/" in found["text/html"]  # the open pixel
+    assert "https://app.spirit-tours.example/login" in found["text/plain"]
 
 
-async def test_a_refused_message_is_retried_then_dead_lettered_then_requeued_once(
-    smtp: tuple[Inbox, int], redis_url: str, sessions: SessionFactory
+async def test_a_refused_message_is_retried_dead_lettered_and_requeued_by_admin_once(
+    smtp: tuple[Inbox, int],
+    settings: Settings,
+    sessions: SessionFactory,
+    gql: GraphQLClient,
+    make_user: UserFactory,
 ) -> None:
     inbox, port = smtp
     inbox.down = True
-    async with running_workers(redis_url, sessions, port) as queues:
-        await enqueue_email(queues, template="welcome", locale="es", to="ana@example.com",
-                            context=WELCOME)  # fmt: skip
+    await make_user("ops@spirit.example")
+    await make_user("agent@agency.example", role=Role.AGENCY, company="Andes Agency")
+    async with running_jobs(settings, port) as runner:
+        queued = await queue_now(sessions, runner, "welcome", "ana@example.com", "es", WELCOME)
 
-        async def dead() -> list[EmailDeadLetter]:
-            async with sessions() as session:
-                return list(await session.scalars(select(EmailDeadLetter)))
+        async def status() -> EmailStatus:
+            return (await message_row(sessions, queued.id)).status
 
         deadline = time.monotonic() + 60
-        while not await dead():
-            assert time.monotonic() < deadline
+        while await status() != EmailStatus.FAILED:
+            assert time.monotonic() < deadline, "never dead-lettered"
             await asyncio.sleep(0.1)
-        (letter,) = await dead()
-        assert (letter.template, letter.recipient, letter.attempts) == (
-            "welcome",
-            "ana@example.com",
-            3,
-        )
-        assert "451" in letter.last_error
-        assert len(inbox.refusals) == 3
-        first, second = (b - a for a, b in zip(inbox.refusals, inbox.refusals[1:], strict=False))
-        assert second > first  # the delay grows
-        assert inbox.received == []
+        row = await message_row(sessions, queued.id)
+        assert row.attempts == 3
+        assert row.failed_at is not None
+        assert row.last_error
+        assert "451" in row.last_error
+        refusals = inbox.refusals["ana@example.com"]
+        assert len(refusals) == 3
+        first, second = (b - a for a, b in itertools.pairwise(refusals))
+        assert first >= 1.5
+        assert second > first
+        assert inbox.to("ana@example.com") == []
+
+        admin = await gql.token_for("ops@spirit.example", PASSWORD)
+        agent = await gql.token_for("agent@agency.example", PASSWORD)
+        listed = await gql.execute(DEAD_LETTERS, token=admin)
+        edges = listed.ok()["emailDeadLetters"]["edges"]
+        (edge,) = [e for e in edges if e["node"]["recipient"] == "ana@example.com"]
+        assert edge["node"]["id"] == str(queued.id)
+        assert edge["node"]["status"] == "FAILED"
+        assert edge["node"]["attempts"] == 3
+        assert "451" in edge["node"]["lastError"]
+        # Only ADMIN sees or requeues dead letters.
+        assert (await gql.execute(DEAD_LETTERS, token=agent)).codes == ["FORBIDDEN"]
+        refused = await gql.execute(REQUEUE, {"id": str(queued.id)}, token=agent)
+        assert refused.codes == ["FORBIDDEN"]
+        assert await status() == EmailStatus.FAILED
 
         inbox.down = False  # the server recovers; the operator requeues the dead letter
-        await enqueue_email(queues, template=letter.template, locale=letter.locale,
-                            to=letter.recipient, context=letter.context)  # fmt: skip
-        await _until(lambda: inbox.received, 20)
+        requeued = await gql.execute(REQUEUE, {"id": str(queued.id)}, token=admin)
+        assert requeued.ok()["requeueEmail"]["status"] in {"QUEUED", "SENT"}
+        await until(lambda: inbox.to("ana@example.com"), 20, "the requeued message")
+        await asyncio.sleep(1.0)
+        again = await gql.execute(REQUEUE, {"id": str(queued.id)}, token=admin)
+        assert again.codes == ["INVALID_STATE"]  # sent: nothing to requeue
+        missing = await gql.execute(REQUEUE, {"id": str(uuid.uuid4())}, token=admin)
+        assert missing.codes == ["NOT_FOUND"]
+        assert (await gql.execute(REQUEUE, {"id": "nope"}, token=admin)).codes == ["BAD_USER_INPUT"]
+    assert len(inbox.to("ana@example.com")) == 1
+    row = await message_row(sessions, queued.id)
+    assert (row.status, row.requeues, row.attempts) == (EmailStatus.SENT, 1, 4)
+
+
+DEAD_LETTERS = """
+{ emailDeadLetters(first: 10) { totalCount edges { node {
+    id template recipient status attempts lastError failedAt } } } }
+"""
+REQUEUE = """
+mutation Requeue($id: ID!) { requeueEmail(id: $id) { id status requeues } }
+"""
+
+
+async def test_a_worker_killed_in_the_middle_of_a_send_loses_no_message(
+    smtp: tuple[Inbox, int], settings: Settings, sessions: SessionFactory
+) -> None:
+    """A real ``spirit-tours worker`` process takes the message, the SMTP server holds the
+    DATA, the process is SIGKILLed; the job, past its timeout, is swept and sent once by
+    the next worker."""
+    inbox, port = smtp
+    inbox.stall = asyncio.Event()
+    assert settings.database_url
+    assert settings.redis_url
+    env = {
+        **os.environ,
+        "SPIRIT_ENV": "test",
+        "SPIRIT_DATABASE_URL": settings.database_url,
+        "SPIRIT_REDIS_URL": settings.redis_url,
+        "SPIRIT_SMTP_URL": f"smtp://127.0.0.1:{port}",
+        "SPIRIT_EMAIL_SENDER": "Spirit Tours <no-reply@spirit-tours.example>",
+        "SPIRIT_JOB_SWEEP_SECONDS": "1",
+    }
+    worker = subprocess.Popen(  # noqa: S603, ASYNC220 - a real process, to be killed for real
+        [str(Path(sys.executable).parent / "spirit-tours"), "worker", "--concurrency", "1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        from spirit_tours.emails.queueing import queue_email
+        from spirit_tours.jobs.email import email_queues
+
+        async with sessions() as session, session.begin():
+            queued = await queue_email(session, template="welcome", to="ana@example.com",
+                                       locale="en", context=WELCOME,
+                                       message_id_domain="spirit-tours.example")  # fmt: skip
+        assert queued is not None
+        queues = email_queues(settings.redis_url)
+        await enqueue_messages(queues, [queued], timeout_seconds=3)
+        await until(lambda: inbox.stalled == 1, 60, "the worker to start sending")
+        worker.send_signal(signal.SIGKILL)
+        await asyncio.to_thread(worker.wait, 10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    inbox.stall.set()
+    inbox.stall = None
+    assert (await message_row(sessions, queued.id)).status == EmailStatus.QUEUED
+    async with running_jobs(settings, port, sweep_seconds=1):
+        await until(lambda: inbox.received, 30, "the message after the crash")
         await asyncio.sleep(1.0)
     assert len(inbox.received) == 1
+    row = await message_row(sessions, queued.id)
+    assert row.status == EmailStatus.SENT
+    assert row.attempts == 1  # the killed attempt's transaction never committed
+
+
+async def test_a_lost_saq_job_is_dispatched_again_from_the_database(
+    smtp: tuple[Inbox, int], settings: Settings, sessions: SessionFactory
+) -> None:
+    """Redis lost the job (restart without persistence): the row is still QUEUED, and the
+    dispatcher job hands it to saq again."""
+    inbox, port = smtp
+    from spirit_tours.emails.queueing import queue_email
+    from spirit_tours.jobs.email import dispatch_stranded
+
+    async with sessions() as session, session.begin():
+        queued = await queue_email(session, template="welcome", to="ana@example.com",
+                                   locale="es", context=WELCOME,
+                                   message_id_domain="spirit-tours.example")  # fmt: skip
+        assert queued is not None
+        # committed two minutes ago, never handed to saq
+        await session.execute(
+            text("UPDATE email_messages SET scheduled_at = now() - interval '2 minutes'")
+        )
+    async with running_jobs(settings, port) as runner:
+        added = await dispatch_stranded({"sessions": sessions, "email_queues": runner.email_queues})
+        assert added == 1
+        await until(lambda: inbox.received, 20, "the stranded message")
+        assert (
+            await dispatch_stranded({"sessions": sessions, "email_queues": runner.email_queues})
+            == 0
+        )
+    assert len(inbox.received) == 1
+
+
+async def test_5000_bulk_messages_never_delay_a_high_message(
+    smtp: tuple[Inbox, int], settings: Settings, sessions: SessionFactory
+) -> None:
+    inbox, port = smtp
+    async with sessions() as session, session.begin():
+        rows = await session.execute(
+            text(
+                """
+                INSERT INTO email_messages (id, template, locale, recipient, priority, context,
+                    status, message_id, created_at, scheduled_at, attempts, requeues, links,
+                    open_count, click_count)
+                SELECT gen_random_uuid(), 'newsletter', 'en', 'reader' || n || '@example.com',
+                    'BULK', jsonb_build_object('name', 'Reader ' || n, 'headline', 'Andes',
+                        'body', 'News', 'article_url', 'https://spirit-tours.example/news'),
+                    'QUEUED', '<bulk' || n || '@spirit-tours.example>', now(), now(), 0, 0,
+                    '[]', 0, 0
+                FROM generate_series(1, 5000) AS n
+                RETURNING id, scheduled_at
+                """
+            )
+        )
+        bulk = [Queued(row.id, "BULK", row.scheduled_at) for row in rows]
+    async with running_jobs(settings, port) as runner:
+        await enqueue_messages(runner.email_queues, bulk)
+        await until(lambda: len(inbox.received) >= 20, 60, "the bulk to start draining")
+        reset = {"name": "Ana", "minutes": 30,
+                 "reset_url": "https://app.spirit-tours.example/reset?token=abc"}  # fmt: skip
+        started = time.monotonic()
+        await queue_now(sessions, runner, "password_reset", "ana@example.com", "es", reset)
+        await until(lambda: inbox.to("ana@example.com"), 30, "the HIGH message")
+        waited = time.monotonic() - started
+        delivered_before = len(inbox.received) - 1
+    async with sessions() as session:
+        still_queued = await session.scalar(
+            select(func.count())
+            .select_from(MessageRow)
+            .where(MessageRow.template == "newsletter", MessageRow.status == EmailStatus.QUEUED)
+        )
+    # The HIGH message went while thousands of BULK ones were still waiting.
+    assert delivered_before < 5000, (delivered_before, waited)
+    assert still_queued is not None
+    assert still_queued > 1000, (still_queued, waited)
+    assert inbox.to("ana@example.com")[0]["Subject"]

@@ -16,6 +16,8 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_currency
 
 from spirit_tours.emails import TEMPLATES, Attachment, render
+from spirit_tours.emails.endpoints import PAGE_MSGIDS
+from spirit_tours.emails.voucher import VOUCHER_MSGIDS
 from spirit_tours.schema.common import Money
 
 ROOT = Path(__file__).resolve().parent.parent / "spirit_tours"
@@ -121,7 +123,10 @@ def missing_translations(messages: dict[str, str], msgids: set[str]) -> set[str]
 
 
 def all_msgids() -> set[str]:
-    return {m for name in EXPECTED_TEMPLATES for m in MSGID.findall(template_text(name))}
+    """What every catalog must translate: the templates' markers, the PDF voucher's labels
+    and the preferences page."""
+    templates = {m for name in EXPECTED_TEMPLATES for m in MSGID.findall(template_text(name))}
+    return templates | set(VOUCHER_MSGIDS) | set(PAGE_MSGIDS)
 
 
 def test_registry_lists_the_fifteen_templates_with_their_flags() -> None:

@@ -8,14 +8,19 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from spirit_tours.jobs.worker import build_worker, maintenance_queue
+from spirit_tours.config import Settings
+from spirit_tours.jobs.worker import JobRunner
 from spirit_tours.persistence.accounts import RefreshToken
 from spirit_tours.persistence.database import SessionFactory
 from tests.conftest import UserFactory
 
 
 async def test_worker_purges_expired_and_long_revoked_refresh_tokens(
-    database_url: str, redis_url: str, sessions: SessionFactory, make_user: UserFactory
+    settings: Settings,
+    database_url: str,
+    redis_url: str,
+    sessions: SessionFactory,
+    make_user: UserFactory,
 ) -> None:
     user = await make_user("ana@op.example")
     now = datetime.now(UTC)
@@ -32,10 +37,9 @@ async def test_worker_purges_expired_and_long_revoked_refresh_tokens(
                 RefreshToken(user_id=user.id, family_id=uuid.uuid4(), token_hash=name, **fields)
             )
 
-    queue = maintenance_queue(redis_url)
-    await queue.connect()
-    worker = build_worker(queue, database_url, concurrency=1)
-    running = asyncio.create_task(worker.start())
+    runner = JobRunner(settings, database_url, redis_url, concurrency=1)
+    queue = runner.maintenance
+    await runner.start()
     # saq's sweep, run once as the worker starts, aborts a job it catches between dequeue and
     # the ACTIVE status: enqueue once that first sweep has taken its lock.
     for _ in range(1000):
@@ -45,9 +49,7 @@ async def test_worker_purges_expired_and_long_revoked_refresh_tokens(
     try:
         purged = await queue.apply("purge_refresh_tokens", timeout=30)
     finally:
-        await worker.stop()
-        running.cancel()
-        await queue.disconnect()
+        await runner.stop()
 
     assert purged == 2
     async with sessions() as session:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -148,10 +148,14 @@ def render(
     message_id_domain: str,
     marketing: bool | None = None,
     attachments: Sequence[Attachment] = (),
+    message_id: str | None = None,
+    html_filter: Callable[[str], str] | None = None,
 ) -> EmailMessage:
     """A ready-to-send message: text + HTML alternatives, attachments, RFC 8058 headers.
 
     ``marketing`` defaults to the template's flag; marketing mail needs ``unsubscribe_url``.
+    ``message_id`` keeps one Message-ID across retries; ``html_filter`` rewrites the HTML
+    part only (tracking), after the plain-text part was taken from the original.
     """
     info = TEMPLATES.get(template)
     if info is None:
@@ -172,14 +176,15 @@ def render(
     message["From"] = sender
     message["To"] = to
     message["Date"] = format_datetime(datetime.now(UTC))
-    message["Message-ID"] = make_msgid(domain=message_id_domain.strip())
-    message["Content-Language"] = locale
+    message["Message-ID"] = message_id or make_msgid(domain=message_id_domain.strip())
     if is_marketing:
         unsubscribe = _Filler(locale, context, escape=False).value("unsubscribe_url")
         message["List-Unsubscribe"] = f"<{unsubscribe}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(html_to_text(body), subtype="plain", charset="utf-8")
-    message.add_alternative(body, subtype="html", charset="utf-8")
+    message.add_alternative(
+        html_filter(body) if html_filter else body, subtype="html", charset="utf-8"
+    )
     for attachment in attachments:
         maintype, _, subtype = attachment.mimetype.partition("/")
         if not maintype or not subtype:
@@ -187,4 +192,5 @@ def render(
         message.add_attachment(
             attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename
         )
+    message["Content-Language"] = locale  # after the content: set_content drops Content-*
     return message

@@ -1,23 +1,34 @@
 """E-mail through saq: one queue per priority, each with workers of its own, so a flood of
-BULK mail never delays a HIGH message; three attempts with exponential backoff, then a
-dead letter the operator can requeue."""
+BULK mail never delays a HIGH message; three attempts with exponential backoff, then the
+message becomes a dead letter the operator can requeue.
+
+The message itself lives in PostgreSQL (``email_messages``); a saq job only names it. A job
+lost with Redis, or a worker killed mid-send, leaves the row QUEUED, and the dispatcher
+hands it to saq again: nothing is lost, and a row that is no longer QUEUED is never sent
+twice.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from datetime import datetime
-from email.message import EmailMessage
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
 from redis.asyncio import Redis
 from saq import Queue, Worker
 from saq.queue.redis import RedisQueue
+from sqlalchemy import select
 
+from spirit_tours.emails.compose import Composer
+from spirit_tours.emails.queueing import Queued, is_suppressed, stranded
+from spirit_tours.emails.render import template_info
 from spirit_tours.emails.transport import Transport
+from spirit_tours.persistence.base import utcnow
 from spirit_tours.persistence.database import SessionFactory
-from spirit_tours.persistence.emails import EmailDeadLetter
+from spirit_tours.persistence.emails import EmailMessage, EmailStatus
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +44,8 @@ class Priority(StrEnum):
 
 
 # Concurrent sends per queue in one worker process.
-CONCURRENCY = {Priority.HIGH: 4, Priority.NORMAL: 4, Priority.LOW: 2, Priority.BULK: 2}
+CONCURRENCY = {Priority.HIGH: 4, Priority.NORMAL: 4, Priority.LOW: 2, Priority.BULK: 4}
+EmailQueues = Mapping[Priority, Queue]
 
 
 def queue_name(priority: Priority) -> str:
@@ -45,78 +57,95 @@ def email_queues(redis_url: str) -> dict[Priority, Queue]:
     return {priority: RedisQueue(redis, name=queue_name(priority)) for priority in Priority}
 
 
-async def enqueue_email(
-    queues: Mapping[Priority, Queue],
-    *,
-    template: str,
-    locale: str,
-    to: str,
-    context: Mapping[str, Any],
-    priority: Priority = Priority.NORMAL,
-    scheduled: datetime | None = None,
-) -> None:
-    """Queue a message; ``scheduled`` delays it to that moment."""
-    await queues[priority].enqueue(
-        "send_email",
-        template=template,
-        locale=locale,
-        to=to,
-        context=dict(context),
-        lane=priority.value,  # not "priority": saq takes that name for a field of its own
-        retries=ATTEMPTS,
-        retry_delay=RETRY_DELAY_SECONDS,
-        retry_backoff=False,
-        scheduled=int(scheduled.timestamp()) if scheduled else 0,
-        timeout=60,
-    )
+async def enqueue_messages(
+    queues: EmailQueues, messages: Iterable[Queued], *, timeout_seconds: int = 60
+) -> int:
+    """Hand messages to their queues. The job key is the message id, so a message already
+    waiting or running in saq is not queued twice. Returns how many were new to saq."""
+    added = 0
+    for message in messages:
+        job = await queues[Priority(message.priority)].enqueue(
+            "send_email",
+            key=f"email:{message.id}",
+            message_id=str(message.id),
+            retries=ATTEMPTS,
+            retry_delay=RETRY_DELAY_SECONDS,
+            retry_backoff=False,
+            scheduled=int(message.scheduled_at.timestamp()),
+            timeout=timeout_seconds,
+        )
+        added += job is not None
+    return added
 
 
-async def send_email(
-    ctx: dict[str, Any],
-    *,
-    template: str,
-    locale: str,
-    to: str,
-    context: dict[str, Any],
-    lane: str,
-) -> str:
-    """Render and send one message. The last failed attempt becomes a dead letter."""
+def _error_text(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"[:2000]
+
+
+async def send_email(ctx: dict[str, Any], *, message_id: str) -> str:
+    """Render and send one stored message; the last failed attempt makes it a dead letter.
+
+    The row stays locked while the SMTP server takes the message, so two jobs for the same
+    message (a swept job racing its own retry) never both send it.
+    """
     job = ctx["job"]
-    try:
-        message = ctx["render"](template, locale, context, to)
-        transport: Transport = ctx["transport"]
-        await transport.send(message)
-    except Exception as error:
-        if job.attempts < job.retries:
-            # saq retries it; the delay doubles each time (2 s, 4 s, …), no jitter, so a
-            # refusing server sees a predictable, growing pause.
-            job.retry_backoff = False
-            job.retry_delay = RETRY_DELAY_SECONDS * 2 ** (job.attempts - 1)
-            raise
-        log.warning("e-mail %s to %s dead-lettered: %s", template, to, error)
-        sessions: SessionFactory = ctx["sessions"]
-        async with sessions() as session, session.begin():
-            session.add(
-                EmailDeadLetter(template=template, locale=locale, recipient=to,
-                                priority=lane, context=context, attempts=job.attempts,
-                                last_error=f"{type(error).__name__}: {error}"[:2000])
-            )  # fmt: skip
-        return "dead-lettered"
-    return "sent"
+    sessions: SessionFactory = ctx["sessions"]
+    composer: Composer = ctx["composer"]
+    transport: Transport = ctx["transport"]
+    failure: BaseException | None = None
+    async with sessions() as session, session.begin():
+        row = await session.scalar(
+            select(EmailMessage)
+            .where(EmailMessage.id == uuid.UUID(message_id))
+            .where(EmailMessage.status == EmailStatus.QUEUED)
+            .with_for_update(skip_locked=True)
+        )
+        if row is None:
+            return "not queued"  # sent, dead-lettered or being sent by another job
+        if template_info(row.template).marketing and await is_suppressed(
+            session, row.recipient, row.template
+        ):
+            row.status = EmailStatus.SUPPRESSED
+            return "suppressed"
+        row.attempts += 1
+        try:
+            message, links = composer.compose(row)
+            await transport.send(message)
+        except Exception as error:
+            failure = error
+            row.last_error = _error_text(error)
+            if job.attempts >= job.retries:
+                row.status = EmailStatus.FAILED
+                row.failed_at = utcnow()
+                log.warning("e-mail %s to %s dead-lettered: %s", row.template, row.recipient, error)
+                return "dead-lettered"
+        else:
+            row.status = EmailStatus.SENT
+            row.sent_at = utcnow()
+            row.links = links
+            row.last_error = None
+            return "sent"
+    # saq retries it; the delay doubles each time (2 s, 4 s, …), no jitter, so a refusing
+    # server sees a predictable, growing pause.
+    job.retry_backoff = False
+    job.retry_delay = RETRY_DELAY_SECONDS * 2 ** (job.attempts - 1)
+    raise failure
 
 
-def renderer(sender: str, message_id_domain: str) -> Any:
-    """The worker's renderer: template, locale, context, recipient → a complete message."""
-    from spirit_tours.emails.render import render  # the templates load on first use
+async def dispatch_stranded(ctx: dict[str, Any]) -> int:
+    """Re-hand to saq the QUEUED messages that are overdue by more than a minute."""
+    sessions: SessionFactory = ctx["sessions"]
+    async with sessions() as session:
+        overdue = await stranded(session, utcnow() - timedelta(minutes=1), limit=5000)
+    added = await enqueue_messages(ctx["email_queues"], overdue)
+    if added:
+        log.warning("re-queued %d e-mail messages whose jobs were lost", added)
+    return added
 
-    def render_for(template: str, locale: str, context: dict[str, Any], to: str) -> EmailMessage:
-        return render(template, locale, context, to=to, sender=sender,
-                      message_id_domain=message_id_domain)  # fmt: skip
 
-    return render_for
-
-
-def email_workers(queues: Mapping[Priority, Queue], startup: Any, shutdown: Any) -> list[Worker]:
+def email_workers(
+    queues: EmailQueues, startup: Any, shutdown: Any, *, sweep_seconds: int = 60
+) -> list[Worker]:
     """One saq worker per priority queue, each with its own concurrency."""
     return [
         Worker(
@@ -125,6 +154,7 @@ def email_workers(queues: Mapping[Priority, Queue], startup: Any, shutdown: Any)
             concurrency=CONCURRENCY[priority],
             startup=startup,
             shutdown=shutdown,
+            timers={"sweep": sweep_seconds},
         )
         for priority in Priority
     ]

@@ -1,47 +1,139 @@
-"""The saq worker process: its queue, job functions, cron schedule and lifecycle."""
+"""The saq workers of one process: maintenance with its cron schedule, one e-mail worker per
+priority, the e-mail feed and an outbox relay — started by ``spirit-tours worker``, and
+inside ``spirit-tours serve`` when Redis is embedded (the demo sends mail with nothing set)."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from pathlib import Path
 from typing import Any
 
 from redis.asyncio import Redis
-from saq import CronJob, Queue, Worker
+from saq import CronJob, Worker
 from saq.queue.redis import RedisQueue
 
 from spirit_tours.config import Settings
+from spirit_tours.emails.compose import Composer, message_id_domain
+from spirit_tours.emails.links import LinkSigner
+from spirit_tours.emails.transport import Transport, transport_for
+from spirit_tours.emails.triggers import FrontEnd
 from spirit_tours.jobs.bookings import payment_reminders
+from spirit_tours.jobs.email import dispatch_stranded, email_queues, email_workers
+from spirit_tours.jobs.email_crons import birthday_mail, deadline_warnings, expire_quotations
+from spirit_tours.jobs.email_feed import EmailFeed
 from spirit_tours.jobs.maintenance import purge_refresh_tokens
+from spirit_tours.jobs.names import MAINTENANCE_QUEUE
 from spirit_tours.jobs.payments import execute_due_refunds
 from spirit_tours.payments.providers import PaymentProviders
 from spirit_tours.persistence.database import create_engine, create_session_factory
+from spirit_tours.realtime.relay import Relay
+from spirit_tours.realtime.tasks import stop_tasks
 
-MAINTENANCE_QUEUE = "maintenance"
-
-
-def maintenance_queue(redis_url: str) -> Queue:
-    return RedisQueue(Redis.from_url(redis_url), name=MAINTENANCE_QUEUE)
+log = logging.getLogger(__name__)
 
 
-def build_worker(
-    queue: Queue, database_url: str, *, settings: Settings | None = None, concurrency: int = 4
-) -> Worker:
-    async def startup(ctx: dict[str, Any]) -> None:
-        ctx["engine"] = create_engine(database_url, pool_size=concurrency)
-        ctx["sessions"] = create_session_factory(ctx["engine"])
-        ctx["payments"] = PaymentProviders.from_settings(settings or Settings())
+MAINTENANCE_JOBS = [
+    CronJob(purge_refresh_tokens, cron="17 * * * *"),
+    CronJob(payment_reminders, cron="5 * * * *"),
+    CronJob(execute_due_refunds, cron="* * * * *"),
+    CronJob(dispatch_stranded, cron="* * * * *"),
+    CronJob(deadline_warnings, cron="*/10 * * * *"),
+    CronJob(expire_quotations, cron="35 * * * *"),
+    CronJob(birthday_mail, cron="0 9 * * *"),
+]
 
-    async def shutdown(ctx: dict[str, Any]) -> None:
-        await ctx["engine"].dispose()
 
-    return Worker(
-        queue,
-        functions=[purge_refresh_tokens, payment_reminders, execute_due_refunds],
-        cron_jobs=[
-            CronJob(purge_refresh_tokens, cron="17 * * * *"),
-            CronJob(payment_reminders, cron="5 * * * *"),
-            CronJob(execute_due_refunds, cron="* * * * *"),
-        ],
-        concurrency=concurrency,
-        startup=startup,
-        shutdown=shutdown,
-    )
+class JobRunner:
+    """Every background worker of one process, sharing one engine and one set of queues."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        database_url: str,
+        redis_url: str,
+        *,
+        transport: Transport | None = None,
+        sweep_seconds: int | None = None,
+        concurrency: int = 4,
+    ) -> None:
+        self.settings = settings
+        sweep_seconds = sweep_seconds or settings.job_sweep_seconds
+        self.engine = create_engine(database_url, pool_size=concurrency + 16)
+        self.sessions = create_session_factory(self.engine)
+        self.redis = Redis.from_url(redis_url)
+        self.maintenance = RedisQueue(self.redis, name=MAINTENANCE_QUEUE)
+        self.email_queues = email_queues(redis_url)
+        sender = settings.email_sender
+        domain = message_id_domain(sender)
+        signer = LinkSigner(
+            settings.email_secret.get_secret_value().encode(), settings.public_url.rstrip("/")
+        )
+        smtp = settings.smtp_url.get_secret_value() if settings.smtp_url else None
+        self.transport = transport or transport_for(smtp, Path(settings.data_dir))
+        self._shared: dict[str, Any] = {
+            "sessions": self.sessions,
+            "settings": settings,
+            "payments": PaymentProviders.from_settings(settings),
+            "email_queues": self.email_queues,
+            "composer": Composer(sender, signer),
+            "transport": self.transport,
+            "message_id_domain": domain,
+            "front_end": FrontEnd(settings.front_end_url),
+        }
+        self.workers = [
+            Worker(
+                self.maintenance,
+                functions=[job.function for job in MAINTENANCE_JOBS],
+                cron_jobs=MAINTENANCE_JOBS,
+                concurrency=concurrency,
+                startup=self._startup,
+                timers={"sweep": sweep_seconds},
+            ),
+            *email_workers(self.email_queues, self._startup, None, sweep_seconds=sweep_seconds),
+        ]
+        self.feed = EmailFeed(
+            self.sessions,
+            self.email_queues,
+            FrontEnd(settings.front_end_url),
+            domain,
+            send_timeout_seconds=settings.email_send_timeout_seconds,
+        )
+        self.relay = Relay(self.sessions, self.redis)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def _startup(self, ctx: dict[str, Any]) -> None:
+        ctx.update(self._shared)
+
+    async def start(self) -> None:
+        for queue in {self.maintenance, *self.email_queues.values()}:
+            await queue.connect()
+        self._tasks = [asyncio.create_task(worker.start()) for worker in self.workers]
+        self.feed.start()
+        self.relay.start()
+        log.info("job workers started: maintenance and e-mail (%s)", type(self.transport).__name__)
+
+    async def run(self) -> None:
+        """Run until cancelled (the ``worker`` command)."""
+        await self.start()
+        try:
+            await asyncio.gather(*self._tasks)
+        finally:
+            await self.stop()
+
+    async def stop(self) -> None:
+        await self.feed.stop()
+        await self.relay.stop()
+        for worker in self.workers:
+            try:
+                await asyncio.wait_for(worker.stop(), 10)
+            except Exception as error:
+                log.warning("worker stop: %s", error)
+        await stop_tasks(self._tasks)
+        self._tasks = []
+        for queue in {self.maintenance, *self.email_queues.values()}:
+            try:
+                await queue.disconnect()
+            except Exception as error:
+                log.debug("queue disconnect: %s", error)
+        await self.engine.dispose()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -55,6 +55,7 @@ class User(UUIDPrimaryKey, Timestamps, Base):
     )
     locale: Mapped[Locale] = mapped_column(_enum(Locale, "user_locale"), default=Locale.ES)
     is_active: Mapped[bool] = mapped_column(default=True, server_default="true")
+    birth_date: Mapped[date | None]  # for the birthday mail, when the user tells us
 
     company: Mapped[Company | None] = relationship()
 

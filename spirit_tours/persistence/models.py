@@ -3,7 +3,7 @@
 from spirit_tours.persistence.accounts import Company, Hotel, RefreshToken, User
 from spirit_tours.persistence.base import Base
 from spirit_tours.persistence.bookings import Booking, BookingHotel, BookingRefund, PaymentReminder
-from spirit_tours.persistence.emails import EmailDeadLetter
+from spirit_tours.persistence.emails import EmailFeedCursor, EmailMessage, EmailSuppression
 from spirit_tours.persistence.events import AuditEntry, ChatMessage, Notification, OutboxEvent
 from spirit_tours.persistence.payments import (
     Payment,
@@ -33,7 +33,9 @@ __all__ = [
     "BookingRefund",
     "ChatMessage",
     "Company",
-    "EmailDeadLetter",
+    "EmailFeedCursor",
+    "EmailMessage",
+    "EmailSuppression",
     "Guide",
     "GuideAssignment",
     "GuideTimeOff",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,6 +13,7 @@ from spirit_tours.errors import DomainError, ErrorCode, bad_input
 from spirit_tours.persistence.accounts import Company, Hotel, User
 from spirit_tours.persistence.enums import Locale, Role
 from spirit_tours.persistence.repositories import accounts
+from spirit_tours.persistence.repositories.events import emit_event
 from spirit_tours.persistence.staffing import Guide
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -29,6 +31,7 @@ class NewUser:
     hotel_city: str = "Cusco"
     hotel_country: str = "PE"
     locale: Locale = Locale.ES
+    birth_date: date | None = None
 
 
 def _validate(new: NewUser) -> None:
@@ -93,9 +96,11 @@ async def create_user(session: AsyncSession, new: NewUser) -> User:
         role=new.role,
         company_id=company.id if company else None,
         locale=new.locale,
+        birth_date=new.birth_date,
     )
     session.add(user)
     await session.flush()
+    emit_event(session, "user.created", "User", user.id)  # the welcome mail
     if new.role == Role.GUIDE:
         session.add(Guide(user_id=user.id, languages=[new.locale.value]))
         await session.flush()

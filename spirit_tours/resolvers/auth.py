@@ -49,16 +49,25 @@ async def _open_session(
     return Session(user, services.tokens.issue(viewer_of(user), now=now), token, expires)
 
 
+async def check_credentials(
+    services: Services, session: AsyncSession, email: str, password: str, client_ip: str
+) -> User:
+    """The active user with this e-mail and password, under the attempt limits."""
+    email = email.strip()
+    await services.login_throttle.check(email, client_ip)
+    user = await accounts.user_by_email(session, email)
+    valid = await verify_password(user.password_hash if user else None, password)
+    if not valid or user is None or not user.is_active:
+        await services.login_throttle.record_failure(email, client_ip)
+        raise unauthenticated(_WRONG_CREDENTIALS, reason="INVALID_CREDENTIALS")
+    return user
+
+
 async def login(services: Services, email: str, password: str, client_ip: str) -> Session:
     """Check the password under the attempt limits and open a new token family."""
     email = email.strip()
-    await services.login_throttle.check(email, client_ip)
     async with services.sessions() as session, session.begin():
-        user = await accounts.user_by_email(session, email)
-        valid = await verify_password(user.password_hash if user else None, password)
-        if not valid or user is None or not user.is_active:
-            await services.login_throttle.record_failure(email, client_ip)
-            raise unauthenticated(_WRONG_CREDENTIALS, reason="INVALID_CREDENTIALS")
+        user = await check_credentials(services, session, email, password, client_ip)
         opened = await _open_session(services, session, user)
         record_audit(session, viewer_of(user), "auth.login", "User", user.id)
     await services.login_throttle.record_success(email)

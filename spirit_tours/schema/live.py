@@ -32,6 +32,7 @@ from spirit_tours.resolvers.payments.rules import sees_payment
 from spirit_tours.resolvers.quotations.rules import load_for
 from spirit_tours.schema.bookings import Booking, booking_for_viewer
 from spirit_tours.schema.chat import ChatMessage, Participant, load_participant, unacknowledged
+from spirit_tours.schema.emails import EmailSubscriptions
 from spirit_tours.schema.ids import parse_id
 from spirit_tours.schema.payments import Payment
 from spirit_tours.schema.quotations import Offer, Quotation
@@ -263,7 +264,7 @@ def _company_room(viewer: Viewer) -> str:
 
 
 @strawberry.type
-class Subscription:
+class Subscription(EmailSubscriptions):
     @strawberry.subscription(
         permission_classes=[IsAuthenticated],
         description="A quotation's room: status, offers (per SPEC §3), your thread's messages, "

@@ -15,6 +15,7 @@ from spirit_tours.schema.auth import (
 )
 from spirit_tours.schema.booking_mutations import BookingMutations
 from spirit_tours.schema.chat import ChatMutations
+from spirit_tours.schema.emails import EmailMutations
 from spirit_tours.schema.payment_api import PaymentMutations
 from spirit_tours.schema.quotation_mutations import QuotationMutations
 from spirit_tours.schema.staffing import StaffingMutations
@@ -22,7 +23,12 @@ from spirit_tours.schema.staffing import StaffingMutations
 
 @strawberry.type
 class Mutation(
-    QuotationMutations, BookingMutations, PaymentMutations, StaffingMutations, ChatMutations
+    QuotationMutations,
+    BookingMutations,
+    PaymentMutations,
+    StaffingMutations,
+    ChatMutations,
+    EmailMutations,
 ):
     @strawberry.mutation(description="Sign in with e-mail and password.")
     async def login(self, info: strawberry.Info[Context, None], input: LoginInput) -> AuthPayload:

@@ -12,6 +12,7 @@ from spirit_tours.schema.accounts import User
 from spirit_tours.schema.audit import AuditQueries
 from spirit_tours.schema.booking_queries import BookingQueries
 from spirit_tours.schema.chat import ChatQueries
+from spirit_tours.schema.emails import EmailQueries
 from spirit_tours.schema.payment_api import PaymentQueries
 from spirit_tours.schema.quotation_queries import QuotationQueries
 from spirit_tours.schema.staffing import StaffingQueries
@@ -19,7 +20,13 @@ from spirit_tours.schema.staffing import StaffingQueries
 
 @strawberry.type
 class Query(
-    QuotationQueries, BookingQueries, PaymentQueries, StaffingQueries, ChatQueries, AuditQueries
+    QuotationQueries,
+    BookingQueries,
+    PaymentQueries,
+    StaffingQueries,
+    ChatQueries,
+    AuditQueries,
+    EmailQueries,
 ):
     @strawberry.field(permission_classes=[IsAuthenticated], description="The signed-in user.")
     async def viewer(self, info: strawberry.Info[Context, None]) -> User:

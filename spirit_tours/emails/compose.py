@@ -1,0 +1,60 @@
+"""From a stored message row to the exact MIME message that goes out: its template rendered
+in the recipient's locale, tracked links, the unsubscribe link of marketing mail, and the
+attachments its template carries (the booking voucher)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.message import EmailMessage as MimeMessage
+from email.utils import parseaddr
+
+from spirit_tours.emails.context import decode_context
+from spirit_tours.emails.links import LinkSigner
+from spirit_tours.emails.render import Attachment, render, template_info
+from spirit_tours.emails.tracking import instrument
+from spirit_tours.persistence.emails import EmailMessage
+
+
+def message_id_domain(sender: str) -> str:
+    """The sender's domain, so Message-IDs look like the mail they belong to."""
+    address = parseaddr(sender)[1]
+    return address.rpartition("@")[2] or "spirit-tours.invalid"
+
+
+def _attachments(template: str, context: dict[str, object], locale: str) -> list[Attachment]:
+    if template == "booking_confirmed":
+        from spirit_tours.emails.voucher import booking_voucher  # fpdf2 loads on first use
+
+        return [booking_voucher(context, locale)]
+    return []
+
+
+@dataclass(frozen=True, slots=True)
+class Composer:
+    sender: str
+    signer: LinkSigner
+
+    def compose(self, row: EmailMessage) -> tuple[MimeMessage, list[str]]:
+        """The message and the click targets it was sent with."""
+        context = decode_context(row.context)
+        if template_info(row.template).marketing:
+            context["unsubscribe_url"] = self.signer.unsubscribe_url(row.id)
+        targets: list[str] = []
+
+        def track(body: str) -> str:
+            tracked, found = instrument(body, row.id, self.signer)
+            targets.extend(found)
+            return tracked
+
+        message = render(
+            row.template,
+            row.locale,
+            context,
+            to=row.recipient,
+            sender=self.sender,
+            message_id_domain=message_id_domain(self.sender),
+            message_id=row.message_id,
+            attachments=_attachments(row.template, context, row.locale),
+            html_filter=track,
+        )
+        return message, targets

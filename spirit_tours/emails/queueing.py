@@ -1,0 +1,96 @@
+"""Queue mail as rows in PostgreSQL, in the caller's transaction: a message exists exactly
+when the change that caused it commits. Workers pick the rows up through saq."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import make_msgid
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spirit_tours.emails.catalog import check_locale
+from spirit_tours.emails.context import encode_context
+from spirit_tours.emails.render import template_info
+from spirit_tours.persistence.base import utcnow
+from spirit_tours.persistence.emails import EmailMessage, EmailStatus, EmailSuppression
+
+# Filled in by the composer: producers never build these links themselves.
+GENERATED_KEYS = frozenset({"unsubscribe_url"})
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """What the dispatcher needs to hand a new message to its saq queue."""
+
+    id: uuid.UUID
+    priority: str
+    scheduled_at: datetime
+
+
+async def is_suppressed(session: AsyncSession, email: str, template: str) -> bool:
+    row = await session.get(EmailSuppression, (email.lower(), template))
+    return row is not None
+
+
+async def queue_email(
+    session: AsyncSession,
+    *,
+    template: str,
+    to: str,
+    locale: str,
+    context: Mapping[str, object],
+    message_id_domain: str,
+    user_id: uuid.UUID | None = None,
+    source_key: str | None = None,
+    scheduled_at: datetime | None = None,
+    priority: str | None = None,
+) -> Queued | None:
+    """Add a message; None when ``source_key`` was already queued or the recipient opted out
+    of this marketing mail (kept as SUPPRESSED for the statistics, never sent)."""
+    info = template_info(template)
+    check_locale(locale)
+    missing = sorted(info.required - GENERATED_KEYS - context.keys())
+    if missing:
+        raise ValueError(f"E-mail template {template!r} needs context keys {missing}.")
+    suppressed = info.marketing and await is_suppressed(session, to, template)
+    message_id = uuid.uuid4()
+    values = {
+        "id": message_id,
+        "template": template,
+        "locale": locale,
+        "recipient": to,
+        "user_id": user_id,
+        "priority": priority or info.priority,
+        "context": encode_context({k: v for k, v in context.items() if k in info.required}),
+        "status": EmailStatus.SUPPRESSED if suppressed else EmailStatus.QUEUED,
+        "source_key": source_key,
+        "message_id": make_msgid(idstring=message_id.hex[:12], domain=message_id_domain),
+        "created_at": utcnow(),
+        "scheduled_at": scheduled_at or utcnow(),
+    }
+    inserted = await session.scalar(
+        insert(EmailMessage)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["source_key"])
+        .returning(EmailMessage.id)
+    )
+    if inserted is None or suppressed:
+        return None
+    return Queued(message_id, str(values["priority"]), values["scheduled_at"])  # type: ignore[arg-type]
+
+
+async def stranded(session: AsyncSession, older_than: datetime, limit: int) -> list[Queued]:
+    """QUEUED messages that should have gone by now: their saq job was lost (a Redis restart
+    without persistence, a crash between commit and enqueue) or is still waiting."""
+    rows = await session.execute(
+        select(EmailMessage.id, EmailMessage.priority, EmailMessage.scheduled_at)
+        .where(EmailMessage.status == EmailStatus.QUEUED, EmailMessage.scheduled_at < older_than)
+        .order_by(EmailMessage.scheduled_at)
+        .limit(limit)
+    )
+    return [Queued(row.id, row.priority, row.scheduled_at) for row in rows]

@@ -1,0 +1,96 @@
+"""The PDF booking voucher attached to the ``booking_confirmed`` e-mail.
+
+Travellers print it or show it at check-in, often offline, so it repeats the booking's facts in
+the recipient's language: labels come from the same Babel catalogs as the templates, money and
+dates from the same ``format_value``. fpdf2 is pure Python (no system libraries); its core font
+Helvetica only knows Windows-1252, so other characters are replaced by ``?`` instead of failing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from fpdf import FPDF
+from fpdf.enums import XPos, YPos
+
+from spirit_tours.emails.catalog import check_locale, translate
+from spirit_tours.emails.formatting import format_value
+from spirit_tours.emails.render import Attachment
+
+#: Every label the voucher translates; the catalog checks require them in each locale.
+VOUCHER_MSGIDS: tuple[str, ...] = (
+    "Booking voucher",
+    "Reference",
+    "Traveller",
+    "Destination",
+    "Dates",
+    "Travellers",
+    "Total",
+    "Present this voucher at check-in.",
+)
+_REQUIRED = ("name", "reference", "destination", "start_date", "end_date", "total", "booking_url")
+_ENCODING = "cp1252"  # core fonts are WinAnsiEncoding: latin-1 plus euro sign, dashes, quotes
+_UNSAFE_IN_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
+_SPACES = str.maketrans({"\u202f": "\xa0", "\u2009": " ", "\u2007": " "})  # CLDR's thin spaces
+
+
+def _text(value: str) -> str:
+    """``value`` limited to what Helvetica can show: anything else becomes ``?``."""
+    return value.translate(_SPACES).encode(_ENCODING, "replace").decode(_ENCODING)
+
+
+def booking_voucher(context: Mapping[str, object], locale: str) -> Attachment:
+    """A one-page A4 voucher for ``context`` (the booking_confirmed keys, plus ``travellers``)."""
+    check_locale(locale)
+    missing = [key for key in _REQUIRED if key not in context]
+    if missing:
+        raise ValueError(f"The booking voucher needs context keys {missing}.")
+
+    def value(key: str) -> str:
+        return _text(format_value(context[key], locale))
+
+    def label(msgid: str) -> str:
+        return _text(translate(locale, msgid))
+
+    url = value("booking_url")
+    if not url.startswith(("https://", "http://")):
+        raise ValueError("booking_url must be an http(s) URL.")
+    reference = format_value(context["reference"], locale)
+    rows = [
+        ("Reference", value("reference")),
+        ("Traveller", value("name")),
+        ("Destination", value("destination")),
+        ("Dates", f"{value('start_date')} - {value('end_date')}"),
+    ]
+    if context.get("travellers") is not None:
+        rows.append(("Travellers", value("travellers")))
+    rows.append(("Total", value("total")))
+
+    pdf = FPDF(format="A4")
+    pdf.core_fonts_encoding = _ENCODING
+    pdf.set_margins(20, 20, 20)
+    pdf.set_auto_page_break(auto=False)
+    pdf.set_title(f"{translate(locale, 'Booking voucher')} {reference}")
+    pdf.set_author("Spirit Tours")
+    pdf.set_lang(locale)
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 20)
+    pdf.cell(0, 12, label("Booking voucher"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font("Helvetica", "", 11)
+    pdf.cell(0, 8, "Spirit Tours", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(6)
+    for msgid, text in rows:
+        pdf.set_font("Helvetica", "B", 11)
+        pdf.cell(45, 8, label(msgid))
+        pdf.set_font("Helvetica", "", 11)
+        pdf.multi_cell(0, 8, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(6)
+    pdf.set_text_color(0, 0, 160)
+    pdf.multi_cell(0, 6, url, align="L", link=url, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_text_color(0, 0, 0)
+    pdf.ln(6)
+    pdf.set_font("Helvetica", "I", 11)
+    pdf.multi_cell(0, 6, label("Present this voucher at check-in."), align="L")
+    filename = f"voucher-{_UNSAFE_IN_FILENAME.sub('-', reference)}.pdf"
+    return Attachment(filename, bytes(pdf.output()), "application/pdf")

@@ -1,0 +1,133 @@
+"""Scheduled mail and the quotation expiry: saq cron jobs on the maintenance queue.
+
+Each job may run on several workers or twice in a row: a message's ``source_key`` (the
+quotation and hotel user, the user and year) makes it queued once.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, extract, or_, select, update
+
+from spirit_tours.emails.queueing import Queued, queue_email
+from spirit_tours.emails.triggers import FrontEnd, quotation_reference
+from spirit_tours.jobs.email import enqueue_messages
+from spirit_tours.persistence.accounts import User
+from spirit_tours.persistence.enums import InvitationStatus, QuotationStatus, Role
+from spirit_tours.persistence.quotations import HotelInvitation, Quotation
+from spirit_tours.persistence.repositories.events import emit_event
+
+WARNING_LEAD = timedelta(hours=24)
+
+
+async def _queue_and_dispatch(ctx: dict[str, Any], queued: list[Queued]) -> int:
+    await enqueue_messages(ctx["email_queues"], queued)
+    return len(queued)
+
+
+async def deadline_warnings(ctx: dict[str, Any], *, now: datetime | None = None) -> int:
+    """Warn invited hotels that have not answered yet, 24 hours before the offer deadline."""
+    now = now or datetime.now(UTC)
+    links: FrontEnd = ctx["front_end"]
+    queued: list[Queued] = []
+    async with ctx["sessions"]() as session, session.begin():
+        rows = await session.execute(
+            select(Quotation, User)
+            .join(HotelInvitation, HotelInvitation.quotation_id == Quotation.id)
+            .join(User, User.company_id == HotelInvitation.hotel_company_id)
+            .where(
+                Quotation.status == QuotationStatus.OPEN,
+                Quotation.offer_deadline > now,
+                Quotation.offer_deadline <= now + WARNING_LEAD,
+                HotelInvitation.status.in_((InvitationStatus.INVITED, InvitationStatus.VIEWED)),
+                User.role == Role.HOTEL,
+                User.is_active,
+            )
+        )
+        for quotation, user in rows:
+            message = await queue_email(
+                session,
+                template="deadline_warning",
+                to=user.email,
+                locale=user.locale.value,
+                context={
+                    "name": user.full_name,
+                    "reference": quotation_reference(quotation.id),
+                    "deadline": quotation.offer_deadline,
+                    "quotation_url": links.offer(quotation.id),
+                },
+                message_id_domain=ctx["message_id_domain"],
+                user_id=user.id,
+                source_key=f"deadline:{quotation.id}:{quotation.offer_deadline:%Y%m%d%H%M}:{user.id}",
+            )
+            if message is not None:
+                queued.append(message)
+    return await _queue_and_dispatch(ctx, queued)
+
+
+async def expire_quotations(ctx: dict[str, Any], *, today: date | None = None) -> int:
+    """Quotations never booked whose trip has started are EXPIRED (an event tells everyone)."""
+    today = today or datetime.now(UTC).date()
+    live = (
+        QuotationStatus.DRAFT,
+        QuotationStatus.OPEN,
+        QuotationStatus.CLOSED,
+        QuotationStatus.PROPOSED,
+        QuotationStatus.APPROVED,
+    )
+    async with ctx["sessions"]() as session, session.begin():
+        expired = list(
+            await session.scalars(
+                update(Quotation)
+                .where(Quotation.status.in_(live), Quotation.start_date <= today)
+                .values(status=QuotationStatus.EXPIRED)
+                .returning(Quotation.id)
+            )
+        )
+        for quotation_id in expired:
+            emit_event(session, "quotation.expired", "Quotation", quotation_id)
+    return len(expired)
+
+
+def _birthdays(today: date) -> Any:
+    born_today = and_(
+        extract("month", User.birth_date) == today.month,
+        extract("day", User.birth_date) == today.day,
+    )
+    if today.month == 2 and today.day == 28 and not _is_leap(today.year):
+        leaplings = and_(
+            extract("month", User.birth_date) == 2, extract("day", User.birth_date) == 29
+        )
+        return or_(born_today, leaplings)
+    return born_today
+
+
+def _is_leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+async def birthday_mail(ctx: dict[str, Any], *, today: date | None = None) -> int:
+    """Birthday greetings (marketing: the suppression list applies); 29 February on the 28th."""
+    today = today or datetime.now(UTC).date()
+    links: FrontEnd = ctx["front_end"]
+    queued: list[Queued] = []
+    async with ctx["sessions"]() as session, session.begin():
+        users = await session.scalars(
+            select(User).where(User.is_active, User.birth_date.is_not(None), _birthdays(today))
+        )
+        for user in users:
+            message = await queue_email(
+                session,
+                template="birthday",
+                to=user.email,
+                locale=user.locale.value,
+                context={"name": user.full_name, "offers_url": links.offers()},
+                message_id_domain=ctx["message_id_domain"],
+                user_id=user.id,
+                source_key=f"birthday:{today.year}:{user.id}",
+            )
+            if message is not None:
+                queued.append(message)
+    return await _queue_and_dispatch(ctx, queued)

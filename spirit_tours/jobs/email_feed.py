@@ -1,0 +1,107 @@
+"""Turn domain events into e-mail: read the outbox in position order after the feed's own
+cursor, queue the messages each event causes and move the cursor, in one transaction.
+
+A replayed batch queues nothing twice (each message's ``source_key`` names its event), and
+only one process reads at a time (the cursor row is locked, others skip it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+
+from spirit_tours.emails.queueing import Queued, queue_email
+from spirit_tours.emails.triggers import FrontEnd, outgoing_for
+from spirit_tours.jobs.email import EmailQueues, enqueue_messages
+from spirit_tours.persistence.database import SessionFactory
+from spirit_tours.persistence.emails import EmailFeedCursor
+from spirit_tours.persistence.events import OutboxEvent
+from spirit_tours.realtime.tasks import stop_tasks
+
+log = logging.getLogger(__name__)
+CURSOR = "email"
+BATCH = 200
+_IDLE_SECONDS = 1.0
+
+
+async def feed_once(
+    sessions: SessionFactory, links: FrontEnd, message_id_domain: str
+) -> tuple[int, list[Queued]]:
+    """Process one batch of events: (events read, messages queued)."""
+    queued: list[Queued] = []
+    async with sessions() as session, session.begin():
+        await session.execute(
+            insert(EmailFeedCursor).values(name=CURSOR, position=0).on_conflict_do_nothing()
+        )
+        cursor = await session.scalar(
+            select(EmailFeedCursor)
+            .where(EmailFeedCursor.name == CURSOR)
+            .with_for_update(skip_locked=True)
+        )
+        if cursor is None:
+            return 0, []  # another process is reading
+        events = list(
+            await session.scalars(
+                select(OutboxEvent)
+                .where(OutboxEvent.position > cursor.position)
+                .order_by(OutboxEvent.position)
+                .limit(BATCH)
+            )
+        )
+        for event in events:
+            for out in await outgoing_for(session, event, links):
+                message = await queue_email(
+                    session,
+                    template=out.template,
+                    to=out.user.email,
+                    locale=out.user.locale.value,
+                    context=out.context,
+                    message_id_domain=message_id_domain,
+                    user_id=out.user.id,
+                    source_key=f"event:{event.position}:{out.template}:{out.user.id}",
+                )
+                if message is not None:
+                    queued.append(message)
+        if events:
+            cursor.position = events[-1].position or cursor.position
+    return len(events), queued
+
+
+class EmailFeed:
+    """The feed's loop in a worker process: a batch every second, more while behind."""
+
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        queues: EmailQueues,
+        links: FrontEnd,
+        message_id_domain: str,
+        *,
+        send_timeout_seconds: int = 60,
+    ) -> None:
+        self._sessions, self._queues, self._links = sessions, queues, links
+        self._domain = message_id_domain
+        self._timeout = send_timeout_seconds
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="email-feed")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            await stop_tasks([self._task])
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                read, queued = await feed_once(self._sessions, self._links, self._domain)
+                # After the commit: a crash here leaves the rows QUEUED for the dispatcher.
+                await enqueue_messages(self._queues, queued, timeout_seconds=self._timeout)
+            except Exception:
+                log.exception("e-mail feed failed; retrying")
+                read = 0
+            if read < BATCH:
+                await asyncio.sleep(_IDLE_SECONDS)

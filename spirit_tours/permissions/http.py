@@ -1,0 +1,72 @@
+"""The same role rules for plain HTTP pages (the queue monitor): a viewer from a bearer
+token, or from HTTP Basic credentials so a browser can sign in, checked against the role
+list of a GraphQL permission class."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from spirit_tours.errors import DomainError
+from spirit_tours.permissions.classes import HasRole
+from spirit_tours.permissions.viewer import Viewer
+
+
+def _basic(value: str) -> tuple[str, str] | None:
+    scheme, _, encoded = value.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        email, _, password = base64.b64decode(encoded.strip()).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return email, password
+
+
+async def viewer_of_request(request: Request) -> Viewer | None:
+    from spirit_tours.graphql_app import bearer_token
+    from spirit_tours.resolvers.auth import check_credentials, viewer_of
+
+    services = request.app.state.services
+    header = request.headers.get("authorization", "")
+    token = bearer_token(header)
+    if token:
+        viewer: Viewer = services.tokens.verify(token)
+        return viewer
+    credentials = _basic(header)
+    if credentials is None:
+        return None
+    client = request.client.host if request.client else "unknown"
+    async with services.sessions() as session:
+        return viewer_of(await check_credentials(services, session, *credentials, client))
+
+
+class RequireRole:
+    """ASGI wrapper: 401 with a Basic challenge when signed out, 403 for other roles."""
+
+    def __init__(self, app: ASGIApp, permission: type[HasRole], realm: str) -> None:
+        self.app, self.roles, self.realm = app, permission.roles, realm
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        try:
+            viewer = await viewer_of_request(request)
+        except DomainError as error:
+            viewer, reason = None, error.message
+        else:
+            reason = "Sign in."
+        if viewer is None:
+            challenge = {"WWW-Authenticate": f'Basic realm="{self.realm}", charset="UTF-8"'}
+            await PlainTextResponse(reason, 401, challenge)(scope, receive, send)
+            return
+        if viewer.role not in self.roles:
+            await PlainTextResponse("Forbidden.", 403)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

@@ -1,0 +1,219 @@
+"""E-mail operations: dead letters and their requeue, the newsletter, preferences and the
+statistics per template, locale and day."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import ColumnElement, Date, String, and_, case, cast, delete, func, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spirit_tours.emails.queueing import Queued
+from spirit_tours.emails.render import TEMPLATES
+from spirit_tours.errors import DomainError, ErrorCode, bad_input, not_found
+from spirit_tours.permissions.viewer import Viewer
+from spirit_tours.persistence.base import utcnow
+from spirit_tours.persistence.emails import (
+    EmailMessage,
+    EmailStatus,
+    EmailSuppression,
+    SuppressionSource,
+)
+from spirit_tours.persistence.repositories.events import record_audit
+
+MARKETING = tuple(sorted(name for name, info in TEMPLATES.items() if info.marketing))
+MAX_STATS_DAYS = 366
+
+
+async def requeue(session: AsyncSession, viewer: Viewer, message_id: uuid.UUID) -> Queued:
+    """A dead letter goes back to its queue with fresh attempts (ADMIN)."""
+    row = await session.get(EmailMessage, message_id, with_for_update=True)
+    if row is None:
+        raise not_found("E-mail message")
+    if row.status != EmailStatus.FAILED:
+        raise DomainError(
+            ErrorCode.INVALID_STATE,
+            f"Only failed messages can be requeued; this one is {row.status.value}.",
+            status=row.status.value,
+        )
+    row.status = EmailStatus.QUEUED
+    row.requeues += 1
+    row.failed_at = None
+    row.scheduled_at = utcnow()
+    record_audit(session, viewer, "email.requeue", "EmailMessage", row.id,
+                 template=row.template, attempts=row.attempts)  # fmt: skip
+    return Queued(row.id, row.priority, row.scheduled_at)
+
+
+@dataclass(frozen=True, slots=True)
+class Newsletter:
+    headline: str
+    body: str
+    article_url: str
+    scheduled_at: datetime | None = None
+
+
+def _check_newsletter(letter: Newsletter, now: datetime) -> None:
+    if not 1 <= len(letter.headline.strip()) <= 200:
+        raise bad_input("headline", "The headline needs 1 to 200 characters.")
+    if not 1 <= len(letter.body.strip()) <= 20_000:
+        raise bad_input("body", "The body needs 1 to 20,000 characters.")
+    if not letter.article_url.startswith(("https://", "http://")) or len(letter.article_url) > 2000:
+        raise bad_input("articleUrl", "The article link must be an http(s) URL.")
+    if letter.scheduled_at is not None:
+        if letter.scheduled_at.tzinfo is None:
+            raise bad_input("scheduledAt", "Give the time with its UTC offset.")
+        if letter.scheduled_at > now + timedelta(days=90):
+            raise bad_input("scheduledAt", "Schedule at most 90 days ahead.")
+
+
+async def send_newsletter(
+    session: AsyncSession, viewer: Viewer, letter: Newsletter, domain: str
+) -> tuple[list[Queued], int]:
+    """One BULK message per active user, in their locale, in one statement; addresses that
+    unsubscribed from the newsletter get a SUPPRESSED row instead. Returns (queued, suppressed)."""
+    now = utcnow()
+    _check_newsletter(letter, now)
+    campaign = uuid.uuid4()
+    scheduled = letter.scheduled_at or now
+    rows = await session.execute(
+        text(
+            """
+            INSERT INTO email_messages (id, template, locale, recipient, user_id, priority,
+                context, status, source_key, message_id, created_at, scheduled_at, attempts,
+                requeues, links, open_count, click_count)
+            SELECT gen_random_uuid(), 'newsletter', u.locale::text, u.email, u.id, 'BULK',
+                jsonb_build_object('name', u.full_name, 'headline', :headline, 'body', :body,
+                                   'article_url', :article_url),
+                CASE WHEN s.email IS NULL THEN 'QUEUED' ELSE 'SUPPRESSED' END::email_status,
+                'newsletter:' || :campaign || ':' || u.id,
+                '<' || replace(gen_random_uuid()::text, '-', '') || '@' || :domain || '>',
+                :now, :scheduled, 0, 0, '[]'::jsonb, 0, 0
+            FROM users u
+            LEFT JOIN email_suppressions s
+                   ON s.email = lower(u.email) AND s.category = 'newsletter'
+            WHERE u.is_active
+            RETURNING id, status, scheduled_at
+            """
+        ),
+        {"headline": letter.headline.strip(), "body": letter.body.strip(),
+         "article_url": letter.article_url, "campaign": str(campaign), "domain": domain,
+         "now": now, "scheduled": scheduled},
+    )  # fmt: skip
+    queued, suppressed = [], 0
+    for row in rows:
+        if row.status == EmailStatus.QUEUED.value:
+            queued.append(Queued(row.id, "BULK", row.scheduled_at))
+        else:
+            suppressed += 1
+    record_audit(session, viewer, "email.newsletter", "Campaign", campaign,
+                 headline=letter.headline.strip(), queued=len(queued),
+                 suppressed=suppressed)  # fmt: skip
+    return queued, suppressed
+
+
+async def suppressed_categories(session: AsyncSession, email: str) -> set[str]:
+    rows = await session.scalars(
+        select(EmailSuppression.category).where(EmailSuppression.email == email.lower())
+    )
+    return set(rows)
+
+
+async def set_preferences(
+    session: AsyncSession,
+    email: str,
+    wanted: dict[str, bool],
+    source: SuppressionSource,
+    *,
+    message: EmailMessage | None = None,
+) -> set[str]:
+    """Subscribe or unsubscribe an address per marketing mail; transactional mail has no
+    switch. Returns the categories now suppressed."""
+    unknown = sorted(set(wanted) - set(MARKETING))
+    if unknown:
+        raise bad_input("categories", f"Only {', '.join(MARKETING)} can be switched off.")
+    address = email.lower()
+    off = [category for category, on in wanted.items() if not on]
+    on = [category for category, on in wanted.items() if on]
+    if off:
+        await session.execute(
+            insert(EmailSuppression)
+            .values([{"email": address, "category": c, "source": source} for c in off])
+            .on_conflict_do_nothing()
+        )
+        if message is not None and message.template in off and message.unsubscribed_at is None:
+            message.unsubscribed_at = utcnow()
+    if on:
+        await session.execute(
+            delete(EmailSuppression).where(
+                EmailSuppression.email == address, EmailSuppression.category.in_(on)
+            )
+        )
+    return await suppressed_categories(session, email)
+
+
+@dataclass(frozen=True, slots=True)
+class StatsRow:
+    day: date
+    template: str
+    locale: str
+    queued: int
+    sent: int
+    failed: int
+    suppressed: int
+    opened: int
+    clicked: int
+    unsubscribed: int
+
+
+def _check_range(since: date, until: date) -> None:
+    if until < since:
+        raise bad_input("until", "until must not be before since.")
+    if (until - since).days >= MAX_STATS_DAYS:
+        raise bad_input("since", f"Ask for at most {MAX_STATS_DAYS} days.")
+
+
+async def email_stats(
+    session: AsyncSession,
+    since: date,
+    until: date,
+    templates: Iterable[str] | None = None,
+    locales: Iterable[str] | None = None,
+) -> list[StatsRow]:
+    """Counts per day (UTC, the day a message was queued), template and locale."""
+    _check_range(since, until)
+    day = cast(func.timezone("UTC", EmailMessage.created_at), Date).label("day")
+    start = datetime.combine(since, time.min, UTC)
+    end = datetime.combine(until + timedelta(days=1), time.min, UTC)
+
+    def count(condition: ColumnElement[bool]) -> ColumnElement[int]:
+        return func.count(case((condition, 1)))
+
+    conditions = [EmailMessage.created_at >= start, EmailMessage.created_at < end]
+    if templates:
+        conditions.append(EmailMessage.template.in_(list(templates)))
+    if locales:
+        conditions.append(EmailMessage.locale.in_(list(locales)))
+    status = EmailMessage.status
+    rows = await session.execute(
+        select(
+            day,
+            EmailMessage.template,
+            cast(EmailMessage.locale, String),
+            count(status != EmailStatus.SUPPRESSED),
+            count(status == EmailStatus.SENT),
+            count(status == EmailStatus.FAILED),
+            count(status == EmailStatus.SUPPRESSED),
+            count(EmailMessage.opened_at.is_not(None)),
+            count(EmailMessage.clicked_at.is_not(None)),
+            count(EmailMessage.unsubscribed_at.is_not(None)),
+        )
+        .where(and_(*conditions))
+        .group_by(day, EmailMessage.template, EmailMessage.locale)
+        .order_by(day, EmailMessage.template, EmailMessage.locale)
+    )
+    return [StatsRow(*tuple(row)) for row in rows]

@@ -1,0 +1,165 @@
+"""A real SMTP server (aiosmtpd) for the tests, and the job workers running against it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email
+import email.policy
+import socket
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from sqlalchemy import select
+
+from spirit_tours.config import Settings
+from spirit_tours.emails.queueing import Queued, queue_email
+from spirit_tours.emails.transport import SmtpTransport
+from spirit_tours.jobs.email import enqueue_messages
+from spirit_tours.jobs.worker import JobRunner
+from spirit_tours.persistence.database import SessionFactory
+from spirit_tours.persistence.emails import EmailMessage as MessageRow
+
+DOMAIN = "spirit-tours.example"
+
+
+class Inbox:
+    """An SMTP server's handler: refuses while ``down``, stalls while ``stall`` is set,
+    otherwise keeps what it receives."""
+
+    def __init__(self) -> None:
+        self.down = False
+        self.stall: asyncio.Event | None = None
+        self.stalled = 0
+        self.refusals: dict[str, list[float]] = {}  # recipient → when refused
+        self.received: list[EmailMessage] = []
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+        if self.down:
+            for recipient in envelope.rcpt_tos:
+                self.refusals.setdefault(recipient, []).append(time.monotonic())
+            return "451 4.3.0 Try again later"
+        if self.stall is not None:
+            self.stalled += 1
+            await self.stall.wait()  # the client dies meanwhile: nothing was accepted
+            return "421 4.3.0 Closing"
+        assert isinstance(envelope.content, bytes)
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.received.append(parsed)
+        return "250 OK"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.received if m["To"] == address]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        if inbox.stall is not None:
+            inbox.stall.set()
+        controller.stop()
+
+
+def mail_settings(settings: Settings, port: int, **changes: Any) -> Settings:
+    return settings.model_copy(
+        update={"smtp_url": None, "email_sender": f"Spirit Tours <no-reply@{DOMAIN}>", **changes}
+    )
+
+
+@contextlib.asynccontextmanager
+async def running_jobs(
+    settings: Settings, port: int, *, sweep_seconds: int | None = None
+) -> AsyncIterator[JobRunner]:
+    """Every worker of a worker process (feed, e-mail lanes, maintenance) in this loop."""
+    assert settings.database_url
+    assert settings.redis_url
+    runner = JobRunner(
+        mail_settings(settings, port),
+        settings.database_url,
+        settings.redis_url,
+        transport=SmtpTransport(f"smtp://127.0.0.1:{port}", timeout_seconds=10),
+        sweep_seconds=sweep_seconds,
+    )
+    await runner.start()
+    await first_sweep(runner)
+    try:
+        yield runner
+    finally:
+        await runner.stop()
+
+
+async def first_sweep(runner: JobRunner) -> None:
+    """saq's sweep, run once as a worker starts, aborts a job it catches between dequeue and
+    ACTIVE (the job is retried): wait until every queue's first sweep took its lock."""
+    for queue in [runner.maintenance, *runner.email_queues.values()]:
+        for _ in range(1000):
+            if await queue.redis.exists(queue.namespace("sweep")):
+                break
+            await asyncio.sleep(0.01)
+
+
+async def until(check: Callable[[], Any], seconds: float, what: str = "condition") -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
+
+
+async def queue_now(
+    sessions: SessionFactory,
+    runner: JobRunner,
+    template: str,
+    to: str,
+    locale: str,
+    context: Mapping[str, object],
+    **options: Any,
+) -> Queued:
+    """Queue one message as a producer does (row, commit, then saq)."""
+    async with sessions() as session, session.begin():
+        queued = await queue_email(
+            session,
+            template=template,
+            to=to,
+            locale=locale,
+            context=context,
+            message_id_domain=DOMAIN,
+            **options,
+        )
+    assert queued is not None
+    await enqueue_messages(runner.email_queues, [queued])
+    return queued  # fmt: skip
+
+
+async def message_row(sessions: SessionFactory, message_id: Any) -> MessageRow:
+    async with sessions() as session:
+        row = await session.scalar(select(MessageRow).where(MessageRow.id == message_id))
+    assert row is not None
+    return row
+
+
+def parts(message: EmailMessage) -> dict[str, str]:
+    """Content type → decoded text of every text part."""
+    found: dict[str, str] = {}
+    for part in message.walk():
+        if part.get_content_maintype() == "text":
+            found[part.get_content_type()] = str(part.get_content())
+    return found

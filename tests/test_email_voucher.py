@@ -1,0 +1,112 @@
+"""The PDF booking voucher: one page, translated labels, money and dates in the recipient locale."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from io import BytesIO
+
+import pytest
+from babel.dates import format_date
+from babel.numbers import format_currency
+from pypdf import PdfReader
+
+from spirit_tours.emails.voucher import booking_voucher
+from spirit_tours.schema.common import Money
+
+LOCALES = ("es", "en", "pt")
+TITLES = {"es": "Comprobante de reserva", "en": "Booking voucher", "pt": "Comprovante de reserva"}
+CONTEXT: dict[str, object] = {
+    "name": "Ana Pérez",
+    "reference": "ST-1001",
+    "destination": "Cusco",
+    "start_date": date(2026, 3, 1),
+    "end_date": date(2026, 3, 8),
+    "total": (Decimal("1234.50"), "USD"),
+    "booking_url": "https://spirit.test/b/1",
+    "travellers": 2,
+}
+
+
+def pdf_text(content: bytes) -> tuple[int, str]:
+    reader = PdfReader(BytesIO(content))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    return len(reader.pages), " ".join(text.split())  # \xa0 and line breaks as plain spaces
+
+
+def spaced(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_voucher_is_a_one_page_pdf_in_the_recipient_locale(locale: str) -> None:
+    voucher = booking_voucher(CONTEXT, locale)
+    assert voucher.filename == "voucher-ST-1001.pdf"
+    assert voucher.mimetype == "application/pdf"
+    assert voucher.content.startswith(b"%PDF-")
+
+    pages, text = pdf_text(voucher.content)
+    assert pages == 1
+    assert "ST-1001" in text
+    assert "Ana Pérez" in text
+    assert TITLES[locale] in text
+    assert spaced(format_currency(Decimal("1234.50"), "USD", locale=locale)) in text
+    for day in (date(2026, 3, 1), date(2026, 3, 8)):
+        assert spaced(format_date(day, format="long", locale=locale)) in text
+
+
+def test_money_follows_the_locale() -> None:
+    texts = {locale: pdf_text(booking_voucher(CONTEXT, locale).content)[1] for locale in LOCALES}
+    money = {loc: spaced(format_currency(Decimal("1234.50"), "USD", locale=loc)) for loc in LOCALES}
+    assert len(set(money.values())) == 3
+    assert money["en"] == "$1,234.50"
+    for locale, text in texts.items():
+        assert money[locale] in text
+        assert not any(other in text for loc, other in money.items() if loc != locale)
+    assert "1 de marzo de 2026" in texts["es"]
+    assert "March 1, 2026" in texts["en"]
+    assert "Present this voucher at check-in." in texts["en"]
+    assert "Presenta este comprobante" in texts["es"]
+    assert "Apresente este comprovante" in texts["pt"]
+
+
+def test_schema_money_and_euro_sign() -> None:
+    context = CONTEXT | {"total": Money(amount=Decimal("980.00"), currency="EUR")}
+    _, text = pdf_text(booking_voucher(context, "es").content)
+    assert spaced(format_currency(Decimal("980.00"), "EUR", locale="es")) in text  # "980,00 €"
+
+
+def test_travellers_are_optional() -> None:
+    context = {key: value for key, value in CONTEXT.items() if key != "travellers"}
+    _, text = pdf_text(booking_voucher(context, "en").content)
+    assert "Travellers" not in text
+    _, text = pdf_text(booking_voucher(CONTEXT, "en").content)
+    assert "Travellers 2" in text
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"), [("<b>Ana</b>", "<b>Ana</b>"), ("Zoë 李", "Zoë ?"), ("Ω — ok", "? — ok")]
+)
+def test_markup_and_characters_helvetica_lacks_do_not_crash(name: str, shown: str) -> None:
+    pages, text = pdf_text(booking_voucher(CONTEXT | {"name": name}, "pt").content)
+    assert pages == 1
+    assert shown in text
+
+
+def test_float_amounts_are_refused() -> None:
+    with pytest.raises(TypeError, match="Decimal"):
+        booking_voucher(CONTEXT | {"total": (1234.5, "USD")}, "en")
+
+
+def test_missing_keys_bad_locale_and_bad_url_are_value_errors() -> None:
+    with pytest.raises(ValueError, match="reference"):
+        booking_voucher({"name": "Ana"}, "en")
+    with pytest.raises(ValueError, match="locale"):
+        booking_voucher(CONTEXT, "fr")
+    with pytest.raises(ValueError, match="http"):
+        booking_voucher(CONTEXT | {"booking_url": "javascript:alert(1)"}, "en")
+
+
+def test_filename_keeps_only_safe_characters() -> None:
+    voucher = booking_voucher(CONTEXT | {"reference": '../ST 7/"x"'}, "en")
+    assert voucher.filename == "voucher-..-ST-7-x-.pdf"
