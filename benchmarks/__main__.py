@@ -1,26 +1,42 @@
-"""python -m benchmarks [http|subscriptions] [--seconds S] [--concurrency C]
-[--clients N] [--rooms R] [--events E]"""
+"""python -m benchmarks [http|subscriptions|email] [--seconds S] [--concurrency C]
+[--clients N] [--rooms R] [--events E] [--messages M] [--renders R] [--workers-concurrency W]"""
 
 from __future__ import annotations
 
 import argparse
 
-from benchmarks import http_api, subscriptions
+from benchmarks import email, http_api, subscriptions
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
-    parser.add_argument("which", nargs="?", default="http", choices=["http", "subscriptions"])
+    parser.add_argument(
+        "which", nargs="?", default="http", choices=["http", "subscriptions", "email"]
+    )
     parser.add_argument("--seconds", type=float, default=10.0, help="http: seconds per case")
     parser.add_argument("--concurrency", type=int, default=32, help="http: connections")
     parser.add_argument("--clients", type=int, default=1000, help="subscriptions: WebSockets")
     parser.add_argument("--rooms", type=int, default=50, help="subscriptions: quotations")
     parser.add_argument("--events", type=int, default=300, help="subscriptions: events sent")
+    parser.add_argument("--messages", type=int, default=5000, help="email: BULK rows delivered")
+    parser.add_argument("--renders", type=int, default=2000, help="email: messages composed")
+    parser.add_argument(
+        "--workers-concurrency",
+        type=int,
+        default=4,
+        help="email: `spirit-tours worker --concurrency` (maintenance lane, database pool)",
+    )
     args = parser.parse_args(argv)
     if args.which == "http":
         http_api.main(seconds=args.seconds, concurrency=args.concurrency)
-    else:
+    elif args.which == "subscriptions":
         subscriptions.main(clients=args.clients, rooms=args.rooms, events=args.events)
+    else:
+        email.main(
+            messages=args.messages,
+            renders=args.renders,
+            worker_concurrency=args.workers_concurrency,
+        )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import html
 import uuid
+from urllib.parse import parse_qs
 
 from sqlalchemy import func, update
 from starlette.requests import Request
@@ -32,6 +33,22 @@ PAGE_MSGIDS: tuple[str, ...] = (
     "This link is not valid.",
 )
 _LABELS = {"newsletter": "Newsletter", "survey": "Surveys", "birthday": "Birthday greetings"}
+
+
+MAX_FORM_BYTES = 4096
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """A small url-encoded form (the page's or a mail client's one-click POST)."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            return {}
+    try:
+        return {key: values[0] for key, values in parse_qs(body.decode()).items()}
+    except UnicodeDecodeError:
+        return {}
 
 
 def _services(request: Request) -> Services:
@@ -124,7 +141,7 @@ async def unsubscribe(request: Request) -> Response:
             return _invalid(status=404)
         locale, notice = message.locale, None
         if request.method == "POST":
-            form = await request.form()
+            form = await _form(request)
             if form.get("List-Unsubscribe") == "One-Click" and "preferences" not in form:
                 if message.template not in MARKETING:
                     return _invalid(locale)

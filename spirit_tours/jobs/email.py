@@ -144,11 +144,16 @@ async def dispatch_stranded(ctx: dict[str, Any]) -> int:
 
 
 def email_workers(
-    queues: EmailQueues, startup: Any, shutdown: Any, *, sweep_seconds: int = 60
+    queues: EmailQueues,
+    startup: Any,
+    shutdown: Any,
+    *,
+    sweep_seconds: int = 60,
+    kind: type[Worker] = Worker,
 ) -> list[Worker]:
     """One saq worker per priority queue, each with its own concurrency."""
     return [
-        Worker(
+        kind(
             queues[priority],
             functions=[send_email],
             concurrency=CONCURRENCY[priority],

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from redis.asyncio import Redis
 from saq import CronJob, Worker
@@ -42,6 +43,13 @@ MAINTENANCE_JOBS = [
     CronJob(expire_quotations, cron="35 * * * *"),
     CronJob(birthday_mail, cron="0 9 * * *"),
 ]
+
+
+class _Worker(Worker):  # type: ignore[misc]  # saq.Worker is untyped here
+    """A saq worker that leaves signals alone: the process (uvicorn, or ``run``) owns them
+    and stops the workers itself."""
+
+    SIGNALS: ClassVar[list[signal.Signals]] = []
 
 
 class JobRunner:
@@ -82,7 +90,7 @@ class JobRunner:
             "front_end": FrontEnd(settings.front_end_url),
         }
         self.workers = [
-            Worker(
+            _Worker(
                 self.maintenance,
                 functions=[job.function for job in MAINTENANCE_JOBS],
                 cron_jobs=MAINTENANCE_JOBS,
@@ -90,7 +98,9 @@ class JobRunner:
                 startup=self._startup,
                 timers={"sweep": sweep_seconds},
             ),
-            *email_workers(self.email_queues, self._startup, None, sweep_seconds=sweep_seconds),
+            *email_workers(
+                self.email_queues, self._startup, None, sweep_seconds=sweep_seconds, kind=_Worker
+            ),
         ]
         self.feed = EmailFeed(
             self.sessions,
@@ -101,6 +111,10 @@ class JobRunner:
         )
         self.relay = Relay(self.sessions, self.redis)
         self._tasks: list[asyncio.Task[None]] = []
+
+    def job_context(self) -> dict[str, Any]:
+        """What every job of this process finds in its ``ctx`` (besides saq's own keys)."""
+        return dict(self._shared)
 
     async def _startup(self, ctx: dict[str, Any]) -> None:
         ctx.update(self._shared)
@@ -114,21 +128,42 @@ class JobRunner:
         log.info("job workers started: maintenance and e-mail (%s)", type(self.transport).__name__)
 
     async def run(self) -> None:
-        """Run until cancelled (the ``worker`` command)."""
+        """Run until SIGINT or SIGTERM (the ``worker`` command), then stop gracefully."""
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stopping.set)
         await self.start()
         try:
-            await asyncio.gather(*self._tasks)
+            await stopping.wait()
         finally:
             await self.stop()
 
-    async def stop(self) -> None:
+    async def stop(self, grace_seconds: float = 10.0) -> None:
+        """Take no new jobs, let running ones finish (a message the SMTP server accepted is
+        marked SENT before we go), then stop."""
         await self.feed.stop()
         await self.relay.stop()
         for worker in self.workers:
-            try:
-                await asyncio.wait_for(worker.stop(), 10)
-            except Exception as error:
-                log.warning("worker stop: %s", error)
+            worker.event.set()  # no new jobs
+        deadline = asyncio.get_running_loop().time() + grace_seconds
+        while running := [
+            c["task"]
+            for w in self.workers
+            for c in w.job_task_contexts.values()
+            if not c["task"].done()
+        ]:  # a job dequeued meanwhile shows up on the next round
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                break
+            await asyncio.wait(running, timeout=left)
+        results = await asyncio.gather(
+            *(asyncio.wait_for(worker.stop(), grace_seconds) for worker in self.workers),
+            return_exceptions=True,
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                log.warning("worker stop: %s", result)
         await stop_tasks(self._tasks)
         self._tasks = []
         for queue in {self.maintenance, *self.email_queues.values()}:

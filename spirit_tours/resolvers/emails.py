@@ -87,11 +87,13 @@ async def send_newsletter(
                 context, status, source_key, message_id, created_at, scheduled_at, attempts,
                 requeues, links, open_count, click_count)
             SELECT gen_random_uuid(), 'newsletter', u.locale::text, u.email, u.id, 'BULK',
-                jsonb_build_object('name', u.full_name, 'headline', :headline, 'body', :body,
-                                   'article_url', :article_url),
+                jsonb_build_object('name', u.full_name, 'headline', CAST(:headline AS text),
+                                   'body', CAST(:body AS text),
+                                   'article_url', CAST(:article_url AS text)),
                 CASE WHEN s.email IS NULL THEN 'QUEUED' ELSE 'SUPPRESSED' END::email_status,
-                'newsletter:' || :campaign || ':' || u.id,
-                '<' || replace(gen_random_uuid()::text, '-', '') || '@' || :domain || '>',
+                'newsletter:' || CAST(:campaign AS text) || ':' || u.id,
+                '<' || replace(gen_random_uuid()::text, '-', '') || '@' || CAST(:domain AS text)
+                    || '>',
                 :now, :scheduled, 0, 0, '[]'::jsonb, 0, 0
             FROM users u
             LEFT JOIN email_suppressions s

@@ -1,0 +1,131 @@
+"""Domain events become e-mail: the workflow of a real quotation, booking and Stripe payment
+on the live server, with the workers running, lands in a real SMTP server — each message
+in its recipient's language, with exactly what that recipient may see (SPEC §3)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import uuid
+from decimal import Decimal
+
+import httpx
+from babel.numbers import format_currency
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from spirit_tours.config import Settings
+from spirit_tours.persistence.database import SessionFactory
+from spirit_tours.persistence.emails import EmailMessage as MessageRow
+from spirit_tours.persistence.emails import EmailStatus
+from tests.booking_flows import CANCEL, approved_quotation, book
+from tests.conftest import UserFactory
+from tests.email_flows import Inbox, parts, running_jobs, smtp
+from tests.graphql_client import GraphQLClient
+from tests.payment_flows import start_payment, stripe_api, stripe_event, stripe_signature
+from tests.quotation_flows import make_world
+
+__all__ = ["smtp"]
+
+
+async def _sent(sessions: SessionFactory) -> list[MessageRow]:
+    async with sessions() as session:
+        return list(
+            await session.scalars(
+                select(MessageRow)
+                .where(MessageRow.status == EmailStatus.SENT)
+                .order_by(MessageRow.created_at)
+            )
+        )
+
+
+def _by_template(rows: list[MessageRow], template: str) -> list[MessageRow]:
+    return [row for row in rows if row.template == template]
+
+
+async def test_the_workflow_mails_each_party_in_its_language_with_what_it_may_see(
+    smtp: tuple[Inbox, int],
+    settings: Settings,
+    sessions: SessionFactory,
+    gql: GraphQLClient,
+    http: httpx.AsyncClient,
+    make_user: UserFactory,
+) -> None:
+    inbox, port = smtp
+    async with running_jobs(settings, port):
+        world = await make_world(gql, make_user)
+        quotation_id = await approved_quotation(gql, world)
+        booking_id = await book(gql, world.agency.token, quotation_id)
+        with stripe_api():
+            payment = (await start_payment(gql, world.agency.token, booking_id)).ok()
+        payment_id = payment["startPayment"]["payment"]["id"]
+        succeeded = stripe_event("payment_intent.succeeded", payment_id, amount=36000)
+        answer = await http.post("/webhooks/stripe", content=succeeded,
+                                 headers=stripe_signature(succeeded))  # fmt: skip
+        assert answer.json()["outcome"] == "APPLIED"
+        cancelled = await gql.execute(CANCEL, {"b": booking_id, "reason": "Change of plans"},
+                                      token=world.agency.token)  # fmt: skip
+        cancelled.ok()
+
+        expected = {"welcome": 8, "quotation_created": 1, "hotel_invitation": 3,
+                    "quotation_approved": 1, "booking_confirmed": 1, "payment_received": 1,
+                    "cancellation_notice": 1}  # fmt: skip
+
+        async def all_sent() -> bool:
+            rows = await _sent(sessions)
+            return all(len(_by_template(rows, t)) >= n for t, n in expected.items())
+
+        for _ in range(600):
+            if await all_sent():
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.0)  # nothing more, nothing twice
+    rows = await _sent(sessions)
+    counts = {t: len(_by_template(rows, t)) for t in expected}
+    assert counts == expected
+    received = {m["Message-ID"].strip(): m for m in inbox.received}
+    assert len(received) == len(inbox.received) == len(rows)  # each message once
+
+    def mail(row: MessageRow) -> tuple[str, str, str]:
+        message = received[row.message_id]
+        text = parts(message)
+        return message["Subject"], text["text/plain"], text["text/html"]
+
+    owner = "maria@andes.example"
+    for template in ("quotation_created", "quotation_approved", "booking_confirmed",
+                     "payment_received", "cancellation_notice"):  # fmt: skip
+        (row,) = _by_template(rows, template)
+        assert row.recipient == owner
+        assert row.locale == "es"
+    _, approved_text, _ = mail(_by_template(rows, "quotation_approved")[0])
+    assert format_currency(Decimal("1200.00"), "USD", locale="es") in approved_text
+    _, paid_text, _ = mail(_by_template(rows, "payment_received")[0])
+    assert format_currency(Decimal("360.00"), "USD", locale="es") in paid_text
+
+    # Booking confirmed: the PDF voucher is attached and names the booking.
+    confirmed_row = _by_template(rows, "booking_confirmed")[0]
+    confirmed = received[confirmed_row.message_id]
+    (voucher,) = [p for p in confirmed.walk() if p.get_content_type() == "application/pdf"]
+    reference = confirmed_row.context["reference"]
+    assert voucher.get_filename() == f"voucher-{reference}.pdf"
+    pdf_bytes = voucher.get_payload(decode=True)
+    assert isinstance(pdf_bytes, bytes)
+    pdf_text = PdfReader(io.BytesIO(pdf_bytes)).pages[0].extract_text()
+    assert reference in pdf_text
+    assert "Comprobante de reserva" in pdf_text
+
+    # Hotels: each invited hotel's user, never the owner's identity or any price.
+    invitations = _by_template(rows, "hotel_invitation")
+    assert sorted(r.recipient for r in invitations) == [
+        f"hotel{n}@hotels.example" for n in range(3)
+    ]
+    for row in invitations:
+        subject, text, body = mail(row)
+        for secret in ("Andes Travel", "maria", "1200", "1.200", "1000", "1.000"):
+            assert secret not in text
+            assert secret not in body
+            assert secret not in subject
+    assert "hotel3@hotels.example" not in {r.recipient for r in rows if r.template != "welcome"}
+    # The welcome mail reached every new user (the one created per test world).
+    assert len({r.recipient for r in _by_template(rows, "welcome")}) == 8
+    assert uuid.UUID(booking_id)
