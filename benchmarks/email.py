@@ -375,6 +375,7 @@ class DeliveryFigures:
     sink_cpu_seconds: float
     sink_received: int
     failed: int
+    stopped: str  # how the worker ended
 
 
 async def _queue_bulk(sessions: SessionFactory, queues: Any, count: int) -> None:
@@ -429,17 +430,19 @@ def _tail(path: Path, lines: int = 30) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-async def stop_worker(worker: Process) -> None:
+async def stop_worker(worker: Process) -> str:
     """SIGINT (what Ctrl-C sends), then SIGKILL if it is still running after STOP_SECONDS."""
     if worker.returncode is not None:
-        return
+        return f"had already exited with {worker.returncode}"
     worker.send_signal(signal.SIGINT)
+    started = time.perf_counter()
     try:
         await asyncio.wait_for(worker.wait(), STOP_SECONDS)
     except TimeoutError:
-        print(f"  warning: the worker still ran {STOP_SECONDS:.0f} s after SIGINT; killed it")
         worker.kill()
         await worker.wait()
+        return f"still ran {STOP_SECONDS:.0f} s after SIGINT: SIGKILLed"
+    return f"exited {time.perf_counter() - started:.1f} s after SIGINT with {worker.returncode}"
 
 
 async def delivery_case(
@@ -509,6 +512,7 @@ async def delivery_case(
                 )
             )
         (start10, sent10), (end90, sent90) = marks[10], marks[90]
+        stopped = await stop_worker(worker)
         return DeliveryFigures(
             total=Row("deliver: worker, start → all SENT", sent, seconds),
             steady=Row(
@@ -522,6 +526,7 @@ async def delivery_case(
             sink_cpu_seconds=sink.cpu() - sink_cpu_before,
             sink_received=sink.count - sink_before,
             failed=failed,
+            stopped=stopped,
         )
     finally:
         if worker is not None:
@@ -559,6 +564,7 @@ def main(messages: int = 5000, renders: int = 2000, worker_concurrency: int = 4)
     if messages < 10:
         raise SystemExit("deliver at least 10 messages (the steady state spans 10 % → 90 %)")
     run_started = time.perf_counter()
+    load_before = os.getloadavg()[0]
     context = multiprocessing.get_context("spawn")
     bulk_lane = CONCURRENCY[Priority.BULK]
     print(
@@ -613,7 +619,8 @@ def main(messages: int = 5000, renders: int = 2000, worker_concurrency: int = 4)
         f"worker process: {delivered.worker_cpu_seconds:.1f} s CPU in {wall:.1f} s "
         f"({delivered.worker_cpu_seconds / wall:.0%} of one core), {log_lines} log lines at the "
         f"default level; sink: {delivered.sink_received} messages received, "
-        f"{delivered.sink_cpu_seconds:.1f} s CPU; {delivered.failed} dead letters"
+        f"{delivered.sink_cpu_seconds:.1f} s CPU; {delivered.failed} dead letters; the worker "
+        f"{delivered.stopped}"
     )
     steady = delivered.steady.per_hour
     print(
@@ -623,7 +630,11 @@ def main(messages: int = 5000, renders: int = 2000, worker_concurrency: int = 4)
         f"{math.ceil(SPEC_EMAILS_PER_HOUR / steady)} process(es) if throughput scaled linearly); "
         f"composing alone runs at {rendered.total.per_hour:,.0f}/hour on one core."
     )
-    print(f"run took {time.perf_counter() - run_started:.0f} s")
+    print(
+        f"run took {time.perf_counter() - run_started:.0f} s; 1-minute load average "
+        f"{load_before:.2f} before, {os.getloadavg()[0]:.2f} after (other work on the machine "
+        "skews every figure)"
+    )
 
 
 if __name__ == "__main__":

@@ -117,6 +117,7 @@ class Settings(BaseSettings):
     job_sweep_seconds: int = Field(
         default=60, ge=1, description="How often workers look for jobs of crashed workers"
     )
+    password_reset_ttl_minutes: int = Field(default=30, ge=5, le=24 * 60)
     run_workers: bool | None = Field(
         default=None,
         description="serve also runs the job and e-mail workers; unset: only when Redis is "

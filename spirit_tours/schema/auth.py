@@ -53,3 +53,9 @@ class AuthPayload:
 @strawberry.type
 class LogoutPayload:
     revoked_sessions: int = strawberry.field(description="How many refresh tokens were revoked.")
+
+
+@strawberry.input
+class ResetPasswordInput:
+    token: str = strawberry.field(description="From the link in the password-reset e-mail.")
+    new_password: str

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import strawberry
 
 from spirit_tours.context import Context
-from spirit_tours.resolvers import auth
+from spirit_tours.emails.triggers import FrontEnd
+from spirit_tours.jobs.email import enqueue_messages
+from spirit_tours.resolvers import auth, password_reset
 from spirit_tours.schema.auth import (
     AuthPayload,
     LoginInput,
     LogoutInput,
     LogoutPayload,
     RefreshTokenInput,
+    ResetPasswordInput,
 )
 from spirit_tours.schema.booking_mutations import BookingMutations
 from spirit_tours.schema.chat import ChatMutations
@@ -52,3 +57,38 @@ class Mutation(
             info.context.services, input.refresh_token, everywhere=input.everywhere
         )
         return LogoutPayload(revoked_sessions=revoked)
+
+    @strawberry.mutation(
+        description="E-mail a password-reset link (HIGH priority). Always true: whether the "
+        "address has an account is not revealed."
+    )
+    async def request_password_reset(
+        self, info: strawberry.Info[Context, None], email: str
+    ) -> bool:
+        services = info.context.services
+        settings = services.settings
+        async with info.context.transaction() as session:
+            queued = await password_reset.request_reset(
+                session,
+                settings.jwt_secret.get_secret_value().encode(),
+                email,
+                links=FrontEnd(settings.front_end_url),
+                ttl=timedelta(minutes=settings.password_reset_ttl_minutes),
+                message_id_domain=services.message_id_domain,
+            )
+        if queued is not None:
+            await enqueue_messages(
+                services.email_queues, [queued], timeout_seconds=settings.email_send_timeout_seconds
+            )
+        return True
+
+    @strawberry.mutation(
+        description="Set a new password with the e-mailed token; every session is signed out."
+    )
+    async def reset_password(
+        self, info: strawberry.Info[Context, None], input: ResetPasswordInput
+    ) -> bool:
+        secret = info.context.services.settings.jwt_secret.get_secret_value().encode()
+        async with info.context.transaction() as session:
+            await password_reset.reset_password(session, secret, input.token, input.new_password)
+        return True
