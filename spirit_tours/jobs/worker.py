@@ -79,6 +79,8 @@ class JobRunner:
         )
         smtp = settings.smtp_url.get_secret_value() if settings.smtp_url else None
         self.transport = transport or transport_for(smtp, Path(settings.data_dir))
+        if smtp is None and not settings.is_development and transport is None:
+            log.warning("SPIRIT_SMTP_URL is not set: e-mail goes to %s/outbox", settings.data_dir)
         self._shared: dict[str, Any] = {
             "sessions": self.sessions,
             "settings": settings,
