@@ -129,3 +129,76 @@ async def test_the_workflow_mails_each_party_in_its_language_with_what_it_may_se
     # The welcome mail reached every new user (the one created per test world).
     assert len({r.recipient for r in _by_template(rows, "welcome")}) == 8
     assert uuid.UUID(booking_id)
+
+
+async def test_guides_refunds_and_payment_reminders_are_mailed_too(
+    smtp: tuple[Inbox, int],
+    settings: Settings,
+    sessions: SessionFactory,
+    gql: GraphQLClient,
+    http: httpx.AsyncClient,
+    make_user: UserFactory,
+) -> None:
+    from datetime import date, timedelta
+
+    from spirit_tours.jobs.bookings import announce_payment_reminders
+    from spirit_tours.jobs.payments import execute_due_refunds
+    from spirit_tours.persistence.enums import Locale, Role
+    from tests.booking_flows import ASSIGN_GUIDE
+
+    inbox, port = smtp
+    world = await make_world(gql, make_user)
+    guide = await make_user("pedro@guides.example", Role.GUIDE, locale=Locale.PT)
+    paid_id = await book(gql, world.agency.token, await approved_quotation(gql, world))
+    unpaid_id = await book(
+        gql, world.agency.token,
+        await approved_quotation(gql, world, start=date.today() + timedelta(days=40)),
+    )  # fmt: skip
+    async with running_jobs(settings, port) as runner:
+        with stripe_api():
+            payment = (await start_payment(gql, world.agency.token, paid_id)).ok()
+            payment_id = payment["startPayment"]["payment"]["id"]
+            succeeded = stripe_event("payment_intent.succeeded", payment_id, amount=36000)
+            await http.post("/webhooks/stripe", content=succeeded,
+                            headers=stripe_signature(succeeded))  # fmt: skip
+            assigned = await gql.execute(ASSIGN_GUIDE, {"b": paid_id, "g": str(guide.id),
+                                         "lang": "pt"}, token=world.admin.token)  # fmt: skip
+            assigned.ok()
+            (await gql.execute(CANCEL, {"b": paid_id, "reason": "Storm"},
+                               token=world.agency.token)).ok()  # fmt: skip
+            assert await execute_due_refunds(runner.job_context()) == 1  # the cron job's work
+        async with sessions() as session, session.begin():
+            # the deposit of the unpaid booking is due in 3 days: the reminder goes
+            assert await announce_payment_reminders(session, date.today()) >= 1
+
+        async def arrived() -> bool:
+            rows = await _sent(sessions)
+            return all(_by_template(rows, t) for t in
+                       ("guide_assigned", "refund_processed", "reminder_payment"))  # fmt: skip
+
+        for _ in range(600):
+            if await arrived():
+                break
+            await asyncio.sleep(0.1)
+    rows = await _sent(sessions)
+    (guide_mail,) = _by_template(rows, "guide_assigned")
+    assert (guide_mail.recipient, guide_mail.locale) == ("pedro@guides.example", "pt")
+    (refund_mail,) = _by_template(rows, "refund_processed")
+    assert refund_mail.recipient == "maria@andes.example"
+    received = {m["Message-ID"].strip(): m for m in inbox.received}
+    refund_text = parts(received[refund_mail.message_id])["text/plain"]
+    assert format_currency(Decimal("360.00"), "USD", locale="es") in refund_text
+    reminders = _by_template(rows, "reminder_payment")
+    unpaid_reference = await _reference(sessions, unpaid_id)
+    (reminder,) = [r for r in reminders if r.context["reference"] == unpaid_reference]
+    reminder_text = parts(received[reminder.message_id])["text/plain"]
+    assert format_currency(Decimal("360.00"), "USD", locale="es") in reminder_text  # the deposit
+    assert f"/bookings/{unpaid_id}/pay" in reminder_text
+
+
+async def _reference(sessions: SessionFactory, booking_id: str) -> str:
+    from spirit_tours.persistence.bookings import Booking
+
+    async with sessions() as session:
+        booking = await session.get_one(Booking, uuid.UUID(booking_id))
+    return booking.reference
