@@ -101,6 +101,7 @@ def worker(concurrency: int) -> None:
     from spirit_tours.jobs.worker import JobRunner
 
     settings = get_settings()
+    settings.check_secrets()
     urls = _servers(settings)
 
     async def run() -> None:
