@@ -13,7 +13,8 @@ and its prebuilt text: no MJML, no translation, no tracking — the floor of MIM
 Delivery. One real ``spirit-tours worker`` process (maintenance, one saq worker per priority
 lane, the e-mail feed, the relay: all it runs in production) drains thousands of BULK
 newsletter rows queued in PostgreSQL and saq to an SMTP sink: aiosmtpd in a process of its own
-(so it takes no CPU from the worker) that counts messages and answers 250. The clock runs from
+(not on the worker's event loop; on a small machine they still share cores) that counts
+messages and answers 250. The clock runs from
 the worker's start until every row is SENT (start-up included); the steady-state rate is the
 messages sent between 10 % and 90 % done divided by that time. At 10 % one ``password_reset``
 (HIGH) is queued as a producer queues it; its latency (``sent_at - created_at``) shows whether a
@@ -147,6 +148,8 @@ def _table(rows: Sequence[tuple[Row, Row | None]]) -> str:
     ]
     for row, baseline in rows:
         ratio = f"{row.per_hour / baseline.per_hour:.2f}x" if baseline else "1.00x (baseline)"
+        if not math.isfinite(row.per_hour):
+            ratio = "n/a"
         lines.append(
             f"{row.case:<{width}}  {row.messages:>8}  {row.seconds:>8.2f}  "
             f"{row.per_hour:>13,.0f}  {ratio}"
@@ -622,13 +625,17 @@ def main(messages: int = 5000, renders: int = 2000, worker_concurrency: int = 4)
         f"{delivered.sink_cpu_seconds:.1f} s CPU; {delivered.failed} dead letters; the worker "
         f"{delivered.stopped}"
     )
-    steady = delivered.steady.per_hour
+    steady = delivered.steady
+    if not steady.seconds > 0:  # too few messages: 10 % and 90 % fell in one poll
+        steady = delivered.total
+    rate = steady.per_hour
+    needed = math.ceil(SPEC_EMAILS_PER_HOUR / rate)
     print(
         f"SPEC §7 goal: {SPEC_EMAILS_PER_HOUR:,} e-mails/hour across a cluster. One worker "
-        f"process delivered {steady:,.0f}/hour in the steady state "
-        f"({steady / SPEC_EMAILS_PER_HOUR:.2f}x the goal; "
-        f"{math.ceil(SPEC_EMAILS_PER_HOUR / steady)} process(es) if throughput scaled linearly); "
-        f"composing alone runs at {rendered.total.per_hour:,.0f}/hour on one core."
+        f"process delivered {rate:,.0f}/hour ({steady.case}), {rate / SPEC_EMAILS_PER_HOUR:.2f}x "
+        "the goal: "
+        + ("one such process covers it" if needed == 1 else f"about {needed} such processes")
+        + f"; composing alone runs at {rendered.total.per_hour:,.0f}/hour on one core."
     )
     print(
         f"run took {time.perf_counter() - run_started:.0f} s; 1-minute load average "

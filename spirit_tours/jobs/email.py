@@ -11,6 +11,7 @@ twice.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
@@ -63,7 +64,9 @@ async def enqueue_messages(
     """Hand messages to their queues. The job key is the message id, so a message already
     waiting or running in saq is not queued twice. Returns how many were new to saq."""
     added = 0
+    now = time.time()
     for message in messages:
+        at = message.scheduled_at.timestamp()
         job = await queues[Priority(message.priority)].enqueue(
             "send_email",
             key=f"email:{message.id}",
@@ -71,7 +74,8 @@ async def enqueue_messages(
             retries=ATTEMPTS,
             retry_delay=RETRY_DELAY_SECONDS,
             retry_backoff=False,
-            scheduled=int(message.scheduled_at.timestamp()),
+            # 0 puts it straight on the queue; a time waits for saq's once-a-second scheduler
+            scheduled=int(at) if at > now + 1 else 0,
             timeout=timeout_seconds,
         )
         added += job is not None
