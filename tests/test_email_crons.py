@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from email.message import EmailMessage
 
 from sqlalchemy import func, select, text
 
@@ -64,12 +65,16 @@ async def test_deadline_warnings_go_once_to_hotels_that_have_not_answered(
         ctx = runner.job_context()
         assert await deadline_warnings(ctx) == 1
         assert await deadline_warnings(ctx) == 0  # a second run (or worker) queues nothing
-        await until(lambda: inbox.to("hotel2@hotels.example"), 20, "the warning")
-    (row,) = await _rows(sessions, "deadline_warning")
+        (row,) = await _rows(sessions, "deadline_warning")
+
+        def warnings() -> list[EmailMessage]:
+            return [m for m in inbox.received if m["Message-ID"].strip() == row.message_id]
+
+        await until(warnings, 20, "the warning")
     assert row.recipient == "hotel2@hotels.example"
+    (row,) = await _rows(sessions, "deadline_warning")
     assert row.status == EmailStatus.SENT
-    warning = [m for m in inbox.to("hotel2@hotels.example") if m["Message-ID"].strip()
-               == row.message_id]  # fmt: skip
+    warning = warnings()
     assert len(warning) == 1
     assert f"/quotations/{soon}/offer" in parts(warning[0])["text/plain"]
 
