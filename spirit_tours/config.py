@@ -114,6 +114,9 @@ class Settings(BaseSettings):
     email_send_timeout_seconds: int = Field(
         default=60, ge=1, description="A send still running after this is retried elsewhere"
     )
+    email_retry_delay_seconds: float = Field(
+        default=60.0, gt=0, description="Pause before the 2nd attempt; doubled before the 3rd"
+    )
     job_sweep_seconds: int = Field(
         default=60, ge=1, description="How often workers look for jobs of crashed workers"
     )

@@ -34,6 +34,7 @@ class Inbox:
 
     def __init__(self) -> None:
         self.down = False
+        self.permanent = False
         self.stall: asyncio.Event | None = None
         self.stalled = 0
         self.refusals: dict[str, list[float]] = {}  # recipient → when refused
@@ -44,6 +45,8 @@ class Inbox:
             for recipient in envelope.rcpt_tos:
                 self.refusals.setdefault(recipient, []).append(time.monotonic())
             return "451 4.3.0 Try again later"
+        if self.permanent:
+            return "550 5.1.1 No such mailbox"
         if self.stall is not None:
             self.stalled += 1
             await self.stall.wait()  # the client dies meanwhile: nothing was accepted
@@ -81,7 +84,12 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
 
 def mail_settings(settings: Settings, port: int, **changes: Any) -> Settings:
     return settings.model_copy(
-        update={"smtp_url": None, "email_sender": f"Spirit Tours <no-reply@{DOMAIN}>", **changes}
+        update={
+            "smtp_url": None,
+            "email_sender": f"Spirit Tours <no-reply@{DOMAIN}>",
+            "email_retry_delay_seconds": 1.0,  # 1 s, then 2 s (60 s, 120 s in production)
+            **changes,
+        }
     )
 
 

@@ -202,3 +202,44 @@ async def _reference(sessions: SessionFactory, booking_id: str) -> str:
     async with sessions() as session:
         booking = await session.get_one(Booking, uuid.UUID(booking_id))
     return booking.reference
+
+
+async def test_a_company_with_two_invited_hotels_gets_one_invitation_per_hotel(
+    smtp: tuple[Inbox, int],
+    settings: Settings,
+    sessions: SessionFactory,
+    gql: GraphQLClient,
+    make_user: UserFactory,
+) -> None:
+    from spirit_tours.persistence.enums import Role
+    from tests.conftest import PASSWORD
+    from tests.quotation_flows import CREATE, INVITE, quotation_input
+
+    _inbox, port = smtp
+    await make_user("ops@spirit.example", Role.ADMIN)
+    await make_user("maria@andes.example", Role.AGENCY, company="Andes Travel")
+    await make_user("desk@inca.example", Role.HOTEL, company="Inca Group", hotel="Inca Cusco")
+    await make_user("lima@inca.example", Role.HOTEL, company="Inca Group", hotel="Inca Lima")
+    admin = await gql.token_for("ops@spirit.example", PASSWORD)
+    maria = await gql.token_for("maria@andes.example", PASSWORD)
+    desk = await gql.token_for("desk@inca.example", PASSWORD)
+    hotels = await gql.execute("{ viewer { company { hotels { id } } } }", token=desk)
+    hotel_ids = [h["id"] for h in hotels.ok()["viewer"]["company"]["hotels"]]
+    assert len(hotel_ids) == 2
+    created = await gql.execute(CREATE, {"input": quotation_input()}, token=maria)
+    quotation_id = created.ok()["createQuotation"]["quotation"]["id"]
+    async with running_jobs(settings, port):
+        (await gql.execute(INVITE, {"q": quotation_id, "hotels": hotel_ids}, token=admin)).ok()
+
+        async def invitations() -> list[MessageRow]:
+            return _by_template(await _sent(sessions), "hotel_invitation")
+
+        for _ in range(300):
+            if len(await invitations()) >= 4:
+                break
+            await asyncio.sleep(0.1)
+    rows = await invitations()
+    assert sorted((r.recipient, r.context["hotel_name"]) for r in rows) == [
+        ("desk@inca.example", "Inca Cusco"), ("desk@inca.example", "Inca Lima"),
+        ("lima@inca.example", "Inca Cusco"), ("lima@inca.example", "Inca Lima"),
+    ]  # fmt: skip

@@ -71,8 +71,11 @@ async def test_the_newsletter_reaches_everyone_in_their_language_except_who_opte
         assert bad.codes == ["BAD_USER_INPUT"], (field, bad.errors)
         assert bad.errors[0]["extensions"]["field"] == field
     async with running_jobs(settings, port):
-        sent = await gql.execute(NEWSLETTER, {"input": LETTER}, token=admin)
+        keyed = {**LETTER, "idempotencyKey": "lima-2026-11"}
+        sent = await gql.execute(NEWSLETTER, {"input": keyed}, token=admin)
         assert sent.ok()["sendNewsletter"] == {"queued": 2, "suppressed": 1}
+        retried = await gql.execute(NEWSLETTER, {"input": keyed}, token=admin)  # a retry
+        assert retried.ok()["sendNewsletter"] == {"queued": 0, "suppressed": 0}
         await until(lambda: inbox.to("maria@andes.example") and inbox.to("ops@spirit.example"),
                     20, "the newsletter")  # fmt: skip
         await asyncio.sleep(0.5)
@@ -102,6 +105,10 @@ async def test_statistics_per_template_locale_and_day_also_live(
     bad = await gql.execute("{ emailStats(since: \"2026-02-01\", until: \"2026-01-01\") { day } }",
                             token=admin)  # fmt: skip
     assert bad.codes == ["BAD_USER_INPUT"]
+    assert bad.errors[0]["extensions"]["field"] == "since"
+    unknown = await gql.execute('{ emailStats(templates: ["nope"]) { day } }', token=admin)
+    assert unknown.codes == ["BAD_USER_INPUT"]
+    assert unknown.errors[0]["extensions"]["field"] == "templates"
     today = datetime.now(UTC).date().isoformat()
     async with live(live_server.url, admin) as client:
         await client.subscribe("stats", "subscription { emailStats { template locale sent } }")
@@ -167,6 +174,11 @@ async def test_job_queues_and_the_queue_monitor_are_for_admin_only(
         bearer = await http.get("/ops/queues/api/queues",
                                 headers={"Authorization": f"Bearer {maria}"})  # fmt: skip
         assert bearer.status_code == 403
+        forged = await http.post(  # what a cross-site form would send with the browser's sign-in
+            "/ops/queues/api/queues/email-bulk/jobs/x/abort",
+            headers=basic("ops@spirit.example", PASSWORD),
+        )
+        assert forged.status_code == 403
         page = await http.get("/ops/queues/", headers=basic("ops@spirit.example", PASSWORD))
         assert page.status_code == 200
         assert "<html" in page.text.lower()

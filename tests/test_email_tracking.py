@@ -189,3 +189,20 @@ async def test_the_preferences_page_shows_and_saves_choices_in_the_recipients_la
         data={"preferences": "1"},
     )
     assert other.status_code == 403  # the signature belongs to one message only
+
+
+async def test_a_multipart_or_empty_one_click_post_unsubscribes_from_that_kind_only(
+    sent_newsletter: tuple[Inbox, str, str], http: httpx.AsyncClient, sessions: SessionFactory
+) -> None:
+    """RFC 8058 clients may POST multipart/form-data; whatever the body, a POST that is not
+    the preferences form means: no more of this kind of mail — and nothing else."""
+    _, _message_id, body = sent_newsletter
+    (page_link,) = _links(body, "/e/u/")
+    multipart = await http.post(_path(page_link), files={"List-Unsubscribe": (None, "One-Click")})
+    assert multipart.status_code == 200
+    empty = await http.post(_path(page_link))
+    assert empty.status_code == 200
+    from spirit_tours.resolvers.emails import suppressed_categories
+
+    async with sessions() as session:
+        assert await suppressed_categories(session, "ANA@example.com") == {"newsletter"}

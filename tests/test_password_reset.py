@@ -54,6 +54,8 @@ async def test_a_reset_link_works_once_and_signs_the_user_out_everywhere(
     assert len([m for m in inbox.to("ana@example.com") if "reset-password" in str(m)]) == 1
     reset_mail = next(m for m in inbox.to("ana@example.com") if "reset-password" in str(m))
     assert reset_mail["Content-Language"] == "pt"
+    assert "/e/c/" not in str(reset_mail)  # the token never travels through a tracked link
+    assert "/e/o/" not in str(reset_mail)
     inbox.received = [reset_mail]
     token = _token(inbox, "ana@example.com")
 

@@ -21,6 +21,11 @@ def message_id_domain(sender: str) -> str:
     return address.rpartition("@")[2] or "spirit-tours.invalid"
 
 
+# Mail whose links are secrets: no click redirect (its URL would carry the token into access
+# logs) and no pixel.
+UNTRACKED = frozenset({"password_reset"})
+
+
 def _attachments(template: str, context: dict[str, object], locale: str) -> list[Attachment]:
     if template == "booking_confirmed":
         from spirit_tours.emails.voucher import booking_voucher  # fpdf2 loads on first use
@@ -55,6 +60,6 @@ class Composer:
             message_id_domain=message_id_domain(self.sender),
             message_id=row.message_id,
             attachments=_attachments(row.template, context, row.locale),
-            html_filter=track,
+            html_filter=None if row.template in UNTRACKED else track,
         )
         return message, targets

@@ -142,7 +142,9 @@ async def unsubscribe(request: Request) -> Response:
         locale, notice = message.locale, None
         if request.method == "POST":
             form = await _form(request)
-            if form.get("List-Unsubscribe") == "One-Click" and "preferences" not in form:
+            if form.get("preferences") != "1":
+                # RFC 8058: the mail client's POST (url-encoded or multipart) — unsubscribe
+                # from this message's kind of mail only, never from anything else.
                 if message.template not in MARKETING:
                     return _invalid(locale)
                 await set_preferences(session, message.recipient, {message.template: False},

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import make_msgid
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -84,13 +84,21 @@ async def queue_email(
     return Queued(message_id, str(values["priority"]), values["scheduled_at"])  # type: ignore[arg-type]
 
 
-async def stranded(session: AsyncSession, older_than: datetime, limit: int) -> list[Queued]:
-    """QUEUED messages that should have gone by now: their saq job was lost (a Redis restart
-    without persistence, a crash between commit and enqueue) or is still waiting."""
-    rows = await session.execute(
-        select(EmailMessage.id, EmailMessage.priority, EmailMessage.scheduled_at)
-        .where(EmailMessage.status == EmailStatus.QUEUED, EmailMessage.scheduled_at < older_than)
-        .order_by(EmailMessage.scheduled_at)
-        .limit(limit)
+async def stranded(session: AsyncSession, older_than: datetime, per_lane: int) -> list[Queued]:
+    """Messages that should have gone by now, HIGH first, then NORMAL, LOW, BULK: QUEUED ones
+    whose saq job was lost (a Redis restart without persistence, a crash between commit and
+    enqueue) or is still waiting, and SENDING ones whose worker died (lease over)."""
+    overdue = or_(
+        and_(EmailMessage.status == EmailStatus.QUEUED, EmailMessage.scheduled_at < older_than),
+        and_(EmailMessage.status == EmailStatus.SENDING, EmailMessage.lease_until < older_than),
     )
-    return [Queued(row.id, row.priority, row.scheduled_at) for row in rows]
+    found: list[Queued] = []
+    for lane in ("HIGH", "NORMAL", "LOW", "BULK"):
+        rows = await session.execute(
+            select(EmailMessage.id, EmailMessage.priority, EmailMessage.scheduled_at)
+            .where(overdue, EmailMessage.priority == lane)
+            .order_by(EmailMessage.scheduled_at)
+            .limit(per_lane)
+        )
+        found.extend(Queued(row.id, row.priority, row.scheduled_at) for row in rows)
+    return found

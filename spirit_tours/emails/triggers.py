@@ -29,6 +29,7 @@ class Outgoing:
     template: str
     user: User
     context: dict[str, object]
+    about: str = ""  # tells apart two messages of one event to one user (two hotels)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +129,7 @@ async def _hotels_invited(
                 "deadline": q.offer_deadline,
                 "offer_url": links.offer(q.id),
             },
+            about=str(hotel.id),
         )
         for hotel, user in rows
     ]
@@ -265,7 +267,7 @@ async def outgoing_for(
     if trigger is None:
         return []
     return [
-        Outgoing(out.template, out.user, {**out.context, "name": out.user.full_name})
+        Outgoing(out.template, out.user, {**out.context, "name": out.user.full_name}, out.about)
         if "name" in out.context
         else out
         for out in await trigger(session, event, links)

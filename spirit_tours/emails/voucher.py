@@ -22,14 +22,15 @@ from spirit_tours.emails.render import Attachment
 VOUCHER_MSGIDS: tuple[str, ...] = (
     "Booking voucher",
     "Reference",
-    "Traveller",
+    "Booked by",
     "Destination",
     "Dates",
     "Travellers",
-    "Total",
     "Present this voucher at check-in.",
 )
-_REQUIRED = ("name", "reference", "destination", "start_date", "end_date", "total", "booking_url")
+# No price: the traveller shows the voucher at the hotel, which must never learn the selling
+# price (SPEC §3); the amount stays in the mail to the owner.
+_REQUIRED = ("name", "reference", "destination", "start_date", "end_date", "booking_url")
 _ENCODING = "cp1252"  # core fonts are WinAnsiEncoding: latin-1 plus euro sign, dashes, quotes
 _UNSAFE_IN_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
 _SPACES = str.maketrans({"\u202f": "\xa0", "\u2009": " ", "\u2007": " "})  # CLDR's thin spaces
@@ -59,13 +60,12 @@ def booking_voucher(context: Mapping[str, object], locale: str) -> Attachment:
     reference = format_value(context["reference"], locale)
     rows = [
         ("Reference", value("reference")),
-        ("Traveller", value("name")),
+        ("Booked by", value("name")),
         ("Destination", value("destination")),
         ("Dates", f"{value('start_date')} - {value('end_date')}"),
     ]
     if context.get("travellers") is not None:
         rows.append(("Travellers", value("travellers")))
-    rows.append(("Total", value("total")))
 
     pdf = FPDF(format="A4")
     pdf.core_fonts_encoding = _ENCODING

@@ -10,18 +10,22 @@ twice.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
+from email.message import EmailMessage as MimeMessage
 from enum import StrEnum
 from typing import Any
 
+import aiosmtplib
 from redis.asyncio import Redis
 from saq import Queue, Worker
 from saq.queue.redis import RedisQueue
-from sqlalchemy import select
+from sqlalchemy import and_, or_, update
 
 from spirit_tours.emails.compose import Composer
 from spirit_tours.emails.queueing import Queued, is_suppressed, stranded
@@ -71,7 +75,7 @@ async def enqueue_messages(
             "send_email",
             key=f"email:{message.id}",
             message_id=str(message.id),
-            retries=ATTEMPTS,
+            retries=ATTEMPTS + 2,  # the row's own count decides; saq must not give up first
             retry_delay=RETRY_DELAY_SECONDS,
             retry_backoff=False,
             # 0 puts it straight on the queue; a time waits for saq's once-a-second scheduler
@@ -82,65 +86,146 @@ async def enqueue_messages(
     return added
 
 
+async def hand_over(
+    queues: EmailQueues, messages: Iterable[Queued], *, timeout_seconds: int
+) -> None:
+    """Enqueue right after a commit; if Redis fails now, the rows are committed anyway and the
+    dispatcher hands them over within minutes — the caller's change stands, so no error."""
+    try:
+        await enqueue_messages(queues, messages, timeout_seconds=timeout_seconds)
+    except Exception as error:
+        log.warning("e-mail left to the dispatcher (could not enqueue: %s)", error)
+
+
 def _error_text(error: BaseException) -> str:
+    if isinstance(error, TimeoutError):
+        return "TimeoutError: the SMTP server did not take the message in time"
     return f"{type(error).__name__}: {error}"[:2000]
 
 
-async def send_email(ctx: dict[str, Any], *, message_id: str) -> str:
-    """Render and send one stored message; the last failed attempt makes it a dead letter.
+def is_permanent(error: BaseException) -> bool:
+    """A 5xx answer (unknown mailbox, refused content) or a message we cannot even build:
+    retrying changes nothing. Timeouts, 4xx and connection errors are worth retrying."""
+    if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
+        return all(refused.code >= 500 for refused in error.recipients)
+    if isinstance(error, aiosmtplib.SMTPResponseException):
+        return error.code >= 500
+    return isinstance(error, ValueError | TypeError | KeyError)
 
-    The row stays locked while the SMTP server takes the message, so two jobs for the same
-    message (a swept job racing its own retry) never both send it.
-    """
+
+@dataclass(frozen=True, slots=True)
+class DeliveryPolicy:
+    attempts: int = ATTEMPTS
+    retry_delay_seconds: float = 60.0  # doubled at each attempt: 60 s, 120 s
+
+    def delay(self, attempt: int) -> float:
+        return float(self.retry_delay_seconds * 2 ** (attempt - 1))
+
+
+def _quiet(task: asyncio.Task[None]) -> None:
+    if not task.cancelled():
+        task.exception()  # retrieved: an abandoned send's error is already reported
+
+
+async def _send_within(transport: Transport, message: MimeMessage, seconds: float) -> None:
+    """Send, or raise TimeoutError after ``seconds``. Not ``wait_for``: it waits for the
+    cancelled send to finish, and aiosmtplib's cancellation politely waits for the very
+    server that stopped answering."""
+    task = asyncio.create_task(transport.send(message))
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if not done:
+        task.cancel()
+        task.add_done_callback(_quiet)
+        raise TimeoutError
+    task.result()
+
+
+async def _claim(
+    sessions: SessionFactory, message_id: uuid.UUID, lease: float
+) -> EmailMessage | None:
+    """Take the message for one attempt, committed before anything is sent: the attempt
+    counts even if this worker dies, and no other worker takes it until the lease ends."""
+    now = utcnow()
+    async with sessions() as session, session.begin():
+        return await session.scalar(
+            update(EmailMessage)
+            .where(
+                EmailMessage.id == message_id,
+                or_(
+                    EmailMessage.status == EmailStatus.QUEUED,
+                    and_(
+                        EmailMessage.status == EmailStatus.SENDING,
+                        EmailMessage.lease_until < now,
+                    ),
+                ),
+            )
+            .values(
+                status=EmailStatus.SENDING,
+                attempts=EmailMessage.attempts + 1,
+                lease_until=now + timedelta(seconds=lease),
+            )
+            .returning(EmailMessage)
+        )
+
+
+async def _finish(sessions: SessionFactory, message_id: uuid.UUID, **values: Any) -> None:
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(EmailMessage)
+            .where(EmailMessage.id == message_id, EmailMessage.status == EmailStatus.SENDING)
+            .values(lease_until=None, **values)
+        )
+
+
+async def send_email(ctx: dict[str, Any], *, message_id: str) -> str:
+    """One attempt at one stored message: claim it, render and send it outside any
+    transaction, record the outcome. The third failed attempt (or a permanent refusal) makes
+    it a dead letter; a row that is not QUEUED (sent, dead, claimed) is left alone."""
     job = ctx["job"]
     sessions: SessionFactory = ctx["sessions"]
     composer: Composer = ctx["composer"]
     transport: Transport = ctx["transport"]
-    failure: BaseException | None = None
-    async with sessions() as session, session.begin():
-        row = await session.scalar(
-            select(EmailMessage)
-            .where(EmailMessage.id == uuid.UUID(message_id))
-            .where(EmailMessage.status == EmailStatus.QUEUED)
-            .with_for_update(skip_locked=True)
-        )
-        if row is None:
-            return "not queued"  # sent, dead-lettered or being sent by another job
-        if template_info(row.template).marketing and await is_suppressed(
-            session, row.recipient, row.template
-        ):
-            row.status = EmailStatus.SUPPRESSED
+    policy: DeliveryPolicy = ctx.get("delivery") or DeliveryPolicy()
+    # The lease ends before saq would sweep this job as stuck, and the send before the lease.
+    lease = max(float(job.timeout or 60) - 1.0, 1.0)
+    row = await _claim(sessions, uuid.UUID(message_id), lease)
+    if row is None:
+        return "not queued"
+    if template_info(row.template).marketing:
+        async with sessions() as session:
+            suppressed = await is_suppressed(session, row.recipient, row.template)
+        if suppressed:
+            await _finish(sessions, row.id, status=EmailStatus.SUPPRESSED)
             return "suppressed"
-        row.attempts += 1
-        try:
-            message, links = composer.compose(row)
-            await transport.send(message)
-        except Exception as error:
-            failure = error
-            row.last_error = _error_text(error)
-            if job.attempts >= job.retries:
-                row.status = EmailStatus.FAILED
-                row.failed_at = utcnow()
-                log.warning("e-mail %s to %s dead-lettered: %s", row.template, row.recipient, error)
-                return "dead-lettered"
-        else:
-            row.status = EmailStatus.SENT
-            row.sent_at = utcnow()
-            row.links = links
-            row.last_error = None
-            return "sent"
-    # saq retries it; the delay doubles each time (2 s, 4 s, …), no jitter, so a refusing
-    # server sees a predictable, growing pause.
-    job.retry_backoff = False
-    job.retry_delay = RETRY_DELAY_SECONDS * 2 ** (job.attempts - 1)
-    raise failure
+    try:
+        message, links = composer.compose(row)
+        await _send_within(transport, message, lease * 0.75)
+    except Exception as error:
+        final = is_permanent(error) or row.attempts >= policy.attempts
+        if final:
+            await _finish(sessions, row.id, status=EmailStatus.FAILED, failed_at=utcnow(),
+                          last_error=_error_text(error))  # fmt: skip
+            log.warning("e-mail %s to %s dead-lettered: %s", row.template, row.recipient, error)
+            return "dead-lettered"
+        delay = policy.delay(row.attempts)
+        await _finish(sessions, row.id, status=EmailStatus.QUEUED, last_error=_error_text(error),
+                      scheduled_at=utcnow() + timedelta(seconds=delay))  # fmt: skip
+        # saq runs it again after the delay (no jitter: a refusing server sees a predictable,
+        # growing pause); should saq give up first, the dispatcher finds the QUEUED row.
+        job.retry_backoff = False
+        job.retry_delay = delay
+        raise
+    await _finish(sessions, row.id, status=EmailStatus.SENT, sent_at=utcnow(), links=links,
+                  last_error=None)  # fmt: skip
+    return "sent"
 
 
 async def dispatch_stranded(ctx: dict[str, Any]) -> int:
-    """Re-hand to saq the QUEUED messages that are overdue by more than a minute."""
+    """Re-hand to saq the messages overdue by more than a minute (QUEUED, or SENDING by a
+    worker that died), HIGH ones first."""
     sessions: SessionFactory = ctx["sessions"]
     async with sessions() as session:
-        overdue = await stranded(session, utcnow() - timedelta(minutes=1), limit=5000)
+        overdue = await stranded(session, utcnow() - timedelta(minutes=1), per_lane=2000)
     added = await enqueue_messages(ctx["email_queues"], overdue)
     if added:
         log.warning("re-queued %d e-mail messages whose jobs were lost", added)

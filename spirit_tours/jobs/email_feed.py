@@ -12,6 +12,8 @@ import logging
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.emails.queueing import Queued, queue_email
 from spirit_tours.emails.triggers import FrontEnd, outgoing_for
@@ -52,22 +54,37 @@ async def feed_once(
             )
         )
         for event in events:
-            for out in await outgoing_for(session, event, links):
-                message = await queue_email(
-                    session,
-                    template=out.template,
-                    to=out.user.email,
-                    locale=out.user.locale.value,
-                    context=out.context,
-                    message_id_domain=message_id_domain,
-                    user_id=out.user.id,
-                    source_key=f"event:{event.position}:{out.template}:{out.user.id}",
-                )
-                if message is not None:
-                    queued.append(message)
+            try:
+                async with session.begin_nested():  # one bad event must not stop the mail
+                    queued.extend(await _queue_for(session, event, links, message_id_domain))
+            except DBAPIError:
+                raise  # the database's trouble: the whole batch is read again
+            except Exception:  # the event's own (a payload no trigger understands): logged
+                log.exception("e-mail for event %s (%s) skipped", event.position, event.kind)
         if events:
             cursor.position = events[-1].position or cursor.position
     return len(events), queued
+
+
+async def _queue_for(
+    session: AsyncSession, event: OutboxEvent, links: FrontEnd, message_id_domain: str
+) -> list[Queued]:
+    queued = []
+    for out in await outgoing_for(session, event, links):
+        suffix = f":{out.about}" if out.about else ""
+        message = await queue_email(
+            session,
+            template=out.template,
+            to=out.user.email,
+            locale=out.user.locale.value,
+            context=out.context,
+            message_id_domain=message_id_domain,
+            user_id=out.user.id,
+            source_key=f"event:{event.position}:{out.template}:{out.user.id}{suffix}",
+        )
+        if message is not None:
+            queued.append(message)
+    return queued
 
 
 class EmailFeed:

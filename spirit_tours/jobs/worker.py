@@ -20,7 +20,12 @@ from spirit_tours.emails.links import LinkSigner
 from spirit_tours.emails.transport import Transport, transport_for
 from spirit_tours.emails.triggers import FrontEnd
 from spirit_tours.jobs.bookings import payment_reminders
-from spirit_tours.jobs.email import dispatch_stranded, email_queues, email_workers
+from spirit_tours.jobs.email import (
+    DeliveryPolicy,
+    dispatch_stranded,
+    email_queues,
+    email_workers,
+)
 from spirit_tours.jobs.email_crons import birthday_mail, deadline_warnings, expire_quotations
 from spirit_tours.jobs.email_feed import EmailFeed
 from spirit_tours.jobs.maintenance import purge_refresh_tokens
@@ -87,6 +92,7 @@ class JobRunner:
             "payments": PaymentProviders.from_settings(settings),
             "email_queues": self.email_queues,
             "composer": Composer(sender, signer),
+            "delivery": DeliveryPolicy(retry_delay_seconds=settings.email_retry_delay_seconds),
             "transport": self.transport,
             "message_id_domain": domain,
             "front_end": FrontEnd(settings.front_end_url),

@@ -6,14 +6,20 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import time
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from spirit_tours.errors import DomainError
+from spirit_tours.errors import DomainError, ErrorCode, forbidden
 from spirit_tours.permissions.classes import HasRole
 from spirit_tours.permissions.viewer import Viewer
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+BASIC_CACHE_SECONDS = 60.0
+_VERIFIED: dict[str, tuple[float, Viewer]] = {}
 
 
 def _basic(value: str) -> tuple[str, str] | None:
@@ -40,9 +46,20 @@ async def viewer_of_request(request: Request) -> Viewer | None:
     credentials = _basic(header)
     if credentials is None:
         return None
+    if request.method not in SAFE_METHODS:
+        # A browser replays Basic credentials on cross-site POSTs too: changes need a token.
+        raise forbidden("Changes need a bearer token, not a browser sign-in.")
+    key = hashlib.sha256(header.encode()).hexdigest()
+    cached = _VERIFIED.get(key)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]  # the monitor polls every few seconds: no argon2 on each request
     client = request.client.host if request.client else "unknown"
     async with services.sessions() as session:
-        return viewer_of(await check_credentials(services, session, *credentials, client))
+        viewer = viewer_of(await check_credentials(services, session, *credentials, client))
+    if len(_VERIFIED) > 1000:
+        _VERIFIED.clear()
+    _VERIFIED[key] = (time.monotonic() + BASIC_CACHE_SECONDS, viewer)
+    return viewer
 
 
 class RequireRole:
@@ -59,6 +76,9 @@ class RequireRole:
         try:
             viewer = await viewer_of_request(request)
         except DomainError as error:
+            if error.code == ErrorCode.FORBIDDEN:
+                await PlainTextResponse(error.message, 403)(scope, receive, send)
+                return
             viewer, reason = None, error.message
         else:
             reason = "Sign in."

@@ -16,7 +16,8 @@ from spirit_tours.persistence.base import Base, UUIDPrimaryKey, db_enum, utcnow
 
 
 class EmailStatus(StrEnum):
-    QUEUED = "QUEUED"  # waiting for (or being handled by) a worker
+    QUEUED = "QUEUED"  # waiting for a worker (or for its next attempt)
+    SENDING = "SENDING"  # claimed by a worker until ``lease_until``
     SENT = "SENT"  # accepted by the SMTP server
     FAILED = "FAILED"  # every attempt failed: a dead letter the operator can requeue
     SUPPRESSED = "SUPPRESSED"  # marketing mail to someone who unsubscribed: never sent
@@ -48,7 +49,8 @@ class EmailMessage(UUIDPrimaryKey, Base):
     scheduled_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     failed_at: Mapped[datetime | None]
-    attempts: Mapped[int] = mapped_column(default=0)
+    attempts: Mapped[int] = mapped_column(default=0)  # claimed attempts, crashed ones included
+    lease_until: Mapped[datetime | None]  # a SENDING claim past this belongs to no one
     last_error: Mapped[str | None] = mapped_column(Text)
     requeues: Mapped[int] = mapped_column(default=0)
     links: Mapped[list[str]] = mapped_column(JSONB, default=list)  # click targets it may open
@@ -63,7 +65,7 @@ class EmailMessage(UUIDPrimaryKey, Base):
         Index(
             "ix_email_messages_queued",
             "scheduled_at",
-            postgresql_where=text("status = 'QUEUED'"),
+            postgresql_where=text("status IN ('QUEUED', 'SENDING')"),
         ),
         Index(
             "ix_email_messages_failed",

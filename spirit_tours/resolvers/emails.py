@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, Date, String, and_, case, cast, delete, fu
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spirit_tours.emails.catalog import LOCALES
 from spirit_tours.emails.queueing import Queued
 from spirit_tours.emails.render import TEMPLATES
 from spirit_tours.errors import DomainError, ErrorCode, bad_input, not_found
@@ -27,6 +28,7 @@ from spirit_tours.persistence.repositories.events import record_audit
 
 MARKETING = tuple(sorted(name for name, info in TEMPLATES.items() if info.marketing))
 MAX_STATS_DAYS = 366
+_CAMPAIGNS = uuid.UUID("6f1d2c1e-9a4b-4c51-8f0e-5e3f2f1a7b10")  # names campaigns by their key
 
 
 async def requeue(session: AsyncSession, viewer: Viewer, message_id: uuid.UUID) -> Queued:
@@ -34,6 +36,12 @@ async def requeue(session: AsyncSession, viewer: Viewer, message_id: uuid.UUID) 
     row = await session.get(EmailMessage, message_id, with_for_update=True)
     if row is None:
         raise not_found("E-mail message")
+    if row.template == "password_reset":
+        raise DomainError(
+            ErrorCode.INVALID_STATE,
+            "A password-reset link expires: the user asks for a new one instead.",
+            status=row.status.value,
+        )
     if row.status != EmailStatus.FAILED:
         raise DomainError(
             ErrorCode.INVALID_STATE,
@@ -41,6 +49,7 @@ async def requeue(session: AsyncSession, viewer: Viewer, message_id: uuid.UUID) 
             status=row.status.value,
         )
     row.status = EmailStatus.QUEUED
+    row.attempts = 0  # three fresh attempts
     row.requeues += 1
     row.failed_at = None
     row.scheduled_at = utcnow()
@@ -55,6 +64,7 @@ class Newsletter:
     body: str
     article_url: str
     scheduled_at: datetime | None = None
+    idempotency_key: str | None = None
 
 
 def _check_newsletter(letter: Newsletter, now: datetime) -> None:
@@ -78,7 +88,11 @@ async def send_newsletter(
     unsubscribed from the newsletter get a SUPPRESSED row instead. Returns (queued, suppressed)."""
     now = utcnow()
     _check_newsletter(letter, now)
-    campaign = uuid.uuid4()
+    if letter.idempotency_key is not None and not 1 <= len(letter.idempotency_key) <= 200:
+        raise bad_input("idempotencyKey", "The key needs 1 to 200 characters.")
+    campaign = (
+        uuid.uuid5(_CAMPAIGNS, letter.idempotency_key) if letter.idempotency_key else uuid.uuid4()
+    )
     scheduled = letter.scheduled_at or now
     rows = await session.execute(
         text(
@@ -99,6 +113,7 @@ async def send_newsletter(
             LEFT JOIN email_suppressions s
                    ON s.email = lower(u.email) AND s.category = 'newsletter'
             WHERE u.is_active
+            ON CONFLICT (source_key) DO NOTHING
             RETURNING id, status, scheduled_at
             """
         ),
@@ -174,7 +189,7 @@ class StatsRow:
 
 def _check_range(since: date, until: date) -> None:
     if until < since:
-        raise bad_input("until", "until must not be before since.")
+        raise bad_input("since", "since must not be after until.")
     if (until - since).days >= MAX_STATS_DAYS:
         raise bad_input("since", f"Ask for at most {MAX_STATS_DAYS} days.")
 
@@ -188,6 +203,12 @@ async def email_stats(
 ) -> list[StatsRow]:
     """Counts per day (UTC, the day a message was queued), template and locale."""
     _check_range(since, until)
+    unknown = sorted(set(templates or ()) - set(TEMPLATES))
+    if unknown:
+        raise bad_input("templates", f"Unknown templates {unknown}; see {sorted(TEMPLATES)}.")
+    odd = sorted(set(locales or ()) - set(LOCALES))
+    if odd:
+        raise bad_input("locales", f"Unknown locales {odd}; expected {list(LOCALES)}.")
     day = cast(func.timezone("UTC", EmailMessage.created_at), Date).label("day")
     start = datetime.combine(since, time.min, UTC)
     end = datetime.combine(until + timedelta(days=1), time.min, UTC)

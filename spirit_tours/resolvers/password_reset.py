@@ -9,7 +9,7 @@ import hmac
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
@@ -17,9 +17,13 @@ from spirit_tours.emails.queueing import Queued, queue_email
 from spirit_tours.emails.triggers import FrontEnd
 from spirit_tours.errors import bad_input
 from spirit_tours.persistence.accounts import RefreshToken, User
+from spirit_tours.persistence.emails import EmailMessage
 from spirit_tours.persistence.repositories import accounts
 from spirit_tours.persistence.repositories.events import record_audit
 from spirit_tours.resolvers.auth import viewer_of
+
+MIN_INTERVAL = timedelta(seconds=60)
+MAX_PER_HOUR = 5
 
 
 def _signature(secret: bytes, user_id: uuid.UUID, expires: int, password_hash: str) -> str:
@@ -41,12 +45,23 @@ async def request_reset(
     ttl: timedelta,
     message_id_domain: str,
 ) -> Queued | None:
-    """Queue the HIGH-priority mail; unknown addresses get nothing and learn nothing. One
-    mail per user and minute, however often the button is pressed."""
+    """Queue the HIGH-priority mail; unknown addresses get nothing and learn nothing. At most
+    one mail a minute and five an hour per user, however often the button is pressed."""
     user = await accounts.user_by_email(session, email.strip())
     if user is None or not user.is_active:
         return None
     now = datetime.now(UTC)
+    recent = list(
+        await session.scalars(
+            select(EmailMessage.created_at).where(
+                EmailMessage.user_id == user.id,
+                EmailMessage.template == "password_reset",
+                EmailMessage.created_at > now - timedelta(hours=1),
+            )
+        )
+    )
+    if len(recent) >= MAX_PER_HOUR or any(at > now - MIN_INTERVAL for at in recent):
+        return None  # a mailbox is not to be flooded; the caller still answers true
     token = reset_token(secret, user, now + ttl)
     return await queue_email(
         session,

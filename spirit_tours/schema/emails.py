@@ -13,7 +13,7 @@ import strawberry
 
 from spirit_tours.context import Context
 from spirit_tours.errors import bad_input
-from spirit_tours.jobs.email import enqueue_messages
+from spirit_tours.jobs.email import hand_over
 from spirit_tours.permissions.classes import IsAdmin, IsAuthenticated
 from spirit_tours.persistence.emails import EmailMessage as MessageRow
 from spirit_tours.persistence.emails import EmailStatus as StatusValue
@@ -138,6 +138,10 @@ class SendNewsletterInput:
     scheduled_at: datetime | None = strawberry.field(
         default=None, description="Send later; unset: now."
     )
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Sending again with the same key (a retried request) mails no one twice.",
+    )
 
 
 @strawberry.type
@@ -258,7 +262,7 @@ class EmailMutations:
             queued = await emails.requeue(session, viewer, message_id)
         services = info.context.services
         timeout = services.settings.email_send_timeout_seconds
-        await enqueue_messages(services.email_queues, [queued], timeout_seconds=timeout)
+        await hand_over(services.email_queues, [queued], timeout_seconds=timeout)
         async with info.context.session() as session:
             return EmailMessage.build(await session.get_one(MessageRow, message_id))
 
@@ -273,14 +277,14 @@ class EmailMutations:
         viewer = info.context.require_viewer()
         services = info.context.services
         letter = emails.Newsletter(input.headline, input.body, input.article_url,
-                                   input.scheduled_at)  # fmt: skip
+                                   input.scheduled_at, input.idempotency_key)  # fmt: skip
         async with info.context.transaction() as session:
             queued, suppressed = await emails.send_newsletter(
                 session, viewer, letter, services.message_id_domain
             )
         # After the commit; should this process die here, the dispatcher picks them up.
         timeout = services.settings.email_send_timeout_seconds
-        await enqueue_messages(services.email_queues, queued, timeout_seconds=timeout)
+        await hand_over(services.email_queues, queued, timeout_seconds=timeout)
         return SendNewsletterPayload(queued=len(queued), suppressed=suppressed)
 
     @strawberry.mutation(

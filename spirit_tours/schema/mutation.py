@@ -8,7 +8,7 @@ import strawberry
 
 from spirit_tours.context import Context
 from spirit_tours.emails.triggers import FrontEnd
-from spirit_tours.jobs.email import enqueue_messages
+from spirit_tours.jobs.email import hand_over
 from spirit_tours.resolvers import auth, password_reset
 from spirit_tours.schema.auth import (
     AuthPayload,
@@ -77,7 +77,7 @@ class Mutation(
                 message_id_domain=services.message_id_domain,
             )
         if queued is not None:
-            await enqueue_messages(
+            await hand_over(
                 services.email_queues, [queued], timeout_seconds=settings.email_send_timeout_seconds
             )
         return True

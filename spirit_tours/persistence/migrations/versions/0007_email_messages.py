@@ -38,7 +38,7 @@ def upgrade() -> None:
     sa.Column('user_id', sa.Uuid(), nullable=True),
     sa.Column('priority', sa.String(length=10), nullable=False),
     sa.Column('context', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-    sa.Column('status', sa.Enum('QUEUED', 'SENT', 'FAILED', 'SUPPRESSED', name='email_status'), nullable=False),
+    sa.Column('status', sa.Enum('QUEUED', 'SENDING', 'SENT', 'FAILED', 'SUPPRESSED', name='email_status'), nullable=False),
     sa.Column('source_key', sa.String(length=200), nullable=True),
     sa.Column('message_id', sa.String(length=250), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
@@ -46,6 +46,7 @@ def upgrade() -> None:
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('failed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('lease_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('requeues', sa.Integer(), nullable=False),
     sa.Column('links', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
@@ -61,7 +62,7 @@ def upgrade() -> None:
     )
     op.create_index('ix_email_messages_created_at', 'email_messages', ['created_at'], unique=False)
     op.create_index('ix_email_messages_failed', 'email_messages', ['failed_at', 'id'], unique=False, postgresql_where=sa.text("status = 'FAILED'"))
-    op.create_index('ix_email_messages_queued', 'email_messages', ['scheduled_at'], unique=False, postgresql_where=sa.text("status = 'QUEUED'"))
+    op.create_index('ix_email_messages_queued', 'email_messages', ['scheduled_at'], unique=False, postgresql_where=sa.text("status IN ('QUEUED', 'SENDING')"))
     op.drop_index(op.f('ix_email_dead_letters_failed_at'), table_name='email_dead_letters')
     op.drop_table('email_dead_letters')
     op.add_column('users', sa.Column('birth_date', sa.Date(), nullable=True))
@@ -91,7 +92,7 @@ def downgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_email_dead_letters'))
     )
     op.create_index(op.f('ix_email_dead_letters_failed_at'), 'email_dead_letters', ['failed_at'], unique=False)
-    op.drop_index('ix_email_messages_queued', table_name='email_messages', postgresql_where=sa.text("status = 'QUEUED'"))
+    op.drop_index('ix_email_messages_queued', table_name='email_messages', postgresql_where=sa.text("status IN ('QUEUED', 'SENDING')"))
     op.drop_index('ix_email_messages_failed', table_name='email_messages', postgresql_where=sa.text("status = 'FAILED'"))
     op.drop_index('ix_email_messages_created_at', table_name='email_messages')
     op.drop_table('email_messages')
