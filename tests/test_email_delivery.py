@@ -320,3 +320,46 @@ async def test_a_permanent_refusal_is_dead_lettered_at_once(
     assert row.attempts == 1  # 550: retrying would not help
     assert row.last_error is not None
     assert "550" in row.last_error
+
+
+async def test_admin_requeues_every_dead_letter_after_an_outage_but_not_reset_links(
+    smtp: tuple[Inbox, int],
+    settings: Settings,
+    sessions: SessionFactory,
+    gql: GraphQLClient,
+    make_user: UserFactory,
+) -> None:
+    inbox, port = smtp
+    await make_user("ops@spirit.example")
+    admin = await gql.token_for("ops@spirit.example", PASSWORD)
+    async with sessions() as session, session.begin():
+        await session.execute(
+            text(
+                """
+                INSERT INTO email_messages (id, template, locale, recipient, priority, context,
+                    status, message_id, created_at, scheduled_at, failed_at, attempts,
+                    requeues, links, open_count, click_count, last_error)
+                SELECT gen_random_uuid(), t.template, 'en', t.template || n || '@example.com',
+                    'NORMAL', t.context::jsonb, 'FAILED', '<dead' || t.template || n || '@x>',
+                    now(), now(), now(), 3, 0, '[]', 0, 0, 'SMTPServerDisconnected'
+                FROM generate_series(1, 3) AS n,
+                     (VALUES ('welcome', '{"name": "Ana", "login_url": "https://a.example/l"}'),
+                             ('password_reset', '{"name": "Ana", "minutes": 30,
+                               "reset_url": "https://a.example/r?token=old"}'))
+                     AS t(template, context)
+                """
+            )
+        )
+    unknown = await gql.execute('mutation { requeueDeadLetters(template: "nope") }', token=admin)
+    assert unknown.codes == ["BAD_USER_INPUT"]
+    async with running_jobs(settings, port):
+        requeued = await gql.execute("mutation { requeueDeadLetters }", token=admin)
+        assert requeued.ok() == {"requeueDeadLetters": 3}
+        await until(lambda: len([m for m in inbox.received if "welcome" in m["To"]]) == 3, 20,
+                    "the requeued mail")  # fmt: skip
+        again = await gql.execute("mutation { requeueDeadLetters }", token=admin)
+        assert again.ok() == {"requeueDeadLetters": 0}
+    left = await gql.execute(DEAD_LETTERS, token=admin)
+    assert {e["node"]["template"] for e in left.ok()["emailDeadLetters"]["edges"]} == {
+        "password_reset"
+    }

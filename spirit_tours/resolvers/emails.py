@@ -8,7 +8,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import ColumnElement, Date, String, and_, case, cast, delete, func, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    String,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -56,6 +68,42 @@ async def requeue(session: AsyncSession, viewer: Viewer, message_id: uuid.UUID) 
     record_audit(session, viewer, "email.requeue", "EmailMessage", row.id,
                  template=row.template, attempts=row.attempts)  # fmt: skip
     return Queued(row.id, row.priority, row.scheduled_at)
+
+
+MAX_REQUEUE = 10_000
+
+
+async def requeue_all(session: AsyncSession, viewer: Viewer, template: str | None) -> list[Queued]:
+    """Every dead letter (of one template) back to its queue — after an SMTP outage, say.
+    Password-reset mail stays: its links have expired."""
+    if template is not None and template not in TEMPLATES:
+        raise bad_input("template", f"Unknown template {template!r}; see {sorted(TEMPLATES)}.")
+    now = utcnow()
+    chosen = (
+        select(EmailMessage.id)
+        .where(EmailMessage.status == EmailStatus.FAILED,
+               EmailMessage.template != "password_reset",
+               *([EmailMessage.template == template] if template else []))
+        .order_by(EmailMessage.failed_at)
+        .limit(MAX_REQUEUE)
+        .with_for_update(skip_locked=True)
+    )  # fmt: skip
+    rows = await session.execute(
+        update(EmailMessage)
+        .where(EmailMessage.id.in_(chosen.scalar_subquery()))
+        .values(
+            status=EmailStatus.QUEUED,
+            attempts=0,
+            requeues=EmailMessage.requeues + 1,
+            failed_at=None,
+            scheduled_at=now,
+        )
+        .returning(EmailMessage.id, EmailMessage.priority, EmailMessage.scheduled_at)
+    )
+    queued = [Queued(row.id, row.priority, row.scheduled_at) for row in rows]
+    record_audit(session, viewer, "email.requeue_all", "EmailMessage", None,
+                 template=template, count=len(queued))  # fmt: skip
+    return queued
 
 
 @dataclass(frozen=True, slots=True)

@@ -268,6 +268,20 @@ class EmailMutations:
 
     @strawberry.mutation(
         permission_classes=[IsAdmin],
+        description="Every dead letter (or those of one template) sent again, oldest first, "
+        "up to 10,000 per call; returns how many. Password-reset mail is left out.",
+    )
+    async def requeue_dead_letters(self, info: Info, template: str | None = None) -> int:
+        viewer = info.context.require_viewer()
+        async with info.context.transaction() as session:
+            queued = await emails.requeue_all(session, viewer, template)
+        services = info.context.services
+        timeout = services.settings.email_send_timeout_seconds
+        await hand_over(services.email_queues, queued, timeout_seconds=timeout)
+        return len(queued)
+
+    @strawberry.mutation(
+        permission_classes=[IsAdmin],
         description="The newsletter to every active user in their language (BULK priority; "
         "those who unsubscribed are skipped).",
     )
