@@ -35,6 +35,7 @@ STATS_POLL_SECONDS = 2.0
 @strawberry.enum(description="Where a message stands.")
 class EmailStatus(Enum):
     QUEUED = "QUEUED"
+    SENDING = "SENDING"
     SENT = "SENT"
     FAILED = "FAILED"
     SUPPRESSED = "SUPPRESSED"
