@@ -7,6 +7,7 @@ import contextlib
 import email
 import email.policy
 import socket
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from email.message import EmailMessage
@@ -35,7 +36,8 @@ class Inbox:
     def __init__(self) -> None:
         self.down = False
         self.permanent = False
-        self.stall: asyncio.Event | None = None
+        self.stall: threading.Event | None = None  # set from the test's loop: thread-safe
+        self.accept_after_stall = False
         self.stalled = 0
         self.refusals: dict[str, list[float]] = {}  # recipient → when refused
         self.received: list[EmailMessage] = []
@@ -49,8 +51,10 @@ class Inbox:
             return "550 5.1.1 No such mailbox"
         if self.stall is not None:
             self.stalled += 1
-            await self.stall.wait()  # the client dies meanwhile: nothing was accepted
-            return "421 4.3.0 Closing"
+            # a thread waits for the test's signal; the client may die meanwhile
+            await asyncio.to_thread(self.stall.wait)
+            if not self.accept_after_stall:
+                return "421 4.3.0 Closing"
         assert isinstance(envelope.content, bytes)
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)
@@ -95,13 +99,17 @@ def mail_settings(settings: Settings, port: int, **changes: Any) -> Settings:
 
 @contextlib.asynccontextmanager
 async def running_jobs(
-    settings: Settings, port: int, *, sweep_seconds: int | None = None
+    settings: Settings,
+    port: int,
+    *,
+    sweep_seconds: int | None = None,
+    retry_delay_seconds: float = 1.0,
 ) -> AsyncIterator[JobRunner]:
     """Every worker of a worker process (feed, e-mail lanes, maintenance) in this loop."""
     assert settings.database_url
     assert settings.redis_url
     runner = JobRunner(
-        mail_settings(settings, port),
+        mail_settings(settings, port, email_retry_delay_seconds=retry_delay_seconds),
         settings.database_url,
         settings.redis_url,
         transport=SmtpTransport(f"smtp://127.0.0.1:{port}", timeout_seconds=10),

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -81,7 +82,8 @@ async def test_a_refused_message_is_retried_dead_lettered_and_requeued_by_admin_
     inbox.down = True
     await make_user("ops@spirit.example")
     await make_user("agent@agency.example", role=Role.AGENCY, company="Andes Agency")
-    async with running_jobs(settings, port) as runner:
+    # 3 s then 6 s: wide enough apart for saq's once-a-second scheduling to keep the order
+    async with running_jobs(settings, port, retry_delay_seconds=3.0) as runner:
         queued = await queue_now(sessions, runner, "welcome", "ana@example.com", "es", WELCOME)
 
         async def status() -> EmailStatus:
@@ -99,7 +101,7 @@ async def test_a_refused_message_is_retried_dead_lettered_and_requeued_by_admin_
         refusals = inbox.refusals["ana@example.com"]
         assert len(refusals) == 3
         first, second = (b - a for a, b in itertools.pairwise(refusals))
-        assert first >= 0.9  # 1 s, then 2 s
+        assert first >= 2.9  # 3 s, then 6 s
         assert second > first
         assert inbox.to("ana@example.com") == []
 
@@ -149,7 +151,7 @@ async def test_a_worker_killed_in_the_middle_of_a_send_loses_no_message(
     DATA, the process is SIGKILLed; the job, past its timeout, is swept and sent once by
     the next worker."""
     inbox, port = smtp
-    inbox.stall = asyncio.Event()
+    inbox.stall = threading.Event()
     assert settings.database_url
     assert settings.redis_url
     env = {
@@ -274,7 +276,7 @@ async def test_a_server_that_never_answers_times_out_three_times_then_dead_lette
     smtp: tuple[Inbox, int], settings: Settings, sessions: SessionFactory
 ) -> None:
     inbox, port = smtp
-    inbox.stall = asyncio.Event()
+    inbox.stall = threading.Event()
     async with running_jobs(settings, port, sweep_seconds=1) as runner:
         from spirit_tours.emails.queueing import queue_email
 
@@ -363,3 +365,24 @@ async def test_admin_requeues_every_dead_letter_after_an_outage_but_not_reset_li
     assert {e["node"]["template"] for e in left.ok()["emailDeadLetters"]["edges"]} == {
         "password_reset"
     }
+
+
+async def test_stopping_the_workers_lets_a_send_in_progress_finish_and_be_recorded(
+    smtp: tuple[Inbox, int], settings: Settings, sessions: SessionFactory
+) -> None:
+    """A deploy stops the workers while the SMTP server is taking a message: the worker
+    waits for it and records SENT, so the message is not sent again after the restart."""
+    inbox, port = smtp
+    inbox.stall = threading.Event()
+    inbox.accept_after_stall = True
+    async with running_jobs(settings, port) as runner:
+        queued = await queue_now(sessions, runner, "welcome", "ana@example.com", "en", WELCOME)
+        await until(lambda: inbox.stalled == 1, 20, "the send to start")
+        stopping = asyncio.create_task(runner.stop())
+        await asyncio.sleep(1.0)
+        assert not stopping.done()  # it waits for the send in progress
+        inbox.stall.set()
+        await asyncio.wait_for(stopping, 20)
+    row = await message_row(sessions, queued.id)
+    assert row.status == EmailStatus.SENT, row.last_error
+    assert len(inbox.to("ana@example.com")) == 1

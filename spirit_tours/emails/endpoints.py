@@ -135,13 +135,14 @@ async def unsubscribe(request: Request) -> Response:
     signature = request.path_params["signature"]
     if message_id is None or not services.links.verify(signature, "unsubscribe", message_id):
         return _invalid(status=403)
+    # The body first: a slow client must not hold a database connection and the row's lock.
+    form = await _form(request) if request.method == "POST" else {}
     async with services.sessions() as session, session.begin():
         message = await session.get(EmailMessage, message_id, with_for_update=True)
         if message is None:
             return _invalid(status=404)
         locale, notice = message.locale, None
         if request.method == "POST":
-            form = await _form(request)
             if form.get("preferences") != "1":
                 # RFC 8058: the mail client's POST (url-encoded or multipart) — unsubscribe
                 # from this message's kind of mail only, never from anything else.

@@ -25,7 +25,8 @@ import aiosmtplib
 from redis.asyncio import Redis
 from saq import Queue, Worker
 from saq.queue.redis import RedisQueue
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, func, or_, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from spirit_tours.emails.compose import Composer
 from spirit_tours.emails.queueing import Queued, is_suppressed, stranded
@@ -38,6 +39,7 @@ from spirit_tours.persistence.emails import EmailMessage, EmailStatus
 log = logging.getLogger(__name__)
 
 ATTEMPTS = 3
+HAND_OVER_SECONDS = 10.0
 RETRY_DELAY_SECONDS = 2.0
 
 
@@ -104,12 +106,15 @@ def _error_text(error: BaseException) -> str:
 
 
 def is_permanent(error: BaseException) -> bool:
-    """A 5xx answer (unknown mailbox, refused content) or a message we cannot even build:
+    """A 5xx answer to this message (unknown mailbox, refused content) or a message we cannot
+    even build:
     retrying changes nothing. Timeouts, 4xx and connection errors are worth retrying."""
     if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
         return all(refused.code >= 500 for refused in error.recipients)
-    if isinstance(error, aiosmtplib.SMTPResponseException):
+    if isinstance(error, aiosmtplib.SMTPRecipientRefused | aiosmtplib.SMTPDataError):
         return error.code >= 500
+    # A 5xx at sign-in, greeting or sender is our configuration (a rotated password), not
+    # this message's fault: retried, never a dead letter on the first try.
     return isinstance(error, ValueError | TypeError | KeyError)
 
 
@@ -132,7 +137,12 @@ async def _send_within(transport: Transport, message: MimeMessage, seconds: floa
     cancelled send to finish, and aiosmtplib's cancellation politely waits for the very
     server that stopped answering."""
     task = asyncio.create_task(transport.send(message))
-    done, _ = await asyncio.wait({task}, timeout=seconds)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=seconds)
+    except BaseException:  # cancelled from outside (saq's timeout, an abort): no orphan send
+        task.cancel()
+        task.add_done_callback(_quiet)
+        raise
     if not done:
         task.cancel()
         task.add_done_callback(_quiet)
@@ -145,7 +155,7 @@ async def _claim(
 ) -> EmailMessage | None:
     """Take the message for one attempt, committed before anything is sent: the attempt
     counts even if this worker dies, and no other worker takes it until the lease ends."""
-    now = utcnow()
+    now = func.now()  # one clock (the database's) for every worker's leases
     async with sessions() as session, session.begin():
         return await session.scalar(
             update(EmailMessage)
@@ -168,13 +178,31 @@ async def _claim(
         )
 
 
-async def _finish(sessions: SessionFactory, message_id: uuid.UUID, **values: Any) -> None:
-    async with sessions() as session, session.begin():
-        await session.execute(
-            update(EmailMessage)
-            .where(EmailMessage.id == message_id, EmailMessage.status == EmailStatus.SENDING)
-            .values(lease_until=None, **values)
-        )
+async def _finish(sessions: SessionFactory, claim: EmailMessage, **values: Any) -> None:
+    """Record the attempt's outcome — only if the claim is still ours (same attempt), and
+    shielded from cancellation, with a few retries on a database hiccup: losing this write
+    after the SMTP server took the message would send it again."""
+
+    async def write() -> None:
+        for attempt in range(3):
+            try:
+                async with sessions() as session, session.begin():
+                    await session.execute(
+                        update(EmailMessage)
+                        .where(
+                            EmailMessage.id == claim.id,
+                            EmailMessage.status == EmailStatus.SENDING,
+                            EmailMessage.attempts == claim.attempts,
+                        )
+                        .values(lease_until=None, **values)
+                    )
+                return
+            except (OperationalError, InterfaceError):
+                if attempt == 2:
+                    raise
+                await asyncio.sleep(0.5 * (attempt + 1))
+
+    await asyncio.shield(write())
 
 
 async def send_email(ctx: dict[str, Any], *, message_id: str) -> str:
@@ -195,7 +223,7 @@ async def send_email(ctx: dict[str, Any], *, message_id: str) -> str:
         async with sessions() as session:
             suppressed = await is_suppressed(session, row.recipient, row.template)
         if suppressed:
-            await _finish(sessions, row.id, status=EmailStatus.SUPPRESSED)
+            await _finish(sessions, row, status=EmailStatus.SUPPRESSED)
             return "suppressed"
     try:
         message, links = composer.compose(row)
@@ -203,19 +231,19 @@ async def send_email(ctx: dict[str, Any], *, message_id: str) -> str:
     except Exception as error:
         final = is_permanent(error) or row.attempts >= policy.attempts
         if final:
-            await _finish(sessions, row.id, status=EmailStatus.FAILED, failed_at=utcnow(),
+            await _finish(sessions, row, status=EmailStatus.FAILED, failed_at=utcnow(),
                           last_error=_error_text(error))  # fmt: skip
             log.warning("e-mail %s to %s dead-lettered: %s", row.template, row.recipient, error)
             return "dead-lettered"
         delay = policy.delay(row.attempts)
-        await _finish(sessions, row.id, status=EmailStatus.QUEUED, last_error=_error_text(error),
+        await _finish(sessions, row, status=EmailStatus.QUEUED, last_error=_error_text(error),
                       scheduled_at=utcnow() + timedelta(seconds=delay))  # fmt: skip
         # saq runs it again after the delay (no jitter: a refusing server sees a predictable,
         # growing pause); should saq give up first, the dispatcher finds the QUEUED row.
         job.retry_backoff = False
         job.retry_delay = delay
         raise
-    await _finish(sessions, row.id, status=EmailStatus.SENT, sent_at=utcnow(), links=links,
+    await _finish(sessions, row, status=EmailStatus.SENT, sent_at=utcnow(), links=links,
                   last_error=None)  # fmt: skip
     return "sent"
 
@@ -226,7 +254,9 @@ async def dispatch_stranded(ctx: dict[str, Any]) -> int:
     sessions: SessionFactory = ctx["sessions"]
     async with sessions() as session:
         overdue = await stranded(session, utcnow() - timedelta(minutes=1), per_lane=2000)
-    added = await enqueue_messages(ctx["email_queues"], overdue)
+    settings = ctx.get("settings")
+    timeout = settings.email_send_timeout_seconds if settings else 60
+    added = await enqueue_messages(ctx["email_queues"], overdue, timeout_seconds=timeout)
     if added:
         log.warning("re-queued %d e-mail messages whose jobs were lost", added)
     return added

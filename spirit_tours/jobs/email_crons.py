@@ -23,7 +23,8 @@ WARNING_LEAD = timedelta(hours=24)
 
 
 async def _queue_and_dispatch(ctx: dict[str, Any], queued: list[Queued]) -> int:
-    await enqueue_messages(ctx["email_queues"], queued)
+    timeout = ctx["settings"].email_send_timeout_seconds
+    await enqueue_messages(ctx["email_queues"], queued, timeout_seconds=timeout)
     return len(queued)
 
 

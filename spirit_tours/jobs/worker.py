@@ -43,7 +43,7 @@ MAINTENANCE_JOBS = [
     CronJob(purge_refresh_tokens, cron="17 * * * *"),
     CronJob(payment_reminders, cron="5 * * * *"),
     CronJob(execute_due_refunds, cron="* * * * *"),
-    CronJob(dispatch_stranded, cron="* * * * *"),
+    CronJob(dispatch_stranded, cron="* * * * *", timeout=300),
     CronJob(deadline_warnings, cron="*/10 * * * *"),
     CronJob(expire_quotations, cron="35 * * * *"),
     CronJob(birthday_mail, cron="0 9 * * *"),
@@ -55,6 +55,15 @@ class _Worker(Worker):  # type: ignore[misc]  # saq.Worker is untyped here
     and stops the workers itself."""
 
     SIGNALS: ClassVar[list[signal.Signals]] = []
+    GRACE_SECONDS: ClassVar[float] = 10.0
+
+    async def stop(self) -> None:
+        """saq cancels running jobs at once (no grace period set); let them finish first, so
+        a message the SMTP server accepted is recorded SENT before the worker goes."""
+        running = [c["task"] for c in self.job_task_contexts.values() if not c["task"].done()]
+        if running:
+            await asyncio.wait(running, timeout=self.GRACE_SECONDS)
+        await super().stop()
 
 
 class JobRunner:
@@ -153,20 +162,9 @@ class JobRunner:
         await self.feed.stop()
         await self.relay.stop()
         for worker in self.workers:
-            worker.event.set()  # no new jobs
-        deadline = asyncio.get_running_loop().time() + grace_seconds
-        while running := [
-            c["task"]
-            for w in self.workers
-            for c in w.job_task_contexts.values()
-            if not c["task"].done()
-        ]:  # a job dequeued meanwhile shows up on the next round
-            left = deadline - asyncio.get_running_loop().time()
-            if left <= 0:
-                break
-            await asyncio.wait(running, timeout=left)
+            worker.event.set()  # no new jobs; each worker's stop lets running ones finish
         results = await asyncio.gather(
-            *(asyncio.wait_for(worker.stop(), grace_seconds) for worker in self.workers),
+            *(asyncio.wait_for(worker.stop(), grace_seconds + 5) for worker in self.workers),
             return_exceptions=True,
         )
         for result in results:

@@ -8,6 +8,7 @@ import base64
 import binascii
 import hashlib
 import time
+import uuid
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
@@ -16,10 +17,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from spirit_tours.errors import DomainError, ErrorCode, forbidden
 from spirit_tours.permissions.classes import HasRole
 from spirit_tours.permissions.viewer import Viewer
+from spirit_tours.persistence.accounts import User
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 BASIC_CACHE_SECONDS = 60.0
-_VERIFIED: dict[str, tuple[float, Viewer]] = {}
+_VERIFIED: dict[str, tuple[float, uuid.UUID, str]] = {}  # header digest → user, hash
 
 
 def _basic(value: str) -> tuple[str, str] | None:
@@ -50,16 +52,20 @@ async def viewer_of_request(request: Request) -> Viewer | None:
         # A browser replays Basic credentials on cross-site POSTs too: changes need a token.
         raise forbidden("Changes need a bearer token, not a browser sign-in.")
     key = hashlib.sha256(header.encode()).hexdigest()
-    cached = _VERIFIED.get(key)
-    if cached is not None and cached[0] > time.monotonic():
-        return cached[1]  # the monitor polls every few seconds: no argon2 on each request
     client = request.client.host if request.client else "unknown"
     async with services.sessions() as session:
-        viewer = viewer_of(await check_credentials(services, session, *credentials, client))
+        cached = _VERIFIED.get(key)
+        if cached is not None and cached[0] > time.monotonic():
+            # The monitor polls every few seconds: the argon2 check is remembered for a
+            # minute, but the account is read each time (deactivated, demoted, new password).
+            user = await session.get(User, cached[1])
+            if user is not None and user.is_active and user.password_hash == cached[2]:
+                return viewer_of(user)
+        user = await check_credentials(services, session, *credentials, client)
     if len(_VERIFIED) > 1000:
         _VERIFIED.clear()
-    _VERIFIED[key] = (time.monotonic() + BASIC_CACHE_SECONDS, viewer)
-    return viewer
+    _VERIFIED[key] = (time.monotonic() + BASIC_CACHE_SECONDS, user.id, user.password_hash)
+    return viewer_of(user)
 
 
 class RequireRole:

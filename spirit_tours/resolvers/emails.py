@@ -138,9 +138,11 @@ async def send_newsletter(
     _check_newsletter(letter, now)
     if letter.idempotency_key is not None and not 1 <= len(letter.idempotency_key) <= 200:
         raise bad_input("idempotencyKey", "The key needs 1 to 200 characters.")
-    campaign = (
-        uuid.uuid5(_CAMPAIGNS, letter.idempotency_key) if letter.idempotency_key else uuid.uuid4()
-    )
+    # The key names this very letter: the same key with other content is another campaign,
+    # never a silent no-op.
+    content = "\x1f".join((letter.idempotency_key or "", letter.headline, letter.body,
+                           letter.article_url))  # fmt: skip
+    campaign = uuid.uuid5(_CAMPAIGNS, content) if letter.idempotency_key else uuid.uuid4()
     scheduled = letter.scheduled_at or now
     rows = await session.execute(
         text(
