@@ -172,6 +172,17 @@ async def message_row(sessions: SessionFactory, message_id: Any) -> MessageRow:
     return row
 
 
+async def until_status(
+    sessions: SessionFactory, message_id: Any, status: str, seconds: float
+) -> MessageRow:
+    """Poll the message's row until it reaches ``status``; the row as it then is."""
+    deadline = time.monotonic() + seconds
+    while (row := await message_row(sessions, message_id)).status != status:
+        assert time.monotonic() < deadline, (row.status, row.attempts, row.last_error)
+        await asyncio.sleep(0.1)
+    return row
+
+
 def parts(message: EmailMessage) -> dict[str, str]:
     """Content type → decoded text of every text part."""
     found: dict[str, str] = {}

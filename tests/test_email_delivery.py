@@ -34,6 +34,7 @@ from tests.email_flows import (
     running_jobs,
     smtp,
     until,
+    until_status,
 )
 from tests.graphql_client import GraphQLClient
 
@@ -86,13 +87,7 @@ async def test_a_refused_message_is_retried_dead_lettered_and_requeued_by_admin_
     async with running_jobs(settings, port, retry_delay_seconds=3.0) as runner:
         queued = await queue_now(sessions, runner, "welcome", "ana@example.com", "es", WELCOME)
 
-        async def status() -> EmailStatus:
-            return (await message_row(sessions, queued.id)).status
-
-        deadline = time.monotonic() + 60
-        while await status() != EmailStatus.FAILED:
-            assert time.monotonic() < deadline, "never dead-lettered"
-            await asyncio.sleep(0.1)
+        await until_status(sessions, queued.id, EmailStatus.FAILED, 60)
         row = await message_row(sessions, queued.id)
         assert row.attempts == 3
         assert row.failed_at is not None
@@ -118,7 +113,7 @@ async def test_a_refused_message_is_retried_dead_lettered_and_requeued_by_admin_
         assert (await gql.execute(DEAD_LETTERS, token=agent)).codes == ["FORBIDDEN"]
         refused = await gql.execute(REQUEUE, {"id": str(queued.id)}, token=agent)
         assert refused.codes == ["FORBIDDEN"]
-        assert await status() == EmailStatus.FAILED
+        assert (await message_row(sessions, queued.id)).status == EmailStatus.FAILED
 
         inbox.down = False  # the server recovers; the operator requeues the dead letter
         requeued = await gql.execute(REQUEUE, {"id": str(queued.id)}, token=admin)
@@ -288,14 +283,7 @@ async def test_a_server_that_never_answers_times_out_three_times_then_dead_lette
         # a 3 s job: each attempt gives up on the silent server after 1.5 s
         await enqueue_messages(runner.email_queues, [queued], timeout_seconds=3)
 
-        async def status() -> EmailStatus:
-            return (await message_row(sessions, queued.id)).status
-
-        deadline = time.monotonic() + 60
-        while await status() != EmailStatus.FAILED:
-            row = await message_row(sessions, queued.id)
-            assert time.monotonic() < deadline, (row.status, row.attempts, row.last_error)
-            await asyncio.sleep(0.2)
+        await until_status(sessions, queued.id, EmailStatus.FAILED, 60)
     row = await message_row(sessions, queued.id)
     assert row.attempts == 3
     assert inbox.stalled == 3
@@ -311,13 +299,7 @@ async def test_a_permanent_refusal_is_dead_lettered_at_once(
     async with running_jobs(settings, port) as runner:
         queued = await queue_now(sessions, runner, "welcome", "ghost@example.com", "en", WELCOME)
 
-        async def status() -> EmailStatus:
-            return (await message_row(sessions, queued.id)).status
-
-        deadline = time.monotonic() + 30
-        while await status() != EmailStatus.FAILED:
-            assert time.monotonic() < deadline, "never dead-lettered"
-            await asyncio.sleep(0.1)
+        await until_status(sessions, queued.id, EmailStatus.FAILED, 30)
     row = await message_row(sessions, queued.id)
     assert row.attempts == 1  # 550: retrying would not help
     assert row.last_error is not None
