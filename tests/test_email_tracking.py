@@ -18,7 +18,16 @@ from spirit_tours.emails.links import LinkSigner
 from spirit_tours.emails.queueing import Queued, queue_email
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.emails import EmailStatus
-from tests.email_flows import Inbox, message_row, parts, queue_now, running_jobs, smtp, until
+from tests.email_flows import (
+    Inbox,
+    message_row,
+    parts,
+    queue_now,
+    running_jobs,
+    smtp,
+    until,
+    until_status,
+)
 
 __all__ = ["smtp"]
 
@@ -206,3 +215,28 @@ async def test_a_multipart_or_empty_one_click_post_unsubscribes_from_that_kind_o
 
     async with sessions() as session:
         assert await suppressed_categories(session, "ANA@example.com") == {"newsletter"}
+
+
+async def test_an_unsubscribe_after_queueing_still_stops_the_waiting_newsletter(
+    smtp: tuple[Inbox, int], settings: Settings, sessions: SessionFactory
+) -> None:
+    """Suppression is checked again when the worker picks the message up."""
+    from spirit_tours.persistence.emails import SuppressionSource
+    from spirit_tours.resolvers.emails import set_preferences
+
+    inbox, port = smtp
+    waiting = await queue_only(sessions, "newsletter", "ana@example.com", NEWSLETTER)
+    assert waiting is not None  # queued while still subscribed
+    async with sessions() as session, session.begin():
+        await set_preferences(session, "ana@example.com", {"newsletter": False},
+                              SuppressionSource.PREFERENCES)  # fmt: skip
+    welcome = await queue_only(sessions, "welcome", "ana@example.com", WELCOME)
+    assert welcome is not None
+    async with running_jobs(settings, port) as runner:
+        from spirit_tours.jobs.email import enqueue_messages
+
+        await enqueue_messages(runner.email_queues, [waiting, welcome])
+        await until(lambda: inbox.to("ana@example.com"), 20, "the welcome mail")
+        row = await until_status(sessions, waiting.id, EmailStatus.SUPPRESSED, 20)
+    assert row.sent_at is None
+    assert len(inbox.to("ana@example.com")) == 1  # the welcome mail only
