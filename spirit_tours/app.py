@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -18,6 +19,7 @@ from spirit_tours.emails.endpoints import click, open_pixel, unsubscribe
 from spirit_tours.embedded import start_embedded
 from spirit_tours.graphql_app import GraphQLApp
 from spirit_tours.jobs.monitor import MOUNT, queue_monitor, show_queues
+from spirit_tours.metrics import HttpMetrics, metrics
 from spirit_tours.payments.endpoints import offline_checkout, webhook
 from spirit_tours.permissions.classes import IsAdmin
 from spirit_tours.permissions.http import RequireRole
@@ -89,6 +91,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics),
             Route("/webhooks/{provider}", webhook, methods=["POST"]),
             Route("/payments/offline/{payment_id}", offline_checkout, methods=["GET", "POST"]),
             Route("/e/o/{message_id}/{signature}", open_pixel),
@@ -97,4 +100,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Mount(MOUNT, RequireRole(queue_monitor(), IsAdmin, "Spirit Tours ops")),
         ],
         lifespan=lifespan,
+        middleware=[Middleware(HttpMetrics)],
     )

@@ -1,0 +1,105 @@
+"""/metrics for Prometheus: this process's HTTP traffic, plus the shared state read at scrape
+time (job queues from Redis, undelivered mail and unpublished events from PostgreSQL), so any
+process answers the same for those.
+
+Request counters are per process (with ``serve --workers N`` each worker counts its own; a
+scrape reaches one of them).
+"""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import generate_latest
+from sqlalchemy import func, select
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from spirit_tours.persistence.emails import EmailMessage, EmailStatus
+from spirit_tours.persistence.events import OutboxEvent
+from spirit_tours.services import Services
+
+_ROUTES = ("/graphql", "/webhooks", "/payments", "/e/", "/ops/queues", "/healthz", "/readyz",
+           "/metrics")  # fmt: skip
+
+PROCESS = CollectorRegistry()
+REQUESTS = Counter(
+    "spirit_http_requests", "HTTP requests answered", ["method", "route", "status"],
+    registry=PROCESS,
+)  # fmt: skip
+LATENCY = Histogram(
+    "spirit_http_request_duration_seconds", "Time to answer an HTTP request", ["route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10), registry=PROCESS,
+)  # fmt: skip
+
+
+def route_of(path: str) -> str:
+    """A bounded label: the route family, never the raw path (ids would explode it)."""
+    return next((route.rstrip("/") for route in _ROUTES if path.startswith(route)), "other")
+
+
+class HttpMetrics:
+    """ASGI middleware counting HTTP requests (WebSockets are not requests)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def record(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record)
+        finally:
+            route = route_of(scope["path"])
+            REQUESTS.labels(scope["method"], route, str(status)).inc()
+            LATENCY.labels(route).observe(time.perf_counter() - started)
+
+
+async def _shared_state(services: Services) -> CollectorRegistry:
+    registry = CollectorRegistry()
+    depth = Gauge("spirit_job_queue_jobs", "Jobs in a saq queue", ["queue", "state"],
+                  registry=registry)  # fmt: skip
+    for name, queue in services.queues.items():
+        info = await queue.info()
+        depth.labels(name, "queued").set(info["queued"])
+        depth.labels(name, "active").set(info["active"])
+        depth.labels(name, "scheduled").set(max(info["scheduled"], 0))
+    mail = Gauge("spirit_email_messages", "E-mail not (yet) delivered, by status", ["status"],
+                 registry=registry)  # fmt: skip
+    async with services.sessions() as session:
+        rows = await session.execute(
+            select(EmailMessage.status, func.count())
+            .where(EmailMessage.status.in_(PENDING))
+            .group_by(EmailMessage.status)
+        )
+        counts = dict(rows.all())  # not dict(rows): a Result has keys()
+        unpublished = await session.scalar(
+            select(func.count()).select_from(OutboxEvent).where(OutboxEvent.position.is_(None))
+        )
+    for status in PENDING:
+        mail.labels(status.value).set(counts.get(status, 0))
+    Gauge("spirit_outbox_unpublished_events", "Domain events the relay has not published yet",
+          registry=registry).set(unpublished or 0)  # fmt: skip
+    return registry
+
+
+# Cheap to count (partial indexes); SENT and SUPPRESSED grow for ever and are in emailStats.
+PENDING = (EmailStatus.QUEUED, EmailStatus.SENDING, EmailStatus.FAILED)
+
+
+async def metrics(request: Request) -> Response:
+    services: Services = request.app.state.services
+    body = generate_latest(PROCESS) + generate_latest(await _shared_state(services))
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
