@@ -21,11 +21,6 @@ def message_id_domain(sender: str) -> str:
     return address.rpartition("@")[2] or "spirit-tours.invalid"
 
 
-# Mail whose links are secrets: no click redirect (its URL would carry the token into access
-# logs) and no pixel.
-UNTRACKED = frozenset({"password_reset"})
-
-
 def _attachments(template: str, context: dict[str, object], locale: str) -> list[Attachment]:
     if template == "booking_confirmed":
         from spirit_tours.emails.voucher import booking_voucher  # fpdf2 loads on first use
@@ -42,7 +37,8 @@ class Composer:
     def compose(self, row: EmailMessage) -> tuple[MimeMessage, list[str]]:
         """The message and the click targets it was sent with."""
         context = decode_context(row.context)
-        if template_info(row.template).marketing:
+        info = template_info(row.template)
+        if info.marketing:
             context["unsubscribe_url"] = self.signer.unsubscribe_url(row.id)
         targets: list[str] = []
 
@@ -60,6 +56,6 @@ class Composer:
             message_id_domain=message_id_domain(self.sender),
             message_id=row.message_id,
             attachments=_attachments(row.template, context, row.locale),
-            html_filter=None if row.template in UNTRACKED else track,
+            html_filter=None if info.secret_links else track,
         )
         return message, targets

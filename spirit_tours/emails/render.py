@@ -40,6 +40,9 @@ class TemplateInfo:
     required: frozenset[str]
     marketing: bool
     priority: Priority
+    # Its links are secrets that expire (a password reset): never tracked (a click URL would
+    # carry them into access logs), never requeued once dead (they would have expired).
+    secret_links: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,9 +53,14 @@ class Attachment:
 
 
 def _info(
-    name: str, keys: str, priority: Priority = "NORMAL", marketing: bool = False
+    name: str,
+    keys: str,
+    priority: Priority = "NORMAL",
+    marketing: bool = False,
+    *,
+    secret_links: bool = False,
 ) -> TemplateInfo:
-    return TemplateInfo(name, frozenset(keys.split()), marketing, priority)
+    return TemplateInfo(name, frozenset(keys.split()), marketing, priority, secret_links)
 
 
 _DATES = "start_date end_date"
@@ -69,7 +77,7 @@ TEMPLATES: dict[str, TemplateInfo] = {
         _info("deadline_warning", "name reference deadline quotation_url"),
         _info("cancellation_notice", "name reference destination booking_url"),
         _info("refund_processed", "name amount reference booking_url"),
-        _info("password_reset", "name minutes reset_url", "HIGH"),
+        _info("password_reset", "name minutes reset_url", "HIGH", secret_links=True),
         _info("welcome", "name login_url"),
         _info("newsletter", "name headline body article_url unsubscribe_url", "BULK", True),
         _info("survey", "name destination survey_url unsubscribe_url", "LOW", True),

@@ -39,6 +39,7 @@ from spirit_tours.persistence.emails import (
 from spirit_tours.persistence.repositories.events import record_audit
 
 MARKETING = tuple(sorted(name for name, info in TEMPLATES.items() if info.marketing))
+SECRET_LINKS = tuple(sorted(name for name, info in TEMPLATES.items() if info.secret_links))
 MAX_STATS_DAYS = 366
 _CAMPAIGNS = uuid.UUID("6f1d2c1e-9a4b-4c51-8f0e-5e3f2f1a7b10")  # names campaigns by their key
 
@@ -48,10 +49,10 @@ async def requeue(session: AsyncSession, viewer: Viewer, message_id: uuid.UUID) 
     row = await session.get(EmailMessage, message_id, with_for_update=True)
     if row is None:
         raise not_found("E-mail message")
-    if row.template == "password_reset":
+    if TEMPLATES[row.template].secret_links:
         raise DomainError(
             ErrorCode.INVALID_STATE,
-            "A password-reset link expires: the user asks for a new one instead.",
+            "Its link has expired: the user asks for a new one instead.",
             status=row.status.value,
         )
     if row.status != EmailStatus.FAILED:
@@ -75,14 +76,14 @@ MAX_REQUEUE = 10_000
 
 async def requeue_all(session: AsyncSession, viewer: Viewer, template: str | None) -> list[Queued]:
     """Every dead letter (of one template) back to its queue — after an SMTP outage, say.
-    Password-reset mail stays: its links have expired."""
+    Mail with secret links (password resets) stays: its links have expired."""
     if template is not None and template not in TEMPLATES:
         raise bad_input("template", f"Unknown template {template!r}; see {sorted(TEMPLATES)}.")
     now = utcnow()
     chosen = (
         select(EmailMessage.id)
         .where(EmailMessage.status == EmailStatus.FAILED,
-               EmailMessage.template != "password_reset",
+               EmailMessage.template.not_in(SECRET_LINKS),
                *([EmailMessage.template == template] if template else []))
         .order_by(EmailMessage.failed_at)
         .limit(MAX_REQUEUE)
