@@ -76,7 +76,10 @@ async def _user(session: AsyncSession, user_id: uuid.UUID | None) -> User | None
 
 
 def _one(template: str, user: User | None, **context: object) -> list[Outgoing]:
-    return [Outgoing(template, user, context)] if user is not None else []
+    """The one message to ``user`` (none for a missing or inactive user), greeting them."""
+    if user is None:
+        return []
+    return [Outgoing(template, user, {"name": user.full_name, **context})]
 
 
 async def _quotation_created(
@@ -86,7 +89,7 @@ async def _quotation_created(
     if q is None:
         return []
     return _one("quotation_created", await _user(session, q.owner_user_id),
-                name=None, reference=quotation_reference(q.id), destination=q.destination,
+                reference=quotation_reference(q.id), destination=q.destination,
                 start_date=q.start_date, end_date=q.end_date,
                 quotation_url=links.quotation(q.id))  # fmt: skip
 
@@ -98,7 +101,7 @@ async def _quotation_approved(
     if q is None or q.selling_price is None:
         return []
     return _one("quotation_approved", await _user(session, q.owner_user_id),
-                name=None, reference=quotation_reference(q.id), destination=q.destination,
+                reference=quotation_reference(q.id), destination=q.destination,
                 total=Money(q.selling_price, q.currency),
                 quotation_url=links.quotation(q.id))  # fmt: skip
 
@@ -146,7 +149,7 @@ async def _booking_confirmed(
     if b is None:
         return []
     return _one("booking_confirmed", await _user(session, b.owner_user_id),
-                name=None, reference=b.reference, destination=b.destination,
+                reference=b.reference, destination=b.destination,
                 start_date=b.start_date, end_date=b.end_date,
                 total=Money(b.selling_price, b.currency),
                 booking_url=links.booking(b.id))  # fmt: skip
@@ -160,7 +163,7 @@ async def _guide_assigned(
     if b is None or not guide_id:
         return []
     return _one("guide_assigned", await _user(session, uuid.UUID(guide_id)),
-                name=None, reference=b.reference, destination=b.destination,
+                reference=b.reference, destination=b.destination,
                 start_date=b.start_date, end_date=b.end_date,
                 booking_url=links.booking(b.id))  # fmt: skip
 
@@ -188,7 +191,7 @@ async def _payment_reminder(
     if amount <= 0:
         return []
     return _one("reminder_payment", await _user(session, b.owner_user_id),
-                name=None, amount=Money(amount, b.currency), reference=b.reference,
+                amount=Money(amount, b.currency), reference=b.reference,
                 due_date=date.fromisoformat(event.payload["due_date"]),
                 payment_url=links.payment(b.id))  # fmt: skip
 
@@ -200,7 +203,7 @@ async def _booking_cancelled(
     if b is None:
         return []
     return _one("cancellation_notice", await _user(session, b.owner_user_id),
-                name=None, reference=b.reference, destination=b.destination,
+                reference=b.reference, destination=b.destination,
                 booking_url=links.booking(b.id))  # fmt: skip
 
 
@@ -211,7 +214,7 @@ async def _booking_completed(
     if b is None:
         return []
     return _one("survey", await _user(session, b.owner_user_id),
-                name=None, destination=b.destination, survey_url=links.survey(b.id))  # fmt: skip
+                destination=b.destination, survey_url=links.survey(b.id))  # fmt: skip
 
 
 async def _payment_received(
@@ -222,7 +225,7 @@ async def _payment_received(
     if p is None or b is None:
         return []
     return _one("payment_received", await _user(session, p.payer_user_id),
-                name=None, amount=Money(p.amount, p.currency), reference=b.reference,
+                amount=Money(p.amount, p.currency), reference=b.reference,
                 paid_on=event.occurred_at.date(), booking_url=links.booking(b.id))  # fmt: skip
 
 
@@ -235,13 +238,12 @@ async def _refund_processed(
         return []
     amount = Decimal(str(event.payload.get("amount", p.refunded_amount)))
     return _one("refund_processed", await _user(session, p.payer_user_id),
-                name=None, amount=Money(amount, p.currency), reference=b.reference,
+                amount=Money(amount, p.currency), reference=b.reference,
                 booking_url=links.booking(b.id))  # fmt: skip
 
 
 async def _welcome(session: AsyncSession, event: OutboxEvent, links: FrontEnd) -> list[Outgoing]:
-    return _one("welcome", await _user(session, event.aggregate_id), name=None,
-                login_url=links.login())  # fmt: skip
+    return _one("welcome", await _user(session, event.aggregate_id), login_url=links.login())
 
 
 TRIGGERS: dict[str, Trigger] = {
@@ -262,13 +264,6 @@ TRIGGERS: dict[str, Trigger] = {
 async def outgoing_for(
     session: AsyncSession, event: OutboxEvent, links: FrontEnd
 ) -> list[Outgoing]:
-    """The messages an event causes, each addressed by name to its recipient."""
+    """The messages an event causes."""
     trigger = TRIGGERS.get(event.kind)
-    if trigger is None:
-        return []
-    return [
-        Outgoing(out.template, out.user, {**out.context, "name": out.user.full_name}, out.about)
-        if "name" in out.context
-        else out
-        for out in await trigger(session, event, links)
-    ]
+    return list(await trigger(session, event, links)) if trigger else []
