@@ -7,13 +7,13 @@ from __future__ import annotations
 import base64
 import html
 import uuid
-from urllib.parse import parse_qs
 
 from sqlalchemy import func, update
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from spirit_tours.emails.catalog import translate
+from spirit_tours.forms import read_form
 from spirit_tours.persistence.base import utcnow
 from spirit_tours.persistence.emails import EmailMessage, SuppressionSource
 from spirit_tours.resolvers.emails import MARKETING, set_preferences, suppressed_categories
@@ -33,22 +33,6 @@ PAGE_MSGIDS: tuple[str, ...] = (
     "This link is not valid.",
 )
 _LABELS = {"newsletter": "Newsletter", "survey": "Surveys", "birthday": "Birthday greetings"}
-
-
-MAX_FORM_BYTES = 4096
-
-
-async def _form(request: Request) -> dict[str, str]:
-    """A small url-encoded form (the page's or a mail client's one-click POST)."""
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            return {}
-    try:
-        return {key: values[0] for key, values in parse_qs(body.decode()).items()}
-    except UnicodeDecodeError:
-        return {}
 
 
 def _services(request: Request) -> Services:
@@ -136,7 +120,7 @@ async def unsubscribe(request: Request) -> Response:
     if message_id is None or not services.links.verify(signature, "unsubscribe", message_id):
         return _invalid(status=403)
     # The body first: a slow client must not hold a database connection and the row's lock.
-    form = await _form(request) if request.method == "POST" else {}
+    form = await read_form(request) if request.method == "POST" else {}
     async with services.sessions() as session, session.begin():
         message = await session.get(EmailMessage, message_id, with_for_update=True)
         if message is None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import html
 import logging
 import uuid
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
 from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from spirit_tours.errors import DomainError, ErrorCode
+from spirit_tours.forms import read_form
 from spirit_tours.payments.gateway import PaymentError, PaymentStatus, Provider
 from spirit_tours.payments.offline import OfflineGateway
 from spirit_tours.persistence.bookings import Booking
@@ -111,9 +112,7 @@ async def offline_checkout(request: Request) -> Response:
             )
         )
     if payment.status == PaymentStatus.REQUIRES_ACTION:
-        # Parsed by hand: Starlette's form parser needs python-multipart, a dependency for one
-        # button.
-        decision = parse_qs((await request.body()).decode()).get("decision", [""])[0]
+        decision = (await read_form(request)).get("decision", "")
         body = gateway.event_body(
             payment.id, approved=decision == "approve", amount=payment.amount,
             currency=payment.currency,
