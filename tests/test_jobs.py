@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -13,6 +12,7 @@ from spirit_tours.jobs.worker import JobRunner
 from spirit_tours.persistence.accounts import RefreshToken
 from spirit_tours.persistence.database import SessionFactory
 from tests.conftest import UserFactory
+from tests.email_flows import first_sweep
 
 
 async def test_worker_purges_expired_and_long_revoked_refresh_tokens(
@@ -40,12 +40,7 @@ async def test_worker_purges_expired_and_long_revoked_refresh_tokens(
     runner = JobRunner(settings, database_url, redis_url, concurrency=1)
     queue = runner.maintenance
     await runner.start()
-    # saq's sweep, run once as the worker starts, aborts a job it catches between dequeue and
-    # the ACTIVE status: enqueue once that first sweep has taken its lock.
-    for _ in range(1000):
-        if await queue.redis.exists(queue.namespace("sweep")):
-            break
-        await asyncio.sleep(0.01)
+    await first_sweep(runner)  # saq's first sweep would abort a job caught mid-dequeue
     try:
         purged = await queue.apply("purge_refresh_tokens", timeout=30)
     finally:
