@@ -29,7 +29,7 @@ from spirit_tours.schema.common import PageInfo
 from spirit_tours.schema.ids import parse_id
 
 Info = strawberry.Info[Context, None]
-STATS_POLL_SECONDS = 2.0
+STATS_POLL_SECONDS = 5.0
 
 
 @strawberry.enum(description="Where a message stands.")
@@ -329,14 +329,15 @@ class EmailSubscriptions:
     @strawberry.subscription(
         permission_classes=[IsAdmin],
         description="The e-mail statistics, sent again whenever they change (checked every "
-        "2 s); default range: the last 7 days.",
+        "5 s); default range: today (UTC) — each check counts the range's messages again.",
     )
     async def email_stats(
         self, info: Info, since: date | None = None, until: date | None = None
     ) -> AsyncGenerator[list[EmailStats], None]:
         last: list[EmailStats] | None = None
         while True:
-            start, end = _range(since, until)
+            today = datetime.now(UTC).date()
+            start, end = _range(since or until or today, until)
             async with info.context.session() as session:
                 current = _stats(await emails.email_stats(session, start, end))
             if current != last:
