@@ -122,6 +122,7 @@ def bench_app(database_url: str, redis_url: str) -> Starlette:
         database_url=database_url,
         redis_url=redis_url,
         jwt_secret=SecretStr("benchmark-secret-" + "x" * 32),
+        email_secret=SecretStr("benchmark-email-secret-" + "x" * 32),
         log_level="warning",
     )
     app = create_app(settings)

@@ -135,6 +135,7 @@ def _serve_api(database_url: str, redis_url: str, port: int) -> None:
         database_url=database_url,
         redis_url=redis_url,
         jwt_secret=SecretStr("benchmark-secret-" + "x" * 32),
+        email_secret=SecretStr("benchmark-email-secret-" + "x" * 32),
         log_level="warning",
     )
     _run_uvicorn(create_app(settings), port)
