@@ -18,9 +18,10 @@ $(BIN)/spirit-tours: pyproject.toml uv.lock | $(UV)
 
 install: $(BIN)/spirit-tours
 
-## Run the server with demo data (embedded PostgreSQL and Redis unless SPIRIT_DATABASE_URL / SPIRIT_REDIS_URL are set).
+## Run the demo: development mode (generated secrets kept in .spirit-tours/, the offline payment
+## gateway), demo data, embedded PostgreSQL and Redis unless SPIRIT_DATABASE_URL / SPIRIT_REDIS_URL are set.
 run: install
-	$(BIN)/spirit-tours serve
+	$(BIN)/spirit-tours serve --demo $(RUN_ARGS)
 
 ## Lint, type-check and run the whole test suite.
 test: install lint typecheck pytest

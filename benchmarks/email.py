@@ -76,7 +76,8 @@ from spirit_tours.persistence.migrate import migrate
 REDIS_URL = os.environ.get("SPIRIT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 SENDER = "Spirit Tours <no-reply@spirit-tours.example>"
 DOMAIN = message_id_domain(SENDER)
-SIGNER = LinkSigner(b"benchmark-email-secret-" + b"x" * 16, "https://api.spirit-tours.example")
+EMAIL_SECRET = "benchmark-email-secret-" + "x" * 16
+SIGNER = LinkSigner(EMAIL_SECRET.encode(), "https://api.spirit-tours.example")
 SPEC_EMAILS_PER_HOUR = 100_000  # SPEC §7, across a cluster
 # Out of every 20 messages composed: 17 newsletters, one of each transactional template.
 MIX: tuple[tuple[str, int], ...] = (
@@ -459,7 +460,9 @@ async def delivery_case(
         "SPIRIT_DATABASE_URL": database_url,
         "SPIRIT_REDIS_URL": REDIS_URL,
         "SPIRIT_SMTP_URL": f"smtp://127.0.0.1:{sink.port}",
-        "SPIRIT_ENV": "test",
+        "SPIRIT_ENV": "test",  # outside development every secret must be set (and strong)
+        "SPIRIT_JWT_SECRET": "benchmark-secret-" + "x" * 32,
+        "SPIRIT_EMAIL_SECRET": EMAIL_SECRET,
     }
     worker: Process | None = None
     try:

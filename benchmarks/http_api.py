@@ -48,7 +48,9 @@ async def baseline_page(request: StarletteRequest) -> JSONResponse:
     """The same 20-quotation page by hand: the same repository SQL, the same privacy rules,
     serialised straight to JSON without GraphQL."""
     services: Services = request.app.state.services
-    viewer = services.tokens.verify(request.headers["authorization"].partition(" ")[2])
+    viewer = (
+        await services.authenticate(request.headers["authorization"].partition(" ")[2])
+    ).viewer
     now = now_utc()
     async with services.sessions() as session:
         page = await quotation_repository.quotation_page(
@@ -88,10 +90,11 @@ async def baseline_page(request: StarletteRequest) -> JSONResponse:
 
 
 async def baseline_viewer(request: StarletteRequest) -> JSONResponse:
-    """The same work as the `viewer` query by hand: verify the JWT, read the user and company."""
+    """The same work as the `viewer` query by hand: verify the JWT and its session, read the
+    user and company."""
     services: Services = request.app.state.services
     token = request.headers["authorization"].partition(" ")[2]
-    viewer = services.tokens.verify(token)
+    viewer = (await services.authenticate(token)).viewer
     async with services.sessions() as session:
         user = await accounts.user_by_id(session, viewer.user_id)
         assert user is not None
@@ -123,6 +126,7 @@ def bench_app(database_url: str, redis_url: str) -> Starlette:
         redis_url=redis_url,
         jwt_secret=SecretStr("benchmark-secret-" + "x" * 32),
         email_secret=SecretStr("benchmark-email-secret-" + "x" * 32),
+        public_url="http://127.0.0.1",  # production requires it; nothing here follows links
         log_level="warning",
     )
     app = create_app(settings)

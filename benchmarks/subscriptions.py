@@ -136,6 +136,7 @@ def _serve_api(database_url: str, redis_url: str, port: int) -> None:
         redis_url=redis_url,
         jwt_secret=SecretStr("benchmark-secret-" + "x" * 32),
         email_secret=SecretStr("benchmark-email-secret-" + "x" * 32),
+        public_url="http://127.0.0.1",  # production requires it; nothing here follows links
         log_level="warning",
     )
     _run_uvicorn(create_app(settings), port)

@@ -61,8 +61,7 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
-    settings = settings or get_settings()
-    settings.check_secrets()
+    settings = (settings or get_settings()).secured()
     graphql = GraphQLApp(build_schema(settings))
 
     @asynccontextmanager

@@ -12,7 +12,7 @@ from typing import TypeVar
 import click
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from spirit_tours.config import Settings, get_settings
+from spirit_tours.config import Environment, InsecureSettingsError, Settings, get_settings
 from spirit_tours.embedded import ServerUrls, start_embedded
 from spirit_tours.errors import DomainError
 from spirit_tours.persistence.database import create_engine, create_session_factory
@@ -49,19 +49,57 @@ def main(log_level: str | None) -> None:
         logging.getLogger("saq").setLevel(logging.WARNING)
 
 
+def _secured(settings: Settings) -> Settings:
+    """The settings ready to serve, or a clean exit saying what to set."""
+    try:
+        return settings.secured()
+    except InsecureSettingsError as error:
+        lines = "\n".join(f"  - {problem}" for problem in error.problems)
+        hint = "" if settings.is_development else (
+            "\n(For the demo on this machine, run `make run` or `spirit-tours serve --demo`.)"
+        )  # fmt: skip
+        raise click.ClickException(f"refusing to start in {settings.env}:\n{lines}{hint}") from None
+
+
+def local_url(host: str, port: int) -> str:
+    """Where a browser on this machine reaches ``serve --host H --port P``."""
+    if host in ("0.0.0.0", ""):  # noqa: S104 - any address: this machine's loopback
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int)
-def serve(host: str, port: int, workers: int) -> None:
-    """Run the API server (migrates; seeds an empty embedded database with demo data)."""
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Development mode (SPIRIT_ENV=development): generated secrets, the offline payment "
+    "gateway, demo data in an empty embedded database. `make run` uses it.",
+)
+def serve(host: str, port: int, workers: int, demo: bool) -> None:
+    """Run the API server (migrates; with --demo, seeds an empty embedded database)."""
     import uvicorn
 
     from spirit_tours.demo import database_is_empty, format_logins, seed_demo
 
-    settings = get_settings()
+    # The worker processes read their settings from the environment: what serve decides
+    # (the mode, the public URL) is passed on there.
+    if demo:
+        os.environ["SPIRIT_ENV"] = Environment.DEVELOPMENT.value
+    get_settings.cache_clear()
+    configured = get_settings()
+    if "public_url" not in configured.model_fields_set and configured.env != Environment.PRODUCTION:
+        os.environ["SPIRIT_PUBLIC_URL"] = local_url(host, port)  # production must say it
+        get_settings.cache_clear()
+    settings = _secured(get_settings())
     urls = _servers(settings)
-    seed = settings.seed_demo and settings.database_url is None
+    seed = settings.seed_demo and settings.database_url is None and settings.is_development
 
     async def prepare(engine: AsyncEngine, session: AsyncSession) -> str | None:
         if seed and await database_is_empty(session):
@@ -77,7 +115,7 @@ def serve(host: str, port: int, workers: int) -> None:
         os.environ["SPIRIT_RUN_WORKERS"] = "false" if settings.redis_url else "true"
     os.environ["SPIRIT_DATABASE_URL"] = urls.database_url
     os.environ["SPIRIT_REDIS_URL"] = urls.redis_url
-    click.echo(f"GraphQL and GraphiQL at http://{host}:{port}/graphql")
+    click.echo(f"{settings.env} mode; GraphQL and GraphiQL at {settings.public_url}/graphql")
     uvicorn.run(
         "spirit_tours.app:create_app",
         factory=True,
@@ -102,8 +140,7 @@ def worker(concurrency: int) -> None:
     """Run the job workers: housekeeping, cron jobs, the e-mail feed and e-mail delivery."""
     from spirit_tours.jobs.worker import JobRunner
 
-    settings = get_settings()
-    settings.check_secrets()
+    settings = _secured(get_settings())
     urls = _servers(settings)
 
     async def run() -> None:

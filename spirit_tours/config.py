@@ -13,8 +13,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from spirit_tours.errors import DomainError
 from spirit_tours.resolvers.bookings.policies import parse_cancellation_policy
 
-DEVELOPMENT_JWT_SECRET = "spirit-tours-development-secret-change-me"  # noqa: S105
-
 
 class Environment(StrEnum):
     DEVELOPMENT = "development"
@@ -23,14 +21,15 @@ class Environment(StrEnum):
 
 
 class Settings(BaseSettings):
-    """Every knob of the server. Secrets have no usable default outside development."""
+    """Every knob of the server. Secrets have no default: see :meth:`secured`."""
 
     # An empty variable counts as unset (docker-compose passes optional secrets as "").
     model_config = SettingsConfigDict(
         env_prefix="SPIRIT_", env_file=".env", extra="ignore", env_ignore_empty=True
     )
 
-    env: Environment = Environment.DEVELOPMENT
+    # Production unless asked otherwise (`serve --demo`, `make run`): see secured().
+    env: Environment = Environment.PRODUCTION
     database_url: str | None = Field(
         default=None,
         description="postgresql+asyncpg://… ; unset: embedded PostgreSQL under data_dir",
@@ -39,7 +38,7 @@ class Settings(BaseSettings):
         default=None, description="redis://… ; unset: embedded Redis under data_dir"
     )
     data_dir: Path = Path(".spirit-tours")
-    jwt_secret: SecretStr = SecretStr(DEVELOPMENT_JWT_SECRET)
+    jwt_secret: SecretStr = SecretStr("")  # empty: unset (secured() refuses or generates it)
     access_token_ttl_seconds: int = Field(default=900, ge=30)
     refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=60)
     login_max_failures_per_account: int = Field(default=5, ge=1)
@@ -67,7 +66,9 @@ class Settings(BaseSettings):
         description="Default refund tiers: days before the start : percent refunded",
     )
     public_url: str = Field(
-        default="http://127.0.0.1:8000", description="Where browsers reach this server"
+        default="http://127.0.0.1:8000",
+        description="Where browsers reach this server; required in production, derived from "
+        "serve's --host/--port in development",
     )
     # Payment providers: a provider is used only when its credentials are set.
     stripe_api_key: SecretStr | None = None
@@ -89,7 +90,7 @@ class Settings(BaseSettings):
     )
     payu_base_url: str = "https://sandbox.api.payulatam.com"
     payu_test: bool = True
-    offline_payments_secret: SecretStr = SecretStr("spirit-tours-offline-payments-dev")
+    offline_payments_secret: SecretStr = SecretStr("")  # development only; see secured()
     payment_routes: str | None = Field(
         default=None, description="Payment routing rules as JSON; unset: the default table"
     )
@@ -105,8 +106,7 @@ class Settings(BaseSettings):
         default="Spirit Tours <no-reply@spirit-tours.example>", description="From: of every mail"
     )
     email_secret: SecretStr = Field(
-        default=SecretStr("spirit-tours-email-links-dev"),
-        description="Signs tracking, click and unsubscribe links",
+        default=SecretStr(""), description="Signs tracking, click and unsubscribe links"
     )
     app_url: str | None = Field(
         default=None, description="The web front end linked from e-mails; unset: public_url"
@@ -130,6 +130,9 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = Field(
         default="127.0.0.1",
         description="Proxies whose X-Forwarded-For is trusted (comma-separated, or *)",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None, description="Bearer token Prometheus sends to /metrics (ADMIN tokens too)"
     )
 
     @field_validator("database_url")
@@ -173,18 +176,94 @@ class Settings(BaseSettings):
     def is_development(self) -> bool:
         return self.env == Environment.DEVELOPMENT
 
+    # --- Secure defaults: secrets, public URL -------------------------------------------
+    def secured(self) -> Settings:
+        """These settings, ready to serve, or :class:`InsecureSettingsError` naming every
+        problem.
+
+        In development a missing secret is generated once and kept in
+        ``<data_dir>/secrets.json`` (mode 0600), so no secret is a constant of the repository.
+        Elsewhere every secret must be set and strong (:func:`secret_problem`), and production
+        needs an explicit ``SPIRIT_PUBLIC_URL`` (links in e-mails and payment redirects).
+        """
+        settings = self
+        if self.is_development:
+            missing = [name for name in GENERATED_SECRETS if not self._secret(name)]
+            if missing:
+                from spirit_tours.devsecrets import development_secrets
+
+                stored = development_secrets(self.data_dir, GENERATED_SECRETS)
+                update = {name: SecretStr(stored[name]) for name in missing}
+                settings = self.model_copy(update=update)
+        settings.check_secrets()
+        return settings
+
     def check_secrets(self) -> None:
-        """Refuse to run in production with the well-known development secret."""
-        if (
-            self.env == Environment.PRODUCTION
-            and self.jwt_secret.get_secret_value() == DEVELOPMENT_JWT_SECRET
-        ):
-            raise RuntimeError("SPIRIT_JWT_SECRET must be set in production")
-        if (
-            self.env == Environment.PRODUCTION
-            and self.email_secret.get_secret_value() == "spirit-tours-email-links-dev"
-        ):
-            raise RuntimeError("SPIRIT_EMAIL_SECRET must be set in production")
+        """Refuse missing, short or published secrets outside development (published ones,
+        such as the development constants of earlier versions, everywhere)."""
+        problems: list[str] = []
+        for name in (*GENERATED_SECRETS, *OPTIONAL_SECRETS):
+            value = self._secret(name)
+            if name == "offline_payments_secret" and not self.is_development:
+                continue  # the offline gateway exists only in development
+            if not value and name in OPTIONAL_SECRETS:
+                continue
+            problem = secret_problem(value, strict=not self.is_development)
+            if problem:
+                problems.append(f"SPIRIT_{name.upper()} {problem}")
+        if self.env == Environment.PRODUCTION:
+            if "public_url" not in self.model_fields_set:
+                problems.append(
+                    "SPIRIT_PUBLIC_URL must be set in production (where browsers reach this "
+                    "server: links in e-mails and payment redirects)"
+                )
+            if self.payu_api_key and self.payu_api_key.get_secret_value() in PUBLIC_SECRETS:
+                problems.append("SPIRIT_PAYU_API_KEY is PayU's published sandbox key")
+        if problems:
+            raise InsecureSettingsError(problems)
+
+    def _secret(self, name: str) -> str:
+        value = getattr(self, name)
+        return value.get_secret_value() if isinstance(value, SecretStr) else ""
+
+
+MIN_SECRET_LENGTH = 32
+# Secrets every server process needs; in development they are generated (see secured()).
+GENERATED_SECRETS = ("jwt_secret", "email_secret", "offline_payments_secret")
+# Checked only when set.
+OPTIONAL_SECRETS = ("metrics_token", "stripe_webhook_secret", "mercadopago_webhook_secret")
+# Published values, refused whatever the environment: the development constants of earlier
+# versions of this repository, and PayU's documented sandbox API key (production only).
+PUBLIC_SECRETS = frozenset(
+    {
+        "spirit-tours-development-secret-change-me",
+        "spirit-tours-email-links-dev",
+        "spirit-tours-offline-payments-dev",
+        "4Vj8eK4rloUd272L48hsrarnUA",
+    }
+)
+
+
+def secret_problem(value: str, *, strict: bool) -> str | None:
+    """Why ``value`` cannot be a secret (None when it can). ``strict`` (outside
+    development): set, at least 32 characters, not one character repeated."""
+    if value in PUBLIC_SECRETS:
+        return "is a published value; generate one with `openssl rand -base64 48`"
+    if not strict:
+        return None
+    if not value:
+        return "must be set"
+    if len(value) < MIN_SECRET_LENGTH or len(set(value)) < 8:
+        return f"is too weak: use at least {MIN_SECRET_LENGTH} random characters"
+    return None
+
+
+class InsecureSettingsError(RuntimeError):
+    """The server refuses to start with these settings; ``problems`` says why."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
 
 
 @lru_cache

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,6 +18,8 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UnsetType
 
+from spirit_tours.auth.revocation import SessionWatch
+from spirit_tours.auth.tokens import AccessClaims
 from spirit_tours.context import Context
 from spirit_tours.errors import DomainError, ErrorCode
 from spirit_tours.services import Services
@@ -58,9 +61,11 @@ class GraphQLApp(GraphQL[Context, None]):
             try:
                 await super().__call__(scope, receive, send)
             finally:
-                expiry = _EXPIRY_TASKS.pop(id(scope), None)
-                if expiry is not None:
+                watched = _WATCHED.pop(id(scope), None)
+                if watched is not None:
+                    expiry, forget = watched
                     expiry.cancel()
+                    forget()
             return
         try:
             response = await self.run(Request(scope, receive=receive))
@@ -77,7 +82,7 @@ class GraphQLApp(GraphQL[Context, None]):
             token = bearer_token(request.headers.get("authorization"))
             if token is not None:
                 try:
-                    context.viewer = services.tokens.verify(token)
+                    context.viewer = (await services.authenticate(token)).viewer
                 except DomainError as error:
                     context.auth_error = error
         return context
@@ -95,30 +100,40 @@ class GraphQLApp(GraphQL[Context, None]):
             token = params["token"]
         if token is None:
             return None
-        tokens = context.services.tokens
+        services = context.services
         try:
-            context.viewer = tokens.verify(token)
+            claims = await services.authenticate(token)
         except DomainError as error:
             raise ConnectionRejectionError({"code": error.code.value, **error.details}) from error
+        context.viewer = claims.viewer
         if isinstance(context.request, WebSocket):
-            _close_when_expired(context.request, tokens.expires_at(token))
+            _close_when_ended(context.request, claims, services.session_watch)
         return None
 
 
 TOKEN_EXPIRED_CLOSE_CODE = 4401
 
 
-def _close_when_expired(websocket: WebSocket, expires_at: datetime) -> None:
-    """A connection lives no longer than its token: at expiry it is closed with 4401, and the
-    client reconnects with a fresh token (and its cursors)."""
+def _close_when_ended(websocket: WebSocket, claims: AccessClaims, watch: SessionWatch) -> None:
+    """A connection lives no longer than its token, nor than its session: at expiry, or when
+    the session is signed out, it is closed with 4401, and the client reconnects with a fresh
+    token (and its cursors) — or not at all, having signed out."""
+    key = id(websocket.scope)
 
-    async def close() -> None:
-        await asyncio.sleep(max(0.0, (expires_at - datetime.now(UTC)).total_seconds()))
+    async def close(delay: float, reason: str) -> None:
+        await asyncio.sleep(delay)
         with contextlib.suppress(Exception):
-            await websocket.close(TOKEN_EXPIRED_CLOSE_CODE, "Access token expired")
+            await websocket.close(TOKEN_EXPIRED_CLOSE_CODE, reason)
 
-    _EXPIRY_TASKS[id(websocket.scope)] = asyncio.create_task(close())
+    def revoked() -> None:
+        asyncio.create_task(close(0.0, "Session ended"))  # noqa: RUF006 - it only closes
+
+    remaining = max(0.0, (claims.expires_at - datetime.now(UTC)).total_seconds())
+    expiry = asyncio.create_task(close(remaining, "Access token expired"))
+    watch.watch(claims.session_id, key, revoked)
+    _WATCHED[key] = (expiry, lambda: watch.forget(claims.session_id, key))
 
 
-# The expiry watch of each open connection, by its ASGI scope; cancelled when it ends.
-_EXPIRY_TASKS: dict[int, asyncio.Task[None]] = {}
+# The expiry task of each open authenticated connection, and how to stop watching its
+# session, by its ASGI scope; both ended when the connection ends.
+_WATCHED: dict[int, tuple[asyncio.Task[None], Callable[[], None]]] = {}

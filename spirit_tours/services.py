@@ -9,8 +9,9 @@ from saq import Queue
 from saq.queue.redis import RedisQueue
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from spirit_tours.auth.revocation import SessionRevocations, SessionWatch
 from spirit_tours.auth.throttle import LoginThrottle
-from spirit_tours.auth.tokens import TokenService
+from spirit_tours.auth.tokens import AccessClaims, TokenService
 from spirit_tours.config import Settings
 from spirit_tours.emails.compose import message_id_domain
 from spirit_tours.emails.links import LinkSigner
@@ -30,6 +31,8 @@ class Services:
     sessions: SessionFactory
     redis: Redis
     tokens: TokenService
+    revocations: SessionRevocations
+    session_watch: SessionWatch
     login_throttle: LoginThrottle
     payments: PaymentProviders
     relay: Relay
@@ -58,6 +61,7 @@ class Services:
         redis = Redis(connection_pool=pool)
         sessions = create_session_factory(engine)
         hub = EventHub(sessions, redis_url)
+        revocations = SessionRevocations(redis, settings.access_token_ttl_seconds)
         return cls(
             settings=settings,
             engine=engine,
@@ -66,6 +70,8 @@ class Services:
             tokens=TokenService(
                 settings.jwt_secret.get_secret_value(), settings.access_token_ttl_seconds
             ),
+            revocations=revocations,
+            session_watch=SessionWatch(revocations),
             login_throttle=LoginThrottle(
                 redis,
                 max_per_account=settings.login_max_failures_per_account,
@@ -85,13 +91,21 @@ class Services:
             ),
         )
 
+    async def authenticate(self, token: str) -> AccessClaims:
+        """A genuine, unexpired token of a session that has not ended, or UNAUTHENTICATED."""
+        claims = self.tokens.decode(token)
+        await self.revocations.check(claims.session_id)
+        return claims
+
     async def start(self) -> None:
-        """Start the background loops: outbox relay, live hub, presence sweeper."""
+        """Start the background loops: outbox relay, live hub, presence and session sweepers."""
         await self.hub.start()
         self.relay.start()
         self.presence.start()
+        self.session_watch.start()
 
     async def close(self) -> None:
+        await self.session_watch.stop()
         await self.presence.stop()
         await self.relay.stop()
         await self.hub.stop()

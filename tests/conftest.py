@@ -31,6 +31,8 @@ from spirit_tours.resolvers.accounts import NewUser, create_user
 from tests.graphql_client import GraphQLClient
 
 TEST_JWT_SECRET = "test-secret-" + uuid.uuid4().hex
+TEST_EMAIL_SECRET = "test-email-secret-" + uuid.uuid4().hex
+METRICS_TOKEN = "test-metrics-" + uuid.uuid4().hex
 # Every payment provider configured with test credentials; the tests record their HTTP.
 STRIPE_WEBHOOK_SECRET = "whsec_test_" + uuid.uuid4().hex
 MERCADOPAGO_WEBHOOK_SECRET = "mp-test-" + uuid.uuid4().hex
@@ -76,6 +78,8 @@ def settings(database_url: str, redis_url: str) -> Settings:
         database_url=database_url,
         redis_url=redis_url,
         jwt_secret=SecretStr(TEST_JWT_SECRET),
+        email_secret=SecretStr(TEST_EMAIL_SECRET),
+        metrics_token=SecretStr(METRICS_TOKEN),
         seed_demo=False,
         **PROVIDER_SETTINGS,
     )

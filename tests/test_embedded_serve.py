@@ -29,7 +29,7 @@ def _free_port() -> int:
 async def _serving(data_dir: Path) -> AsyncIterator[GraphQLClient]:
     port = _free_port()
     process = await asyncio.create_subprocess_exec(
-        SCRIPT, "serve", "--port", str(port),
+        SCRIPT, "serve", "--demo", "--port", str(port),
         env=clean_env(SPIRIT_DATA_DIR=str(data_dir)),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,

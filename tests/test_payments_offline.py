@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from spirit_tours.config import Environment, Settings
 from spirit_tours.payments.offline import OfflineGateway
@@ -26,9 +27,11 @@ async def development_server(settings: Settings) -> AsyncIterator[LiveServer]:
     """The same database, served as in development with no provider credentials at all."""
     credentials = ("_key", "_token", "_secret", "_id", "_login")
     unconfigured = {name: None for name in PROVIDER_SETTINGS if name.endswith(credentials)}
+    secret = SecretStr("offline-" + uuid.uuid4().hex)
     dev = settings.model_copy(
-        update={"env": Environment.DEVELOPMENT, "public_url": PUBLIC_URL, **unconfigured}
-    )
+        update={"env": Environment.DEVELOPMENT, "public_url": PUBLIC_URL,
+                "offline_payments_secret": secret, **unconfigured}
+    )  # fmt: skip
     async with serving(dev) as server:
         yield server
 

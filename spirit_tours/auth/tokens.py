@@ -1,4 +1,7 @@
-"""Short-lived access JWTs (HS256) and opaque refresh tokens."""
+"""Short-lived access JWTs (HS256) and opaque refresh tokens.
+
+Each access token names its session (``sid``: the refresh-token family it was issued with), so
+that signing out can revoke it before it expires (see :mod:`spirit_tours.auth.revocation`)."""
 
 from __future__ import annotations
 
@@ -24,6 +27,15 @@ class AccessToken:
     expires_at: datetime
 
 
+@dataclass(frozen=True)
+class AccessClaims:
+    """What a genuine, unexpired access token says; not yet checked against revocations."""
+
+    viewer: Viewer
+    session_id: uuid.UUID
+    expires_at: datetime
+
+
 class TokenService:
     """Issues and verifies access tokens signed with ``SPIRIT_JWT_SECRET``."""
 
@@ -31,7 +43,15 @@ class TokenService:
         self._secret = secret
         self._ttl = timedelta(seconds=ttl_seconds)
 
-    def issue(self, viewer: Viewer, *, now: datetime | None = None) -> AccessToken:
+    @property
+    def ttl_seconds(self) -> int:
+        return int(self._ttl.total_seconds())
+
+    def issue(
+        self, viewer: Viewer, *, session_id: uuid.UUID | None = None, now: datetime | None = None
+    ) -> AccessToken:
+        """A token for ``viewer`` in the session ``session_id`` (a refresh-token family; a
+        fresh one, which nothing can revoke but expiry, when omitted)."""
         issued = now or datetime.now(UTC)
         expires = issued + self._ttl
         claims = {
@@ -42,17 +62,14 @@ class TokenService:
             "iat": int(issued.timestamp()),
             "exp": int(expires.timestamp()),
             "jti": uuid.uuid4().hex,
+            "sid": str(session_id or uuid.uuid4()),
             "typ": "access",
         }
         return AccessToken(jwt.encode(claims, self._secret, algorithm=_ALGORITHM), expires)
 
-    def expires_at(self, token: str) -> datetime:
-        """When a token :meth:`verify` accepted stops being valid."""
-        claims = jwt.decode(token, options={"verify_signature": False})
-        return datetime.fromtimestamp(int(claims["exp"]), UTC)
-
-    def verify(self, token: str) -> Viewer:
-        """The viewer a token speaks for, or an UNAUTHENTICATED error saying why not."""
+    def decode(self, token: str) -> AccessClaims:
+        """What a token says, or an UNAUTHENTICATED error saying why not. Callers serving a
+        request use ``Services.authenticate``, which also refuses revoked sessions."""
         try:
             claims = jwt.decode(
                 token,
@@ -71,12 +88,17 @@ class TokenService:
             if claims.get("typ") != "access":
                 raise ValueError("not an access token")
             company = claims.get("cid")
-            return Viewer(
+            viewer = Viewer(
                 user_id=uuid.UUID(claims["sub"]),
                 role=Role(claims["role"]),
                 company_id=uuid.UUID(company) if company else None,
             )
-        except (KeyError, ValueError) as error:
+            return AccessClaims(
+                viewer,
+                uuid.UUID(claims["sid"]),
+                datetime.fromtimestamp(int(claims["exp"]), UTC),
+            )
+        except (KeyError, ValueError, TypeError) as error:
             raise unauthenticated("The access token is invalid.", reason="INVALID_TOKEN") from error
 
 

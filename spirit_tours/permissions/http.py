@@ -43,7 +43,7 @@ async def viewer_of_request(request: Request) -> Viewer | None:
     header = request.headers.get("authorization", "")
     token = bearer_token(header)
     if token:
-        viewer: Viewer = services.tokens.verify(token)
+        viewer: Viewer = (await services.authenticate(token)).viewer
         return viewer
     credentials = _basic(header)
     if credentials is None:

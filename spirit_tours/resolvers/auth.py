@@ -38,15 +38,14 @@ async def _open_session(
     now = datetime.now(UTC)
     token = new_refresh_token()
     expires = now + timedelta(seconds=services.settings.refresh_token_ttl_seconds)
+    family_id = family_id or uuid.uuid4()
     session.add(
         RefreshToken(
-            user_id=user.id,
-            family_id=family_id or uuid.uuid4(),
-            token_hash=digest(token),
-            expires_at=expires,
+            user_id=user.id, family_id=family_id, token_hash=digest(token), expires_at=expires
         )
     )
-    return Session(user, services.tokens.issue(viewer_of(user), now=now), token, expires)
+    access = services.tokens.issue(viewer_of(user), session_id=family_id, now=now)
+    return Session(user, access, token, expires)
 
 
 async def check_credentials(
@@ -85,6 +84,7 @@ async def refresh(services: Services, refresh_token: str) -> Session:
             raise unauthenticated("The refresh token is invalid.", reason="INVALID_TOKEN")
         if stored.revoked_at is not None:
             await accounts.revoke_refresh_family(session, stored.family_id, now)
+            await services.revocations.revoke([stored.family_id])  # the thief's access too
             record_audit(session, None, "auth.refresh_token_reused", "User", stored.user_id)
             reused = True
         else:
@@ -105,7 +105,8 @@ async def refresh(services: Services, refresh_token: str) -> Session:
 
 
 async def logout(services: Services, refresh_token: str, *, everywhere: bool) -> int:
-    """Revoke the token's family (this device) or every token of its user; returns the count."""
+    """End the token's session (this device) or every session of its user, access tokens
+    included; returns how many sessions were still open."""
     now = datetime.now(UTC)
     async with services.sessions() as session, session.begin():
         stored = await accounts.refresh_token_by_digest(session, digest(refresh_token))
@@ -113,5 +114,10 @@ async def logout(services: Services, refresh_token: str, *, everywhere: bool) ->
             raise unauthenticated("The refresh token is invalid.", reason="INVALID_TOKEN")
         record_audit(session, None, "auth.logout", "User", stored.user_id, everywhere=everywhere)
         if everywhere:
-            return await accounts.revoke_user_refresh_tokens(session, stored.user_id, now)
-        return await accounts.revoke_refresh_family(session, stored.family_id, now)
+            families = await accounts.revoke_user_refresh_tokens(session, stored.user_id, now)
+            await services.revocations.revoke([stored.family_id, *families])
+            return len(families)
+        revoked = await accounts.revoke_refresh_family(session, stored.family_id, now)
+        # Before the commit: if Redis cannot record it, the logout fails and changes nothing.
+        await services.revocations.revoke([stored.family_id])
+        return revoked

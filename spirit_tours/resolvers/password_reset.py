@@ -9,14 +9,15 @@ import hmac
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
+from spirit_tours.auth.revocation import SessionRevocations
 from spirit_tours.emails.queueing import Queued, queue_email
 from spirit_tours.emails.triggers import FrontEnd
 from spirit_tours.errors import bad_input
-from spirit_tours.persistence.accounts import RefreshToken, User
+from spirit_tours.persistence.accounts import User
 from spirit_tours.persistence.emails import EmailMessage
 from spirit_tours.persistence.repositories import accounts
 from spirit_tours.persistence.repositories.events import record_audit
@@ -84,9 +85,14 @@ def _invalid() -> Exception:
 
 
 async def reset_password(
-    session: AsyncSession, secret: bytes, token: str, new_password: str
+    session: AsyncSession,
+    secret: bytes,
+    token: str,
+    new_password: str,
+    *,
+    revocations: SessionRevocations,
 ) -> User:
-    """Set the new password and sign the user out everywhere."""
+    """Set the new password and sign the user out everywhere, access tokens included."""
     try:
         raw_id, raw_expires, signature = token.split(".", 2)
         user_id, expires = uuid.UUID(raw_id), int(raw_expires)
@@ -103,10 +109,7 @@ async def reset_password(
             "newPassword", f"The password needs at least {MIN_PASSWORD_LENGTH} characters."
         )
     user.password_hash = await hash_password(new_password)
-    await session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=datetime.now(UTC))
-    )
+    families = await accounts.revoke_user_refresh_tokens(session, user.id, datetime.now(UTC))
+    await revocations.revoke(families)  # before the commit: no reset without it
     record_audit(session, viewer_of(user), "auth.password_reset", "User", user.id)
     return user

@@ -88,7 +88,11 @@ class Mutation(
     async def reset_password(
         self, info: strawberry.Info[Context, None], input: ResetPasswordInput
     ) -> bool:
-        secret = info.context.services.settings.jwt_secret.get_secret_value().encode()
+        services = info.context.services
+        secret = services.settings.jwt_secret.get_secret_value().encode()
         async with info.context.transaction() as session:
-            await password_reset.reset_password(session, secret, input.token, input.new_password)
+            await password_reset.reset_password(
+                session, secret, input.token, input.new_password,
+                revocations=services.revocations,
+            )  # fmt: skip
         return True

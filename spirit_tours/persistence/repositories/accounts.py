@@ -87,10 +87,13 @@ async def revoke_refresh_family(session: AsyncSession, family_id: uuid.UUID, at:
 
 async def revoke_user_refresh_tokens(
     session: AsyncSession, user_id: uuid.UUID, at: datetime
-) -> int:
+) -> list[uuid.UUID]:
+    """Revoke every live refresh token of the user; returns their families (the sessions that
+    were open: a family has one live token at a time)."""
     result = await session.execute(
         update(RefreshToken)
         .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=at)
+        .returning(RefreshToken.family_id)
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return list(result.scalars())
