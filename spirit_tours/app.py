@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -13,6 +14,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.types import ASGIApp
 
 from spirit_tours.config import Settings, get_settings
 from spirit_tours.emails.endpoints import click, open_pixel, unsubscribe
@@ -24,6 +26,7 @@ from spirit_tours.payments.endpoints import offline_checkout, webhook
 from spirit_tours.permissions.classes import IsAdmin
 from spirit_tours.permissions.http import RequireRole
 from spirit_tours.schema.build import build_schema
+from spirit_tours.security_headers import SecurityHeaders
 from spirit_tours.services import Services
 
 log = logging.getLogger(__name__)
@@ -60,6 +63,17 @@ async def readyz(request: Request) -> JSONResponse:
     )
 
 
+class _App(Starlette):
+    """Starlette with the security headers outermost: even its own error page carries them."""
+
+    def __init__(self, *args: Any, https: bool, **kwargs: Any) -> None:
+        self._https = https
+        super().__init__(*args, **kwargs)
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack(), https=self._https)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = (settings or get_settings()).secured()
     graphql = GraphQLApp(build_schema(settings))
@@ -84,7 +98,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await runner.stop()
             await services.close()
 
-    return Starlette(
+    return _App(
         routes=[
             Route("/graphql", graphql),
             WebSocketRoute("/graphql", graphql),
@@ -100,4 +114,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
         lifespan=lifespan,
         middleware=[Middleware(HttpMetrics)],
+        https=settings.public_url.startswith("https://"),
     )

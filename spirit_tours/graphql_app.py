@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from cross_web import HTTPException
@@ -22,6 +23,7 @@ from spirit_tours.auth.revocation import SessionWatch
 from spirit_tours.auth.tokens import AccessClaims
 from spirit_tours.context import Context
 from spirit_tours.errors import DomainError, ErrorCode
+from spirit_tours.security_headers import inline_hashes, origin_of
 from spirit_tours.services import Services
 
 
@@ -36,6 +38,11 @@ def _http_error(error: HTTPException) -> JSONResponse:
         status_code=status,
         headers={"Allow": "GET, POST"} if status == 405 else None,
     )
+
+
+_IDE_CDN = "https://unpkg.com"
+# In case GraphiQL's stylesheet imports its web fonts (harmless static hosts otherwise).
+_IDE_FONTS_CSS, _IDE_FONTS = "https://fonts.googleapis.com", "https://fonts.gstatic.com"
 
 
 def bearer_token(value: str | None) -> str | None:
@@ -55,6 +62,30 @@ class GraphQLApp(GraphQL[Context, None]):
             connection_init_wait_timeout=timedelta(seconds=10),
             max_subscriptions_per_connection=max_subscriptions_per_connection,
         )
+
+    @cached_property
+    def _ide_hashes(self) -> str:
+        return " ".join(inline_hashes(self.graphql_ide_html))
+
+    def ide_policy(self, page_url: str) -> str:
+        """GraphiQL's Content Security Policy: its pinned (SRI-checked) scripts and styles from
+        unpkg.com, its own inline script by hash, queries to this server over HTTP and
+        WebSocket (named too: older browsers do not count ws: as 'self')."""
+        origin = origin_of(page_url)
+        sockets = f" {origin.replace('http', 'ws', 1)}" if origin else ""
+        return (
+            f"default-src 'none'; script-src {_IDE_CDN} {self._ide_hashes}; "
+            f"style-src {_IDE_CDN} {_IDE_FONTS_CSS} 'unsafe-inline'; "
+            f"font-src {_IDE_CDN} {_IDE_FONTS} data:; img-src 'self' data:; "
+            f"connect-src 'self'{sockets}; frame-ancestors 'none'; base-uri 'none'; "
+            "form-action 'none'"
+        )
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        response = await super().render_graphql_ide(request)
+        page = str(request.url.replace(query="", fragment=""))
+        response.headers["Content-Security-Policy"] = self.ide_policy(page)
+        return response
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -4,19 +4,26 @@ process answers the same for those.
 
 Request counters are per process (with ``serve --workers N`` each worker counts its own; a
 scrape reaches one of them).
+
+Who may read it: Prometheus with ``Authorization: Bearer $SPIRIT_METRICS_TOKEN``, an ADMIN's
+access token, and in development any client on this machine (loopback). Queue depths and mail
+counts tell an outsider how busy the business is, so nobody else.
 """
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import time
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import generate_latest
 from sqlalchemy import func, select
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from spirit_tours.errors import DomainError
 from spirit_tours.persistence.emails import EmailMessage, EmailStatus
 from spirit_tours.persistence.events import OutboxEvent
 from spirit_tours.services import Services
@@ -99,7 +106,38 @@ async def _shared_state(services: Services) -> CollectorRegistry:
 PENDING = (EmailStatus.QUEUED, EmailStatus.SENDING, EmailStatus.FAILED)
 
 
+def _loopback(request: Request) -> bool:
+    try:
+        return request.client is not None and ipaddress.ip_address(request.client.host).is_loopback
+    except ValueError:
+        return False
+
+
+async def _refusal(request: Request, services: Services) -> Response | None:
+    """None when the caller may read the metrics, else the 401/403 to answer."""
+    from spirit_tours.graphql_app import bearer_token
+
+    settings = services.settings
+    token = bearer_token(request.headers.get("authorization"))
+    challenge = {"WWW-Authenticate": 'Bearer realm="metrics"'}
+    if token is None:
+        if settings.is_development and _loopback(request):
+            return None
+        return PlainTextResponse("Send the metrics token as a bearer token.", 401, challenge)
+    expected = settings.metrics_token.get_secret_value() if settings.metrics_token else ""
+    if expected and hmac.compare_digest(token.encode(), expected.encode()):
+        return None
+    try:
+        claims = await services.authenticate(token)
+    except DomainError:
+        return PlainTextResponse("Invalid token.", 401, challenge)
+    return None if claims.viewer.is_admin else PlainTextResponse("Forbidden.", 403)
+
+
 async def metrics(request: Request) -> Response:
     services: Services = request.app.state.services
+    refusal = await _refusal(request, services)
+    if refusal is not None:
+        return refusal
     body = generate_latest(PROCESS) + generate_latest(await _shared_state(services))
     return Response(body, media_type=CONTENT_TYPE_LATEST)

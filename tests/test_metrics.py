@@ -13,6 +13,9 @@ from spirit_tours.emails.queueing import Queued
 from spirit_tours.jobs.email import email_queues, enqueue_messages
 from spirit_tours.persistence.base import utcnow
 from spirit_tours.persistence.database import SessionFactory
+from tests.conftest import METRICS_TOKEN
+
+PROMETHEUS = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 
 
 def _samples(body: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -41,11 +44,12 @@ async def test_metrics_count_requests_and_report_queues_and_undelivered_mail(
         await enqueue_messages(queues, [Queued(uuid.uuid4(), "BULK", utcnow()) for _ in range(3)])
     finally:
         await queues[next(iter(queues))].disconnect()
-    before = _samples((await http.get("/metrics")).text)  # the server serves other tests too
+    # the server serves other tests too
+    before = _samples((await http.get("/metrics", headers=PROMETHEUS)).text)
     await http.post("/graphql", json={"query": "{ __typename }"})
     await http.get(f"/e/c/{uuid.uuid4()}?u=https://x.example&s=nope")
 
-    response = await http.get("/metrics")
+    response = await http.get("/metrics", headers=PROMETHEUS)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     samples = _samples(response.text)

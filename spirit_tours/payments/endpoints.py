@@ -22,6 +22,7 @@ from spirit_tours.resolvers.payments.webhooks import (
     WebhookOutcome,
     receive_webhook,
 )
+from spirit_tours.security_headers import form_page_policy, origin_of
 from spirit_tours.services import Services
 
 log = logging.getLogger(__name__)
@@ -103,13 +104,17 @@ async def offline_checkout(request: Request) -> Response:
         return found
     services, gateway, payment, booking = found
     if request.method == "GET":
+        # The form's answer redirects to the returnUrl: the policy lets the form go there.
+        return_origin = origin_of(payment.return_url)
+        policy = form_page_policy([return_origin] if return_origin else [])
         return HTMLResponse(
             _PAGE.format(
                 reference=html.escape(booking.reference),
                 destination=html.escape(booking.destination),
                 amount=payment.amount,
                 currency=payment.currency,
-            )
+            ),
+            headers={"Content-Security-Policy": policy},
         )
     if payment.status == PaymentStatus.REQUIRES_ACTION:
         decision = (await read_form(request)).get("decision", "")
