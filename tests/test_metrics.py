@@ -13,7 +13,9 @@ from spirit_tours.emails.queueing import Queued
 from spirit_tours.jobs.email import email_queues, enqueue_messages
 from spirit_tours.persistence.base import utcnow
 from spirit_tours.persistence.database import SessionFactory
-from tests.conftest import METRICS_TOKEN
+from spirit_tours.persistence.enums import Role
+from tests.conftest import METRICS_TOKEN, PASSWORD, UserFactory
+from tests.graphql_client import GraphQLClient
 
 PROMETHEUS = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 
@@ -64,3 +66,23 @@ async def test_metrics_count_requests_and_report_queues_and_undelivered_mail(
     bulk = (("queue", "email-bulk"), ("state", "queued"))
     assert samples[("spirit_job_queue_jobs", bulk)] == 3
     assert ("spirit_outbox_unpublished_events", ()) in samples
+
+
+async def test_metrics_need_the_metrics_token_or_an_admin(
+    http: httpx.AsyncClient, gql: GraphQLClient, make_user: UserFactory
+) -> None:
+    await make_user("admin@op.example", Role.ADMIN)
+    await make_user("maria@andes.example", Role.AGENCY, company="Andes Travel")
+    admin = await gql.token_for("admin@op.example", PASSWORD)
+    agency = await gql.token_for("maria@andes.example", PASSWORD)
+
+    anonymous = await http.get("/metrics")
+    assert anonymous.status_code == 401
+    assert anonymous.headers["www-authenticate"].startswith("Bearer")
+    assert "spirit_" not in anonymous.text
+    wrong = await http.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}x"})
+    assert wrong.status_code == 401
+    for token, status in ((agency, 403), (admin, 200)):
+        answer = await http.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == status
+    assert (await http.get("/metrics", headers=PROMETHEUS)).status_code == 200

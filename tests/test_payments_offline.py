@@ -52,6 +52,10 @@ async def test_a_booking_is_paid_end_to_end_with_the_offline_gateway(
         page = await http.get(path)
         assert page.status_code == 200
         assert "360.00 USD" in page.text
+        # Its form may post here only, and be answered by a redirect to the returnUrl's origin.
+        policy = page.headers["content-security-policy"]
+        assert "form-action 'self' https://app.spirit-tours.example;" in policy
+        assert "script-src" not in policy
         form = {"Content-Type": "application/x-www-form-urlencoded"}
         paid = await http.post(path, content="decision=approve", headers=form)
         assert paid.status_code == 303
