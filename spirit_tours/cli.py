@@ -136,10 +136,14 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
 
 @main.command()
 @click.option("--concurrency", default=4, show_default=True, type=int)
-def worker(concurrency: int) -> None:
+@click.option("--demo", is_flag=True, help="Development mode, sharing `serve --demo`'s secrets.")
+def worker(concurrency: int, demo: bool) -> None:
     """Run the job workers: housekeeping, cron jobs, the e-mail feed and e-mail delivery."""
     from spirit_tours.jobs.worker import JobRunner
 
+    if demo:
+        os.environ["SPIRIT_ENV"] = Environment.DEVELOPMENT.value
+        get_settings.cache_clear()
     settings = _secured(get_settings())
     urls = _servers(settings)
 
