@@ -219,6 +219,11 @@ class Settings(BaseSettings):
                 )
             if self.payu_api_key and self.payu_api_key.get_secret_value() in PUBLIC_SECRETS:
                 problems.append("SPIRIT_PAYU_API_KEY is PayU's published sandbox key")
+            if "*" in self.forwarded_allow_ips:
+                problems.append(
+                    "SPIRIT_FORWARDED_ALLOW_IPS must name the proxy's address: with * any "
+                    "client chooses its own address (and escapes the per-address login limit)"
+                )
         if problems:
             raise InsecureSettingsError(problems)
 
@@ -246,7 +251,7 @@ PUBLIC_SECRETS = frozenset(
 
 def secret_problem(value: str, *, strict: bool) -> str | None:
     """Why ``value`` cannot be a secret (None when it can). ``strict`` (outside
-    development): set, at least 32 characters, not one character repeated."""
+    development): set, at least 32 characters, at least 8 different ones."""
     if value in PUBLIC_SECRETS:
         return "is a published value; generate one with `openssl rand -base64 48`"
     if not strict:

@@ -105,6 +105,17 @@ def test_weak_or_published_secrets_are_refused_outside_development(field: str, v
 
 
 @pytest.mark.usefixtures("no_configuration")
+def test_production_refuses_to_trust_every_proxy() -> None:
+    settings = Settings(
+        jwt_secret=SecretStr(STRONG), email_secret=SecretStr(STRONG[::-1]),
+        public_url="https://api.spirit-tours.example", forwarded_allow_ips="*",
+    )  # fmt: skip
+    with pytest.raises(InsecureSettingsError, match="SPIRIT_FORWARDED_ALLOW_IPS"):
+        settings.secured()
+    settings.model_copy(update={"forwarded_allow_ips": "172.30.250.10"}).secured()
+
+
+@pytest.mark.usefixtures("no_configuration")
 def test_development_never_uses_a_published_secret(tmp_path: Path) -> None:
     with pytest.raises(InsecureSettingsError, match="SPIRIT_JWT_SECRET"):
         Settings(env=Environment.DEVELOPMENT, jwt_secret=SecretStr(PUBLISHED_JWT_SECRET)).secured()
