@@ -157,7 +157,9 @@ def _close_when_ended(websocket: WebSocket, claims: AccessClaims, watch: Session
             await websocket.close(TOKEN_EXPIRED_CLOSE_CODE, reason)
 
     def revoked() -> None:
-        asyncio.create_task(close(0.0, "Session ended"))  # noqa: RUF006 - it only closes
+        closing = asyncio.create_task(close(0.0, "Session ended"))
+        _CLOSING.add(closing)  # referenced until done
+        closing.add_done_callback(_CLOSING.discard)
 
     remaining = max(0.0, (claims.expires_at - datetime.now(UTC)).total_seconds())
     expiry = asyncio.create_task(close(remaining, "Access token expired"))
@@ -168,3 +170,4 @@ def _close_when_ended(websocket: WebSocket, claims: AccessClaims, watch: Session
 # The expiry task of each open authenticated connection, and how to stop watching its
 # session, by its ASGI scope; both ended when the connection ends.
 _WATCHED: dict[int, tuple[asyncio.Task[None], Callable[[], None]]] = {}
+_CLOSING: set[asyncio.Task[None]] = set()
