@@ -50,6 +50,14 @@ class Settings(BaseSettings):
     max_tokens: int = Field(default=5000, ge=100)
     database_pool_size: int = Field(default=10, ge=1)
     redis_pool_size: int = Field(default=64, ge=4, description="Redis connections per process")
+    redis_connect_timeout_seconds: float = Field(
+        default=2.0, gt=0, description="Connecting to Redis gives up after this long"
+    )
+    redis_socket_timeout_seconds: float = Field(
+        default=5.0,
+        ge=2,
+        description="A Redis command gives up after this long (a stalled server never hangs)",
+    )
     seed_demo: bool = Field(
         default=True, description="serve: load the demo data into an empty database"
     )
