@@ -18,7 +18,7 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from spirit_tours.embedded import EmbeddedPostgres, EmbeddedRedis
+from spirit_tours.embedded import EmbeddedPostgres, EmbeddedRedis, data_dir_lock
 
 LOCAL_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 LOCAL_REDIS = "redis://127.0.0.1:6379/15"
@@ -44,8 +44,14 @@ def _embedded() -> Path:
     if _embedded_dir is None:
         _embedded_dir = Path(tempfile.mkdtemp(prefix="spirit-tests-"))
         # Registered before the servers' own stop handlers, so it runs after them (atexit is LIFO).
-        atexit.register(shutil.rmtree, _embedded_dir, ignore_errors=True)
+        atexit.register(_remove, _embedded_dir)
     return _embedded_dir
+
+
+def _remove(folder: Path) -> None:
+    """Delete the temporary folder under its lock, so its watchdog cannot write in it again."""
+    with data_dir_lock(folder):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def embedded_postgres_url() -> str:

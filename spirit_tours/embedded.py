@@ -52,15 +52,21 @@ class ServerUrls:
 
 
 @contextlib.contextmanager
-def _data_dir_lock(data_dir: Path) -> Iterator[None]:
-    """One lock per data folder around every start, stop and watchdog check."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    with (data_dir / "embedded.lock").open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def data_dir_lock(data_dir: Path, *, create: bool = True) -> Iterator[None]:
+    """One lock per data folder around every start, stop and watchdog check.
+
+    With ``create=False`` a folder that no longer exists raises FileNotFoundError instead of
+    being made again (the watchdog of a deleted temporary folder just leaves).
+    """
+    if create:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    flags = os.O_RDWR | (os.O_CREAT if create else 0)
+    descriptor = os.open(data_dir / "embedded.lock", flags, 0o644)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
 
 
 def _process_alive(pid: int) -> bool:
@@ -112,7 +118,7 @@ class _SharedServer(ABC):
         self._owners.write_text("\n".join(str(p) for p in sorted(pids)))
 
     def start(self) -> str:
-        with _data_dir_lock(self.data_dir):
+        with data_dir_lock(self.data_dir):
             recorded = self._recorded_owners()
             owners = {pid for pid in recorded if _process_alive(pid)}
             if recorded - owners:
@@ -144,7 +150,7 @@ class _SharedServer(ABC):
         if not self._started:
             return
         self._started = False
-        with _ignoring_stop_signals(), _data_dir_lock(self.data_dir):
+        with _ignoring_stop_signals(), data_dir_lock(self.data_dir):
             owners = self.owners() - {os.getpid()}
             self._write_owners(owners)
             if not owners and self.running():
@@ -161,7 +167,8 @@ class _SharedServer(ABC):
         if self.running():
             log.warning("embedded %s: every process using it is gone; stopping it", self.name)
             self._shutdown()
-        self._write_owners(set())
+        if self._recorded_owners():
+            self._write_owners(set())
         return True
 
 
@@ -414,14 +421,16 @@ def watch(data_dir: Path, interval: float = WATCH_INTERVAL_SECONDS) -> None:
         return  # another watchdog won the race
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # only its own check decides when it leaves
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    while data_dir.exists():  # a temporary folder may be deleted with everything in it
-        with _data_dir_lock(data_dir):
-            abandoned = [server.reap() for server in servers]
-            if all(abandoned):
-                handle.close()  # releases watchdog.lock while the data folder is still locked
-                return
-        time.sleep(interval)
-    handle.close()
+    try:
+        while True:
+            with data_dir_lock(data_dir, create=False):
+                abandoned = [server.reap() for server in servers]  # every one, no short cut
+                if all(abandoned):
+                    handle.close()  # releases watchdog.lock while the folder is still locked
+                    return
+            time.sleep(interval)
+    except FileNotFoundError:  # a temporary folder, deleted with everything in it
+        handle.close()
 
 
 def start_embedded(data_dir: Path, database_url: str | None, redis_url: str | None) -> ServerUrls:
