@@ -37,8 +37,9 @@ def fingerprint(**fields: Any) -> str:
 
 
 def may_move(current: PaymentStatus, new: PaymentStatus) -> bool:
-    """Payment states only move forward; money arriving after a failure still counts."""
-    if current == PaymentStatus.FAILED and new == PaymentStatus.SUCCEEDED:
+    """Payment states only move forward; money arriving after a failure or after the payment's
+    hold expired still counts."""
+    if current in (PaymentStatus.FAILED, PaymentStatus.EXPIRED) and new == PaymentStatus.SUCCEEDED:
         return True
     return STATUS_ORDER[new] > STATUS_ORDER[current]
 
