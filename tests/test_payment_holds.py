@@ -150,8 +150,18 @@ async def test_the_database_refuses_a_second_open_payment_whatever_the_code_path
         idempotency_key="raw-insert-0001", request_hash="x" * 64, method=PaymentMethod.CARD,
         amount=Decimal("360.00"), currency="USD", return_url="https://x.example/",
         status=PaymentStatus.PENDING, next_action={}, attempts=[],
+        hold_until=now_utc() + timedelta(minutes=5),
     )  # fmt: skip
     with pytest.raises(IntegrityError, match="uq_payments_open_per_booking"):
+        async with sessions() as session, session.begin():
+            session.add(raw)
+    # Nor an open payment without a hold, which would block its booking for ever.
+    (first,) = await _payments(sessions, booking_id)
+    async with sessions() as session, session.begin():
+        await session.execute(update(Payment).where(Payment.id == first.id)
+                              .values(status=PaymentStatus.FAILED))  # fmt: skip
+    raw.hold_until = None
+    with pytest.raises(IntegrityError, match="ck_payments_open_has_hold"):
         async with sessions() as session, session.begin():
             session.add(raw)
 

@@ -27,7 +27,8 @@ from spirit_tours.persistence.base import Base, Timestamps, UUIDPrimaryKey, db_e
 from spirit_tours.persistence.enums import RefundStatus
 from spirit_tours.persistence.quotations import MONEY
 
-OPEN_PAYMENT = text("status IN ('CREATED', 'REQUIRES_ACTION', 'PENDING')")
+_OPEN = "status IN ('CREATED', 'REQUIRES_ACTION', 'PENDING')"
+OPEN_PAYMENT = text(_OPEN)
 
 
 class Payment(UUIDPrimaryKey, Timestamps, Base):
@@ -83,6 +84,7 @@ class Payment(UUIDPrimaryKey, Timestamps, Base):
         CheckConstraint(
             "credited_amount >= 0 AND credited_amount <= amount", name="credited_within_amount"
         ),
+        CheckConstraint(f"hold_until IS NOT NULL OR NOT ({_OPEN})", name="open_has_hold"),
         Index("ix_payments_booking_id", "booking_id"),
         Index(
             "uq_payments_open_per_booking",

@@ -44,6 +44,8 @@ def upgrade() -> None:
         f"ORDER BY booking_id, created_at, id)"
     )
     op.execute(f"UPDATE payments SET hold_until = now() + interval '30 minutes' WHERE {OPEN}")
+    op.create_check_constraint(op.f('ck_payments_open_has_hold'), 'payments',
+                               f'hold_until IS NOT NULL OR NOT ({OPEN})')
     op.create_index('uq_payments_open_per_booking', 'payments', ['booking_id'], unique=True,
                     postgresql_where=sa.text(OPEN))
     op.create_index('ix_payments_open_hold_until', 'payments', ['hold_until'], unique=False,
@@ -79,6 +81,7 @@ def downgrade() -> None:
 
     op.drop_index('ix_payments_open_hold_until', table_name='payments')
     op.drop_index('uq_payments_open_per_booking', table_name='payments')
+    op.drop_constraint(op.f('ck_payments_open_has_hold'), 'payments', type_='check')
     op.drop_constraint(op.f('ck_payments_credited_within_amount'), 'payments', type_='check')
     op.drop_column('payments', 'hold_until')
     op.drop_column('payments', 'credited_amount')
