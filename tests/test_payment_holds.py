@@ -7,6 +7,7 @@ same deposit (issue 12, finding 4); each of them could be paid, and each was cre
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,12 +17,14 @@ from typing import Any
 
 import httpx
 import pytest
+import responses
 import respx
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from spirit_tours.jobs.payments import execute_due_refunds, expire_payment_holds
-from spirit_tours.payments.gateway import PaymentMethod, PaymentStatus
+from spirit_tours.payments.gateway import PaymentMethod, PaymentStatus, ProviderRejectedError
+from spirit_tours.payments.mercadopago import MercadoPagoGateway
 from spirit_tours.persistence.bookings import Booking, BookingRefund
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.enums import RefundStatus
@@ -285,3 +288,24 @@ async def test_a_deposit_and_a_late_payment_of_an_expired_one_credit_up_to_the_p
     assert booking.amount_paid == Decimal("1200.00")
     assert (due.amount, str(due.payment_id)) == (Decimal("160.00"), expired)
     assert (late.status, late.credited_amount) == (PaymentStatus.SUCCEEDED, Decimal("840.00"))
+
+
+async def test_mercadopago_calls_off_an_unpaid_pix_and_expires_a_checkout_preference() -> None:
+    gateway = MercadoPagoGateway("TEST-0000-token", "mp-secret")
+    payments = "https://api.mercadopago.com/v1/payments/1319016172"
+    preference = "https://api.mercadopago.com/checkout/preferences/202809963-920c288b-4ebb"
+    with responses.RequestsMock() as mp:
+        mp.put(payments, json={"id": 1319016172, "status": "cancelled"})
+        mp.put(preference, json={"id": "202809963-920c288b-4ebb", "expires": True})
+        await gateway.cancel_payment("1319016172")
+        await gateway.cancel_payment("202809963-920c288b-4ebb")
+        sent = [json.loads(call.request.body or b"{}") for call in mp.calls]
+    assert sent[0] == {"status": "cancelled"}
+    assert sent[1]["expires"] is True
+    assert sent[1]["expiration_date_to"] <= now_utc().isoformat()
+    with responses.RequestsMock() as mp:
+        mp.put(payments, status=400, json={"message": "Payment already approved"})
+        with pytest.raises(ProviderRejectedError, match="already approved"):
+            await gateway.cancel_payment("1319016172")
+    with pytest.raises(ProviderRejectedError):
+        await gateway.cancel_payment("not an id")
