@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -299,7 +299,7 @@ async def test_mercadopago_calls_off_an_unpaid_pix_and_expires_a_checkout_prefer
         mp.put(preference, json={"id": "202809963-920c288b-4ebb", "expires": True})
         await gateway.cancel_payment("1319016172")
         await gateway.cancel_payment("202809963-920c288b-4ebb")
-        sent = [json.loads(call.request.body or b"{}") for call in mp.calls]
+        sent = [json.loads(cast(bytes, call.request.body)) for call in mp.calls]
     assert sent[0] == {"status": "cancelled"}
     assert sent[1]["expires"] is True
     assert sent[1]["expiration_date_to"] <= now_utc().isoformat()
