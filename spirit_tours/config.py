@@ -103,6 +103,12 @@ class Settings(BaseSettings):
     )
     payment_provider_timeout_seconds: float = Field(default=10.0, gt=0)
     payment_webhook_tolerance_seconds: int = Field(default=300, ge=1)
+    payment_hold_minutes: int = Field(
+        default=30,
+        ge=1,
+        le=7 * 24 * 60,
+        description="How long an unpaid payment holds its booking before it expires",
+    )
     # E-mail
     smtp_url: SecretStr | None = Field(
         default=None,

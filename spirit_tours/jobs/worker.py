@@ -29,7 +29,7 @@ from spirit_tours.jobs.email_crons import birthday_mail, deadline_warnings, expi
 from spirit_tours.jobs.email_feed import EmailFeed
 from spirit_tours.jobs.maintenance import purge_refresh_tokens
 from spirit_tours.jobs.names import MAINTENANCE_QUEUE
-from spirit_tours.jobs.payments import execute_due_refunds
+from spirit_tours.jobs.payments import execute_due_refunds, expire_payment_holds
 from spirit_tours.payments.providers import PaymentProviders
 from spirit_tours.persistence.database import create_engine, create_session_factory
 from spirit_tours.realtime.relay import Relay
@@ -43,6 +43,7 @@ MAINTENANCE_JOBS = [
     CronJob(purge_refresh_tokens, cron="17 * * * *"),
     CronJob(payment_reminders, cron="5 * * * *"),
     CronJob(execute_due_refunds, cron="* * * * *"),
+    CronJob(expire_payment_holds, cron="* * * * *"),
     CronJob(dispatch_stranded, cron="* * * * *", timeout=300),
     CronJob(deadline_warnings, cron="*/10 * * * *"),
     CronJob(expire_quotations, cron="35 * * * *"),
