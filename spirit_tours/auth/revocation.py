@@ -4,17 +4,20 @@ An access token names its session (the refresh-token family). ``logout`` revokes
 ``logout(everywhere)`` and a password reset every session of the user, and a replayed refresh
 token its whole family: each revoked session is written to Redis for as long as an access token
 of it can live, and every authenticated request (HTTP or WebSocket) checks its session with a
-single ``GET``. Open WebSockets of a revoked session are closed with 4401 within
+single ``EXISTS``. Open WebSockets of a revoked session are closed with 4401 within
 ``WATCH_SECONDS`` (one ``MGET`` per process, whatever the number of connections).
 
-Failure choice, per use:
-- checking a token *fails closed*: when Redis cannot answer, a request presenting a token is
-  treated as unauthenticated (reason ``SESSION_CHECK_UNAVAILABLE``, retry later) rather than
-  trusted — a revoked token must not work again just because Redis is down;
-- revoking *fails closed* too: it runs inside the sign-out's transaction, so if Redis cannot
-  record it the sign-out fails and changes nothing, and the client can retry;
-- the WebSocket watch *fails open*: when Redis cannot answer it tries again at the next tick;
-  the connection still ends at its token's expiry.
+When Redis does not answer (README "When Redis does not answer"):
+- checking a token *fails open*, like every other use of a bearer token: the token's signature
+  and expiry still hold, only a sign-out made in the last 15 minutes is not seen until Redis is
+  back. After a failure the check is skipped for ``OUTAGE_SECONDS``, so an outage does not add
+  the Redis read timeout to every request;
+- revoking *fails closed*: it runs inside the sign-out's (or password reset's) transaction, so
+  if Redis cannot record it, it is refused with SERVICE_UNAVAILABLE and changes nothing, and the
+  client retries. A replayed refresh token revokes its family in PostgreSQL whatever happens;
+  its access tokens are revoked in Redis when it answers;
+- the WebSocket watch *fails open*: it tries again at the next tick, and the connection still
+  ends at its token's expiry.
 """
 
 from __future__ import annotations
@@ -22,13 +25,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterable
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from spirit_tours.errors import DomainError, unauthenticated
+from spirit_tours.errors import DomainError, ErrorCode, unauthenticated
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,8 @@ KEY_PREFIX = "revoked-session:"
 # between the servers that issue and check tokens).
 _MARGIN_SECONDS = 60
 WATCH_SECONDS = 2.0
+OUTAGE_SECONDS = 5.0
+_RETRY_AFTER_SECONDS = 30
 
 
 def _key(session_id: uuid.UUID) -> str:
@@ -47,27 +53,41 @@ class SessionRevocations:
     def __init__(self, redis: Redis, access_token_ttl_seconds: int) -> None:
         self._redis = redis
         self._ttl = access_token_ttl_seconds + _MARGIN_SECONDS
+        self._unreadable_until = 0.0
 
-    async def revoke(self, session_ids: Iterable[uuid.UUID]) -> None:
-        """Refuse every access token of these sessions from now on (raises on Redis errors)."""
+    async def revoke(self, session_ids: Iterable[uuid.UUID], *, best_effort: bool = False) -> None:
+        """Refuse every access token of these sessions from now on. Raises SERVICE_UNAVAILABLE
+        when Redis cannot record it (only logs with ``best_effort``)."""
         keys = [_key(session_id) for session_id in set(session_ids)]
         if not keys:
             return
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for key in keys:
-                pipe.set(key, b"1", ex=self._ttl)
-            await pipe.execute()
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.set(key, b"1", ex=self._ttl)
+                await pipe.execute()
+        except (RedisError, OSError) as error:
+            log.error("cannot record %d revoked session(s): %r", len(keys), error)
+            if best_effort:
+                return
+            raise DomainError(
+                ErrorCode.SERVICE_UNAVAILABLE,
+                "Signing out is temporarily unavailable; try again in a moment.",
+                retryAfterSeconds=_RETRY_AFTER_SECONDS,
+            ) from None
 
     async def check(self, session_id: uuid.UUID) -> None:
-        """Raise UNAUTHENTICATED when the session is revoked, or cannot be checked."""
+        """Raise UNAUTHENTICATED (TOKEN_REVOKED) when the session has ended; accept it when
+        Redis cannot tell (fails open, see the module docstring)."""
+        if time.monotonic() < self._unreadable_until:
+            return
         try:
             revoked = await self._redis.exists(_key(session_id))
         except (RedisError, OSError) as error:
-            log.warning("session check unavailable: %s", error)
-            raise unauthenticated(
-                "Your session cannot be checked right now; try again shortly.",
-                reason="SESSION_CHECK_UNAVAILABLE",
-            ) from error
+            self._unreadable_until = time.monotonic() + OUTAGE_SECONDS
+            log.warning("session revocations unreadable, accepting tokens for %.0f s: %r",
+                        OUTAGE_SECONDS, error)  # fmt: skip
+            return
         if revoked:
             raise revoked_error()
 

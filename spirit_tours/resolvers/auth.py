@@ -84,7 +84,8 @@ async def refresh(services: Services, refresh_token: str) -> Session:
             raise unauthenticated("The refresh token is invalid.", reason="INVALID_TOKEN")
         if stored.revoked_at is not None:
             await accounts.revoke_refresh_family(session, stored.family_id, now)
-            await services.revocations.revoke([stored.family_id])  # the thief's access too
+            # The thief's access tokens too; the family is revoked in PostgreSQL regardless.
+            await services.revocations.revoke([stored.family_id], best_effort=True)
             record_audit(session, None, "auth.refresh_token_reused", "User", stored.user_id)
             reused = True
         else:
@@ -118,6 +119,6 @@ async def logout(services: Services, refresh_token: str, *, everywhere: bool) ->
             await services.revocations.revoke([stored.family_id, *families])
             return len(families)
         revoked = await accounts.revoke_refresh_family(session, stored.family_id, now)
-        # Before the commit: if Redis cannot record it, the logout fails and changes nothing.
+        # Before the commit: if Redis cannot record it, the logout fails, changing nothing.
         await services.revocations.revoke([stored.family_id])
         return revoked
