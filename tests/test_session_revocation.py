@@ -100,12 +100,12 @@ async def test_other_endpoints_refuse_a_signed_out_token(
     await make_user("admin@op.example")
     session = await gql.login("admin@op.example", PASSWORD)
     bearer = {"Authorization": f"Bearer {session['accessToken']}"}
-    assert (await http.get("/ops/queues/api/queues", headers=bearer)).status_code == 200
+    assert (await http.get("/ops/queues/", headers=bearer)).status_code == 200
     assert (await http.get("/metrics", headers=bearer)).status_code == 200
 
     (await gql.execute(LOGOUT, {"t": session["refreshToken"], "e": False})).ok()
 
-    assert (await http.get("/ops/queues/api/queues", headers=bearer)).status_code == 401
+    assert (await http.get("/ops/queues/", headers=bearer)).status_code == 401
     assert (await http.get("/metrics", headers=bearer)).status_code == 401
 
 
