@@ -59,6 +59,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from redis.asyncio import Redis
 from sqlalchemy import func, select, text
 
+from benchmarks.keys import KEYRING
 from spirit_tours import devservers
 from spirit_tours.emails.catalog import LOCALES
 from spirit_tours.emails.compose import Composer, message_id_domain
@@ -451,7 +452,7 @@ async def stop_worker(worker: Process) -> str:
 async def delivery_case(
     database_url: str, sink: Sink, count: int, worker_concurrency: int, log: Path
 ) -> DeliveryFigures:
-    engine = create_engine(database_url, pool_size=2)
+    engine = create_engine(database_url, pool_size=2, keyring=KEYRING)
     sessions = create_session_factory(engine)
     queues = email_queues(REDIS_URL)
     env = {
@@ -545,7 +546,7 @@ async def delivery_case(
 
 async def _prepare_database() -> str:
     url = await devservers.create_database("spirit_bench")
-    engine = create_engine(url, pool_size=2)
+    engine = create_engine(url, pool_size=2, keyring=KEYRING)
     try:
         await migrate(engine)
     finally:

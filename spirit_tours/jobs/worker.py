@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from saq import CronJob, Worker
 from saq.queue.redis import RedisQueue
 
-from spirit_tours.config import Settings
+from spirit_tours.config import Environment, Settings
 from spirit_tours.emails.compose import Composer, message_id_domain
 from spirit_tours.emails.links import LinkSigner
 from spirit_tours.emails.transport import Transport, transport_for
@@ -81,7 +81,9 @@ class JobRunner:
     ) -> None:
         self.settings = settings
         sweep_seconds = sweep_seconds or settings.job_sweep_seconds
-        self.engine = create_engine(database_url, pool_size=concurrency + 16)
+        self.engine = create_engine(
+            database_url, pool_size=concurrency + 16, keyring=settings.keyring()
+        )
         self.sessions = create_session_factory(self.engine)
         self.redis = Redis.from_url(redis_url)
         self.maintenance = RedisQueue(self.redis, name=MAINTENANCE_QUEUE)
@@ -92,7 +94,10 @@ class JobRunner:
             settings.email_secret.get_secret_value().encode(), settings.public_url.rstrip("/")
         )
         smtp = settings.smtp_url.get_secret_value() if settings.smtp_url else None
-        self.transport = transport or transport_for(smtp, Path(settings.data_dir))
+        production = settings.env == Environment.PRODUCTION
+        self.transport = transport or transport_for(
+            smtp, Path(settings.data_dir), allow_outbox=not production
+        )
         if smtp is None and not settings.is_development and transport is None:
             log.warning("SPIRIT_SMTP_URL is not set: e-mail goes to %s/outbox", settings.data_dir)
         self._shared: dict[str, Any] = {
