@@ -211,13 +211,11 @@ def _items(spec: str) -> Iterator[str]:
 
 
 def _decode_key(encoded: str, key_id: str) -> bytes:
+    standard = encoded.replace("-", "+").replace("_", "/")  # URL-safe base64 too
     try:
-        key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        try:
-            key = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
-        except (binascii.Error, ValueError) as error:
-            raise KeyConfigurationError(f"encryption key {key_id!r} is not base64") from error
+        key = base64.b64decode(standard + "=" * (-len(standard) % 4), validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise KeyConfigurationError(f"encryption key {key_id!r} is not base64") from error
     if len(key) != KEY_BYTES:
         raise KeyConfigurationError(
             f"encryption key {key_id!r} has {len(key)} bytes; it needs {KEY_BYTES} "

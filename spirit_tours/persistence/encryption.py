@@ -87,6 +87,8 @@ class _Encrypted(TypeDecorator[Any]):
 class EncryptedJSON(_Encrypted):
     """A JSON document (dict or list) stored sealed."""
 
+    cache_ok = True
+
     def _dump(self, value: Any) -> bytes:
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
@@ -96,6 +98,8 @@ class EncryptedJSON(_Encrypted):
 
 class EncryptedText(_Encrypted):
     """A string stored sealed."""
+
+    cache_ok = True
 
     def _dump(self, value: Any) -> bytes:
         if not isinstance(value, str):

@@ -5,13 +5,14 @@ Revises: 0007
 Create Date: 2026-11-29
 
 Each column becomes ``bytea`` holding a value sealed by ``spirit_tours.crypto`` with the
-engine's keyring (``SPIRIT_ENCRYPTION_KEYS``). Existing rows are encrypted here, in the
-migration's one transaction: the database never holds a mix of plaintext and ciphertext, and
-a failure leaves it as it was. An empty database needs no key; one with rows refuses to
-migrate without one. Password-reset links of mail already sent or dead are wiped first.
+engine's keyring (``SPIRIT_ENCRYPTION_KEYS``), bound to ``table.column``. Existing rows are
+encrypted here, in the migration's one transaction: the database never holds a mix of
+plaintext and ciphertext, and a failure leaves it as it was. An empty database needs no key;
+one with rows refuses to migrate without one. Password-reset links of mail already sent or
+dead are wiped first (they must not survive anywhere, even sealed).
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,16 +26,18 @@ depends_on: str | Sequence[str] | None = None
 
 SPENT_LINK = "(link removed after delivery)"
 BATCH = 1000
+_JSONB = postgresql.JSONB(astext_type=sa.Text())
 
-# table, column, primary key, plaintext type (for the downgrade), is JSON
-COLUMNS: list[tuple[str, str, str, Any, bool]] = [
-    ("email_messages", "context", "id", postgresql.JSONB(astext_type=sa.Text()), True),
-    ("webhook_deliveries", "headers", "id", postgresql.JSONB(astext_type=sa.Text()), True),
-    ("webhook_deliveries", "body", "id", sa.Text(), False),
-    ("payments", "next_action", "id", postgresql.JSONB(astext_type=sa.Text()), True),
-    ("payments", "attempts", "id", postgresql.JSONB(astext_type=sa.Text()), True),
-    ("payments", "request_hash", "id", sa.String(length=64), False),
-]
+# table -> its sensitive columns: (name, plaintext type for the downgrade, is JSON)
+TABLES: dict[str, list[tuple[str, Any, bool]]] = {
+    "email_messages": [("context", _JSONB, True)],
+    "webhook_deliveries": [("headers", _JSONB, True), ("body", sa.Text(), False)],
+    "payments": [
+        ("next_action", _JSONB, True),
+        ("attempts", _JSONB, True),
+        ("request_hash", sa.String(length=64), False),
+    ],
+}
 
 
 def _keyring(connection: sa.Connection) -> Any:
@@ -43,14 +46,15 @@ def _keyring(connection: sa.Connection) -> Any:
     return keyring_of(connection.dialect)  # raises, naming the setting, when none is bound
 
 
-def _batches(connection: sa.Connection, query: str) -> Any:
-    """Rows ``(id, value)`` in primary-key order, a batch at a time."""
+def _batches(connection: sa.Connection, table: str, columns: str) -> Iterator[Sequence[Any]]:
+    """The rows ``(id, *columns)`` of a table in primary-key order, a batch at a time."""
     after: Any = None
     while True:
-        bound = sa.text(query + (" AND id > :after" if after is not None else "")
-                        + " ORDER BY id LIMIT :limit")  # fmt: skip
-        rows = connection.execute(bound, {"after": after, "limit": BATCH}
-                                  if after is not None else {"limit": BATCH}).all()  # fmt: skip
+        where = "WHERE id > :after " if after is not None else ""
+        rows = connection.execute(
+            sa.text(f"SELECT id, {columns} FROM {table} {where}ORDER BY id LIMIT {BATCH}"),
+            {"after": after} if after is not None else {},
+        ).all()
         if not rows:
             return
         yield rows
@@ -63,39 +67,51 @@ def upgrade() -> None:
         "UPDATE email_messages SET context = jsonb_set(context, '{reset_url}', to_jsonb("
         "CAST(:spent AS text))) WHERE template = 'password_reset' AND status IN ('SENT', "
         "'FAILED') AND context ->> 'reset_url' IS NOT NULL"), {"spent": SPENT_LINK})  # fmt: skip
-    for table, column, _key, _plain, is_json in COLUMNS:
-        sealed = f"{column}_sealed"
-        op.add_column(table, sa.Column(sealed, sa.LargeBinary(), nullable=True))
-        source = f'SELECT id, "{column}"{"::text" if is_json else ""} FROM {table} WHERE TRUE'
+    for table, columns in TABLES.items():
+        for name, _plain, _json in columns:
+            op.add_column(table, sa.Column(f"{name}_sealed", sa.LargeBinary(), nullable=True))
+        sealed = [f"{name}_sealed" for name, _plain, _json in columns]
+        read = ", ".join(f'"{name}"{"::text" if is_json else ""}'
+                         for name, _plain, is_json in columns)  # fmt: skip
+        # One UPDATE per row for all of its columns: each row is rewritten once.
+        sets = ", ".join(f'"{name}" = :{name}' for name in sealed)
+        update = sa.text(f"UPDATE {table} SET {sets} WHERE id = :id").bindparams(
+            *(sa.bindparam(name, type_=sa.LargeBinary) for name in sealed)
+        )
         keyring = None
-        for rows in _batches(connection, source):
+        for rows in _batches(connection, table, read):
             keyring = keyring or _keyring(connection)
-            context = f"{table}.{column}"
-            connection.execute(
-                sa.text(f'UPDATE {table} SET "{sealed}" = :value WHERE id = :id').bindparams(
-                    sa.bindparam("value", type_=sa.LargeBinary)
-                ),
-                [{"id": row_id, "value": keyring.encrypt(value.encode(), context)}
-                 for row_id, value in rows],
-            )  # fmt: skip
-        op.drop_column(table, column)
-        op.alter_column(table, sealed, new_column_name=column, nullable=False)
+            connection.execute(update, [
+                {"id": row[0], **{
+                    f"{name}_sealed": keyring.encrypt(value.encode(), f"{table}.{name}")
+                    for (name, _plain, _json), value in zip(columns, row[1:], strict=True)}}
+                for row in rows
+            ])  # fmt: skip
+        for name, _plain, _json in columns:
+            op.drop_column(table, name)
+            op.alter_column(table, f"{name}_sealed", new_column_name=name, nullable=False)
 
 
 def downgrade() -> None:
     connection = op.get_bind()
-    for table, column, _key, plain, is_json in COLUMNS:
-        opened = f"{column}_plain"
-        op.add_column(table, sa.Column(opened, plain, nullable=True))
+    for table, columns in TABLES.items():
+        for name, plain, _json in columns:
+            op.add_column(table, sa.Column(f"{name}_plain", plain, nullable=True))
+        read = ", ".join(f'"{name}"' for name, _plain, _json in columns)
+        sets = ", ".join(
+            f'"{name}_plain" = ' + (f"CAST(:{name} AS jsonb)" if is_json else f":{name}")
+            for name, _plain, is_json in columns
+        )
+        update = sa.text(f"UPDATE {table} SET {sets} WHERE id = :id")
         keyring = None
-        for rows in _batches(connection, f'SELECT id, "{column}" FROM {table} WHERE TRUE'):
+        for rows in _batches(connection, table, read):
             keyring = keyring or _keyring(connection)
-            context = f"{table}.{column}"
-            value = "CAST(:value AS jsonb)" if is_json else ":value"
-            connection.execute(
-                sa.text(f'UPDATE {table} SET "{opened}" = {value} WHERE id = :id'),
-                [{"id": row_id, "value": keyring.decrypt(bytes(data), context).decode()}
-                 for row_id, data in rows],
-            )  # fmt: skip
-        op.drop_column(table, column)
-        op.alter_column(table, opened, new_column_name=column, nullable=False)
+            connection.execute(update, [
+                {"id": row[0], **{
+                    name: keyring.decrypt(bytes(value), f"{table}.{name}").decode()
+                    for (name, _plain, _json), value in zip(columns, row[1:], strict=True)}}
+                for row in rows
+            ])  # fmt: skip
+        for name, _plain, _json in columns:
+            op.drop_column(table, name)
+            op.alter_column(table, f"{name}_plain", new_column_name=name, nullable=False)
