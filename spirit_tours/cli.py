@@ -111,6 +111,7 @@ def serve(host: str, port: int, workers: int) -> None:
 @click.option("--concurrency", default=4, show_default=True, type=int)
 def worker(concurrency: int) -> None:
     """Run the job workers: housekeeping, cron jobs, the e-mail feed and e-mail delivery."""
+    from spirit_tours.emails.transport import OutboxRefusedError
     from spirit_tours.jobs.worker import JobRunner
 
     settings = get_settings()
@@ -122,8 +123,11 @@ def worker(concurrency: int) -> None:
         runner = JobRunner(settings, urls.database_url, urls.redis_url, concurrency=concurrency)
         await runner.run()
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run())
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(run())
+    except OutboxRefusedError as error:
+        raise click.ClickException(str(error)) from error
 
 
 async def _nothing(engine: AsyncEngine, session: AsyncSession) -> None:

@@ -175,13 +175,6 @@ class Settings(BaseSettings):
     def _empty_is_none(cls, value: str | None) -> str | None:
         return value or None
 
-    @field_validator("encryption_keys")
-    @classmethod
-    def _valid_keys(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None:
-            Keyring.parse(value.get_secret_value())  # KeyConfigurationError is a ValueError
-        return value
-
     def keyring(self) -> Keyring:
         """The configured keys; in development only, a key of this data folder's own."""
         if self.encryption_keys is not None:
@@ -212,6 +205,12 @@ class Settings(BaseSettings):
             raise RuntimeError("SPIRIT_EMAIL_SECRET must be set in production")
         if not self.is_development and self.encryption_keys is None:
             raise RuntimeError(_KEYS_NEEDED)
+        if self.encryption_keys is not None:
+            # Checked here, not by a pydantic validator: its error would echo the key.
+            try:
+                self.keyring()
+            except KeyConfigurationError as error:
+                raise RuntimeError(f"SPIRIT_ENCRYPTION_KEYS: {error}") from None
 
 
 @lru_cache

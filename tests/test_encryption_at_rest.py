@@ -455,10 +455,15 @@ def test_keys_are_required_outside_development_and_checked(tmp_path: Path) -> No
         production.check_secrets()
     with pytest.raises(KeyConfigurationError, match="SPIRIT_ENCRYPTION_KEYS must be set"):
         production.keyring()
-    for bad, reason in (("k1:" + "QUJD", "has 3 bytes; it needs 32"), ("nokey", "id:base64key"),
-                        ("k1:%%%", "not base64")):  # fmt: skip
-        with pytest.raises(ValueError, match=reason):
-            Settings(env=Environment.PRODUCTION, encryption_keys=SecretStr(bad))
+    for bad, reason in (
+        ("k1:QUJD", "'k1' has 3 bytes; it needs 32"),
+        ("nokey", "write it as id:base64key"),
+        ("k1:%%%", "'k1' is not base64"),
+    ):
+        configured = production.model_copy(update={"encryption_keys": SecretStr(bad)})
+        with pytest.raises(RuntimeError, match=reason) as refused:
+            configured.check_secrets()
+        assert (bad.partition(":")[2] or bad) not in str(refused.value)  # never the key itself
     # Development: a key of the data folder's own, created once, owner-only.
     development = Settings(env=Environment.DEVELOPMENT, data_dir=tmp_path)
     first = development.keyring()

@@ -81,6 +81,12 @@ class JobRunner:
     ) -> None:
         self.settings = settings
         sweep_seconds = sweep_seconds or settings.job_sweep_seconds
+        smtp = settings.smtp_url.get_secret_value() if settings.smtp_url else None
+        production = settings.env == Environment.PRODUCTION
+        # First: a production worker without SMTP refuses before it opens anything.
+        self.transport = transport or transport_for(
+            smtp, Path(settings.data_dir), allow_outbox=not production
+        )
         self.engine = create_engine(
             database_url, pool_size=concurrency + 16, keyring=settings.keyring()
         )
@@ -92,11 +98,6 @@ class JobRunner:
         domain = message_id_domain(sender)
         signer = LinkSigner(
             settings.email_secret.get_secret_value().encode(), settings.public_url.rstrip("/")
-        )
-        smtp = settings.smtp_url.get_secret_value() if settings.smtp_url else None
-        production = settings.env == Environment.PRODUCTION
-        self.transport = transport or transport_for(
-            smtp, Path(settings.data_dir), allow_outbox=not production
         )
         if smtp is None and not settings.is_development and transport is None:
             log.warning("SPIRIT_SMTP_URL is not set: e-mail goes to %s/outbox", settings.data_dir)
