@@ -22,6 +22,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request as StarletteRequest
 from starlette.responses import JSONResponse
 
+from benchmarks.keys import KEYRING
 from benchmarks.loadgen import Figures, Request, run_load_process
 from spirit_tours import devservers
 from spirit_tours.app import create_app
@@ -152,7 +153,7 @@ def _free_port() -> int:
 
 async def _prepare_database() -> str:
     url = await devservers.create_database("spirit_bench")
-    engine = create_engine(url, pool_size=2)
+    engine = create_engine(url, pool_size=2, keyring=KEYRING)
     await migrate(engine)
     async with create_session_factory(engine)() as session, session.begin():
         await seed_demo(session, Settings(seed_demo=False))

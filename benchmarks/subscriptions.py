@@ -53,6 +53,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.asyncio.client import ClientConnection, connect
 
+from benchmarks.keys import KEYRING
 from spirit_tours import devservers
 from spirit_tours.app import create_app
 from spirit_tours.config import Environment, Settings
@@ -545,7 +546,7 @@ async def measure(context: SpawnContext, target: Target, clients: int, events: i
 
 async def _prepare_database(rooms: int) -> tuple[str, list[str]]:
     url = await devservers.create_database("spirit_bench")
-    engine = create_engine(url, pool_size=2)
+    engine = create_engine(url, pool_size=2, keyring=KEYRING)
     try:
         await migrate(engine)
         async with create_session_factory(engine)() as session, session.begin():
@@ -589,7 +590,7 @@ async def _login(base: str) -> str:
 
 async def _relayed(database_url: str) -> None:
     """Until the server's relay has published the seeded outbox (it would compete otherwise)."""
-    engine = create_engine(database_url, pool_size=1)
+    engine = create_engine(database_url, pool_size=1, keyring=KEYRING)
     try:
         for _ in range(600):
             async with engine.connect() as connection:

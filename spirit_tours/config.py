@@ -10,10 +10,15 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from spirit_tours.crypto import KEY_BYTES, KeyConfigurationError, Keyring, development_keyring
 from spirit_tours.errors import DomainError
 from spirit_tours.resolvers.bookings.policies import parse_cancellation_policy
 
 DEVELOPMENT_JWT_SECRET = "spirit-tours-development-secret-change-me"  # noqa: S105
+_KEYS_NEEDED = (
+    f"SPIRIT_ENCRYPTION_KEYS must be set outside development: id:base64key with a {KEY_BYTES}-"
+    "byte key (`spirit-tours generate-key` prints one)"
+)
 
 
 class Environment(StrEnum):
@@ -140,6 +145,11 @@ class Settings(BaseSettings):
         description="serve also runs the job and e-mail workers; unset: only when Redis is "
         "embedded",
     )
+    encryption_keys: SecretStr | None = Field(
+        default=None,
+        description="Keys that encrypt sensitive columns: id:base64key,… (32-byte keys; the "
+        "first encrypts, all decrypt); unset in development: <data_dir>/encryption.key",
+    )
     log_level: str = "info"
     forwarded_allow_ips: str = Field(
         default="127.0.0.1",
@@ -179,6 +189,14 @@ class Settings(BaseSettings):
     def _empty_is_none(cls, value: str | None) -> str | None:
         return value or None
 
+    def keyring(self) -> Keyring:
+        """The configured keys; in development only, a key of this data folder's own."""
+        if self.encryption_keys is not None:
+            return Keyring.parse(self.encryption_keys.get_secret_value())
+        if self.is_development:
+            return development_keyring(Path(self.data_dir))
+        raise KeyConfigurationError(_KEYS_NEEDED)
+
     @property
     def front_end_url(self) -> str:
         return (self.app_url or self.public_url).rstrip("/")
@@ -199,6 +217,14 @@ class Settings(BaseSettings):
             and self.email_secret.get_secret_value() == "spirit-tours-email-links-dev"
         ):
             raise RuntimeError("SPIRIT_EMAIL_SECRET must be set in production")
+        if not self.is_development and self.encryption_keys is None:
+            raise RuntimeError(_KEYS_NEEDED)
+        if self.encryption_keys is not None:
+            # Checked here, not by a pydantic validator: its error would echo the key.
+            try:
+                self.keyring()
+            except KeyConfigurationError as error:
+                raise RuntimeError(f"SPIRIT_ENCRYPTION_KEYS: {error}") from None
 
 
 @lru_cache

@@ -22,6 +22,7 @@ from starlette.applications import Starlette
 from spirit_tours import devservers as services
 from spirit_tours.app import create_app
 from spirit_tours.config import Environment, Settings
+from spirit_tours.crypto import Keyring, new_key_spec
 from spirit_tours.persistence.accounts import User
 from spirit_tours.persistence.database import SessionFactory, create_engine, create_session_factory
 from spirit_tours.persistence.enums import Locale, Role
@@ -31,6 +32,9 @@ from spirit_tours.resolvers.accounts import NewUser, create_user
 from tests.graphql_client import GraphQLClient
 
 TEST_JWT_SECRET = "test-secret-" + uuid.uuid4().hex
+# A key of this run's own: sensitive columns are encrypted in the tests as in production.
+TEST_ENCRYPTION_KEYS = new_key_spec("test1")
+TEST_KEYRING = Keyring.parse(TEST_ENCRYPTION_KEYS)
 # Every payment provider configured with test credentials; the tests record their HTTP.
 STRIPE_WEBHOOK_SECRET = "whsec_test_" + uuid.uuid4().hex
 MERCADOPAGO_WEBHOOK_SECRET = "mp-test-" + uuid.uuid4().hex
@@ -55,7 +59,7 @@ PASSWORD = "correct horse battery"
 async def database_url() -> AsyncIterator[str]:
     """A database of its own for this test run, migrated to head, dropped afterwards."""
     url = await services.create_database("spirit_test")
-    engine = create_engine(url, pool_size=1)
+    engine = create_engine(url, pool_size=1, keyring=TEST_KEYRING)
     await migrate(engine)
     await engine.dispose()
     try:
@@ -76,6 +80,7 @@ def settings(database_url: str, redis_url: str) -> Settings:
         database_url=database_url,
         redis_url=redis_url,
         jwt_secret=SecretStr(TEST_JWT_SECRET),
+        encryption_keys=SecretStr(TEST_ENCRYPTION_KEYS),
         seed_demo=False,
         **PROVIDER_SETTINGS,
     )
@@ -83,7 +88,7 @@ def settings(database_url: str, redis_url: str) -> Settings:
 
 @pytest.fixture(scope="session")
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url, pool_size=5)
+    engine = create_engine(database_url, pool_size=5, keyring=TEST_KEYRING)
     yield engine
     await engine.dispose()
 
