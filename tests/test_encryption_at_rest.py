@@ -333,6 +333,10 @@ async def test_rotate_keys_moves_every_value_to_the_new_key(
     assert "encrypted with key 'rot-b', which is not configured" in old.stderr
 
 
+# The revision 0010 follows: rows written there are what 0010 finds to encrypt.
+BEFORE_0010 = "0009"
+
+
 def _insert_plaintext(connection: Connection) -> None:
     connection.execute(text("SET session_replication_role = replica"))  # no parents needed
     connection.execute(text(
@@ -348,9 +352,10 @@ def _insert_plaintext(connection: Connection) -> None:
     connection.execute(text(
         "INSERT INTO payments (id, booking_id, payer_user_id, idempotency_key, request_hash,"
         " method, amount, currency, return_url, status, next_action, refunded_amount, attempts,"
-        " updated_at) VALUES (:id, :id, :id, 'key-12345678', :digest, 'CARD', 10, 'USD',"
-        " 'https://x.example', 'REQUIRES_ACTION', CAST(:action AS jsonb), 0,"
-        " '[{\"provider\": \"STRIPE\", \"outcome\": \"ACCEPTED\"}]', now())"),
+        " updated_at, credited_amount, hold_until) VALUES (:id, :id, :id, 'key-12345678',"
+        " :digest, 'CARD', 10, 'USD', 'https://x.example', 'REQUIRES_ACTION',"
+        " CAST(:action AS jsonb), 0, '[{\"provider\": \"STRIPE\", \"outcome\": \"ACCEPTED\"}]',"
+        " now(), 0, now() + interval '30 minutes')"),
         {"id": uuid.uuid4(), "digest": "ab" * 32,
          "action": json.dumps({"kind": "CLIENT_SECRET", "client_secret": "pi_old_secret_xyz"})},
     )  # fmt: skip
@@ -374,7 +379,7 @@ async def test_migration_0010_encrypts_the_rows_it_finds_and_needs_a_key_for_the
     engine = create_engine(url, pool_size=1, keyring=keyring)
     try:
         async with keyless.begin() as connection:
-            await connection.run_sync(lambda c: command.upgrade(alembic_config(c), "0007"))
+            await connection.run_sync(lambda c: command.upgrade(alembic_config(c), BEFORE_0010))
             await connection.run_sync(_insert_plaintext)
         with pytest.raises(EncryptionError, match="no encryption keys"):
             await migrate(keyless)  # rows to encrypt and no key: refused, nothing changed
@@ -396,7 +401,7 @@ async def test_migration_0010_encrypts_the_rows_it_finds_and_needs_a_key_for_the
                         "https://app.example/reset-password?token=QUEUED-TOKEN-2"]  # fmt: skip
 
         async with engine.begin() as connection:  # and back: the downgrade decrypts
-            await connection.run_sync(lambda c: command.downgrade(alembic_config(c), "0007"))
+            await connection.run_sync(lambda c: command.downgrade(alembic_config(c), BEFORE_0010))
         assert b"pi_old_secret_xyz" in await raw_database_at(engine, "payments")
     finally:
         await keyless.dispose()
