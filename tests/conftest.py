@@ -22,6 +22,7 @@ from starlette.applications import Starlette
 from spirit_tours import devservers as services
 from spirit_tours.app import create_app
 from spirit_tours.config import Environment, Settings
+from spirit_tours.edge.server import server_config
 from spirit_tours.persistence.accounts import User
 from spirit_tours.persistence.database import SessionFactory, create_engine, create_session_factory
 from spirit_tours.persistence.enums import Locale, Role
@@ -117,14 +118,8 @@ async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
 @contextlib.asynccontextmanager
 async def serving(settings: Settings) -> AsyncIterator[LiveServer]:
     app = create_app(settings)
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=0,
-        log_level="warning",
-        ws="websockets-sansio",
-        ws_max_size=64 * 1024,  # as `spirit-tours serve`
-        lifespan="on",
+    config = server_config(
+        app, settings, host="127.0.0.1", port=0, log_level="warning", lifespan="on"
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
