@@ -15,6 +15,7 @@ from spirit_tours.errors import DomainError, ErrorCode
 from spirit_tours.forms import read_form
 from spirit_tours.payments.gateway import PaymentError, PaymentStatus, Provider
 from spirit_tours.payments.offline import OfflineGateway
+from spirit_tours.payments.refusals import WebhookRefusals
 from spirit_tours.persistence.bookings import Booking
 from spirit_tours.persistence.payments import Payment
 from spirit_tours.resolvers.payments.webhooks import (
@@ -34,14 +35,31 @@ def _provider(name: str) -> Provider | None:
         return None
 
 
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
 async def webhook(request: Request) -> Response:
-    """``POST /webhooks/{provider}``: verified on the raw body; 401 (recorded, nothing changed)
-    when the signature fails, 200 once applied or recognised as a duplicate, 503 when the
-    provider must retry later."""
+    """``POST /webhooks/{provider}``: verified on the raw body; 401 (counted, not stored,
+    nothing changed) when the signature fails, 429 once an address has had too many refused,
+    200 once applied or recognised as a duplicate, 503 when the provider must retry later.
+    The body's size is bounded at the edge (``spirit_tours.edge.body``) and again here."""
     services: Services = request.app.state.services
     provider = _provider(request.path_params["provider"])
     if provider is None:
         return JSONResponse({"error": "unknown provider"}, status_code=404)
+    refusals = WebhookRefusals(
+        services.redis, per_minute=services.settings.webhook_refusals_per_minute
+    )
+    client = _client(request)
+    wait = await refusals.retry_after(client)
+    if wait is not None:
+        refusals.limited(provider)
+        return JSONResponse(
+            {"error": "too many refused deliveries"},
+            status_code=429,
+            headers={"Retry-After": str(wait)},
+        )
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         return JSONResponse({"error": "body too large"}, status_code=413)
@@ -61,6 +79,7 @@ async def webhook(request: Request) -> Response:
         log.warning("webhook %s not processed: %s", provider.value, error)
         return JSONResponse({"error": "try again later"}, status_code=503)
     if result.outcome == WebhookOutcome.REJECTED:
+        await refusals.record(provider, client, result.detail or "invalid signature")
         return JSONResponse({"error": "invalid signature"}, status_code=401)
     return JSONResponse({"outcome": result.outcome.value, "eventId": result.event_id})
 
