@@ -29,6 +29,7 @@ from spirit_tours.persistence.enums import Locale, Role
 from spirit_tours.persistence.migrate import migrate
 from spirit_tours.persistence.models import Base
 from spirit_tours.resolvers.accounts import NewUser, create_user
+from tests import paypal_pki
 from tests.graphql_client import GraphQLClient
 
 TEST_JWT_SECRET = "test-secret-" + uuid.uuid4().hex
@@ -71,13 +72,17 @@ def redis_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, redis_url: str) -> Settings:
+def settings(
+    database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
     return Settings(
         env=Environment.TEST,
         database_url=database_url,
         redis_url=redis_url,
         jwt_secret=SecretStr(TEST_JWT_SECRET),
         seed_demo=False,
+        # PayPal's webhook certificates are issued by the tests' own CA (tests/paypal_pki.py).
+        paypal_trust_store=str(paypal_pki.trust_store(tmp_path_factory.mktemp("paypal"))),
         **PROVIDER_SETTINGS,
     )
 
