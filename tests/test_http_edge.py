@@ -217,12 +217,11 @@ async def test_ordinary_headers_are_served(live_server: LiveServer) -> None:
 
 
 async def test_a_connection_that_sends_nothing_is_closed(quick_server: LiveServer) -> None:
+    """Closed without an answer (as nginx does): a client whose request crosses the close
+    retries it, rather than reading a 408 it did not ask for."""
     async with connection(quick_server) as (reader, _):
         started = time.monotonic()
-        status, _, body = await read_response(reader)
         assert await closed(reader)
-    assert status == 408
-    assert error_of(body)["reason"] == "REQUEST_TIMEOUT"
     assert time.monotonic() - started < QUICK["request_head_timeout_seconds"] + 2
 
 

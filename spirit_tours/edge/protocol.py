@@ -5,7 +5,8 @@ nothing, headers trickled one byte at a time or a body that never ends stay open
 httptools accepts headers of any size. This subclass adds, per request:
 
 - the request line and headers must arrive within ``request_head_timeout`` seconds of the
-  connection (or of the request's first byte) — else ``408`` and the connection is closed;
+  connection (or of the request's first byte) — else ``408`` and the connection is closed (a
+  connection that sent nothing at all is just closed);
 - they must fit in ``max_header_bytes`` — else ``431`` and the connection is closed;
 - the body must be complete within ``request_body_timeout`` seconds of the headers — else
   ``408`` (when no response was started) and the connection is closed; the application reads
@@ -64,6 +65,7 @@ class EdgeHttpToolsProtocol(HttpToolsProtocol):
         self.head_bytes = 0  # of the current head, counted as the parser completes its parts
         self.head_pending = 0  # received while the current head is incomplete
         self.in_head = True
+        self.head_begun = False  # a byte of the current request head has arrived
         self.head_too_large = False
         self.head_timer: asyncio.TimerHandle | None = None
         self.body_timer: asyncio.TimerHandle | None = None
@@ -83,7 +85,11 @@ class EdgeHttpToolsProtocol(HttpToolsProtocol):
         self.head_timer = None
         if self.transport.is_closing():
             return
-        if self.cycle is None or self.cycle.response_complete:
+        if not self.head_begun:
+            # Nothing sent at all (a preconnect, or an idle attacker): close without a word, as
+            # nginx does, so a request crossing the close is simply retried by its client.
+            self.transport.close()
+        elif self.cycle is None or self.cycle.response_complete:
             self._refuse(408, "The request headers were not received in time.", "REQUEST_TIMEOUT")
         else:
             # A pipelined request stalled behind one still being answered: close after it.
@@ -160,7 +166,7 @@ class EdgeHttpToolsProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self.head_bytes = 0
-        self.in_head = True
+        self.in_head = self.head_begun = True
         self._arm_head_timer()
 
     def _count(self, size: int) -> None:
@@ -178,7 +184,7 @@ class EdgeHttpToolsProtocol(HttpToolsProtocol):
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
-        self.in_head = False
+        self.in_head = self.head_begun = False
         self.head_pending = 0
         if self.head_timer is not None:
             self.head_timer.cancel()
