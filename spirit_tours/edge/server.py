@@ -3,9 +3,11 @@ server and the benchmarks, so that all of them run with the same edge limits."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
 from spirit_tours.config import Settings
@@ -37,8 +39,16 @@ def server_config(app: Any, settings: Settings, **options: Any) -> EdgeConfig:
 
 
 def run(config: EdgeConfig) -> None:
-    """``uvicorn.run`` for a ready configuration: one process, or ``config.workers``."""
-    if config.workers > 1:
-        Multiprocess(config, sockets=[config.bind_socket()]).run()
-    else:
-        uvicorn.Server(config).run()
+    """``uvicorn.run`` for a ready configuration: one process, or ``config.workers``. As there,
+    the SIGINT that uvicorn re-raises after a graceful shutdown ends it quietly, and a server
+    that could not start exits with uvicorn's startup-failure status."""
+    server = uvicorn.Server(config)
+    try:
+        if config.workers > 1:
+            Multiprocess(config, sockets=[config.bind_socket()]).run()
+        else:
+            server.run()
+    except KeyboardInterrupt:
+        pass
+    if config.workers == 1 and not server.started:
+        sys.exit(STARTUP_FAILURE)
