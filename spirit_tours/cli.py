@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
+import sys
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -13,7 +15,7 @@ import click
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from spirit_tours.config import Settings, get_settings
-from spirit_tours.embedded import ServerUrls, start_embedded
+from spirit_tours.embedded import EmbeddedServerError, ServerUrls, start_embedded
 from spirit_tours.errors import DomainError
 from spirit_tours.persistence.database import create_engine, create_session_factory
 from spirit_tours.persistence.enums import Locale, Role
@@ -24,7 +26,17 @@ T = TypeVar("T")
 
 def _servers(settings: Settings) -> ServerUrls:
     """The configured URLs, starting the embedded servers for those that are not set."""
-    return start_embedded(settings.data_dir, settings.database_url, settings.redis_url)
+    try:
+        return start_embedded(settings.data_dir, settings.database_url, settings.redis_url)
+    except EmbeddedServerError as error:
+        raise click.ClickException(str(error)) from error
+
+
+def _exit_normally(signum: int, frame: object) -> None:
+    """SIGTERM (docker stop, Kubernetes) ends the command normally, so the ``atexit`` handlers
+    run and stop the embedded servers this process started (SIGTERM's default action would skip
+    them). uvicorn re-raises the signal after its graceful shutdown, which lands here."""
+    sys.exit(0)
 
 
 async def _with_database(
@@ -47,6 +59,8 @@ def main(log_level: str | None) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if level != "DEBUG":  # saq logs two lines per job at INFO: 200,000 lines per 100,000 mails
         logging.getLogger("saq").setLevel(logging.WARNING)
+        logging.getLogger("pgserver").setLevel(logging.WARNING)  # logs every pg_ctl run
+    signal.signal(signal.SIGTERM, _exit_normally)
 
 
 @main.command()
@@ -60,6 +74,9 @@ def serve(host: str, port: int, workers: int) -> None:
     from spirit_tours.edge.server import server_config
 
     settings = get_settings()
+    # Ctrl+C, like SIGTERM, is the normal way to stop the server: uvicorn shuts down gracefully,
+    # then re-raises the signal, which ends the process through the atexit handlers with 0.
+    signal.signal(signal.SIGINT, _exit_normally)
     urls = _servers(settings)
     seed = settings.seed_demo and settings.database_url is None
 

@@ -50,6 +50,14 @@ class Settings(BaseSettings):
     max_tokens: int = Field(default=5000, ge=100)
     database_pool_size: int = Field(default=10, ge=1)
     redis_pool_size: int = Field(default=64, ge=4, description="Redis connections per process")
+    redis_connect_timeout_seconds: float = Field(
+        default=2.0, gt=0, description="Connecting to Redis gives up after this long"
+    )
+    redis_socket_timeout_seconds: float = Field(
+        default=5.0,
+        ge=2,
+        description="A Redis command gives up after this long (a stalled server never hangs)",
+    )
     seed_demo: bool = Field(
         default=True, description="serve: load the demo data into an empty database"
     )
@@ -95,6 +103,12 @@ class Settings(BaseSettings):
     )
     payment_provider_timeout_seconds: float = Field(default=10.0, gt=0)
     payment_webhook_tolerance_seconds: int = Field(default=300, ge=1)
+    payment_hold_minutes: int = Field(
+        default=30,
+        ge=1,
+        le=7 * 24 * 60,
+        description="How long an unpaid payment holds its booking before it expires",
+    )
     # E-mail
     smtp_url: SecretStr | None = Field(
         default=None,

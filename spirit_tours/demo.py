@@ -211,6 +211,7 @@ async def _paid_offline(
         refunded_amount=Decimal(0),
         attempts=[{"provider": "OFFLINE", "outcome": "ACCEPTED", "at": now.isoformat()}],
         credited_at=now,
+        credited_amount=amount,
     )
     session.add(payment)
     await bookings.apply_payment(session, booking.id, amount, booking.currency)

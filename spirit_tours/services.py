@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import Redis
 from saq import Queue
 from saq.queue.redis import RedisQueue
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -21,6 +21,7 @@ from spirit_tours.persistence.database import SessionFactory, create_engine, cre
 from spirit_tours.realtime.hub import EventHub
 from spirit_tours.realtime.presence import Presence
 from spirit_tours.realtime.relay import Relay
+from spirit_tours.redis_clients import redis_client, subscriber_url
 
 
 @dataclass
@@ -51,13 +52,13 @@ class Services:
         engine = create_engine(database_url, pool_size=settings.database_pool_size)
         # A bounded pool: a mass disconnect (every subscription leaving presence at once)
         # waits for connections instead of opening thousands.
-        pool = BlockingConnectionPool.from_url(
-            redis_url, max_connections=settings.redis_pool_size, timeout=10,
-            health_check_interval=30,
-        )  # fmt: skip
-        redis = Redis(connection_pool=pool)
+        redis = redis_client(redis_url, settings, max_connections=settings.redis_pool_size)
         sessions = create_session_factory(engine)
-        hub = EventHub(sessions, redis_url)
+        hub = EventHub(
+            sessions,
+            subscriber_url(redis_url, settings),
+            publish_timeout=settings.redis_socket_timeout_seconds,
+        )
         return cls(
             settings=settings,
             engine=engine,

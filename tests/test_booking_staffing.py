@@ -52,6 +52,9 @@ RAW_INSERT = text(
 )
 
 
+OVERLAP = r"ExclusionViolationError.*guide_assignments_no_overlap"
+
+
 async def _active_assignments(sessions: SessionFactory, guide_id: uuid.UUID) -> int:
     async with sessions() as session:
         count = await session.scalar(
@@ -105,12 +108,41 @@ async def test_the_database_itself_refuses_an_overlapping_assignment(
     (await gql.execute(ASSIGN_GUIDE, {"b": first, "g": guide_id}, token=world.admin.token)).ok()
     insert = RAW_INSERT
     # The last day of the first trip is the first day of the second: they overlap.
-    with pytest.raises(IntegrityError, match=r"ExclusionViolationError.*overlapping dates"):
+    with pytest.raises(IntegrityError, match=OVERLAP):
         async with sessions() as session, session.begin():
             await session.execute(insert, {"guide": guide_id, "booking": second})
     async with sessions() as session, session.begin():  # the day after is free
         await session.execute(insert, {"guide": guide_id, "booking": later})
     assert await _active_assignments(sessions, uuid.UUID(guide_id)) == 2
+
+
+async def test_overlaps_are_refused_by_exclude_constraints_not_triggers(
+    sessions: SessionFactory,
+) -> None:
+    async with sessions() as session:
+        constraints = (
+            await session.execute(
+                text(
+                    "SELECT conrelid::regclass::text, pg_get_constraintdef(oid) FROM pg_constraint "
+                    "WHERE contype = 'x' ORDER BY 1"
+                )
+            )
+        ).all()
+        triggers = await session.scalar(
+            text("SELECT count(*) FROM pg_trigger WHERE tgname LIKE '%no_overlap'")
+        )
+    assert constraints == [
+        (
+            table,
+            f"EXCLUDE USING gist ({column} WITH =, "
+            "daterange(start_date, end_date, '[]'::text) WITH &&) WHERE ((released_at IS NULL))",
+        )
+        for table, column in (
+            ("guide_assignments", "guide_id"),
+            ("transport_assignments", "vehicle_id"),
+        )
+    ]
+    assert triggers == 0
 
 
 async def test_racing_transactions_cannot_both_assign_a_guide_behind_the_apis_back(
@@ -123,7 +155,7 @@ async def test_racing_transactions_cannot_both_assign_a_guide_behind_the_apis_ba
         await one.begin()
         await two.begin()
         await one.execute(RAW_INSERT, {"guide": guide_id, "booking": first})
-        # The second transaction queues on the guide's row until the first commits...
+        # The second transaction waits for the first to end (the constraint's index entry)...
         racing = asyncio.create_task(
             two.execute(RAW_INSERT, {"guide": guide_id, "booking": second})
         )
@@ -131,7 +163,7 @@ async def test_racing_transactions_cannot_both_assign_a_guide_behind_the_apis_ba
         assert not racing.done()
         await one.commit()
         # ...and then sees the committed assignment.
-        with pytest.raises(IntegrityError, match=r"ExclusionViolationError.*overlapping dates"):
+        with pytest.raises(IntegrityError, match=OVERLAP):
             await racing
         await two.rollback()
     assert await _active_assignments(sessions, uuid.UUID(guide_id)) == 1

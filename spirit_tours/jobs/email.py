@@ -59,8 +59,9 @@ def queue_name(priority: Priority) -> str:
     return f"email-{priority.value.lower()}"
 
 
-def email_queues(redis_url: str) -> dict[Priority, Queue]:
-    redis = Redis.from_url(redis_url)
+def email_queues(redis_url: str, *, client: Redis | None = None) -> dict[Priority, Queue]:
+    """The priority queues, on ``client`` (with the server's timeouts) or a client of their own."""
+    redis = client or Redis.from_url(redis_url)
     return {priority: RedisQueue(redis, name=queue_name(priority)) for priority in Priority}
 
 
@@ -269,6 +270,7 @@ def email_workers(
     *,
     sweep_seconds: int = 60,
     kind: type[Worker] = Worker,
+    dequeue_timeout: float = 0.0,
 ) -> list[Worker]:
     """One saq worker per priority queue, each with its own concurrency."""
     return [
@@ -279,6 +281,7 @@ def email_workers(
             startup=startup,
             shutdown=shutdown,
             timers={"sweep": sweep_seconds},
+            dequeue_timeout=dequeue_timeout,
         )
         for priority in Priority
     ]

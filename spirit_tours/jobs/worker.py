@@ -10,7 +10,6 @@ import signal
 from pathlib import Path
 from typing import Any, ClassVar
 
-from redis.asyncio import Redis
 from saq import CronJob, Worker
 from saq.queue.redis import RedisQueue
 
@@ -30,11 +29,12 @@ from spirit_tours.jobs.email_crons import birthday_mail, deadline_warnings, expi
 from spirit_tours.jobs.email_feed import EmailFeed
 from spirit_tours.jobs.maintenance import purge_refresh_tokens
 from spirit_tours.jobs.names import MAINTENANCE_QUEUE
-from spirit_tours.jobs.payments import execute_due_refunds
+from spirit_tours.jobs.payments import execute_due_refunds, expire_payment_holds
 from spirit_tours.payments.providers import PaymentProviders
 from spirit_tours.persistence.database import create_engine, create_session_factory
 from spirit_tours.realtime.relay import Relay
 from spirit_tours.realtime.tasks import stop_tasks
+from spirit_tours.redis_clients import WORKER_DEQUEUE_SECONDS, redis_client
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,7 @@ MAINTENANCE_JOBS = [
     CronJob(purge_refresh_tokens, cron="17 * * * *"),
     CronJob(payment_reminders, cron="5 * * * *"),
     CronJob(execute_due_refunds, cron="* * * * *"),
+    CronJob(expire_payment_holds, cron="* * * * *"),
     CronJob(dispatch_stranded, cron="* * * * *", timeout=300),
     CronJob(deadline_warnings, cron="*/10 * * * *"),
     CronJob(expire_quotations, cron="35 * * * *"),
@@ -83,9 +84,10 @@ class JobRunner:
         sweep_seconds = sweep_seconds or settings.job_sweep_seconds
         self.engine = create_engine(database_url, pool_size=concurrency + 16)
         self.sessions = create_session_factory(self.engine)
-        self.redis = Redis.from_url(redis_url)
+        # Commands give up after the read timeout; the workers block on BLMOVE for less.
+        self.redis = redis_client(redis_url, settings)
         self.maintenance = RedisQueue(self.redis, name=MAINTENANCE_QUEUE)
-        self.email_queues = email_queues(redis_url)
+        self.email_queues = email_queues(redis_url, client=self.redis)
         sender = settings.email_sender
         domain = message_id_domain(sender)
         signer = LinkSigner(
@@ -114,9 +116,15 @@ class JobRunner:
                 concurrency=concurrency,
                 startup=self._startup,
                 timers={"sweep": sweep_seconds},
+                dequeue_timeout=WORKER_DEQUEUE_SECONDS,
             ),
             *email_workers(
-                self.email_queues, self._startup, None, sweep_seconds=sweep_seconds, kind=_Worker
+                self.email_queues,
+                self._startup,
+                None,
+                sweep_seconds=sweep_seconds,
+                kind=_Worker,
+                dequeue_timeout=WORKER_DEQUEUE_SECONDS,
             ),
         ]
         self.feed = EmailFeed(

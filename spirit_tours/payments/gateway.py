@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 class Provider(StrEnum):
@@ -44,6 +44,7 @@ class PaymentStatus(StrEnum):
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
     CANCELLED = "CANCELLED"
+    EXPIRED = "EXPIRED"  # ours: its hold on the booking lapsed unpaid (money arriving later counts)
     PARTIALLY_REFUNDED = "PARTIALLY_REFUNDED"
     REFUNDED = "REFUNDED"
 
@@ -55,9 +56,14 @@ STATUS_ORDER: dict[PaymentStatus, int] = {
     PaymentStatus.SUCCEEDED: 3,
     PaymentStatus.FAILED: 3,
     PaymentStatus.CANCELLED: 3,
+    PaymentStatus.EXPIRED: 3,
     PaymentStatus.PARTIALLY_REFUNDED: 4,
     PaymentStatus.REFUNDED: 5,
 }
+
+# A payment in one of these holds its booking: at most one per booking (a partial unique
+# index), until it settles or its hold lapses (then it is EXPIRED).
+OPEN_STATUSES = (PaymentStatus.CREATED, PaymentStatus.REQUIRES_ACTION, PaymentStatus.PENDING)
 
 
 class RefundOutcome(StrEnum):
@@ -193,4 +199,17 @@ class PaymentGateway(Protocol):
         (an operator replaying a stored webhook) skips only the timestamp tolerance.
         May call the provider's API when the notification carries only an id.
         """
+        ...
+
+
+@runtime_checkable
+class CancellableGateway(Protocol):
+    """An adapter that can also call off an unpaid payment at the provider (so that a payer
+    can no longer complete a checkout whose hold on the booking lapsed)."""
+
+    provider: Provider
+
+    async def cancel_payment(self, reference: str) -> None:
+        """Cancel the unpaid payment ``reference``; raises :class:`PaymentError` when the
+        provider refuses (e.g. it is already being paid)."""
         ...

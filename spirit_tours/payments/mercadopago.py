@@ -16,7 +16,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -124,6 +124,20 @@ class MercadoPagoGateway:
         if payment is None:
             return _awaiting_checkout(preference)
         return _provider_payment(payment)
+
+    async def cancel_payment(self, reference: str) -> None:
+        """Call off an unpaid payment: a PIX or boleto payment is cancelled (MercadoPago refuses
+        once it is paid); a Checkout Pro preference expires now, so its link takes no payment."""
+        options = self._options()
+        if PAYMENT_ID.fullmatch(reference):
+            cancel = {"status": "cancelled"}
+            await self._call(lambda: self._sdk.payment().update(reference, cancel, options))
+            return
+        if not PREFERENCE_ID.fullmatch(reference):
+            raise ProviderRejectedError(PROVIDER, f"{reference!r} is not a MercadoPago id")
+        now = datetime.now(UTC).isoformat(timespec="milliseconds")
+        expire = {"expires": True, "expiration_date_to": now}
+        await self._call(lambda: self._sdk.preference().update(reference, expire, options))
 
     async def refund(
         self, reference: str, amount: Decimal | None, currency: str, idempotency_key: str

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from decimal import Decimal
 
 from spirit_tours.config import Settings
@@ -24,9 +25,11 @@ class PaymentProviders:
         *,
         breaker: CircuitBreaker | None = None,
         call_timeout: float = 15.0,
+        hold: timedelta = timedelta(minutes=30),
     ) -> None:
         self._gateways = dict(gateways)
         self.call_timeout = call_timeout  # a provider call never takes longer than this
+        self.hold = hold  # how long an unpaid payment holds its booking
         self._routes = tuple(routes)
         self.breaker = breaker or CircuitBreaker()
 
@@ -60,6 +63,7 @@ class PaymentProviders:
             _gateways(settings),
             parse_routes(settings.payment_routes),
             call_timeout=settings.payment_provider_timeout_seconds + 5,
+            hold=timedelta(minutes=settings.payment_hold_minutes),
         )
 
 

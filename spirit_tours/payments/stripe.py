@@ -219,6 +219,14 @@ class StripeGateway:
             raw=intent,
         )
 
+    async def cancel_payment(self, reference: str) -> None:
+        """Call off an unpaid payment: expire its Checkout Session, or cancel its
+        PaymentIntent (Stripe refuses once the payer is paying: nothing changes then)."""
+        if reference.startswith("cs_"):
+            await self._call(self._client.v1.checkout.sessions.expire_async(reference))
+        else:
+            await self._call(self._client.v1.payment_intents.cancel_async(reference))
+
     async def refund(
         self, reference: str, amount: Decimal | None, currency: str, idempotency_key: str
     ) -> ProviderRefund:

@@ -85,6 +85,10 @@ class RequireRole:
             if error.code == ErrorCode.FORBIDDEN:
                 await PlainTextResponse(error.message, 403)(scope, receive, send)
                 return
+            if error.code == ErrorCode.SERVICE_UNAVAILABLE:
+                retry = {"Retry-After": str(error.details.get("retryAfterSeconds", 30))}
+                await PlainTextResponse(error.message, 503, retry)(scope, receive, send)
+                return
             viewer, reason = None, error.message
         else:
             reason = "Sign in."

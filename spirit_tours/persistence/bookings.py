@@ -113,7 +113,9 @@ class BookingHotel(UUIDPrimaryKey, Base):
 
 
 class BookingRefund(UUIDPrimaryKey, Timestamps, Base):
-    """A refund the cancellation policy made due, recorded for the payments side to execute."""
+    """A refund made due, recorded for the payments side to execute: by the cancellation
+    policy, or (``payment_id`` set) money a payment brought beyond what the booking could take,
+    sent back from that payment only and never counted as paid."""
 
     __tablename__ = "booking_refunds"
 
@@ -127,12 +129,20 @@ class BookingRefund(UUIDPrimaryKey, Timestamps, Base):
     status: Mapped[RefundStatus] = mapped_column(
         db_enum(RefundStatus, "refund_status"), default=RefundStatus.DUE
     )
-    requested_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    # Who cancelled; None when the system made it due (an over-payment).
+    requested_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    payment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("payments.id"))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     __table_args__ = (
         CheckConstraint("amount > 0 AND amount <= paid_amount", name="amount_within_paid"),
         Index("ix_booking_refunds_booking_id", "booking_id"),
+        Index(
+            "uq_booking_refunds_payment_id",
+            "payment_id",
+            unique=True,
+            postgresql_where=text("payment_id IS NOT NULL"),
+        ),
     )
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -26,13 +27,18 @@ from spirit_tours.persistence.base import Base, Timestamps, UUIDPrimaryKey, db_e
 from spirit_tours.persistence.enums import RefundStatus
 from spirit_tours.persistence.quotations import MONEY
 
+_OPEN = "status IN ('CREATED', 'REQUIRES_ACTION', 'PENDING')"
+OPEN_PAYMENT = text(_OPEN)
+
 
 class Payment(UUIDPrimaryKey, Timestamps, Base):
     """One payment a payer started for a booking.
 
     ``(payer_user_id, idempotency_key)`` is unique: the same key returns this row, never a
     second charge. ``request_hash`` tells a retry (same input) from a reused key (different
-    input). The status only moves forward (``payments.gateway.STATUS_ORDER``).
+    input). The status only moves forward (``payments.gateway.STATUS_ORDER``). A booking has
+    at most one open payment (CREATED, REQUIRES_ACTION or PENDING): a partial unique index
+    holds that whatever the code path.
     """
 
     __tablename__ = "payments"
@@ -62,6 +68,11 @@ class Payment(UUIDPrimaryKey, Timestamps, Base):
     claimed_at: Mapped[datetime | None]
     # When the money was credited to the booking: exactly once, whatever the webhooks.
     credited_at: Mapped[datetime | None]
+    # How much of it counts in the booking's ``amount_paid`` now: never more than the booking
+    # could take (an excess becomes a refund due), less what credited refunds took back.
+    credited_amount: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    # While open, it holds the booking until then; after that it may be EXPIRED.
+    hold_until: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     __table_args__ = (
@@ -70,7 +81,18 @@ class Payment(UUIDPrimaryKey, Timestamps, Base):
         CheckConstraint(
             "refunded_amount >= 0 AND refunded_amount <= amount", name="refunded_within_amount"
         ),
+        CheckConstraint(
+            "credited_amount >= 0 AND credited_amount <= amount", name="credited_within_amount"
+        ),
+        CheckConstraint(f"hold_until IS NOT NULL OR NOT ({_OPEN})", name="open_has_hold"),
         Index("ix_payments_booking_id", "booking_id"),
+        Index(
+            "uq_payments_open_per_booking",
+            "booking_id",
+            unique=True,
+            postgresql_where=OPEN_PAYMENT,
+        ),
+        Index("ix_payments_open_hold_until", "hold_until", postgresql_where=OPEN_PAYMENT),
         Index(
             "uq_payments_provider_reference",
             "provider",

@@ -62,9 +62,14 @@ class Quotation(UUIDPrimaryKey, Timestamps, Base):
     selling_price: Mapped[Decimal | None] = mapped_column(MONEY)
     proposed_at: Mapped[datetime | None]
     decided_at: Mapped[datetime | None]
+    # ``createQuotation``'s optional idempotency key, unique per owner (the creating user),
+    # and the digest of the input it came with: a retry returns this quotation.
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     __table_args__ = (
+        UniqueConstraint("owner_user_id", "idempotency_key", name="uq_quotations_idempotency"),
         CheckConstraint("end_date >= start_date", name="dates_in_order"),
         CheckConstraint("travellers > 0", name="travellers_positive"),
         CheckConstraint("selling_price IS NULL OR selling_price > 0", name="selling_positive"),

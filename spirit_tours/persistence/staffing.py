@@ -1,11 +1,10 @@
 """Guides and vehicles, and their assignments to bookings.
 
 An active assignment (``released_at IS NULL``) occupies its guide or vehicle for the booking's
-dates. A trigger (``refuse_overlapping_assignment``, migration 0003) refuses two active
-assignments of the same guide (or vehicle) whose dates overlap, whatever the code path: it locks
-the guide's (or vehicle's) row, so concurrent assignments queue, then looks for an overlap and
-raises ``exclusion_violation``. (An ``EXCLUDE USING gist`` constraint would need the btree_gist
-extension, which the embedded PostgreSQL does not ship.)
+dates. An ``EXCLUDE USING gist`` constraint (btree_gist, migration 0008) refuses two active
+assignments of the same guide (or vehicle) whose inclusive dates overlap, whatever the code path:
+a second transaction inserting an overlapping assignment waits for the first to end, then fails
+with ``exclusion_violation`` if the first committed.
 """
 
 from __future__ import annotations
@@ -14,13 +13,14 @@ import uuid
 from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from spirit_tours.persistence.base import Base, Timestamps, UUIDPrimaryKey, db_enum
 from spirit_tours.persistence.enums import ReleaseReason, VehicleKind
 
 ACTIVE = text("released_at IS NULL")
+DATES = text("daterange(start_date, end_date, '[]')")  # inclusive on both ends
 
 
 class Guide(Timestamps, Base):
@@ -84,6 +84,13 @@ class GuideAssignment(UUIDPrimaryKey, Timestamps, Base):
             postgresql_where=ACTIVE,
         ),
         Index("ix_guide_assignments_guide_id", "guide_id"),
+        ExcludeConstraint(
+            ("guide_id", "="),
+            (DATES, "&&"),
+            name="guide_assignments_no_overlap",
+            using="gist",
+            where=ACTIVE,
+        ),
     )
 
 
@@ -109,4 +116,11 @@ class TransportAssignment(UUIDPrimaryKey, Timestamps, Base):
             postgresql_where=ACTIVE,
         ),
         Index("ix_transport_assignments_vehicle_id", "vehicle_id"),
+        ExcludeConstraint(
+            ("vehicle_id", "="),
+            (DATES, "&&"),
+            name="transport_assignments_no_overlap",
+            using="gist",
+            where=ACTIVE,
+        ),
     )

@@ -120,9 +120,12 @@ def decode_cursor(cursor: str) -> int:
 
 
 class EventHub:
-    def __init__(self, sessions: SessionFactory, redis_url: str) -> None:
+    def __init__(
+        self, sessions: SessionFactory, redis_url: str, *, publish_timeout: float = 5.0
+    ) -> None:
         self._sessions = sessions
         self._redis_url = redis_url
+        self._publish_timeout = publish_timeout  # a stalled Redis must not hold a signal up
         self._rooms: dict[str, set[Listener]] = {}
         self._last = 0
         self._tasks: list[asyncio.Task[None]] = []
@@ -202,7 +205,8 @@ class EventHub:
         try:
             if broadcast is None:
                 raise ConnectionError("not connected")
-            await broadcast.publish(EPHEMERAL_CHANNEL, message)
+            async with asyncio.timeout(self._publish_timeout):
+                await broadcast.publish(EPHEMERAL_CHANNEL, message)
         except Exception as error:
             log.info("signal %s not sent: %s", kind, error)
             self._deliver_signal(message)  # at least this process's subscribers get it

@@ -117,6 +117,10 @@ class Payment:
     card_last4: str | None
     failure_reason: str | None
     next_action: NextAction
+    hold_expires_at: datetime | None = strawberry.field(
+        description="While it is open, the booking takes no other payment until then; "
+        "after that it EXPIRES (money still arriving for it is credited or refunded)."
+    )
     created_at: datetime
     updated_at: datetime
     scope: strawberry.Private[PaymentScope]
@@ -170,6 +174,7 @@ class Payment:
             card_last4=row.card_last4,
             failure_reason=_reason(row.failure_reason, viewer.role == Role.ADMIN),
             next_action=NextAction.from_json(row.next_action),
+            hold_expires_at=row.hold_until,
             created_at=row.created_at,
             updated_at=row.updated_at,
             scope=PaymentScope(sees_provider_details=viewer.role == Role.ADMIN),

@@ -31,6 +31,11 @@ class CreateQuotationInput:
     offer_deadline: datetime = strawberry.field(description="Hotels bid until then (with zone).")
     extra_services: list[ExtraService] = strawberry.field(default_factory=list)
     notes: str = ""
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="One per quotation the client means to create (e.g. a UUID): a retry "
+        "with it and the same input returns the same quotation; with other input, CONFLICT.",
+    )
 
     def to_request(self) -> QuotationRequest:
         return QuotationRequest(

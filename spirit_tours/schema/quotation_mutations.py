@@ -58,7 +58,9 @@ class QuotationMutations:
     async def create_quotation(self, info: Info, input: CreateQuotationInput) -> QuotationPayload:
         viewer = info.context.require_viewer()
         async with info.context.transaction() as session:
-            row = await lifecycle.create_quotation(session, viewer, input.to_request())
+            row = await lifecycle.create_quotation(
+                session, viewer, input.to_request(), input.idempotency_key
+            )
         return await _quotation_payload(info, row)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])

@@ -163,16 +163,28 @@ async def _store(
         else:
             refund.provider_reference = outcome.reference
             refund.status = RefundStatus.REFUNDED
-            await _count_refunds(session, payment, refund.amount)
+            await _count_refunds(session, payment, refund.amount,
+                                 uncredited=await _is_overpayment(session, refund))  # fmt: skip
             emit_event(session, "payment.refunded", "Payment", payment.id,
                        refund_id=refund.id, amount=str(refund.amount))  # fmt: skip
         if refund.booking_refund_id is not None:
             await _settle_booking_refund(session, refund.booking_refund_id)
 
 
-async def _count_refunds(session: AsyncSession, payment: Payment, amount: Decimal) -> None:
+async def _is_overpayment(session: AsyncSession, refund: PaymentRefund) -> bool:
+    """Whether the refund sends back money its payment brought beyond the booking's price."""
+    if refund.booking_refund_id is None:
+        return False
+    due = await session.get_one(BookingRefund, refund.booking_refund_id)
+    return due.payment_id is not None
+
+
+async def _count_refunds(
+    session: AsyncSession, payment: Payment, amount: Decimal, *, uncredited: bool = False
+) -> None:
     """A refund of ``amount`` just completed: bring the payment in line with its completed
-    refunds, and take the money off what its booking has received.
+    refunds, and take the money off what its booking has received (never more than the
+    payment had credited to it; nothing for an over-payment, which was never credited).
 
     The payment's total is absolute, not incremental: the provider's own refund webhook may
     have counted the same money already, and the two must not add up twice.
@@ -185,9 +197,11 @@ async def _count_refunds(session: AsyncSession, payment: Payment, amount: Decima
     newly = max(payment.refunded_amount, Decimal(done or 0)) - payment.refunded_amount
     if newly > 0:
         refunded(payment, newly)
-    if payment.credited_at is not None:
+    taken = Decimal(0) if uncredited else min(amount, payment.credited_amount)
+    if taken > 0:
+        payment.credited_amount -= taken
         booking = await session.get_one(Booking, payment.booking_id, with_for_update=True)
-        booking.amount_paid = max(booking.amount_paid - amount, Decimal(0))
+        booking.amount_paid = max(booking.amount_paid - taken, Decimal(0))
 
 
 async def _settle_booking_refund(session: AsyncSession, booking_refund_id: uuid.UUID) -> None:
@@ -213,21 +227,26 @@ async def execute_booking_refund(
     sessions: SessionFactory, providers: PaymentProviders, booking_refund_id: uuid.UUID
 ) -> RefundStatus:
     """Send back what a cancellation made due, from the booking's credited payments (newest
-    first). Safe to run again: each part has a fixed idempotency key."""
+    first), or an over-payment, from the payment that brought it. Safe to run again: each
+    part has a fixed idempotency key."""
     async with sessions() as session:
         due = await session.get_one(BookingRefund, booking_refund_id)
+        source = (
+            Payment.id == due.payment_id
+            if due.payment_id is not None
+            else (Payment.booking_id == due.booking_id) & Payment.credited_at.is_not(None)
+        )
         payments = list(
-            await session.scalars(
-                select(Payment)
-                .where(Payment.booking_id == due.booking_id, Payment.credited_at.is_not(None))
-                .order_by(Payment.created_at.desc())
-            )
+            await session.scalars(select(Payment).where(source).order_by(Payment.created_at.desc()))
         )
     left = due.amount - await _already_sent(sessions, booking_refund_id)
     for payment in payments:
         if left <= 0:
             break
-        part = min(left, payment.amount - payment.refunded_amount)
+        room = payment.amount - payment.refunded_amount
+        if due.payment_id is None:  # a cancellation sends back only what was credited
+            room = min(room, payment.credited_amount)
+        part = min(left, room)
         if part <= 0:
             continue
         order = RefundOrder(payment.id, part, due.reason or "Booking cancelled",

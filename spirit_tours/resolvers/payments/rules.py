@@ -19,6 +19,7 @@ from spirit_tours.persistence.bookings import Booking
 from spirit_tours.persistence.enums import Role
 from spirit_tours.persistence.payments import Payment
 
+_GAVE_UP = (PaymentStatus.FAILED, PaymentStatus.CANCELLED, PaymentStatus.EXPIRED)
 _KEY = re.compile(r"^[\x21-\x7e]{8,200}$")  # printable ASCII, no spaces
 
 
@@ -37,8 +38,9 @@ def fingerprint(**fields: Any) -> str:
 
 
 def may_move(current: PaymentStatus, new: PaymentStatus) -> bool:
-    """Payment states only move forward; money arriving after a failure still counts."""
-    if current == PaymentStatus.FAILED and new == PaymentStatus.SUCCEEDED:
+    """Payment states only move forward; money arriving after a failure, a cancellation or the
+    end of the payment's hold still counts (never beyond what its booking can take)."""
+    if current in _GAVE_UP and new == PaymentStatus.SUCCEEDED:
         return True
     return STATUS_ORDER[new] > STATUS_ORDER[current]
 

@@ -1,11 +1,14 @@
-"""Starting a payment: once per idempotency key, routed to a provider with fallbacks.
+"""Starting a payment: once per idempotency key, one at a time per booking, routed to a
+provider with fallbacks.
 
 The first request with a key inserts the payment row (the unique key decides who is first),
 talks to the providers outside any transaction, then stores the outcome. Concurrent requests
 with the same key and input wait for that outcome and return the same payment; the providers
 are called once. A request whose owner died mid-way takes the row over after
 :data:`STALE_CLAIM`; the provider-side idempotency key (derived from the payment id) keeps that
-retry from charging twice.
+retry from charging twice. Requests with other keys queue on the booking's row lock and are
+refused (CONFLICT, ``field: bookingId``, the open ``paymentId``) while the booking has an open
+payment whose hold has not lapsed (see :mod:`.holds`).
 """
 
 from __future__ import annotations
@@ -14,12 +17,13 @@ import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.errors import DomainError, ErrorCode, bad_input
@@ -46,12 +50,19 @@ from spirit_tours.persistence.payments import Payment
 from spirit_tours.persistence.repositories.events import emit_event, record_audit
 from spirit_tours.resolvers.bookings.lifecycle import payment_policy_of
 from spirit_tours.resolvers.bookings.rules import ACTIVE, load_booking, require_booking_status
+from spirit_tours.resolvers.payments.holds import (
+    STALE_CLAIM,
+    Lapsed,
+    call_off,
+    expire_lapsed,
+    open_payment,
+)
 from spirit_tours.resolvers.payments.rules import fingerprint, idempotency_key, may_move
 from spirit_tours.resolvers.quotations.rules import now_utc
 
 log = logging.getLogger(__name__)
 
-STALE_CLAIM = timedelta(minutes=2)
+__all__ = ["STALE_CLAIM", "PaymentOrder", "amount_due_now", "start_payment"]
 _POLL_SECONDS = 0.1
 _METHODS_NEEDING_DOCUMENT = (PaymentMethod.PIX, PaymentMethod.BOLETO, PaymentMethod.PSE)
 
@@ -124,33 +135,82 @@ def _same_request(payment: Payment, digest: str) -> Payment:
     return payment
 
 
+def _held(payment: Payment) -> DomainError:
+    until = payment.hold_until.isoformat() if payment.hold_until else None
+    return DomainError(
+        ErrorCode.CONFLICT,
+        "This booking already has a payment in progress: complete it (its nextAction is on "
+        "payment(id)), or start a new one after it settles or its hold expires.",
+        field="bookingId",
+        paymentId=str(payment.id),
+        holdExpiresAt=until,
+    )
+
+
+@dataclass(frozen=True)
+class _Claim:
+    payment_id: uuid.UUID
+    owner: bool  # this request talks to the providers
+    lapsed: list[Lapsed]  # payments whose hold lapsed on the way: to call off
+
+
 async def _claim(
-    session: AsyncSession, viewer: Viewer, order: PaymentOrder
-) -> tuple[uuid.UUID, bool]:
+    session: AsyncSession, viewer: Viewer, order: PaymentOrder, hold: timedelta
+) -> _Claim:
     """The payment for this key, and whether this request must talk to the providers."""
     digest = order.digest()
     if (found := await _existing(session, viewer, order.idempotency_key)) is not None:
-        return _same_request(found, digest).id, False
+        return _Claim(_same_request(found, digest).id, False, [])
     booking, _ = await load_booking(
         session,
         viewer,
         order.booking_id,
+        lock=True,  # starts for one booking queue here, whatever their keys
         allowed=(BookingRelation.ADMIN, BookingRelation.OWNER),
     )
+    # A request that queued behind one with the same key finds its payment now.
+    if (found := await _existing(session, viewer, order.idempotency_key)) is not None:
+        return _Claim(_same_request(found, digest).id, False, [])
     require_booking_status(booking, *ACTIVE, action="pay the booking")
+    lapsed = await expire_lapsed(session, booking_id=booking.id)
+    if (holding := await open_payment(session, booking.id)) is not None:
+        raise _held(holding)
     outstanding = booking.selling_price - booking.amount_paid
     amount = order.amount if order.amount is not None else amount_due_now(booking)
     positive_amount(amount, booking.currency, "amount")
     if amount > outstanding:
         raise bad_input("amount", f"Only {outstanding} {booking.currency} is outstanding.")
-    inserted = await session.scalar(
+    now = now_utc()
+    inserted = await _insert(session, viewer, order, booking, amount, now, now + hold)
+    if inserted is None:  # another request with the same key won the insert just now
+        found = await _existing(session, viewer, order.idempotency_key)
+        assert found is not None
+        return _Claim(_same_request(found, digest).id, False, lapsed)
+    record_audit(session, viewer, "payment.start", "Payment", inserted,
+                 booking_id=str(booking.id), amount=str(amount),
+                 method=order.method.value)  # fmt: skip
+    return _Claim(inserted, True, lapsed)
+
+
+async def _insert(
+    session: AsyncSession,
+    viewer: Viewer,
+    order: PaymentOrder,
+    booking: Booking,
+    amount: Decimal,
+    now: datetime,
+    hold_until: datetime,
+) -> uuid.UUID | None:
+    """Insert the payment; None when its key was taken. The partial unique index refuses a
+    second open payment of the booking even on a path that skipped the row lock."""
+    statement = (
         insert(Payment)
         .values(
             id=uuid.uuid4(),
             booking_id=booking.id,
             payer_user_id=viewer.user_id,
             idempotency_key=order.idempotency_key,
-            request_hash=digest,
+            request_hash=order.digest(),
             method=order.method,
             amount=amount,
             currency=booking.currency,
@@ -160,22 +220,25 @@ async def _claim(
             status=PaymentStatus.CREATED,
             next_action={},
             refunded_amount=Decimal(0),
+            credited_amount=Decimal(0),
             attempts=[],
-            claimed_at=now_utc(),
-            created_at=now_utc(),
-            updated_at=now_utc(),
+            claimed_at=now,
+            hold_until=hold_until,
+            created_at=now,
+            updated_at=now,
         )
         .on_conflict_do_nothing(constraint="uq_payments_idempotency")
         .returning(Payment.id)
     )
-    if inserted is None:  # another request with the same key won the insert just now
-        found = await _existing(session, viewer, order.idempotency_key)
-        assert found is not None
-        return _same_request(found, digest).id, False
-    record_audit(session, viewer, "payment.start", "Payment", inserted,
-                 booking_id=str(booking.id), amount=str(amount),
-                 method=order.method.value)  # fmt: skip
-    return inserted, True
+    try:
+        async with session.begin_nested():
+            return await session.scalar(statement)
+    except IntegrityError as error:
+        if "uq_payments_open_per_booking" not in str(error.orig):
+            raise
+    holding = await open_payment(session, booking.id)
+    assert holding is not None
+    raise _held(holding)
 
 
 async def start_payment(
@@ -188,11 +251,13 @@ async def start_payment(
 ) -> uuid.UUID:
     order.validated()
     async with sessions() as session, session.begin():
-        payment_id, owner = await _claim(session, viewer, order)
-    if owner:
-        await _pay(sessions, providers, payment_id, order)
-        return payment_id
-    return await _await_outcome(sessions, providers, payment_id, order, wait_seconds)
+        claim = await _claim(session, viewer, order, providers.hold)
+    if claim.lapsed:
+        await call_off(sessions, providers, claim.lapsed)
+    if claim.owner:
+        await _pay(sessions, providers, claim.payment_id, order)
+        return claim.payment_id
+    return await _await_outcome(sessions, providers, claim.payment_id, order, wait_seconds)
 
 
 async def _await_outcome(

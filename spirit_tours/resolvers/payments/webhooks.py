@@ -27,10 +27,13 @@ from spirit_tours.payments.gateway import (
 )
 from spirit_tours.payments.providers import PaymentProviders
 from spirit_tours.permissions.viewer import Viewer
+from spirit_tours.persistence.bookings import Booking, BookingRefund
 from spirit_tours.persistence.database import SessionFactory
+from spirit_tours.persistence.enums import RefundStatus
 from spirit_tours.persistence.payments import Payment, ProcessedWebhook, WebhookDelivery
 from spirit_tours.persistence.repositories.events import emit_event, record_audit
 from spirit_tours.resolvers.bookings.lifecycle import apply_payment
+from spirit_tours.resolvers.bookings.rules import ACTIVE
 from spirit_tours.resolvers.payments.rules import may_move
 from spirit_tours.resolvers.quotations.rules import now_utc
 
@@ -178,7 +181,12 @@ def _update(payment: Payment, provider: Provider, event: WebhookEvent) -> str | 
 
 
 async def _credit(session: AsyncSession, payment: Payment, event: WebhookEvent) -> str | None:
-    """Credit a successful payment to its booking, once."""
+    """Credit a successful payment to its booking, once, and never beyond its selling price.
+
+    Money the booking cannot take (two payments raced for the same balance, a payment that
+    lapsed and was paid anyway, a booking cancelled meanwhile) becomes a refund due from this
+    payment, which the refund worker executes like a cancellation's.
+    """
     if payment.failure_reason and payment.failure_reason.startswith(AMOUNT_MISMATCH):
         return None  # flagged: only the operator settles it, whatever later events say
     mismatch = event.amount is not None and event.amount != payment.amount
@@ -190,19 +198,52 @@ async def _credit(session: AsyncSession, payment: Payment, event: WebhookEvent) 
         emit_event(session, "payment.needs_attention", "Payment", payment.id,
                    booking_id=payment.booking_id)  # fmt: skip
         return payment.failure_reason
-    try:
-        await apply_payment(session, payment.booking_id, payment.amount, payment.currency)
-    except DomainError as error:
-        # The money is in, but the booking cannot take it (cancelled meanwhile, overpaid):
-        # the operator refunds it.
-        payment.failure_reason = f"Received but not credited: {error.message}"
-        emit_event(session, "payment.needs_attention", "Payment", payment.id,
-                   booking_id=payment.booking_id)  # fmt: skip
-        return payment.failure_reason
+    booking = await session.get_one(Booking, payment.booking_id, with_for_update=True)
+    takes = booking.status in ACTIVE and booking.currency == payment.currency
+    room = booking.selling_price - booking.amount_paid if takes else Decimal(0)
+    credit = min(payment.amount, max(room, Decimal(0)))
+    if credit > 0:
+        await apply_payment(session, booking.id, credit, payment.currency)
     payment.credited_at = now_utc()
-    emit_event(session, "payment.succeeded", "Payment", payment.id,
-               booking_id=payment.booking_id, amount=str(payment.amount))  # fmt: skip
-    return None
+    payment.credited_amount = credit
+    if credit > 0:
+        emit_event(session, "payment.succeeded", "Payment", payment.id,
+                   booking_id=payment.booking_id, amount=str(payment.amount))  # fmt: skip
+    excess = payment.amount - credit
+    if excess <= 0:
+        return None
+    return _excess_due(session, payment, booking, excess)
+
+
+def _excess_due(session: AsyncSession, payment: Payment, booking: Booking, excess: Decimal) -> str:
+    """Record the money this payment brought beyond what the booking could take as a refund
+    due (sent back from this payment only; never counted as paid), and the event."""
+    why = (
+        f"{payment.amount} {payment.currency} received, {excess} beyond what booking "
+        f"{booking.reference} could take ({booking.status.value}, "
+        f"{booking.amount_paid} of {booking.selling_price} paid): refund due to the payer."
+    )
+    due = BookingRefund(
+        id=uuid.uuid4(),
+        booking_id=booking.id,
+        payment_id=payment.id,
+        amount=excess,
+        currency=payment.currency,
+        paid_amount=payment.amount,
+        refund_percent=(Decimal(100) * excess / payment.amount).quantize(Decimal("0.01")),
+        days_before_start=(booking.start_date - now_utc().date()).days,
+        reason="Paid beyond the booking's price",
+        requested_by_id=None,
+        status=RefundStatus.DUE,
+    )
+    session.add(due)
+    record_audit(session, None, "payment.overpaid", "Payment", payment.id,
+                 booking_id=str(booking.id), amount=str(payment.amount),
+                 excess=str(excess), refund_id=str(due.id))  # fmt: skip
+    emit_event(session, "payment.overpaid", "Payment", payment.id,
+               booking_id=booking.id, refund_id=due.id, excess=str(excess))  # fmt: skip
+    emit_event(session, "booking.refund_due", "Booking", booking.id, refund_id=due.id)
+    return why
 
 
 def refunded(payment: Payment, amount: Decimal) -> None:

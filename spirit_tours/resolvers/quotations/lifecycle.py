@@ -22,6 +22,7 @@ from spirit_tours.persistence.enums import (
 )
 from spirit_tours.persistence.quotations import Quotation
 from spirit_tours.persistence.repositories.events import emit_event, record_audit
+from spirit_tours.resolvers.quotations import idempotency
 from spirit_tours.resolvers.quotations.rules import load_for, now_utc, require_status
 
 MAX_TRAVELLERS = 500
@@ -109,11 +110,20 @@ def _apply(quotation: Quotation, request: QuotationRequest) -> None:
 
 
 async def create_quotation(
-    session: AsyncSession, viewer: Viewer, request: QuotationRequest
+    session: AsyncSession,
+    viewer: Viewer,
+    request: QuotationRequest,
+    idempotency_key: str | None = None,
 ) -> Quotation:
-    """An AGENCY (for its company) or a CLIENT (for themselves) asks for a quotation."""
+    """An AGENCY (for its company) or a CLIENT (for themselves) asks for a quotation; a retry
+    with the same ``idempotency_key`` and input returns the quotation it created."""
     if viewer.role not in (Role.AGENCY, Role.CLIENT):
         raise forbidden("Only agencies and clients ask for quotations.")
+    digest = idempotency.request_digest(request)
+    if idempotency_key is not None:
+        found = await idempotency.created_before(session, viewer, idempotency_key, digest)
+        if found is not None:
+            return found
     missing = [
         name
         for name in ("destination", "start_date", "end_date", "travellers", "rooms",
@@ -136,8 +146,13 @@ async def create_quotation(
     _apply(quotation, request)
     now = now_utc()
     _validate(quotation, now)
-    session.add(quotation)
-    await session.flush()
+    if idempotency_key is None:
+        session.add(quotation)
+        await session.flush()
+    elif await idempotency.insert_once(session, viewer, quotation, idempotency_key, digest) is None:
+        found = await idempotency.created_before(session, viewer, idempotency_key, digest)
+        assert found is not None  # the concurrent request that won the key committed it
+        return found
     record_audit(session, viewer, "quotation.create", "Quotation", quotation.id,
                  destination=quotation.destination)  # fmt: skip
     emit_event(session, "quotation.created", "Quotation", quotation.id)
