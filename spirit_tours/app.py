@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -15,6 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 
 from spirit_tours.config import Settings, get_settings
+from spirit_tours.edge.body import BodyLimit
 from spirit_tours.emails.endpoints import click, open_pixel, unsubscribe
 from spirit_tours.embedded import start_embedded
 from spirit_tours.graphql_app import GraphQLApp
@@ -23,6 +25,7 @@ from spirit_tours.metrics import HttpMetrics, metrics
 from spirit_tours.payments.endpoints import offline_checkout, webhook
 from spirit_tours.permissions.classes import IsAdmin
 from spirit_tours.permissions.http import RequireRole
+from spirit_tours.resolvers.payments.webhooks import MAX_BODY_BYTES as WEBHOOK_MAX_BODY_BYTES
 from spirit_tours.schema.build import build_schema
 from spirit_tours.services import Services
 
@@ -58,6 +61,18 @@ async def readyz(request: Request) -> JSONResponse:
         {"status": "ready" if ready else "unavailable", "checks": checks},
         status_code=200 if ready else 503,
     )
+
+
+def body_limits(settings: Settings) -> dict[str, Any]:
+    """The largest body per route: providers' webhooks, the HTML forms, then everything else."""
+    return {
+        "default": settings.max_body_bytes,
+        "routes": [
+            ("/webhooks/", WEBHOOK_MAX_BODY_BYTES),
+            ("/payments/offline/", settings.max_form_bytes),
+            ("/e/u/", settings.max_form_bytes),
+        ],
+    }
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -100,5 +115,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Mount(MOUNT, RequireRole(queue_monitor(), IsAdmin, "Spirit Tours ops")),
         ],
         lifespan=lifespan,
-        middleware=[Middleware(HttpMetrics)],
+        middleware=[Middleware(HttpMetrics), Middleware(BodyLimit, **body_limits(settings))],
     )

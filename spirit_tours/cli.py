@@ -80,9 +80,9 @@ def main(log_level: str | None) -> None:
 @click.option("--workers", default=1, show_default=True, type=int)
 def serve(host: str, port: int, workers: int) -> None:
     """Run the API server (migrates; seeds an empty embedded database with demo data)."""
-    import uvicorn
-
     from spirit_tours.demo import database_is_empty, format_logins, seed_demo
+    from spirit_tours.edge.server import run as run_server
+    from spirit_tours.edge.server import server_config
 
     settings = get_settings()
     # Ctrl+C, like SIGTERM, is the normal way to stop the server: uvicorn shuts down gracefully,
@@ -106,22 +106,18 @@ def serve(host: str, port: int, workers: int) -> None:
     os.environ["SPIRIT_DATABASE_URL"] = urls.database_url
     os.environ["SPIRIT_REDIS_URL"] = urls.redis_url
     click.echo(f"GraphQL and GraphiQL at http://{host}:{port}/graphql")
-    uvicorn.run(
+    config = server_config(
         "spirit_tours.app:create_app",
+        settings,
         factory=True,
         host=host,
         port=port,
         workers=workers,
         loop="uvloop",
-        http="httptools",
-        ws="websockets-sansio",
-        ws_ping_interval=30,
-        ws_ping_timeout=30,
-        ws_max_size=64 * 1024,
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
-        log_level=settings.log_level.lower(),
     )
+    run_server(config)
 
 
 @main.command()

@@ -155,6 +155,29 @@ class Settings(BaseSettings):
         default="127.0.0.1",
         description="Proxies whose X-Forwarded-For is trusted (comma-separated, or *)",
     )
+    # The HTTP edge: what one request may cost before the application sees it.
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Largest request body (/graphql and others)"
+    )
+    max_form_bytes: int = Field(
+        default=4096, ge=256, description="Largest body posted to the HTML pages (forms)"
+    )
+    max_header_bytes: int = Field(
+        default=16 * 1024, ge=1024, description="Largest request line plus headers"
+    )
+    request_head_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Time a client has to send its request line and headers"
+    )
+    request_body_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Time a client has to send the whole request body"
+    )
+    webhook_refusals_per_minute: int = Field(
+        default=30, ge=1, description="Webhooks with a bad signature answered per client address"
+    )
+    paypal_trust_store: str | None = Field(
+        default=None,
+        description="PEM roots PayPal's webhook certificates must chain to; unset: certifi's",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -23,12 +23,14 @@ from spirit_tours import devservers as services
 from spirit_tours.app import create_app
 from spirit_tours.config import Environment, Settings
 from spirit_tours.crypto import Keyring, new_key_spec
+from spirit_tours.edge.server import server_config
 from spirit_tours.persistence.accounts import User
 from spirit_tours.persistence.database import SessionFactory, create_engine, create_session_factory
 from spirit_tours.persistence.enums import Locale, Role
 from spirit_tours.persistence.migrate import migrate
 from spirit_tours.persistence.models import Base
 from spirit_tours.resolvers.accounts import NewUser, create_user
+from tests import paypal_pki
 from tests.graphql_client import GraphQLClient
 
 TEST_JWT_SECRET = "test-secret-" + uuid.uuid4().hex
@@ -74,7 +76,9 @@ def redis_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, redis_url: str) -> Settings:
+def settings(
+    database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
     return Settings(
         env=Environment.TEST,
         database_url=database_url,
@@ -82,6 +86,8 @@ def settings(database_url: str, redis_url: str) -> Settings:
         jwt_secret=SecretStr(TEST_JWT_SECRET),
         encryption_keys=SecretStr(TEST_ENCRYPTION_KEYS),
         seed_demo=False,
+        # PayPal's webhook certificates are issued by the tests' own CA (tests/paypal_pki.py).
+        paypal_trust_store=str(paypal_pki.trust_store(tmp_path_factory.mktemp("paypal"))),
         **PROVIDER_SETTINGS,
     )
 
@@ -122,14 +128,8 @@ async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
 @contextlib.asynccontextmanager
 async def serving(settings: Settings) -> AsyncIterator[LiveServer]:
     app = create_app(settings)
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=0,
-        log_level="warning",
-        ws="websockets-sansio",
-        ws_max_size=64 * 1024,  # as `spirit-tours serve`
-        lifespan="on",
+    config = server_config(
+        app, settings, host="127.0.0.1", port=0, log_level="warning", lifespan="on"
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
