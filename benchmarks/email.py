@@ -57,8 +57,9 @@ import aiosmtplib
 import uvloop
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from redis.asyncio import Redis
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select
 
+from benchmarks.keys import KEYRING
 from spirit_tours import devservers
 from spirit_tours.emails.catalog import LOCALES
 from spirit_tours.emails.compose import Composer, message_id_domain
@@ -104,23 +105,7 @@ CONTEXT: dict[str, object] = {
     "booking_url": "https://app.spirit-tours.example/bookings/BK-2026-0042",
     "offer_url": "https://app.spirit-tours.example/offers/42",
 }
-# What the delivery case inserts, in one statement (as tests/test_email_delivery.py does).
-INSERT_BULK = text(
-    """
-    INSERT INTO email_messages (id, template, locale, recipient, priority, context, status,
-        message_id, created_at, scheduled_at, attempts, requeues, links, open_count,
-        click_count)
-    SELECT gen_random_uuid(), 'newsletter', (ARRAY['es', 'en', 'pt'])[n % 3 + 1],
-        'reader' || n || '@example.com', 'BULK',
-        jsonb_build_object('name', 'Reader ' || n, 'headline', 'Machu Picchu in spring',
-            'body', 'Five new itineraries through the Sacred Valley.',
-            'article_url', 'https://spirit-tours.example/news/machu-picchu-in-spring'),
-        'QUEUED', '<bulk' || n || '.' || CAST(:run AS text) || '@spirit-tours.example>',
-        now(), now(), 0, 0, '[]', 0, 0
-    FROM generate_series(1, :count) AS n
-    RETURNING id, scheduled_at
-    """
-)
+ARTICLE_URL = "https://spirit-tours.example/news/machu-picchu-in-spring"
 POLL_SECONDS = 0.1
 STALL_SECONDS = 120.0  # no new SENT row for this long: give up
 STOP_SECONDS = 10.0  # SIGINT, then SIGKILL
@@ -384,7 +369,21 @@ class DeliveryFigures:
 
 async def _queue_bulk(sessions: SessionFactory, queues: Any, count: int) -> None:
     async with sessions() as session, session.begin():
-        rows = await session.execute(INSERT_BULK, {"count": count, "run": uuid.uuid4().hex[:8]})
+        # Through the model, as tests/test_email_delivery.py does: each context is sealed.
+        run = uuid.uuid4().hex[:8]
+        rows = await session.execute(
+            insert(EmailMessage).returning(EmailMessage.id, EmailMessage.scheduled_at),
+            [
+                {"id": uuid.uuid4(), "template": "newsletter", "locale": ("es", "en", "pt")[n % 3],
+                 "recipient": f"reader{n}@example.com", "priority": "BULK",
+                 "context": {"name": f"Reader {n}", "headline": "Machu Picchu in spring",
+                             "body": "Five new itineraries through the Sacred Valley.",
+                             "article_url": ARTICLE_URL},
+                 "status": EmailStatus.QUEUED,
+                 "message_id": f"<bulk{n}.{run}@spirit-tours.example>"}
+                for n in range(1, count + 1)
+            ],
+        )  # fmt: skip
         bulk = [Queued(row.id, Priority.BULK.value, row.scheduled_at) for row in rows]
     added = await enqueue_messages(queues, bulk)
     if added != count:
@@ -452,7 +451,7 @@ async def stop_worker(worker: Process) -> str:
 async def delivery_case(
     database_url: str, sink: Sink, count: int, worker_concurrency: int, log: Path
 ) -> DeliveryFigures:
-    engine = create_engine(database_url, pool_size=2)
+    engine = create_engine(database_url, pool_size=2, keyring=KEYRING)
     sessions = create_session_factory(engine)
     queues = email_queues(REDIS_URL)
     env = {
@@ -548,7 +547,7 @@ async def delivery_case(
 
 async def _prepare_database() -> str:
     url = await devservers.create_database("spirit_bench")
-    engine = create_engine(url, pool_size=2)
+    engine = create_engine(url, pool_size=2, keyring=KEYRING)
     try:
         await migrate(engine)
     finally:

@@ -15,18 +15,20 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 
 import httpx
-import uvicorn
 from pydantic import SecretStr
 from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.requests import Request as StarletteRequest
 from starlette.responses import JSONResponse
 
+from benchmarks.keys import KEYRING
 from benchmarks.loadgen import Figures, Request, run_load_process
 from spirit_tours import devservers
 from spirit_tours.app import create_app
 from spirit_tours.config import Environment, Settings
 from spirit_tours.demo import DEMO_PASSWORD, add_demo_quotation, seed_demo
+from spirit_tours.edge.server import run as run_server
+from spirit_tours.edge.server import server_config
 from spirit_tours.permissions.quotations import QuotationScope, relation_to
 from spirit_tours.persistence.accounts import User
 from spirit_tours.persistence.database import create_engine, create_session_factory
@@ -136,15 +138,11 @@ def bench_app(database_url: str, redis_url: str) -> Starlette:
 
 
 def _serve(database_url: str, redis_url: str, port: int) -> None:
-    uvicorn.run(
-        bench_app(database_url, redis_url),
-        host="127.0.0.1",
-        port=port,
-        loop="uvloop",
-        http="httptools",
-        log_level="warning",
-        access_log=False,
-    )
+    # The edge limits of `spirit-tours serve` (default settings), with uvloop as there.
+    app = bench_app(database_url, redis_url)
+    config = server_config(app, Settings(), host="127.0.0.1", port=port, loop="uvloop",
+                           log_level="warning", access_log=False)  # fmt: skip
+    run_server(config)
 
 
 def _free_port() -> int:
@@ -156,7 +154,7 @@ def _free_port() -> int:
 
 async def _prepare_database() -> str:
     url = await devservers.create_database("spirit_bench")
-    engine = create_engine(url, pool_size=2)
+    engine = create_engine(url, pool_size=2, keyring=KEYRING)
     await migrate(engine)
     async with create_session_factory(engine)() as session, session.begin():
         await seed_demo(session, Settings(seed_demo=False))

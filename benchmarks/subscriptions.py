@@ -40,7 +40,6 @@ from queue import Empty
 from typing import Any
 
 import httpx
-import uvicorn
 import uvloop
 import websockets
 from pydantic import SecretStr
@@ -53,10 +52,13 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.asyncio.client import ClientConnection, connect
 
+from benchmarks.keys import KEYRING
 from spirit_tours import devservers
 from spirit_tours.app import create_app
 from spirit_tours.config import Environment, Settings
 from spirit_tours.demo import DEMO_PASSWORD, add_demo_quotation, seed_demo
+from spirit_tours.edge.server import run as run_server
+from spirit_tours.edge.server import server_config
 from spirit_tours.persistence.accounts import User
 from spirit_tours.persistence.database import create_engine, create_session_factory
 from spirit_tours.persistence.events import OutboxEvent
@@ -116,17 +118,10 @@ def _free_port() -> int:
 
 def _run_uvicorn(app: Starlette, port: int) -> None:
     raise_open_files()
-    uvicorn.run(
-        app,
-        host="127.0.0.1",
-        port=port,
-        loop="uvloop",
-        http="httptools",
-        ws="websockets-sansio",
-        log_level="warning",
-        access_log=False,
-        backlog=4096,
-    )
+    # The edge limits and WebSocket settings of `spirit-tours serve` (default settings).
+    config = server_config(app, Settings(), host="127.0.0.1", port=port, loop="uvloop",
+                           log_level="warning", access_log=False, backlog=4096)  # fmt: skip
+    run_server(config)
 
 
 def _serve_api(database_url: str, redis_url: str, port: int) -> None:
@@ -546,7 +541,7 @@ async def measure(context: SpawnContext, target: Target, clients: int, events: i
 
 async def _prepare_database(rooms: int) -> tuple[str, list[str]]:
     url = await devservers.create_database("spirit_bench")
-    engine = create_engine(url, pool_size=2)
+    engine = create_engine(url, pool_size=2, keyring=KEYRING)
     try:
         await migrate(engine)
         async with create_session_factory(engine)() as session, session.begin():
@@ -590,7 +585,7 @@ async def _login(base: str) -> str:
 
 async def _relayed(database_url: str) -> None:
     """Until the server's relay has published the seeded outbox (it would compete otherwise)."""
-    engine = create_engine(database_url, pool_size=1)
+    engine = create_engine(database_url, pool_size=1, keyring=KEYRING)
     try:
         for _ in range(600):
             async with engine.connect() as connection:

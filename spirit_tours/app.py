@@ -17,6 +17,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp
 
 from spirit_tours.config import Settings, get_settings
+from spirit_tours.edge.body import BodyLimit
 from spirit_tours.emails.endpoints import click, open_pixel, unsubscribe
 from spirit_tours.embedded import start_embedded
 from spirit_tours.graphql_app import GraphQLApp
@@ -25,6 +26,7 @@ from spirit_tours.metrics import HttpMetrics, metrics
 from spirit_tours.payments.endpoints import offline_checkout, webhook
 from spirit_tours.permissions.classes import IsAdmin
 from spirit_tours.permissions.http import RequireRole
+from spirit_tours.resolvers.payments.webhooks import MAX_BODY_BYTES as WEBHOOK_MAX_BODY_BYTES
 from spirit_tours.schema.build import build_schema
 from spirit_tours.security_headers import SecurityHeaders
 from spirit_tours.services import Services
@@ -74,6 +76,18 @@ class _App(Starlette):
         return SecurityHeaders(super().build_middleware_stack(), https=self._https)
 
 
+def body_limits(settings: Settings) -> dict[str, Any]:
+    """The largest body per route: providers' webhooks, the HTML forms, then everything else."""
+    return {
+        "default": settings.max_body_bytes,
+        "routes": [
+            ("/webhooks/", WEBHOOK_MAX_BODY_BYTES),
+            ("/payments/offline/", settings.max_form_bytes),
+            ("/e/u/", settings.max_form_bytes),
+        ],
+    }
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = (settings or get_settings()).secured()
     graphql = GraphQLApp(build_schema(settings))
@@ -113,6 +127,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Mount(MOUNT, RequireRole(queue_monitor(), IsAdmin, "Spirit Tours ops")),
         ],
         lifespan=lifespan,
-        middleware=[Middleware(HttpMetrics)],
+        middleware=[Middleware(HttpMetrics), Middleware(BodyLimit, **body_limits(settings))],
         https=settings.public_url.startswith("https://"),
     )

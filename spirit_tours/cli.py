@@ -1,4 +1,5 @@
-"""The ``spirit-tours`` command line: serve, migrate, seed-demo, create-user, export-schema."""
+"""The ``spirit-tours`` command line: serve, migrate, seed-demo, create-user, export-schema,
+generate-key, rotate-keys."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import click
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from spirit_tours.config import Environment, InsecureSettingsError, Settings, get_settings
+from spirit_tours.crypto import EncryptionError, KeyConfigurationError, Keyring, new_key_spec
 from spirit_tours.embedded import EmbeddedServerError, ServerUrls, start_embedded
 from spirit_tours.errors import DomainError
 from spirit_tours.persistence.database import create_engine, create_session_factory
@@ -40,15 +42,24 @@ def _exit_normally(signum: int, frame: object) -> None:
 
 
 async def _with_database(
-    database_url: str, work: Callable[[AsyncEngine, AsyncSession], Awaitable[T]]
+    settings: Settings,
+    database_url: str,
+    work: Callable[[AsyncEngine, AsyncSession], Awaitable[T]],
 ) -> T:
-    engine = create_engine(database_url, pool_size=2)
+    engine = create_engine(database_url, pool_size=2, keyring=_keyring(settings))
     try:
         await migrate(engine)
         async with create_session_factory(engine)() as session, session.begin():
             return await work(engine, session)
     finally:
         await engine.dispose()
+
+
+def _keyring(settings: Settings) -> Keyring:
+    try:
+        return settings.keyring()
+    except KeyConfigurationError as error:
+        raise click.ClickException(str(error)) from error
 
 
 @click.group()
@@ -98,9 +109,9 @@ def local_url(host: str, port: int) -> str:
 )
 def serve(host: str, port: int, workers: int, demo: bool) -> None:
     """Run the API server (migrates; with --demo, seeds an empty embedded database)."""
-    import uvicorn
-
     from spirit_tours.demo import database_is_empty, format_logins, seed_demo
+    from spirit_tours.edge.server import run as run_server
+    from spirit_tours.edge.server import server_config
 
     # The worker processes read their settings from the environment: what serve decides
     # (the mode, the public URL) is passed on there.
@@ -123,7 +134,7 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
             return format_logins(await seed_demo(session, settings))
         return None
 
-    printed = asyncio.run(_with_database(urls.database_url, prepare))
+    printed = asyncio.run(_with_database(settings, urls.database_url, prepare))
     if printed:
         click.echo(printed)
     # Worker processes inherit the servers through the environment; with embedded Redis the
@@ -133,22 +144,18 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
     os.environ["SPIRIT_DATABASE_URL"] = urls.database_url
     os.environ["SPIRIT_REDIS_URL"] = urls.redis_url
     click.echo(f"{settings.env} mode; GraphQL and GraphiQL at {settings.public_url}/graphql")
-    uvicorn.run(
+    config = server_config(
         "spirit_tours.app:create_app",
+        settings,
         factory=True,
         host=host,
         port=port,
         workers=workers,
         loop="uvloop",
-        http="httptools",
-        ws="websockets-sansio",
-        ws_ping_interval=30,
-        ws_ping_timeout=30,
-        ws_max_size=64 * 1024,
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
-        log_level=settings.log_level.lower(),
     )
+    run_server(config)
 
 
 @main.command()
@@ -156,6 +163,7 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
 @click.option("--demo", is_flag=True, help="Development mode, sharing `serve --demo`'s secrets.")
 def worker(concurrency: int, demo: bool) -> None:
     """Run the job workers: housekeeping, cron jobs, the e-mail feed and e-mail delivery."""
+    from spirit_tours.emails.transport import OutboxRefusedError
     from spirit_tours.jobs.worker import JobRunner
 
     if demo:
@@ -165,12 +173,15 @@ def worker(concurrency: int, demo: bool) -> None:
     urls = _servers(settings)
 
     async def run() -> None:
-        await _with_database(urls.database_url, _nothing)
+        await _with_database(settings, urls.database_url, _nothing)
         runner = JobRunner(settings, urls.database_url, urls.redis_url, concurrency=concurrency)
         await runner.run()
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run())
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(run())
+    except OutboxRefusedError as error:
+        raise click.ClickException(str(error)) from error
 
 
 async def _nothing(engine: AsyncEngine, session: AsyncSession) -> None:
@@ -180,9 +191,10 @@ async def _nothing(engine: AsyncEngine, session: AsyncSession) -> None:
 @main.command(name="migrate")
 def migrate_command() -> None:
     """Apply database migrations."""
-    urls = _servers(get_settings())
+    settings = get_settings()
+    urls = _servers(settings)
 
-    asyncio.run(_with_database(urls.database_url, _nothing))
+    asyncio.run(_with_database(settings, urls.database_url, _nothing))
     click.echo("database is at the newest revision")
 
 
@@ -197,7 +209,7 @@ def seed_demo_command() -> None:
     async def seed(engine: AsyncEngine, session: AsyncSession) -> str:
         return format_logins(await seed_demo(session, settings))
 
-    click.echo(asyncio.run(_with_database(urls.database_url, seed)))
+    click.echo(asyncio.run(_with_database(settings, urls.database_url, seed)))
 
 
 @main.command(name="create-user")
@@ -220,7 +232,8 @@ def create_user_command(
     """Create a user (and its company and hotel when they do not exist yet)."""
     from spirit_tours.resolvers.accounts import NewUser, create_user
 
-    urls = _servers(get_settings())
+    settings = get_settings()
+    urls = _servers(settings)
     new = NewUser(
         email=email,
         password=password,
@@ -236,7 +249,7 @@ def create_user_command(
         return f"created {user.role} {user.email} ({user.id})"
 
     try:
-        click.echo(asyncio.run(_with_database(urls.database_url, create)))
+        click.echo(asyncio.run(_with_database(settings, urls.database_url, create)))
     except DomainError as error:
         raise click.ClickException(f"{error.code}: {error.message}") from error
 
@@ -247,3 +260,58 @@ def export_schema() -> None:
     from spirit_tours.schema.build import sdl
 
     click.echo(sdl(), nl=False)
+
+
+@main.command(name="generate-key")
+@click.option("--id", "key_id", default="k1", show_default=True, help="The key's id")
+def generate_key(key_id: str) -> None:
+    """Print a new encryption key entry (id:base64key) for SPIRIT_ENCRYPTION_KEYS."""
+    try:
+        click.echo(new_key_spec(key_id))
+    except KeyConfigurationError as error:
+        raise click.BadParameter(str(error), param_hint="--id") from error
+
+
+@main.command(name="rotate-keys")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100_000))
+def rotate_keys_command(batch_size: int) -> None:
+    """Re-wrap every encrypted value's data key under the active (first) key.
+
+    Put the new key first in SPIRIT_ENCRYPTION_KEYS and keep the old ones after it, on every
+    process; run this (idempotent: a rerun resumes); then the old keys can be removed.
+    """
+    from spirit_tours.persistence.encryption import rotate_keys
+    from spirit_tours.persistence.models import Base
+
+    settings = get_settings()
+    keyring = _keyring(settings)
+    urls = _servers(settings)
+
+    async def rotate() -> None:
+        engine = create_engine(urls.database_url, pool_size=1, keyring=keyring)
+        try:
+            await migrate(engine)
+            report = await rotate_keys(engine, keyring, Base.metadata, batch_size=batch_size)
+        finally:
+            await engine.dispose()
+        for column in report.columns:
+            click.echo(
+                f"{column.context}: {column.rewrapped} re-wrapped in {column.batches} "
+                f"batches, {column.current} already under {report.active_key}"
+                + (f", {column.left} rewritten meanwhile under an old key" if column.left else "")
+            )
+        if report.left:
+            raise click.ClickException(
+                f"{report.left} values were rewritten under an old key while rotating: a "
+                "process still runs without the new key first; reconfigure it and run again"
+            )
+        others = [key for key in keyring.ids if key != report.active_key]
+        click.echo(
+            f"every encrypted value is under key {report.active_key}"
+            + (f"; {', '.join(others)} can be removed" if others else "")
+        )
+
+    try:
+        asyncio.run(rotate())
+    except EncryptionError as error:
+        raise click.ClickException(str(error)) from error

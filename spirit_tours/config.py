@@ -10,8 +10,14 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from spirit_tours.crypto import KEY_BYTES, KeyConfigurationError, Keyring, development_keyring
 from spirit_tours.errors import DomainError
 from spirit_tours.resolvers.bookings.policies import parse_cancellation_policy
+
+_KEYS_NEEDED = (
+    f"SPIRIT_ENCRYPTION_KEYS must be set outside development: id:base64key with a {KEY_BYTES}-"
+    "byte key (`spirit-tours generate-key` prints one)"
+)
 
 
 class Environment(StrEnum):
@@ -140,6 +146,11 @@ class Settings(BaseSettings):
         description="serve also runs the job and e-mail workers; unset: only when Redis is "
         "embedded",
     )
+    encryption_keys: SecretStr | None = Field(
+        default=None,
+        description="Keys that encrypt sensitive columns: id:base64key,… (32-byte keys; the "
+        "first encrypts, all decrypt); unset in development: <data_dir>/encryption.key",
+    )
     log_level: str = "info"
     forwarded_allow_ips: str = Field(
         default="127.0.0.1",
@@ -147,6 +158,29 @@ class Settings(BaseSettings):
     )
     metrics_token: SecretStr | None = Field(
         default=None, description="Bearer token Prometheus sends to /metrics (ADMIN tokens too)"
+    )
+    # The HTTP edge: what one request may cost before the application sees it.
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Largest request body (/graphql and others)"
+    )
+    max_form_bytes: int = Field(
+        default=4096, ge=256, description="Largest body posted to the HTML pages (forms)"
+    )
+    max_header_bytes: int = Field(
+        default=16 * 1024, ge=1024, description="Largest request line plus headers"
+    )
+    request_head_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Time a client has to send its request line and headers"
+    )
+    request_body_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Time a client has to send the whole request body"
+    )
+    webhook_refusals_per_minute: int = Field(
+        default=30, ge=1, description="Webhooks with a bad signature answered per client address"
+    )
+    paypal_trust_store: str | None = Field(
+        default=None,
+        description="PEM roots PayPal's webhook certificates must chain to; unset: certifi's",
     )
 
     @field_validator("database_url")
@@ -181,6 +215,14 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_none(cls, value: str | None) -> str | None:
         return value or None
+
+    def keyring(self) -> Keyring:
+        """The configured keys; in development only, a key of this data folder's own."""
+        if self.encryption_keys is not None:
+            return Keyring.parse(self.encryption_keys.get_secret_value())
+        if self.is_development:
+            return development_keyring(Path(self.data_dir))
+        raise KeyConfigurationError(_KEYS_NEEDED)
 
     @property
     def front_end_url(self) -> str:
@@ -238,6 +280,14 @@ class Settings(BaseSettings):
                     "SPIRIT_FORWARDED_ALLOW_IPS must name the proxy's address: with * any "
                     "client chooses its own address (and escapes the per-address login limit)"
                 )
+        if not self.is_development and self.encryption_keys is None:
+            problems.append(_KEYS_NEEDED)
+        if self.encryption_keys is not None:
+            # Checked here, not by a pydantic validator: its error would echo the key.
+            try:
+                self.keyring()
+            except KeyConfigurationError as error:
+                problems.append(f"SPIRIT_ENCRYPTION_KEYS: {error}")
         if problems:
             raise InsecureSettingsError(problems)
 

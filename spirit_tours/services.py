@@ -52,7 +52,9 @@ class Services:
 
     @classmethod
     def create(cls, settings: Settings, database_url: str, redis_url: str) -> Services:
-        engine = create_engine(database_url, pool_size=settings.database_pool_size)
+        engine = create_engine(
+            database_url, pool_size=settings.database_pool_size, keyring=settings.keyring()
+        )
         # A bounded pool: a mass disconnect (every subscription leaving presence at once)
         # waits for connections instead of opening thousands.
         redis = redis_client(redis_url, settings, max_connections=settings.redis_pool_size)

@@ -22,17 +22,23 @@ from starlette.applications import Starlette
 from spirit_tours import devservers as services
 from spirit_tours.app import create_app
 from spirit_tours.config import Environment, Settings
+from spirit_tours.crypto import Keyring, new_key_spec
+from spirit_tours.edge.server import server_config
 from spirit_tours.persistence.accounts import User
 from spirit_tours.persistence.database import SessionFactory, create_engine, create_session_factory
 from spirit_tours.persistence.enums import Locale, Role
 from spirit_tours.persistence.migrate import migrate
 from spirit_tours.persistence.models import Base
 from spirit_tours.resolvers.accounts import NewUser, create_user
+from tests import paypal_pki
 from tests.graphql_client import GraphQLClient
 
 TEST_JWT_SECRET = "test-secret-" + uuid.uuid4().hex
 TEST_EMAIL_SECRET = "test-email-secret-" + uuid.uuid4().hex
 METRICS_TOKEN = "test-metrics-" + uuid.uuid4().hex
+# A key of this run's own: sensitive columns are encrypted in the tests as in production.
+TEST_ENCRYPTION_KEYS = new_key_spec("test1")
+TEST_KEYRING = Keyring.parse(TEST_ENCRYPTION_KEYS)
 # Every payment provider configured with test credentials; the tests record their HTTP.
 STRIPE_WEBHOOK_SECRET = "whsec_test_" + uuid.uuid4().hex
 MERCADOPAGO_WEBHOOK_SECRET = "mp-test-" + uuid.uuid4().hex
@@ -57,7 +63,7 @@ PASSWORD = "correct horse battery"
 async def database_url() -> AsyncIterator[str]:
     """A database of its own for this test run, migrated to head, dropped afterwards."""
     url = await services.create_database("spirit_test")
-    engine = create_engine(url, pool_size=1)
+    engine = create_engine(url, pool_size=1, keyring=TEST_KEYRING)
     await migrate(engine)
     await engine.dispose()
     try:
@@ -72,7 +78,9 @@ def redis_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, redis_url: str) -> Settings:
+def settings(
+    database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
     return Settings(
         env=Environment.TEST,
         database_url=database_url,
@@ -80,14 +88,17 @@ def settings(database_url: str, redis_url: str) -> Settings:
         jwt_secret=SecretStr(TEST_JWT_SECRET),
         email_secret=SecretStr(TEST_EMAIL_SECRET),
         metrics_token=SecretStr(METRICS_TOKEN),
+        encryption_keys=SecretStr(TEST_ENCRYPTION_KEYS),
         seed_demo=False,
+        # PayPal's webhook certificates are issued by the tests' own CA (tests/paypal_pki.py).
+        paypal_trust_store=str(paypal_pki.trust_store(tmp_path_factory.mktemp("paypal"))),
         **PROVIDER_SETTINGS,
     )
 
 
 @pytest.fixture(scope="session")
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url, pool_size=5)
+    engine = create_engine(database_url, pool_size=5, keyring=TEST_KEYRING)
     yield engine
     await engine.dispose()
 
@@ -121,14 +132,8 @@ async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
 @contextlib.asynccontextmanager
 async def serving(settings: Settings) -> AsyncIterator[LiveServer]:
     app = create_app(settings)
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=0,
-        log_level="warning",
-        ws="websockets-sansio",
-        ws_max_size=64 * 1024,  # as `spirit-tours serve`
-        lifespan="on",
+    config = server_config(
+        app, settings, host="127.0.0.1", port=0, log_level="warning", lifespan="on"
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

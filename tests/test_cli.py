@@ -11,11 +11,16 @@ from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.enums import CompanyKind, Role
 from spirit_tours.resolvers.accounts import NewUser, create_user
 from tests.cli import clean_env, run_cli
+from tests.conftest import TEST_ENCRYPTION_KEYS
 from tests.graphql_client import GraphQLClient
 
 
 def _env(database_url: str, redis_url: str) -> dict[str, str]:
-    return clean_env(SPIRIT_DATABASE_URL=database_url, SPIRIT_REDIS_URL=redis_url)
+    return clean_env(
+        SPIRIT_DATABASE_URL=database_url,
+        SPIRIT_REDIS_URL=redis_url,
+        SPIRIT_ENCRYPTION_KEYS=TEST_ENCRYPTION_KEYS,  # the demo's payment is sealed with it
+    )
 
 
 async def test_create_user_creates_company_and_hotel_then_can_sign_in(

@@ -16,16 +16,17 @@ import time
 import uuid
 from pathlib import Path
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 
 from spirit_tours.config import Settings
 from spirit_tours.emails.queueing import Queued
 from spirit_tours.jobs.email import enqueue_messages
+from spirit_tours.persistence.base import utcnow
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.emails import EmailMessage as MessageRow
 from spirit_tours.persistence.emails import EmailStatus
 from spirit_tours.persistence.enums import Role
-from tests.conftest import PASSWORD, UserFactory
+from tests.conftest import PASSWORD, TEST_ENCRYPTION_KEYS, UserFactory
 from tests.email_flows import (
     Inbox,
     message_row,
@@ -157,6 +158,7 @@ async def test_a_worker_killed_in_the_middle_of_a_send_loses_no_message(
         "SPIRIT_SMTP_URL": f"smtp://127.0.0.1:{port}",
         "SPIRIT_EMAIL_SENDER": "Spirit Tours <no-reply@spirit-tours.example>",
         "SPIRIT_JOB_SWEEP_SECONDS": "1",
+        "SPIRIT_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEYS,
     }
     worker = subprocess.Popen(  # noqa: S603, ASYNC220 - a real process, to be killed for real
         [str(Path(sys.executable).parent / "spirit-tours"), "worker", "--concurrency", "1"],
@@ -227,22 +229,19 @@ async def test_5000_bulk_messages_never_delay_a_high_message(
 ) -> None:
     inbox, port = smtp
     async with sessions() as session, session.begin():
+        # Through the model, so each context is sealed as the application seals it.
         rows = await session.execute(
-            text(
-                """
-                INSERT INTO email_messages (id, template, locale, recipient, priority, context,
-                    status, message_id, created_at, scheduled_at, attempts, requeues, links,
-                    open_count, click_count)
-                SELECT gen_random_uuid(), 'newsletter', 'en', 'reader' || n || '@example.com',
-                    'BULK', jsonb_build_object('name', 'Reader ' || n, 'headline', 'Andes',
-                        'body', 'News', 'article_url', 'https://spirit-tours.example/news'),
-                    'QUEUED', '<bulk' || n || '@spirit-tours.example>', now(), now(), 0, 0,
-                    '[]', 0, 0
-                FROM generate_series(1, 5000) AS n
-                RETURNING id, scheduled_at
-                """
-            )
-        )
+            insert(MessageRow).returning(MessageRow.id, MessageRow.scheduled_at),
+            [
+                {"id": uuid.uuid4(), "template": "newsletter", "locale": "en",
+                 "recipient": f"reader{n}@example.com", "priority": "BULK",
+                 "context": {"name": f"Reader {n}", "headline": "Andes", "body": "News",
+                             "article_url": "https://spirit-tours.example/news"},
+                 "status": EmailStatus.QUEUED,
+                 "message_id": f"<bulk{n}@spirit-tours.example>"}
+                for n in range(1, 5001)
+            ],
+        )  # fmt: skip
         bulk = [Queued(row.id, "BULK", row.scheduled_at) for row in rows]
     async with running_jobs(settings, port) as runner:
         await enqueue_messages(runner.email_queues, bulk)
@@ -317,23 +316,20 @@ async def test_admin_requeues_every_dead_letter_after_an_outage_but_not_reset_li
     await make_user("ops@spirit.example")
     admin = await gql.token_for("ops@spirit.example", PASSWORD)
     async with sessions() as session, session.begin():
-        await session.execute(
-            text(
-                """
-                INSERT INTO email_messages (id, template, locale, recipient, priority, context,
-                    status, message_id, created_at, scheduled_at, failed_at, attempts,
-                    requeues, links, open_count, click_count, last_error)
-                SELECT gen_random_uuid(), t.template, 'en', t.template || n || '@example.com',
-                    'NORMAL', t.context::jsonb, 'FAILED', '<dead' || t.template || n || '@x>',
-                    now(), now(), now(), 3, 0, '[]', 0, 0, 'SMTPServerDisconnected'
-                FROM generate_series(1, 3) AS n,
-                     (VALUES ('welcome', '{"name": "Ana", "login_url": "https://a.example/l"}'),
-                             ('password_reset', '{"name": "Ana", "minutes": 30,
-                               "reset_url": "https://a.example/r?token=old"}'))
-                     AS t(template, context)
-                """
-            )
-        )
+        contexts = {
+            "welcome": {"name": "Ana", "login_url": "https://a.example/l"},
+            "password_reset": {"name": "Ana", "minutes": 30,
+                               "reset_url": "https://a.example/r?token=old"},
+        }  # fmt: skip
+        session.add_all(
+            MessageRow(template=template, locale="en", recipient=f"{template}{n}@example.com",
+                       priority="NORMAL", context=context, status=EmailStatus.FAILED,
+                       message_id=f"<dead{template}{n}@x>", failed_at=utcnow(), attempts=3,
+                       requeues=0, links=[], open_count=0, click_count=0,
+                       last_error="SMTPServerDisconnected")
+            for n in range(1, 4)
+            for template, context in contexts.items()
+        )  # fmt: skip
     unknown = await gql.execute('mutation { requeueDeadLetters(template: "nope") }', token=admin)
     assert unknown.codes == ["BAD_USER_INPUT"]
     async with running_jobs(settings, port):

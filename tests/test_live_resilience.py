@@ -17,7 +17,14 @@ import httpx
 from spirit_tours.config import Settings
 from spirit_tours.persistence.database import SessionFactory
 from tests.cli import SCRIPT, clean_env
-from tests.conftest import TEST_EMAIL_SECRET, TEST_JWT_SECRET, LiveServer, UserFactory, serving
+from tests.conftest import (
+    TEST_EMAIL_SECRET,
+    TEST_ENCRYPTION_KEYS,
+    TEST_JWT_SECRET,
+    LiveServer,
+    UserFactory,
+    serving,
+)
 from tests.graphql_client import GraphQLClient
 from tests.live_client import live, relayed
 from tests.quotation_flows import UPDATE, make_world, open_quotation
@@ -48,7 +55,7 @@ async def _server_process(database_url: str, redis_url: str) -> AsyncIterator[st
     port = _free_port()
     env = clean_env(SPIRIT_DATABASE_URL=database_url, SPIRIT_REDIS_URL=redis_url,
                     SPIRIT_JWT_SECRET=TEST_JWT_SECRET, SPIRIT_EMAIL_SECRET=TEST_EMAIL_SECRET,
-                    SPIRIT_ENV="test",
+                    SPIRIT_ENV="test", SPIRIT_ENCRYPTION_KEYS=TEST_ENCRYPTION_KEYS,
                     SPIRIT_SEED_DEMO="false", SPIRIT_LOG_LEVEL="warning")  # fmt: skip
     process = await asyncio.create_subprocess_exec(
         SCRIPT, "serve", "--port", str(port), env=env,

@@ -14,9 +14,12 @@ import requests
 import responses
 from sqlalchemy import func, select
 
+from spirit_tours.config import Settings
+from spirit_tours.metrics import PROCESS
 from spirit_tours.payments.gateway import Provider
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.enums import Role
+from spirit_tours.persistence.events import AuditEntry
 from spirit_tours.persistence.payments import Payment, WebhookDelivery
 from tests.booking_flows import CANCEL, booked, event_count
 from tests.conftest import PASSWORD, LiveServer, UserFactory
@@ -38,6 +41,14 @@ START_ATTEMPTS = "query($id: ID!) { payment(id: $id) { provider attempts { provi
 async def _rows(sessions: SessionFactory, model: type) -> int:
     async with sessions() as session:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def _refusals(provider: str, reason: str) -> float:
+    """Refused webhooks counted by this process (the live server runs in it)."""
+    value = PROCESS.get_sample_value(
+        "spirit_webhook_refusals_total", {"provider": provider, "reason": reason}
+    )
+    return value or 0.0
 
 
 async def _webhook(http: httpx.AsyncClient, body: bytes, headers: dict[str, str]) -> httpx.Response:
@@ -91,7 +102,7 @@ async def test_a_card_payment_through_stripe_confirms_the_booking_once(
     assert await event_count(sessions, "payment.succeeded") == 1
 
 
-async def test_forged_and_stale_webhooks_are_refused_recorded_and_change_nothing(
+async def test_forged_and_stale_webhooks_are_refused_counted_and_change_nothing(
     gql: GraphQLClient, http: httpx.AsyncClient, make_user: UserFactory, sessions: SessionFactory
 ) -> None:
     world = await make_world(gql, make_user)
@@ -101,6 +112,7 @@ async def test_forged_and_stale_webhooks_are_refused_recorded_and_change_nothing
     payment_id = payment["startPayment"]["payment"]["id"]
     body = stripe_event("payment_intent.succeeded", payment_id, amount=36000)
     tampered = body.replace(b"36000", b"99900")
+    refused_before = _refusals("STRIPE", "signature")
     for sent, headers in (
         (body, stripe_signature(body, secret="whsec_forged")),
         (tampered, stripe_signature(body)),
@@ -112,7 +124,8 @@ async def test_forged_and_stale_webhooks_are_refused_recorded_and_change_nothing
     async with sessions() as session:
         deliveries = list(await session.scalars(select(WebhookDelivery)))
         stored = await session.get_one(Payment, uuid.UUID(payment_id))
-    assert [(d.outcome, d.signature_valid) for d in deliveries] == [("REJECTED", False)] * 4
+    assert deliveries == []  # an unverified delivery is not stored: anyone can send one
+    assert _refusals("STRIPE", "signature") == refused_before + 4
     assert stored.status.value == "REQUIRES_ACTION"
     assert await event_count(sessions, "booking.confirmed") == 0
     unknown = await http.post("/webhooks/bitcoin", content=body)
@@ -134,6 +147,58 @@ async def test_forged_and_stale_webhooks_are_refused_recorded_and_change_nothing
     assert replayed["paymentWebhook"]["payment"]["booking"]["status"] == "CONFIRMED"
     twice = (await gql.execute(replay, variables, token=world.admin.token)).ok()
     assert twice["paymentWebhook"]["outcome"] == "DUPLICATE"
+    verified = await _rows(sessions, WebhookDelivery)
+    assert verified == 2  # the verified replays only
+
+    # An operator's replay of a forged delivery is refused, audited, and its body not stored.
+    forged = {"p": tampered.decode(), "h": stale}
+    refused = (await gql.execute(replay, forged, token=world.admin.token)).ok()
+    assert refused["paymentWebhook"]["outcome"] == "REJECTED"
+    assert await _rows(sessions, WebhookDelivery) == verified
+    async with sessions() as session:
+        audited = await session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(
+                AuditEntry.action == "payment.webhook_replay",
+                AuditEntry.details["outcome"].astext == "REJECTED",
+            )
+        )
+    assert audited == 1
+
+
+async def test_refused_webhooks_are_limited_per_client_address(
+    gql: GraphQLClient,
+    http: httpx.AsyncClient,
+    make_user: UserFactory,
+    sessions: SessionFactory,
+    settings: Settings,
+) -> None:
+    """A flood of forged deliveries from one address is answered 429 before its bodies are
+    even verified; other addresses (the provider's) are not affected."""
+    world = await make_world(gql, make_user)
+    booking_id = await booked(gql, world)
+    with stripe_api():
+        payment = (await start_payment(gql, world.agency.token, booking_id)).ok()
+    payment_id = payment["startPayment"]["payment"]["id"]
+    body = stripe_event("payment_intent.succeeded", payment_id, amount=36000)
+    attacker = {"X-Forwarded-For": "203.0.113.66"}  # the test server trusts its loopback proxy
+    forged = stripe_signature(body, secret="whsec_forged") | attacker
+    limit = settings.webhook_refusals_per_minute
+    statuses = [(await _webhook(http, body, forged)).status_code for _ in range(limit)]
+    assert statuses == [401] * limit
+    limited_before = _refusals("STRIPE", "rate_limited")
+    flooded = await _webhook(http, body, forged)
+    assert flooded.status_code == 429
+    assert 0 < int(flooded.headers["retry-after"]) <= 60
+    assert _refusals("STRIPE", "rate_limited") == limited_before + 1
+    # Even a correctly signed delivery from that address waits; the provider's own goes through.
+    assert (await _webhook(http, body, stripe_signature(body) | attacker)).status_code == 429
+    genuine = await _webhook(
+        http, body, stripe_signature(body) | {"X-Forwarded-For": "198.51.100.9"}
+    )
+    assert genuine.status_code == 200
+    assert await _rows(sessions, WebhookDelivery) == 1
 
 
 async def test_fifty_concurrent_starts_with_one_key_make_one_payment_and_one_provider_call(

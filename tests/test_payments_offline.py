@@ -3,6 +3,7 @@ own signed webhook; refused outside development."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -20,6 +21,13 @@ from tests.payment_flows import PAYMENT, start_payment
 from tests.quotation_flows import make_world
 
 PUBLIC_URL = "http://demo.spirit-tours.invalid"
+
+
+def csrf_token(page: httpx.Response) -> str:
+    """The checkout form's hidden CSRF field."""
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found is not None, page.text
+    return found.group(1)
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +64,7 @@ async def test_a_booking_is_paid_end_to_end_with_the_offline_gateway(
         policy = page.headers["content-security-policy"]
         assert "form-action 'self' https://app.spirit-tours.example;" in policy
         assert "script-src" not in policy
-        form = {"Content-Type": "application/x-www-form-urlencoded"}
-        paid = await http.post(path, content="decision=approve", headers=form)
+        paid = await http.post(path, data={"decision": "approve", "csrf": csrf_token(page)})
         assert paid.status_code == 303
         assert paid.headers["location"] == (
             f"https://app.spirit-tours.example/pay/return?payment={payment_id}&status=SUCCEEDED"
@@ -75,6 +82,49 @@ async def test_a_booking_is_paid_end_to_end_with_the_offline_gateway(
         )
         refused = await http.post("/webhooks/offline", content=body, headers=forged.sign(body))
         assert refused.status_code == 401
+
+
+async def test_the_checkout_page_refuses_a_post_without_its_csrf_token(
+    development_server: LiveServer, make_user: UserFactory
+) -> None:
+    """Another site (or anyone) posting ``decision=approve`` to a payer's checkout page is
+    refused: the form carries a token signed for this payment and matched by a cookie set with
+    the page, so only the page itself, in the payer's browser, can approve."""
+    async with httpx.AsyncClient(base_url=development_server.url, timeout=30) as http:
+        gql = GraphQLClient(http)
+        world = await make_world(gql, make_user)
+        first, second = [
+            (await start_payment(gql, world.client.token, booking_id)).ok()["startPayment"][
+                "payment"
+            ]["id"]
+            for booking_id in [await booked(gql, world, owner=world.client) for _ in range(2)]
+        ]
+        path = f"/payments/offline/{first}"
+        other_token = csrf_token(await http.get(f"/payments/offline/{second}"))
+        token = csrf_token(await http.get(path))
+        forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+        attempts: list[tuple[dict[str, str], httpx.Cookies | None]] = [
+            ({"decision": "approve"}, None),  # no token at all
+            ({"decision": "approve", "csrf": ""}, None),
+            ({"decision": "approve", "csrf": forged}, None),
+            ({"decision": "approve", "csrf": other_token}, None),  # another payment's
+            ({"decision": "approve", "csrf": token}, httpx.Cookies()),  # without the page's cookie
+        ]
+        for form, cookies in attempts:
+            if cookies is None:
+                refused = await http.post(path, data=form)
+            else:
+                async with httpx.AsyncClient(base_url=development_server.url) as stranger:
+                    refused = await stranger.post(path, data=form)
+            assert refused.status_code == 403, form
+        seen = (await gql.execute(PAYMENT, {"id": first}, token=world.admin.token)).ok()
+        assert seen["payment"]["status"] == "REQUIRES_ACTION"
+        assert seen["payment"]["webhooks"] == []
+
+        paid = await http.post(path, data={"decision": "approve", "csrf": token})
+        assert paid.status_code == 303
+        seen = (await gql.execute(PAYMENT, {"id": first}, token=world.admin.token)).ok()
+        assert seen["payment"]["status"] == "SUCCEEDED"
 
 
 async def test_outside_development_the_offline_gateway_does_not_exist(

@@ -17,10 +17,8 @@ import pytest
 import requests
 import responses
 import respx
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.x509.oid import NameOID
 
 from spirit_tours.payments.gateway import (
     InvalidSignatureError,
@@ -36,6 +34,7 @@ from spirit_tours.payments.gateway import (
     RefundOutcome,
 )
 from spirit_tours.payments.paypal import PayPalGateway
+from tests import paypal_pki as pki
 
 API = "https://api-m.sandbox.paypal.com"
 CERT_URL = "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-TEST"
@@ -190,21 +189,12 @@ def signing_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-def certificate_pem(key: rsa.RSAPrivateKey, *, valid_from: datetime, valid_to: datetime) -> bytes:
-    name = x509.Name(
-        [x509.NameAttribute(NameOID.COMMON_NAME, "messageverificationcerts.paypal.com")]
-    )
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(valid_from)
-        .not_valid_after(valid_to)
-        .sign(key, hashes.SHA256())
-    )
-    return certificate.public_bytes(serialization.Encoding.PEM)
+def certificate_pem(
+    key: rsa.RSAPrivateKey, *, valid_from: datetime, valid_to: datetime, **options: Any
+) -> bytes:
+    """PayPal's signing certificate for ``key`` with its intermediate, issued by the test root
+    (``options``: another ``name``, ``issuer`` or ``self_signed``)."""
+    return pki.leaf_pem(key, valid_from=valid_from, valid_to=valid_to, **options)
 
 
 @pytest.fixture
@@ -222,7 +212,8 @@ def certs(signing_key: rsa.RSAPrivateKey) -> Iterator[respx.MockRouter]:
 @pytest.fixture
 async def gateway(certs: respx.MockRouter) -> AsyncIterator[PayPalGateway]:
     async with httpx.AsyncClient() as http:
-        yield PayPalGateway(CLIENT_ID, CLIENT_SECRET, WEBHOOK_ID, sandbox=True, http=http)
+        yield PayPalGateway(CLIENT_ID, CLIENT_SECRET, WEBHOOK_ID, sandbox=True, http=http,
+                            trust_roots=[pki.root().certificate])  # fmt: skip
 
 
 def add_token(mock: responses.RequestsMock) -> None:
@@ -642,6 +633,17 @@ async def test_webhook_signed_by_another_key_is_refused(gateway: PayPalGateway) 
         "https://api.paypal.com@evil.example/v1/notifications/certs/CERT-TEST",
         "https://api.sandbox.paypal.com:8443/v1/notifications/certs/CERT-TEST",
         "https://paypal.com/v1/notifications/certs/CERT-TEST",
+        # PayPal's own hosts, but not where it serves webhook certificates
+        "https://www.sandbox.paypal.com/v1/notifications/certs/CERT-TEST",
+        "https://uploads.sandbox.paypal.com/v1/notifications/certs/CERT-TEST",
+        "https://api.sandbox.paypal.com/v1/oauth2/token",
+        "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-TEST/../../../oauth2/token",
+        "https://api.sandbox.paypal.com/v1/notifications/certs/",
+        "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-TEST?redirect=evil",
+        "https://api.sandbox.paypal.com/uploads/v1/notifications/certs/CERT-TEST",
+        # the live hosts, for a gateway configured for the sandbox
+        "https://api.paypal.com/v1/notifications/certs/CERT-TEST",
+        "https://api-m.paypal.com/v1/notifications/certs/CERT-TEST",
     ],
 )
 async def test_webhook_certificate_off_paypal_is_never_fetched(
@@ -725,6 +727,94 @@ async def test_webhook_expired_certificate_is_refused(
 
     with pytest.raises(InvalidSignatureError, match="not currently valid"):
         await gateway.parse_webhook(body, signed(signing_key, body, cert_url=expired_url))
+
+
+async def test_webhook_certificate_on_the_api_m_host_is_accepted(
+    gateway: PayPalGateway, signing_key: rsa.RSAPrivateKey, certs: respx.MockRouter
+) -> None:
+    url = "https://api-m.sandbox.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594"
+    certs.get(url).mock(return_value=certs.routes["cert"].return_value)
+    body = capture_completed()
+
+    event = await gateway.parse_webhook(body, signed(signing_key, body, cert_url=url))
+
+    assert event.status is PaymentStatus.SUCCEEDED
+
+
+UNTRUSTED_URL = "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-UNTRUSTED"
+
+
+@pytest.mark.parametrize(
+    ("options", "refusal"),
+    [
+        ({"self_signed": True}, "not issued by a trusted authority"),
+        ({"issuer": "another root"}, "not issued by a trusted authority"),
+        ({"name": "messageverificationcerts.evil.example"}, "not PayPal's"),
+        ({"name": "api.sandbox.paypal.com"}, "not PayPal's"),
+        ({"name": "messageverificationcerts.paypal.com"}, "not PayPal's"),  # live, not sandbox
+    ],
+)
+async def test_webhook_certificate_not_paypals_is_refused(
+    gateway: PayPalGateway,
+    signing_key: rsa.RSAPrivateKey,
+    certs: respx.MockRouter,
+    options: dict[str, Any],
+    refusal: str,
+) -> None:
+    """The key in the certificate signed the notification, but the certificate is not one
+    PayPal's message verification certificate: self-signed, from an authority we do not trust,
+    or naming another host."""
+    if options.get("issuer") == "another root":
+        stranger = pki.authority("Some Other Root CA")
+        options = {"issuer": pki.authority("Some Other Issuing CA", stranger)}
+    now = datetime.now(UTC)
+    pem = certificate_pem(signing_key, valid_from=now - timedelta(days=1),
+                          valid_to=now + timedelta(days=1), **options)  # fmt: skip
+    certs.get(UNTRUSTED_URL).mock(return_value=httpx.Response(200, content=pem))
+    body = capture_completed()
+
+    with pytest.raises(InvalidSignatureError, match=refusal):
+        await gateway.parse_webhook(body, signed(signing_key, body, cert_url=UNTRUSTED_URL))
+
+
+async def test_webhook_certificate_without_its_intermediate_is_refused(
+    gateway: PayPalGateway, signing_key: rsa.RSAPrivateKey, certs: respx.MockRouter
+) -> None:
+    now = datetime.now(UTC)
+    pem = certificate_pem(signing_key, valid_from=now - timedelta(days=1),
+                          valid_to=now + timedelta(days=1))  # fmt: skip
+    leaf_only = pem[: pem.index(b"-----END CERTIFICATE-----") + 26]
+    certs.get(UNTRUSTED_URL).mock(return_value=httpx.Response(200, content=leaf_only))
+    body = capture_completed()
+
+    with pytest.raises(InvalidSignatureError, match="not issued by a trusted authority"):
+        await gateway.parse_webhook(body, signed(signing_key, body, cert_url=UNTRUSTED_URL))
+
+
+async def test_the_default_trust_store_does_not_trust_the_test_root(
+    signing_key: rsa.RSAPrivateKey, certs: respx.MockRouter
+) -> None:
+    """Without an injected store the gateway trusts the public roots (certifi), not ours."""
+    body = capture_completed()
+    async with httpx.AsyncClient() as http:
+        public = PayPalGateway(CLIENT_ID, CLIENT_SECRET, WEBHOOK_ID, sandbox=True, http=http)
+        with pytest.raises(InvalidSignatureError, match="not issued by a trusted authority"):
+            await public.parse_webhook(body, signed(signing_key, body))
+
+
+async def test_webhook_certificates_are_cached_within_a_bound(
+    gateway: PayPalGateway, signing_key: rsa.RSAPrivateKey, certs: respx.MockRouter
+) -> None:
+    pem = certs.routes["cert"].return_value
+    urls = [f"{CERT_URL}-{n}" for n in range(40)]
+    for url in urls:
+        certs.get(url).mock(return_value=pem)
+    body = capture_completed()
+    for url in urls + urls[-3:]:
+        await gateway.parse_webhook(body, signed(signing_key, body, cert_url=url))
+
+    assert len(certs.calls) == len(urls)  # the last ones came from the cache
+    assert 0 < gateway.cached_certificates <= 16
 
 
 # --- webhook events ---------------------------------------------------------------------

@@ -1,9 +1,14 @@
 """Where rendered messages go: an SMTP server (``SPIRIT_SMTP_URL``), or, with none configured,
-``.eml`` files in the data folder's outbox (the embedded default, so the demo "sends" mail)."""
+``.eml`` files in the data folder's outbox (the embedded default, so the demo "sends" mail).
+
+The outbox is a development stand-in for a mailbox — its files hold live links (a password
+reset's) — so they are readable by their owner only (0600, folder 0700), and production
+refuses to run without an SMTP server rather than pile mail up on a disk."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
@@ -54,9 +59,23 @@ class OutboxTransport:
         await asyncio.to_thread(self._write, self._folder / name, message.as_bytes())
 
     def _write(self, path: Path, data: bytes) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(descriptor, 0o600)  # a file left by an older version keeps no wider mode
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(data)
 
 
-def transport_for(smtp_url: str | None, data_dir: Path) -> Transport:
-    return SmtpTransport(smtp_url) if smtp_url else OutboxTransport(data_dir / "outbox")
+class OutboxRefusedError(RuntimeError):
+    """No SMTP server where mail must really leave (production)."""
+
+
+def transport_for(smtp_url: str | None, data_dir: Path, *, allow_outbox: bool = True) -> Transport:
+    if smtp_url:
+        return SmtpTransport(smtp_url)
+    if not allow_outbox:
+        raise OutboxRefusedError(
+            "SPIRIT_SMTP_URL must be set in production: the .eml outbox is a development "
+            "stand-in for a mailbox and would keep live password-reset links on disk"
+        )
+    return OutboxTransport(data_dir / "outbox")

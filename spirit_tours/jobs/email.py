@@ -20,6 +20,7 @@ from datetime import timedelta
 from email.message import EmailMessage as MimeMessage
 from enum import StrEnum
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import aiosmtplib
 from redis.asyncio import Redis
@@ -100,10 +101,36 @@ async def hand_over(
         log.warning("e-mail left to the dispatcher (could not enqueue: %s)", error)
 
 
-def _error_text(error: BaseException) -> str:
+def _error_text(error: BaseException, secrets: Iterable[str] = ()) -> str:
     if isinstance(error, TimeoutError):
         return "TimeoutError: the SMTP server did not take the message in time"
-    return f"{type(error).__name__}: {error}"[:2000]
+    found = f"{type(error).__name__}: {error}"
+    for secret in sorted(secrets, key=len, reverse=True):  # the URL before its token
+        found = found.replace(secret, "[secret]")
+    return found[:2000]
+
+
+SPENT_LINK = "(link removed after delivery)"
+
+
+class DeliveryError(Exception):
+    """An attempt's failure, told without the message's secrets."""
+
+
+def _secret_values(row: EmailMessage) -> list[str]:
+    """The secret links of a message (a password reset's), and the tokens inside them."""
+    if not template_info(row.template).secret_links:
+        return []
+    urls = [v for k, v in row.context.items() if k.endswith("_url") and isinstance(v, str)]
+    return [*urls, *(v for url in urls for _, v in parse_qsl(urlsplit(url).query) if v)]
+
+
+def _spent(row: EmailMessage) -> dict[str, Any]:
+    """Once a mail with secret links is sent or dead, its row keeps no usable link: the
+    mailbox has it (or nobody will), and the row stays for statistics and audit."""
+    if not template_info(row.template).secret_links:
+        return {}
+    return {"context": {k: SPENT_LINK if k.endswith("_url") else v for k, v in row.context.items()}}
 
 
 def is_permanent(error: BaseException) -> bool:
@@ -231,21 +258,24 @@ async def send_email(ctx: dict[str, Any], *, message_id: str) -> str:
         await _send_within(transport, message, lease * 0.75)
     except Exception as error:
         final = is_permanent(error) or row.attempts >= policy.attempts
+        reason = _error_text(error, _secret_values(row))  # never a reset token in a log
         if final:
             await _finish(sessions, row, status=EmailStatus.FAILED, failed_at=utcnow(),
-                          last_error=_error_text(error))  # fmt: skip
-            log.warning("e-mail %s to %s dead-lettered: %s", row.template, row.recipient, error)
+                          last_error=reason, **_spent(row))  # fmt: skip
+            log.warning("e-mail %s to %s dead-lettered: %s", row.template, row.recipient, reason)
             return "dead-lettered"
         delay = policy.delay(row.attempts)
-        await _finish(sessions, row, status=EmailStatus.QUEUED, last_error=_error_text(error),
+        await _finish(sessions, row, status=EmailStatus.QUEUED, last_error=reason,
                       scheduled_at=utcnow() + timedelta(seconds=delay))  # fmt: skip
         # saq runs it again after the delay (no jitter: a refusing server sees a predictable,
         # growing pause); should saq give up first, the dispatcher finds the QUEUED row.
         job.retry_backoff = False
         job.retry_delay = delay
+        if _secret_values(row):  # saq keeps and logs the error: only its redacted text
+            raise DeliveryError(reason) from None
         raise
     await _finish(sessions, row, status=EmailStatus.SENT, sent_at=utcnow(), links=links,
-                  last_error=None)  # fmt: skip
+                  last_error=None, **_spent(row))  # fmt: skip
     return "sent"
 
 

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from saq import CronJob, Worker
 from saq.queue.redis import RedisQueue
 
-from spirit_tours.config import Settings
+from spirit_tours.config import Environment, Settings
 from spirit_tours.emails.compose import Composer, message_id_domain
 from spirit_tours.emails.links import LinkSigner
 from spirit_tours.emails.transport import Transport, transport_for
@@ -82,7 +82,15 @@ class JobRunner:
     ) -> None:
         self.settings = settings
         sweep_seconds = sweep_seconds or settings.job_sweep_seconds
-        self.engine = create_engine(database_url, pool_size=concurrency + 16)
+        smtp = settings.smtp_url.get_secret_value() if settings.smtp_url else None
+        production = settings.env == Environment.PRODUCTION
+        # First: a production worker without SMTP refuses before it opens anything.
+        self.transport = transport or transport_for(
+            smtp, Path(settings.data_dir), allow_outbox=not production
+        )
+        self.engine = create_engine(
+            database_url, pool_size=concurrency + 16, keyring=settings.keyring()
+        )
         self.sessions = create_session_factory(self.engine)
         # Commands give up after the read timeout; the workers block on BLMOVE for less.
         self.redis = redis_client(redis_url, settings)
@@ -93,8 +101,6 @@ class JobRunner:
         signer = LinkSigner(
             settings.email_secret.get_secret_value().encode(), settings.public_url.rstrip("/")
         )
-        smtp = settings.smtp_url.get_secret_value() if settings.smtp_url else None
-        self.transport = transport or transport_for(smtp, Path(settings.data_dir))
         if smtp is None and not settings.is_development and transport is None:
             log.warning("SPIRIT_SMTP_URL is not set: e-mail goes to %s/outbox", settings.data_dir)
         self._shared: dict[str, Any] = {

@@ -14,7 +14,13 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from spirit_tours.errors import DomainError, ErrorCode
 from spirit_tours.forms import read_form
 from spirit_tours.payments.gateway import PaymentError, PaymentStatus, Provider
-from spirit_tours.payments.offline import OfflineGateway
+from spirit_tours.payments.offline import (
+    CSRF_COOKIE,
+    CSRF_FIELD,
+    CSRF_TTL_SECONDS,
+    OfflineGateway,
+)
+from spirit_tours.payments.refusals import WebhookRefusals
 from spirit_tours.persistence.bookings import Booking
 from spirit_tours.persistence.payments import Payment
 from spirit_tours.resolvers.payments.webhooks import (
@@ -35,14 +41,31 @@ def _provider(name: str) -> Provider | None:
         return None
 
 
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
 async def webhook(request: Request) -> Response:
-    """``POST /webhooks/{provider}``: verified on the raw body; 401 (recorded, nothing changed)
-    when the signature fails, 200 once applied or recognised as a duplicate, 503 when the
-    provider must retry later."""
+    """``POST /webhooks/{provider}``: verified on the raw body; 401 (counted, not stored,
+    nothing changed) when the signature fails, 429 once an address has had too many refused,
+    200 once applied or recognised as a duplicate, 503 when the provider must retry later.
+    The body's size is bounded at the edge (``spirit_tours.edge.body``) and again here."""
     services: Services = request.app.state.services
     provider = _provider(request.path_params["provider"])
     if provider is None:
         return JSONResponse({"error": "unknown provider"}, status_code=404)
+    refusals = WebhookRefusals(
+        services.redis, per_minute=services.settings.webhook_refusals_per_minute
+    )
+    client = _client(request)
+    wait = await refusals.retry_after(client)
+    if wait is not None:
+        refusals.limited(provider)
+        return JSONResponse(
+            {"error": "too many refused deliveries"},
+            status_code=429,
+            headers={"Retry-After": str(wait)},
+        )
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         return JSONResponse({"error": "body too large"}, status_code=413)
@@ -62,6 +85,7 @@ async def webhook(request: Request) -> Response:
         log.warning("webhook %s not processed: %s", provider.value, error)
         return JSONResponse({"error": "try again later"}, status_code=503)
     if result.outcome == WebhookOutcome.REJECTED:
+        await refusals.record(provider, client, result.detail or "invalid signature")
         return JSONResponse({"error": "invalid signature"}, status_code=401)
     return JSONResponse({"outcome": result.outcome.value, "eventId": result.event_id})
 
@@ -73,7 +97,8 @@ margin-right:1rem;padding:.5rem 1.5rem}}</style></head><body>
 <h1>Test checkout</h1>
 <p>Development only: no money moves. Booking <b>{reference}</b> — {destination}.</p>
 <p style="font-size:1.5rem">{amount} {currency}</p>
-<form method="post"><button name="decision" value="approve">Pay</button>
+<form method="post"><input type="hidden" name="csrf" value="{csrf}">
+<button name="decision" value="approve">Pay</button>
 <button name="decision" value="decline">Decline</button></form></body></html>"""
 
 
@@ -98,26 +123,40 @@ async def _offline_payment(
 
 async def offline_checkout(request: Request) -> Response:
     """The offline gateway's checkout page: approving sends its signed webhook through the
-    same pipeline as the real providers, then returns the payer to the payment's returnUrl."""
+    same pipeline as the real providers, then returns the payer to the payment's returnUrl.
+    A POST without the page's CSRF token (hidden field + cookie) is refused with 403."""
     found = await _offline_payment(request)
     if isinstance(found, Response):
         return found
     services, gateway, payment, booking = found
     if request.method == "GET":
+        token, nonce = gateway.checkout_token(payment.id)
         # The form's answer redirects to the returnUrl: the policy lets the form go there.
         return_origin = origin_of(payment.return_url)
         policy = form_page_policy([return_origin] if return_origin else [])
-        return HTMLResponse(
+        page = HTMLResponse(
             _PAGE.format(
                 reference=html.escape(booking.reference),
                 destination=html.escape(booking.destination),
                 amount=payment.amount,
                 currency=payment.currency,
+                csrf=html.escape(token),
             ),
-            headers={"Content-Security-Policy": policy},
+            headers={"Cache-Control": "no-store", "Content-Security-Policy": policy},
+        )
+        page.set_cookie(CSRF_COOKIE, nonce, max_age=CSRF_TTL_SECONDS, path=request.url.path,
+                        secure=request.url.scheme == "https", httponly=True,
+                        samesite="strict")  # fmt: skip
+        return page
+    form = await read_form(request)
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    if not gateway.valid_checkout_token(payment.id, form.get(CSRF_FIELD, ""), cookie):
+        return HTMLResponse(
+            "Forbidden: this form expired or was not sent by its page; reload it.",
+            status_code=403,
         )
     if payment.status == PaymentStatus.REQUIRES_ACTION:
-        decision = (await read_form(request)).get("decision", "")
+        decision = form.get("decision", "")
         body = gateway.event_body(
             payment.id, approved=decision == "approve", amount=payment.amount,
             currency=payment.currency,

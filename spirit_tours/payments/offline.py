@@ -5,6 +5,11 @@ Starting a payment returns a redirect to this server's own checkout page
 ``SPIRIT_OFFLINE_PAYMENTS_SECRET`` through the same ``/webhooks/{provider}`` pipeline as the
 real providers, so the whole flow can be walked without any account. The router refuses it
 outside ``SPIRIT_ENV=development``.
+
+The checkout form carries a CSRF token: a random nonce, its issue time and an HMAC (with a key
+derived from the gateway's secret) binding them to the payment; the nonce is also set as a
+cookie with the page (signed double submit). A POST approves only with both, so another site
+cannot make a payer's browser approve, and nobody approves without loading the page.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import secrets
 import time
 import uuid
 from collections.abc import Mapping
@@ -33,6 +39,9 @@ from spirit_tours.payments.gateway import (
 )
 
 SIGNATURE_HEADER = "x-offline-signature"
+CSRF_FIELD = "csrf"
+CSRF_COOKIE = "offline_checkout"
+CSRF_TTL_SECONDS = 3600
 _STATUS = {
     "payment.succeeded": PaymentStatus.SUCCEEDED,
     "payment.failed": PaymentStatus.FAILED,
@@ -48,6 +57,7 @@ class OfflineGateway:
 
     def __init__(self, secret: str, public_url: str, *, tolerance_seconds: int = 300) -> None:
         self._secret = secret.encode()
+        self._csrf_key = hmac.new(self._secret, b"offline-checkout-csrf", hashlib.sha256).digest()
         self._public_url = public_url.rstrip("/")
         self._tolerance = tolerance_seconds
 
@@ -75,6 +85,25 @@ class OfflineGateway:
             outcome=RefundOutcome.SUCCEEDED,
             amount=amount or Decimal(0),
         )
+
+    def _csrf_digest(self, payment_id: uuid.UUID, issued: str, nonce: str) -> str:
+        message = f"{payment_id}.{issued}.{nonce}".encode()
+        return hmac.new(self._csrf_key, message, hashlib.sha256).hexdigest()
+
+    def checkout_token(self, payment_id: uuid.UUID) -> tuple[str, str]:
+        """A fresh CSRF token for the checkout form of ``payment_id`` and its cookie value."""
+        nonce, issued = secrets.token_urlsafe(16), str(int(time.time()))
+        return f"{issued}.{nonce}.{self._csrf_digest(payment_id, issued, nonce)}", nonce
+
+    def valid_checkout_token(self, payment_id: uuid.UUID, token: str, cookie: str) -> bool:
+        """The form's token was signed for this payment, recently, with the cookie's nonce."""
+        issued, _, rest = token.partition(".")
+        nonce, _, digest = rest.partition(".")
+        if not issued.isdigit() or not nonce or not hmac.compare_digest(nonce, cookie):
+            return False
+        if abs(time.time() - int(issued)) > CSRF_TTL_SECONDS:
+            return False
+        return hmac.compare_digest(self._csrf_digest(payment_id, issued, nonce), digest)
 
     def _digest(self, timestamp: str, body: bytes) -> str:
         return hmac.new(self._secret, timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()

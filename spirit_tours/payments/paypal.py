@@ -8,24 +8,35 @@ PayPal order id; the capture id is looked up from the order when refunding.
 
 The SDK is synchronous (requests), so every call runs in a worker thread. Webhooks are verified
 offline with PayPal's self-verification scheme (RSA-SHA256 over the transmission id, time,
-webhook id and CRC32 of the body) against the certificate PayPal points to on its own host.
+webhook id and CRC32 of the body) against the certificate PayPal points to. That certificate
+is fetched only over https from PayPal's API hosts of the configured environment at the path
+PayPal documents (``/v1/notifications/certs/<id>``), and trusted only when it is currently
+valid, names PayPal's message verification host (``messageverificationcerts[.sandbox].paypal.com``)
+and chains, through the intermediates served with it, to a trusted root: certifi's public
+roots, or the store given to the gateway (``SPIRIT_PAYPAL_TRUST_STORE``; the tests use their
+own CA). Verified certificates are cached per URL (a few).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import json
 import logging
+import re
 import uuid
+import warnings
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import certifi
 import httpx
 import requests
 from apimatic_core.exceptions.auth_validation_exception import (  # type: ignore[import-untyped]
@@ -35,6 +46,9 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.utils import CryptographyDeprecationWarning
+from cryptography.x509.oid import NameOID
+from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 from paypalserversdk.configuration import Environment
 from paypalserversdk.exceptions.api_exception import ApiException
 from paypalserversdk.http.auth.o_auth_2 import ClientCredentialsAuthCredentials
@@ -125,8 +139,40 @@ _SIGNATURE_HEADERS = (
     "paypal-auth-algo",
 )
 _SIGNATURE_ALGORITHM = "SHA256withRSA"
-_CERT_HOST_SUFFIX = ".paypal.com"
+# Where PayPal serves its webhook certificates, and the name they carry, per environment.
+_CERT_HOSTS = {
+    True: frozenset({"api.sandbox.paypal.com", "api-m.sandbox.paypal.com"}),
+    False: frozenset({"api.paypal.com", "api-m.paypal.com"}),
+}
+_CERT_NAMES = {
+    True: "messageverificationcerts.sandbox.paypal.com",
+    False: "messageverificationcerts.paypal.com",
+}
+_CERT_PATH = re.compile(r"/v1/notifications/certs/[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}")
 _CERT_CACHE_SIZE = 16
+
+
+_PEM_END = b"-----END CERTIFICATE-----"
+
+
+@functools.cache
+def _public_roots() -> tuple[x509.Certificate, ...]:
+    """certifi's root certificates (Mozilla's), loaded once per process. One at a time: a
+    bundle root cryptography finds irregular (an old negative serial) is skipped, not fatal."""
+    roots = []
+    for block in Path(certifi.where()).read_bytes().split(_PEM_END)[:-1]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+            try:
+                roots.append(x509.load_pem_x509_certificate(block + _PEM_END))
+            except ValueError:
+                logger.warning("skipped an unreadable root certificate of certifi's bundle")
+    return tuple(roots)
+
+
+def load_trust_roots(path: str) -> list[x509.Certificate]:
+    """The root certificates of a PEM file (``SPIRIT_PAYPAL_TRUST_STORE``)."""
+    return x509.load_pem_x509_certificates(Path(path).read_bytes())
 
 
 class PayPalRejectedError(ProviderRejectedError):
@@ -164,13 +210,19 @@ class PayPalGateway:
         timeout_seconds: float = 10.0,
         webhook_tolerance_seconds: int = 300,
         http: httpx.AsyncClient | None = None,
+        trust_roots: Sequence[x509.Certificate] | None = None,
     ) -> None:
+        """``trust_roots``: the roots PayPal's certificates must chain to (default: certifi's
+        public roots)."""
         self._webhook_id = webhook_id
+        self._sandbox = sandbox
+        self._trust_roots = tuple(trust_roots) if trust_roots is not None else None
+        self._store: Store | None = None
         self._timeout = timeout_seconds
         self._tolerance = timedelta(seconds=webhook_tolerance_seconds)
         self._http = http
         self._owns_http = http is None
-        self._certificates: dict[str, x509.Certificate] = {}
+        self._certificates: dict[str, tuple[x509.Certificate, list[x509.Certificate]]] = {}
         self._client = PaypalServersdkClient(
             client_credentials_auth_credentials=ClientCredentialsAuthCredentials(
                 o_auth_client_id=client_id,
@@ -283,28 +335,63 @@ class PayPalGateway:
         transmission = _transmission(headers)
         if transmission.algorithm.lower() != _SIGNATURE_ALGORITHM.lower():
             raise InvalidSignatureError(PAYPAL, f"unexpected algorithm {transmission.algorithm}")
-        _check_cert_url(transmission.cert_url)
+        _check_cert_url(transmission.cert_url, sandbox=self._sandbox)
         sent_at = _transmission_time(transmission.time)
         if check_freshness and abs(datetime.now(UTC) - sent_at) > self._tolerance:
             raise InvalidSignatureError(PAYPAL, f"stale notification sent at {transmission.time}")
         certificate = await self._certificate(transmission.cert_url)
-        _check_validity(certificate)
         message = f"{transmission.id}|{transmission.time}|{self._webhook_id}|{zlib.crc32(body)}"
         _check_signature(certificate, transmission.signature, message.encode())
 
+    @property
+    def cached_certificates(self) -> int:
+        return len(self._certificates)
+
     async def _certificate(self, url: str) -> x509.Certificate:
-        """PayPal's signing certificate, downloaded once per URL."""
+        """PayPal's signing certificate, downloaded once per URL and verified at each use."""
         cached = self._certificates.get(url)
-        if cached is not None:
-            return cached
+        if cached is None:
+            try:
+                leaf, *intermediates = x509.load_pem_x509_certificates(await self._download(url))
+            except ValueError as error:
+                raise InvalidSignatureError(PAYPAL, "the certificate is not PEM") from error
+        else:
+            leaf, intermediates = cached
+        self._check_certificate(leaf, intermediates)
+        if cached is None:
+            if len(self._certificates) >= _CERT_CACHE_SIZE:
+                self._certificates.pop(next(iter(self._certificates)))
+            self._certificates[url] = (leaf, intermediates)
+        return leaf
+
+    def _check_certificate(
+        self, leaf: x509.Certificate, intermediates: list[x509.Certificate]
+    ) -> None:
+        """Currently valid, PayPal's message verification name, chained to a trusted root."""
+        _check_validity(leaf)
+        name = _CERT_NAMES[self._sandbox]
+        common_names = [
+            str(attribute.value)
+            for attribute in leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        ]
+        if any(common_name != name for common_name in common_names):
+            raise InvalidSignatureError(
+                PAYPAL, f"the certificate is not PayPal's: it names {', '.join(common_names)}"
+            )
+        if self._store is None:
+            self._store = Store(list(self._trust_roots or _public_roots()))
+        verifier = (
+            PolicyBuilder()
+            .store(self._store)
+            .time(datetime.now(UTC))
+            .build_server_verifier(x509.DNSName(name))
+        )
         try:
-            certificate = x509.load_pem_x509_certificate(await self._download(url))
-        except ValueError as error:
-            raise InvalidSignatureError(PAYPAL, "the certificate is not PEM") from error
-        if len(self._certificates) >= _CERT_CACHE_SIZE:
-            self._certificates.pop(next(iter(self._certificates)))
-        self._certificates[url] = certificate
-        return certificate
+            verifier.verify(leaf, intermediates)
+        except VerificationError as error:
+            raise InvalidSignatureError(
+                PAYPAL, f"the certificate is not issued by a trusted authority to {name}: {error}"
+            ) from error
 
     async def _download(self, url: str) -> bytes:
         try:
@@ -582,16 +669,25 @@ def _transmission(headers: Mapping[str, str]) -> _Transmission:
     return _Transmission(*values)
 
 
-def _check_cert_url(url: str) -> None:
-    """Only ever fetch a certificate over https from PayPal's own hosts."""
+def _check_cert_url(url: str, *, sandbox: bool) -> None:
+    """Only ever fetch a certificate over https from PayPal's API hosts of this environment,
+    at the path PayPal documents for webhook certificates."""
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as error:
         raise InvalidSignatureError(PAYPAL, "malformed certificate URL") from error
-    host = (parts.hostname or "").lower()
-    trusted = parts.scheme == "https" and host.endswith(_CERT_HOST_SUFFIX)
-    if not trusted or port not in (None, 443) or parts.username or parts.password:
+    trusted = (
+        parts.scheme == "https"
+        and (parts.hostname or "").lower() in _CERT_HOSTS[sandbox]
+        and port in (None, 443)
+        and not parts.username
+        and not parts.password
+        and _CERT_PATH.fullmatch(parts.path) is not None
+        and not parts.query
+        and not parts.fragment
+    )
+    if not trusted:
         raise InvalidSignatureError(PAYPAL, f"untrusted certificate URL {url!r}")
 
 

@@ -71,7 +71,7 @@ def _gateways(settings: Settings) -> dict[Provider, PaymentGateway]:
     # Imported here: each adapter pulls in its provider's SDK, needed only when configured.
     from spirit_tours.payments.mercadopago import MercadoPagoGateway
     from spirit_tours.payments.offline import OfflineGateway
-    from spirit_tours.payments.paypal import PayPalGateway
+    from spirit_tours.payments.paypal import PayPalGateway, load_trust_roots
     from spirit_tours.payments.payu import PayUGateway
     from spirit_tours.payments.stripe import StripeGateway
 
@@ -101,6 +101,9 @@ def _gateways(settings: Settings) -> dict[Provider, PaymentGateway]:
             sandbox=settings.paypal_sandbox,
             timeout_seconds=timeout,
             webhook_tolerance_seconds=tolerance,
+            trust_roots=load_trust_roots(settings.paypal_trust_store)
+            if settings.paypal_trust_store
+            else None,
         )
     if settings.payu_api_key and settings.payu_api_login and settings.payu_merchant_id:
         gateways[Provider.PAYU] = PayUGateway(

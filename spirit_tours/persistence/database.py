@@ -9,17 +9,25 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from spirit_tours.crypto import Keyring
+from spirit_tours.persistence.encryption import bind_keyring
+
 SessionFactory = async_sessionmaker[AsyncSession]
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(
+def create_engine(url: str, *, pool_size: int = 10, keyring: Keyring | None = None) -> AsyncEngine:
+    """``keyring`` opens and seals the encrypted columns; without one, reading or writing a
+    sensitive value raises (a migration of an empty database needs none)."""
+    engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
         connect_args={"server_settings": {"application_name": "spirit-tours"}},
     )
+    if keyring is not None:
+        bind_keyring(engine, keyring)
+    return engine
 
 
 def create_session_factory(engine: AsyncEngine) -> SessionFactory:

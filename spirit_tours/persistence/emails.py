@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from spirit_tours.persistence.base import Base, UUIDPrimaryKey, db_enum, utcnow
+from spirit_tours.persistence.encryption import EncryptedJSON
 
 
 class EmailStatus(StrEnum):
@@ -39,7 +40,8 @@ class EmailMessage(UUIDPrimaryKey, Base):
     recipient: Mapped[str] = mapped_column(String(320))
     user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     priority: Mapped[str] = mapped_column(String(10))
-    context: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # Encrypted at rest; a password reset's link is wiped once the mail is sent or dead.
+    context: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("email_messages.context"))
     status: Mapped[EmailStatus] = mapped_column(db_enum(EmailStatus, "email_status"))
     # Why the message exists ("event:42:<user>", "birthday:2026:<user>"): producers that run
     # twice (a replayed event, a cron job on two workers) never queue it twice.

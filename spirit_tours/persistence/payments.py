@@ -19,11 +19,11 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from spirit_tours.payments.gateway import PaymentMethod, PaymentStatus, Provider
 from spirit_tours.persistence.base import Base, Timestamps, UUIDPrimaryKey, db_enum, utcnow
+from spirit_tours.persistence.encryption import EncryptedJSON, EncryptedText
 from spirit_tours.persistence.enums import RefundStatus
 from spirit_tours.persistence.quotations import MONEY
 
@@ -39,6 +39,10 @@ class Payment(UUIDPrimaryKey, Timestamps, Base):
     input). The status only moves forward (``payments.gateway.STATUS_ORDER``). A booking has
     at most one open payment (CREATED, REQUIRES_ACTION or PENDING): a partial unique index
     holds that whatever the code path.
+
+    Encrypted at rest: ``next_action`` (a Stripe client secret, a PIX code or boleto naming
+    the payer), ``attempts`` (provider messages) and ``request_hash`` (a digest over the
+    payer's tax id among known fields: a few billion guesses would recover the id).
     """
 
     __tablename__ = "payments"
@@ -46,7 +50,7 @@ class Payment(UUIDPrimaryKey, Timestamps, Base):
     booking_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("bookings.id"))
     payer_user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     idempotency_key: Mapped[str] = mapped_column(String(200))
-    request_hash: Mapped[str] = mapped_column(String(64))
+    request_hash: Mapped[str] = mapped_column(EncryptedText("payments.request_hash"))
     method: Mapped[PaymentMethod] = mapped_column(db_enum(PaymentMethod, "payment_method"))
     amount: Mapped[Decimal] = mapped_column(MONEY)
     currency: Mapped[str] = mapped_column(String(3))
@@ -58,12 +62,16 @@ class Payment(UUIDPrimaryKey, Timestamps, Base):
     )
     provider: Mapped[Provider | None] = mapped_column(db_enum(Provider, "payment_provider"))
     provider_reference: Mapped[str | None] = mapped_column(String(200))
-    next_action: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    next_action: Mapped[dict[str, Any]] = mapped_column(
+        EncryptedJSON("payments.next_action"), default=dict
+    )
     card_last4: Mapped[str | None] = mapped_column(String(4))
     failure_reason: Mapped[str | None] = mapped_column(Text)
     refunded_amount: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
     # Every provider tried, in order: [{"provider", "outcome", "message", "at"}].
-    attempts: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    attempts: Mapped[list[dict[str, Any]]] = mapped_column(
+        EncryptedJSON("payments.attempts"), default=list
+    )
     # Set while a request is talking to providers for this row; a stale claim may be taken over.
     claimed_at: Mapped[datetime | None]
     # When the money was credited to the booking: exactly once, whatever the webhooks.
@@ -131,7 +139,8 @@ class PaymentRefund(UUIDPrimaryKey, Timestamps, Base):
 
 
 class WebhookDelivery(Base):
-    """Every webhook received, verified or not, as it arrived: for audit and for replay."""
+    """Every webhook received, verified or not, as it arrived: for audit and for replay.
+    Headers and body are encrypted at rest (payer data, signatures)."""
 
     __tablename__ = "webhook_deliveries"
 
@@ -141,8 +150,8 @@ class WebhookDelivery(Base):
     signature_valid: Mapped[bool]
     event_id: Mapped[str | None] = mapped_column(String(200))
     kind: Mapped[str | None] = mapped_column(String(100))
-    headers: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    body: Mapped[str] = mapped_column(Text)
+    headers: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("webhook_deliveries.headers"))
+    body: Mapped[str] = mapped_column(EncryptedText("webhook_deliveries.body"))
     outcome: Mapped[str] = mapped_column(String(20))  # APPLIED, DUPLICATE, IGNORED, REJECTED
     detail: Mapped[str | None] = mapped_column(Text)
     payment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("payments.id"))

@@ -18,7 +18,6 @@ from sqlalchemy import (
     delete,
     func,
     select,
-    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert
@@ -29,6 +28,7 @@ from spirit_tours.emails.queueing import Queued
 from spirit_tours.emails.render import TEMPLATES
 from spirit_tours.errors import DomainError, ErrorCode, bad_input, not_found
 from spirit_tours.permissions.viewer import Viewer
+from spirit_tours.persistence.accounts import User
 from spirit_tours.persistence.base import utcnow
 from spirit_tours.persistence.emails import (
     EmailMessage,
@@ -145,36 +145,40 @@ async def send_newsletter(
                            letter.article_url))  # fmt: skip
     campaign = uuid.uuid5(_CAMPAIGNS, content) if letter.idempotency_key else uuid.uuid4()
     scheduled = letter.scheduled_at or now
-    rows = await session.execute(
-        text(
-            """
-            INSERT INTO email_messages (id, template, locale, recipient, user_id, priority,
-                context, status, source_key, message_id, created_at, scheduled_at, attempts,
-                requeues, links, open_count, click_count)
-            SELECT gen_random_uuid(), 'newsletter', u.locale::text, u.email, u.id, 'BULK',
-                jsonb_build_object('name', u.full_name, 'headline', CAST(:headline AS text),
-                                   'body', CAST(:body AS text),
-                                   'article_url', CAST(:article_url AS text)),
-                CASE WHEN s.email IS NULL THEN 'QUEUED' ELSE 'SUPPRESSED' END::email_status,
-                'newsletter:' || CAST(:campaign AS text) || ':' || u.id,
-                '<' || replace(gen_random_uuid()::text, '-', '') || '@' || CAST(:domain AS text)
-                    || '>',
-                :now, :scheduled, 0, 0, '[]'::jsonb, 0, 0
-            FROM users u
-            LEFT JOIN email_suppressions s
-                   ON s.email = lower(u.email) AND s.category = 'newsletter'
-            WHERE u.is_active
-            ON CONFLICT (source_key) DO NOTHING
-            RETURNING id, status, scheduled_at
-            """
-        ),
-        {"headline": letter.headline.strip(), "body": letter.body.strip(),
-         "article_url": letter.article_url, "campaign": str(campaign), "domain": domain,
-         "now": now, "scheduled": scheduled},
+    # The contexts are sealed in Python (email_messages.context is encrypted): the recipients
+    # are read first, then inserted in batched statements.
+    recipients = await session.execute(
+        select(User.id, User.email, User.full_name, User.locale,
+               EmailSuppression.email.is_not(None).label("opted_out"))
+        .outerjoin(EmailSuppression, and_(EmailSuppression.email == func.lower(User.email),
+                                          EmailSuppression.category == "newsletter"))
+        .where(User.is_active)
     )  # fmt: skip
+    headline, body = letter.headline.strip(), letter.body.strip()
+    messages = [
+        {"id": uuid.uuid4(), "template": "newsletter", "locale": user.locale.value,
+         "recipient": user.email, "user_id": user.id, "priority": "BULK",
+         "context": {"name": user.full_name, "headline": headline, "body": body,
+                     "article_url": letter.article_url},
+         "status": EmailStatus.SUPPRESSED if user.opted_out else EmailStatus.QUEUED,
+         "source_key": f"newsletter:{campaign}:{user.id}",
+         "message_id": f"<{uuid.uuid4().hex}@{domain}>", "created_at": now,
+         "scheduled_at": scheduled, "attempts": 0, "requeues": 0, "links": [],
+         "open_count": 0, "click_count": 0}
+        for user in recipients
+    ]  # fmt: skip
     queued, suppressed = [], 0
-    for row in rows:
-        if row.status == EmailStatus.QUEUED.value:
+    for row in (
+        await session.execute(
+            insert(EmailMessage)
+            .on_conflict_do_nothing(index_elements=["source_key"])
+            .returning(EmailMessage.id, EmailMessage.status, EmailMessage.scheduled_at),
+            messages,
+        )
+        if messages
+        else ()
+    ):
+        if row.status == EmailStatus.QUEUED:
             queued.append(Queued(row.id, "BULK", row.scheduled_at))
         else:
             suppressed += 1

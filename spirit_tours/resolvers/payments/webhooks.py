@@ -1,7 +1,7 @@
 """Provider webhooks, verified, recorded, applied exactly once and only forward.
 
 The ``/webhooks/{provider}`` endpoint and the ADMIN ``paymentWebhook`` mutation both call
-:func:`receive_webhook`. A delivery whose signature fails is recorded and changes nothing. A
+:func:`receive_webhook`. A delivery whose signature fails changes nothing and is not stored. A
 verified event is applied in one transaction with its ``processed_webhooks`` row, so a
 duplicate (same provider event id) is recognised and ignored, even when two arrive at once.
 """
@@ -39,7 +39,6 @@ from spirit_tours.resolvers.quotations.rules import now_utc
 
 _PAID = (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
 MAX_BODY_BYTES = 256 * 1024
-REJECTED_BODY_KEPT = 4096  # of a delivery whose signature failed: enough to investigate
 AMOUNT_MISMATCH = "Amount mismatch:"
 
 
@@ -101,10 +100,14 @@ async def receive_webhook(
     try:
         event = await gateway.parse_webhook(body, lowered, check_freshness=replayed_by is None)
     except InvalidSignatureError as error:
-        async with sessions() as session, session.begin():
-            session.add(_delivery(provider, body[:REJECTED_BODY_KEPT], lowered,
-                                  WebhookOutcome.REJECTED, detail=error.message,
-                                  replayed_by=replayed_by))  # fmt: skip
+        # Nothing of an unverified delivery is stored: anyone can send one, as many as they
+        # like. The endpoint counts refusals (and limits them per client address); an
+        # operator's failed replay is audited, without the body.
+        if replayed_by is not None:
+            async with sessions() as session, session.begin():
+                record_audit(session, replayed_by, "payment.webhook_replay", "Payment", None,
+                             provider=provider.value, outcome=WebhookOutcome.REJECTED.value,
+                             detail=error.message)  # fmt: skip
         return WebhookResult(WebhookOutcome.REJECTED, detail=error.message)
     async with sessions() as session, session.begin():
         result = await _apply(session, provider, event)

@@ -1,0 +1,54 @@
+"""The one uvicorn configuration of this server, for ``spirit-tours serve``, the tests' live
+server and the benchmarks, so that all of them run with the same edge limits."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import uvicorn
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors import Multiprocess
+
+from spirit_tours.config import Settings
+from spirit_tours.edge.protocol import EdgeConfig, EdgeHttpToolsProtocol
+
+WS_MAX_SIZE = 64 * 1024
+
+
+def server_config(app: Any, settings: Settings, **options: Any) -> EdgeConfig:
+    """uvicorn's settings with the edge limits of ``settings``; ``options`` (host, port,
+    workers, log_level, …) are passed to :class:`uvicorn.Config` and override the defaults."""
+    defaults: dict[str, Any] = {
+        "http": EdgeHttpToolsProtocol,
+        "ws": "websockets-sansio",
+        "ws_max_size": WS_MAX_SIZE,
+        "ws_ping_interval": 30,
+        "ws_ping_timeout": 30,
+        # Only used by uvicorn's h11 protocol (not ours); kept in line with our head limit.
+        "h11_max_incomplete_event_size": settings.max_header_bytes,
+        "log_level": settings.log_level.lower(),
+    }
+    return EdgeConfig(
+        app,
+        max_header_bytes=settings.max_header_bytes,
+        request_head_timeout=settings.request_head_timeout_seconds,
+        request_body_timeout=settings.request_body_timeout_seconds,
+        **(defaults | options),
+    )
+
+
+def run(config: EdgeConfig) -> None:
+    """``uvicorn.run`` for a ready configuration: one process, or ``config.workers``. As there,
+    the SIGINT that uvicorn re-raises after a graceful shutdown ends it quietly, and a server
+    that could not start exits with uvicorn's startup-failure status."""
+    server = uvicorn.Server(config)
+    try:
+        if config.workers > 1:
+            Multiprocess(config, sockets=[config.bind_socket()]).run()
+        else:
+            server.run()
+    except KeyboardInterrupt:
+        pass
+    if config.workers == 1 and not server.started:
+        sys.exit(STARTUP_FAILURE)

@@ -1,0 +1,76 @@
+"""Webhook deliveries whose signature failed: counted, never stored, limited per client address.
+
+Anyone can POST to ``/webhooks/{provider}``. A refused delivery leaves no row (nothing to fill
+the disk with); it increments ``spirit_webhook_refusals_total`` and a per-address counter in
+Redis over a one-minute window. Past ``SPIRIT_WEBHOOK_REFUSALS_PER_MINUTE`` the address is
+answered ``429`` before its body is read or verified (PayPal's check costs a certificate
+fetch). Providers sign correctly, so their deliveries never count.
+
+Fail-open: when Redis does not answer, deliveries are verified anyway — a genuine payment
+confirmation matters more than the limit, and nothing unverified is stored either way.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from prometheus_client import Counter
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from spirit_tours.metrics import PROCESS
+from spirit_tours.payments.gateway import Provider
+
+log = logging.getLogger(__name__)
+WINDOW_SECONDS = 60
+REFUSALS = Counter(
+    "spirit_webhook_refusals", "Webhook deliveries refused (bad signature, or rate-limited)",
+    ["provider", "reason"], registry=PROCESS,
+)  # fmt: skip
+
+
+def _key(client: str) -> str:
+    return f"webhook-refusals:{client}"
+
+
+class WebhookRefusals:
+    def __init__(self, redis: Redis, *, per_minute: int) -> None:
+        self._redis = redis
+        self._limit = per_minute
+
+    async def retry_after(self, client: str) -> int | None:
+        """Seconds until ``client`` may deliver again, or None when it is under the limit."""
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.get(_key(client))
+                pipe.ttl(_key(client))
+                count, ttl = await pipe.execute()
+        except RedisError as error:
+            log.warning("webhook refusal counter unavailable (not limiting): %s", error)
+            return None
+        if count is None or int(count) < self._limit:
+            return None
+        return max(int(ttl), 1)
+
+    async def record(self, provider: Provider, client: str, reason: str) -> None:
+        """Count one refused delivery; log the first of a window and the one reaching the limit
+        (a log capped per address, not one line per forged request)."""
+        REFUSALS.labels(provider.value, "signature").inc()
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.set(_key(client), 0, ex=WINDOW_SECONDS, nx=True)  # Redis 6 has no EXPIRE NX
+                pipe.incr(_key(client))
+                _, count = await pipe.execute()
+        except RedisError as error:
+            log.warning("webhook refusal counter unavailable: %s", error)
+            count = 1
+        if count == 1 or count == self._limit:
+            log.warning(
+                "refused %s webhook from %s: %s (%d refused this minute from there%s)",
+                provider.value, client, reason, count,
+                "; now limited" if count == self._limit else "",
+            )  # fmt: skip
+
+    @staticmethod
+    def limited(provider: Provider) -> None:
+        REFUSALS.labels(provider.value, "rate_limited").inc()
