@@ -74,7 +74,8 @@ async def test_serve_runs_on_embedded_servers_with_demo_data(tmp_path: Path) -> 
         created = await run_cli(
             "create-user", "--email", "new@agency.example", "--password", "secret-pass-1",
             "--role", "AGENCY", "--company", "New Agency",
-            env=clean_env(SPIRIT_DATA_DIR=str(data_dir)),
+            # next to the demo, in its (development) mode: its data folder's encryption key
+            env=clean_env(SPIRIT_DATA_DIR=str(data_dir), SPIRIT_ENV="development"),
         )  # fmt: skip
         assert created.code == 0, created.stderr
         assert await gql.login("new@agency.example", "secret-pass-1")

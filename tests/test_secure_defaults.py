@@ -37,7 +37,7 @@ from spirit_tours.persistence.enums import Role
 from spirit_tours.persistence.payments import Payment
 from tests.booking_flows import booked
 from tests.cli import SCRIPT, clean_env, run_cli
-from tests.conftest import LiveServer, UserFactory, serving
+from tests.conftest import TEST_ENCRYPTION_KEYS, LiveServer, UserFactory, serving
 from tests.graphql_client import GraphQLClient
 from tests.payment_flows import PAYMENT, start_payment
 from tests.quotation_flows import make_world
@@ -47,6 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PUBLISHED_JWT_SECRET = "spirit-tours-development-secret-change-me"
 PUBLISHED_OFFLINE_SECRET = "spirit-tours-offline-payments-dev"
 STRONG = "k3Xq9-" + uuid.uuid4().hex  # 38 characters
+KEYS = SecretStr(TEST_ENCRYPTION_KEYS)
 AUDIT = "{ auditLog(first: 5) { edges { node { action } } } }"
 
 
@@ -66,12 +67,13 @@ def test_with_nothing_configured_it_is_production_and_refuses_to_start() -> None
     with pytest.raises(InsecureSettingsError) as refused:
         create_app(settings)
     problems = " | ".join(refused.value.problems)
-    for name in ("SPIRIT_JWT_SECRET", "SPIRIT_EMAIL_SECRET", "SPIRIT_PUBLIC_URL"):
+    for name in ("SPIRIT_JWT_SECRET", "SPIRIT_EMAIL_SECRET", "SPIRIT_PUBLIC_URL",
+                 "SPIRIT_ENCRYPTION_KEYS"):  # fmt: skip
         assert name in problems
     assert "OFFLINE" not in problems  # the offline gateway does not exist in production
     ready = Settings(
         jwt_secret=SecretStr(STRONG), email_secret=SecretStr(STRONG[::-1]),
-        public_url="https://api.spirit-tours.example",
+        encryption_keys=KEYS, public_url="https://api.spirit-tours.example",
     ).secured()  # fmt: skip
     assert ready.env == Environment.PRODUCTION
 
@@ -94,7 +96,7 @@ def test_with_nothing_configured_it_is_production_and_refuses_to_start() -> None
 def test_weak_or_published_secrets_are_refused_outside_development(field: str, value: str) -> None:
     strong: dict[str, Any] = {
         "jwt_secret": SecretStr(STRONG), "email_secret": SecretStr(STRONG[::-1]),
-        "public_url": "https://api.spirit-tours.example",
+        "encryption_keys": KEYS, "public_url": "https://api.spirit-tours.example",
     }  # fmt: skip
     for env in (Environment.PRODUCTION, Environment.TEST):
         settings = Settings(env=env, **{**strong, field: SecretStr(value)})
@@ -107,7 +109,7 @@ def test_weak_or_published_secrets_are_refused_outside_development(field: str, v
 @pytest.mark.usefixtures("no_configuration")
 def test_production_refuses_to_trust_every_proxy() -> None:
     settings = Settings(
-        jwt_secret=SecretStr(STRONG), email_secret=SecretStr(STRONG[::-1]),
+        jwt_secret=SecretStr(STRONG), email_secret=SecretStr(STRONG[::-1]), encryption_keys=KEYS,
         public_url="https://api.spirit-tours.example", forwarded_allow_ips="*",
     )  # fmt: skip
     with pytest.raises(InsecureSettingsError, match="SPIRIT_FORWARDED_ALLOW_IPS"):
