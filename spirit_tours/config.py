@@ -52,7 +52,7 @@ class Settings(BaseSettings):
         default=100, ge=0, description="Fragment spreads in one GraphQL document"
     )
     max_same_name_fields: int = Field(
-        default=10, ge=1, description="Fields with one response name in a selection set"
+        default=20, ge=1, description="Fields with one response name in a selection set"
     )
     max_query_cost: int = Field(
         default=25_000, ge=1, description="Static cost budget of one GraphQL operation"
