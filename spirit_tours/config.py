@@ -51,8 +51,11 @@ class Settings(BaseSettings):
     max_fragment_spreads: int = Field(
         default=100, ge=0, description="Fragment spreads in one GraphQL document"
     )
+    max_expanded_selections: int = Field(
+        default=2000, ge=10, description="Fields and spreads of an operation, fragments expanded"
+    )
     max_same_name_fields: int = Field(
-        default=20, ge=1, description="Fields with one response name in a selection set"
+        default=20, ge=1, description="Fields merged at one response path of an operation"
     )
     max_query_cost: int = Field(
         default=25_000, ge=1, description="Static cost budget of one GraphQL operation"

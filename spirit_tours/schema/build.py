@@ -39,6 +39,7 @@ def build_schema(settings: Settings) -> SpiritSchema:
             max_depth=settings.max_query_depth,
             max_aliases=settings.max_aliases,
             max_fragment_spreads=settings.max_fragment_spreads,
+            max_expanded_selections=settings.max_expanded_selections,
             max_same_name_fields=settings.max_same_name_fields,
         )
     )
