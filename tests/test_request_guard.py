@@ -354,6 +354,18 @@ async def test_malformed_json_bodies_are_bad_requests(http: httpx.AsyncClient, n
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
 
 
+async def test_deeply_nested_websocket_message_closes_as_malformed(live_server: LiveServer) -> None:
+    url = live_server.url.replace("http://", "ws://") + "/graphql"
+    async with websockets.connect(url, subprotocols=[PROTOCOL]) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await ws.send("[" * 30_000 + "]" * 30_000)
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 10)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4400  # graphql-transport-ws: invalid message
+
+
 @pytest.mark.parametrize(
     "params",
     [
