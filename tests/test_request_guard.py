@@ -21,12 +21,14 @@ import httpx
 import pytest
 import uvicorn
 import websockets
+from graphql import parse
 from redis.asyncio import Redis
 
 from spirit_tours.app import create_app
 from spirit_tours.auth.rate_limit import CostRateLimiter
 from spirit_tours.config import Settings
 from spirit_tours.schema.build import build_schema
+from spirit_tours.schema.query_cost import operation_cost
 from tests.conftest import PASSWORD, LiveServer, UserFactory, serving
 from tests.graphql_client import LOGIN, GraphQLClient, Result
 
@@ -181,6 +183,22 @@ NESTED_QUOTATIONS = """
     offers {{ id hotel {{ id name }} revisions {{ revision }} }}
   }} }} }}
 """
+
+
+@pytest.mark.parametrize(
+    ("query", "cost"),
+    [
+        ("{ quotations { edges { node { id offers { id } } } } }", 20 * (1 + 1 + 1 + 10) + 2),
+        ("{ quotations(first: 5) { totalCount edges { node { id } } } }", 1 + 1 + 1 + 5 * 2),
+        ("{ quotations(first: 1000) { edges { node { id } } } }", 2 + 100 * 2),  # page cap
+        ("{ messages(quotationId: 1, last: 3) { body } }", 1 + 3),
+        ("{ viewer { company { hotels { name } } } }", 1 + 1 + 1 + 10),
+        ("query { ...Q ...Q } fragment Q on Query { viewer { id } }", 4),
+    ],
+)
+def test_cost_model(query: str, cost: int) -> None:
+    schema = build_schema(Settings())._schema
+    assert operation_cost(schema, parse(query), None, {}) == cost
 
 
 async def test_expensive_query_is_refused_before_it_runs(

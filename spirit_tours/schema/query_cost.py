@@ -86,12 +86,8 @@ class _Coster:
         name = node.name.value
         if name.startswith("__"):
             return 1 + (self.plain(node.selection_set) if node.selection_set else 0)
-        fields = (
-            getattr(parent, "fields", None)
-            if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType)
-            else None
-        )
-        definition = fields.get(name) if fields else None
+        composite = isinstance(parent, GraphQLObjectType | GraphQLInterfaceType)
+        definition = parent.fields.get(name) if composite else None
         if definition is None or node.selection_set is None:
             return 1
         is_list = is_list_type(get_nullable_type(definition.type))
