@@ -35,7 +35,6 @@ from graphql import (
     OperationDefinitionNode,
     SelectionSetNode,
     StringValueNode,
-    ValidationContext,
     validate,
 )
 from graphql.language import ArgumentNode, ObjectFieldNode
@@ -212,9 +211,6 @@ def document_limit_rule(limits: DocumentLimits) -> type[ASTValidationRule]:
 
 class ControlCharactersInLiteralsRule(ASTValidationRule):
     """A string literal with a control character is bad input, named by its argument path."""
-
-    def __init__(self, context: ValidationContext) -> None:
-        super().__init__(context)
 
     def enter_string_value(
         self, node: StringValueNode, _key: Any, parent: Any, _path: Any, ancestors: list[Any]
