@@ -53,6 +53,26 @@ class Settings(BaseSettings):
     max_query_depth: int = Field(default=12, ge=2)
     max_aliases: int = Field(default=30, ge=1)
     max_tokens: int = Field(default=5000, ge=100)
+    max_fragment_spreads: int = Field(
+        default=100, ge=0, description="Fragment spreads in one GraphQL document"
+    )
+    max_expanded_selections: int = Field(
+        default=2000, ge=10, description="Fields and spreads of an operation, fragments expanded"
+    )
+    max_same_name_fields: int = Field(
+        default=20, ge=1, description="Fields merged at one response path of an operation"
+    )
+    max_query_cost: int = Field(
+        default=25_000, ge=1, description="Static cost budget of one GraphQL operation"
+    )
+    rate_limit_points: int = Field(
+        default=250_000,
+        ge=0,
+        description="Cost points per viewer (user, or client address) and minute; 0: no limit",
+    )
+    rate_limit_redis_timeout_seconds: float = Field(
+        default=0.25, gt=0, description="Past this the rate limit is not checked (fail-open)"
+    )
     database_pool_size: int = Field(default=10, ge=1)
     redis_pool_size: int = Field(default=64, ge=4, description="Redis connections per process")
     redis_connect_timeout_seconds: float = Field(

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UnsetType
 
@@ -103,6 +105,35 @@ class GraphQLApp(GraphQL[Context, None]):
         except HTTPException as error:
             response = _http_error(error)
         await response(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """JSON, where too deep nesting or invalid UTF-8 is malformed JSON like any other
+        (HTTP: a 400; WebSocket: strawberry closes with 4400) instead of an internal error."""
+        try:
+            return json.loads(data)
+        except RecursionError as error:
+            raise json.JSONDecodeError("nested too deeply", "", 0) from error
+        except UnicodeDecodeError as error:
+            raise json.JSONDecodeError("not UTF-8", "", error.start) from error
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """The HTTP body, or the ``variables``/``extensions`` of a GET: JSON objects (a list is
+        a batch, refused by strawberry with its own message)."""
+        value = super().parse_json(data)
+        if not isinstance(value, dict | list):
+            raise HTTPException(400, "Expected a JSON object.")
+        return value
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        parsed = await super().parse_http_body(request)
+        for item in parsed if isinstance(parsed, list) else [parsed]:
+            if not isinstance(item.operation_name, str | None):
+                raise HTTPException(
+                    400, "The GraphQL operation's `operationName` must be a string."
+                )
+        return parsed
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

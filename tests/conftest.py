@@ -92,6 +92,9 @@ def settings(
         seed_demo=False,
         # PayPal's webhook certificates are issued by the tests' own CA (tests/paypal_pki.py).
         paypal_trust_store=str(paypal_pki.trust_store(tmp_path_factory.mktemp("paypal"))),
+        # Property tests send thousands of operations a minute as one viewer; the rate limit
+        # has its own server in test_request_guard.
+        rate_limit_points=0,
         **PROVIDER_SETTINGS,
     )
 

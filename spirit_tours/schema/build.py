@@ -6,21 +6,17 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import MaxTokensLimiter, ParserCache
 from strawberry.types import ExecutionContext
 
+from spirit_tours.auth.rate_limit import CostRateLimiter
 from spirit_tours.config import Settings
+from spirit_tours.schema.document_limits import DocumentLimits, precheck_rules
 from spirit_tours.schema.errors import apply_error_policy
 from spirit_tours.schema.live import Subscription
 from spirit_tours.schema.mutation import Mutation
 from spirit_tours.schema.query import Query
+from spirit_tours.schema.request_guard import GuardedValidation, RequestGuard
 
 
 class SpiritSchema(strawberry.Schema):
@@ -36,17 +32,27 @@ class SpiritSchema(strawberry.Schema):
 
 
 def build_schema(settings: Settings) -> SpiritSchema:
-    # The limiters build a new rule class per instance, and the validation cache is keyed by
-    # the rule classes: build them once, or every request misses the cache.
-    limits = [
-        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
-    ]
+    # The limit rule class is built once: the validation caches are keyed by rule classes,
+    # so a class per request would miss them every time.
+    limits = precheck_rules(
+        DocumentLimits(
+            max_depth=settings.max_query_depth,
+            max_aliases=settings.max_aliases,
+            max_fragment_spreads=settings.max_fragment_spreads,
+            max_expanded_selections=settings.max_expanded_selections,
+            max_same_name_fields=settings.max_same_name_fields,
+        )
+    )
+    limiter = CostRateLimiter(
+        points_per_minute=settings.rate_limit_points,
+        timeout_seconds=settings.rate_limit_redis_timeout_seconds,
+    )
     extensions: list[Any] = [
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: ParserCache(maxsize=1024),
-        lambda: AddValidationRules(limits),
-        lambda: ValidationCache(maxsize=1024),
+        # In this order: the guard's hook runs once validation has passed.
+        lambda: GuardedValidation(limits, maxsize=1024),
+        lambda: RequestGuard(max_cost=settings.max_query_cost, limiter=limiter),
     ]
     schema = SpiritSchema(
         query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions

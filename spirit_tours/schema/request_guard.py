@@ -1,0 +1,94 @@
+"""The checks every operation passes before any resolver runs, over HTTP and WebSocket.
+
+``GuardedValidation`` runs the linear shape limits (``document_limits``) first and the standard
+validation only on documents that pass them; both results are cached per document and rule
+classes. ``RequestGuard`` then checks what depends on the request: control characters in the
+variables, the operation's static cost against the budget, and the viewer's cost points for
+this minute (per user when signed in, per client address otherwise).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+from graphql import ASTValidationRule, GraphQLError
+from strawberry.extensions import SchemaExtension, ValidationCache
+
+from spirit_tours.auth.rate_limit import CostRateLimiter
+from spirit_tours.context import Context
+from spirit_tours.errors import ErrorCode
+from spirit_tours.schema.document_limits import precheck
+from spirit_tours.schema.input_text import find_control_character
+from spirit_tours.schema.query_cost import operation_cost
+
+
+class GuardedValidation(ValidationCache):
+    """strawberry's cached validation, behind the cached linear pre-check."""
+
+    def __init__(self, precheck_rules: tuple[type[ASTValidationRule], ...], maxsize: int) -> None:
+        super().__init__(maxsize=maxsize)
+        self.precheck_rules = precheck_rules
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        assert context.graphql_document is not None
+        errors = precheck(context.schema._schema, context.graphql_document, self.precheck_rules)
+        if errors:
+            context.pre_execution_errors = errors
+            yield
+            return
+        yield from super().on_validate()
+
+
+class RequestGuard(SchemaExtension):
+    """Listed after ``GuardedValidation``: its hook runs once the document is known valid."""
+
+    def __init__(self, *, max_cost: int, limiter: CostRateLimiter) -> None:
+        self.max_cost = max_cost
+        self.limiter = limiter
+
+    async def on_validate(self) -> AsyncIterator[None]:
+        context = self.execution_context
+        if context.pre_execution_errors == []:
+            error = await self._refusal()
+            if error is not None:
+                context.pre_execution_errors = [error]
+        yield
+
+    async def _refusal(self) -> GraphQLError | None:
+        context = self.execution_context
+        found = find_control_character(context.variables or {}, "")
+        if found is not None:
+            where, character = found
+            return GraphQLError(
+                f"{where}: text must not contain the control character {character}.",
+                extensions={"code": ErrorCode.BAD_USER_INPUT.value, "field": where},
+            )
+        assert context.graphql_document is not None
+        cost = operation_cost(
+            context.schema._schema,
+            context.graphql_document,
+            context.operation_name,
+            context.variables,
+        )
+        if cost > self.max_cost:
+            return GraphQLError(
+                f"This operation costs {cost} points, over the budget of {self.max_cost}: "
+                "ask for smaller pages or fewer nested lists.",
+                extensions={
+                    "code": ErrorCode.QUERY_TOO_COMPLEX.value,
+                    "cost": cost,
+                    "budget": self.max_cost,
+                },
+            )
+        app = context.context
+        if not isinstance(app, Context):
+            return None  # executed in-process (tests, tools): no viewer to charge
+        who = f"user:{app.viewer.user_id}" if app.viewer else f"ip:{app.client_ip}"
+        retry_after = await self.limiter.charge(app.services.redis, who, cost)
+        if retry_after is None:
+            return None
+        return GraphQLError(
+            f"Too many requests; try again in {retry_after} seconds.",
+            extensions={"code": ErrorCode.RATE_LIMITED.value, "retryAfterSeconds": retry_after},
+        )

@@ -1,0 +1,406 @@
+"""The request guard: hostile documents, query cost, per-viewer rate limit, input text and
+malformed HTTP bodies (issue 12, findings 1, 5 and 7).
+
+The hostile documents are sized so that any exponential or quadratic walk would never finish;
+they run against a server on its own thread and event loop, so the client's timeout still
+fires (and ``/healthz`` is still asked) if the server's loop were frozen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import socket
+import threading
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+import websockets
+from graphql import parse
+from redis.asyncio import Redis
+
+from spirit_tours.app import create_app
+from spirit_tours.auth.rate_limit import CostRateLimiter
+from spirit_tours.config import Settings
+from spirit_tours.schema.build import build_schema
+from spirit_tours.schema.query_cost import operation_cost
+from tests.conftest import PASSWORD, LiveServer, UserFactory, serving
+from tests.graphql_client import LOGIN, GraphQLClient, Result
+
+PROTOCOL = websockets.Subprotocol("graphql-transport-ws")
+HOSTILE_TIMEOUT = 5.0  # seconds; exponential validation of these documents would take years
+
+
+@contextlib.contextmanager
+def threaded_server(settings: Settings) -> Iterator[str]:
+    """The app behind uvicorn on a thread of its own (its own event loop)."""
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(1000):
+        if server.started or not thread.is_alive():
+            break
+        threading.Event().wait(0.02)
+    assert server.started, "the threaded server did not start"
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def own_loop_server(settings: Settings) -> Iterator[str]:
+    with threaded_server(settings) as url:
+        yield url
+
+
+async def _post_hostile(base_url: str, query: str) -> tuple[Result, httpx.Response]:
+    """Send ``query`` and ask ``/healthz`` at the same time; both must answer in time."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=HOSTILE_TIMEOUT) as client:
+        hostile, health = await asyncio.gather(
+            client.post("/graphql", json={"query": query}), client.get("/healthz")
+        )
+        health_after = await client.get("/healthz")
+    assert health.status_code == 200
+    assert health_after.json() == {"status": "ok"}
+    return Result(hostile.status_code, hostile.json()), hostile
+
+
+def _doubling_chain(levels: int, leaf: str = "__typename") -> str:
+    """``F0`` spreads ``F1`` twice, ``F1`` spreads ``F2`` twice, ...: 2**levels paths."""
+    parts = ["query { ...F0 }"]
+    parts += [f"fragment F{n} on Query {{ ...F{n + 1} ...F{n + 1} }}" for n in range(levels)]
+    parts.append(f"fragment F{levels} on Query {{ {leaf} }}")
+    return "\n".join(parts)
+
+
+HOSTILE_DOCUMENTS = {
+    "doubling fragment chain, 40 levels": _doubling_chain(40),
+    "doubling fragment chain ending in a field": _doubling_chain(40, "viewer { email }"),
+    "doubling chain inside a field": "query { viewer { ...F0 } }\n"
+    + "\n".join(f"fragment F{n} on User {{ ...F{n + 1} ...F{n + 1} }}" for n in range(40))
+    + "\nfragment F40 on User { company { name } }",
+    "20 fields with 19 same-name fields in each": "{ "
+    + " ".join(["viewer { " + " ".join(["company { hotels { name } }"] * 19) + " }"] * 20)
+    + " }",
+    "1200 fields with the same response name": "{ " + " ".join(["viewer { email }"] * 1200) + " }",
+    "2400 identical leaf fields": "{ viewer { " + " ".join(["email"] * 2400) + " } }",
+    "the same fields through 300 fragments": "query { "
+    + " ".join(f"...A{n}" for n in range(300))
+    + " } "
+    + " ".join(f"fragment A{n} on Query {{ viewer {{ email }} }}" for n in range(300)),
+    "2000 spreads of one fragment": "query { "
+    + " ".join(["...A"] * 2000)
+    + " } fragment A on Query { __typename }",
+    "a fragment cycle": "query { ...A } fragment A on Query { ...B } fragment B on Query { ...A }",
+    "nesting 2000 levels deep": "{ " + "viewer { " * 2000 + "email" + " }" * 2001,
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE_DOCUMENTS))
+async def test_hostile_documents_are_refused_at_once(own_loop_server: str, name: str) -> None:
+    result, response = await _post_hostile(own_loop_server, HOSTILE_DOCUMENTS[name])
+    assert result.data is None
+    assert result.codes, result.body
+    assert set(result.codes) <= {"GRAPHQL_VALIDATION_FAILED", "GRAPHQL_PARSE_FAILED"}, result.errors
+    assert response.headers["content-type"].startswith("application/json")
+
+
+async def test_doubling_chain_names_the_limit_it_broke(own_loop_server: str) -> None:
+    result, _ = await _post_hostile(own_loop_server, _doubling_chain(40))
+    # 2**40 `__typename` and 2**41 - 2 spreads once expanded, counted without expanding.
+    assert str(2**40 + 2**41 - 1) in result.errors[0]["message"], result.errors
+
+
+async def test_fragment_spreads_are_capped(gql: GraphQLClient) -> None:
+    spreads = " ".join(f"...A{n}" for n in range(101))
+    fragments = " ".join(f"fragment A{n} on Query {{ __typename }}" for n in range(101))
+    result = await gql.execute(f"query {{ {spreads} }} {fragments}")
+    assert result.codes == ["GRAPHQL_VALIDATION_FAILED"]
+    assert "101 fragment spreads" in result.errors[0]["message"]
+
+
+async def test_fragments_used_as_intended_still_work(
+    gql: GraphQLClient, make_user: UserFactory
+) -> None:
+    await make_user("ana@op.example")
+    token = await gql.token_for("ana@op.example", PASSWORD)
+    query = """
+      query { ...Me viewer { ...Who } }
+      fragment Me on Query { viewer { ...Who role } }
+      fragment Who on User { email }
+    """
+    result = await gql.execute(query, token=token)
+    assert result.ok() == {"viewer": {"email": "ana@op.example", "role": "ADMIN"}}
+
+
+async def test_depth_limit_counts_through_fragments() -> None:
+    schema = build_schema(Settings(max_query_depth=2))
+    deep = "query { viewer { ...D } } fragment D on User { company { ...H } } "
+    result = await schema.execute(deep + "fragment H on Company { hotels { name } }")
+    assert result.errors is not None
+    assert "exceeds maximum operation depth of 2" in result.errors[0].message
+    shallow = await schema.execute(deep + "fragment H on Company { name }")
+    assert not any("depth" in error.message for error in shallow.errors or [])
+
+
+async def test_aliases_are_counted_through_repeated_fragments(gql: GraphQLClient) -> None:
+    # 4 aliases in a fragment spread 8 times (through two fragments): 32 aliases, over 30.
+    query = (
+        "query { ...B ...B } fragment B on Query { ...A ...A ...A ...A } "
+        "fragment A on Query { a: __typename b: __typename c: __typename d: __typename }"
+    )
+    result = await gql.execute(query)
+    assert result.codes == ["GRAPHQL_VALIDATION_FAILED"]
+    assert "32 aliases" in result.errors[0]["message"]
+
+
+async def test_graphiql_introspection_still_passes_every_limit(gql: GraphQLClient) -> None:
+    from graphql import get_introspection_query
+
+    query = get_introspection_query(
+        descriptions=True, specified_by_url=True, directive_is_repeatable=True
+    )
+    assert (await gql.execute(query)).ok()["__schema"]["types"]
+
+
+# --- Finding 5: query cost ---------------------------------------------------------------
+
+NESTED_QUOTATIONS = """
+  q{n}: quotations(first: 100) {{ edges {{ node {{
+    id status rooms {{ type count }} extraServices
+    invitations {{ id hotel {{ id name }} }}
+    offers {{ id hotel {{ id name }} revisions {{ revision }} }}
+  }} }} }}
+"""
+
+
+@pytest.mark.parametrize(
+    ("query", "cost"),
+    [
+        ("{ quotations { edges { node { id offers { id } } } } }", 20 * (1 + 1 + 1 + 10) + 2),
+        ("{ quotations(first: 5) { totalCount edges { node { id } } } }", 1 + 1 + 1 + 5 * 2),
+        ("{ quotations(first: 1000) { edges { node { id } } } }", 2 + 100 * 2),  # page cap
+        ("{ messages(quotationId: 1, last: 3) { body } }", 1 + 3),
+        ("{ viewer { company { hotels { name } } } }", 1 + 1 + 1 + 10),
+        ("query { ...Q ...Q } fragment Q on Query { viewer { id } }", 4),
+    ],
+)
+def test_cost_model(query: str, cost: int) -> None:
+    schema = build_schema(Settings())._schema
+    assert operation_cost(schema, parse(query), None, {}) == cost
+
+
+async def test_expensive_query_is_refused_before_it_runs(
+    gql: GraphQLClient, make_user: UserFactory
+) -> None:
+    await make_user("ana@op.example")
+    token = await gql.token_for("ana@op.example", PASSWORD)
+    query = "{ " + "".join(NESTED_QUOTATIONS.format(n=n) for n in range(30)) + " }"
+    result = await gql.execute(query, token=token)
+    assert result.codes == ["QUERY_TOO_COMPLEX"], result.errors
+    extensions = result.errors[0]["extensions"]
+    assert extensions["budget"] == Settings().max_query_cost
+    assert extensions["cost"] > extensions["budget"]
+    assert result.data is None
+
+
+async def test_cost_reads_page_sizes_from_variables(
+    gql: GraphQLClient, make_user: UserFactory
+) -> None:
+    await make_user("ana@op.example")
+    token = await gql.token_for("ana@op.example", PASSWORD)
+    query = (
+        "query($n: Int!) { "
+        + "".join(
+            NESTED_QUOTATIONS.format(n=n).replace("first: 100", "first: $n") for n in range(4)
+        )
+        + " }"
+    )
+    small = await gql.execute(query, {"n": 1}, token=token)
+    assert small.ok() == {f"q{n}": {"edges": []} for n in range(4)}
+    large = await gql.execute(query, {"n": 100}, token=token)
+    assert large.codes == ["QUERY_TOO_COMPLEX"]
+
+
+async def test_an_operation_over_budget_is_refused_over_websocket(live_server: LiveServer) -> None:
+    query = "{ " + "".join(NESTED_QUOTATIONS.format(n=n) for n in range(30)) + " }"
+    message = await _over_websocket(live_server.url, query)
+    assert message["type"] == "error", message
+    assert message["payload"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+
+
+async def _over_websocket(
+    base_url: str, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+) -> dict[str, Any]:
+    url = base_url.replace("http://", "ws://") + "/graphql"
+    async with websockets.connect(url, subprotocols=[PROTOCOL]) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"token": token}}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        payload = {"query": query, "variables": variables or {}}
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+        message: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        return message
+
+
+# --- Finding 5: per-viewer rate limit --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+async def limited_server(settings: Settings) -> AsyncIterator[LiveServer]:
+    """A server allowing 40 cost points per viewer and minute."""
+    async with serving(settings.model_copy(update={"rate_limit_points": 40})) as server:
+        yield server
+
+
+async def test_rate_limit_per_client_address_and_per_user(
+    limited_server: LiveServer, make_user: UserFactory
+) -> None:
+    await make_user("ana@op.example")
+    async with httpx.AsyncClient(base_url=limited_server.url, timeout=30) as http:
+        gql = GraphQLClient(http)
+        token = await gql.token_for("ana@op.example", PASSWORD)  # login costs ~12 points
+        anonymous = [await gql.execute("{ __typename }") for _ in range(40)]
+        refused = [r for r in anonymous if r.codes == ["RATE_LIMITED"]]
+        assert refused, "40 points a minute, ~52 spent: the last anonymous ones are refused"
+        assert anonymous[0].ok() == {"__typename": "Query"}
+        error = refused[0].errors[0]
+        assert 0 < error["extensions"]["retryAfterSeconds"] <= 60
+        assert refused[0].data is None
+        # The signed-in user has a budget of their own.
+        assert (await gql.execute("{ viewer { email } }", token=token)).ok()
+        # And over WebSocket, the same anonymous budget applies.
+        message = await _over_websocket(limited_server.url, "{ __typename }")
+        assert message["type"] == "error", message
+        assert message["payload"][0]["extensions"]["code"] == "RATE_LIMITED"
+
+
+async def test_rate_limiter_fails_open_when_redis_does_not_answer(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A Redis that accepts connections but never answers: the operation goes through."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    port = silent.getsockname()[1]
+    redis = Redis(host="127.0.0.1", port=port, socket_timeout=None)
+    limiter = CostRateLimiter(points_per_minute=10, timeout_seconds=0.2)
+    try:
+        with caplog.at_level(logging.WARNING, logger="spirit_tours.rate_limit"):
+            retry_after = await asyncio.wait_for(limiter.charge(redis, "ip:1.2.3.4", 5), 5)
+        assert retry_after is None
+        assert "rate limit not checked" in caplog.text
+    finally:
+        await redis.aclose()
+        silent.close()
+
+
+async def test_rate_limiter_counts_cost_in_one_window(redis: Redis) -> None:
+    limiter = CostRateLimiter(points_per_minute=10, timeout_seconds=1.0)
+    assert await limiter.charge(redis, "user:u1", 6) is None
+    assert await limiter.charge(redis, "user:u2", 6) is None
+    refused = await limiter.charge(redis, "user:u1", 6)
+    assert refused is not None
+    assert 0 < refused <= 60
+
+
+# --- Finding 7: strings with control characters ------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", ["ana\x00@op.example", "ana\x07@op.example", "\x1b[2J"])
+async def test_control_characters_in_variables_are_bad_input(
+    gql: GraphQLClient, make_user: UserFactory, bad: str
+) -> None:
+    await make_user("ana@op.example")
+    result = await gql.execute(LOGIN, {"input": {"email": bad, "password": PASSWORD}})
+    assert result.codes == ["BAD_USER_INPUT"], result.errors
+    assert result.errors[0]["extensions"]["field"] == "input.email"
+    assert result.data is None
+
+
+async def test_tabs_and_newlines_are_fine(gql: GraphQLClient) -> None:
+    result = await gql.execute(LOGIN, {"input": {"email": "a\tb\r\n@x", "password": "p\n"}})
+    assert result.codes == ["UNAUTHENTICATED"], result.errors
+
+
+async def test_control_characters_in_document_literals_are_bad_input(gql: GraphQLClient) -> None:
+    query = 'mutation { login(input: {email: "a\\u0000b@x", password: "p"}) { accessToken } }'
+    result = await gql.execute(query)
+    assert result.codes == ["BAD_USER_INPUT"], result.errors
+    assert result.errors[0]["extensions"]["field"] == "input.email"
+
+
+async def test_control_characters_over_websocket_are_bad_input(live_server: LiveServer) -> None:
+    variables = {"input": {"email": "a\x00b@x", "password": "p"}}
+    message = await _over_websocket(live_server.url, LOGIN, variables)
+    assert message["type"] == "error", message
+    assert message["payload"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "input.email"}
+
+
+# --- Finding 7: malformed HTTP requests --------------------------------------------------------
+
+MALFORMED_BODIES = {
+    "a string": b'"x"',
+    "a number": b"5",
+    "null": b"null",
+    "an empty list": b"[]",
+    "a deeply nested list": b"[" * 100_000 + b"]" * 100_000,
+    "invalid UTF-8": b'{"query": "{ __typename }", "x": "\xff\xfe"}',
+    "invalid JSON": b'{"query": ',
+    "a non-string operation name": b'{"query": "{ __typename }", "operationName": 5}',
+}
+
+
+@pytest.mark.parametrize("name", list(MALFORMED_BODIES))
+async def test_malformed_json_bodies_are_bad_requests(http: httpx.AsyncClient, name: str) -> None:
+    response = await http.post(
+        "/graphql",
+        content=MALFORMED_BODIES[name],
+        headers={"Content-Type": "application/json", "Accept": "application/json"},
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+async def test_deeply_nested_websocket_message_closes_as_malformed(live_server: LiveServer) -> None:
+    url = live_server.url.replace("http://", "ws://") + "/graphql"
+    async with websockets.connect(url, subprotocols=[PROTOCOL]) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await ws.send("[" * 30_000 + "]" * 30_000)
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 10)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4400  # graphql-transport-ws: invalid message
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"variables": "5"},
+        {"variables": "[" * 3_000},
+        {"variables": "[" * 2_500 + "]" * 2_500},
+        {"extensions": "x"},
+        {"extensions": '"x"'},
+    ],
+)
+async def test_malformed_get_parameters_are_bad_requests(
+    http: httpx.AsyncClient, params: dict[str, str]
+) -> None:
+    response = await http.get(
+        "/graphql",
+        params={"query": "{ __typename }", **params},
+        headers={"Accept": "application/json"},
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
