@@ -14,6 +14,7 @@ from spirit_tours.config import Settings
 from spirit_tours.edge.protocol import EdgeConfig, EdgeHttpToolsProtocol
 
 WS_MAX_SIZE = 64 * 1024
+WORKER_HEALTHCHECK_SECONDS = 60
 
 
 def server_config(app: Any, settings: Settings, **options: Any) -> EdgeConfig:
@@ -28,6 +29,10 @@ def server_config(app: Any, settings: Settings, **options: Any) -> EdgeConfig:
         # Only used by uvicorn's h11 protocol (not ours); kept in line with our head limit.
         "h11_max_incomplete_event_size": settings.max_header_bytes,
         "log_level": settings.log_level.lower(),
+        # A worker process answers uvicorn's health pings only once it has imported the app;
+        # on a busy host that takes longer than uvicorn's 5 s, and the supervisor would kill
+        # and restart healthy workers in a loop.
+        "timeout_worker_healthcheck": WORKER_HEALTHCHECK_SECONDS,
     }
     return EdgeConfig(
         app,
