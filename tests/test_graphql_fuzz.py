@@ -20,7 +20,7 @@ import json
 import os
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import graphql
 import httpx
@@ -92,7 +92,7 @@ SUBSCRIPTION_SCHEMA = graphql.GraphQLSchema(
 # internal error until the one input sanitation point (issue 12, finding 7, another branch)
 # lands; then set CONTROL_CHARACTERS = True to fuzz them too (or SPIRIT_FUZZ_CONTROL=1 to try).
 CONTROL_CHARACTERS = os.environ.get("SPIRIT_FUZZ_CONTROL") == "1"
-EXCLUDED = ("Cs",) if CONTROL_CHARACTERS else ("Cs", "Cc")
+EXCLUDED: tuple[Literal["Cs", "Cc"], ...] = ("Cs",) if CONTROL_CHARACTERS else ("Cs", "Cc")
 TEXT = st.text(st.characters(codec="utf-8", exclude_categories=EXCLUDED), max_size=60)
 LIKELY = [
     "USD", "EUR", "BRL", "PEN", "COP", "MXN", "es", "en", "pt", "BR", "CO", "PE", "MX", "US",
