@@ -142,9 +142,10 @@ def scalars(ids: list[str], strings: list[str]) -> dict[str, st.SearchStrategy[g
     dates = st.dates(today - timedelta(days=30), today + timedelta(days=400)).map(date.isoformat)
     moments = st.datetimes(datetime(2020, 1, 1), datetime(2030, 1, 1))
     datetimes = moments.map(lambda d: d.replace(tzinfo=UTC).isoformat())
+    keys = st.from_regex(r"\A[_A-Za-z][_0-9A-Za-z]{0,12}\Z")  # a literal's keys are Names
     json_values = st.recursive(
         st.none() | st.booleans() | st.integers(-1000, 1000) | TEXT,
-        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(keys, inner, max_size=3),
         max_leaves=6,
     )
     return {
@@ -153,7 +154,7 @@ def scalars(ids: list[str], strings: list[str]) -> dict[str, st.SearchStrategy[g
         "Decimal": _mostly(amounts, decimals | junk).map(_string) | integer,
         "Date": _mostly(dates, junk).map(_string),
         "DateTime": _mostly(datetimes, dates | junk).map(_string),
-        "JSON": _mostly(st.dictionaries(TEXT, TEXT, max_size=4), json_values).map(_json_node),
+        "JSON": _mostly(st.dictionaries(keys, TEXT, max_size=4), json_values).map(_json_node),
     }
 
 
