@@ -41,6 +41,7 @@ class Inbox:
         self.stalled = 0
         self.refusals: dict[str, list[float]] = {}  # recipient → when refused
         self.received: list[EmailMessage] = []
+        self.raw: list[bytes] = []  # the bytes of each received message, as they arrived
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
         if self.down:
@@ -59,10 +60,24 @@ class Inbox:
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)
         self.received.append(parsed)
+        self.raw.append(envelope.content)
         return "250 OK"
 
     def to(self, address: str) -> list[EmailMessage]:
         return [m for m in self.received if m["To"] == address]
+
+    def raw_headers(self, message: EmailMessage) -> list[bytes]:
+        """The header section of a received message as it came over the wire, one raw
+        (still folded) header per item."""
+        index = next(i for i, m in enumerate(self.received) if m is message)
+        head = self.raw[index].split(b"\r\n\r\n", 1)[0]
+        headers: list[bytes] = []
+        for line in head.split(b"\r\n"):
+            if line[:1] in (b" ", b"\t") and headers:
+                headers[-1] += b"\r\n" + line  # a continuation: folded at whitespace
+            else:
+                headers.append(line)
+        return headers
 
 
 def free_port() -> int:

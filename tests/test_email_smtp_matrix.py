@@ -59,6 +59,12 @@ async def test_every_template_in_every_locale_arrives_complete_over_smtp(
         if TEMPLATES[name].marketing:
             unsubscribe = message["List-Unsubscribe"].strip()
             assert unsubscribe.startswith(f"<http://127.0.0.1:8000/e/u/{row.id}/"), where
+            # RFC 8058 one-click as mailbox providers read it: the URI literally in angle
+            # brackets on the wire, never an RFC 2047 encoded word, folded only at whitespace.
+            (raw,) = [h for h in inbox.raw_headers(message)
+                      if h.lower().startswith(b"list-unsubscribe:")]  # fmt: skip
+            assert raw == b"List-Unsubscribe: " + unsubscribe.encode("ascii"), (where, raw)
+            assert all(len(line) <= 998 for line in raw.split(b"\r\n")), where
             assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click", where
         else:
             assert message["List-Unsubscribe"] is None, where

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.policy
 import html
 import re
 from datetime import date
@@ -353,3 +354,18 @@ def test_missing_context_key_is_a_value_error() -> None:
             sender="s@spirit.test",
             message_id_domain="spirit.test",
         )
+
+
+def test_list_unsubscribe_keeps_its_uri_literal_on_the_wire() -> None:
+    """RFC 8058: mailbox providers read ``<https://…>`` in the raw header. A URI longer than a
+    line stays whole (no RFC 2047 encoded word); several URIs fold at whitespace only, even
+    when the message is flattened with the SMTP policy aiosmtplib uses."""
+    long_url = "https://spirit.test/e/u/" + "x" * 90
+    message = make("newsletter", "en", unsubscribe_url=long_url)
+    message.replace_header("List-Unsubscribe", f"<mailto:unsubscribe@spirit.test>, <{long_url}>")
+    raw = message.as_bytes(policy=email.policy.SMTP)
+    assert b"=?" not in raw.split(b"\r\n\r\n", 1)[0]
+    assert (
+        b"List-Unsubscribe: <mailto:unsubscribe@spirit.test>,\r\n <" + long_url.encode() + b">\r\n"
+    ) in raw
+    assert b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in raw

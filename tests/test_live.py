@@ -312,3 +312,51 @@ async def test_an_oversized_message_closes_the_connection(live_server: LiveServe
                                {"padding": "x" * 100_000})  # fmt: skip
         await asyncio.wait_for(client.ws.wait_closed(), 10)
     assert client.ws.close_code == 1009  # message too big
+
+
+DECLINE = """
+mutation($q: ID!) { declineInvitation(input: {quotationId: $q, reason: "Full"}) {
+  quotation { id } } }"""
+INVITE_MORE = """
+mutation($q: ID!, $h: ID!) { inviteHotels(input: {quotationId: $q, hotelIds: [$h]}) {
+  quotation { id } } }"""
+COMPANY = "subscription { companyEvents { __typename ... on QuotationChanged { kind } } }"
+
+
+async def test_a_hotel_never_hears_of_a_competitors_invitation(
+    gql: GraphQLClient, make_user: UserFactory, live_server: LiveServer, sessions: SessionFactory
+) -> None:
+    """SPEC §3: in HIDDEN mode a competing hotel learns nothing of its competitors, in
+    RANK_ONLY only its rank and the offer count; another hotel being invited, declining or
+    removed is neither (nor is it in OPEN mode, where only active offers are listed)."""
+    world = await make_world(gql, make_user)
+    modes = ("HIDDEN", "RANK_ONLY", "OPEN")
+    quotations = {mode: await open_quotation(gql, world, mode=mode) for mode in modes}
+    await relayed(sessions)
+    admin_token, rival = world.admin.token, world.hotels[0]
+    async with (
+        live(live_server.url, admin_token) as admin,
+        live(live_server.url, rival.token) as inti,
+    ):
+        for mode, quotation in quotations.items():
+            await admin.subscribe(mode, ROOM, {"q": quotation})
+            await inti.subscribe(mode, ROOM, {"q": quotation})
+        await inti.subscribe("company", COMPANY)
+        await asyncio.sleep(0.3)  # subscriptions registered
+        for mode, quotation in quotations.items():
+            removed = {"q": quotation, "h": world.hotels[2].hotel_id}
+            (await gql.execute(REMOVE, removed, token=admin_token)).ok()
+            (await gql.execute(DECLINE, {"q": quotation}, token=world.hotels[1].token)).ok()
+            invited = {"q": quotation, "h": world.outsider_hotel.hotel_id}
+            (await gql.execute(INVITE_MORE, invited, token=admin_token)).ok()
+            kinds = [(await admin.event(mode, "quotationEvents"))["kind"] for _ in range(3)]
+            assert kinds == ["quotation.hotel_removed", "invitation.declined",
+                             "quotation.hotels_invited"]  # fmt: skip
+        for key in (*modes, "company"):
+            await inti.nothing(key, 0.5)
+        # The rival's subscriptions are alive: a competitor's bid reaches it as SPEC §3 says.
+        await submit(gql, world.outsider_hotel, quotations["RANK_ONLY"], "900.00")
+        ranked = await inti.event("RANK_ONLY", "quotationEvents")
+        assert ranked["kind"] == "competition.changed"
+        assert ranked["quotation"] == {"status": "OPEN", "offerCount": 1, "myRank": None}
+        await inti.nothing("HIDDEN", 0.5)

@@ -21,6 +21,7 @@ from typing import Literal
 
 from spirit_tours.emails.catalog import MSGID_RE, TEMPLATE_DIR, check_locale, translate
 from spirit_tours.emails.formatting import format_value
+from spirit_tours.emails.headers import MAIL_POLICY
 from spirit_tours.emails.mjml_compiler import compile_mjml
 from spirit_tours.emails.text import html_to_text
 
@@ -179,7 +180,7 @@ def render(
     is_marketing = info.marketing if marketing is None else marketing
 
     body = render_html(template, locale, context)
-    message = EmailMessage()
+    message = EmailMessage(policy=MAIL_POLICY)
     message["Subject"] = _subject(template_source(template), _Filler(locale, context, escape=False))
     message["From"] = sender
     message["To"] = to

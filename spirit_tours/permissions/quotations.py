@@ -72,6 +72,16 @@ class QuotationScope:
     def sees_all_invitations(self) -> bool:
         return self.relation in (Relation.ADMIN, Relation.OWNER)
 
+    def sees_invitation(self, hotel_company_id: uuid.UUID) -> bool:
+        """An invitation, and its being made, declined or taken back: the operator and the
+        owner see every one, a hotel only its own company's. Whatever the mode, a competitor
+        never learns that another hotel was invited (offers follow ``lists_offer``)."""
+        if self.sees_all_invitations:
+            return True
+        return (
+            self.relation == Relation.INVITED_HOTEL and hotel_company_id == self.viewer_company_id
+        )
+
     def owns(self, offer: HotelOffer) -> bool:
         return (
             self.relation == Relation.INVITED_HOTEL

@@ -7,6 +7,7 @@ permission classes as queries, so a generous room (the operator's, a company's) 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -46,6 +47,14 @@ def _owner_room(company_id: uuid.UUID | None, user_id: uuid.UUID) -> str:
     return company_room(company_id) if company_id else client_room(user_id)
 
 
+def hotels_named(payload: dict[str, Any]) -> list[uuid.UUID]:
+    """The hotels a quotation event is about (``hotel_id`` / ``hotel_ids`` in its payload)."""
+    hotel_ids = [uuid.UUID(h) for h in payload.get("hotel_ids", [])]
+    if hotel := payload.get("hotel_id"):
+        hotel_ids.append(uuid.UUID(hotel))
+    return hotel_ids
+
+
 async def _hotel_rooms(session: AsyncSession, hotel_ids: list[uuid.UUID]) -> list[str]:
     rows = await session.execute(select(Hotel.id, Hotel.company_id).where(Hotel.id.in_(hotel_ids)))
     rooms = []
@@ -60,10 +69,7 @@ async def _quotation_rooms(session: AsyncSession, event: OutboxEvent) -> list[st
         return [OPERATOR]
     rooms = [OPERATOR, quotation_room(quotation.id)]
     rooms.append(_owner_room(quotation.owner_company_id, quotation.owner_user_id))
-    hotel_ids = [uuid.UUID(h) for h in event.payload.get("hotel_ids", [])]
-    if hotel := event.payload.get("hotel_id"):
-        hotel_ids.append(uuid.UUID(hotel))
-    return rooms + await _hotel_rooms(session, hotel_ids)
+    return rooms + await _hotel_rooms(session, hotels_named(event.payload))
 
 
 async def _booking_rooms(session: AsyncSession, booking_id: uuid.UUID) -> list[str]:

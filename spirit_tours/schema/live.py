@@ -195,7 +195,17 @@ class Resolver:
             if not thread.includes(self.viewer, quotation.scope.relation):
                 return None
             return MessagePosted(**common, message=ChatMessage.from_model(message))
+        if not await self._sees_invitations(quotation, rooms.hotels_named(event.payload)):
+            return None  # another hotel invited, declining or removed: a competitor's business
         return QuotationChanged(**common, kind=event.kind, quotation=quotation)
+
+    async def _sees_invitations(self, quotation: Quotation, hotel_ids: list[uuid.UUID]) -> bool:
+        """Whether the viewer may learn of the invitation of one of these hotels (true for an
+        event about no hotel in particular)."""
+        if not hotel_ids:
+            return True
+        hotels = await self.info.context.loaders.hotel.load_many(hotel_ids)
+        return any(h is not None and quotation.scope.sees_invitation(h.company_id) for h in hotels)
 
     async def _payment_event(self, event: StoredEvent) -> LiveEvent | None:
         async with self.info.context.session() as session:

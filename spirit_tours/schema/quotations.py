@@ -196,8 +196,7 @@ class Quotation:
                 row=row,
             )
             for row in self.invitation_rows
-            if self.scope.sees_all_invitations
-            or row.hotel_company_id == self.scope.viewer_company_id
+            if self.scope.sees_invitation(row.hotel_company_id)
         ]
 
     async def _offer_rows(self, info: Info) -> list[models.HotelOffer]:

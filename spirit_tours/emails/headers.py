@@ -1,0 +1,50 @@
+"""The e-mail policy of outgoing mail: RFC 2369 / RFC 8058 list headers written as mailbox
+providers read them.
+
+Python folds an unstructured header longer than 78 characters by turning it into RFC 2047
+encoded words (``=?utf-8?q?=3Chttp…``) when a token (a long URL) does not fit on a line.
+Gmail and Yahoo do not decode ``List-Unsubscribe`` before looking for the one-click URI, so
+the header must carry ``<https://…>`` literally: it is folded at whitespace only (between
+URIs), and a URI longer than a line stays whole (RFC 5322 allows lines up to 998 octets).
+The header object folds itself, so this holds whatever policy later flattens the message
+(aiosmtplib uses its own ``email.policy.SMTP``).
+"""
+
+from __future__ import annotations
+
+from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
+from email.policy import Policy, default
+
+LIST_HEADERS = ("list-unsubscribe", "list-unsubscribe-post")
+MAX_LINE = 998  # RFC 5322 §2.1.1
+
+
+class ListHeader(UnstructuredHeader, BaseHeader):
+    """A list header (ASCII URIs in angle brackets, RFC 2369): folded only at whitespace."""
+
+    def fold(self, *, policy: Policy) -> str:
+        value = str(self)
+        if not value.isascii():  # not a URI list: let the standard folder encode it
+            return super().fold(policy=policy)
+        limit = policy.max_line_length or MAX_LINE
+        lines, line, empty = [], f"{self.name}:", True
+        for word in value.split():
+            if not empty and len(line) + 1 + len(word) > limit:
+                lines.append(line)
+                line = ""
+            line, empty = f"{line} {word}", False
+        lines.append(line)
+        if any(len(text) > MAX_LINE for text in lines):
+            raise ValueError(f"{self.name} has a word longer than {MAX_LINE} characters.")
+        return policy.linesep.join(lines) + policy.linesep
+
+
+def _registry() -> HeaderRegistry:
+    registry = HeaderRegistry()
+    for name in LIST_HEADERS:
+        registry.map_to_type(name, ListHeader)
+    return registry
+
+
+MAIL_POLICY = default.clone(header_factory=_registry())
+"""The policy every outgoing message is built with: the standard one, list headers as above."""
