@@ -11,11 +11,13 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, insert, select, text
 
 from spirit_tours.config import Settings
@@ -159,12 +161,16 @@ async def test_a_worker_killed_in_the_middle_of_a_send_loses_no_message(
         "SPIRIT_EMAIL_SENDER": "Spirit Tours <no-reply@spirit-tours.example>",
         "SPIRIT_JOB_SWEEP_SECONDS": "1",
         "SPIRIT_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEYS,
+        # Outside development a process refuses to start without strong secrets of its own.
+        "SPIRIT_JWT_SECRET": settings.jwt_secret.get_secret_value(),
+        "SPIRIT_EMAIL_SECRET": settings.email_secret.get_secret_value(),
     }
+    worker_log = tempfile.TemporaryFile()  # noqa: SIM115 - closed below
     worker = subprocess.Popen(  # noqa: S603, ASYNC220 - a real process, to be killed for real
         [str(Path(sys.executable).parent / "spirit-tours"), "worker", "--concurrency", "1"],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=worker_log,
     )
     try:
         from spirit_tours.emails.queueing import queue_email
@@ -177,12 +183,17 @@ async def test_a_worker_killed_in_the_middle_of_a_send_loses_no_message(
         assert queued is not None
         queues = email_queues(settings.redis_url)
         await enqueue_messages(queues, [queued], timeout_seconds=3)
-        await until(lambda: inbox.stalled == 1, 60, "the worker to start sending")
+        await until(lambda: inbox.stalled == 1 or worker.poll() is not None, 60,
+                    "the worker to start sending")  # fmt: skip
+        if worker.poll() is not None:
+            worker_log.seek(0)
+            pytest.fail(f"the worker exited: {worker_log.read().decode(errors='replace')[-2000:]}")
         worker.send_signal(signal.SIGKILL)
         await asyncio.to_thread(worker.wait, 10)
     finally:
         if worker.poll() is None:
             worker.kill()
+        worker_log.close()
     inbox.stall.set()
     inbox.stall = None
     assert (await message_row(sessions, queued.id)).status == EmailStatus.SENDING  # its claim
