@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     max_same_name_fields: int = Field(
         default=20, ge=1, description="Fields merged at one response path of an operation"
     )
+    max_input_list_items: int = Field(
+        default=500, ge=1, description="Items of one list in GraphQL input (variables or literal)"
+    )
     max_query_cost: int = Field(
         default=25_000, ge=1, description="Static cost budget of one GraphQL operation"
     )

@@ -16,15 +16,20 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
+from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
 from strawberry.http import GraphQLRequestData
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UnsetType
 
 from spirit_tours.auth.revocation import SessionWatch
 from spirit_tours.auth.tokens import AccessClaims
 from spirit_tours.context import Context
 from spirit_tours.errors import DomainError, ErrorCode
+from spirit_tours.graphql_ws import SafeCloseWebSocketAdapter, TransportWSHandler
+from spirit_tours.schema.input_text import forbidden_character, printable
 from spirit_tours.security_headers import inline_hashes, origin_of
 from spirit_tours.services import Services
 
@@ -36,7 +41,7 @@ def _http_error(error: HTTPException) -> JSONResponse:
         status = 405  # GraphQL over HTTP: a mutation sent with GET is a wrong method
     code = ErrorCode.METHOD_NOT_ALLOWED if status == 405 else ErrorCode.BAD_REQUEST
     return JSONResponse(
-        {"errors": [{"message": error.reason, "extensions": {"code": code.value}}]},
+        {"errors": [{"message": printable(error.reason), "extensions": {"code": code.value}}]},
         status_code=status,
         headers={"Allow": "GET, POST"} if status == 405 else None,
     )
@@ -54,7 +59,16 @@ def bearer_token(value: str | None) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+SUBSCRIPTIONS_NEED_WEBSOCKET = (
+    "Subscriptions are served over a WebSocket at /graphql (protocol graphql-transport-ws), "
+    "not over HTTP."
+)
+
+
 class GraphQLApp(GraphQL[Context, None]):
+    websocket_adapter_class = SafeCloseWebSocketAdapter
+    graphql_transport_ws_handler_class = TransportWSHandler
+
     def __init__(self, schema: Any, *, max_subscriptions_per_connection: int = 50) -> None:
         super().__init__(
             schema,
@@ -133,7 +147,41 @@ class GraphQLApp(GraphQL[Context, None]):
                 raise HTTPException(
                     400, "The GraphQL operation's `operationName` must be a string."
                 )
+            if item.operation_name is not None and forbidden_character(item.operation_name):
+                raise HTTPException(400, "The GraphQL operation's `operationName` is not a name.")
         return parsed
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Subscriptions are refused over HTTP (strawberry would run the subscription's
+        generator as a plain resolver: an internal error) and sent to the WebSocket; the rest
+        is strawberry's, which checks the operation type when the operation is chosen."""
+        allowed = OperationType.from_http(request_adapter.method) - {OperationType.SUBSCRIPTION}
+        try:
+            return await self.schema.execute(
+                request_data.query,
+                root_value=root_value,
+                variable_values=request_data.variables,
+                context_value=context,
+                operation_name=request_data.operation_name,
+                allowed_operation_types=allowed,
+                operation_extensions=request_data.extensions,
+            )
+        except InvalidOperationTypeError as error:
+            if error.operation_type == OperationType.SUBSCRIPTION:
+                raise HTTPException(400, SUBSCRIPTIONS_NEED_WEBSOCKET) from error
+            raise HTTPException(400, error.as_http_error_reason(request_adapter.method)) from error
+        except CannotGetOperationTypeError as error:
+            raise HTTPException(400, error.as_http_error_reason()) from error
+        except MissingQueryError as error:
+            raise HTTPException(400, "No GraphQL query found in the request") from error
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -152,16 +200,20 @@ class GraphQLApp(GraphQL[Context, None]):
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Authenticate the WebSocket from the ``connection_init`` payload.
 
-        Accepts ``{"authorization": "Bearer <jwt>"}`` or ``{"token": "<jwt>"}``; no token means
-        an anonymous connection, a bad one is refused (close code 4403).
+        Accepts ``{"authorization": "Bearer <jwt>"}`` or ``{"token": "<jwt>"}``; no token (absent,
+        null or empty) means an anonymous connection; a bad one — expired, of another scheme,
+        not a string, not text — is refused (close code 4403), never taken as anonymous.
         """
         params = context.connection_params or {}
         raw = params.get("authorization") or params.get("Authorization")
-        token = bearer_token(raw) if isinstance(raw, str) else None
-        if token is None and isinstance(params.get("token"), str):
-            token = params["token"]
-        if token is None:
-            return None
+        if raw is not None:
+            token = bearer_token(raw) if isinstance(raw, str) else None
+        else:
+            token = params.get("token")
+            if token is None or token == "":
+                return None
+        if not isinstance(token, str) or forbidden_character(token):
+            raise ConnectionRejectionError({"code": ErrorCode.UNAUTHENTICATED.value})
         services = context.services
         try:
             claims = await services.authenticate(token)

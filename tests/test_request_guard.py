@@ -9,6 +9,7 @@ fires (and ``/healthz`` is still asked) if the server's loop were frozen.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import logging
@@ -404,3 +405,187 @@ async def test_malformed_get_parameters_are_bad_requests(
     )
     assert response.status_code == 400, response.text
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+# --- Input hardening: lone surrogates, list sizes, Basic credentials, transports ----------------
+
+
+async def _post_raw(http: httpx.AsyncClient, body: str) -> httpx.Response:
+    """``body`` is JSON text whose ``\\uD800`` escapes stay escapes (httpx cannot encode a lone
+    surrogate itself)."""
+    return await http.post(
+        "/graphql",
+        content=body.encode(),
+        headers={"Content-Type": "application/json", "Accept": "application/json"},
+    )
+
+
+SURROGATE_INPUTS = {
+    "a variable": (
+        r'{"query":"mutation($e:String!){login(input:{email:$e,password:\"x\"}){accessToken}}",'
+        r'"variables":{"e":"a\ud800@x.com"}}',
+        "e",
+    ),
+    "a password reset": (
+        r'{"query":"mutation($e:String!){requestPasswordReset(email:$e)}",'
+        r'"variables":{"e":"\udfff"}}',
+        "e",
+    ),
+    "a nested field": (
+        r'{"query":"query($f:AuditFilter){auditLog(filter:$f){pageInfo{hasNextPage}}}",'
+        r'"variables":{"f":{"action":"\ud800"}}}',
+        "f.action",
+    ),
+    "an object key": (
+        r'{"query":"{__typename}","variables":{"\ud800":1}}',
+        r"\ud800",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(SURROGATE_INPUTS))
+async def test_lone_surrogates_are_bad_input(http: httpx.AsyncClient, name: str) -> None:
+    body, field = SURROGATE_INPUTS[name]
+    response = await _post_raw(http, body)
+    assert response.status_code == 200, response.text
+    errors = response.json()["errors"]
+    assert [e["extensions"] for e in errors] == [{"code": "BAD_USER_INPUT", "field": field}]
+    assert "U+D" in errors[0]["message"]
+
+
+async def test_a_lone_surrogate_operation_name_is_a_bad_request(http: httpx.AsyncClient) -> None:
+    response = await _post_raw(http, r'{"query":"{__typename}","operationName":"\ud800"}')
+    assert response.status_code == 400, response.text
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    got = await http.get(
+        "/graphql?query=%7B__typename%7D&operationName=%ED%A0%80",  # U+D800 as (invalid) UTF-8
+        headers={"Accept": "application/json"},
+    )
+    assert got.status_code in (200, 400), got.text
+    assert got.headers["content-type"].startswith("application/json")
+
+
+async def _drain(ws: Any) -> None:
+    for _ in range(10):
+        await asyncio.wait_for(ws.recv(), 10)
+
+
+async def _closed_with(ws: Any) -> int:
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await _drain(ws)
+    assert closed.value.rcvd is not None, "closed without a close frame (1006)"
+    return closed.value.rcvd.code
+
+
+async def test_websocket_messages_with_lone_surrogates(live_server: LiveServer) -> None:
+    url = live_server.url.replace("http://", "ws://") + "/graphql"
+    message = await _over_websocket(
+        live_server.url, LOGIN, {"input": {"email": "a\ud800", "password": "p"}}
+    )
+    assert message["type"] == "error", message
+    assert message["payload"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "input.email"}
+    async with websockets.connect(url, subprotocols=[PROTOCOL]) as ws:
+        await ws.send('{"type":"connection_init","payload":{}}')
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await ws.send(
+            r'{"id":"1","type":"subscribe","payload":{"query":"{__typename}","operationName":"\ud800"}}'
+        )
+        assert await _closed_with(ws) == 4400
+
+
+@pytest.mark.parametrize("message", ["[1,2]", "5", '"x"', "null"])
+async def test_websocket_json_that_is_not_an_object_closes_as_malformed(
+    live_server: LiveServer, message: str
+) -> None:
+    url = live_server.url.replace("http://", "ws://") + "/graphql"
+    async with websockets.connect(url, subprotocols=[PROTOCOL]) as ws:
+        await ws.send('{"type":"connection_init","payload":{}}')
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await ws.send(message)
+        assert await _closed_with(ws) == 4400
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [r'{"authorization":"Bearer \ud800"}', r'{"token":"\udfff"}', '{"token":5}',
+     '{"authorization":5}', '{"token":"x\\u0000"}', '{"authorization":"Basic x"}'],
+)  # fmt: skip
+async def test_malformed_websocket_credentials_are_refused(
+    live_server: LiveServer, payload: str
+) -> None:
+    url = live_server.url.replace("http://", "ws://") + "/graphql"
+    async with websockets.connect(url, subprotocols=[PROTOCOL]) as ws:
+        await ws.send('{"type":"connection_init","payload":' + payload + "}")
+        assert await _closed_with(ws) == 4403
+
+
+async def test_the_subscription_limit_error_has_a_code(
+    live_server: LiveServer, gql: GraphQLClient, make_user: UserFactory
+) -> None:
+    await make_user("ana@op.example")
+    token = await gql.token_for("ana@op.example", PASSWORD)
+    url = live_server.url.replace("http://", "ws://") + "/graphql"
+    async with websockets.connect(url, subprotocols=[PROTOCOL]) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"token": token}}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        query = "subscription { announcements { __typename } }"
+        for n in range(51):
+            await ws.send(
+                json.dumps({"id": str(n), "type": "subscribe", "payload": {"query": query}})
+            )
+        message = json.loads(await asyncio.wait_for(ws.recv(), 10))
+    assert (message["id"], message["type"]) == ("50", "error"), message
+    assert message["payload"][0]["extensions"]["code"] == "TOO_MANY_ATTEMPTS"
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_a_subscription_over_http_is_a_bad_request(
+    http: httpx.AsyncClient, method: str
+) -> None:
+    query = "subscription { announcements { __typename } }"
+    headers = {"Accept": "application/json"}
+    if method == "GET":
+        response = await http.get("/graphql", params={"query": query}, headers=headers)
+    else:
+        response = await http.post("/graphql", json={"query": query}, headers=headers)
+    assert response.status_code in (400, 405), response.text
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] in ("BAD_REQUEST", "METHOD_NOT_ALLOWED")
+    assert "graphql-transport-ws" in error["message"]
+
+
+async def test_two_operations_need_an_operation_name(gql: GraphQLClient) -> None:
+    result = await gql.execute("query A { __typename } query B { __typename }")
+    assert result.data is None, result.body
+    assert result.codes == ["BAD_REQUEST"], result.errors
+    assert "operation name" in result.errors[0]["message"].lower()
+    named = await gql.http.post(
+        "/graphql",
+        json={"query": "query A { __typename } query B { __typename }", "operationName": "B"},
+    )
+    assert named.json() == {"data": {"__typename": "Query"}}
+
+
+async def test_long_lists_are_bad_input(gql: GraphQLClient) -> None:
+    statuses = "query($s:[QuotationStatus!]){quotations(filter:{statuses:$s}){totalCount}}"
+    result = await gql.execute(statuses, {"s": ["DRAFT"] * 120_000})
+    assert [e["extensions"] for e in result.errors] == [{"code": "BAD_USER_INPUT", "field": "s"}]
+    ids = "mutation($ids:[ID!]!){acknowledgeNotifications(ids:$ids){acknowledged}}"
+    result = await gql.execute(ids, {"ids": [str(n) for n in range(100_000)]})
+    assert [e["extensions"] for e in result.errors] == [{"code": "BAD_USER_INPUT", "field": "ids"}]
+    many = ",".join(f'"{n}"' for n in range(1_001))
+    literal = f"mutation{{acknowledgeNotifications(ids:[{many}]){{acknowledged}}}}"
+    result = await gql.execute(literal)
+    assert [e["extensions"] for e in result.errors] == [{"code": "BAD_USER_INPUT", "field": "ids"}]
+    within = await gql.execute(statuses, {"s": ["DRAFT", "OPEN"]})
+    assert within.codes == ["UNAUTHENTICATED"], within.errors
+
+
+@pytest.mark.parametrize("username", ["a\x00", "a\x07b", "\x00"])
+async def test_control_characters_in_basic_credentials_are_unauthorized(
+    http: httpx.AsyncClient, username: str
+) -> None:
+    token = base64.b64encode(f"{username}:b".encode()).decode()
+    response = await http.get("/ops/queues/", headers={"Authorization": f"Basic {token}"})
+    assert response.status_code == 401, response.text
+    assert response.headers["www-authenticate"].startswith("Basic")

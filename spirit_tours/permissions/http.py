@@ -18,6 +18,7 @@ from spirit_tours.errors import DomainError, ErrorCode, forbidden
 from spirit_tours.permissions.classes import HasRole
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.accounts import User
+from spirit_tours.schema.input_text import forbidden_character
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 BASIC_CACHE_SECONDS = 60.0
@@ -32,6 +33,8 @@ def _basic(value: str) -> tuple[str, str] | None:
         email, _, password = base64.b64decode(encoded.strip()).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError):
         return None
+    if forbidden_character(email) or forbidden_character(password):
+        return None  # the rule for all text input (a NUL would fail in PostgreSQL): signed out
     return email, password
 
 

@@ -41,6 +41,7 @@ def build_schema(settings: Settings) -> SpiritSchema:
             max_fragment_spreads=settings.max_fragment_spreads,
             max_expanded_selections=settings.max_expanded_selections,
             max_same_name_fields=settings.max_same_name_fields,
+            max_list_items=settings.max_input_list_items,
         )
     )
     limiter = CostRateLimiter(
@@ -52,7 +53,11 @@ def build_schema(settings: Settings) -> SpiritSchema:
         lambda: ParserCache(maxsize=1024),
         # In this order: the guard's hook runs once validation has passed.
         lambda: GuardedValidation(limits, maxsize=1024),
-        lambda: RequestGuard(max_cost=settings.max_query_cost, limiter=limiter),
+        lambda: RequestGuard(
+            max_cost=settings.max_query_cost,
+            limiter=limiter,
+            max_list_items=settings.max_input_list_items,
+        ),
     ]
     schema = SpiritSchema(
         query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions

@@ -13,7 +13,8 @@ run first, on their own, and only a document that passes them reaches the standa
 - then, on an operation known to be small once expanded, how many fields merge at each
   response path (``viewer`` twenty times with ``company`` nineteen times in each merge into
   380 ``viewer.company`` fields): the field-merging rule's work grows with their square.
-- no control character in a string literal (see ``input_text``).
+- no control character or lone surrogate in a string literal, no list literal longer than
+  ``max_list_items`` (see ``input_text``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from graphql import (
     GraphQLError,
     GraphQLSchema,
     InlineFragmentNode,
+    ListValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     StringValueNode,
@@ -40,7 +42,7 @@ from graphql import (
 from graphql.language import ArgumentNode, ObjectFieldNode
 
 from spirit_tours.errors import ErrorCode
-from spirit_tours.schema.input_text import control_character
+from spirit_tours.schema.input_text import forbidden_character, list_too_long
 
 
 @dataclass
@@ -60,6 +62,7 @@ class DocumentLimits:
     max_fragment_spreads: int
     max_expanded_selections: int
     max_same_name_fields: int
+    max_list_items: int
 
 
 class _Analysis:
@@ -209,32 +212,48 @@ def document_limit_rule(limits: DocumentLimits) -> type[ASTValidationRule]:
     return DocumentLimitsRule
 
 
-class ControlCharactersInLiteralsRule(ASTValidationRule):
-    """A string literal with a control character is bad input, named by its argument path."""
+def _argument_path(parent: Any, ancestors: list[Any]) -> str:
+    names = [
+        a.name.value for a in [*ancestors, parent] if isinstance(a, ArgumentNode | ObjectFieldNode)
+    ]
+    return ".".join(names) or "value"
 
-    def enter_string_value(
-        self, node: StringValueNode, _key: Any, parent: Any, _path: Any, ancestors: list[Any]
-    ) -> None:
-        found = control_character(node.value)
-        if found is None:
-            return
-        names = [
-            a.name.value
-            for a in [*ancestors, parent]
-            if isinstance(a, ArgumentNode | ObjectFieldNode)
-        ]
-        where = ".".join(names) or "value"
-        self.report_error(
-            GraphQLError(
-                f"{where}: text must not contain the control character {found}.",
-                [node],
-                extensions={"code": ErrorCode.BAD_USER_INPUT.value, "field": where},
+
+def input_literals_rule(max_list_items: int) -> type[ASTValidationRule]:
+    """A string literal with a control character or lone surrogate, or a list literal longer
+    than ``max_list_items``, is bad input, named by its argument path."""
+
+    class InputLiteralsRule(ASTValidationRule):
+        def enter_string_value(
+            self, node: StringValueNode, _key: Any, parent: Any, _path: Any, ancestors: list[Any]
+        ) -> None:
+            found = forbidden_character(node.value)
+            if found is not None:
+                self._refuse(
+                    node, _argument_path(parent, ancestors), f"text must not contain {found}"
+                )
+
+        def enter_list_value(
+            self, node: ListValueNode, _key: Any, parent: Any, _path: Any, ancestors: list[Any]
+        ) -> None:
+            if len(node.values) > max_list_items:
+                problem = list_too_long(len(node.values), max_list_items)
+                self._refuse(node, _argument_path(parent, ancestors), problem)
+
+        def _refuse(self, node: StringValueNode | ListValueNode, where: str, problem: str) -> None:
+            self.report_error(
+                GraphQLError(
+                    f"{where}: {problem}.",
+                    [node],
+                    extensions={"code": ErrorCode.BAD_USER_INPUT.value, "field": where},
+                )
             )
-        )
+
+    return InputLiteralsRule
 
 
 def precheck_rules(limits: DocumentLimits) -> tuple[type[ASTValidationRule], ...]:
-    return (document_limit_rule(limits), ControlCharactersInLiteralsRule)
+    return (document_limit_rule(limits), input_literals_rule(limits.max_list_items))
 
 
 @lru_cache(maxsize=1024)

@@ -1,48 +1,64 @@
-"""The one rule for text in GraphQL input: no control characters.
+"""The one rule for text and lists in input: no control characters, no lone surrogates, no
+list longer than the configured maximum.
 
 PostgreSQL refuses NUL in text (an internal error before this check), and the other C0 control
 characters have no place in names, notes or e-mail addresses; tab, newline and carriage return
-are allowed. Variables are checked here, document literals by a validation rule
-(``document_limits``), both before any resolver runs, over HTTP and WebSocket alike.
+are allowed. A lone UTF-16 surrogate (U+D800 to U+DFFF; JSON can spell one as ``"\\ud800"``) is
+not text at all: it cannot be encoded as UTF-8, so hashing, the database and even the error
+message about it would fail. A list longer than the maximum costs the database one query
+argument per item (asyncpg takes at most 32767) and no client sends one.
+
+Variables are checked here, document literals by a validation rule (``document_limits``), both
+before any resolver runs, over HTTP and WebSocket alike; the transport (``graphql_app``) and
+the HTTP Basic sign-in (``permissions.http``) use ``forbidden_character`` too.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 
 
-def control_character(text: str) -> str | None:
-    """The first forbidden character of ``text`` as ``U+00XX``, or None."""
-    found = _CONTROL.search(text)
-    return None if found is None else f"U+{ord(found.group()):04X}"
+def forbidden_character(text: str) -> str | None:
+    """What is wrong with ``text`` (``the control character U+0000``, ``the lone surrogate
+    U+D800``), or None."""
+    found = _FORBIDDEN.search(text)
+    if found is None:
+        return None
+    code = ord(found.group())
+    kind = "lone surrogate" if code >= 0xD800 else "control character"
+    return f"the {kind} U+{code:04X}"
 
 
-def find_control_character(value: Any, path: str) -> tuple[str, str] | None:
-    """The path and character of the first forbidden character in a JSON-like value
-    (object keys included), or None. Iterative: deeply nested values cannot exhaust the
-    stack."""
-    for where, text in _strings(value, path):
-        found = control_character(text)
-        if found is not None:
-            return where, found
-    return None
+def printable(text: str) -> str:
+    """``text`` safe to echo in a message or a field path: lone surrogates escaped."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
+def find_bad_input(value: Any, path: str, max_list_items: int) -> tuple[str, str] | None:
+    """The path (printable) and the problem of the first bad part of a JSON-like value (object
+    keys included), or None. Iterative: deeply nested values cannot exhaust the stack."""
     stack: list[tuple[Any, str]] = [(value, path)]
     while stack:
         item, where = stack.pop()
         if isinstance(item, str):
-            yield where, item
+            found = forbidden_character(item)
+            if found is not None:
+                return printable(where), f"text must not contain {found}"
         elif isinstance(item, dict):
             for key, inner in item.items():
                 inner_path = f"{where}.{key}" if where else str(key)
-                if isinstance(key, str):
-                    yield inner_path, key
+                if isinstance(key, str) and (found := forbidden_character(key)) is not None:
+                    return printable(inner_path), f"a name must not contain {found}"
                 stack.append((inner, inner_path))
         elif isinstance(item, list):
+            if len(item) > max_list_items:
+                return printable(where), list_too_long(len(item), max_list_items)
             stack.extend((inner, f"{where}.{n}") for n, inner in enumerate(item))
+    return None
+
+
+def list_too_long(items: int, max_list_items: int) -> str:
+    return f"a list of {items} items is too long; at most {max_list_items} are allowed"
