@@ -28,6 +28,7 @@ from redis.asyncio import Redis
 from spirit_tours.app import create_app
 from spirit_tours.auth.rate_limit import CostRateLimiter
 from spirit_tours.config import Settings
+from spirit_tours.graphql_ws import close_reason
 from spirit_tours.schema.build import build_schema
 from spirit_tours.schema.query_cost import operation_cost
 from tests.conftest import PASSWORD, LiveServer, UserFactory, serving
@@ -589,3 +590,10 @@ async def test_control_characters_in_basic_credentials_are_unauthorized(
     response = await http.get("/ops/queues/", headers={"Authorization": f"Basic {token}"})
     assert response.status_code == 401, response.text
     assert response.headers["www-authenticate"].startswith("Basic")
+
+
+def test_close_reasons_fit_a_close_frame() -> None:
+    assert close_reason("Unknown operation \ud800") == "Unknown operation \\ud800"
+    long = close_reason("é" * 200)
+    assert len(long.encode()) <= 123
+    assert long == "é" * 61
