@@ -25,6 +25,7 @@ from spirit_tours.auth.revocation import SessionWatch
 from spirit_tours.auth.tokens import AccessClaims
 from spirit_tours.context import Context
 from spirit_tours.errors import DomainError, ErrorCode
+from spirit_tours.live_connections import LimitedTransportWSHandler
 from spirit_tours.security_headers import inline_hashes, origin_of
 from spirit_tours.services import Services
 
@@ -55,6 +56,8 @@ def bearer_token(value: str | None) -> str | None:
 
 
 class GraphQLApp(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = LimitedTransportWSHandler  # the live caps
+
     def __init__(self, schema: Any, *, max_subscriptions_per_connection: int = 50) -> None:
         super().__init__(
             schema,
@@ -160,14 +163,17 @@ class GraphQLApp(GraphQL[Context, None]):
         token = bearer_token(raw) if isinstance(raw, str) else None
         if token is None and isinstance(params.get("token"), str):
             token = params["token"]
-        if token is None:
-            return None
         services = context.services
+        if token is None:
+            services.live_limits.admit_socket(id(context.request.scope), None, context.client_ip)
+            return None
         try:
             claims = await services.authenticate(token)
         except DomainError as error:
             raise ConnectionRejectionError({"code": error.code.value, **error.details}) from error
         context.viewer = claims.viewer
+        live_limits = services.live_limits
+        live_limits.admit_socket(id(context.request.scope), claims.viewer.user_id, "")
         if isinstance(context.request, WebSocket):
             _close_when_ended(context.request, claims, services.session_watch)
         return None
