@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -53,6 +55,12 @@ async def tiny_pool_server(settings: Settings) -> AsyncIterator[LiveServer]:
 def _services(server: LiveServer) -> Services:
     services: Services = server.app.state.services
     return services
+
+
+def links_base(server: LiveServer) -> str:
+    """The scheme and host of the server's signed links (its public URL), to strip them."""
+    url = urlsplit(_services(server).links.click_url(uuid.uuid4(), "x"))
+    return f"{url.scheme}://{url.netloc}"
 
 
 async def _token(server: LiveServer, email: str) -> str:
@@ -191,6 +199,13 @@ async def test_pool_timeout_is_service_unavailable(
             message = await client.next("n", wait=5.0)
             errors = message["payload"].get("errors") or message["payload"]
             assert [e["extensions"]["code"] for e in errors] == ["SERVICE_UNAVAILABLE"]
+        # And for a plain HTTP route (here a signed e-mail click link).
+        links = _services(tiny_pool_server).links
+        click = links.click_url(uuid.uuid4(), "https://example.com/")
+        response = await http.get(click.removeprefix(links_base(tiny_pool_server)))
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "5"
+        assert response.json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
     # With connections free again the query answers.
     async with httpx.AsyncClient(base_url=tiny_pool_server.url, timeout=30) as http:
         viewer = (await GraphQLClient(http).execute("{ viewer { email } }", token=token)).ok()
