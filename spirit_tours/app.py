@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -23,6 +24,7 @@ from spirit_tours.embedded import start_embedded
 from spirit_tours.graphql_app import GraphQLApp
 from spirit_tours.jobs.monitor import MOUNT, queue_monitor, show_queues
 from spirit_tours.metrics import HttpMetrics, metrics
+from spirit_tours.overload import pool_exhausted
 from spirit_tours.payments.endpoints import offline_checkout, webhook
 from spirit_tours.permissions.classes import IsAdmin
 from spirit_tours.permissions.http import RequireRole
@@ -127,6 +129,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Mount(MOUNT, RequireRole(queue_monitor(), IsAdmin, "Spirit Tours ops")),
         ],
         lifespan=lifespan,
+        exception_handlers={PoolTimeout: pool_exhausted},
         middleware=[Middleware(HttpMetrics), Middleware(BodyLimit, **body_limits(settings))],
         https=settings.public_url.startswith("https://"),
     )

@@ -77,6 +77,23 @@ class Settings(BaseSettings):
         default=0.25, gt=0, description="Past this the rate limit is not checked (fail-open)"
     )
     database_pool_size: int = Field(default=10, ge=1)
+    database_pool_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Waiting this long for a pool connection fails with SERVICE_UNAVAILABLE",
+    )
+    max_websockets_per_user: int = Field(
+        default=10, ge=1, description="WebSocket connections per signed-in user and process"
+    )
+    max_websockets_per_address: int = Field(
+        default=20, ge=1, description="Anonymous WebSocket connections per client address"
+    )
+    max_subscriptions_per_user: int = Field(
+        default=100, ge=1, description="Subscriptions at once per user (all connections)"
+    )
+    live_database_concurrency: int = Field(
+        default=5, ge=1, description="Subscription database work at once per process"
+    )
     redis_pool_size: int = Field(default=64, ge=4, description="Redis connections per process")
     redis_connect_timeout_seconds: float = Field(
         default=2.0, gt=0, description="Connecting to Redis gives up after this long"

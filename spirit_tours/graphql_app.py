@@ -28,7 +28,8 @@ from spirit_tours.auth.revocation import SessionWatch
 from spirit_tours.auth.tokens import AccessClaims
 from spirit_tours.context import Context
 from spirit_tours.errors import DomainError, ErrorCode
-from spirit_tours.graphql_ws import SafeCloseWebSocketAdapter, TransportWSHandler
+from spirit_tours.graphql_ws import SafeCloseWebSocketAdapter
+from spirit_tours.live_connections import LimitedTransportWSHandler
 from spirit_tours.schema.input_text import forbidden_character, printable
 from spirit_tours.security_headers import inline_hashes, origin_of
 from spirit_tours.services import Services
@@ -67,7 +68,8 @@ SUBSCRIPTIONS_NEED_WEBSOCKET = (
 
 class GraphQLApp(GraphQL[Context, None]):
     websocket_adapter_class = SafeCloseWebSocketAdapter
-    graphql_transport_ws_handler_class = TransportWSHandler
+    # graphql_ws.TransportWSHandler (malformed messages refused) with the live caps on top
+    graphql_transport_ws_handler_class = LimitedTransportWSHandler
 
     def __init__(self, schema: Any, *, max_subscriptions_per_connection: int = 50) -> None:
         super().__init__(
@@ -210,16 +212,21 @@ class GraphQLApp(GraphQL[Context, None]):
             token = bearer_token(raw) if isinstance(raw, str) else None
         else:
             token = params.get("token")
-            if token is None or token == "":
-                return None
-        if not isinstance(token, str) or forbidden_character(token):
+        if raw is None and (token is None or token == ""):
+            token = None  # no credentials: an anonymous connection
+        elif not isinstance(token, str) or forbidden_character(token):
             raise ConnectionRejectionError({"code": ErrorCode.UNAUTHENTICATED.value})
         services = context.services
+        if token is None:
+            services.live_limits.admit_socket(id(context.request.scope), None, context.client_ip)
+            return None
         try:
             claims = await services.authenticate(token)
         except DomainError as error:
             raise ConnectionRejectionError({"code": error.code.value, **error.details}) from error
         context.viewer = claims.viewer
+        live_limits = services.live_limits
+        live_limits.admit_socket(id(context.request.scope), claims.viewer.user_id, "")
         if isinstance(context.request, WebSocket):
             _close_when_ended(context.request, claims, services.session_watch)
         return None

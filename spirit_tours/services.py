@@ -20,6 +20,7 @@ from spirit_tours.jobs.names import MAINTENANCE_QUEUE
 from spirit_tours.payments.providers import PaymentProviders
 from spirit_tours.persistence.database import SessionFactory, create_engine, create_session_factory
 from spirit_tours.realtime.hub import EventHub
+from spirit_tours.realtime.limits import LiveLimits
 from spirit_tours.realtime.presence import Presence
 from spirit_tours.realtime.relay import Relay
 from spirit_tours.redis_clients import redis_client, subscriber_url
@@ -41,6 +42,7 @@ class Services:
     presence: Presence
     queues: dict[str, Queue]  # every saq queue by name: e-mail lanes and maintenance
     links: LinkSigner
+    live_limits: LiveLimits
 
     @property
     def email_queues(self) -> dict[Priority, Queue]:
@@ -53,7 +55,10 @@ class Services:
     @classmethod
     def create(cls, settings: Settings, database_url: str, redis_url: str) -> Services:
         engine = create_engine(
-            database_url, pool_size=settings.database_pool_size, keyring=settings.keyring()
+            database_url,
+            pool_size=settings.database_pool_size,
+            pool_timeout=settings.database_pool_timeout_seconds,
+            keyring=settings.keyring(),
         )
         # A bounded pool: a mass disconnect (every subscription leaving presence at once)
         # waits for connections instead of opening thousands.
@@ -91,6 +96,13 @@ class Services:
             },
             links=LinkSigner(
                 settings.email_secret.get_secret_value().encode(), settings.public_url.rstrip("/")
+            ),
+            live_limits=LiveLimits(
+                max_websockets_per_user=settings.max_websockets_per_user,
+                max_websockets_per_address=settings.max_websockets_per_address,
+                max_subscriptions_per_user=settings.max_subscriptions_per_user,
+                database_concurrency=settings.live_database_concurrency,
+                start_timeout_seconds=settings.database_pool_timeout_seconds,
             ),
         )
 

@@ -203,6 +203,46 @@ def test_cost_model(query: str, cost: int) -> None:
     assert operation_cost(schema, parse(query), None, {}) == cost
 
 
+def _values(data: object) -> int:
+    """How many values a result holds: what the server had to produce."""
+    if isinstance(data, dict):
+        return len(data) + sum(_values(v) for v in data.values())
+    if isinstance(data, list):
+        return sum(_values(v) for v in data)
+    return 0
+
+
+def _introspection_query() -> str:
+    from graphql import get_introspection_query
+
+    return get_introspection_query(
+        descriptions=True, specified_by_url=True, directive_is_repeatable=True
+    )
+
+
+def test_introspection_costs_what_it_produces() -> None:
+    """Finding 2: introspection lists are multiplied by their real sizes in this schema, so
+    GraphiQL's query costs about the values it produces (it cost 49 points for ~9,000)."""
+    from graphql import graphql_sync
+
+    schema = build_schema(Settings())._schema
+    query = _introspection_query()
+    produced = _values(graphql_sync(schema, query).data)
+    cost = operation_cost(schema, parse(query), None, {})
+    assert produced * 0.8 <= cost <= produced * 1.5
+    assert cost <= Settings().max_query_cost  # GraphiQL still works
+
+
+async def test_aliased_introspection_is_refused_over_budget(gql: GraphQLClient) -> None:
+    """Finding 2: several aliases of the full introspection cost their real work together."""
+    body, _, fragments = _introspection_query().partition("fragment")
+    selection = body[body.index("__schema") :].rstrip().removesuffix("}")
+    query = "query {" + " ".join(f"s{n}: {selection}" for n in range(3)) + "}\nfragment" + fragments
+    result = await gql.execute(query)
+    assert result.codes == ["QUERY_TOO_COMPLEX"]
+    assert result.errors[0]["extensions"]["cost"] > Settings().max_query_cost
+
+
 async def test_expensive_query_is_refused_before_it_runs(
     gql: GraphQLClient, make_user: UserFactory
 ) -> None:

@@ -9,12 +9,15 @@ from __future__ import annotations
 import logging
 
 from graphql import GraphQLError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from spirit_tours.errors import DomainError, ErrorCode
 
 log = logging.getLogger("spirit_tours.errors")
 
 INTERNAL_MESSAGE = "Internal server error."
+BUSY_MESSAGE = "The service is busy; try again shortly."
+BUSY_RETRY_AFTER_SECONDS = 5
 
 
 def _set_code(error: GraphQLError, code: ErrorCode) -> None:
@@ -34,6 +37,17 @@ def apply_error_policy(error: GraphQLError, *, mask: bool) -> None:
         _set_code(
             error, ErrorCode.GRAPHQL_PARSE_FAILED if syntax else ErrorCode.GRAPHQL_VALIDATION_FAILED
         )
+        return
+    if isinstance(original, PoolTimeout):
+        # No database connection came in time: an overload, not a bug; never its internals.
+        log.warning("database pool exhausted at %s: %s", error.path, original)
+        error.message = BUSY_MESSAGE
+        error.original_error = None
+        error.extensions = {
+            **(error.extensions or {}),
+            "code": ErrorCode.SERVICE_UNAVAILABLE.value,
+            "retryAfterSeconds": BUSY_RETRY_AFTER_SECONDS,
+        }
         return
     if error.path is None:
         # Raised while coercing variables or arguments (a malformed ID, a bad enum): input.

@@ -4,6 +4,10 @@ Every event is resolved for its subscriber through the same types, hence the sam
 permission classes, as queries: a competing hotel never receives another hotel's price,
 identity, message or presence. Stored events carry a ``cursor``; pass the last one as ``after``
 within 60 s of disconnecting to receive what you missed, exactly once, then live events.
+
+Their database work goes through ``services.live_limits``: a start (and its replay) waits a
+bounded time for its turn, each event's resolution waits its turn, so subscriptions never hold
+more than their share of the pool whatever their number.
 """
 
 from __future__ import annotations
@@ -253,7 +257,9 @@ async def _deliveries(
     async with hub.listen(room_names) as listener:
         last = decode_cursor(after) if after is not None else 0
         if after is not None:
-            for event in await hub.replay(replay_room, last):
+            async with info.context.services.live_limits.start():
+                missed = await hub.replay(replay_room, last)
+            for event in missed:
                 last = event.position
                 yield event
         while True:
@@ -285,20 +291,22 @@ class Subscription(EmailSubscriptions):
     ) -> AsyncGenerator[QuotationRoomEvent, None]:
         viewer = info.context.require_viewer()
         quotation_id_value = parse_id(quotation_id, "quotationId")
-        async with info.context.session() as session:
+        services = info.context.services
+        limits = services.live_limits
+        async with limits.start(), info.context.session() as session:
             quotation, relation = await load_for(session, viewer, quotation_id_value)
         room = rooms.quotation_room(quotation.id)
         resolver = Resolver(info, after)
-        services = info.context.services
         async with services.presence.present(room, viewer):
             async for delivery in _deliveries(info, {room}, after, room):
-                if isinstance(delivery, Signal):
-                    event = await resolver.signal(delivery, relation)
-                else:
-                    info.context.refresh_loaders()
-                    if await resolver.quotation(quotation.id) is None:
-                        raise not_found("Quotation")  # no longer invited: the room closes
-                    event = await resolver.stored(delivery, fresh=False)
+                async with limits.delivery():
+                    if isinstance(delivery, Signal):
+                        event = await resolver.signal(delivery, relation)
+                    else:
+                        info.context.refresh_loaders()
+                        if await resolver.quotation(quotation.id) is None:
+                            raise not_found("Quotation")  # no longer invited: the room closes
+                        event = await resolver.stored(delivery, fresh=False)
                 if event is not None:
                     yield event  # type: ignore[misc]
 
@@ -324,7 +332,8 @@ class Subscription(EmailSubscriptions):
         self, info: Info, hotel_id: strawberry.ID, after: str | None = None
     ) -> AsyncGenerator[CompanyRoomEvent, None]:
         viewer = info.context.require_viewer()
-        hotel = await info.context.loaders.hotel.load(parse_id(hotel_id, "hotelId"))
+        async with info.context.services.live_limits.start():
+            hotel = await info.context.loaders.hotel.load(parse_id(hotel_id, "hotelId"))
         if hotel is None or (viewer.role != Role.ADMIN and hotel.company_id != viewer.company_id):
             raise not_found("Hotel")
         async for event in _stored_events(info, rooms.hotel_room(hotel.id), after):
@@ -345,30 +354,38 @@ class Subscription(EmailSubscriptions):
     )
     async def notifications(self, info: Info) -> AsyncGenerator[Notification, None]:
         viewer = info.context.require_viewer()
-        hub = info.context.services.hub
+        services = info.context.services
         resolver = Resolver(info)
-        async with hub.listen({rooms.user_room(viewer.user_id)}) as listener:
+        async with services.hub.listen({rooms.user_room(viewer.user_id)}) as listener:
             last = 0
-            for row in await unacknowledged(info, viewer.user_id):
-                last = max(last, row.id)
-                yield await _notification(resolver, row)
+            async with services.live_limits.start():
+                pending = [await _notification(resolver, row)
+                           for row in await unacknowledged(info, viewer.user_id)]  # fmt: skip
+            for notification in pending:
+                last = max(last, int(notification.id))
+                yield notification
             while True:
                 delivery = await listener.next()
                 if not isinstance(delivery, StoredEvent):
                     continue
-                for row in await unacknowledged(info, viewer.user_id):
-                    if row.id > last:
-                        last = row.id
-                        yield await _notification(resolver, row)
+                async with services.live_limits.delivery():
+                    rows = [row for row in await unacknowledged(info, viewer.user_id)
+                            if row.id > last]  # fmt: skip
+                    fresh = [await _notification(resolver, row) for row in rows]
+                for row, notification in zip(rows, fresh, strict=True):
+                    last = row.id
+                    yield notification
 
 
 async def _stored_events(
     info: Info, room: str, after: str | None
 ) -> AsyncGenerator[LiveEvent, None]:
     resolver = Resolver(info, after)
+    limits = info.context.services.live_limits
     async for delivery in _deliveries(info, {room}, after, room):
         if isinstance(delivery, StoredEvent):
-            event = await resolver.stored(delivery)
+            async with limits.delivery():
+                event = await resolver.stored(delivery)
             if event is not None:
                 yield event
 

@@ -4,13 +4,18 @@ Each field costs 1. A field with a page size argument (``first``, or ``last``) m
 is selected inside it by that size (the argument's default when absent): a list field directly,
 a connection through its ``edges`` list. Any other list of objects counts as
 ``DEFAULT_LIST_SIZE`` items. Multipliers nest, so a list inside a page inside a page costs their
-product. Introspection fields cost 1 each: graphql-core's MaxIntrospectionDepthRule already
-bounds their fan-out. Each fragment is costed once per page context, so the computation is
-linear in the document whatever its fragments.
+product. Introspection is costed by its real sizes: a list of the introspection types
+(``__Schema.types``, ``__Type.fields``, ``__Field.args``…) multiplies what is selected inside it
+by its average length in this schema (``introspection_sizes``, computed once per schema), so
+``__schema { types { fields { args … } } }`` costs about what it produces; and an operation may
+select ``__schema`` only once (GraphiQL's introspection query does). Each fragment is costed
+once per page context, so the computation is linear in the document whatever its fragments.
 """
 
 from __future__ import annotations
 
+import math
+from functools import cache
 from typing import Any
 
 from graphql import (
@@ -27,9 +32,13 @@ from graphql import (
     SelectionSetNode,
     get_named_type,
     get_nullable_type,
+    is_input_object_type,
+    is_interface_type,
     is_list_type,
+    is_object_type,
 )
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
+from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
 from graphql.utilities import get_operation_ast
 
 from spirit_tours.persistence.repositories.pagination import MAX_PAGE_SIZE
@@ -40,6 +49,53 @@ DEFAULT_LIST_SIZE = 10
 # BAD_USER_INPUT, so it costs what could at most be fetched.
 PAGE_ARGUMENTS = {"first": MAX_PAGE_SIZE, "last": 200}
 PAGE_SIZE_CAP = max(PAGE_ARGUMENTS.values())
+
+
+def _wrapper_depth(kind: Any) -> int:
+    depth = 0
+    while hasattr(kind, "of_type"):
+        kind, depth = kind.of_type, depth + 1
+    return depth
+
+
+@cache
+def introspection_sizes(schema: GraphQLSchema) -> dict[tuple[str, str], float]:
+    """The average length of each introspection list in this schema, by (introspection type,
+    field): what one item of the enclosing list expands to, on average."""
+    types = list(schema.type_map.values())
+    fields = [
+        f for t in types if is_object_type(t) or is_interface_type(t) for f in t.fields.values()
+    ]
+    input_fields = sum(len(t.fields) for t in types if is_input_object_type(t))
+    enum_values = sum(len(getattr(t, "values", {}) or {}) for t in types)
+    interfaces = sum(len(getattr(t, "interfaces", ()) or ()) for t in types)
+    possible = sum(len(schema.get_possible_types(t)) for t in types if is_interface_type(t))
+    possible += sum(len(getattr(t, "types", ()) or ()) for t in types)
+    directives = list(schema.directives)
+    # Type references (of fields, arguments, input fields): how deep their ofType chains go.
+    references = [f.type for f in fields]
+    references += [a.type for f in fields for a in f.args.values()]
+    references += [f.type for t in types if is_input_object_type(t) for f in t.fields.values()]
+    wrappers = sum(_wrapper_depth(r) for r in references)
+    directive_args = sum(len(d.args) for d in directives)
+
+    def per(total: int, items: int) -> float:
+        return total / max(1, items)
+
+    return {
+        ("__Schema", "types"): len(types),
+        ("__Schema", "directives"): len(directives),
+        ("__Type", "fields"): per(len(fields), len(types)),
+        ("__Type", "inputFields"): per(input_fields, len(types)),
+        ("__Type", "enumValues"): per(enum_values, len(types)),
+        ("__Type", "interfaces"): per(interfaces, len(types)),
+        ("__Type", "possibleTypes"): per(possible, len(types)),
+        ("__Field", "args"): per(sum(len(f.args) for f in fields), len(fields)),
+        ("__Directive", "args"): per(directive_args, len(directives)),
+        # ``ofType`` is null past a reference's wrappers: with an average depth d, each level
+        # of ``ofType { ofType { … } }`` is there with a chance of about d / (1 + d).
+        ("__Type", "ofType"): per(wrappers, len(references) + wrappers),
+    }
 
 
 class _Coster:
@@ -53,7 +109,7 @@ class _Coster:
         }
         self.memo: dict[tuple[str, int | None], int] = {}
         self.in_progress: set[tuple[str, int | None]] = set()
-        self.plain_memo: dict[str, int] = {}
+        self.sizes = introspection_sizes(schema)
 
     def selection_set(self, node: SelectionSetNode, parent: Any, page: int | None) -> int:
         total = 0
@@ -84,22 +140,28 @@ class _Coster:
 
     def field(self, node: FieldNode, parent: Any, page: int | None) -> int:
         name = node.name.value
-        if name.startswith("__"):
-            return 1 + (self.plain(node.selection_set) if node.selection_set else 0)
         composite = isinstance(parent, GraphQLObjectType | GraphQLInterfaceType)
         definition = parent.fields.get(name) if composite else None
+        if name == "__schema":
+            definition = SchemaMetaFieldDef
+        elif name == "__type":
+            definition = TypeMetaFieldDef
         if definition is None or node.selection_set is None:
             return 1
         is_list = is_list_type(get_nullable_type(definition.type))
-        own_page = self.page_size(definition, node)
-        if own_page is not None:
+        introspected = getattr(parent, "name", "").startswith("__")
+        own_page = None if introspected else self.page_size(definition, node)
+        multiplier: float
+        if introspected and (is_list or (parent.name, name) in self.sizes):
+            multiplier, inner_page = self.sizes.get((parent.name, name), DEFAULT_LIST_SIZE), None
+        elif own_page is not None:
             multiplier, inner_page = (own_page, None) if is_list else (1, own_page)
         elif is_list:
             multiplier, inner_page = (page if page is not None else DEFAULT_LIST_SIZE), None
         else:
             multiplier, inner_page = 1, None
         inner = self.selection_set(node.selection_set, get_named_type(definition.type), inner_page)
-        return 1 + multiplier * inner
+        return 1 + math.ceil(multiplier * inner)
 
     def page_size(self, definition: Any, node: FieldNode) -> int | None:
         if not any(name in definition.args for name in PAGE_ARGUMENTS):
@@ -113,22 +175,6 @@ class _Coster:
             if isinstance(value, int):
                 return max(1, min(value, cap))
         return DEFAULT_LIST_SIZE
-
-    def plain(self, node: SelectionSetNode) -> int:
-        """Introspection: one point per field, fragments counted once each."""
-        total = 0
-        for selection in node.selections:
-            if isinstance(selection, FieldNode):
-                total += 1 + (self.plain(selection.selection_set) if selection.selection_set else 0)
-            elif isinstance(selection, InlineFragmentNode):
-                total += self.plain(selection.selection_set)
-            elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                if name not in self.plain_memo and name in self.fragments:
-                    self.plain_memo[name] = 0  # a cycle counts as nothing
-                    self.plain_memo[name] = self.plain(self.fragments[name].selection_set)
-                total += self.plain_memo.get(name, 0)
-        return total
 
 
 def operation_cost(
