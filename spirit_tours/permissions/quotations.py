@@ -91,6 +91,11 @@ class QuotationScope:
     def offer_scope(self, offer: HotelOffer) -> OfferScope:
         return OfferScope(self, own=self.owns(offer))
 
+    def invitation_scope(self, hotel_company_id: uuid.UUID) -> OfferScope:
+        """An invitation is seen under the rules of the offer it may become."""
+        own = self.relation == Relation.INVITED_HOTEL and hotel_company_id == self.viewer_company_id
+        return OfferScope(self, own=own)
+
     def lists_offer(self, offer: HotelOffer) -> bool:
         """Whether the offer appears at all: competitors see active offers in OPEN mode only."""
         if self.relation in (Relation.ADMIN, Relation.OWNER) or self.owns(offer):
@@ -124,6 +129,18 @@ class OfferScope:
     @property
     def sees_hotel(self) -> bool:
         return self.relation in (Relation.ADMIN, Relation.OWNER) or self.own
+
+    @property
+    def sees_alias(self) -> bool:
+        """The stable alias ("Hotel B") exists to anonymise offers that competitors see in OPEN
+        mode. The operator and the owner see it beside the hotel's identity. A hotel sees
+        aliases, its own included, only in OPEN mode: elsewhere its own alias alone would tell
+        it how many hotels were invited before it, which HIDDEN and RANK_ONLY keep from it."""
+        if self.relation in (Relation.ADMIN, Relation.OWNER):
+            return True
+        return (
+            self.relation == Relation.INVITED_HOTEL and self.quotation.mode == CompetitorPrices.OPEN
+        )
 
     @property
     def sees_notes(self) -> bool:
