@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import Enum
 
 from spirit_tours.permissions.ownership import owns
@@ -162,3 +163,14 @@ def rank_of(own: HotelOffer, offers: Iterable[HotelOffer]) -> int | None:
         if offer.status == OfferStatus.ACTIVE and offer.net_price < own.net_price
     }
     return len(cheaper) + 1
+
+
+def revision_moves_rank(mine: Iterable[HotelOffer], previous: Decimal, current: Decimal) -> bool:
+    """Whether a competitor's price going from ``previous`` to ``current`` changes the rank of
+    one of the viewer's active offers. A RANK_ONLY hotel hears of a competitor's revision only
+    then: a notes-only or rank-neutral revision would otherwise tell it when competitors act."""
+    return any(
+        (previous < own.net_price) != (current < own.net_price)
+        for own in mine
+        if own.status == OfferStatus.ACTIVE
+    )
