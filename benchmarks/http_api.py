@@ -80,7 +80,9 @@ async def baseline_page(request: StarletteRequest) -> JSONResponse:
             "currency": row.currency,
             "offerCount": len(offers[row.id]) if scope.sees_offer_count else None,
             "offers": [{
-                "id": str(offer.id), "hotelAlias": aliases.get(offer.hotel_id),
+                "id": str(offer.id),
+                "hotelAlias": aliases.get(offer.hotel_id)
+                if scope.offer_scope(offer).sees_alias else None,
                 "status": offer.status.value,
                 "netPrice": {"amount": str(offer.net_price), "currency": offer.currency}
                 if scope.offer_scope(offer).sees_net_price else None,

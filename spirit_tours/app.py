@@ -30,7 +30,7 @@ from spirit_tours.permissions.classes import IsAdmin
 from spirit_tours.permissions.http import RequireRole
 from spirit_tours.resolvers.payments.webhooks import MAX_BODY_BYTES as WEBHOOK_MAX_BODY_BYTES
 from spirit_tours.schema.build import build_schema
-from spirit_tours.security_headers import SecurityHeaders
+from spirit_tours.security_headers import SecurityHeaders, serves_https
 from spirit_tours.services import Services
 
 log = logging.getLogger(__name__)
@@ -131,5 +131,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
         exception_handlers={PoolTimeout: pool_exhausted},
         middleware=[Middleware(HttpMetrics), Middleware(BodyLimit, **body_limits(settings))],
-        https=settings.public_url.startswith("https://"),
+        https=serves_https(settings.public_url),
     )

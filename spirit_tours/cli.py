@@ -79,11 +79,26 @@ def _secured(settings: Settings) -> Settings:
     try:
         return settings.secured()
     except InsecureSettingsError as error:
-        lines = "\n".join(f"  - {problem}" for problem in error.problems)
-        hint = "" if settings.is_development else (
-            "\n(For the demo on this machine, run `make run` or `spirit-tours serve --demo`.)"
-        )  # fmt: skip
-        raise click.ClickException(f"refusing to start in {settings.env}:\n{lines}{hint}") from None
+        raise _refusal(settings, error) from None
+
+
+def _checked(settings: Settings) -> Settings:
+    """For the commands that do not serve: the same checks as ``serve`` of every value that is
+    set (a weak metrics token, a too-wide proxy list, a bad public URL are refused here too),
+    without asking for the secrets only a server uses."""
+    try:
+        settings.check_secrets(serving=False)
+    except InsecureSettingsError as error:
+        raise _refusal(settings, error) from None
+    return settings
+
+
+def _refusal(settings: Settings, error: InsecureSettingsError) -> click.ClickException:
+    lines = "\n".join(f"  - {problem}" for problem in error.problems)
+    hint = "" if settings.is_development else (
+        "\n(For the demo on this machine, run `make run` or `spirit-tours serve --demo`.)"
+    )  # fmt: skip
+    return click.ClickException(f"refusing to start in {settings.env}:\n{lines}{hint}")
 
 
 def local_url(host: str, port: int) -> str:
@@ -191,7 +206,7 @@ async def _nothing(engine: AsyncEngine, session: AsyncSession) -> None:
 @main.command(name="migrate")
 def migrate_command() -> None:
     """Apply database migrations."""
-    settings = get_settings()
+    settings = _checked(get_settings())
     urls = _servers(settings)
 
     asyncio.run(_with_database(settings, urls.database_url, _nothing))
@@ -203,7 +218,7 @@ def seed_demo_command() -> None:
     """Load the demo data (idempotent) and print the demo logins."""
     from spirit_tours.demo import format_logins, seed_demo
 
-    settings = get_settings()
+    settings = _checked(get_settings())
     urls = _servers(settings)
 
     async def seed(engine: AsyncEngine, session: AsyncSession) -> str:
@@ -232,7 +247,7 @@ def create_user_command(
     """Create a user (and its company and hotel when they do not exist yet)."""
     from spirit_tours.resolvers.accounts import NewUser, create_user
 
-    settings = get_settings()
+    settings = _checked(get_settings())
     urls = _servers(settings)
     new = NewUser(
         email=email,
@@ -283,7 +298,7 @@ def rotate_keys_command(batch_size: int) -> None:
     from spirit_tours.persistence.encryption import rotate_keys
     from spirit_tours.persistence.models import Base
 
-    settings = get_settings()
+    settings = _checked(get_settings())
     keyring = _keyring(settings)
     urls = _servers(settings)
 

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from spirit_tours.crypto import KEY_BYTES, KeyConfigurationError, Keyring, development_keyring
 from spirit_tours.errors import DomainError
+from spirit_tours.network_settings import forwarded_ips_problem, public_url_problem
 from spirit_tours.resolvers.bookings.policies import parse_cancellation_policy
 
 _KEYS_NEEDED = (
@@ -294,32 +295,38 @@ class Settings(BaseSettings):
         settings.check_secrets()
         return settings
 
-    def check_secrets(self) -> None:
+    def check_secrets(self, *, serving: bool = True) -> None:
         """Refuse missing, short or published secrets outside development (published ones,
-        such as the development constants of earlier versions, everywhere)."""
+        such as the development constants of earlier versions, everywhere), and unsafe network
+        settings. ``serving=False`` (the commands other than ``serve`` and ``worker``): what is
+        set is checked just the same, but the secrets and public URL only a server uses may be
+        left unset."""
         problems: list[str] = []
         for name in (*GENERATED_SECRETS, *OPTIONAL_SECRETS):
             value = self._secret(name)
             if name == "offline_payments_secret" and not self.is_development:
                 continue  # the offline gateway exists only in development
-            if not value and name in OPTIONAL_SECRETS:
+            if not value and (name in OPTIONAL_SECRETS or not serving):
                 continue
             problem = secret_problem(value, strict=not self.is_development)
             if problem:
                 problems.append(f"SPIRIT_{name.upper()} {problem}")
         if self.env == Environment.PRODUCTION:
-            if "public_url" not in self.model_fields_set:
+            if "public_url" not in self.model_fields_set and serving:
                 problems.append(
                     "SPIRIT_PUBLIC_URL must be set in production (where browsers reach this "
                     "server: links in e-mails and payment redirects)"
                 )
             if self.payu_api_key and self.payu_api_key.get_secret_value() in PUBLIC_SECRETS:
                 problems.append("SPIRIT_PAYU_API_KEY is PayU's published sandbox key")
-            if "*" in self.forwarded_allow_ips:
-                problems.append(
-                    "SPIRIT_FORWARDED_ALLOW_IPS must name the proxy's address: with * any "
-                    "client chooses its own address (and escapes the per-address login limit)"
-                )
+            proxies = forwarded_ips_problem(self.forwarded_allow_ips)
+            if proxies:
+                problems.append(proxies)
+        url_problem = public_url_problem(
+            self.public_url, production=self.env == Environment.PRODUCTION
+        )
+        if url_problem:
+            problems.append(url_problem)
         if not self.is_development and self.encryption_keys is None:
             problems.append(_KEYS_NEEDED)
         if self.encryption_keys is not None:

@@ -65,6 +65,26 @@ def _monitor_policy() -> str:
     )
 
 
+def baseline_headers(policy: str, *, https: bool) -> list[tuple[str, str]]:
+    """The headers every response carries (``policy`` being its Content Security Policy): the
+    middleware adds them to the application's answers, the HTTP edge (``edge.protocol``) to
+    the refusals it writes itself (408, 431)."""
+    headers = [
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "no-referrer"),
+        ("X-Frame-Options", "DENY"),
+        ("Content-Security-Policy", policy),
+    ]
+    if https:
+        headers.append(("Strict-Transport-Security", HSTS))
+    return headers
+
+
+def serves_https(public_url: str) -> bool:
+    """Whether browsers reach this server over https (then HSTS is sent)."""
+    return public_url.startswith("https://")
+
+
 class SecurityHeaders:
     """ASGI middleware adding the headers to every HTTP response that lacks them."""
 
@@ -93,12 +113,10 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 message["headers"] = list(message.get("headers", []))
                 headers = MutableHeaders(scope=message)
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                headers.setdefault("Referrer-Policy", "no-referrer")
-                headers.setdefault("X-Frame-Options", "DENY")
-                headers.setdefault("Content-Security-Policy", self.policy_for(scope["path"]))
-                if self.https:
-                    headers.setdefault("Strict-Transport-Security", HSTS)
+                for name, value in baseline_headers(
+                    self.policy_for(scope["path"]), https=self.https
+                ):
+                    headers.setdefault(name, value)
             await send(message)
 
         await self.app(scope, receive, with_headers)

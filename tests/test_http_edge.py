@@ -22,7 +22,9 @@ from websockets.typing import Subprotocol
 
 from spirit_tours.config import Settings
 from spirit_tours.edge.protocol import EdgeConfig, EdgeHttpToolsProtocol
+from spirit_tours.edge.server import server_config
 from spirit_tours.resolvers.payments.webhooks import MAX_BODY_BYTES as WEBHOOK_MAX_BODY_BYTES
+from spirit_tours.security_headers import API_POLICY, HSTS, baseline_headers
 from tests.conftest import LiveServer, serving
 
 # Longer than any limit under test: a server that waits for the client fails the test instead.
@@ -79,6 +81,12 @@ def error_of(body: bytes) -> dict[str, Any]:
     errors: list[dict[str, Any]] = json.loads(body)["errors"]
     assert len(errors) == 1
     return errors[0]["extensions"]  # type: ignore[no-any-return]
+
+
+def assert_security_headers(headers: dict[str, str]) -> None:
+    """The edge's own refusals carry the headers of every other response (README)."""
+    expected = {name.lower(): value for name, value in baseline_headers(API_POLICY, https=False)}
+    assert {name: headers.get(name) for name in expected} == expected
 
 
 def request_head(method: str, path: str, *headers: str) -> bytes:
@@ -179,9 +187,10 @@ async def test_an_endless_header_line_is_refused(
                 await writer.drain()
                 await asyncio.sleep(0)  # let the answer in, if any
                 sent += 8192
-        status, _, body = await answer
+        status, headers, body = await answer
     assert status == 431
     assert error_of(body)["reason"] == "HEADERS_TOO_LARGE"
+    assert_security_headers(headers)
     assert sent < 10 * 1024 * 1024  # answered (and closed) before the client gave up
 
 
@@ -190,9 +199,10 @@ async def test_too_many_headers_are_refused(live_server: LiveServer, settings: S
     async with connection(live_server) as (reader, writer):
         writer.write(request_head("GET", "/healthz", *headers))
         await writer.drain()
-        status, _, body = await read_response(reader)
+        status, answered, body = await read_response(reader)
         assert status == 431
         assert error_of(body)["reason"] == "HEADERS_TOO_LARGE"
+        assert_security_headers(answered)
         assert await closed(reader)
 
 
@@ -237,9 +247,10 @@ async def test_headers_sent_slowly_are_cut_off(quick_server: LiveServer) -> None
                 writer.write(b"X")
                 await writer.drain()
                 await asyncio.sleep(0.1)  # the attacker's pace, not a wait for a condition
-        status, _, body = await answer
+        status, headers, body = await answer
     assert status == 408
     assert error_of(body)["reason"] == "REQUEST_TIMEOUT"
+    assert_security_headers(headers)
     assert time.monotonic() - started < QUICK["request_head_timeout_seconds"] + 2
 
 
@@ -254,10 +265,11 @@ async def test_a_body_sent_slowly_is_cut_off(quick_server: LiveServer) -> None:
                 writer.write(b" ")
                 await writer.drain()
                 await asyncio.sleep(0.1)  # the attacker's pace
-        status, _, body = await answer
+        status, headers, body = await answer
         assert await closed(reader)
     assert status == 408
     assert error_of(body)["reason"] == "REQUEST_TIMEOUT"
+    assert_security_headers(headers)
     assert time.monotonic() - started < QUICK["request_body_timeout_seconds"] + 2
 
 
@@ -295,3 +307,11 @@ async def test_a_websocket_without_connection_init_is_closed(live_server: LiveSe
             await asyncio.wait_for(ws.recv(), 15)
     assert closed_with.value.rcvd is not None
     assert closed_with.value.rcvd.code == 4408
+
+
+def test_behind_https_the_edge_refusals_also_send_hsts(settings: Settings) -> None:
+    https = settings.model_copy(update={"public_url": "https://api.spirit-tours.example"})
+    refusal = server_config("spirit_tours.app:create_app", https, factory=True).refusal_headers
+    assert f"Strict-Transport-Security: {HSTS}\r\n".encode() in refusal
+    plain = server_config("spirit_tours.app:create_app", settings, factory=True).refusal_headers
+    assert b"Strict-Transport-Security" not in plain

@@ -360,3 +360,43 @@ async def test_a_hotel_never_hears_of_a_competitors_invitation(
         assert ranked["kind"] == "competition.changed"
         assert ranked["quotation"] == {"status": "OPEN", "offerCount": 1, "myRank": None}
         await inti.nothing("HIDDEN", 0.5)
+
+
+REVISE = """
+mutation($input: ReviseOfferInput!) { reviseOffer(input: $input) { offer { revision } } }"""
+
+
+async def test_rank_only_competitors_hear_of_a_revision_only_when_their_rank_moves(
+    gql: GraphQLClient, make_user: UserFactory, live_server: LiveServer, sessions: SessionFactory
+) -> None:
+    """SPEC §3: RANK_ONLY shows a competitor its rank and the offer count, nothing else; an
+    event for a notes-only (or rank-neutral) revision would still tell it when rivals act. The
+    offering hotel's own event carries no alias outside OPEN mode."""
+    world = await make_world(gql, make_user)
+    quotation = await open_quotation(gql, world, mode="RANK_ONLY")
+    await submit(gql, world.hotels[0], quotation, "1000.00")
+    rival_offer = await submit(gql, world.hotels[1], quotation, "900.00")
+    await relayed(sessions)
+    async with (
+        live(live_server.url, world.admin.token) as admin,
+        live(live_server.url, world.hotels[0].token) as inti,
+        live(live_server.url, world.hotels[1].token) as rival,
+    ):
+        for client in (admin, inti, rival):
+            await client.subscribe("q", ROOM, {"q": quotation})
+        await asyncio.sleep(0.3)  # subscriptions registered
+        revisions = [{"notes": "Breakfast included"}, {"netPrice": "950.00"},
+                     {"netPrice": "1100.00"}]  # fmt: skip
+        for terms in revisions:
+            revised = {"input": {"offerId": rival_offer, **terms}}
+            (await gql.execute(REVISE, revised, token=world.hotels[1].token)).ok()
+            seen = await admin.event("q", "quotationEvents")  # delivered to the room
+            assert seen["kind"] == "offer.revised"
+            own = await rival.event("q", "quotationEvents")
+            assert own["offer"]["hotelAlias"] is None  # not even its own, outside OPEN
+            assert own["offer"]["netPrice"] is not None
+        # Only the last revision moved Inti from second to first.
+        ranked = await inti.event("q", "quotationEvents")
+        assert ranked["kind"] == "competition.changed"
+        assert ranked["quotation"]["myRank"] == 1
+        await inti.nothing("q", 0.5)

@@ -7,6 +7,7 @@ import asyncio
 import json
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -51,7 +52,9 @@ def _refusals(provider: str, reason: str) -> float:
     return value or 0.0
 
 
-async def _webhook(http: httpx.AsyncClient, body: bytes, headers: dict[str, str]) -> httpx.Response:
+async def _webhook(
+    http: httpx.AsyncClient, body: bytes, headers: Mapping[str, str]
+) -> httpx.Response:
     return await http.post("/webhooks/stripe", content=body, headers=headers)
 
 
@@ -118,6 +121,8 @@ async def test_forged_and_stale_webhooks_are_refused_counted_and_change_nothing(
         (tampered, stripe_signature(body)),
         (body, stripe_signature(body, at=int(time.time()) - 3600)),  # replayed an hour later
         (body, {"Content-Type": "application/json"}),
+        # Not ASCII: the SDK's compare_digest would raise TypeError (a 500) on it.
+        (body, httpx.Headers({b"Stripe-Signature": b"t=%d,v1=\xc3\xa9" % time.time()})),
     ):
         refused = await _webhook(http, sent, headers)
         assert refused.status_code == 401
@@ -125,7 +130,7 @@ async def test_forged_and_stale_webhooks_are_refused_counted_and_change_nothing(
         deliveries = list(await session.scalars(select(WebhookDelivery)))
         stored = await session.get_one(Payment, uuid.UUID(payment_id))
     assert deliveries == []  # an unverified delivery is not stored: anyone can send one
-    assert _refusals("STRIPE", "signature") == refused_before + 4
+    assert _refusals("STRIPE", "signature") == refused_before + 5
     assert stored.status.value == "REQUIRES_ACTION"
     assert await event_count(sessions, "booking.confirmed") == 0
     unknown = await http.post("/webhooks/bitcoin", content=body)
@@ -165,6 +170,10 @@ async def test_forged_and_stale_webhooks_are_refused_counted_and_change_nothing(
             )
         )
     assert audited == 1
+    # A replay whose signature is not ASCII is rejected too, not an internal error.
+    garbled = {"p": body.decode(), "h": {"stripe-signature": "t=1,v1=é"}}
+    rejected = (await gql.execute(replay, garbled, token=world.admin.token)).ok()
+    assert rejected["paymentWebhook"]["outcome"] == "REJECTED"
 
 
 async def test_refused_webhooks_are_limited_per_client_address(

@@ -133,3 +133,49 @@ async def test_outside_development_the_offline_gateway_does_not_exist(
     page = await http.get(f"/payments/offline/{uuid.uuid4()}")
     assert page.status_code == 404
     assert (await http.post("/webhooks/offline", content=b"{}")).status_code == 404
+
+
+REPLAY = """
+mutation($h: JSON!) { paymentWebhook(provider: OFFLINE, payload: "{}", headers: $h) { outcome } }
+"""
+
+
+async def test_garbled_signatures_and_csrf_tokens_are_refused_not_crashed(
+    development_server: LiveServer, make_user: UserFactory
+) -> None:
+    """Bytes that are not ASCII (or digits that are not ASCII digits) in a signature, a CSRF
+    token or its cookie are a bad signature, as unauthenticated input must be: never a 500."""
+    async with httpx.AsyncClient(base_url=development_server.url, timeout=30) as http:
+        garbage = (b"t=1,v1=\xc3\xa9", b"t=\xb2,v1=00", b"t=1\xc3\xa9,v1=00", b"t=" + b"1" * 5000)
+        for signature in garbage:
+            headers = {b"x-offline-signature": signature}
+            refused = await http.post("/webhooks/offline", content=b"{}", headers=headers)
+            assert refused.status_code == 401, signature
+
+        gql = GraphQLClient(http)
+        world = await make_world(gql, make_user)
+        for garbled in ("t=1,v1=é", "t=²,v1=00"):
+            replay = {"h": {"x-offline-signature": garbled}}
+            replayed = (await gql.execute(REPLAY, replay, token=world.admin.token)).ok()
+            assert replayed["paymentWebhook"]["outcome"] == "REJECTED", garbled
+
+        booking_id = await booked(gql, world, owner=world.client)
+        started = (await start_payment(gql, world.client.token, booking_id)).ok()["startPayment"]
+        payment_id = started["payment"]["id"]
+        path = f"/payments/offline/{payment_id}"
+        token = csrf_token(await http.get(path))
+        issued, nonce, digest = token.split(".")
+        forms = [f"{issued}.é.{digest}", f"{issued}.{nonce}.é", f"²{issued[1:]}.{nonce}.{digest}"]
+        for form in forms:
+            refused = await http.post(path, data={"decision": "approve", "csrf": form})
+            assert refused.status_code == 403, form
+        async with httpx.AsyncClient(base_url=development_server.url) as stranger:
+            cookie = {b"cookie": b"offline_checkout=\xc3\xa9"}
+            sent = {"decision": "approve", "csrf": token}
+            refused = await stranger.post(path, data=sent, headers=cookie)
+            assert refused.status_code == 403
+        seen = (await gql.execute(PAYMENT, {"id": payment_id}, token=world.admin.token)).ok()
+        assert seen["payment"]["status"] == "REQUIRES_ACTION"
+        # The page still works for its own form.
+        paid = await http.post(path, data={"decision": "approve", "csrf": token})
+        assert paid.status_code == 303

@@ -360,7 +360,11 @@ def check_hotel(raw: str, data: Any, world: World, state: State, hotel: int, whe
             assert quotation.get("myRank") is None, f"{where}: myRank in HIDDEN mode"
         for invitation in quotation.get("invitations") or []:
             assert invitation["hotel"]["id"] == own_id, f"{where}: a competitor's invitation"
+            if state.mode != "OPEN":  # its alias's letter would tell how many came before
+                assert invitation["hotelAlias"] is None, f"{where}: own alias outside OPEN"
     for offer in offers_in(data):
+        if state.mode != "OPEN" and "hotelAlias" in offer:
+            assert offer["hotelAlias"] is None, f"{where}: own alias outside OPEN: {offer}"
         if offer["isMine"]:
             if offer.get("hotel") is not None:
                 assert offer["hotel"]["id"] == own_id, f"{where}: isMine on a competitor"

@@ -17,7 +17,7 @@ query($id: ID!) {
     destination travellers competitorPrices
     owner { fullName email company { name } }
     offers { hotelAlias isMine netPrice { amount } hotel { name } notes revisions { revision } }
-    myOffer { netPrice { amount } hotel { name } }
+    myOffer { hotelAlias netPrice { amount } hotel { name } }
     offerCount myRank markupPercent
     sellingPrice { amount currency } margin { amount }
     selectedOffer { hotelAlias netPrice { amount } hotel { name } }
@@ -61,6 +61,7 @@ async def test_admin_sees_everything(gql: GraphQLClient, make_user: UserFactory,
     assert quotation["margin"] == {"amount": "180.00"}
     assert quotation["selectedOffer"]["netPrice"] == {"amount": "900.00"}
     assert quotation["myRank"] is None
+    assert [o["hotelAlias"] for o in quotation["offers"]] == ["Hotel A", "Hotel B", "Hotel C"]
 
 
 @pytest.mark.parametrize("mode", ["HIDDEN", "RANK_ONLY", "OPEN"])
@@ -105,7 +106,13 @@ async def test_competing_hotel_sees_only_what_the_mode_allows(
     assert inti["sellingPrice"] is None
     assert inti["margin"] is None
     assert inti["selectedOffer"] is None
-    assert inti["myOffer"] == {"netPrice": {"amount": "1000.00"}, "hotel": {"name": "Inti Palace"}}
+    # Aliases anonymise OPEN-mode competitors; elsewhere a hotel's own alias ("Hotel C") would
+    # tell it how many hotels were invited before it, so it gets none.
+    alias = "Hotel A" if mode == "OPEN" else None
+    assert inti["myOffer"] == {
+        "hotelAlias": alias, "netPrice": {"amount": "1000.00"}, "hotel": {"name": "Inti Palace"},
+    }  # fmt: skip
+    assert [i["hotelAlias"] for i in inti["invitations"]] == [alias]
     assert inti["offerCount"] == count
     assert inti["myRank"] == rank
     assert [i["hotel"]["name"] for i in inti["invitations"]] == ["Inti Palace"]
@@ -113,6 +120,7 @@ async def test_competing_hotel_sees_only_what_the_mode_allows(
     for offer in inti["offers"]:
         if offer["isMine"]:
             assert offer["hotel"] == {"name": "Inti Palace"}
+            assert offer["hotelAlias"] == alias
             assert offer["revisions"] == [{"revision": 1}]
             continue
         # OPEN: competitors' prices, anonymised; never their identity, notes or history.
@@ -166,7 +174,7 @@ async def test_mutation_payloads_follow_the_same_rules(
     payload = """
     mutation($input: SubmitOfferInput!) {
       submitOffer(input: $input) {
-        offer { netPrice { amount } hotel { name } }
+        offer { hotelAlias netPrice { amount } hotel { name } }
         quotation {
           offerCount myRank owner { email } offers { netPrice { amount } hotel { name } }
         }
@@ -179,6 +187,7 @@ async def test_mutation_payloads_follow_the_same_rules(
     data = (await gql.execute(payload, {"input": offer}, token=world.hotels[0].token)).ok()
     submitted = data["submitOffer"]
     assert submitted["offer"] == {
+        "hotelAlias": None,
         "netPrice": {"amount": "1000.00"},
         "hotel": {"name": "Inti Palace"},
     }

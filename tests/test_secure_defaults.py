@@ -107,14 +107,75 @@ def test_weak_or_published_secrets_are_refused_outside_development(field: str, v
 
 
 @pytest.mark.usefixtures("no_configuration")
-def test_production_refuses_to_trust_every_proxy() -> None:
+@pytest.mark.parametrize(
+    "proxies", ["*", "0.0.0.0/0", "::/0", "172.30.250.10, 0.0.0.0/0", "0.0.0.0/1", "1.0.0.0/8"]
+)
+def test_production_refuses_to_trust_every_proxy(proxies: str) -> None:
+    """uvicorn reads networks too: 0.0.0.0/0 (or any wide public network) means ``*``."""
     settings = Settings(
         jwt_secret=SecretStr(STRONG), email_secret=SecretStr(STRONG[::-1]), encryption_keys=KEYS,
-        public_url="https://api.spirit-tours.example", forwarded_allow_ips="*",
+        public_url="https://api.spirit-tours.example", forwarded_allow_ips=proxies,
     )  # fmt: skip
     with pytest.raises(InsecureSettingsError, match="SPIRIT_FORWARDED_ALLOW_IPS"):
         settings.secured()
-    settings.model_copy(update={"forwarded_allow_ips": "172.30.250.10"}).secured()
+    for allowed in ("172.30.250.10", "10.0.0.0/8, fd00::/8", "203.0.113.0/28", "127.0.0.1"):
+        settings.model_copy(update={"forwarded_allow_ips": allowed}).secured()
+
+
+@pytest.mark.usefixtures("no_configuration")
+@pytest.mark.parametrize(
+    ("url", "refused_in"),
+    [
+        ("javascript:alert(1)", {"production", "test", "development"}),
+        ("https://", {"production", "test", "development"}),
+        ("ftp://files.spirit-tours.example", {"production", "test", "development"}),
+        ("http://user:password@api.spirit-tours.example", {"production", "test", "development"}),
+        ("http://api.spirit-tours.example", {"production"}),
+        ("http://localhost:8080", set()),  # the compose stack's default: this machine
+        ("http://[::1]:8000", set()),
+        ("https://api.spirit-tours.example", set()),
+    ],
+)
+def test_the_public_url_is_an_http_url_and_https_in_production(
+    url: str, refused_in: set[str], tmp_path: Path
+) -> None:
+    """It goes into e-mail links and payment redirects."""
+    for env in Environment:
+        settings = Settings(
+            env=env, jwt_secret=SecretStr(STRONG), email_secret=SecretStr(STRONG[::-1]),
+            encryption_keys=KEYS, public_url=url, data_dir=tmp_path / "data",
+        )  # fmt: skip
+        if env.value in refused_in:
+            with pytest.raises(InsecureSettingsError, match="SPIRIT_PUBLIC_URL"):
+                settings.secured()
+        else:
+            settings.secured()
+
+
+async def test_every_command_refuses_what_serve_refuses(tmp_path: Path) -> None:
+    """Not only ``serve``: a command that loads the settings refuses a weak metrics token, a
+    proxy list that trusts everyone or a bad public URL (it may leave unset the secrets only a
+    server uses), before starting anything."""
+    data_dir = tmp_path / "data"
+    commands = [
+        ("migrate",),
+        ("seed-demo",),
+        ("rotate-keys",),
+        ("create-user", "--email", "a@b.example", "--password", STRONG, "--role", "ADMIN"),
+    ]
+    bad = [
+        {"SPIRIT_METRICS_TOKEN": "short"},
+        {"SPIRIT_FORWARDED_ALLOW_IPS": "0.0.0.0/0"},
+        {"SPIRIT_PUBLIC_URL": "javascript:alert(1)"},
+    ]
+    for args in commands:
+        for setting in bad:
+            env = clean_env(SPIRIT_DATA_DIR=str(data_dir),
+                            SPIRIT_ENCRYPTION_KEYS=TEST_ENCRYPTION_KEYS, **setting)  # fmt: skip
+            refused = await run_cli(*args, env=env)
+            assert refused.code == 1, (args, setting, refused.stdout)
+            assert next(iter(setting)) in refused.stderr, refused.stderr
+    assert not (data_dir / "postgres").exists()  # refused before starting anything
 
 
 @pytest.mark.usefixtures("no_configuration")

@@ -24,6 +24,7 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from spirit_tours.edge.errors import edge_error_body
+from spirit_tours.security_headers import API_POLICY, baseline_headers
 
 
 class EdgeConfig(Config):
@@ -36,12 +37,18 @@ class EdgeConfig(Config):
         max_header_bytes: int,
         request_head_timeout: float,
         request_body_timeout: float,
+        https: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(app, **kwargs)
         self.max_header_bytes = max_header_bytes
         self.request_head_timeout = request_head_timeout
         self.request_body_timeout = request_body_timeout
+        # The edge's own refusals carry the security headers of every other response.
+        self.refusal_headers = b"".join(
+            f"{name}: {value}\r\n".encode("latin-1")
+            for name, value in baseline_headers(API_POLICY, https=https)
+        )
 
 
 class _HeadTooLargeError(Exception):
@@ -62,6 +69,7 @@ class EdgeHttpToolsProtocol(HttpToolsProtocol):
         self.max_header_bytes = config.max_header_bytes
         self.head_timeout = config.request_head_timeout
         self.body_timeout = config.request_body_timeout
+        self.refusal_headers = config.refusal_headers
         self.head_bytes = 0  # of the current head, counted as the parser completes its parts
         self.head_pending = 0  # received while the current head is incomplete
         self.in_head = True
@@ -116,6 +124,7 @@ class EdgeHttpToolsProtocol(HttpToolsProtocol):
             content.extend([name, b": ", value, b"\r\n"])
         content.extend(
             [
+                self.refusal_headers,
                 b"content-type: application/json\r\n",
                 b"content-length: " + str(len(body)).encode("ascii") + b"\r\n",
                 b"connection: close\r\n\r\n",

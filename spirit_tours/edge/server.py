@@ -12,6 +12,7 @@ from uvicorn.supervisors import Multiprocess
 
 from spirit_tours.config import Settings
 from spirit_tours.edge.protocol import EdgeConfig, EdgeHttpToolsProtocol
+from spirit_tours.security_headers import serves_https
 
 WS_MAX_SIZE = 64 * 1024
 WORKER_HEALTHCHECK_SECONDS = 60
@@ -39,6 +40,7 @@ def server_config(app: Any, settings: Settings, **options: Any) -> EdgeConfig:
         max_header_bytes=settings.max_header_bytes,
         request_head_timeout=settings.request_head_timeout_seconds,
         request_body_timeout=settings.request_body_timeout_seconds,
+        https=serves_https(settings.public_url),
         **(defaults | options),
     )
 

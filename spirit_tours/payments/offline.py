@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import time
 import uuid
@@ -99,11 +100,11 @@ class OfflineGateway:
         """The form's token was signed for this payment, recently, with the cookie's nonce."""
         issued, _, rest = token.partition(".")
         nonce, _, digest = rest.partition(".")
-        if not issued.isdigit() or not nonce or not hmac.compare_digest(nonce, cookie):
+        if not _is_timestamp(issued) or not nonce or not _same(nonce, cookie):
             return False
         if abs(time.time() - int(issued)) > CSRF_TTL_SECONDS:
             return False
-        return hmac.compare_digest(self._csrf_digest(payment_id, issued, nonce), digest)
+        return _same(self._csrf_digest(payment_id, issued, nonce), digest)
 
     def _digest(self, timestamp: str, body: bytes) -> str:
         return hmac.new(self._secret, timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
@@ -136,7 +137,7 @@ class OfflineGateway:
             if "=" in part
         )
         stamp, given = parts.get("t", ""), parts.get("v1", "")
-        if not stamp.isdigit() or not hmac.compare_digest(self._digest(stamp, body), given):
+        if not _is_timestamp(stamp) or not _same(self._digest(stamp, body), given):
             raise InvalidSignatureError(self.provider, "The signature does not match.")
         if check_freshness and abs(time.time() - int(stamp)) > self._tolerance:
             raise InvalidSignatureError(self.provider, "The signature is too old.")
@@ -156,3 +157,16 @@ class OfflineGateway:
             card_last4=event.get("card_last4"),
             raw=event,
         )
+
+
+def _is_timestamp(value: str) -> bool:
+    """ASCII digits, a few: ``str.isdigit`` accepts "²", which ``int`` refuses, and ``int``
+    refuses more than 4300 digits."""
+    return re.fullmatch(r"[0-9]{1,20}", value, re.ASCII) is not None
+
+
+def _same(expected: str, given: str) -> bool:
+    """A constant-time comparison of untrusted text. On bytes: ``hmac.compare_digest`` raises
+    TypeError on a str with non-ASCII characters ("surrogatepass" encodes even a lone
+    surrogate, which JSON can carry)."""
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogatepass"))

@@ -251,10 +251,14 @@ class StripeGateway:
     ) -> WebhookEvent:
         """``Stripe-Signature``: HMAC-SHA256 of ``{t}.{body}`` with the endpoint secret,
         verified by the SDK, with Stripe's timestamp tolerance unless replaying."""
+        signature = headers.get("stripe-signature")
+        if signature is not None and not signature.isascii():
+            # The SDK compares str with hmac.compare_digest, which raises TypeError on these.
+            raise InvalidSignatureError(self.provider, "Stripe-Signature is not ASCII")
         try:
             stripe.WebhookSignature.verify_header(
                 body.decode(),
-                headers.get("stripe-signature"),
+                signature,
                 self._webhook_secret,
                 self._tolerance if check_freshness else None,
             )

@@ -52,6 +52,10 @@ class CanSeeHotel(_ScopeRule):
     rule = "sees_hotel"
 
 
+class CanSeeAlias(_ScopeRule):
+    rule = "sees_alias"
+
+
 class CanSeeOfferNotes(_ScopeRule):
     rule = "sees_notes"
 

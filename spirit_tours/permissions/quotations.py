@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import Enum
 
 from spirit_tours.permissions.ownership import owns
@@ -91,6 +92,11 @@ class QuotationScope:
     def offer_scope(self, offer: HotelOffer) -> OfferScope:
         return OfferScope(self, own=self.owns(offer))
 
+    def invitation_scope(self, hotel_company_id: uuid.UUID) -> OfferScope:
+        """An invitation is seen under the rules of the offer it may become."""
+        own = self.relation == Relation.INVITED_HOTEL and hotel_company_id == self.viewer_company_id
+        return OfferScope(self, own=own)
+
     def lists_offer(self, offer: HotelOffer) -> bool:
         """Whether the offer appears at all: competitors see active offers in OPEN mode only."""
         if self.relation in (Relation.ADMIN, Relation.OWNER) or self.owns(offer):
@@ -126,6 +132,18 @@ class OfferScope:
         return self.relation in (Relation.ADMIN, Relation.OWNER) or self.own
 
     @property
+    def sees_alias(self) -> bool:
+        """The stable alias ("Hotel B") exists to anonymise offers that competitors see in OPEN
+        mode. The operator and the owner see it beside the hotel's identity. A hotel sees
+        aliases, its own included, only in OPEN mode: elsewhere its own alias alone would tell
+        it how many hotels were invited before it, which HIDDEN and RANK_ONLY keep from it."""
+        if self.relation in (Relation.ADMIN, Relation.OWNER):
+            return True
+        return (
+            self.relation == Relation.INVITED_HOTEL and self.quotation.mode == CompetitorPrices.OPEN
+        )
+
+    @property
     def sees_notes(self) -> bool:
         # Notes are free text that can name the hotel: never shown to competitors.
         return self.sees_hotel
@@ -145,3 +163,14 @@ def rank_of(own: HotelOffer, offers: Iterable[HotelOffer]) -> int | None:
         if offer.status == OfferStatus.ACTIVE and offer.net_price < own.net_price
     }
     return len(cheaper) + 1
+
+
+def revision_moves_rank(mine: Iterable[HotelOffer], previous: Decimal, current: Decimal) -> bool:
+    """Whether a competitor's price going from ``previous`` to ``current`` changes the rank of
+    one of the viewer's active offers. A RANK_ONLY hotel hears of a competitor's revision only
+    then: a notes-only or rank-neutral revision would otherwise tell it when competitors act."""
+    return any(
+        (previous < own.net_price) != (current < own.net_price)
+        for own in mine
+        if own.status == OfferStatus.ACTIVE
+    )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncGenerator
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any
 
 import strawberry
@@ -22,7 +23,7 @@ import strawberry
 from spirit_tours.context import Context
 from spirit_tours.errors import not_found
 from spirit_tours.permissions.classes import IsAuthenticated
-from spirit_tours.permissions.quotations import Relation
+from spirit_tours.permissions.quotations import Relation, revision_moves_rank
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.enums import Role
 from spirit_tours.persistence.events import ChatMessage as MessageRow
@@ -189,6 +190,8 @@ class Resolver:
                 return OfferChanged(**common, kind=event.kind, offer=built, quotation=quotation)
             if not quotation.scope.sees_offer_count:
                 return None  # HIDDEN: competitors learn nothing of each other's bids
+            if event.kind == "offer.revised" and not await self._moves_rank(quotation, event):
+                return None  # RANK_ONLY: the offer count is unchanged, and so is the rank
             return QuotationChanged(**common, kind="competition.changed", quotation=quotation)
         if event.kind == "message.posted":
             async with self.info.context.session() as session:
@@ -202,6 +205,14 @@ class Resolver:
         if not await self._sees_invitations(quotation, rooms.hotels_named(event.payload)):
             return None  # another hotel invited, declining or removed: a competitor's business
         return QuotationChanged(**common, kind=event.kind, quotation=quotation)
+
+    async def _moves_rank(self, quotation: Quotation, event: StoredEvent) -> bool:
+        previous, current = event.payload.get("previous_net_price"), event.payload.get("net_price")
+        if previous is None or current is None:
+            return True  # an event from before revisions carried their prices
+        rows = await self.info.context.loaders.offers.load(quotation.row.id)
+        mine = [row for row in rows if quotation.scope.owns(row)]
+        return revision_moves_rank(mine, Decimal(previous), Decimal(current))
 
     async def _sees_invitations(self, quotation: Quotation, hotel_ids: list[uuid.UUID]) -> bool:
         """Whether the viewer may learn of the invitation of one of these hotels (true for an

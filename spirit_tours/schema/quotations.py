@@ -81,6 +81,12 @@ class OfferRevision:
     created_at: datetime
 
 
+ALIAS_DOC = (
+    'Stable anonymous name, e.g. "Hotel B": for the operator, the owner and, in OPEN mode only, '
+    "the invited hotels; null elsewhere (SPEC §3)."
+)
+
+
 @strawberry.type(description="A hotel's offer. Net price and identity follow SPEC §3.")
 class Offer:
     id: strawberry.ID
@@ -89,10 +95,14 @@ class Offer:
     valid_until: date
     submitted_at: datetime
     updated_at: datetime
-    hotel_alias: str = strawberry.field(description='Stable anonymous name, e.g. "Hotel B".')
     is_mine: bool = strawberry.field(description="Whether the viewer's hotel made this offer.")
     scope: strawberry.Private[OfferScope]
     row: strawberry.Private[models.HotelOffer]
+    alias: strawberry.Private[str]
+
+    @guarded(can.CanSeeAlias, description=ALIAS_DOC)
+    def hotel_alias(self) -> str | None:
+        return self.alias
 
     @guarded(can.CanSeeNetPrice, description="Null unless SPEC §3 lets the viewer see it.")
     def net_price(self) -> Money | None:
@@ -131,10 +141,10 @@ class Offer:
             valid_until=row.valid_until,
             submitted_at=row.created_at,
             updated_at=row.updated_at,
-            hotel_alias=alias,
             is_mine=offer_scope.own,
             scope=offer_scope,
             row=row,
+            alias=alias,
         )
 
 
@@ -142,9 +152,13 @@ class Offer:
 class Invitation:
     id: strawberry.ID
     status: InvitationStatus
-    hotel_alias: str
     invited_at: datetime
     row: strawberry.Private[models.HotelInvitation]
+    scope: strawberry.Private[OfferScope]
+
+    @guarded(can.CanSeeAlias, description=ALIAS_DOC)
+    def hotel_alias(self) -> str | None:
+        return self.row.alias
 
     @strawberry.field
     async def hotel(self, info: Info) -> Hotel | None:
@@ -191,9 +205,9 @@ class Quotation:
             Invitation(
                 id=strawberry.ID(str(row.id)),
                 status=row.status,
-                hotel_alias=row.alias,
                 invited_at=row.created_at,
                 row=row,
+                scope=self.scope.invitation_scope(row.hotel_company_id),
             )
             for row in self.invitation_rows
             if self.scope.sees_invitation(row.hotel_company_id)

@@ -48,9 +48,16 @@ def _record_version(
     *,
     action: str,
     event: str,
+    previous_net_price: Decimal | None = None,
     **details: str,
 ) -> None:
-    """Keep the offer's new version in its history, audit it and emit its domain event."""
+    """Keep the offer's new version in its history, audit it and emit its domain event.
+
+    A revision's event carries the price before and after, so that live updates can tell a
+    RANK_ONLY competitor of it only when its rank moves (``permissions.quotations``)."""
+    prices = {}
+    if previous_net_price is not None:
+        prices = {"previous_net_price": str(previous_net_price), "net_price": str(offer.net_price)}
     session.add(
         OfferRevision(
             offer_id=offer.id,
@@ -65,7 +72,7 @@ def _record_version(
     record_audit(session, viewer, action, "HotelOffer", offer.id,
                  quotation_id=str(quotation.id), revision=offer.revision, **details)  # fmt: skip
     emit_event(session, event, "Quotation", quotation.id,
-               offer_id=offer.id, hotel_id=offer.hotel_id)  # fmt: skip
+               offer_id=offer.id, hotel_id=offer.hotel_id, **prices)  # fmt: skip
 
 
 async def submit_offer(
@@ -153,6 +160,7 @@ async def revise_offer(
         raise DomainError(ErrorCode.INVALID_STATE, "A withdrawn offer cannot be revised.")
     if terms.currency is not None and currency_code(terms.currency) != quotation.currency:
         raise bad_input("currency", f"Offers for this quotation are in {quotation.currency}.")
+    previous_net_price = offer.net_price
     if terms.net_price is not None:
         offer.net_price = terms.net_price
     if terms.valid_until is not None:
@@ -163,7 +171,8 @@ async def revise_offer(
     offer.revision += 1
     offer.submitted_by_id = viewer.user_id
     _record_version(session, viewer, quotation, offer, action="offer.revise",
-                    event="offer.revised", net_price=str(offer.net_price))  # fmt: skip
+                    event="offer.revised", previous_net_price=previous_net_price,
+                    net_price=str(offer.net_price))  # fmt: skip
     return quotation, offer
 
 
