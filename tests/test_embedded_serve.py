@@ -159,7 +159,10 @@ async def test_a_folder_of_an_older_postgresql_is_refused_and_kept(tmp_path: Pat
     pgdata.mkdir(parents=True)
     (pgdata / "PG_VERSION").write_text("16\n")
     (pgdata / "base").mkdir()
-    result = await run_cli("migrate", env=clean_env(SPIRIT_DATA_DIR=str(data_dir)))
+    # The demo's folder, used in development as the demo runs (production would first ask
+    # for its secrets).
+    env = clean_env(SPIRIT_DATA_DIR=str(data_dir), SPIRIT_ENV="development")
+    result = await run_cli("migrate", env=env)
     assert result.code == 1
     message = " ".join(result.stderr.split())
     assert "created by PostgreSQL 16" in message
