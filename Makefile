@@ -39,13 +39,10 @@ pytest: install
 # Sign-in and its throttle, live updates, e-mail delivery and the migrations, once more on the
 # embedded servers `make run` uses (Valkey 8.1, PostgreSQL 18) in a temporary folder: the suite
 # otherwise runs on the machine's servers, and the two must not drift apart.
-# (The 5,000-message priority test is left to the main run: it measures throughput, not servers.
-# The killed-worker recovery test is too, for now: on the embedded servers the message is not
-# re-sent within the test's 30 s — an open defect, see the README's Embedded servers section.)
+# (The 5,000-message priority test is left to the main run: it measures throughput, not servers.)
 EMBEDDED_TESTS := tests/test_auth.py tests/test_embedded_redis.py tests/test_password_reset.py \
 	tests/test_live.py tests/test_websocket.py tests/test_email_delivery.py tests/test_migrations.py \
-	--deselect tests/test_email_delivery.py::test_5000_bulk_messages_never_delay_a_high_message \
-	--deselect tests/test_email_delivery.py::test_a_worker_killed_in_the_middle_of_a_send_loses_no_message
+	--deselect tests/test_email_delivery.py::test_5000_bulk_messages_never_delay_a_high_message
 
 pytest-embedded: install
 	SPIRIT_TEST_EMBEDDED=1 $(BIN)/pytest $(EMBEDDED_TESTS) $(PYTEST_ARGS)

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 from saq import Queue
-from saq.queue.redis import RedisQueue
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from spirit_tours.auth.revocation import SessionRevocations, SessionWatch
@@ -17,6 +16,7 @@ from spirit_tours.emails.compose import message_id_domain
 from spirit_tours.emails.links import LinkSigner
 from spirit_tours.jobs.email import Priority, queue_name
 from spirit_tours.jobs.names import MAINTENANCE_QUEUE
+from spirit_tours.jobs.queue import JobQueue
 from spirit_tours.payments.providers import PaymentProviders
 from spirit_tours.persistence.database import SessionFactory, create_engine, create_session_factory
 from spirit_tours.realtime.hub import EventHub
@@ -91,7 +91,7 @@ class Services:
             hub=hub,
             presence=Presence(redis, hub),
             queues={
-                name: RedisQueue(redis, name=name)
+                name: JobQueue(redis, name=name)
                 for name in (MAINTENANCE_QUEUE, *(queue_name(p) for p in Priority))
             },
             links=LinkSigner(

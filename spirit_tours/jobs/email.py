@@ -25,7 +25,6 @@ from urllib.parse import parse_qsl, urlsplit
 import aiosmtplib
 from redis.asyncio import Redis
 from saq import Queue, Worker
-from saq.queue.redis import RedisQueue
 from sqlalchemy import and_, func, or_, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 
@@ -33,6 +32,7 @@ from spirit_tours.emails.compose import Composer
 from spirit_tours.emails.queueing import Queued, is_suppressed, stranded
 from spirit_tours.emails.render import template_info
 from spirit_tours.emails.transport import Transport
+from spirit_tours.jobs.queue import JobQueue
 from spirit_tours.persistence.base import utcnow
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.emails import EmailMessage, EmailStatus
@@ -63,7 +63,7 @@ def queue_name(priority: Priority) -> str:
 def email_queues(redis_url: str, *, client: Redis | None = None) -> dict[Priority, Queue]:
     """The priority queues, on ``client`` (with the server's timeouts) or a client of their own."""
     redis = client or Redis.from_url(redis_url)
-    return {priority: RedisQueue(redis, name=queue_name(priority)) for priority in Priority}
+    return {priority: JobQueue(redis, name=queue_name(priority)) for priority in Priority}
 
 
 async def enqueue_messages(

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from saq import CronJob, Worker
-from saq.queue.redis import RedisQueue
 
 from spirit_tours.config import Environment, Settings
 from spirit_tours.emails.compose import Composer, message_id_domain
@@ -30,6 +29,7 @@ from spirit_tours.jobs.email_feed import EmailFeed
 from spirit_tours.jobs.maintenance import purge_refresh_tokens
 from spirit_tours.jobs.names import MAINTENANCE_QUEUE
 from spirit_tours.jobs.payments import execute_due_refunds, expire_payment_holds
+from spirit_tours.jobs.queue import JobQueue
 from spirit_tours.payments.providers import PaymentProviders
 from spirit_tours.persistence.database import create_engine, create_session_factory
 from spirit_tours.realtime.relay import Relay
@@ -94,7 +94,7 @@ class JobRunner:
         self.sessions = create_session_factory(self.engine)
         # Commands give up after the read timeout; the workers block on BLMOVE for less.
         self.redis = redis_client(redis_url, settings)
-        self.maintenance = RedisQueue(self.redis, name=MAINTENANCE_QUEUE)
+        self.maintenance = JobQueue(self.redis, name=MAINTENANCE_QUEUE)
         self.email_queues = email_queues(redis_url, client=self.redis)
         sender = settings.email_sender
         domain = message_id_domain(sender)
