@@ -60,7 +60,8 @@ from redis.asyncio import Redis
 from sqlalchemy import func, insert, select
 
 from benchmarks.keys import KEYRING
-from spirit_tours import devservers
+from spirit_tours.core.clock import now_utc
+from spirit_tours.dev import servers as devservers
 from spirit_tours.emails.catalog import LOCALES
 from spirit_tours.emails.compose import Composer, message_id_domain
 from spirit_tours.emails.context import encode_context
@@ -69,7 +70,6 @@ from spirit_tours.emails.queueing import Queued, queue_email
 from spirit_tours.emails.render import render_html, template_info
 from spirit_tours.emails.text import html_to_text
 from spirit_tours.jobs.email import CONCURRENCY, Priority, email_queues, enqueue_messages
-from spirit_tours.persistence.base import utcnow
 from spirit_tours.persistence.database import SessionFactory, create_engine, create_session_factory
 from spirit_tours.persistence.emails import EmailMessage, EmailStatus
 from spirit_tours.persistence.migrate import migrate
@@ -235,7 +235,7 @@ def mime_baseline(count: int) -> Row:
         message["Subject"] = "Machu Picchu in spring"
         message["From"] = SENDER
         message["To"] = f"reader{index}@example.com"
-        message["Date"] = format_datetime(utcnow())
+        message["Date"] = format_datetime(now_utc())
         message["Message-ID"] = make_msgid(domain=DOMAIN)
         message["List-Unsubscribe"] = f"<{context['unsubscribe_url']}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"

@@ -23,10 +23,11 @@ from starlette.responses import JSONResponse
 
 from benchmarks.keys import KEYRING
 from benchmarks.loadgen import Figures, Request, run_load_process
-from spirit_tours import devservers
 from spirit_tours.app import create_app
 from spirit_tours.config import Environment, Settings
-from spirit_tours.demo import DEMO_PASSWORD, add_demo_quotation, seed_demo
+from spirit_tours.core.clock import now_utc
+from spirit_tours.dev import servers as devservers
+from spirit_tours.dev.demo import DEMO_PASSWORD, add_demo_quotation, seed_demo
 from spirit_tours.edge.server import run as run_server
 from spirit_tours.edge.server import server_config
 from spirit_tours.permissions.quotations import QuotationScope, relation_to
@@ -36,7 +37,7 @@ from spirit_tours.persistence.migrate import migrate
 from spirit_tours.persistence.repositories import accounts
 from spirit_tours.persistence.repositories import quotations as quotation_repository
 from spirit_tours.persistence.repositories.pagination import encode_cursor
-from spirit_tours.resolvers.quotations.rules import effective_status, now_utc
+from spirit_tours.resolvers.quotations.rules import effective_status
 from spirit_tours.services import Services
 
 VIEWER = "{ viewer { id email fullName role locale company { id name kind } } }"

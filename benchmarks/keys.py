@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from spirit_tours.crypto import Keyring, new_key_spec
+from spirit_tours.core.crypto import Keyring, new_key_spec
 
 os.environ.setdefault("SPIRIT_ENCRYPTION_KEYS", new_key_spec("bench"))
 KEYRING = Keyring.parse(os.environ["SPIRIT_ENCRYPTION_KEYS"])

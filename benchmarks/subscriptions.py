@@ -53,10 +53,10 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.asyncio.client import ClientConnection, connect
 
 from benchmarks.keys import KEYRING
-from spirit_tours import devservers
 from spirit_tours.app import create_app
 from spirit_tours.config import Environment, Settings
-from spirit_tours.demo import DEMO_PASSWORD, add_demo_quotation, seed_demo
+from spirit_tours.dev import servers as devservers
+from spirit_tours.dev.demo import DEMO_PASSWORD, add_demo_quotation, seed_demo
 from spirit_tours.edge.server import run as run_server
 from spirit_tours.edge.server import server_config
 from spirit_tours.persistence.accounts import User

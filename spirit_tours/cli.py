@@ -16,11 +16,11 @@ import click
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from spirit_tours.config import Environment, InsecureSettingsError, Settings, get_settings
-from spirit_tours.crypto import EncryptionError, KeyConfigurationError, Keyring, new_key_spec
-from spirit_tours.embedded import EmbeddedServerError, ServerUrls, start_embedded
-from spirit_tours.errors import DomainError
+from spirit_tours.core.crypto import EncryptionError, KeyConfigurationError, Keyring, new_key_spec
+from spirit_tours.core.enums import Locale, Role
+from spirit_tours.core.errors import DomainError
+from spirit_tours.dev.embedded import EmbeddedServerError, ServerUrls, start_embedded
 from spirit_tours.persistence.database import create_engine, create_session_factory
-from spirit_tours.persistence.enums import Locale, Role
 from spirit_tours.persistence.migrate import migrate
 
 T = TypeVar("T")
@@ -124,7 +124,7 @@ def local_url(host: str, port: int) -> str:
 )
 def serve(host: str, port: int, workers: int, demo: bool) -> None:
     """Run the API server (migrates; with --demo, seeds an empty embedded database)."""
-    from spirit_tours.demo import database_is_empty, format_logins, seed_demo
+    from spirit_tours.dev.demo import database_is_empty, format_logins, seed_demo
     from spirit_tours.edge.server import run as run_server
     from spirit_tours.edge.server import server_config
 
@@ -216,7 +216,7 @@ def migrate_command() -> None:
 @main.command(name="seed-demo")
 def seed_demo_command() -> None:
     """Load the demo data (idempotent) and print the demo logins."""
-    from spirit_tours.demo import format_logins, seed_demo
+    from spirit_tours.dev.demo import format_logins, seed_demo
 
     settings = _checked(get_settings())
     urls = _servers(settings)

@@ -10,8 +10,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from spirit_tours.crypto import KEY_BYTES, KeyConfigurationError, Keyring, development_keyring
-from spirit_tours.errors import DomainError
+from spirit_tours.core.crypto import KEY_BYTES, KeyConfigurationError, Keyring, development_keyring
+from spirit_tours.core.errors import DomainError
 from spirit_tours.network_settings import forwarded_ips_problem, public_url_problem
 from spirit_tours.resolvers.bookings.policies import parse_cancellation_policy
 
@@ -287,7 +287,7 @@ class Settings(BaseSettings):
         if self.is_development:
             missing = [name for name in GENERATED_SECRETS if not self._secret(name)]
             if missing:
-                from spirit_tours.devsecrets import development_secrets
+                from spirit_tours.dev.secrets import development_secrets
 
                 stored = development_secrets(self.data_dir, GENERATED_SECRETS)
                 update = {name: SecretStr(stored[name]) for name in missing}

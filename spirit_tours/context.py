@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 
-from spirit_tours.errors import DomainError, unauthenticated
+from spirit_tours.core.errors import DomainError, unauthenticated
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.resolvers.loaders import Loaders
 from spirit_tours.services import Services

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
@@ -27,10 +27,11 @@ from strawberry.types.unset import UnsetType
 from spirit_tours.auth.revocation import SessionWatch
 from spirit_tours.auth.tokens import AccessClaims
 from spirit_tours.context import Context
-from spirit_tours.errors import DomainError, ErrorCode
+from spirit_tours.core.clock import now_utc
+from spirit_tours.core.errors import DomainError, ErrorCode
+from spirit_tours.core.text import forbidden_character, printable
 from spirit_tours.graphql_ws import SafeCloseWebSocketAdapter
 from spirit_tours.live_connections import LimitedTransportWSHandler
-from spirit_tours.schema.input_text import forbidden_character, printable
 from spirit_tours.security_headers import inline_hashes, origin_of
 from spirit_tours.services import Services
 
@@ -251,7 +252,7 @@ def _close_when_ended(websocket: WebSocket, claims: AccessClaims, watch: Session
         _CLOSING.add(closing)  # referenced until done
         closing.add_done_callback(_CLOSING.discard)
 
-    remaining = max(0.0, (claims.expires_at - datetime.now(UTC)).total_seconds())
+    remaining = max(0.0, (claims.expires_at - now_utc()).total_seconds())
     expiry = asyncio.create_task(close(remaining, "Access token expired"))
     watch.watch(claims.session_id, key, revoked)
     _WATCHED[key] = (expiry, lambda: watch.forget(claims.session_id, key))

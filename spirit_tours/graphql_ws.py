@@ -22,8 +22,8 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 )
 
 from spirit_tours.context import Context
-from spirit_tours.errors import ErrorCode
-from spirit_tours.schema.input_text import forbidden_character, printable
+from spirit_tours.core.errors import ErrorCode
+from spirit_tours.core.text import forbidden_character, printable
 
 MAX_CLOSE_REASON_BYTES = 123  # RFC 6455: a control frame's payload, less the 2-byte code
 

@@ -14,11 +14,11 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from spirit_tours.errors import DomainError, ErrorCode, forbidden
+from spirit_tours.core.errors import DomainError, ErrorCode, forbidden
+from spirit_tours.core.text import forbidden_character
 from spirit_tours.permissions.classes import HasRole
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.accounts import User
-from spirit_tours.schema.input_text import forbidden_character
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 BASIC_CACHE_SECONDS = 60.0

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from spirit_tours.errors import DomainError
+from spirit_tours.core.errors import DomainError
 from spirit_tours.persistence.emails import EmailMessage, EmailStatus
 from spirit_tours.persistence.events import OutboxEvent
 from spirit_tours.services import Services

@@ -10,7 +10,7 @@ import logging
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from spirit_tours.errors import ErrorCode
+from spirit_tours.core.errors import ErrorCode
 
 log = logging.getLogger("spirit_tours.errors")
 

@@ -19,14 +19,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from starlette.applications import Starlette
 
-from spirit_tours import devservers as services
 from spirit_tours.app import create_app
 from spirit_tours.config import Environment, Settings
-from spirit_tours.crypto import Keyring, new_key_spec
+from spirit_tours.core.crypto import Keyring, new_key_spec
+from spirit_tours.core.enums import Locale, Role
+from spirit_tours.dev import servers as services
 from spirit_tours.edge.server import server_config
 from spirit_tours.persistence.accounts import User
 from spirit_tours.persistence.database import SessionFactory, create_engine, create_session_factory
-from spirit_tours.persistence.enums import Locale, Role
 from spirit_tours.persistence.migrate import migrate
 from spirit_tours.persistence.models import Base
 from spirit_tours.resolvers.accounts import NewUser, create_user

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from spirit_tours.persistence.enums import Role
+from spirit_tours.core.enums import Role
 from tests.conftest import PASSWORD, UserFactory
 from tests.graphql_client import GraphQLClient
 

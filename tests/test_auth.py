@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from spirit_tours.auth.tokens import TokenService
+from spirit_tours.core.enums import Role
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.accounts import RefreshToken
 from spirit_tours.persistence.database import SessionFactory
-from spirit_tours.persistence.enums import Role
 from tests.conftest import PASSWORD, TEST_JWT_SECRET, UserFactory
 from tests.graphql_client import LOGIN, GraphQLClient
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select, update
 
-from spirit_tours.errors import DomainError
+from spirit_tours.core.errors import DomainError
 from spirit_tours.jobs.bookings import announce_payment_reminders
 from spirit_tours.persistence.bookings import Booking, BookingRefund
 from spirit_tours.persistence.database import SessionFactory

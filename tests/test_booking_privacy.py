@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from spirit_tours.persistence.enums import Role
+from spirit_tours.core.enums import Role
 from tests.booking_flows import ASSIGN_GUIDE, CANCEL, approved_quotation, book, booked
 from tests.conftest import PASSWORD, LiveServer, UserFactory
 from tests.graphql_client import GraphQLClient

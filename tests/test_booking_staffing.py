@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
+from spirit_tours.core.enums import Role
 from spirit_tours.persistence.database import SessionFactory
-from spirit_tours.persistence.enums import Role
 from spirit_tours.persistence.staffing import GuideAssignment
 from tests.booking_flows import (
     ASSIGN_GUIDE,

@@ -6,8 +6,8 @@ import asyncio
 from datetime import date, timedelta
 from typing import Any
 
+from spirit_tours.core.enums import Role
 from spirit_tours.persistence.database import SessionFactory
-from spirit_tours.persistence.enums import Role
 from tests.booking_flows import (
     CREATE_BOOKING,
     approved_quotation,

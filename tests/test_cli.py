@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from spirit_tours.errors import DomainError, ErrorCode
+from spirit_tours.core.enums import CompanyKind, Role
+from spirit_tours.core.errors import DomainError, ErrorCode
 from spirit_tours.persistence.accounts import Company, Hotel, User
 from spirit_tours.persistence.database import SessionFactory
-from spirit_tours.persistence.enums import CompanyKind, Role
 from spirit_tours.resolvers.accounts import NewUser, create_user
 from tests.cli import clean_env, run_cli
 from tests.conftest import TEST_ENCRYPTION_KEYS

@@ -21,13 +21,13 @@ import pytest
 from sqlalchemy import func, insert, select, text
 
 from spirit_tours.config import Settings
+from spirit_tours.core.clock import now_utc
+from spirit_tours.core.enums import Role
 from spirit_tours.emails.queueing import Queued
 from spirit_tours.jobs.email import enqueue_messages
-from spirit_tours.persistence.base import utcnow
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.emails import EmailMessage as MessageRow
 from spirit_tours.persistence.emails import EmailStatus
-from spirit_tours.persistence.enums import Role
 from tests.conftest import PASSWORD, TEST_ENCRYPTION_KEYS, UserFactory
 from tests.email_flows import (
     Inbox,
@@ -335,7 +335,7 @@ async def test_admin_requeues_every_dead_letter_after_an_outage_but_not_reset_li
         session.add_all(
             MessageRow(template=template, locale="en", recipient=f"{template}{n}@example.com",
                        priority="NORMAL", context=context, status=EmailStatus.FAILED,
-                       message_id=f"<dead{template}{n}@x>", failed_at=utcnow(), attempts=3,
+                       message_id=f"<dead{template}{n}@x>", failed_at=now_utc(), attempts=3,
                        requeues=0, links=[], open_count=0, click_count=0,
                        last_error="SMTPServerDisconnected")
             for n in range(1, 4)

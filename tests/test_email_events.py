@@ -141,9 +141,9 @@ async def test_guides_refunds_and_payment_reminders_are_mailed_too(
 ) -> None:
     from datetime import date, timedelta
 
+    from spirit_tours.core.enums import Locale, Role
     from spirit_tours.jobs.bookings import announce_payment_reminders
     from spirit_tours.jobs.payments import execute_due_refunds
-    from spirit_tours.persistence.enums import Locale, Role
     from tests.booking_flows import ASSIGN_GUIDE
 
     inbox, port = smtp
@@ -211,7 +211,7 @@ async def test_a_company_with_two_invited_hotels_gets_one_invitation_per_hotel(
     gql: GraphQLClient,
     make_user: UserFactory,
 ) -> None:
-    from spirit_tours.persistence.enums import Role
+    from spirit_tours.core.enums import Role
     from tests.conftest import PASSWORD
     from tests.quotation_flows import CREATE, INVITE, quotation_input
 

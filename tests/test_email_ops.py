@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from spirit_tours.config import Settings
-from spirit_tours.persistence.enums import Locale, Role
+from spirit_tours.core.enums import Locale, Role
 from tests.conftest import PASSWORD, LiveServer, UserFactory
 from tests.email_flows import Inbox, parts, running_jobs, smtp, until
 from tests.graphql_client import GraphQLClient

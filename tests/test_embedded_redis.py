@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 
 from spirit_tours.config import Settings
-from spirit_tours.embedded import EmbeddedRedis
+from spirit_tours.dev.embedded import EmbeddedRedis
 from tests.conftest import PASSWORD, UserFactory, serving
 from tests.graphql_client import LOGIN, GraphQLClient
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import httpx
 
-from spirit_tours.demo import DEMO_PASSWORD
-from spirit_tours.embedded import EmbeddedPostgres, EmbeddedRedis
+from spirit_tours.dev.demo import DEMO_PASSWORD
+from spirit_tours.dev.embedded import EmbeddedPostgres, EmbeddedRedis
 from tests.cli import SCRIPT, clean_env, run_cli
 from tests.email_flows import until
 from tests.graphql_client import GraphQLClient

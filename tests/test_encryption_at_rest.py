@@ -24,11 +24,11 @@ from pydantic import SecretStr
 from sqlalchemy import Connection, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from spirit_tours import devservers as services
 from spirit_tours.config import Environment, Settings
+from spirit_tours.core.enums import Locale, Role
+from spirit_tours.dev import servers as services
 from spirit_tours.persistence.database import SessionFactory, create_engine, create_session_factory
 from spirit_tours.persistence.emails import EmailMessage, EmailStatus
-from spirit_tours.persistence.enums import Locale, Role
 from spirit_tours.persistence.migrate import alembic_config, migrate
 from spirit_tours.persistence.models import Base
 from spirit_tours.persistence.payments import Payment, WebhookDelivery
@@ -225,7 +225,7 @@ async def test_a_payer_document_leaves_no_trace_not_even_a_guessable_digest(
 async def test_tampered_or_moved_ciphertext_is_an_error_never_garbage(
     gql: GraphQLClient, make_user: UserFactory, engine: AsyncEngine, sessions: SessionFactory
 ) -> None:
-    from spirit_tours.crypto import DecryptionError
+    from spirit_tours.core.crypto import DecryptionError
 
     world = await make_world(gql, make_user)
     booking_id = await booked(gql, world)
@@ -283,7 +283,7 @@ async def test_rotate_keys_moves_every_value_to_the_new_key(
     make_user: UserFactory,
     tmp_path: Path,
 ) -> None:
-    from spirit_tours.crypto import Keyring, UnknownKeyError, new_key_spec
+    from spirit_tours.core.crypto import Keyring, UnknownKeyError, new_key_spec
 
     # Rows under key A (the running server's).
     world = await make_world(gql, make_user)
@@ -369,7 +369,7 @@ def _insert_plaintext(connection: Connection) -> None:
 
 
 async def test_migration_0010_encrypts_the_rows_it_finds_and_needs_a_key_for_them() -> None:
-    from spirit_tours.crypto import EncryptionError, Keyring, new_key_spec
+    from spirit_tours.core.crypto import EncryptionError, Keyring, new_key_spec
 
     plaintext = ("SENT-TOKEN-1", "QUEUED-TOKEN-2", "pi_old_secret_xyz", "ab" * 32,
                  "old-signature", "old-webhook-body", "ACCEPTED")  # fmt: skip
@@ -448,7 +448,7 @@ async def test_outbox_files_are_private_and_production_refuses_the_outbox(
 
 
 def test_keys_are_required_outside_development_and_checked(tmp_path: Path) -> None:
-    from spirit_tours.crypto import KeyConfigurationError, Keyring
+    from spirit_tours.core.crypto import KeyConfigurationError, Keyring
 
     production = Settings(
         env=Environment.PRODUCTION,

@@ -47,8 +47,8 @@ from redis.asyncio import Redis
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from spirit_tours.core.enums import Role
 from spirit_tours.persistence.database import SessionFactory
-from spirit_tours.persistence.enums import Role
 from spirit_tours.persistence.models import Base
 from spirit_tours.resolvers.accounts import NewUser, create_user
 from spirit_tours.schema.build import sdl

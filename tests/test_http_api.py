@@ -10,7 +10,7 @@ from graphql import get_introspection_query
 from strawberry.extensions import validation_cache
 
 from spirit_tours.config import Settings
-from spirit_tours.persistence.enums import Role
+from spirit_tours.core.enums import Role
 from spirit_tours.schema.build import build_schema
 from tests.conftest import PASSWORD, UserFactory
 from tests.graphql_client import GraphQLClient

@@ -9,11 +9,11 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
+from spirit_tours.core.clock import now_utc
+from spirit_tours.core.enums import Role
 from spirit_tours.emails.queueing import Queued
 from spirit_tours.jobs.email import email_queues, enqueue_messages
-from spirit_tours.persistence.base import utcnow
 from spirit_tours.persistence.database import SessionFactory
-from spirit_tours.persistence.enums import Role
 from tests.conftest import METRICS_TOKEN, PASSWORD, UserFactory
 from tests.graphql_client import GraphQLClient
 
@@ -43,7 +43,7 @@ async def test_metrics_count_requests_and_report_queues_and_undelivered_mail(
         )
     queues = email_queues(redis_url)
     try:
-        await enqueue_messages(queues, [Queued(uuid.uuid4(), "BULK", utcnow()) for _ in range(3)])
+        await enqueue_messages(queues, [Queued(uuid.uuid4(), "BULK", now_utc()) for _ in range(3)])
     finally:
         await queues[next(iter(queues))].disconnect()
     # the server serves other tests too

@@ -8,7 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from spirit_tours import devservers as services
+from spirit_tours.dev import servers as services
 from spirit_tours.persistence.database import create_engine
 from spirit_tours.persistence.migrate import (
     alembic_config,

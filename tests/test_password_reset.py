@@ -8,8 +8,8 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 from spirit_tours.config import Settings
+from spirit_tours.core.enums import Locale, Role
 from spirit_tours.persistence.database import SessionFactory
-from spirit_tours.persistence.enums import Locale, Role
 from tests.conftest import PASSWORD, UserFactory
 from tests.email_flows import Inbox, parts, running_jobs, smtp, until
 from tests.graphql_client import LOGIN, GraphQLClient

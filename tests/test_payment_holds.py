@@ -22,14 +22,14 @@ import respx
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from spirit_tours.core.clock import now_utc
+from spirit_tours.core.enums import PaymentMethod, PaymentStatus, RefundStatus
 from spirit_tours.jobs.payments import execute_due_refunds, expire_payment_holds
-from spirit_tours.payments.gateway import PaymentMethod, PaymentStatus, ProviderRejectedError
+from spirit_tours.payments.gateway import ProviderRejectedError
 from spirit_tours.payments.mercadopago import MercadoPagoGateway
 from spirit_tours.persistence.bookings import Booking, BookingRefund
 from spirit_tours.persistence.database import SessionFactory
-from spirit_tours.persistence.enums import RefundStatus
 from spirit_tours.persistence.payments import Payment, PaymentRefund
-from spirit_tours.resolvers.quotations.rules import now_utc
 from tests.booking_flows import booked, event_count
 from tests.conftest import LiveServer, UserFactory
 from tests.graphql_client import GraphQLClient

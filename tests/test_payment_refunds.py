@@ -6,9 +6,9 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import select
 
+from spirit_tours.core.enums import RefundStatus
 from spirit_tours.persistence.bookings import BookingRefund
 from spirit_tours.persistence.database import SessionFactory
-from spirit_tours.persistence.enums import RefundStatus
 from spirit_tours.resolvers.payments.refunds import execute_booking_refund
 from spirit_tours.services import Services
 from tests.booking_flows import CANCEL, booked

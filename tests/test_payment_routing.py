@@ -10,7 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from spirit_tours.config import Environment, Settings
-from spirit_tours.payments.gateway import PaymentMethod, Provider
+from spirit_tours.core.enums import PaymentMethod, Provider
 from spirit_tours.payments.providers import PaymentProviders
 from spirit_tours.payments.routing import DEFAULT_ROUTES, CircuitBreaker, candidates, parse_routes
 

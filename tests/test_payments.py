@@ -16,10 +16,9 @@ import responses
 from sqlalchemy import func, select
 
 from spirit_tours.config import Settings
+from spirit_tours.core.enums import Provider, Role
 from spirit_tours.metrics import PROCESS
-from spirit_tours.payments.gateway import Provider
 from spirit_tours.persistence.database import SessionFactory
-from spirit_tours.persistence.enums import Role
 from spirit_tours.persistence.events import AuditEntry
 from spirit_tours.persistence.payments import Payment, WebhookDelivery
 from tests.booking_flows import CANCEL, booked, event_count

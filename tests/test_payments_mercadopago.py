@@ -23,18 +23,20 @@ import requests
 import responses
 from responses import matchers
 
-from spirit_tours.payments.gateway import (
-    InvalidSignatureError,
+from spirit_tours.core.enums import (
     NextActionKind,
-    Payer,
-    PaymentGateway,
     PaymentMethod,
-    PaymentRequest,
     PaymentStatus,
     Provider,
+    RefundOutcome,
+)
+from spirit_tours.payments.gateway import (
+    InvalidSignatureError,
+    Payer,
+    PaymentGateway,
+    PaymentRequest,
     ProviderRejectedError,
     ProviderUnavailableError,
-    RefundOutcome,
 )
 from spirit_tours.payments.mercadopago import MercadoPagoGateway
 

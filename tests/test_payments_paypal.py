@@ -20,18 +20,20 @@ import respx
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from spirit_tours.payments.gateway import (
-    InvalidSignatureError,
+from spirit_tours.core.enums import (
     NextActionKind,
-    Payer,
-    PaymentGateway,
     PaymentMethod,
-    PaymentRequest,
     PaymentStatus,
     Provider,
+    RefundOutcome,
+)
+from spirit_tours.payments.gateway import (
+    InvalidSignatureError,
+    Payer,
+    PaymentGateway,
+    PaymentRequest,
     ProviderRejectedError,
     ProviderUnavailableError,
-    RefundOutcome,
 )
 from spirit_tours.payments.paypal import PayPalGateway
 from tests import paypal_pki as pki

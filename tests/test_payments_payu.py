@@ -23,17 +23,19 @@ import httpx
 import pytest
 import respx
 
-from spirit_tours.payments.gateway import (
-    InvalidSignatureError,
+from spirit_tours.core.enums import (
     NextActionKind,
-    Payer,
     PaymentMethod,
-    PaymentRequest,
     PaymentStatus,
     Provider,
+    RefundOutcome,
+)
+from spirit_tours.payments.gateway import (
+    InvalidSignatureError,
+    Payer,
+    PaymentRequest,
     ProviderRejectedError,
     ProviderUnavailableError,
-    RefundOutcome,
 )
 from spirit_tours.payments.payu import (
     PayUGateway,

@@ -10,13 +10,11 @@ import httpx
 import pytest
 import respx
 
+from spirit_tours.core.enums import NextActionKind, PaymentMethod, PaymentStatus
 from spirit_tours.payments.gateway import (
     InvalidSignatureError,
-    NextActionKind,
     Payer,
-    PaymentMethod,
     PaymentRequest,
-    PaymentStatus,
     ProviderRejectedError,
     ProviderUnavailableError,
 )

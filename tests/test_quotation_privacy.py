@@ -209,7 +209,7 @@ async def test_client_owner_sees_own_quotation_and_agency_staff_share_theirs(
     assert mine["owner"] == {"fullName": "emma", "email": "emma@example.com", "company": None}
 
     agency_quotation = await open_quotation(gql, world)
-    from spirit_tours.persistence.enums import Role
+    from spirit_tours.core.enums import Role
     from tests.conftest import PASSWORD
 
     await make_user("colleague@andes.example", Role.AGENCY, company="Andes Travel")

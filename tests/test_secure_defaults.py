@@ -28,12 +28,11 @@ from spirit_tours.app import create_app
 from spirit_tours.auth.tokens import TokenService
 from spirit_tours.cli import local_url
 from spirit_tours.config import Environment, InsecureSettingsError, Settings
-from spirit_tours.devsecrets import FILE_NAME
-from spirit_tours.payments.gateway import PaymentStatus
+from spirit_tours.core.enums import PaymentStatus, Role
+from spirit_tours.dev.secrets import FILE_NAME
 from spirit_tours.payments.offline import OfflineGateway
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.database import SessionFactory
-from spirit_tours.persistence.enums import Role
 from spirit_tours.persistence.payments import Payment
 from tests.booking_flows import booked
 from tests.cli import SCRIPT, clean_env, run_cli

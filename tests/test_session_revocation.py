@@ -16,7 +16,7 @@ from websockets.exceptions import ConnectionClosed
 
 from spirit_tours.auth.revocation import SessionRevocations
 from spirit_tours.config import Settings
-from spirit_tours.errors import DomainError, ErrorCode
+from spirit_tours.core.errors import DomainError, ErrorCode
 from spirit_tours.resolvers.password_reset import reset_token
 from tests.conftest import PASSWORD, LiveServer, UserFactory
 from tests.graphql_client import GraphQLClient, Result

@@ -14,10 +14,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import time
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
+from spirit_tours.core.clock import epoch_seconds
 
 log = logging.getLogger("spirit_tours.rate_limit")
 
@@ -34,7 +35,7 @@ class CostRateLimiter:
         else the seconds until the window ends."""
         if self.points_per_minute <= 0:
             return None
-        now = time.time()
+        now = epoch_seconds()
         window = int(now // WINDOW_SECONDS)
         key = f"rate-limit:{who}:{window}"
         try:

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from spirit_tours.errors import DomainError, ErrorCode, unauthenticated
+from spirit_tours.core.errors import DomainError, ErrorCode, unauthenticated
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from spirit_tours.errors import DomainError, ErrorCode
+from spirit_tours.core.errors import DomainError, ErrorCode
 
 _MAX_DELAY_SECONDS = 2.0
 _RETRY_AFTER_SECONDS = 30

@@ -13,9 +13,10 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 
-from spirit_tours.errors import unauthenticated
+from spirit_tours.core.clock import now_utc
+from spirit_tours.core.enums import Role
+from spirit_tours.core.errors import unauthenticated
 from spirit_tours.permissions.viewer import Viewer
-from spirit_tours.persistence.enums import Role
 
 ISSUER = "spirit-tours"
 _ALGORITHM = "HS256"
@@ -52,7 +53,7 @@ class TokenService:
     ) -> AccessToken:
         """A token for ``viewer`` in the session ``session_id`` (a refresh-token family; a
         fresh one, which nothing can revoke but expiry, when omitted)."""
-        issued = now or datetime.now(UTC)
+        issued = now or now_utc()
         expires = issued + self._ttl
         claims = {
             "iss": ISSUER,

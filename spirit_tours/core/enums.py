@@ -1,4 +1,4 @@
-"""Enumerations stored in the database and exposed through GraphQL."""
+"""Enumerations stored in the database, exposed through GraphQL and shared by every layer."""
 
 from __future__ import annotations
 
@@ -120,3 +120,69 @@ class ReleaseReason(StrEnum):
 class PaymentDue(StrEnum):
     DEPOSIT = "DEPOSIT"
     BALANCE = "BALANCE"
+
+
+# Payments: stored in the database, exposed through GraphQL and traded with every provider
+# adapter (payments/gateway.py).
+
+
+class Provider(StrEnum):
+    STRIPE = "STRIPE"
+    MERCADOPAGO = "MERCADOPAGO"
+    PAYPAL = "PAYPAL"
+    PAYU = "PAYU"
+    OFFLINE = "OFFLINE"
+
+
+class PaymentMethod(StrEnum):
+    CARD = "CARD"  # card in a provider-hosted checkout or with a client secret
+    PIX = "PIX"  # Brazil, QR code
+    BOLETO = "BOLETO"  # Brazil, bank slip voucher
+    PSE = "PSE"  # Colombia, bank transfer through a redirect
+    CASH = "CASH"  # cash voucher: Efecty / Baloto (CO), OXXO (MX), PagoEfectivo (PE)
+    PAYPAL = "PAYPAL"  # PayPal approval page
+
+
+class PaymentStatus(StrEnum):
+    """Ordered: a payment only ever moves to a later state (see :data:`STATUS_ORDER`)."""
+
+    CREATED = "CREATED"  # our row exists, no provider has answered yet
+    REQUIRES_ACTION = "REQUIRES_ACTION"  # the payer must act (pay the voucher, approve, 3-D Secure)
+    PENDING = "PENDING"  # the provider is processing
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    EXPIRED = "EXPIRED"  # ours: its hold on the booking lapsed unpaid (money arriving later counts)
+    PARTIALLY_REFUNDED = "PARTIALLY_REFUNDED"
+    REFUNDED = "REFUNDED"
+
+
+STATUS_ORDER: dict[PaymentStatus, int] = {
+    PaymentStatus.CREATED: 0,
+    PaymentStatus.REQUIRES_ACTION: 1,
+    PaymentStatus.PENDING: 2,
+    PaymentStatus.SUCCEEDED: 3,
+    PaymentStatus.FAILED: 3,
+    PaymentStatus.CANCELLED: 3,
+    PaymentStatus.EXPIRED: 3,
+    PaymentStatus.PARTIALLY_REFUNDED: 4,
+    PaymentStatus.REFUNDED: 5,
+}
+
+# A payment in one of these holds its booking: at most one per booking (a partial unique
+# index), until it settles or its hold lapses (then it is EXPIRED).
+OPEN_STATUSES = (PaymentStatus.CREATED, PaymentStatus.REQUIRES_ACTION, PaymentStatus.PENDING)
+
+
+class RefundOutcome(StrEnum):
+    PENDING = "PENDING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+class NextActionKind(StrEnum):
+    NONE = "NONE"
+    CLIENT_SECRET = "CLIENT_SECRET"  # noqa: S105 - Stripe.js confirms the PaymentIntent in the browser
+    REDIRECT = "REDIRECT"  # send the payer to redirect_url (Checkout, PayPal approval, PSE)
+    QR_CODE = "QR_CODE"  # PIX: show qr_code (copy-and-paste text) / qr_code_image (base64 PNG)
+    VOUCHER = "VOUCHER"  # boleto or cash voucher at voucher_url

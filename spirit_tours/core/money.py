@@ -7,7 +7,7 @@ from functools import cache
 
 from babel.numbers import get_currency_precision, list_currencies
 
-from spirit_tours.errors import bad_input
+from spirit_tours.core.errors import bad_input
 
 MAX_AMOUNT = Decimal("999999999999.99")
 

@@ -4,25 +4,28 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.config import Settings
-from spirit_tours.payments.gateway import PaymentMethod, PaymentStatus, Provider
-from spirit_tours.permissions.viewer import Viewer
-from spirit_tours.persistence.accounts import Hotel, User
-from spirit_tours.persistence.bookings import Booking
-from spirit_tours.persistence.enums import (
+from spirit_tours.core.clock import now_utc, today_utc
+from spirit_tours.core.enums import (
     CompetitorPrices,
     ExtraService,
     Locale,
+    PaymentMethod,
+    PaymentStatus,
+    Provider,
     Role,
     RoomType,
     VehicleKind,
 )
+from spirit_tours.permissions.viewer import Viewer
+from spirit_tours.persistence.accounts import Hotel, User
+from spirit_tours.persistence.bookings import Booking
 from spirit_tours.persistence.payments import Payment
 from spirit_tours.persistence.quotations import Quotation
 from spirit_tours.persistence.repositories import accounts
@@ -96,7 +99,7 @@ async def add_demo_quotation(session: AsyncSession, users: dict[str, User]) -> N
     """An OPEN quotation in Cusco with offers from the three demo hotels (competitors OPEN)."""
     agency = viewer_of(users["maria@andes-travel.example"])
     admin = viewer_of(users["admin@spirit-tours.example"])
-    start = datetime.now(UTC).date() + timedelta(days=60)
+    start = today_utc() + timedelta(days=60)
     quotation = await lifecycle.create_quotation(
         session,
         agency,
@@ -109,7 +112,7 @@ async def add_demo_quotation(session: AsyncSession, users: dict[str, User]) -> N
             extra_services=[ExtraService.GUIDE, ExtraService.TRANSPORT],
             notes="University alumni group; two vegetarians.",
             currency="USD",
-            offer_deadline=datetime.now(UTC) + timedelta(days=14),
+            offer_deadline=now_utc() + timedelta(days=14),
         ),
     )
     await lifecycle.update_quotation(
@@ -147,7 +150,7 @@ async def add_demo_booking(
     agency = viewer_of(users["joao@rio-viagens.example"])
     admin = viewer_of(users["admin@spirit-tours.example"])
     guide = users["pedro.guide@spirit-tours.example"]
-    start = datetime.now(UTC).date() + timedelta(days=45)
+    start = today_utc() + timedelta(days=45)
     quotation = await lifecycle.create_quotation(
         session,
         agency,
@@ -160,7 +163,7 @@ async def add_demo_booking(
             extra_services=[ExtraService.GUIDE, ExtraService.TRANSPORT],
             notes="Family group from São Paulo.",
             currency="USD",
-            offer_deadline=datetime.now(UTC) + timedelta(days=7),
+            offer_deadline=now_utc() + timedelta(days=7),
         ),
     )
     hotels = list(await session.scalars(select(Hotel).order_by(Hotel.name)))
@@ -192,7 +195,7 @@ async def _paid_offline(
     session: AsyncSession, booking: Booking, payer: Viewer, amount: Decimal
 ) -> None:
     """The deposit as the offline gateway records it once its checkout is approved."""
-    now = datetime.now(UTC)
+    now = now_utc()
     payment = Payment(
         id=uuid.uuid4(),
         booking_id=booking.id,

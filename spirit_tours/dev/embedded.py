@@ -7,9 +7,9 @@ installed, and chosen to behave like production: PostgreSQL with btree_gist (the
 Both servers are shared by every ``spirit-tours`` process using the same data folder: each
 process that starts one records its pid in the server's ``owners`` file, and the last one to
 leave stops it (``atexit``, which ``spirit-tours`` also reaches on SIGTERM). A process that dies
-without leaving (SIGKILL, a crash) is pruned the next time the file is read, and a small watchdog
-process (``python -m spirit_tours.embedded watch <data_dir>``) stops the servers once every owner
-is gone. Data survives restarts (Valkey with an AOF).
+without leaving (SIGKILL, a crash) is pruned the next time the file is read, and a small
+watchdog process (``python -m spirit_tours.dev.embedded watch <data_dir>``) stops the servers once
+every owner is gone. Data survives restarts (Valkey with an AOF).
 """
 
 from __future__ import annotations
@@ -401,7 +401,7 @@ def _ensure_watchdog(data_dir: Path) -> None:
         fcntl.flock(handle, fcntl.LOCK_UN)
     with (data_dir / "watchdog.log").open("a") as output:
         subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "spirit_tours.embedded", "watch", str(data_dir)],
+            [sys.executable, "-m", "spirit_tours.dev.embedded", "watch", str(data_dir)],
             stdin=subprocess.DEVNULL,
             stdout=output,
             stderr=output,
@@ -441,8 +441,8 @@ def start_embedded(data_dir: Path, database_url: str | None, redis_url: str | No
     )
 
 
-if __name__ == "__main__":  # the watchdog: python -m spirit_tours.embedded watch <data_dir>
+if __name__ == "__main__":  # the watchdog: python -m spirit_tours.dev.embedded watch <data_dir>
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     if len(sys.argv) != 3 or sys.argv[1] != "watch":
-        sys.exit("usage: python -m spirit_tours.embedded watch <data_dir>")
+        sys.exit("usage: python -m spirit_tours.dev.embedded watch <data_dir>")
     watch(Path(sys.argv[2]))

@@ -18,7 +18,7 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from spirit_tours.embedded import EmbeddedPostgres, EmbeddedRedis, data_dir_lock
+from spirit_tours.dev.embedded import EmbeddedPostgres, EmbeddedRedis, data_dir_lock
 
 LOCAL_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 LOCAL_REDIS = "redis://127.0.0.1:6379/15"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from spirit_tours.errors import ErrorCode
+from spirit_tours.core.errors import ErrorCode
 
 
 def edge_error_body(message: str, reason: str, **details: Any) -> bytes:

@@ -12,9 +12,9 @@ from sqlalchemy import func, update
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from spirit_tours.core.clock import now_utc
 from spirit_tours.emails.catalog import translate
 from spirit_tours.forms import read_form
-from spirit_tours.persistence.base import utcnow
 from spirit_tours.persistence.emails import EmailMessage, SuppressionSource
 from spirit_tours.resolvers.emails import MARKETING, set_preferences, suppressed_categories
 from spirit_tours.services import Services
@@ -64,7 +64,7 @@ async def open_pixel(request: Request) -> Response:
                 .where(EmailMessage.id == message_id)
                 .values(
                     open_count=EmailMessage.open_count + 1,
-                    opened_at=func.coalesce(EmailMessage.opened_at, utcnow()),
+                    opened_at=func.coalesce(EmailMessage.opened_at, now_utc()),
                 )
             )
     return Response(PIXEL, media_type="image/gif", headers=NO_STORE)
@@ -78,7 +78,7 @@ async def click(request: Request) -> Response:
     signature = request.query_params.get("s", "")
     if message_id is None or not services.links.verify(signature, "click", message_id, target):
         return _invalid()
-    now = utcnow()
+    now = now_utc()
     async with services.sessions() as session, session.begin():
         message = await session.get(EmailMessage, message_id, with_for_update=True)
         if message is None or target not in message.links:

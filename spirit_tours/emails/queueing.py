@@ -13,10 +13,10 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spirit_tours.core.clock import now_utc
 from spirit_tours.emails.catalog import check_locale
 from spirit_tours.emails.context import encode_context
 from spirit_tours.emails.render import template_info
-from spirit_tours.persistence.base import utcnow
 from spirit_tours.persistence.emails import EmailMessage, EmailStatus, EmailSuppression
 
 # Filled in by the composer: producers never build these links themselves.
@@ -70,8 +70,8 @@ async def queue_email(
         "status": EmailStatus.SUPPRESSED if suppressed else EmailStatus.QUEUED,
         "source_key": source_key,
         "message_id": make_msgid(idstring=message_id.hex[:12], domain=message_id_domain),
-        "created_at": utcnow(),
-        "scheduled_at": scheduled_at or utcnow(),
+        "created_at": now_utc(),
+        "scheduled_at": scheduled_at or now_utc(),
     }
     inserted = await session.scalar(
         insert(EmailMessage)

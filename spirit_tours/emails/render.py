@@ -13,12 +13,12 @@ import html
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from functools import cache
 from typing import Literal
 
+from spirit_tours.core.clock import now_utc
 from spirit_tours.emails.catalog import MSGID_RE, TEMPLATE_DIR, check_locale, translate
 from spirit_tours.emails.formatting import format_value
 from spirit_tours.emails.headers import MAIL_POLICY
@@ -184,7 +184,7 @@ def render(
     message["Subject"] = _subject(template_source(template), _Filler(locale, context, escape=False))
     message["From"] = sender
     message["To"] = to
-    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Date"] = format_datetime(now_utc())
     message["Message-ID"] = message_id or make_msgid(domain=message_id_domain.strip())
     if is_marketing:
         unsubscribe = _Filler(locale, context, escape=False).value("unsubscribe_url")

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spirit_tours.core.clock import today_utc
+from spirit_tours.core.enums import BookingStatus, PaymentDue
 from spirit_tours.persistence.bookings import Booking, PaymentReminder
-from spirit_tours.persistence.enums import BookingStatus, PaymentDue
 from spirit_tours.persistence.repositories.events import emit_event
 from spirit_tours.resolvers.bookings.lifecycle import payment_policy_of
 
@@ -66,4 +67,4 @@ async def announce_payment_reminders(session: AsyncSession, today: date) -> int:
 async def payment_reminders(ctx: dict[str, Any]) -> int:
     """saq job: the daily run of :func:`announce_payment_reminders`."""
     async with ctx["sessions"]() as session, session.begin():
-        return await announce_payment_reminders(session, datetime.now(UTC).date())
+        return await announce_payment_reminders(session, today_utc())

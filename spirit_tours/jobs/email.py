@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -28,12 +27,12 @@ from saq import Queue, Worker
 from sqlalchemy import and_, func, or_, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from spirit_tours.core.clock import epoch_seconds, now_utc
 from spirit_tours.emails.compose import Composer
 from spirit_tours.emails.queueing import Queued, is_suppressed, stranded
 from spirit_tours.emails.render import template_info
 from spirit_tours.emails.transport import Transport
 from spirit_tours.jobs.queue import JobQueue
-from spirit_tours.persistence.base import utcnow
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.emails import EmailMessage, EmailStatus
 
@@ -72,7 +71,7 @@ async def enqueue_messages(
     """Hand messages to their queues. The job key is the message id, so a message already
     waiting or running in saq is not queued twice. Returns how many were new to saq."""
     added = 0
-    now = time.time()
+    now = epoch_seconds()
     for message in messages:
         at = message.scheduled_at.timestamp()
         job = await queues[Priority(message.priority)].enqueue(
@@ -260,13 +259,13 @@ async def send_email(ctx: dict[str, Any], *, message_id: str) -> str:
         final = is_permanent(error) or row.attempts >= policy.attempts
         reason = _error_text(error, _secret_values(row))  # never a reset token in a log
         if final:
-            await _finish(sessions, row, status=EmailStatus.FAILED, failed_at=utcnow(),
+            await _finish(sessions, row, status=EmailStatus.FAILED, failed_at=now_utc(),
                           last_error=reason, **_spent(row))  # fmt: skip
             log.warning("e-mail %s to %s dead-lettered: %s", row.template, row.recipient, reason)
             return "dead-lettered"
         delay = policy.delay(row.attempts)
         await _finish(sessions, row, status=EmailStatus.QUEUED, last_error=reason,
-                      scheduled_at=utcnow() + timedelta(seconds=delay))  # fmt: skip
+                      scheduled_at=now_utc() + timedelta(seconds=delay))  # fmt: skip
         # saq runs it again after the delay (no jitter: a refusing server sees a predictable,
         # growing pause); should saq give up first, the dispatcher finds the QUEUED row.
         job.retry_backoff = False
@@ -274,7 +273,7 @@ async def send_email(ctx: dict[str, Any], *, message_id: str) -> str:
         if _secret_values(row):  # saq keeps and logs the error: only its redacted text
             raise DeliveryError(reason) from None
         raise
-    await _finish(sessions, row, status=EmailStatus.SENT, sent_at=utcnow(), links=links,
+    await _finish(sessions, row, status=EmailStatus.SENT, sent_at=now_utc(), links=links,
                   last_error=None, **_spent(row))  # fmt: skip
     return "sent"
 
@@ -284,7 +283,7 @@ async def dispatch_stranded(ctx: dict[str, Any]) -> int:
     worker that died), HIGH ones first."""
     sessions: SessionFactory = ctx["sessions"]
     async with sessions() as session:
-        overdue = await stranded(session, utcnow() - timedelta(minutes=1), per_lane=2000)
+        overdue = await stranded(session, now_utc() - timedelta(minutes=1), per_lane=2000)
     settings = ctx.get("settings")
     timeout = settings.email_send_timeout_seconds if settings else 60
     added = await enqueue_messages(ctx["email_queues"], overdue, timeout_seconds=timeout)

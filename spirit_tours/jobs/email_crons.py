@@ -6,16 +6,17 @@ quotation and hotel user, the user and year) makes it queued once.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, extract, or_, select, update
 
+from spirit_tours.core.clock import now_utc, today_utc
+from spirit_tours.core.enums import InvitationStatus, QuotationStatus, Role
 from spirit_tours.emails.queueing import Queued, queue_email
 from spirit_tours.emails.triggers import FrontEnd, quotation_reference
 from spirit_tours.jobs.email import enqueue_messages
 from spirit_tours.persistence.accounts import User
-from spirit_tours.persistence.enums import InvitationStatus, QuotationStatus, Role
 from spirit_tours.persistence.quotations import HotelInvitation, Quotation
 from spirit_tours.persistence.repositories.events import emit_event
 
@@ -30,7 +31,7 @@ async def _queue_and_dispatch(ctx: dict[str, Any], queued: list[Queued]) -> int:
 
 async def deadline_warnings(ctx: dict[str, Any], *, now: datetime | None = None) -> int:
     """Warn invited hotels that have not answered yet, 24 hours before the offer deadline."""
-    now = now or datetime.now(UTC)
+    now = now or now_utc()
     links: FrontEnd = ctx["front_end"]
     queued: list[Queued] = []
     async with ctx["sessions"]() as session, session.begin():
@@ -70,7 +71,7 @@ async def deadline_warnings(ctx: dict[str, Any], *, now: datetime | None = None)
 
 async def expire_quotations(ctx: dict[str, Any], *, today: date | None = None) -> int:
     """Quotations never booked whose trip has started are EXPIRED (an event tells everyone)."""
-    today = today or datetime.now(UTC).date()
+    today = today or today_utc()
     live = (
         QuotationStatus.DRAFT,
         QuotationStatus.OPEN,
@@ -111,7 +112,7 @@ def _is_leap(year: int) -> bool:
 
 async def birthday_mail(ctx: dict[str, Any], *, today: date | None = None) -> int:
     """Birthday greetings (marketing: the suppression list applies); 29 February on the 28th."""
-    today = today or datetime.now(UTC).date()
+    today = today or today_utc()
     links: FrontEnd = ctx["front_end"]
     queued: list[Queued] = []
     async with ctx["sessions"]() as session, session.begin():

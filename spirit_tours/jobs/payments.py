@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from spirit_tours.core.enums import RefundStatus
 from spirit_tours.persistence.bookings import BookingRefund
-from spirit_tours.persistence.enums import RefundStatus
 from spirit_tours.resolvers.payments.holds import call_off, expire_lapsed
 from spirit_tours.resolvers.payments.refunds import execute_booking_refund
 

@@ -11,9 +11,10 @@ from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from spirit_tours.errors import DomainError, ErrorCode
+from spirit_tours.core.enums import PaymentStatus, Provider
+from spirit_tours.core.errors import DomainError, ErrorCode
 from spirit_tours.forms import read_form
-from spirit_tours.payments.gateway import PaymentError, PaymentStatus, Provider
+from spirit_tours.payments.gateway import PaymentError
 from spirit_tours.payments.offline import (
     CSRF_COOKIE,
     CSRF_FIELD,

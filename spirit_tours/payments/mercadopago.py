@@ -13,10 +13,9 @@ import hashlib
 import hmac
 import json
 import re
-import time
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -24,19 +23,22 @@ import mercadopago
 import requests
 from mercadopago.config import RequestOptions
 
+from spirit_tours.core.clock import epoch_seconds, now_utc
+from spirit_tours.core.enums import (
+    NextActionKind,
+    PaymentMethod,
+    PaymentStatus,
+    Provider,
+    RefundOutcome,
+)
 from spirit_tours.payments.gateway import (
     InvalidSignatureError,
     NextAction,
-    NextActionKind,
-    PaymentMethod,
     PaymentRequest,
-    PaymentStatus,
-    Provider,
     ProviderPayment,
     ProviderRefund,
     ProviderRejectedError,
     ProviderUnavailableError,
-    RefundOutcome,
     WebhookEvent,
 )
 
@@ -135,7 +137,7 @@ class MercadoPagoGateway:
             return
         if not PREFERENCE_ID.fullmatch(reference):
             raise ProviderRejectedError(PROVIDER, f"{reference!r} is not a MercadoPago id")
-        now = datetime.now(UTC).isoformat(timespec="milliseconds")
+        now = now_utc().isoformat(timespec="milliseconds")
         expire = {"expires": True, "expiration_date_to": now}
         await self._call(lambda: self._sdk.preference().update(reference, expire, options))
 
@@ -267,7 +269,7 @@ class MercadoPagoGateway:
 
     def _check_freshness(self, ts: int) -> None:
         sent_at = ts / 1000 if ts >= MILLISECONDS_FROM else float(ts)
-        if abs(time.time() - sent_at) > self._tolerance:
+        if abs(epoch_seconds() - sent_at) > self._tolerance:
             raise InvalidSignatureError(PROVIDER, "x-signature timestamp is outside the tolerance")
 
 

@@ -19,23 +19,25 @@ import hmac
 import json
 import re
 import secrets
-import time
 import uuid
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from spirit_tours.core.clock import epoch_seconds
+from spirit_tours.core.enums import (
+    NextActionKind,
+    PaymentMethod,
+    PaymentStatus,
+    Provider,
+    RefundOutcome,
+)
 from spirit_tours.payments.gateway import (
     InvalidSignatureError,
     NextAction,
-    NextActionKind,
-    PaymentMethod,
     PaymentRequest,
-    PaymentStatus,
-    Provider,
     ProviderPayment,
     ProviderRefund,
-    RefundOutcome,
     WebhookEvent,
 )
 
@@ -93,7 +95,7 @@ class OfflineGateway:
 
     def checkout_token(self, payment_id: uuid.UUID) -> tuple[str, str]:
         """A fresh CSRF token for the checkout form of ``payment_id`` and its cookie value."""
-        nonce, issued = secrets.token_urlsafe(16), str(int(time.time()))
+        nonce, issued = secrets.token_urlsafe(16), str(int(epoch_seconds()))
         return f"{issued}.{nonce}.{self._csrf_digest(payment_id, issued, nonce)}", nonce
 
     def valid_checkout_token(self, payment_id: uuid.UUID, token: str, cookie: str) -> bool:
@@ -102,7 +104,7 @@ class OfflineGateway:
         nonce, _, digest = rest.partition(".")
         if not _is_timestamp(issued) or not nonce or not _same(nonce, cookie):
             return False
-        if abs(time.time() - int(issued)) > CSRF_TTL_SECONDS:
+        if abs(epoch_seconds() - int(issued)) > CSRF_TTL_SECONDS:
             return False
         return _same(self._csrf_digest(payment_id, issued, nonce), digest)
 
@@ -111,7 +113,7 @@ class OfflineGateway:
 
     def sign(self, body: bytes, *, timestamp: int | None = None) -> dict[str, str]:
         """The headers of a genuine offline webhook carrying ``body``."""
-        stamp = str(timestamp if timestamp is not None else int(time.time()))
+        stamp = str(timestamp if timestamp is not None else int(epoch_seconds()))
         return {SIGNATURE_HEADER: f"t={stamp},v1={self._digest(stamp, body)}"}
 
     def event_body(
@@ -139,7 +141,7 @@ class OfflineGateway:
         stamp, given = parts.get("t", ""), parts.get("v1", "")
         if not _is_timestamp(stamp) or not _same(self._digest(stamp, body), given):
             raise InvalidSignatureError(self.provider, "The signature does not match.")
-        if check_freshness and abs(time.time() - int(stamp)) > self._tolerance:
+        if check_freshness and abs(epoch_seconds() - int(stamp)) > self._tolerance:
             raise InvalidSignatureError(self.provider, "The signature is too old.")
         try:
             event = json.loads(body)

@@ -65,19 +65,22 @@ from paypalserversdk.models.purchase_unit_request import PurchaseUnitRequest
 from paypalserversdk.models.refund_request import RefundRequest
 from paypalserversdk.paypal_serversdk_client import PaypalServersdkClient
 
+from spirit_tours.core.clock import now_utc
+from spirit_tours.core.enums import (
+    NextActionKind,
+    PaymentMethod,
+    PaymentStatus,
+    Provider,
+    RefundOutcome,
+)
 from spirit_tours.payments.gateway import (
     InvalidSignatureError,
     NextAction,
-    NextActionKind,
-    PaymentMethod,
     PaymentRequest,
-    PaymentStatus,
-    Provider,
     ProviderPayment,
     ProviderRefund,
     ProviderRejectedError,
     ProviderUnavailableError,
-    RefundOutcome,
     WebhookEvent,
 )
 
@@ -337,7 +340,7 @@ class PayPalGateway:
             raise InvalidSignatureError(PAYPAL, f"unexpected algorithm {transmission.algorithm}")
         _check_cert_url(transmission.cert_url, sandbox=self._sandbox)
         sent_at = _transmission_time(transmission.time)
-        if check_freshness and abs(datetime.now(UTC) - sent_at) > self._tolerance:
+        if check_freshness and abs(now_utc() - sent_at) > self._tolerance:
             raise InvalidSignatureError(PAYPAL, f"stale notification sent at {transmission.time}")
         certificate = await self._certificate(transmission.cert_url)
         message = f"{transmission.id}|{transmission.time}|{self._webhook_id}|{zlib.crc32(body)}"
@@ -383,7 +386,7 @@ class PayPalGateway:
         verifier = (
             PolicyBuilder()
             .store(self._store)
-            .time(datetime.now(UTC))
+            .time(now_utc())
             .build_server_verifier(x509.DNSName(name))
         )
         try:
@@ -700,7 +703,7 @@ def _transmission_time(value: str) -> datetime:
 
 
 def _check_validity(certificate: x509.Certificate) -> None:
-    now = datetime.now(UTC)
+    now = now_utc()
     if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
         raise InvalidSignatureError(PAYPAL, "the signing certificate is not currently valid")
 

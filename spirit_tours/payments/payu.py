@@ -25,20 +25,22 @@ from urllib.parse import parse_qsl
 
 import httpx
 
+from spirit_tours.core.enums import (
+    NextActionKind,
+    PaymentMethod,
+    PaymentStatus,
+    Provider,
+    RefundOutcome,
+)
 from spirit_tours.payments.gateway import (
     InvalidSignatureError,
     NextAction,
-    NextActionKind,
     Payer,
-    PaymentMethod,
     PaymentRequest,
-    PaymentStatus,
-    Provider,
     ProviderPayment,
     ProviderRefund,
     ProviderRejectedError,
     ProviderUnavailableError,
-    RefundOutcome,
     WebhookEvent,
 )
 

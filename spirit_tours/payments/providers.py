@@ -7,7 +7,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 from spirit_tours.config import Settings
-from spirit_tours.payments.gateway import PaymentGateway, PaymentMethod, Provider
+from spirit_tours.core.enums import PaymentMethod, Provider
+from spirit_tours.payments.gateway import PaymentGateway
 from spirit_tours.payments.routing import CircuitBreaker, Route, candidates, parse_routes
 
 

@@ -18,8 +18,8 @@ from prometheus_client import Counter
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from spirit_tours.core.enums import Provider
 from spirit_tours.metrics import PROCESS
-from spirit_tours.payments.gateway import Provider
 
 log = logging.getLogger(__name__)
 WINDOW_SECONDS = 60

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from spirit_tours.payments.gateway import PaymentMethod, Provider
+from spirit_tours.core.enums import PaymentMethod, Provider
 
 
 @dataclass(frozen=True)

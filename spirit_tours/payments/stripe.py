@@ -16,20 +16,22 @@ from typing import Any
 
 import stripe
 
-from spirit_tours.money import minor_units
+from spirit_tours.core.enums import (
+    NextActionKind,
+    PaymentMethod,
+    PaymentStatus,
+    Provider,
+    RefundOutcome,
+)
+from spirit_tours.core.money import minor_units
 from spirit_tours.payments.gateway import (
     InvalidSignatureError,
     NextAction,
-    NextActionKind,
-    PaymentMethod,
     PaymentRequest,
-    PaymentStatus,
-    Provider,
     ProviderPayment,
     ProviderRefund,
     ProviderRejectedError,
     ProviderUnavailableError,
-    RefundOutcome,
     WebhookEvent,
 )
 

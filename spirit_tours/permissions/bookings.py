@@ -12,10 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 
+from spirit_tours.core.enums import Role
 from spirit_tours.permissions.ownership import owns
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.bookings import Booking, BookingHotel
-from spirit_tours.persistence.enums import Role
 
 
 class BookingRelation(Enum):

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from strawberry.permission import BasePermission
 
-from spirit_tours.errors import forbidden
-from spirit_tours.persistence.enums import Role
+from spirit_tours.core.enums import Role
+from spirit_tours.core.errors import forbidden
 
 if TYPE_CHECKING:
     from strawberry.types import Info

@@ -12,8 +12,8 @@ from typing import Protocol
 from sqlalchemy import ColumnElement, and_
 from sqlalchemy.orm import InstrumentedAttribute
 
+from spirit_tours.core.enums import Role
 from spirit_tours.permissions.viewer import Viewer
-from spirit_tours.persistence.enums import Role
 
 
 class Owned(Protocol):

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 
+from spirit_tours.core.enums import CompetitorPrices, OfferStatus, Role
 from spirit_tours.permissions.ownership import owns
 from spirit_tours.permissions.viewer import Viewer
-from spirit_tours.persistence.enums import CompetitorPrices, OfferStatus, Role
 from spirit_tours.persistence.quotations import HotelOffer, Quotation
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from spirit_tours.persistence.enums import Role
+from spirit_tours.core.enums import Role
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from spirit_tours.core.enums import CompanyKind, Locale, Role
 from spirit_tours.persistence.base import Base, Timestamps, UUIDPrimaryKey
 from spirit_tours.persistence.base import db_enum as _enum
-from spirit_tours.persistence.enums import CompanyKind, Locale, Role
 
 
 class Company(UUIDPrimaryKey, Timestamps, Base):

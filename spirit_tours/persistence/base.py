@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import DateTime, Enum, MetaData, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from spirit_tours.core.clock import now_utc
 
 # Stable constraint names so Alembic migrations stay reproducible.
 NAMING_CONVENTION = {
@@ -24,16 +26,12 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: DateTime(timezone=True)}
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class UUIDPrimaryKey:
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
 
 
 class Timestamps:
-    created_at: Mapped[datetime] = mapped_column(server_default=func.now(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now(), default=now_utc)
 
 
 def db_enum(kind: type[StrEnum], name: str) -> Enum:

@@ -21,8 +21,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from spirit_tours.persistence.base import Base, Timestamps, UUIDPrimaryKey, db_enum, utcnow
-from spirit_tours.persistence.enums import BookingStatus, PaymentDue, RefundStatus
+from spirit_tours.core.clock import now_utc
+from spirit_tours.core.enums import BookingStatus, PaymentDue, RefundStatus
+from spirit_tours.persistence.base import Base, Timestamps, UUIDPrimaryKey, db_enum
 from spirit_tours.persistence.quotations import MONEY
 
 BOOKING_REFERENCE_SEQUENCE = Sequence("booking_reference_seq", start=1001)
@@ -70,7 +71,7 @@ class Booking(UUIDPrimaryKey, Timestamps, Base):
     completed_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
     cancellation_reason: Mapped[str | None] = mapped_column(Text)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=now_utc, onupdate=now_utc)
 
     __table_args__ = (
         CheckConstraint("end_date >= start_date", name="dates_in_order"),
@@ -132,7 +133,7 @@ class BookingRefund(UUIDPrimaryKey, Timestamps, Base):
     # Who cancelled; None when the system made it due (an over-payment).
     requested_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     payment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("payments.id"))
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=now_utc, onupdate=now_utc)
 
     __table_args__ = (
         CheckConstraint("amount > 0 AND amount <= paid_amount", name="amount_within_paid"),
@@ -154,6 +155,6 @@ class PaymentReminder(Base):
     booking_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"))
     due: Mapped[PaymentDue] = mapped_column(db_enum(PaymentDue, "payment_due"))
     due_date: Mapped[date]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
 
     __table_args__ = (PrimaryKeyConstraint("booking_id", "due", "due_date"),)

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from spirit_tours.crypto import Keyring
+from spirit_tours.core.crypto import Keyring
 from spirit_tours.persistence.encryption import bind_keyring
 
 SessionFactory = async_sessionmaker[AsyncSession]

@@ -12,7 +12,8 @@ from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from spirit_tours.persistence.base import Base, UUIDPrimaryKey, db_enum, utcnow
+from spirit_tours.core.clock import now_utc
+from spirit_tours.persistence.base import Base, UUIDPrimaryKey, db_enum
 from spirit_tours.persistence.encryption import EncryptedJSON
 
 
@@ -47,8 +48,8 @@ class EmailMessage(UUIDPrimaryKey, Base):
     # twice (a replayed event, a cron job on two workers) never queue it twice.
     source_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     message_id: Mapped[str] = mapped_column(String(250))  # the same header on every retry
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    scheduled_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+    scheduled_at: Mapped[datetime] = mapped_column(default=now_utc)
     sent_at: Mapped[datetime | None]
     failed_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(default=0)  # claimed attempts, crashed ones included
@@ -88,7 +89,7 @@ class EmailSuppression(Base):
     source: Mapped[SuppressionSource] = mapped_column(
         db_enum(SuppressionSource, "suppression_source")
     )
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
 
 
 class EmailFeedCursor(Base):

@@ -1,9 +1,9 @@
 """Encrypted columns: models stay declarative, repositories unchanged.
 
 :class:`EncryptedJSON` and :class:`EncryptedText` store ``bytea`` sealed by
-:mod:`spirit_tours.crypto`, bound to ``table.column`` (a value copied into another column does
+:mod:`spirit_tours.core.crypto`, bound to ``table.column`` (a value copied into another column does
 not open). The keys belong to the engine, not to the process: :func:`bind_keyring` attaches a
-:class:`~spirit_tours.crypto.Keyring` to an engine's dialect, which SQLAlchemy hands to every
+:class:`~spirit_tours.core.crypto.Keyring` to an engine's dialect, which SQLAlchemy hands to every
 bind and result processor — so two engines in one process (the tests, a rotation) can hold
 different keys, and an engine with none fails loudly on the first sensitive value.
 
@@ -37,7 +37,7 @@ from sqlalchemy import table as sql_table
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.types import TypeDecorator
 
-from spirit_tours.crypto import EncryptionError, Keyring
+from spirit_tours.core.crypto import EncryptionError, Keyring
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ async def _rotate_column(
     raw = sql_column(column.name, LargeBinary)
     key = sql_column(primary.name, primary.type)
     where = sql_table(table.name, raw, key)
-    # Under an old KEK: the id in the value's header (see spirit_tours.crypto) differs.
+    # Under an old KEK: the id in the value's header (see spirit_tours.core.crypto) differs.
     stale = raw.is_not(None) & (
         func.substring(raw, 3, func.get_byte(raw, 1)) != keyring.active_id.encode("ascii")
     )
@@ -201,7 +201,7 @@ async def rotate_keys(
 ) -> RotationReport:
     """Re-wrap every data key under the active KEK, a batch per transaction; idempotent and
     resumable. A value under a key the keyring lacks raises
-    :class:`~spirit_tours.crypto.UnknownKeyError` naming it (nothing after it is touched)."""
+    :class:`~spirit_tours.core.crypto.UnknownKeyError` naming it (nothing after it is touched)."""
     report = RotationReport(keyring.active_id)
     async with engine.connect() as connection:
         for table, column in encrypted_columns(metadata):

@@ -20,8 +20,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from spirit_tours.persistence.base import Base, UUIDPrimaryKey, db_enum, utcnow
-from spirit_tours.persistence.enums import Role
+from spirit_tours.core.clock import now_utc
+from spirit_tours.core.enums import Role
+from spirit_tours.persistence.base import Base, UUIDPrimaryKey, db_enum
 
 
 class AuditEntry(UUIDPrimaryKey, Base):
@@ -29,7 +30,7 @@ class AuditEntry(UUIDPrimaryKey, Base):
 
     __tablename__ = "audit_log"
 
-    at: Mapped[datetime] = mapped_column(default=utcnow)
+    at: Mapped[datetime] = mapped_column(default=now_utc)
     actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     actor_role: Mapped[Role | None] = mapped_column(db_enum(Role, "user_role"))
     action: Mapped[str] = mapped_column(String(80))
@@ -54,7 +55,7 @@ class OutboxEvent(Base):
     __tablename__ = "outbox_events"
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    occurred_at: Mapped[datetime] = mapped_column(default=now_utc)
     kind: Mapped[str] = mapped_column(String(60))
     aggregate_type: Mapped[str] = mapped_column(String(40))
     aggregate_id: Mapped[uuid.UUID]
@@ -89,7 +90,7 @@ class Notification(Base):
     event_position: Mapped[int] = mapped_column(BigInteger)
     aggregate_type: Mapped[str] = mapped_column(String(40))
     aggregate_id: Mapped[uuid.UUID]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
     acknowledged_at: Mapped[datetime | None]
 
     __table_args__ = (
@@ -114,7 +115,7 @@ class ChatMessage(UUIDPrimaryKey, Base):
     hotel_company_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("companies.id"))
     author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
 
     __table_args__ = (
         CheckConstraint(

@@ -21,10 +21,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from spirit_tours.payments.gateway import PaymentMethod, PaymentStatus, Provider
-from spirit_tours.persistence.base import Base, Timestamps, UUIDPrimaryKey, db_enum, utcnow
+from spirit_tours.core.clock import now_utc
+from spirit_tours.core.enums import PaymentMethod, PaymentStatus, Provider, RefundStatus
+from spirit_tours.persistence.base import Base, Timestamps, UUIDPrimaryKey, db_enum
 from spirit_tours.persistence.encryption import EncryptedJSON, EncryptedText
-from spirit_tours.persistence.enums import RefundStatus
 from spirit_tours.persistence.quotations import MONEY
 
 _OPEN = "status IN ('CREATED', 'REQUIRES_ACTION', 'PENDING')"
@@ -81,7 +81,7 @@ class Payment(UUIDPrimaryKey, Timestamps, Base):
     credited_amount: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
     # While open, it holds the booking until then; after that it may be EXPIRED.
     hold_until: Mapped[datetime | None]
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=now_utc, onupdate=now_utc)
 
     __table_args__ = (
         UniqueConstraint("payer_user_id", "idempotency_key", name="uq_payments_idempotency"),
@@ -130,7 +130,7 @@ class PaymentRefund(UUIDPrimaryKey, Timestamps, Base):
     )
     provider_reference: Mapped[str | None] = mapped_column(String(200))
     failure_reason: Mapped[str | None] = mapped_column(Text)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=now_utc, onupdate=now_utc)
 
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
@@ -146,7 +146,7 @@ class WebhookDelivery(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     provider: Mapped[Provider] = mapped_column(db_enum(Provider, "payment_provider"))
-    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(default=now_utc)
     signature_valid: Mapped[bool]
     event_id: Mapped[str | None] = mapped_column(String(200))
     kind: Mapped[str | None] = mapped_column(String(100))
@@ -170,6 +170,6 @@ class ProcessedWebhook(Base):
 
     provider: Mapped[Provider] = mapped_column(db_enum(Provider, "payment_provider"))
     event_id: Mapped[str] = mapped_column(String(200))
-    processed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime] = mapped_column(default=now_utc)
 
     __table_args__ = (PrimaryKeyConstraint("provider", "event_id"),)

@@ -19,14 +19,15 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from spirit_tours.persistence.base import Base, Timestamps, UUIDPrimaryKey, db_enum, utcnow
-from spirit_tours.persistence.enums import (
+from spirit_tours.core.clock import now_utc
+from spirit_tours.core.enums import (
     CompetitorPrices,
     ExtraService,
     InvitationStatus,
     OfferStatus,
     QuotationStatus,
 )
+from spirit_tours.persistence.base import Base, Timestamps, UUIDPrimaryKey, db_enum
 
 MONEY = Numeric(14, 2)
 
@@ -66,7 +67,7 @@ class Quotation(UUIDPrimaryKey, Timestamps, Base):
     # and the digest of the input it came with: a retry returns this quotation.
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     request_hash: Mapped[str | None] = mapped_column(String(64))
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=now_utc, onupdate=now_utc)
 
     __table_args__ = (
         UniqueConstraint("owner_user_id", "idempotency_key", name="uq_quotations_idempotency"),
@@ -92,7 +93,7 @@ class HotelInvitation(UUIDPrimaryKey, Timestamps, Base):
         db_enum(InvitationStatus, "invitation_status"), default=InvitationStatus.INVITED
     )
     decline_reason: Mapped[str | None] = mapped_column(Text)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=now_utc, onupdate=now_utc)
 
     __table_args__ = (
         UniqueConstraint("quotation_id", "hotel_id", name="uq_hotel_invitations_hotel"),
@@ -118,7 +119,7 @@ class HotelOffer(UUIDPrimaryKey, Timestamps, Base):
         db_enum(OfferStatus, "offer_status"), default=OfferStatus.ACTIVE
     )
     revision: Mapped[int] = mapped_column(default=1)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=now_utc, onupdate=now_utc)
 
     __table_args__ = (
         UniqueConstraint("quotation_id", "hotel_id", name="uq_hotel_offers_hotel"),

@@ -16,8 +16,8 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.dialects.postgresql import ARRAY, ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from spirit_tours.core.enums import ReleaseReason, VehicleKind
 from spirit_tours.persistence.base import Base, Timestamps, UUIDPrimaryKey, db_enum
-from spirit_tours.persistence.enums import ReleaseReason, VehicleKind
 
 ACTIVE = text("released_at IS NULL")
 DATES = text("daterange(start_date, end_date, '[]')")  # inclusive on both ends

@@ -23,12 +23,12 @@ from broadcaster import Broadcast
 from broadcaster._backends.redis import RedisBackend
 from sqlalchemy import func, select
 
-from spirit_tours.errors import DomainError, ErrorCode, bad_input
+from spirit_tours.core.clock import now_utc
+from spirit_tours.core.errors import DomainError, ErrorCode, bad_input
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.events import OutboxEvent
 from spirit_tours.realtime.relay import EVENTS_CHANNEL
 from spirit_tours.realtime.tasks import stop_tasks
-from spirit_tours.resolvers.quotations.rules import now_utc
 
 log = logging.getLogger(__name__)
 

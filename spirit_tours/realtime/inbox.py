@@ -9,9 +9,9 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spirit_tours.core.enums import Role
 from spirit_tours.persistence.accounts import Hotel, User
 from spirit_tours.persistence.bookings import Booking
-from spirit_tours.persistence.enums import Role
 from spirit_tours.persistence.events import ChatMessage, OutboxEvent
 from spirit_tours.persistence.payments import Payment
 from spirit_tours.persistence.quotations import Quotation

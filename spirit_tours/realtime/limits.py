@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from spirit_tours.errors import DomainError, ErrorCode
+from spirit_tours.core.errors import DomainError, ErrorCode
 
 TOO_MANY_CONNECTIONS_CLOSE_CODE = 4429
 _RETRY_AFTER_SECONDS = 5

@@ -13,12 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 import uuid
 from collections.abc import AsyncIterator
 
 from redis.asyncio import Redis
 
+from spirit_tours.core.clock import epoch_seconds
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.realtime.hub import EventHub
 from spirit_tours.realtime.tasks import stop_tasks
@@ -54,7 +54,7 @@ class Presence:
 
     async def online(self, room: str) -> list[tuple[str, str]]:
         """(user id, role) of everyone present."""
-        members = await self._redis.zrangebyscore(_key(room), time.time(), "+inf")
+        members = await self._redis.zrangebyscore(_key(room), epoch_seconds(), "+inf")
         seen: dict[str, str] = {}
         for member in members:
             user, role, _ = member.decode().split("|", 2)
@@ -62,7 +62,7 @@ class Presence:
         return sorted(seen.items())
 
     async def _is_present(self, room: str, user: str) -> bool:
-        members = await self._redis.zrangebyscore(_key(room), time.time(), "+inf")
+        members = await self._redis.zrangebyscore(_key(room), epoch_seconds(), "+inf")
         return user in _users(members)
 
     async def _signal(self, room: str, viewer: Viewer, online: bool) -> None:
@@ -76,7 +76,7 @@ class Presence:
         key = _key(room)
         try:
             was_present = await self._is_present(room, str(viewer.user_id))
-            await self._redis.zadd(key, {member: time.time() + TTL_SECONDS})
+            await self._redis.zadd(key, {member: epoch_seconds() + TTL_SECONDS})
             if not was_present:
                 await self._signal(room, viewer, True)
         except Exception as error:  # presence is best-effort; the subscription still works
@@ -95,14 +95,14 @@ class Presence:
         while True:
             await asyncio.sleep(REFRESH_SECONDS)
             with contextlib.suppress(Exception):
-                await self._redis.zadd(key, {member: time.time() + TTL_SECONDS}, xx=True)
+                await self._redis.zadd(key, {member: epoch_seconds() + TTL_SECONDS}, xx=True)
 
     async def sweep(self) -> None:
         """Drop expired entries (their process died); announce users gone offline."""
         async for raw_key in self._redis.scan_iter(match=_PREFIX + "*", count=200):
             key = raw_key.decode()
             room = key.removeprefix(_PREFIX)
-            expired = await self._redis.zrangebyscore(key, "-inf", time.time())
+            expired = await self._redis.zrangebyscore(key, "-inf", epoch_seconds())
             for member in expired:
                 if not await self._redis.zrem(key, member):
                     continue  # another process swept it first

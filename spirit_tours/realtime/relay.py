@@ -18,12 +18,12 @@ from redis.asyncio import Redis
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 
+from spirit_tours.core.clock import now_utc
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.events import Notification, OutboxEvent
 from spirit_tours.realtime.inbox import NOTIFIED, addressees
 from spirit_tours.realtime.rooms import rooms_of, user_room
 from spirit_tours.realtime.tasks import stop_tasks
-from spirit_tours.resolvers.quotations.rules import now_utc
 
 log = logging.getLogger(__name__)
 

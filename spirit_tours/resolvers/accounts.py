@@ -9,9 +9,9 @@ from datetime import date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
-from spirit_tours.errors import DomainError, ErrorCode, bad_input
+from spirit_tours.core.enums import Locale, Role
+from spirit_tours.core.errors import DomainError, ErrorCode, bad_input
 from spirit_tours.persistence.accounts import Company, Hotel, User
-from spirit_tours.persistence.enums import Locale, Role
 from spirit_tours.persistence.repositories import accounts
 from spirit_tours.persistence.repositories.events import emit_event
 from spirit_tours.persistence.staffing import Guide

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.auth.passwords import verify_password
 from spirit_tours.auth.tokens import AccessToken, digest, new_refresh_token
-from spirit_tours.errors import unauthenticated
+from spirit_tours.core.clock import now_utc
+from spirit_tours.core.errors import unauthenticated
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.accounts import RefreshToken, User
 from spirit_tours.persistence.repositories import accounts
@@ -35,7 +36,7 @@ def viewer_of(user: User) -> Viewer:
 async def _open_session(
     services: Services, session: AsyncSession, user: User, family_id: uuid.UUID | None = None
 ) -> Session:
-    now = datetime.now(UTC)
+    now = now_utc()
     token = new_refresh_token()
     expires = now + timedelta(seconds=services.settings.refresh_token_ttl_seconds)
     family_id = family_id or uuid.uuid4()
@@ -75,7 +76,7 @@ async def login(services: Services, email: str, password: str, client_ip: str) -
 
 async def refresh(services: Services, refresh_token: str) -> Session:
     """Rotate a refresh token. Replaying a used one revokes its whole family (theft)."""
-    now = datetime.now(UTC)
+    now = now_utc()
     async with services.sessions() as session, session.begin():
         stored = await accounts.refresh_token_by_digest(
             session, digest(refresh_token), for_update=True
@@ -108,7 +109,7 @@ async def refresh(services: Services, refresh_token: str) -> Session:
 async def logout(services: Services, refresh_token: str, *, everywhere: bool) -> int:
     """End the token's session (this device) or every session of its user, access tokens
     included; returns how many sessions were still open."""
-    now = datetime.now(UTC)
+    now = now_utc()
     async with services.sessions() as session, session.begin():
         stored = await accounts.refresh_token_by_digest(session, digest(refresh_token))
         if stored is None:

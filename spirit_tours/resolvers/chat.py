@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spirit_tours.errors import bad_input, forbidden, not_found
+from spirit_tours.core.errors import bad_input, forbidden, not_found
 from spirit_tours.permissions.quotations import Relation
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.accounts import Hotel

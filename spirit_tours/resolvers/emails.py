@@ -23,13 +23,13 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spirit_tours.core.clock import now_utc
+from spirit_tours.core.errors import DomainError, ErrorCode, bad_input, not_found
 from spirit_tours.emails.catalog import LOCALES
 from spirit_tours.emails.queueing import Queued
 from spirit_tours.emails.render import TEMPLATES
-from spirit_tours.errors import DomainError, ErrorCode, bad_input, not_found
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.accounts import User
-from spirit_tours.persistence.base import utcnow
 from spirit_tours.persistence.emails import (
     EmailMessage,
     EmailStatus,
@@ -65,7 +65,7 @@ async def requeue(session: AsyncSession, viewer: Viewer, message_id: uuid.UUID) 
     row.attempts = 0  # three fresh attempts
     row.requeues += 1
     row.failed_at = None
-    row.scheduled_at = utcnow()
+    row.scheduled_at = now_utc()
     record_audit(session, viewer, "email.requeue", "EmailMessage", row.id,
                  template=row.template, attempts=row.attempts)  # fmt: skip
     return Queued(row.id, row.priority, row.scheduled_at)
@@ -79,7 +79,7 @@ async def requeue_all(session: AsyncSession, viewer: Viewer, template: str | Non
     Mail with secret links (password resets) stays: its links have expired."""
     if template is not None and template not in TEMPLATES:
         raise bad_input("template", f"Unknown template {template!r}; see {sorted(TEMPLATES)}.")
-    now = utcnow()
+    now = now_utc()
     chosen = (
         select(EmailMessage.id)
         .where(EmailMessage.status == EmailStatus.FAILED,
@@ -135,7 +135,7 @@ async def send_newsletter(
 ) -> tuple[list[Queued], int]:
     """One BULK message per active user, in their locale, in one statement; addresses that
     unsubscribed from the newsletter get a SUPPRESSED row instead. Returns (queued, suppressed)."""
-    now = utcnow()
+    now = now_utc()
     _check_newsletter(letter, now)
     if letter.idempotency_key is not None and not 1 <= len(letter.idempotency_key) <= 200:
         raise bad_input("idempotencyKey", "The key needs 1 to 200 characters.")
@@ -218,7 +218,7 @@ async def set_preferences(
             .on_conflict_do_nothing()
         )
         if message is not None and message.template in off and message.unsubscribed_at is None:
-            message.unsubscribed_at = utcnow()
+            message.unsubscribed_at = now_utc()
     if on:
         await session.execute(
             delete(EmailSuppression).where(

@@ -11,9 +11,9 @@ from babel import Locale
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spirit_tours.errors import DomainError, ErrorCode, bad_input, forbidden, not_found
+from spirit_tours.core.enums import Role, VehicleKind
+from spirit_tours.core.errors import DomainError, ErrorCode, bad_input, forbidden, not_found
 from spirit_tours.permissions.viewer import Viewer
-from spirit_tours.persistence.enums import Role, VehicleKind
 from spirit_tours.persistence.repositories import staffing as repository
 from spirit_tours.persistence.repositories.events import record_audit
 from spirit_tours.persistence.repositories.staffing import Period

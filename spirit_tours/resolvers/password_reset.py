@@ -7,16 +7,17 @@ import base64
 import hashlib
 import hmac
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
 from spirit_tours.auth.revocation import SessionRevocations
+from spirit_tours.core.clock import now_utc
+from spirit_tours.core.errors import bad_input
 from spirit_tours.emails.queueing import Queued, queue_email
 from spirit_tours.emails.triggers import FrontEnd
-from spirit_tours.errors import bad_input
 from spirit_tours.persistence.accounts import User
 from spirit_tours.persistence.emails import EmailMessage
 from spirit_tours.persistence.repositories import accounts
@@ -51,7 +52,7 @@ async def request_reset(
     user = await accounts.user_by_email(session, email.strip())
     if user is None or not user.is_active:
         return None
-    now = datetime.now(UTC)
+    now = now_utc()
     recent = list(
         await session.scalars(
             select(EmailMessage.created_at).where(
@@ -99,7 +100,7 @@ async def reset_password(
     except ValueError as error:
         raise _invalid() from error
     user = await session.get(User, user_id, with_for_update=True)
-    if user is None or not user.is_active or expires < datetime.now(UTC).timestamp():
+    if user is None or not user.is_active or expires < now_utc().timestamp():
         raise _invalid()
     expected = _signature(secret, user.id, expires, user.password_hash)
     if not hmac.compare_digest(signature.encode(), expected.encode()):
@@ -109,7 +110,7 @@ async def reset_password(
             "newPassword", f"The password needs at least {MIN_PASSWORD_LENGTH} characters."
         )
     user.password_hash = await hash_password(new_password)
-    families = await accounts.revoke_user_refresh_tokens(session, user.id, datetime.now(UTC))
+    families = await accounts.revoke_user_refresh_tokens(session, user.id, now_utc())
     await revocations.revoke(families)  # before the commit: no reset without it
     record_audit(session, viewer_of(user), "auth.password_reset", "User", user.id)
     return user

@@ -8,8 +8,8 @@ from datetime import datetime
 import strawberry
 
 from spirit_tours.context import Context
+from spirit_tours.core.enums import CompanyKind, Locale, Role
 from spirit_tours.persistence import accounts as models
-from spirit_tours.persistence.enums import CompanyKind, Locale, Role
 from spirit_tours.schema import enums  # noqa: F401 - registers the GraphQL enums
 
 

@@ -9,8 +9,8 @@ import strawberry
 from strawberry.scalars import JSON
 
 from spirit_tours.context import Context
+from spirit_tours.core.enums import Role
 from spirit_tours.permissions.classes import IsAdmin
-from spirit_tours.persistence.enums import Role
 from spirit_tours.persistence.events import AuditEntry as AuditRow
 from spirit_tours.persistence.repositories.audit import audit_page
 from spirit_tours.persistence.repositories.pagination import encode_cursor, page_size

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import strawberry
 
-from spirit_tours.persistence.enums import BookingStatus
+from spirit_tours.core.enums import BookingStatus
 from spirit_tours.persistence.repositories.bookings import BookingFilters
 from spirit_tours.resolvers.bookings.lifecycle import BookingTerms
 from spirit_tours.resolvers.bookings.policies import CancellationTier, PaymentPolicy

@@ -1,4 +1,4 @@
-"""Booking mutations. Each runs in one transaction; errors follow ``spirit_tours.errors``;
+"""Booking mutations. Each runs in one transaction; errors follow ``spirit_tours.core.errors``;
 payloads resolve through the same field permissions as queries."""
 
 from __future__ import annotations

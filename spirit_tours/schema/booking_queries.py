@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from spirit_tours.context import Context
-from spirit_tours.errors import not_found
+from spirit_tours.core.errors import not_found
 from spirit_tours.permissions.classes import IsAuthenticated
 from spirit_tours.persistence.repositories import bookings as repository
 from spirit_tours.persistence.repositories.bookings import BookingFilters

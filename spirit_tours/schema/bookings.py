@@ -10,7 +10,8 @@ from decimal import Decimal
 import strawberry
 
 from spirit_tours.context import Context
-from spirit_tours.errors import not_found
+from spirit_tours.core.enums import BookingStatus, RefundStatus, RoomType
+from spirit_tours.core.errors import not_found
 from spirit_tours.permissions import pricing_fields as can
 from spirit_tours.permissions.bookings import (
     BookedHotelScope,
@@ -21,7 +22,6 @@ from spirit_tours.permissions.bookings import (
 from spirit_tours.permissions.pricing_fields import guarded
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence import bookings as models
-from spirit_tours.persistence.enums import BookingStatus, RefundStatus, RoomType
 from spirit_tours.persistence.staffing import GuideAssignment
 from spirit_tours.resolvers.bookings.lifecycle import payment_policy_of
 from spirit_tours.schema.accounts import Hotel, load_hotel

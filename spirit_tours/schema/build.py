@@ -20,7 +20,7 @@ from spirit_tours.schema.request_guard import GuardedValidation, RequestGuard
 
 
 class SpiritSchema(strawberry.Schema):
-    """The schema, applying the error convention of ``spirit_tours.errors`` to every error."""
+    """The schema, applying the error convention of ``spirit_tours.core.errors`` to every error."""
 
     mask_errors: bool = True
 

@@ -9,15 +9,15 @@ import strawberry
 from sqlalchemy import select, update
 
 from spirit_tours.context import Context
-from spirit_tours.errors import bad_input
+from spirit_tours.core.clock import now_utc
+from spirit_tours.core.enums import Role
+from spirit_tours.core.errors import bad_input
 from spirit_tours.permissions.classes import IsAdmin, IsAuthenticated
-from spirit_tours.persistence.enums import Role
 from spirit_tours.persistence.events import ChatMessage as MessageRow
 from spirit_tours.persistence.events import Notification as NotificationRow
 from spirit_tours.persistence.repositories.events import emit_event, record_audit
 from spirit_tours.realtime.rooms import quotation_room
 from spirit_tours.resolvers import chat
-from spirit_tours.resolvers.quotations.rules import now_utc
 from spirit_tours.schema.ids import parse_id
 
 Info = strawberry.Info[Context, None]

@@ -41,8 +41,9 @@ from graphql import (
 )
 from graphql.language import ArgumentNode, ObjectFieldNode
 
-from spirit_tours.errors import ErrorCode
-from spirit_tours.schema.input_text import forbidden_character, list_too_long
+from spirit_tours.core.errors import ErrorCode
+from spirit_tours.core.text import forbidden_character
+from spirit_tours.schema.input_text import list_too_long
 
 
 @dataclass

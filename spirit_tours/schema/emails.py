@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import AsyncGenerator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import Enum
 
 import strawberry
 
 from spirit_tours.context import Context
-from spirit_tours.errors import bad_input
+from spirit_tours.core.clock import today_utc
+from spirit_tours.core.errors import bad_input
 from spirit_tours.jobs.email import hand_over
 from spirit_tours.permissions.classes import IsAdmin, IsAuthenticated
 from spirit_tours.persistence.emails import EmailMessage as MessageRow
@@ -186,7 +187,7 @@ async def _queue_info(info: Info) -> list[JobQueue]:
 
 
 def _range(since: date | None, until: date | None) -> tuple[date, date]:
-    today = datetime.now(UTC).date()
+    today = today_utc()
     until = until or today
     return since or until - timedelta(days=6), until
 
@@ -336,7 +337,7 @@ class EmailSubscriptions:
     ) -> AsyncGenerator[list[EmailStats], None]:
         last: list[EmailStats] | None = None
         while True:
-            today = datetime.now(UTC).date()
+            today = today_utc()
             start, end = _range(since or until or today, until)
             async with info.context.session() as session:
                 current = _stats(await emails.email_stats(session, start, end))

@@ -2,15 +2,18 @@
 
 import strawberry
 
-from spirit_tours.payments.gateway import NextActionKind, PaymentMethod, PaymentStatus, Provider
-from spirit_tours.persistence.enums import (
+from spirit_tours.core.enums import (
     BookingStatus,
     CompanyKind,
     CompetitorPrices,
     ExtraService,
     InvitationStatus,
     Locale,
+    NextActionKind,
     OfferStatus,
+    PaymentMethod,
+    PaymentStatus,
+    Provider,
     QuotationStatus,
     RefundStatus,
     Role,

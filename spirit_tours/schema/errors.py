@@ -11,7 +11,7 @@ import logging
 from graphql import GraphQLError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from spirit_tours.errors import DomainError, ErrorCode
+from spirit_tours.core.errors import DomainError, ErrorCode
 
 log = logging.getLogger("spirit_tours.errors")
 
@@ -25,7 +25,7 @@ def _set_code(error: GraphQLError, code: ErrorCode) -> None:
 
 
 def apply_error_policy(error: GraphQLError, *, mask: bool) -> None:
-    """Map one error onto the convention of ``spirit_tours.errors``, in place."""
+    """Map one error onto the convention of ``spirit_tours.core.errors``, in place."""
     original = error.original_error
     if isinstance(original, DomainError):
         error.extensions = {**(error.extensions or {}), **original.extensions}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from spirit_tours.errors import bad_input
+from spirit_tours.core.errors import bad_input
 
 
 def parse_id(value: str, field: str) -> uuid.UUID:

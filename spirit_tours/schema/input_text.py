@@ -9,32 +9,16 @@ message about it would fail. A list longer than the maximum costs the database o
 argument per item (asyncpg takes at most 32767) and no client sends one.
 
 Variables are checked here, document literals by a validation rule (``document_limits``), both
-before any resolver runs, over HTTP and WebSocket alike; the transport (``graphql_app``) and
-the HTTP Basic sign-in (``permissions.http``) use ``forbidden_character`` too.
+before any resolver runs, over HTTP and WebSocket alike; the character rule itself is
+``core.text``, which the transport (``graphql_app``) and the HTTP Basic sign-in (``http_auth``)
+use too.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
-
-
-def forbidden_character(text: str) -> str | None:
-    """What is wrong with ``text`` (``the control character U+0000``, ``the lone surrogate
-    U+D800``), or None."""
-    found = _FORBIDDEN.search(text)
-    if found is None:
-        return None
-    code = ord(found.group())
-    kind = "lone surrogate" if code >= 0xD800 else "control character"
-    return f"the {kind} U+{code:04X}"
-
-
-def printable(text: str) -> str:
-    """``text`` safe to echo in a message or a field path: lone surrogates escaped."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+from spirit_tours.core.text import forbidden_character, printable
 
 
 def find_bad_input(value: Any, path: str, max_list_items: int) -> tuple[str, str] | None:

@@ -21,11 +21,11 @@ from typing import Annotated, Any
 import strawberry
 
 from spirit_tours.context import Context
-from spirit_tours.errors import not_found
+from spirit_tours.core.enums import Role
+from spirit_tours.core.errors import not_found
 from spirit_tours.permissions.classes import IsAuthenticated
 from spirit_tours.permissions.quotations import Relation, revision_moves_rank
 from spirit_tours.permissions.viewer import Viewer
-from spirit_tours.persistence.enums import Role
 from spirit_tours.persistence.events import ChatMessage as MessageRow
 from spirit_tours.persistence.events import Notification as NotificationRow
 from spirit_tours.persistence.payments import Payment as PaymentRow

@@ -1,4 +1,4 @@
-"""The root Mutation type. Errors follow ``spirit_tours.errors``: ``extensions.code``."""
+"""The root Mutation type. Errors follow ``spirit_tours.core.errors``: ``extensions.code``."""
 
 from __future__ import annotations
 

@@ -6,8 +6,8 @@ import strawberry
 from strawberry.scalars import JSON
 
 from spirit_tours.context import Context
-from spirit_tours.errors import bad_input
-from spirit_tours.payments.gateway import Provider
+from spirit_tours.core.enums import Provider
+from spirit_tours.core.errors import bad_input
 from spirit_tours.permissions.classes import IsAdmin, IsAuthenticated
 from spirit_tours.persistence.payments import PaymentRefund as RefundRow
 from spirit_tours.persistence.repositories import payments as repository

@@ -13,11 +13,17 @@ import strawberry
 from strawberry.scalars import JSON
 
 from spirit_tours.context import Context
-from spirit_tours.payments.gateway import NextActionKind, PaymentMethod, PaymentStatus, Provider
+from spirit_tours.core.enums import (
+    NextActionKind,
+    PaymentMethod,
+    PaymentStatus,
+    Provider,
+    RefundStatus,
+    Role,
+)
 from spirit_tours.permissions import pricing_fields as can
 from spirit_tours.permissions.pricing_fields import guarded
 from spirit_tours.persistence import payments as models
-from spirit_tours.persistence.enums import RefundStatus, Role
 from spirit_tours.schema.bookings import Booking, booking_for_viewer
 from spirit_tours.schema.common import Money, PageInfo
 

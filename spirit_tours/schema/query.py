@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from spirit_tours.context import Context
-from spirit_tours.errors import unauthenticated
+from spirit_tours.core.errors import unauthenticated
 from spirit_tours.permissions.classes import IsAuthenticated
 from spirit_tours.persistence.repositories import accounts
 from spirit_tours.schema.accounts import User

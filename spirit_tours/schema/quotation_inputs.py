@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import strawberry
 
-from spirit_tours.persistence.enums import CompetitorPrices, ExtraService, QuotationStatus, RoomType
+from spirit_tours.core.enums import CompetitorPrices, ExtraService, QuotationStatus, RoomType
 from spirit_tours.resolvers.quotations.lifecycle import QuotationRequest, RoomNeed
 from spirit_tours.resolvers.quotations.offers import OfferTerms
 from spirit_tours.schema import enums  # noqa: F401 - registers the GraphQL enums

@@ -1,5 +1,5 @@
 """Quotation and offer mutations. Each runs in one transaction; errors follow
-``spirit_tours.errors``; payloads resolve through the same field permissions as queries."""
+``spirit_tours.core.errors``; payloads resolve through the same field permissions as queries."""
 
 from __future__ import annotations
 

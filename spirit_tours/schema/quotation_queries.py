@@ -5,12 +5,12 @@ from __future__ import annotations
 import strawberry
 
 from spirit_tours.context import Context
-from spirit_tours.errors import not_found
+from spirit_tours.core.clock import now_utc
+from spirit_tours.core.enums import InvitationStatus, Role
+from spirit_tours.core.errors import not_found
 from spirit_tours.permissions.classes import IsAuthenticated
-from spirit_tours.persistence.enums import InvitationStatus, Role
 from spirit_tours.persistence.repositories import quotations as repository
 from spirit_tours.persistence.repositories.pagination import encode_cursor, page_size
-from spirit_tours.resolvers.quotations.rules import now_utc
 from spirit_tours.schema.common import PageInfo
 from spirit_tours.schema.ids import parse_id
 from spirit_tours.schema.quotation_inputs import QuotationFilter

@@ -14,7 +14,16 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from spirit_tours.context import Context
-from spirit_tours.errors import not_found
+from spirit_tours.core.clock import now_utc
+from spirit_tours.core.enums import (
+    CompetitorPrices,
+    ExtraService,
+    InvitationStatus,
+    OfferStatus,
+    QuotationStatus,
+    RoomType,
+)
+from spirit_tours.core.errors import not_found
 from spirit_tours.permissions import pricing_fields as can
 from spirit_tours.permissions.pricing_fields import guarded
 from spirit_tours.permissions.quotations import (
@@ -26,15 +35,7 @@ from spirit_tours.permissions.quotations import (
 )
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence import quotations as models
-from spirit_tours.persistence.enums import (
-    CompetitorPrices,
-    ExtraService,
-    InvitationStatus,
-    OfferStatus,
-    QuotationStatus,
-    RoomType,
-)
-from spirit_tours.resolvers.quotations.rules import effective_status, now_utc
+from spirit_tours.resolvers.quotations.rules import effective_status
 from spirit_tours.schema.accounts import Company, Hotel, load_hotel
 from spirit_tours.schema.common import Money, PageInfo
 

@@ -16,7 +16,7 @@ from strawberry.extensions import SchemaExtension, ValidationCache
 
 from spirit_tours.auth.rate_limit import CostRateLimiter
 from spirit_tours.context import Context
-from spirit_tours.errors import ErrorCode
+from spirit_tours.core.errors import ErrorCode
 from spirit_tours.schema.document_limits import precheck
 from spirit_tours.schema.input_text import find_bad_input
 from spirit_tours.schema.query_cost import operation_cost

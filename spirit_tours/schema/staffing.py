@@ -9,17 +9,17 @@ from datetime import date, datetime
 import strawberry
 
 from spirit_tours.context import Context
-from spirit_tours.errors import bad_input, forbidden, not_found
+from spirit_tours.core.clock import now_utc
+from spirit_tours.core.enums import Role, VehicleKind
+from spirit_tours.core.errors import bad_input, forbidden, not_found
 from spirit_tours.permissions import pricing_fields as can
 from spirit_tours.permissions.classes import IsAdmin, IsOperatorStaff
 from spirit_tours.permissions.pricing_fields import guarded
 from spirit_tours.persistence import staffing as models
 from spirit_tours.persistence.accounts import User
-from spirit_tours.persistence.enums import Role, VehicleKind
 from spirit_tours.persistence.repositories import staffing as repository
 from spirit_tours.persistence.repositories.staffing import Period
 from spirit_tours.resolvers import guides as rules
-from spirit_tours.resolvers.quotations.rules import now_utc
 from spirit_tours.schema import enums  # noqa: F401 - registers the GraphQL enums
 from spirit_tours.schema.ids import parse_id
 

@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spirit_tours.core.enums import CompanyKind
 from spirit_tours.persistence.accounts import Company, Hotel, RefreshToken, User
-from spirit_tours.persistence.enums import CompanyKind
 from spirit_tours.persistence.repositories.batching import children_by_parent
 
 

@@ -10,10 +10,10 @@ from datetime import date
 from sqlalchemy import ColumnElement, exists, false, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spirit_tours.core.enums import BookingStatus, Role
 from spirit_tours.permissions.ownership import owned_by
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.bookings import Booking, BookingHotel, BookingRefund
-from spirit_tours.persistence.enums import BookingStatus, Role
 from spirit_tours.persistence.repositories.batching import children_by_parent
 from spirit_tours.persistence.repositories.pagination import Page, newest_first_page
 from spirit_tours.persistence.staffing import (

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from spirit_tours.errors import bad_input
+from spirit_tours.core.errors import bad_input
 
 MAX_PAGE_SIZE = 100
 T = TypeVar("T")

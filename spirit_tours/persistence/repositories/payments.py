@@ -8,11 +8,10 @@ from collections.abc import Sequence
 from sqlalchemy import ColumnElement, exists, false, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spirit_tours.payments.gateway import PaymentStatus
+from spirit_tours.core.enums import PaymentStatus, Role
 from spirit_tours.permissions.ownership import owned_by
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.bookings import Booking
-from spirit_tours.persistence.enums import Role
 from spirit_tours.persistence.payments import Payment, PaymentRefund, WebhookDelivery
 from spirit_tours.persistence.repositories.batching import children_by_parent
 from spirit_tours.persistence.repositories.pagination import Page, newest_first_page

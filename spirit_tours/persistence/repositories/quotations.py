@@ -21,9 +21,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spirit_tours.core.enums import InvitationStatus, QuotationStatus, Role
 from spirit_tours.permissions.ownership import owned_by
 from spirit_tours.permissions.viewer import Viewer
-from spirit_tours.persistence.enums import InvitationStatus, QuotationStatus, Role
 from spirit_tours.persistence.quotations import (
     HotelInvitation,
     HotelOffer,

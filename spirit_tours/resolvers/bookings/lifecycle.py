@@ -11,13 +11,14 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.config import Settings
-from spirit_tours.errors import DomainError, ErrorCode, bad_input, forbidden
-from spirit_tours.money import positive_amount
+from spirit_tours.core.clock import now_utc
+from spirit_tours.core.enums import BookingStatus, QuotationStatus, ReleaseReason
+from spirit_tours.core.errors import DomainError, ErrorCode, bad_input, forbidden
+from spirit_tours.core.money import positive_amount
 from spirit_tours.permissions.bookings import BookingRelation
 from spirit_tours.permissions.quotations import Relation
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.bookings import Booking, BookingHotel, BookingRefund
-from spirit_tours.persistence.enums import BookingStatus, QuotationStatus, ReleaseReason
 from spirit_tours.persistence.quotations import HotelOffer
 from spirit_tours.persistence.repositories.events import emit_event, record_audit
 from spirit_tours.persistence.staffing import GuideAssignment, TransportAssignment
@@ -35,7 +36,7 @@ from spirit_tours.resolvers.bookings.rules import (
     load_booking,
     require_booking_status,
 )
-from spirit_tours.resolvers.quotations.rules import load_for, now_utc, require_status
+from spirit_tours.resolvers.quotations.rules import load_for, require_status
 
 
 @dataclass(frozen=True)

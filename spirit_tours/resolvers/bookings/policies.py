@@ -13,8 +13,8 @@ from decimal import Decimal, InvalidOperation
 from itertools import pairwise
 from typing import Any
 
-from spirit_tours.errors import bad_input
-from spirit_tours.money import round_to_currency
+from spirit_tours.core.errors import bad_input
+from spirit_tours.core.money import round_to_currency
 
 HUNDRED = Decimal(100)
 CENT = Decimal("0.01")

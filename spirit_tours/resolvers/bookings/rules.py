@@ -10,11 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spirit_tours.errors import DomainError, ErrorCode, forbidden, not_found
+from spirit_tours.core.enums import BookingStatus
+from spirit_tours.core.errors import DomainError, ErrorCode, forbidden, not_found
 from spirit_tours.permissions.bookings import BookingRelation, booking_relation
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.bookings import Booking, BookingHotel
-from spirit_tours.persistence.enums import BookingStatus
 from spirit_tours.persistence.staffing import GuideAssignment
 
 ACTIVE = (BookingStatus.PENDING_PAYMENT, BookingStatus.CONFIRMED)

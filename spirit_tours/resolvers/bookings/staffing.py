@@ -12,11 +12,12 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spirit_tours.errors import DomainError, ErrorCode, bad_input, not_found
+from spirit_tours.core.clock import now_utc
+from spirit_tours.core.enums import ReleaseReason
+from spirit_tours.core.errors import DomainError, ErrorCode, bad_input, not_found
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.accounts import User
 from spirit_tours.persistence.bookings import Booking
-from spirit_tours.persistence.enums import ReleaseReason
 from spirit_tours.persistence.repositories import staffing as repository
 from spirit_tours.persistence.repositories.events import emit_event, record_audit
 from spirit_tours.persistence.repositories.staffing import Period
@@ -33,7 +34,6 @@ from spirit_tours.resolvers.bookings.rules import (
     require_booking_status,
 )
 from spirit_tours.resolvers.guides import language_code
-from spirit_tours.resolvers.quotations.rules import now_utc
 
 
 def _period(booking: Booking) -> Period:

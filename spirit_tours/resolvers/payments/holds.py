@@ -20,18 +20,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spirit_tours.payments.gateway import (
-    OPEN_STATUSES,
-    CancellableGateway,
-    PaymentError,
-    PaymentStatus,
-    Provider,
-)
+from spirit_tours.core.clock import now_utc
+from spirit_tours.core.enums import OPEN_STATUSES, PaymentStatus, Provider
+from spirit_tours.payments.gateway import CancellableGateway, PaymentError
 from spirit_tours.payments.providers import PaymentProviders
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.payments import Payment
 from spirit_tours.persistence.repositories.events import emit_event
-from spirit_tours.resolvers.quotations.rules import now_utc
 
 log = logging.getLogger(__name__)
 

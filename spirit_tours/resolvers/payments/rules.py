@@ -11,12 +11,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spirit_tours.errors import bad_input, forbidden, not_found
-from spirit_tours.payments.gateway import STATUS_ORDER, PaymentStatus
+from spirit_tours.core.enums import STATUS_ORDER, PaymentStatus, Role
+from spirit_tours.core.errors import bad_input, forbidden, not_found
 from spirit_tours.permissions.ownership import owns
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.bookings import Booking
-from spirit_tours.persistence.enums import Role
 from spirit_tours.persistence.payments import Payment
 
 _GAVE_UP = (PaymentStatus.FAILED, PaymentStatus.CANCELLED, PaymentStatus.EXPIRED)

@@ -26,15 +26,15 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spirit_tours.errors import DomainError, ErrorCode, bad_input
-from spirit_tours.money import positive_amount
+from spirit_tours.core.clock import now_utc
+from spirit_tours.core.enums import BookingStatus, PaymentMethod, PaymentStatus
+from spirit_tours.core.errors import DomainError, ErrorCode, bad_input
+from spirit_tours.core.money import positive_amount
 from spirit_tours.payments.gateway import (
     Payer,
     PaymentError,
     PaymentGateway,
-    PaymentMethod,
     PaymentRequest,
-    PaymentStatus,
     ProviderPayment,
     ProviderRejectedError,
     ProviderUnavailableError,
@@ -45,7 +45,6 @@ from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.accounts import User
 from spirit_tours.persistence.bookings import Booking
 from spirit_tours.persistence.database import SessionFactory
-from spirit_tours.persistence.enums import BookingStatus
 from spirit_tours.persistence.payments import Payment
 from spirit_tours.persistence.repositories.events import emit_event, record_audit
 from spirit_tours.resolvers.bookings.lifecycle import payment_policy_of
@@ -58,7 +57,6 @@ from spirit_tours.resolvers.payments.holds import (
     open_payment,
 )
 from spirit_tours.resolvers.payments.rules import fingerprint, idempotency_key, may_move
-from spirit_tours.resolvers.quotations.rules import now_utc
 
 log = logging.getLogger(__name__)
 

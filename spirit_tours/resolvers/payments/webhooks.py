@@ -18,24 +18,19 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spirit_tours.errors import DomainError, ErrorCode
-from spirit_tours.payments.gateway import (
-    InvalidSignatureError,
-    PaymentStatus,
-    Provider,
-    WebhookEvent,
-)
+from spirit_tours.core.clock import now_utc
+from spirit_tours.core.enums import PaymentStatus, Provider, RefundStatus
+from spirit_tours.core.errors import DomainError, ErrorCode
+from spirit_tours.payments.gateway import InvalidSignatureError, WebhookEvent
 from spirit_tours.payments.providers import PaymentProviders
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.bookings import Booking, BookingRefund
 from spirit_tours.persistence.database import SessionFactory
-from spirit_tours.persistence.enums import RefundStatus
 from spirit_tours.persistence.payments import Payment, ProcessedWebhook, WebhookDelivery
 from spirit_tours.persistence.repositories.events import emit_event, record_audit
 from spirit_tours.resolvers.bookings.lifecycle import apply_payment
 from spirit_tours.resolvers.bookings.rules import ACTIVE
 from spirit_tours.resolvers.payments.rules import may_move
-from spirit_tours.resolvers.quotations.rules import now_utc
 
 _PAID = (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
 MAX_BODY_BYTES = 256 * 1024

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spirit_tours.errors import DomainError, ErrorCode
+from spirit_tours.core.errors import DomainError, ErrorCode
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.quotations import Quotation
 from spirit_tours.resolvers.payments.rules import fingerprint, idempotency_key

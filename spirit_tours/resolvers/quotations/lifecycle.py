@@ -9,21 +9,16 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spirit_tours.errors import DomainError, ErrorCode, bad_input, forbidden
-from spirit_tours.money import currency_code
+from spirit_tours.core.clock import now_utc
+from spirit_tours.core.enums import CompetitorPrices, ExtraService, QuotationStatus, Role, RoomType
+from spirit_tours.core.errors import DomainError, ErrorCode, bad_input, forbidden
+from spirit_tours.core.money import currency_code
 from spirit_tours.permissions.quotations import Relation
 from spirit_tours.permissions.viewer import Viewer
-from spirit_tours.persistence.enums import (
-    CompetitorPrices,
-    ExtraService,
-    QuotationStatus,
-    Role,
-    RoomType,
-)
 from spirit_tours.persistence.quotations import Quotation
 from spirit_tours.persistence.repositories.events import emit_event, record_audit
 from spirit_tours.resolvers.quotations import idempotency
-from spirit_tours.resolvers.quotations.rules import load_for, now_utc, require_status
+from spirit_tours.resolvers.quotations.rules import load_for, require_status
 
 MAX_TRAVELLERS = 500
 MAX_ROOMS = 300

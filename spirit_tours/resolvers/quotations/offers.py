@@ -11,15 +11,16 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spirit_tours.errors import DomainError, ErrorCode, bad_input, not_found
-from spirit_tours.money import currency_code, positive_amount
+from spirit_tours.core.clock import now_utc
+from spirit_tours.core.enums import InvitationStatus, OfferStatus, QuotationStatus
+from spirit_tours.core.errors import DomainError, ErrorCode, bad_input, not_found
+from spirit_tours.core.money import currency_code, positive_amount
 from spirit_tours.permissions.quotations import Relation
 from spirit_tours.permissions.viewer import Viewer
-from spirit_tours.persistence.enums import InvitationStatus, OfferStatus, QuotationStatus
 from spirit_tours.persistence.quotations import HotelOffer, OfferRevision, Quotation
 from spirit_tours.persistence.repositories.events import emit_event, record_audit
 from spirit_tours.resolvers.quotations.invitations import invitation_for_viewer
-from spirit_tours.resolvers.quotations.rules import load_for, now_utc, require_status
+from spirit_tours.resolvers.quotations.rules import load_for, require_status
 
 MAX_NOTES = 4000
 

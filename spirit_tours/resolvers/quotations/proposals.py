@@ -8,14 +8,15 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spirit_tours.errors import DomainError, ErrorCode, bad_input, not_found
-from spirit_tours.money import round_to_currency
+from spirit_tours.core.clock import now_utc
+from spirit_tours.core.enums import OfferStatus, QuotationStatus
+from spirit_tours.core.errors import DomainError, ErrorCode, bad_input, not_found
+from spirit_tours.core.money import round_to_currency
 from spirit_tours.permissions.quotations import Relation
 from spirit_tours.permissions.viewer import Viewer
-from spirit_tours.persistence.enums import OfferStatus, QuotationStatus
 from spirit_tours.persistence.quotations import HotelOffer, Quotation
 from spirit_tours.persistence.repositories.events import emit_event, record_audit
-from spirit_tours.resolvers.quotations.rules import load_for, now_utc, require_status
+from spirit_tours.resolvers.quotations.rules import load_for, require_status
 
 MAX_MARKUP_PERCENT = Decimal(300)
 

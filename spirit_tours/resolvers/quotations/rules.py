@@ -4,23 +4,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spirit_tours.errors import DomainError, ErrorCode, forbidden, not_found
+from spirit_tours.core.enums import QuotationStatus
+from spirit_tours.core.errors import DomainError, ErrorCode, forbidden, not_found
 from spirit_tours.permissions.quotations import Relation, relation_to
 from spirit_tours.permissions.viewer import Viewer
-from spirit_tours.persistence.enums import QuotationStatus
 from spirit_tours.persistence.quotations import HotelInvitation, Quotation
 
 LockMode = Literal["update", "share"]
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
 
 
 def effective_status(quotation: Quotation, now: datetime) -> QuotationStatus:

@@ -4,7 +4,7 @@ Revision ID: 0010
 Revises: 0007
 Create Date: 2026-11-29
 
-Each column becomes ``bytea`` holding a value sealed by ``spirit_tours.crypto`` with the
+Each column becomes ``bytea`` holding a value sealed by ``spirit_tours.core.crypto`` with the
 engine's keyring (``SPIRIT_ENCRYPTION_KEYS``), bound to ``table.column``. Existing rows are
 encrypted here, in the migration's one transaction: the database never holds a mix of
 plaintext and ciphertext, and a failure leaves it as it was. An empty database needs no key;
