@@ -75,7 +75,9 @@ class _App(Starlette):
         super().__init__(*args, **kwargs)
 
     def build_middleware_stack(self) -> ASGIApp:
-        return SecurityHeaders(super().build_middleware_stack(), https=self._https)
+        return SecurityHeaders(
+            super().build_middleware_stack(), https=self._https, monitor_mount=MOUNT
+        )
 
 
 def body_limits(settings: Settings) -> dict[str, Any]:

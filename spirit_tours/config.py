@@ -10,10 +10,11 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from spirit_tours.core.cancellation import parse_cancellation_policy
 from spirit_tours.core.crypto import KEY_BYTES, KeyConfigurationError, Keyring, development_keyring
 from spirit_tours.core.errors import DomainError
+from spirit_tours.core.payment_routes import parse_routes
 from spirit_tours.network_settings import forwarded_ips_problem, public_url_problem
-from spirit_tours.resolvers.bookings.policies import parse_cancellation_policy
 
 _KEYS_NEEDED = (
     f"SPIRIT_ENCRYPTION_KEYS must be set outside development: id:base64key with a {KEY_BYTES}-"
@@ -247,8 +248,6 @@ class Settings(BaseSettings):
     @field_validator("payment_routes")
     @classmethod
     def _valid_routes(cls, value: str | None) -> str | None:
-        from spirit_tours.payments.routing import parse_routes  # payments import config
-
         parse_routes(value)
         return value
 

@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
+from saq.web.common import render
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -51,13 +52,9 @@ def form_page_policy(form_targets: Iterable[str] = ()) -> str:
     )
 
 
-def _monitor_policy() -> str:
+def _monitor_policy(mount: str) -> str:
     """saq's monitor: its own scripts and styles, one inline script naming its root path."""
-    from saq.web.common import render
-
-    from spirit_tours.jobs.monitor import MOUNT
-
-    hashes = " ".join(inline_hashes(render(root_path=MOUNT)))
+    hashes = " ".join(inline_hashes(render(root_path=mount)))
     return (
         f"default-src 'none'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
         "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
@@ -88,14 +85,12 @@ def serves_https(public_url: str) -> bool:
 class SecurityHeaders:
     """ASGI middleware adding the headers to every HTTP response that lacks them."""
 
-    def __init__(self, app: ASGIApp, *, https: bool) -> None:
+    def __init__(self, app: ASGIApp, *, https: bool, monitor_mount: str) -> None:
         self.app = app
         self.https = https
-        from spirit_tours.jobs.monitor import MOUNT
-
         # By path prefix: the policy of the pages served there (API_POLICY elsewhere).
         self.policies: tuple[tuple[str, str], ...] = (
-            (MOUNT, _monitor_policy()),
+            (monitor_mount, _monitor_policy(monitor_mount)),
             ("/e/u/", form_page_policy()),
             ("/payments/offline/", form_page_policy()),
         )

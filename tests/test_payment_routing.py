@@ -11,8 +11,9 @@ from pydantic import SecretStr
 
 from spirit_tours.config import Environment, Settings
 from spirit_tours.core.enums import PaymentMethod, Provider
+from spirit_tours.core.payment_routes import DEFAULT_ROUTES, parse_routes
 from spirit_tours.payments.providers import PaymentProviders
-from spirit_tours.payments.routing import DEFAULT_ROUTES, CircuitBreaker, candidates, parse_routes
+from spirit_tours.payments.routing import CircuitBreaker, candidates
 
 CARD, PIX, PSE, PAYPAL = (
     PaymentMethod.CARD,

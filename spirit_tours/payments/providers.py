@@ -8,8 +8,9 @@ from decimal import Decimal
 
 from spirit_tours.config import Settings
 from spirit_tours.core.enums import PaymentMethod, Provider
+from spirit_tours.core.payment_routes import Route, parse_routes
 from spirit_tours.payments.gateway import PaymentGateway
-from spirit_tours.payments.routing import CircuitBreaker, Route, candidates, parse_routes
+from spirit_tours.payments.routing import CircuitBreaker, candidates
 
 
 class PaymentProviders:

@@ -11,6 +11,11 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.config import Settings
+from spirit_tours.core.cancellation import (
+    CancellationTier,
+    cancellation_policy,
+    parse_cancellation_policy,
+)
 from spirit_tours.core.clock import now_utc
 from spirit_tours.core.enums import BookingStatus, QuotationStatus, ReleaseReason
 from spirit_tours.core.errors import DomainError, ErrorCode, bad_input, forbidden
@@ -23,11 +28,8 @@ from spirit_tours.persistence.quotations import HotelOffer
 from spirit_tours.persistence.repositories.events import emit_event, record_audit
 from spirit_tours.persistence.staffing import GuideAssignment, TransportAssignment
 from spirit_tours.resolvers.bookings.policies import (
-    CancellationTier,
     PaymentPolicy,
-    cancellation_policy,
     default_payment_policy,
-    parse_cancellation_policy,
     refund_due,
 )
 from spirit_tours.resolvers.bookings.rules import (
