@@ -23,12 +23,14 @@ install: $(BIN)/spirit-tours
 run: install
 	$(BIN)/spirit-tours serve --demo $(RUN_ARGS)
 
-## Lint, type-check, run the whole test suite, then its embedded-server part.
+## Lint (with the layer contract of docs/architecture.md), type-check, run the whole test suite,
+## then its embedded-server part.
 test: install lint typecheck pytest pytest-embedded
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports  # imports point down the layers, no cycles (docs/architecture.md)
 
 typecheck: install
 	$(BIN)/mypy

@@ -286,7 +286,7 @@ class Settings(BaseSettings):
         if self.is_development:
             missing = [name for name in GENERATED_SECRETS if not self._secret(name)]
             if missing:
-                from spirit_tours.dev.secrets import development_secrets
+                from spirit_tours.devsecrets import development_secrets
 
                 stored = development_secrets(self.data_dir, GENERATED_SECRETS)
                 update = {name: SecretStr(stored[name]) for name in missing}

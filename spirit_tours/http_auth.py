@@ -16,9 +16,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from spirit_tours.core.errors import DomainError, ErrorCode, forbidden
 from spirit_tours.core.text import forbidden_character
+from spirit_tours.graphql_app import bearer_token
 from spirit_tours.permissions.classes import HasRole
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.accounts import User
+from spirit_tours.resolvers.auth import check_credentials, viewer_of
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 BASIC_CACHE_SECONDS = 60.0
@@ -39,9 +41,6 @@ def _basic(value: str) -> tuple[str, str] | None:
 
 
 async def viewer_of_request(request: Request) -> Viewer | None:
-    from spirit_tours.graphql_app import bearer_token
-    from spirit_tours.resolvers.auth import check_credentials, viewer_of
-
     services = request.app.state.services
     header = request.headers.get("authorization", "")
     token = bearer_token(header)

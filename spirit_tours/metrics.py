@@ -24,6 +24,8 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from spirit_tours.core.errors import DomainError
+from spirit_tours.core.metrics import PROCESS
+from spirit_tours.graphql_app import bearer_token
 from spirit_tours.persistence.emails import EmailMessage, EmailStatus
 from spirit_tours.persistence.events import OutboxEvent
 from spirit_tours.services import Services
@@ -31,7 +33,6 @@ from spirit_tours.services import Services
 _ROUTES = ("/graphql", "/webhooks", "/payments", "/e/", "/ops/queues", "/healthz", "/readyz",
            "/metrics")  # fmt: skip
 
-PROCESS = CollectorRegistry()
 REQUESTS = Counter(
     "spirit_http_requests", "HTTP requests answered", ["method", "route", "status"],
     registry=PROCESS,
@@ -115,8 +116,6 @@ def _loopback(request: Request) -> bool:
 
 async def _refusal(request: Request, services: Services) -> Response | None:
     """None when the caller may read the metrics, else the 401/403 to answer."""
-    from spirit_tours.graphql_app import bearer_token
-
     settings = services.settings
     token = bearer_token(request.headers.get("authorization"))
     challenge = {"WWW-Authenticate": 'Bearer realm="metrics"'}

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from spirit_tours.config import Settings
 from spirit_tours.core.enums import Provider, Role
-from spirit_tours.metrics import PROCESS
+from spirit_tours.core.metrics import PROCESS
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.events import AuditEntry
 from spirit_tours.persistence.payments import Payment, WebhookDelivery

@@ -1,2 +1,3 @@
-"""Development-only modules: demo data, the embedded PostgreSQL and Valkey servers, the test and
-benchmark server finder, and the generated development secrets. Production never runs them."""
+"""Development-only modules: the demo data (``serve --demo``), the embedded PostgreSQL and Valkey
+servers (started only when no server URL is configured) and the server finder of the tests and
+benchmarks. Nothing below the entry points imports them (docs/architecture.md)."""

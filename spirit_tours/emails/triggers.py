@@ -22,6 +22,7 @@ from spirit_tours.persistence.bookings import Booking
 from spirit_tours.persistence.events import OutboxEvent
 from spirit_tours.persistence.payments import Payment
 from spirit_tours.persistence.quotations import Quotation
+from spirit_tours.resolvers.bookings.lifecycle import payment_policy_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,8 +170,6 @@ async def _guide_assigned(
 
 
 def _amount_due(booking: Booking, due: str) -> Decimal:
-    from spirit_tours.resolvers.bookings.lifecycle import payment_policy_of  # resolvers → us
-
     if due == "DEPOSIT":
         needed = payment_policy_of(booking).amount_to_confirm(
             booking.selling_price, booking.currency

@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from spirit_tours.core.enums import Provider
-from spirit_tours.metrics import PROCESS
+from spirit_tours.core.metrics import PROCESS
 
 log = logging.getLogger(__name__)
 WINDOW_SECONDS = 60

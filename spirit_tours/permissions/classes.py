@@ -6,23 +6,28 @@ context, so queries, mutation payloads and subscription events share the same ru
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from strawberry.permission import BasePermission
 
 from spirit_tours.core.enums import Role
 from spirit_tours.core.errors import forbidden
+from spirit_tours.permissions.viewer import Viewer
 
 if TYPE_CHECKING:
     from strawberry.types import Info
 
-    from spirit_tours.context import Context
+
+class ViewerContext(Protocol):
+    """What the guards read of the GraphQL context (``context.Context``, a layer above)."""
+
+    def require_viewer(self) -> Viewer: ...
 
 
 class IsAuthenticated(BasePermission):
     """Any signed-in user; a missing, expired or tampered token is UNAUTHENTICATED."""
 
-    def has_permission(self, source: Any, info: Info[Context, Any], **kwargs: Any) -> bool:
+    def has_permission(self, source: Any, info: Info[ViewerContext, Any], **kwargs: Any) -> bool:
         info.context.require_viewer()
         return True
 
@@ -32,7 +37,7 @@ class HasRole(BasePermission):
 
     roles: tuple[Role, ...] = ()
 
-    def has_permission(self, source: Any, info: Info[Context, Any], **kwargs: Any) -> bool:
+    def has_permission(self, source: Any, info: Info[ViewerContext, Any], **kwargs: Any) -> bool:
         viewer = info.context.require_viewer()
         if viewer.role not in self.roles:
             raise forbidden()

@@ -5,20 +5,35 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.auth.passwords import verify_password
-from spirit_tours.auth.tokens import AccessToken, digest, new_refresh_token
+from spirit_tours.auth.revocation import SessionRevocations
+from spirit_tours.auth.throttle import LoginThrottle
+from spirit_tours.auth.tokens import AccessToken, TokenService, digest, new_refresh_token
+from spirit_tours.config import Settings
 from spirit_tours.core.clock import now_utc
 from spirit_tours.core.errors import unauthenticated
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.accounts import RefreshToken, User
+from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.repositories import accounts
 from spirit_tours.persistence.repositories.events import record_audit
-from spirit_tours.services import Services
 
 _WRONG_CREDENTIALS = "The e-mail or the password is wrong."
+
+
+class AuthServices(Protocol):
+    """What sign-in needs of the process's services (``services.Services`` has all of it): named
+    here so the rules do not import the container that sits above them."""
+
+    settings: Settings
+    sessions: SessionFactory
+    tokens: TokenService
+    revocations: SessionRevocations
+    login_throttle: LoginThrottle
 
 
 @dataclass(frozen=True)
@@ -34,7 +49,7 @@ def viewer_of(user: User) -> Viewer:
 
 
 async def _open_session(
-    services: Services, session: AsyncSession, user: User, family_id: uuid.UUID | None = None
+    services: AuthServices, session: AsyncSession, user: User, family_id: uuid.UUID | None = None
 ) -> Session:
     now = now_utc()
     token = new_refresh_token()
@@ -50,7 +65,7 @@ async def _open_session(
 
 
 async def check_credentials(
-    services: Services, session: AsyncSession, email: str, password: str, client_ip: str
+    services: AuthServices, session: AsyncSession, email: str, password: str, client_ip: str
 ) -> User:
     """The active user with this e-mail and password, under the attempt limits."""
     email = email.strip()
@@ -63,7 +78,7 @@ async def check_credentials(
     return user
 
 
-async def login(services: Services, email: str, password: str, client_ip: str) -> Session:
+async def login(services: AuthServices, email: str, password: str, client_ip: str) -> Session:
     """Check the password under the attempt limits and open a new token family."""
     email = email.strip()
     async with services.sessions() as session, session.begin():
@@ -74,7 +89,7 @@ async def login(services: Services, email: str, password: str, client_ip: str) -
     return opened
 
 
-async def refresh(services: Services, refresh_token: str) -> Session:
+async def refresh(services: AuthServices, refresh_token: str) -> Session:
     """Rotate a refresh token. Replaying a used one revokes its whole family (theft)."""
     now = now_utc()
     async with services.sessions() as session, session.begin():
@@ -106,7 +121,7 @@ async def refresh(services: Services, refresh_token: str) -> Session:
     )
 
 
-async def logout(services: Services, refresh_token: str, *, everywhere: bool) -> int:
+async def logout(services: AuthServices, refresh_token: str, *, everywhere: bool) -> int:
     """End the token's session (this device) or every session of its user, access tokens
     included; returns how many sessions were still open."""
     now = now_utc()

@@ -14,11 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spirit_tours.core.enums import Role, VehicleKind
 from spirit_tours.core.errors import DomainError, ErrorCode, bad_input, forbidden, not_found
 from spirit_tours.permissions.viewer import Viewer
+from spirit_tours.persistence.conflicts import flush_or_conflict
 from spirit_tours.persistence.repositories import staffing as repository
 from spirit_tours.persistence.repositories.events import record_audit
 from spirit_tours.persistence.repositories.staffing import Period
 from spirit_tours.persistence.staffing import Guide, GuideTimeOff, Vehicle
-from spirit_tours.resolvers.bookings.rules import flush_or_conflict
 
 MAX_LANGUAGES = 12
 MAX_CAPACITY = 100

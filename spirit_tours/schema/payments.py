@@ -24,6 +24,7 @@ from spirit_tours.core.enums import (
 from spirit_tours.permissions import pricing_fields as can
 from spirit_tours.permissions.pricing_fields import guarded
 from spirit_tours.persistence import payments as models
+from spirit_tours.resolvers.payments.rules import load_payment
 from spirit_tours.schema.bookings import Booking, booking_for_viewer
 from spirit_tours.schema.common import Money, PageInfo
 
@@ -213,8 +214,6 @@ def webhook_record(row: models.WebhookDelivery) -> WebhookDeliveryRecord:
 
 async def load_payment_for(info: Info, payment_id: uuid.UUID) -> Payment:
     """A payment the viewer may see, freshly read; NOT_FOUND otherwise."""
-    from spirit_tours.resolvers.payments.rules import load_payment  # import cycle
-
     async with info.context.session() as session:
         row, _ = await load_payment(session, info.context.require_viewer(), payment_id)
     return Payment.build(info, row)

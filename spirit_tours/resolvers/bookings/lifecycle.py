@@ -24,6 +24,7 @@ from spirit_tours.permissions.bookings import BookingRelation
 from spirit_tours.permissions.quotations import Relation
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.bookings import Booking, BookingHotel, BookingRefund
+from spirit_tours.persistence.conflicts import flush_or_conflict
 from spirit_tours.persistence.quotations import HotelOffer
 from spirit_tours.persistence.repositories.events import emit_event, record_audit
 from spirit_tours.persistence.staffing import GuideAssignment, TransportAssignment
@@ -32,12 +33,7 @@ from spirit_tours.resolvers.bookings.policies import (
     default_payment_policy,
     refund_due,
 )
-from spirit_tours.resolvers.bookings.rules import (
-    ACTIVE,
-    flush_or_conflict,
-    load_booking,
-    require_booking_status,
-)
+from spirit_tours.resolvers.bookings.rules import ACTIVE, load_booking, require_booking_status
 from spirit_tours.resolvers.quotations.rules import load_for, require_status
 
 

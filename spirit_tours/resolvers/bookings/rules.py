@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.core.enums import BookingStatus
@@ -60,20 +58,3 @@ def require_booking_status(booking: Booking, *allowed: BookingStatus, action: st
             f"Cannot {action}: the booking is {booking.status.value}, it must be {expected}.",
             status=booking.status.value,
         )
-
-
-async def flush_or_conflict(session: AsyncSession, message: str, **details: Any) -> None:
-    """Flush; a unique or exclusion constraint that refuses the write becomes a CONFLICT.
-
-    The Python checks before it give the precise message; the constraint is what holds when
-    two requests race past them.
-    """
-    try:
-        await session.flush()
-    except IntegrityError as error:
-        if getattr(error.orig, "sqlstate", None) in (
-            "23505",
-            "23P01",
-        ):  # unique_violation, exclusion_violation
-            raise DomainError(ErrorCode.CONFLICT, message, **details) from error
-        raise

@@ -18,6 +18,7 @@ from spirit_tours.core.errors import DomainError, ErrorCode, bad_input, not_foun
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.accounts import User
 from spirit_tours.persistence.bookings import Booking
+from spirit_tours.persistence.conflicts import flush_or_conflict
 from spirit_tours.persistence.repositories import staffing as repository
 from spirit_tours.persistence.repositories.events import emit_event, record_audit
 from spirit_tours.persistence.repositories.staffing import Period
@@ -27,12 +28,7 @@ from spirit_tours.persistence.staffing import (
     TransportAssignment,
     Vehicle,
 )
-from spirit_tours.resolvers.bookings.rules import (
-    ACTIVE,
-    flush_or_conflict,
-    load_booking,
-    require_booking_status,
-)
+from spirit_tours.resolvers.bookings.rules import ACTIVE, load_booking, require_booking_status
 from spirit_tours.resolvers.guides import language_code
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spirit_tours.core.clock import now_utc
 from spirit_tours.core.enums import PaymentStatus, RefundOutcome, RefundStatus
 from spirit_tours.core.errors import DomainError, ErrorCode, bad_input
+from spirit_tours.core.idempotency import fingerprint, idempotency_key
 from spirit_tours.core.money import positive_amount
 from spirit_tours.payments.gateway import PaymentError, ProviderRefund
 from spirit_tours.payments.providers import PaymentProviders
@@ -27,7 +28,7 @@ from spirit_tours.persistence.bookings import Booking, BookingRefund
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.payments import Payment, PaymentRefund
 from spirit_tours.persistence.repositories.events import emit_event, record_audit
-from spirit_tours.resolvers.payments.rules import fingerprint, idempotency_key, load_payment
+from spirit_tours.resolvers.payments.rules import load_payment
 from spirit_tours.resolvers.payments.webhooks import refunded
 
 log = logging.getLogger(__name__)

@@ -1,39 +1,20 @@
-"""Who may see and act on a payment, fingerprints of idempotent requests, status moves."""
+"""Who may see and act on a payment, and how its status may move."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
 import uuid
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.core.enums import STATUS_ORDER, PaymentStatus, Role
-from spirit_tours.core.errors import bad_input, forbidden, not_found
+from spirit_tours.core.errors import forbidden, not_found
 from spirit_tours.permissions.ownership import owns
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.bookings import Booking
 from spirit_tours.persistence.payments import Payment
 
 _GAVE_UP = (PaymentStatus.FAILED, PaymentStatus.CANCELLED, PaymentStatus.EXPIRED)
-_KEY = re.compile(r"^[\x21-\x7e]{8,200}$")  # printable ASCII, no spaces
-
-
-def idempotency_key(value: str) -> str:
-    if not _KEY.match(value):
-        raise bad_input(
-            "idempotencyKey", "Use 8 to 200 printable ASCII characters, e.g. a UUID per attempt."
-        )
-    return value
-
-
-def fingerprint(**fields: Any) -> str:
-    """A stable digest of a request's input: same key + same digest = a retry."""
-    canonical = json.dumps(fields, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def may_move(current: PaymentStatus, new: PaymentStatus) -> bool:

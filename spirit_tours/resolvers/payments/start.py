@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spirit_tours.core.clock import now_utc
 from spirit_tours.core.enums import BookingStatus, PaymentMethod, PaymentStatus
 from spirit_tours.core.errors import DomainError, ErrorCode, bad_input
+from spirit_tours.core.idempotency import fingerprint, idempotency_key
 from spirit_tours.core.money import positive_amount
 from spirit_tours.payments.gateway import (
     Payer,
@@ -56,7 +57,7 @@ from spirit_tours.resolvers.payments.holds import (
     expire_lapsed,
     open_payment,
 )
-from spirit_tours.resolvers.payments.rules import fingerprint, idempotency_key, may_move
+from spirit_tours.resolvers.payments.rules import may_move
 
 log = logging.getLogger(__name__)
 

@@ -8,26 +8,14 @@ same input returns the quotation it created, the same key with other input is CO
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from typing import TYPE_CHECKING
-
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.core.errors import DomainError, ErrorCode
+from spirit_tours.core.idempotency import idempotency_key
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.quotations import Quotation
-from spirit_tours.resolvers.payments.rules import fingerprint, idempotency_key
-
-if TYPE_CHECKING:
-    from spirit_tours.resolvers.quotations.lifecycle import QuotationRequest
-
-
-def request_digest(request: QuotationRequest) -> str:
-    fields = asdict(request)
-    fields.pop("provided")
-    return fingerprint(**fields)
 
 
 async def created_before(

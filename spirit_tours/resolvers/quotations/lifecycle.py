@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spirit_tours.core.clock import now_utc
 from spirit_tours.core.enums import CompetitorPrices, ExtraService, QuotationStatus, Role, RoomType
 from spirit_tours.core.errors import DomainError, ErrorCode, bad_input, forbidden
+from spirit_tours.core.idempotency import fingerprint
 from spirit_tours.core.money import currency_code
 from spirit_tours.permissions.quotations import Relation
 from spirit_tours.permissions.viewer import Viewer
@@ -104,6 +105,13 @@ def _apply(quotation: Quotation, request: QuotationRequest) -> None:
         quotation.competitor_prices = request.competitor_prices
 
 
+def request_digest(request: QuotationRequest) -> str:
+    """The fingerprint of what was asked (not of which fields were given): a retry matches."""
+    fields = asdict(request)
+    fields.pop("provided")
+    return fingerprint(**fields)
+
+
 async def create_quotation(
     session: AsyncSession,
     viewer: Viewer,
@@ -114,7 +122,7 @@ async def create_quotation(
     with the same ``idempotency_key`` and input returns the quotation it created."""
     if viewer.role not in (Role.AGENCY, Role.CLIENT):
         raise forbidden("Only agencies and clients ask for quotations.")
-    digest = idempotency.request_digest(request)
+    digest = request_digest(request)
     if idempotency_key is not None:
         found = await idempotency.created_before(session, viewer, idempotency_key, digest)
         if found is not None:

@@ -1,0 +1,28 @@
+"""Idempotent requests: a client-chosen key names one attempt, and a fingerprint of the input
+tells a retry (same key, same input) from a misuse (same key, other input). Shared by the
+quotation, payment and refund services."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+
+from spirit_tours.core.errors import bad_input
+
+_KEY = re.compile(r"^[\x21-\x7e]{8,200}$")  # printable ASCII, no spaces
+
+
+def idempotency_key(value: str) -> str:
+    if not _KEY.match(value):
+        raise bad_input(
+            "idempotencyKey", "Use 8 to 200 printable ASCII characters, e.g. a UUID per attempt."
+        )
+    return value
+
+
+def fingerprint(**fields: Any) -> str:
+    """A stable digest of a request's input: same key + same digest = a retry."""
+    canonical = json.dumps(fields, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
