@@ -21,8 +21,7 @@ import pytest
 from sqlalchemy import func, insert, select, text
 
 from spirit_tours.config import Settings
-from spirit_tours.emails.queueing import Queued
-from spirit_tours.jobs.email import enqueue_messages
+from spirit_tours.emails.queueing import Queued, enqueue_messages
 from spirit_tours.persistence.base import utcnow
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.emails import EmailMessage as MessageRow

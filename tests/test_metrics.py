@@ -9,8 +9,8 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
-from spirit_tours.emails.queueing import Queued
-from spirit_tours.jobs.email import email_queues, enqueue_messages
+from spirit_tours.emails.queueing import Queued, enqueue_messages
+from spirit_tours.jobs.email import email_queues
 from spirit_tours.persistence.base import utcnow
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.enums import Role

@@ -15,9 +15,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spirit_tours.emails.queueing import Queued, queue_email
+from spirit_tours.emails.queueing import EmailQueues, Queued, enqueue_messages, queue_email
 from spirit_tours.emails.triggers import FrontEnd, outgoing_for
-from spirit_tours.jobs.email import EmailQueues, enqueue_messages
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.emails import EmailFeedCursor
 from spirit_tours.persistence.events import OutboxEvent

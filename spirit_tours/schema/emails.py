@@ -12,8 +12,8 @@ from enum import Enum
 import strawberry
 
 from spirit_tours.context import Context
+from spirit_tours.emails.queueing import hand_over
 from spirit_tours.errors import bad_input
-from spirit_tours.jobs.email import hand_over
 from spirit_tours.permissions.classes import IsAdmin, IsAuthenticated
 from spirit_tours.persistence.emails import EmailMessage as MessageRow
 from spirit_tours.persistence.emails import EmailStatus as StatusValue

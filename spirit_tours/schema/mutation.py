@@ -7,8 +7,8 @@ from datetime import timedelta
 import strawberry
 
 from spirit_tours.context import Context
+from spirit_tours.emails.queueing import hand_over
 from spirit_tours.emails.triggers import FrontEnd
-from spirit_tours.jobs.email import hand_over
 from spirit_tours.resolvers import auth, password_reset
 from spirit_tours.schema.auth import (
     AuthPayload,
