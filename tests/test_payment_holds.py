@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from spirit_tours.jobs.payments import execute_due_refunds, expire_payment_holds
 from spirit_tours.payments.gateway import PaymentMethod, PaymentStatus, ProviderRejectedError
-from spirit_tours.payments.mercadopago import MercadoPagoGateway
+from spirit_tours.payments.mercadopago.gateway import MercadoPagoGateway
 from spirit_tours.persistence.bookings import Booking, BookingRefund
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.enums import RefundStatus

@@ -36,7 +36,7 @@ from spirit_tours.payments.gateway import (
     ProviderUnavailableError,
     RefundOutcome,
 )
-from spirit_tours.payments.mercadopago import MercadoPagoGateway
+from spirit_tours.payments.mercadopago.gateway import MercadoPagoGateway
 
 API = "https://api.mercadopago.com"
 RECORDED = Path(__file__).parent / "recorded" / "mercadopago"

@@ -14,7 +14,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from spirit_tours.errors import DomainError, ErrorCode
 from spirit_tours.forms import read_form
 from spirit_tours.payments.gateway import PaymentError, PaymentStatus, Provider
-from spirit_tours.payments.offline import (
+from spirit_tours.payments.offline.gateway import (
     CSRF_COOKIE,
     CSRF_FIELD,
     CSRF_TTL_SECONDS,

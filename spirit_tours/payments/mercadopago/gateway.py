@@ -9,12 +9,7 @@ so the router knows whether another provider may help.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
-import json
 import re
-import time
-import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -25,7 +20,6 @@ import requests
 from mercadopago.config import RequestOptions
 
 from spirit_tours.payments.gateway import (
-    InvalidSignatureError,
     NextAction,
     NextActionKind,
     PaymentMethod,
@@ -39,8 +33,17 @@ from spirit_tours.payments.gateway import (
     RefundOutcome,
     WebhookEvent,
 )
+from spirit_tours.payments.mercadopago import webhook
+from spirit_tours.payments.mercadopago.mapping import (
+    PROVIDER,
+    REFUND_OUTCOMES,
+    awaiting_checkout,
+    decimal_of,
+    payment_event,
+    provider_payment,
+    required,
+)
 
-PROVIDER = Provider.MERCADOPAGO
 CURRENCIES = frozenset({"BRL", "ARS", "MXN", "COP", "CLP", "PEN", "UYU"})
 # PIX and boleto are Brazilian: BRL only. The value is MercadoPago's payment_method_id.
 BRAZILIAN_METHODS: dict[PaymentMethod, str] = {
@@ -48,26 +51,6 @@ BRAZILIAN_METHODS: dict[PaymentMethod, str] = {
     PaymentMethod.BOLETO: "bolbradesco",
 }
 
-PAYMENT_STATUSES: dict[str, PaymentStatus] = {
-    "approved": PaymentStatus.SUCCEEDED,
-    "pending": PaymentStatus.PENDING,
-    "in_process": PaymentStatus.PENDING,
-    "authorized": PaymentStatus.PENDING,
-    "in_mediation": PaymentStatus.PENDING,
-    "rejected": PaymentStatus.FAILED,
-    "cancelled": PaymentStatus.CANCELLED,
-    "refunded": PaymentStatus.REFUNDED,
-    "charged_back": PaymentStatus.REFUNDED,
-}
-
-REFUND_OUTCOMES: dict[str, RefundOutcome] = {
-    "approved": RefundOutcome.SUCCEEDED,
-    "in_process": RefundOutcome.PENDING,
-    "pending": RefundOutcome.PENDING,
-    "authorized": RefundOutcome.PENDING,
-    "rejected": RefundOutcome.FAILED,
-    "cancelled": RefundOutcome.FAILED,
-}
 
 # Worth trying elsewhere: the provider is overloaded or slow, not refusing the request.
 RETRYABLE_HTTP = frozenset({408, 429})
@@ -75,9 +58,6 @@ RETRYABLE_HTTP = frozenset({408, 429})
 # shape also keeps a reference from smuggling a different path into the SDK's URL.
 PAYMENT_ID = re.compile(r"[0-9]+", re.ASCII)
 PREFERENCE_ID = re.compile(r"[0-9]+-[0-9a-fA-F-]+", re.ASCII)
-# x-signature's ts has been documented in seconds and observed in milliseconds: a value this large
-# can only be milliseconds (10**11 seconds is in the year 5138).
-MILLISECONDS_FROM = 10**11
 
 SdkCall = Callable[[], Any]
 
@@ -118,12 +98,12 @@ class MercadoPagoGateway:
         """A card payment's reference is its preference until the payer pays: then the payment
         made from it answers, else the checkout still awaits the payer."""
         if PAYMENT_ID.fullmatch(reference):
-            return _provider_payment(await self._fetch_payment(reference))
+            return provider_payment(await self._fetch_payment(reference))
         preference = await self._fetch_preference(reference)
         payment = await self._latest_payment(preference)
         if payment is None:
-            return _awaiting_checkout(preference)
-        return _provider_payment(payment)
+            return awaiting_checkout(preference)
+        return provider_payment(payment)
 
     async def cancel_payment(self, reference: str) -> None:
         """Call off an unpaid payment: a PIX or boleto payment is cancelled (MercadoPago refuses
@@ -147,14 +127,14 @@ class MercadoPagoGateway:
         body = None if amount is None else {"amount": _number(amount)}
         options = self._options(idempotency_key)
         refund = await self._call(lambda: self._sdk.refund().create(payment_id, body, options))
-        refunded = _decimal(refund.get("amount"))
+        refunded = decimal_of(refund.get("amount"))
         if refunded is None:
             refunded = amount
         if refunded is None:
             raise ProviderUnavailableError(PROVIDER, "the refund came back without an amount")
         outcome = REFUND_OUTCOMES.get(str(refund.get("status")), RefundOutcome.PENDING)
         return ProviderRefund(
-            reference=_required(refund, "id"), outcome=outcome, amount=refunded, raw=refund
+            reference=required(refund, "id"), outcome=outcome, amount=refunded, raw=refund
         )
 
     async def parse_webhook(
@@ -162,15 +142,12 @@ class MercadoPagoGateway:
     ) -> WebhookEvent:
         """The signature covers only data.id, x-request-id and ts, never the rest of the body: so
         the payment's state comes from the API, not from the notification."""
-        notification = _json_object(body)
-        data_id = _data_id(notification)
-        self._verify_signature(data_id, headers, check_freshness=check_freshness)
-        kind = str(notification.get("action") or notification.get("type") or "unknown")
-        event_id = _event_id(notification, kind, data_id)
-        if notification.get("type") != "payment" or data_id is None:
-            return WebhookEvent(event_id=event_id, kind=kind, raw=notification)
-        payment = await self._fetch_payment(data_id)
-        return _payment_event(event_id, kind, payment)
+        tolerance = self._tolerance if check_freshness else None
+        note = webhook.verify(self._webhook_secret, body, headers, tolerance_seconds=tolerance)
+        if note.payment_id is None:
+            return WebhookEvent(event_id=note.event_id, kind=note.kind, raw=note.raw)
+        payment = await self._fetch_payment(note.payment_id)
+        return payment_event(note.event_id, note.kind, payment)
 
     # --- creating payments -------------------------------------------------------------------
 
@@ -179,10 +156,10 @@ class MercadoPagoGateway:
         options = self._options(request.idempotency_key)
         preference = await self._call(lambda: self._sdk.preference().create(body, options))
         return ProviderPayment(
-            reference=_required(preference, "id"),
+            reference=required(preference, "id"),
             status=PaymentStatus.REQUIRES_ACTION,
             next_action=NextAction(
-                kind=NextActionKind.REDIRECT, redirect_url=_required(preference, "init_point")
+                kind=NextActionKind.REDIRECT, redirect_url=required(preference, "init_point")
             ),
             amount=request.amount,
             currency=request.currency,
@@ -193,7 +170,7 @@ class MercadoPagoGateway:
         body = _direct_payment_body(request, BRAZILIAN_METHODS[request.method])
         options = self._options(request.idempotency_key)
         payment = await self._call(lambda: self._sdk.payment().create(body, options))
-        return _provider_payment(payment, awaiting_payer=True)
+        return provider_payment(payment, awaiting_payer=True)
 
     # --- reading payments --------------------------------------------------------------------
 
@@ -228,7 +205,7 @@ class MercadoPagoGateway:
         payment = await self._latest_payment(await self._fetch_preference(reference))
         if payment is None:
             raise ProviderRejectedError(PROVIDER, f"nothing was paid through {reference}")
-        return _required(payment, "id")
+        return required(payment, "id")
 
     # --- calling the SDK ---------------------------------------------------------------------
 
@@ -250,25 +227,6 @@ class MercadoPagoGateway:
         except requests.RequestException as error:
             raise ProviderUnavailableError(PROVIDER, f"request failed: {error}") from error
         return _unwrap(result)
-
-    # --- webhooks ----------------------------------------------------------------------------
-
-    def _verify_signature(
-        self, data_id: str | None, headers: Mapping[str, str], *, check_freshness: bool
-    ) -> None:
-        ts, signature = _signature_header(headers.get("x-signature"))
-        manifest = _manifest(data_id, headers.get("x-request-id"), ts)
-        expected = hmac.new(self._webhook_secret, manifest.encode(), hashlib.sha256).hexdigest()
-        # Bytes, not str: compare_digest raises TypeError on non-ASCII str.
-        if not hmac.compare_digest(expected.encode(), signature.lower().encode()):
-            raise InvalidSignatureError(PROVIDER, "x-signature does not match")
-        if check_freshness:
-            self._check_freshness(int(ts))
-
-    def _check_freshness(self, ts: int) -> None:
-        sent_at = ts / 1000 if ts >= MILLISECONDS_FROM else float(ts)
-        if abs(time.time() - sent_at) > self._tolerance:
-            raise InvalidSignatureError(PROVIDER, "x-signature timestamp is outside the tolerance")
 
 
 # --- request bodies ----------------------------------------------------------------------------
@@ -333,9 +291,6 @@ def _number(amount: Decimal) -> int | float:
     return float(amount)
 
 
-# --- responses ---------------------------------------------------------------------------------
-
-
 def _unwrap(result: Any) -> dict[str, Any]:
     """The body of a successful SDK result; 5xx, 408 and 429 are unavailability, other 4xx a
     refusal carrying MercadoPago's message."""
@@ -361,166 +316,3 @@ def _error_message(body: Any) -> str:
     ]
     message = str(body.get("message") or body.get("error") or "no details")
     return "; ".join([message, *(detail for detail in details if detail != message)])
-
-
-def _required(body: Mapping[str, Any], key: str) -> str:
-    value = body.get(key)
-    if value is None or value == "":
-        raise ProviderUnavailableError(PROVIDER, f"the response lacks {key}")
-    return str(value)
-
-
-def _provider_payment(payment: dict[str, Any], *, awaiting_payer: bool = False) -> ProviderPayment:
-    """``awaiting_payer``: a just-created PIX or boleto waits for the payer, not for MercadoPago."""
-    status = _status(payment)
-    next_action = _next_action(payment) if status is PaymentStatus.PENDING else NextAction()
-    if awaiting_payer and next_action.kind is not NextActionKind.NONE:
-        status = PaymentStatus.REQUIRES_ACTION
-    failed = status in (PaymentStatus.FAILED, PaymentStatus.CANCELLED)
-    return ProviderPayment(
-        reference=_required(payment, "id"),
-        status=status,
-        next_action=next_action,
-        amount=_decimal(payment.get("transaction_amount")),
-        currency=_optional_str(payment.get("currency_id")),
-        card_last4=_card_last4(payment),
-        failure_reason=_optional_str(payment.get("status_detail")) if failed else None,
-        raw=payment,
-    )
-
-
-def _awaiting_checkout(preference: dict[str, Any]) -> ProviderPayment:
-    return ProviderPayment(
-        reference=_required(preference, "id"),
-        status=PaymentStatus.REQUIRES_ACTION,
-        next_action=NextAction(
-            kind=NextActionKind.REDIRECT, redirect_url=_optional_str(preference.get("init_point"))
-        ),
-        raw=preference,
-    )
-
-
-def _status(payment: Mapping[str, Any]) -> PaymentStatus:
-    """Unknown statuses count as pending: they must not end a payment."""
-    status = str(payment.get("status") or "")
-    if status == "approved" and payment.get("status_detail") == "partially_refunded":
-        return PaymentStatus.PARTIALLY_REFUNDED
-    return PAYMENT_STATUSES.get(status, PaymentStatus.PENDING)
-
-
-def _next_action(payment: Mapping[str, Any]) -> NextAction:
-    """PIX answers with a QR code, boleto with a voucher to print; both expire."""
-    expires_at = _datetime(payment.get("date_of_expiration"))
-    pix = _mapping(_mapping(payment.get("point_of_interaction")).get("transaction_data"))
-    if pix.get("qr_code"):
-        return NextAction(
-            kind=NextActionKind.QR_CODE,
-            qr_code=str(pix["qr_code"]),
-            qr_code_image=_optional_str(pix.get("qr_code_base64")),
-            expires_at=expires_at,
-        )
-    voucher_url = _mapping(payment.get("transaction_details")).get("external_resource_url")
-    if voucher_url:
-        return NextAction(
-            kind=NextActionKind.VOUCHER, voucher_url=str(voucher_url), expires_at=expires_at
-        )
-    return NextAction()
-
-
-def _payment_event(event_id: str, kind: str, payment: dict[str, Any]) -> WebhookEvent:
-    refunded = _decimal(payment.get("transaction_amount_refunded"))
-    return WebhookEvent(
-        event_id=event_id,
-        kind=kind,
-        payment_reference=_required(payment, "id"),
-        payment_id=_uuid(payment.get("external_reference")),
-        status=_status(payment),
-        amount=_decimal(payment.get("transaction_amount")),
-        currency=_optional_str(payment.get("currency_id")),
-        card_last4=_card_last4(payment),
-        refunded_amount=refunded if refunded is not None and refunded > 0 else None,
-        raw=payment,
-    )
-
-
-def _card_last4(payment: Mapping[str, Any]) -> str | None:
-    return _optional_str(_mapping(payment.get("card")).get("last_four_digits"))
-
-
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _optional_str(value: Any) -> str | None:
-    return None if value is None or value == "" else str(value)
-
-
-def _decimal(value: Any) -> Decimal | None:
-    """Through str, so 899.9 stays 899.9 rather than the float's binary expansion."""
-    if value is None or isinstance(value, bool):
-        return None
-    return Decimal(str(value))
-
-
-def _datetime(value: Any) -> datetime | None:
-    try:
-        return datetime.fromisoformat(str(value)) if value else None
-    except ValueError:
-        return None
-
-
-def _uuid(value: Any) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value)) if value else None
-    except ValueError:
-        return None
-
-
-# --- webhook signature -------------------------------------------------------------------------
-
-
-def _json_object(body: bytes) -> dict[str, Any]:
-    """Unreadable bodies cannot be verified: the signed data.id is inside."""
-    try:
-        notification = json.loads(body)
-    except ValueError as error:
-        raise InvalidSignatureError(PROVIDER, "the body is not JSON") from error
-    if not isinstance(notification, dict):
-        raise InvalidSignatureError(PROVIDER, "the body is not a JSON object")
-    return notification
-
-
-def _data_id(notification: Mapping[str, Any]) -> str | None:
-    data_id = _mapping(notification.get("data")).get("id")
-    return None if data_id is None or data_id == "" else str(data_id)
-
-
-def _signature_header(value: str | None) -> tuple[str, str]:
-    """``ts=<timestamp>,v1=<hex HMAC>`` as (ts, v1)."""
-    if not value:
-        raise InvalidSignatureError(PROVIDER, "x-signature is missing")
-    parts = {
-        key.strip(): item.strip()
-        for key, _, item in (part.partition("=") for part in value.split(","))
-    }
-    ts, signature = parts.get("ts", ""), parts.get("v1", "")
-    if not re.fullmatch(r"[0-9]{1,20}", ts, re.ASCII) or not signature:
-        raise InvalidSignatureError(PROVIDER, "x-signature is malformed")
-    return ts, signature
-
-
-def _manifest(data_id: str | None, request_id: str | None, ts: str) -> str:
-    """MercadoPago's template ``id:{data.id};request-id:{x-request-id};ts:{ts};``: ids in lower
-    case, and a part whose value the notification lacks is left out."""
-    manifest = f"id:{data_id.lower()};" if data_id else ""
-    if request_id:
-        manifest += f"request-id:{request_id};"
-    return manifest + f"ts:{ts};"
-
-
-def _event_id(notification: Mapping[str, Any], kind: str, data_id: str | None) -> str:
-    """Redeliveries of a notification share its id; without one, the action and the resource."""
-    notification_id = notification.get("id")
-    if notification_id is not None and notification_id != "":
-        return str(notification_id)
-    return f"{kind}:{data_id}"

@@ -7,8 +7,6 @@ Amounts travel in the currency's minor unit; the payment's idempotency key goes 
 
 from __future__ import annotations
 
-import json
-import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -16,9 +14,7 @@ from typing import Any
 
 import stripe
 
-from spirit_tours.money import minor_units
 from spirit_tours.payments.gateway import (
-    InvalidSignatureError,
     NextAction,
     NextActionKind,
     PaymentMethod,
@@ -32,39 +28,15 @@ from spirit_tours.payments.gateway import (
     RefundOutcome,
     WebhookEvent,
 )
-
-_INTENT_STATUS = {
-    "requires_payment_method": PaymentStatus.REQUIRES_ACTION,
-    "requires_confirmation": PaymentStatus.REQUIRES_ACTION,
-    "requires_action": PaymentStatus.REQUIRES_ACTION,
-    "processing": PaymentStatus.PENDING,
-    "requires_capture": PaymentStatus.PENDING,
-    "succeeded": PaymentStatus.SUCCEEDED,
-    "canceled": PaymentStatus.CANCELLED,
-}
-_EVENT_STATUS = {
-    "payment_intent.succeeded": PaymentStatus.SUCCEEDED,
-    "payment_intent.payment_failed": PaymentStatus.FAILED,
-    "payment_intent.processing": PaymentStatus.PENDING,
-    "payment_intent.canceled": PaymentStatus.CANCELLED,
-    "payment_intent.requires_action": PaymentStatus.REQUIRES_ACTION,
-}
-_REFUND_OUTCOME = {
-    "succeeded": RefundOutcome.SUCCEEDED,
-    "pending": RefundOutcome.PENDING,
-    "requires_action": RefundOutcome.PENDING,
-}
-# Currencies Stripe settles (a subset that matters here; Stripe takes 135+).
-_CURRENCIES = frozenset({"USD", "EUR", "GBP", "BRL", "MXN", "CAD", "AUD", "JPY", "CHF", "PEN",
-                         "COP", "CLP", "ARS", "UYU"})  # fmt: skip
-
-
-def to_minor(amount: Decimal, currency: str) -> int:
-    return int(amount.scaleb(minor_units(currency)))
-
-
-def from_minor(value: int, currency: str) -> Decimal:
-    return Decimal(value).scaleb(-minor_units(currency))
+from spirit_tours.payments.stripe import webhook
+from spirit_tours.payments.stripe.mapping import (
+    CURRENCIES,
+    INTENT_STATUS,
+    REFUND_OUTCOME,
+    card_last4,
+    from_minor,
+    to_minor,
+)
 
 
 def _plain(value: Any) -> dict[str, Any]:
@@ -97,7 +69,7 @@ class StripeGateway:
         self._tolerance = webhook_tolerance_seconds
 
     def supports(self, method: PaymentMethod, currency: str) -> bool:
-        return method == PaymentMethod.CARD and currency in _CURRENCIES
+        return method == PaymentMethod.CARD and currency in CURRENCIES
 
     async def _call(self, coroutine: Any) -> dict[str, Any]:
         try:
@@ -139,7 +111,7 @@ class StripeGateway:
         )
         return ProviderPayment(
             reference=intent["id"],
-            status=_INTENT_STATUS.get(intent["status"], PaymentStatus.PENDING),
+            status=INTENT_STATUS.get(intent["status"], PaymentStatus.PENDING),
             next_action=NextAction(
                 NextActionKind.CLIENT_SECRET, client_secret=intent["client_secret"]
             ),
@@ -205,7 +177,7 @@ class StripeGateway:
         )
         currency = str(intent["currency"]).upper()
         charge = intent.get("latest_charge") or {}
-        status = _INTENT_STATUS.get(intent["status"], PaymentStatus.PENDING)
+        status = INTENT_STATUS.get(intent["status"], PaymentStatus.PENDING)
         if isinstance(charge, dict) and charge.get("refunded"):
             status = PaymentStatus.REFUNDED
         elif isinstance(charge, dict) and charge.get("amount_refunded"):
@@ -215,7 +187,7 @@ class StripeGateway:
             status=status,
             amount=from_minor(intent["amount"], currency),
             currency=currency,
-            card_last4=_last4(charge) if isinstance(charge, dict) else None,
+            card_last4=card_last4(charge) if isinstance(charge, dict) else None,
             raw=intent,
         )
 
@@ -241,7 +213,7 @@ class StripeGateway:
         )
         return ProviderRefund(
             reference=refund["id"],
-            outcome=_REFUND_OUTCOME.get(refund["status"], RefundOutcome.FAILED),
+            outcome=REFUND_OUTCOME.get(refund["status"], RefundOutcome.FAILED),
             amount=from_minor(refund["amount"], currency),
             raw=refund,
         )
@@ -249,78 +221,7 @@ class StripeGateway:
     async def parse_webhook(
         self, body: bytes, headers: Mapping[str, str], *, check_freshness: bool = True
     ) -> WebhookEvent:
-        """``Stripe-Signature``: HMAC-SHA256 of ``{t}.{body}`` with the endpoint secret,
-        verified by the SDK, with Stripe's timestamp tolerance unless replaying."""
-        signature = headers.get("stripe-signature")
-        if signature is not None and not signature.isascii():
-            # The SDK compares str with hmac.compare_digest, which raises TypeError on these.
-            raise InvalidSignatureError(self.provider, "Stripe-Signature is not ASCII")
-        try:
-            stripe.WebhookSignature.verify_header(
-                body.decode(),
-                signature,
-                self._webhook_secret,
-                self._tolerance if check_freshness else None,
-            )
-            event = json.loads(body)
-        except (stripe.SignatureVerificationError, ValueError, UnicodeDecodeError) as error:
-            raise InvalidSignatureError(self.provider, str(error)) from error
-        return _decode_event(event)
-
-
-def _last4(charge: Mapping[str, Any]) -> str | None:
-    card = (charge.get("payment_method_details") or {}).get("card") or {}
-    last4 = card.get("last4")
-    return str(last4) if last4 else None
-
-
-def _payment_id(obj: Mapping[str, Any]) -> uuid.UUID | None:
-    value = (obj.get("metadata") or {}).get("payment_id") or obj.get("client_reference_id")
-    try:
-        return uuid.UUID(str(value)) if value else None
-    except ValueError:
-        return None
-
-
-def _decode_event(event: Mapping[str, Any]) -> WebhookEvent:
-    kind = str(event.get("type", ""))
-    obj: Mapping[str, Any] = (event.get("data") or {}).get("object") or {}
-    currency = str(obj.get("currency", "")).upper() or None
-    common: dict[str, Any] = {"event_id": str(event.get("id")), "kind": kind, "raw": event}
-    if kind in _EVENT_STATUS:
-        received = obj.get("amount_received") or obj.get("amount")
-        return WebhookEvent(
-            **common,
-            payment_reference=obj.get("id"),
-            payment_id=_payment_id(obj),
-            status=_EVENT_STATUS[kind],
-            amount=from_minor(int(received), currency) if received and currency else None,
-            currency=currency,
-        )
-    if kind == "checkout.session.completed" and obj.get("payment_status") == "paid":
-        total = obj.get("amount_total")
-        return WebhookEvent(
-            **common,
-            payment_reference=obj.get("payment_intent"),
-            payment_id=_payment_id(obj),
-            status=PaymentStatus.SUCCEEDED,
-            amount=from_minor(int(total), currency) if total and currency else None,
-            currency=currency,
-        )
-    if kind in ("charge.succeeded", "charge.refunded") and currency:
-        refunded = int(obj.get("amount_refunded") or 0)
-        status = None
-        if kind == "charge.refunded":
-            status = (
-                PaymentStatus.REFUNDED if obj.get("refunded") else PaymentStatus.PARTIALLY_REFUNDED
-            )
-        return WebhookEvent(
-            **common,
-            payment_reference=obj.get("payment_intent"),
-            payment_id=_payment_id(obj),
-            status=status,
-            card_last4=_last4(obj),
-            refunded_amount=from_minor(refunded, currency) if refunded else None,
-            currency=currency,
-        )
-    return WebhookEvent(**common)
+        """Verified and decoded by :mod:`spirit_tours.payments.stripe.webhook`, with Stripe's
+        timestamp tolerance unless replaying."""
+        tolerance = self._tolerance if check_freshness else None
+        return webhook.parse_webhook(body, headers, self._webhook_secret, tolerance)

@@ -16,17 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
-import re
 import secrets
 import time
 import uuid
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
 
 from spirit_tours.payments.gateway import (
-    InvalidSignatureError,
     NextAction,
     NextActionKind,
     PaymentMethod,
@@ -38,15 +34,12 @@ from spirit_tours.payments.gateway import (
     RefundOutcome,
     WebhookEvent,
 )
+from spirit_tours.payments.offline import webhook
+from spirit_tours.payments.offline.webhook import is_timestamp, same_text
 
-SIGNATURE_HEADER = "x-offline-signature"
 CSRF_FIELD = "csrf"
 CSRF_COOKIE = "offline_checkout"
 CSRF_TTL_SECONDS = 3600
-_STATUS = {
-    "payment.succeeded": PaymentStatus.SUCCEEDED,
-    "payment.failed": PaymentStatus.FAILED,
-}
 
 
 def checkout_path(payment_id: uuid.UUID) -> str:
@@ -100,73 +93,23 @@ class OfflineGateway:
         """The form's token was signed for this payment, recently, with the cookie's nonce."""
         issued, _, rest = token.partition(".")
         nonce, _, digest = rest.partition(".")
-        if not _is_timestamp(issued) or not nonce or not _same(nonce, cookie):
+        if not is_timestamp(issued) or not nonce or not same_text(nonce, cookie):
             return False
         if abs(time.time() - int(issued)) > CSRF_TTL_SECONDS:
             return False
-        return _same(self._csrf_digest(payment_id, issued, nonce), digest)
-
-    def _digest(self, timestamp: str, body: bytes) -> str:
-        return hmac.new(self._secret, timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+        return same_text(self._csrf_digest(payment_id, issued, nonce), digest)
 
     def sign(self, body: bytes, *, timestamp: int | None = None) -> dict[str, str]:
         """The headers of a genuine offline webhook carrying ``body``."""
-        stamp = str(timestamp if timestamp is not None else int(time.time()))
-        return {SIGNATURE_HEADER: f"t={stamp},v1={self._digest(stamp, body)}"}
+        return webhook.sign(self._secret, body, timestamp=timestamp)
 
     def event_body(
         self, payment_id: uuid.UUID, *, approved: bool, amount: Decimal, currency: str
     ) -> bytes:
-        event: dict[str, Any] = {
-            "id": f"evt_{uuid.uuid4().hex}",
-            "type": "payment.succeeded" if approved else "payment.failed",
-            "payment_id": str(payment_id),
-            "payment_reference": f"off_{payment_id.hex}",
-            "amount": str(amount),
-            "currency": currency,
-            "card_last4": "4242" if approved else None,
-        }
-        return json.dumps(event).encode()
+        return webhook.event_body(payment_id, approved=approved, amount=amount, currency=currency)
 
     async def parse_webhook(
         self, body: bytes, headers: Mapping[str, str], *, check_freshness: bool = True
     ) -> WebhookEvent:
-        parts = dict(
-            part.split("=", 1)
-            for part in headers.get(SIGNATURE_HEADER, "").split(",")
-            if "=" in part
-        )
-        stamp, given = parts.get("t", ""), parts.get("v1", "")
-        if not _is_timestamp(stamp) or not _same(self._digest(stamp, body), given):
-            raise InvalidSignatureError(self.provider, "The signature does not match.")
-        if check_freshness and abs(time.time() - int(stamp)) > self._tolerance:
-            raise InvalidSignatureError(self.provider, "The signature is too old.")
-        try:
-            event = json.loads(body)
-            payment_id = uuid.UUID(event["payment_id"])
-        except (ValueError, KeyError, TypeError) as error:
-            raise InvalidSignatureError(self.provider, "The event is malformed.") from error
-        return WebhookEvent(
-            event_id=str(event.get("id")),
-            kind=str(event.get("type")),
-            payment_reference=event.get("payment_reference"),
-            payment_id=payment_id,
-            status=_STATUS.get(str(event.get("type"))),
-            amount=Decimal(event["amount"]) if event.get("amount") else None,
-            currency=event.get("currency"),
-            card_last4=event.get("card_last4"),
-            raw=event,
-        )
-
-
-def _is_timestamp(value: str) -> bool:
-    """ASCII digits, a few: ``str.isdigit`` accepts "²", which ``int`` refuses, and ``int``
-    refuses more than 4300 digits."""
-    return re.fullmatch(r"[0-9]{1,20}", value, re.ASCII) is not None
-
-
-def _same(expected: str, given: str) -> bool:
-    """A constant-time comparison of untrusted text. On bytes: ``hmac.compare_digest`` raises
-    TypeError on a str with non-ASCII characters ("surrogatepass" encodes even a lone
-    surrogate, which JSON can carry)."""
-    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogatepass"))
+        tolerance = self._tolerance if check_freshness else None
+        return webhook.parse_webhook(self._secret, body, headers, tolerance_seconds=tolerance)

@@ -1,0 +1,12 @@
+"""The offline gateway's event types in our payment statuses."""
+
+from __future__ import annotations
+
+from spirit_tours.payments.gateway import (
+    PaymentStatus,
+)
+
+EVENT_STATUS = {
+    "payment.succeeded": PaymentStatus.SUCCEEDED,
+    "payment.failed": PaymentStatus.FAILED,
+}
