@@ -13,9 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from spirit_tours.payments.gateway import (
-    InvalidSignatureError,
-)
+from spirit_tours.payments.gateway import InvalidSignatureError
 from spirit_tours.payments.mercadopago.mapping import PROVIDER, as_mapping
 
 # x-signature's ts has been documented in seconds and observed in milliseconds: a value this large

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from spirit_tours.payments.gateway import (
-    PaymentStatus,
-)
+from spirit_tours.payments.gateway import PaymentStatus
 
 EVENT_STATUS = {
     "payment.succeeded": PaymentStatus.SUCCEEDED,

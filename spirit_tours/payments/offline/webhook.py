@@ -13,11 +13,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from spirit_tours.payments.gateway import (
-    InvalidSignatureError,
-    Provider,
-    WebhookEvent,
-)
+from spirit_tours.payments.gateway import InvalidSignatureError, Provider, WebhookEvent
 from spirit_tours.payments.offline.mapping import EVENT_STATUS
 
 SIGNATURE_HEADER = "x-offline-signature"

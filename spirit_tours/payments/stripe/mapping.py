@@ -9,10 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from spirit_tours.money import minor_units
-from spirit_tours.payments.gateway import (
-    PaymentStatus,
-    RefundOutcome,
-)
+from spirit_tours.payments.gateway import PaymentStatus, RefundOutcome
 
 INTENT_STATUS = {
     "requires_payment_method": PaymentStatus.REQUIRES_ACTION,
