@@ -71,7 +71,8 @@ def _gateways(settings: Settings) -> dict[Provider, PaymentGateway]:
     # Imported here: each adapter pulls in its provider's SDK, needed only when configured.
     from spirit_tours.payments.mercadopago.gateway import MercadoPagoGateway
     from spirit_tours.payments.offline.gateway import OfflineGateway
-    from spirit_tours.payments.paypal.gateway import PayPalGateway, load_trust_roots
+    from spirit_tours.payments.paypal.gateway import PayPalGateway
+    from spirit_tours.payments.paypal.webhook import load_trust_roots
     from spirit_tours.payments.payu import PayUGateway
     from spirit_tours.payments.stripe.gateway import StripeGateway
 
