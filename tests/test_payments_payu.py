@@ -35,7 +35,7 @@ from spirit_tours.payments.gateway import (
     ProviderUnavailableError,
     RefundOutcome,
 )
-from spirit_tours.payments.payu import (
+from spirit_tours.payments.payu.gateway import (
     PayUGateway,
     confirmation_value,
     request_signature,

@@ -73,7 +73,7 @@ def _gateways(settings: Settings) -> dict[Provider, PaymentGateway]:
     from spirit_tours.payments.offline.gateway import OfflineGateway
     from spirit_tours.payments.paypal.gateway import PayPalGateway
     from spirit_tours.payments.paypal.webhook import load_trust_roots
-    from spirit_tours.payments.payu import PayUGateway
+    from spirit_tours.payments.payu.gateway import PayUGateway
     from spirit_tours.payments.stripe.gateway import StripeGateway
 
     timeout = settings.payment_provider_timeout_seconds
