@@ -13,21 +13,16 @@ refunds need both.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import re
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
-from urllib.parse import parse_qsl
+from decimal import Decimal
+from typing import Literal
 
 import httpx
 
 from spirit_tours.payments.gateway import (
-    InvalidSignatureError,
-    NextAction,
     NextActionKind,
     Payer,
     PaymentMethod,
@@ -38,50 +33,31 @@ from spirit_tours.payments.gateway import (
     ProviderRefund,
     ProviderRejectedError,
     ProviderUnavailableError,
-    RefundOutcome,
     WebhookEvent,
+)
+from spirit_tours.payments.payu import webhook
+from spirit_tours.payments.payu.mapping import (
+    CENT,
+    Json,
+    next_action_of,
+    object_of,
+    order_payment,
+    refund_result,
+    response_detail,
+    transaction_payment,
+    tx_amount,
 )
 
 SANDBOX_URL = "https://sandbox.api.payulatam.com"
 PAYMENTS_PATH = "/payments-api/4.0/service.cgi"
 REPORTS_PATH = "/reports-api/4.0/service.cgi"
 
-Json = dict[str, Any]
 
 # PSE and the cash networks are bound to one country each, so the currency picks the account.
 _CURRENCY_COUNTRY = {"COP": "CO", "PEN": "PE", "MXN": "MX", "ARS": "AR", "CLP": "CL", "BRL": "BR"}
 _CASH_NETWORKS = {"MXN": "OXXO", "PEN": "PAGOEFECTIVO"}  # COP: Efecty or Baloto, configurable
 
-_TRANSACTION_STATUS = {
-    "APPROVED": PaymentStatus.SUCCEEDED,
-    "PENDING": PaymentStatus.PENDING,
-    "DECLINED": PaymentStatus.FAILED,
-    "ERROR": PaymentStatus.FAILED,
-    "EXPIRED": PaymentStatus.CANCELLED,
-    "REFUNDED": PaymentStatus.REFUNDED,
-}
-_CONFIRMATION_STATUS = {
-    "4": PaymentStatus.SUCCEEDED,
-    "6": PaymentStatus.FAILED,
-    "104": PaymentStatus.FAILED,
-    "5": PaymentStatus.CANCELLED,
-    "7": PaymentStatus.PENDING,
-}
-_REFUND_OUTCOME = {"PENDING": RefundOutcome.PENDING, "APPROVED": RefundOutcome.SUCCEEDED}
-_REFUND_TYPES = frozenset({"REFUND", "PARTIAL_REFUND"})
-# The sign covers merchant_id, reference_sale, value, currency and state_pol; the transaction id
-# names the event.
-_REQUIRED_FIELDS = (
-    "merchant_id",
-    "reference_sale",
-    "value",
-    "currency",
-    "state_pol",
-    "sign",
-    "transaction_id",
-)
 _HEADERS = {"Content-Type": "application/json; charset=utf-8", "Accept": "application/json"}
-_CENT = Decimal("0.01")
 _ORDER_ID = re.compile(r"\d+")
 
 
@@ -93,25 +69,12 @@ def request_signature(
     return hashlib.md5(text.encode()).hexdigest()  # noqa: S324 - PayU's documented scheme is MD5
 
 
-def confirmation_value(value: str) -> str:
-    """PayU's ``new_value`` for the confirmation signature: one decimal when the second decimal
-    is zero (150.00 → 150.0), otherwise two (150.25 → 150.25). ValueError if not an amount."""
-    try:
-        amount = Decimal(value.strip())
-    except InvalidOperation as error:
-        raise ValueError(f"{value!r} is not an amount") from error
-    if not amount.is_finite() or amount != amount.quantize(_CENT):
-        raise ValueError(f"{value!r} is not an amount with at most two decimals")
-    cents = amount.quantize(_CENT)
-    return f"{cents:.1f}" if cents == cents.quantize(Decimal("0.1")) else f"{cents:.2f}"
-
-
 def tx_value(amount: Decimal) -> str:
     """An amount as PayU's examples write TX_VALUE: whole amounts bare (65000), others with two
     decimals (150.50). The same text goes into the JSON and into the signature."""
     if amount == amount.to_integral_value():
         return f"{amount.quantize(Decimal(1)):f}"
-    return f"{amount.quantize(_CENT):f}"
+    return f"{amount.quantize(CENT):f}"
 
 
 class PayUGateway:
@@ -183,7 +146,7 @@ class PayUGateway:
         payload = self._command("SUBMIT_TRANSACTION")
         payload["transaction"] = self._payment_transaction(request, network, country)
         answer = await self._post(self._payments_url, payload)
-        return self._created_payment(_object(answer, "transactionResponse"), answer)
+        return self._created_payment(object_of(answer, "transactionResponse"), answer)
 
     async def get_payment(self, reference: str) -> ProviderPayment:
         """ORDER_DETAIL for our ``order:transaction`` references (amount, refunds, every
@@ -192,7 +155,7 @@ class PayUGateway:
             return await self._transaction_detail(reference)
         order_id, transaction_id = self._split_reference(reference)
         order = await self._order_detail(order_id)
-        return _order_payment(reference, order, transaction_id)
+        return order_payment(reference, order, transaction_id)
 
     async def refund(
         self, reference: str, amount: Decimal | None, currency: str, idempotency_key: str
@@ -211,7 +174,7 @@ class PayUGateway:
             order_id, transaction_id, amount, currency, idempotency_key
         )
         answer = await self._post(self._payments_url, payload)
-        return _refund_result(_object(answer, "transactionResponse"), refunded, answer)
+        return refund_result(object_of(answer, "transactionResponse"), refunded, answer)
 
     async def parse_webhook(
         self, body: bytes, headers: Mapping[str, str], *, check_freshness: bool = True
@@ -225,9 +188,13 @@ class PayUGateway:
         state: ``payment_reference`` and ``event_id`` come from unsigned fields, so match the
         payment by ``payment_id``.
         """
-        fields = self._confirmation_fields(body, headers)
-        self._verify_confirmation(fields)
-        return _confirmation_event(fields)
+        return webhook.parse_confirmation(
+            body,
+            headers,
+            api_key=self._api_key,
+            merchant_id=self.merchant_id,
+            signature_secret=self._signature_secret,
+        )
 
     # --- create_payment helpers ---------------------------------------------------------------
 
@@ -241,7 +208,7 @@ class PayUGateway:
 
     def _check_amount(self, amount: Decimal) -> None:
         """PayU takes positive amounts with at most two decimals; others cannot be signed."""
-        if not amount.is_finite() or amount <= 0 or amount != amount.quantize(_CENT):
+        if not amount.is_finite() or amount <= 0 or amount != amount.quantize(CENT):
             raise self._rejected(f"{amount} is not an amount PayU accepts")
 
     def _check_pse(self, request: PaymentRequest) -> None:
@@ -295,11 +262,11 @@ class PayUGateway:
     def _created_payment(self, response: Json, answer: Json) -> ProviderPayment:
         state = str(response.get("state"))
         if state not in ("PENDING", "APPROVED"):
-            raise self._rejected(f"PayU {state}: {_response_detail(response)}")
+            raise self._rejected(f"PayU {state}: {response_detail(response)}")
         order_id, transaction_id = response.get("orderId"), response.get("transactionId")
         if order_id is None or not transaction_id:
             raise self._unavailable("PayU accepted the payment but sent no order/transaction id")
-        action = _next_action(_object(response, "extraParameters"))
+        action = next_action_of(object_of(response, "extraParameters"))
         if state == "APPROVED":
             status = PaymentStatus.SUCCEEDED
         elif action.kind is NextActionKind.NONE:
@@ -316,14 +283,14 @@ class PayUGateway:
         payload = self._command("ORDER_DETAIL")
         payload["details"] = {"orderId": int(order_id)}
         answer = await self._post(self._reports_url, payload)
-        order = _object(_object(answer, "result"), "payload")
+        order = object_of(object_of(answer, "result"), "payload")
         if not order:
             raise self._rejected(f"PayU knows no order {order_id}")
         return order
 
     async def _order_amount(self, order_id: str, currency: str) -> Decimal:
         """The order's TX_VALUE, for a full refund: PayU's refund answer has no amount."""
-        value, order_currency = _tx_amount(await self._order_detail(order_id))
+        value, order_currency = tx_amount(await self._order_detail(order_id))
         if value is None or order_currency != currency:
             raise self._rejected(f"PayU order {order_id} is not in {currency}")
         return value
@@ -332,58 +299,10 @@ class PayUGateway:
         payload = self._command("TRANSACTION_RESPONSE_DETAIL")
         payload["details"] = {"transactionId": transaction_id}
         answer = await self._post(self._reports_url, payload)
-        response = _object(_object(answer, "result"), "payload")
+        response = object_of(object_of(answer, "result"), "payload")
         if not response:
             raise self._rejected(f"PayU knows no transaction {transaction_id}")
-        return _transaction_payment(transaction_id, response, answer)
-
-    # --- webhooks -----------------------------------------------------------------------------
-
-    def _confirmation_fields(self, body: bytes, headers: Mapping[str, str]) -> dict[str, str]:
-        """The posted fields; a repeated one is refused, as either copy could be the signed one."""
-        if "json" in headers.get("content-type", "").lower():
-            return self._json_fields(body)
-        pairs = parse_qsl(body.decode("latin-1"), keep_blank_values=True, errors="replace")
-        fields = dict(pairs)
-        if len(fields) != len(pairs):
-            raise self._invalid("a confirmation field is repeated")
-        return fields
-
-    def _json_fields(self, body: bytes) -> dict[str, str]:
-        try:
-            decoded = json.loads(body, parse_float=Decimal)
-        except ValueError as error:
-            raise self._invalid("the confirmation is not JSON") from error
-        if not isinstance(decoded, dict):
-            raise self._invalid("the confirmation is not a JSON object")
-        return {str(key): "" if value is None else str(value) for key, value in decoded.items()}
-
-    def _verify_confirmation(self, fields: Mapping[str, str]) -> None:
-        missing = [name for name in _REQUIRED_FIELDS if not fields.get(name)]
-        if missing:
-            raise self._invalid(f"the confirmation lacks {', '.join(missing)}")
-        if fields["merchant_id"] != self.merchant_id:
-            raise self._invalid("the confirmation is for another merchant")
-        try:
-            new_value = confirmation_value(fields["value"])
-        except ValueError as error:
-            raise self._invalid(str(error)) from error
-        signed = (fields["merchant_id"], fields["reference_sale"], new_value)
-        text = "~".join((self._api_key, *signed, fields["currency"], fields["state_pol"]))
-        expected = self._expected_sign(text, len(fields["sign"]))
-        if not hmac.compare_digest(expected.encode(), fields["sign"].lower().encode()):
-            raise self._invalid("the confirmation signature does not match")
-
-    def _expected_sign(self, text: str, length: int) -> str:
-        """MD5 by default; a 64-hex sign is SHA-256, keyed (HMAC) when PayU's panel has a key."""
-        if length == 64 and self._signature_secret is not None:
-            key = self._signature_secret.encode()
-            return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
-        if length == 64:
-            return hashlib.sha256(text.encode()).hexdigest()
-        if length == 32:
-            return hashlib.md5(text.encode()).hexdigest()  # noqa: S324 - PayU's documented scheme
-        raise self._invalid("the confirmation signature is neither MD5 nor SHA-256")
+        return transaction_payment(transaction_id, response, answer)
 
     # --- HTTP -----------------------------------------------------------------------------------
 
@@ -438,9 +357,6 @@ class PayUGateway:
 
     def _unavailable(self, message: str) -> ProviderUnavailableError:
         return ProviderUnavailableError(self.provider, message)
-
-    def _invalid(self, message: str) -> InvalidSignatureError:
-        return InvalidSignatureError(self.provider, message)
 
 
 # --- request building --------------------------------------------------------------------------
@@ -502,160 +418,3 @@ def _encode_json(payload: Json) -> bytes:
     for token, number in numbers.items():
         text = text.replace(token, number)
     return text.encode()
-
-
-# --- answer reading ----------------------------------------------------------------------------
-
-
-def _object(container: Json, key: str) -> Json:
-    """A nested JSON object, or {} where PayU sent null or nothing."""
-    value = container.get(key)
-    return value if isinstance(value, dict) else {}
-
-
-def _response_detail(response: Json) -> str:
-    parts = (
-        response.get("responseCode"),
-        response.get("paymentNetworkResponseErrorMessage"),
-        response.get("responseMessage"),
-    )
-    return " - ".join(str(part) for part in parts if part) or "no detail"
-
-
-def _next_action(extra: Json) -> NextAction:
-    """PSE answers with the bank's URL; cash with the voucher and its expiry."""
-    if bank_url := extra.get("BANK_URL"):
-        return NextAction(kind=NextActionKind.REDIRECT, redirect_url=str(bank_url))
-    if voucher := extra.get("URL_PAYMENT_RECEIPT_HTML"):
-        return NextAction(
-            kind=NextActionKind.VOUCHER,
-            voucher_url=str(voucher),
-            expires_at=_expires_at(extra.get("EXPIRATION_DATE")),
-        )
-    return NextAction()
-
-
-def _expires_at(value: object) -> datetime | None:
-    """EXPIRATION_DATE: epoch milliseconds in JSON answers; an ISO date with an offset is read
-    too. A date without a zone is dropped rather than guessed."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | Decimal) or (isinstance(value, str) and value.isdigit()):
-        seconds, millis = divmod(int(value), 1000)
-        return datetime.fromtimestamp(seconds, tz=UTC) + timedelta(milliseconds=millis)
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo is not None else None
-    return None
-
-
-def _decimal(value: object) -> Decimal | None:
-    """An amount from PayU's JSON (parsed with Decimal for floats), never through float."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, Decimal | int):
-        return Decimal(value)
-    if isinstance(value, str):
-        try:
-            amount = Decimal(value)
-        except InvalidOperation:
-            return None
-        return amount if amount.is_finite() else None
-    return None
-
-
-def _tx_amount(container: Json) -> tuple[Decimal | None, str | None]:
-    tx = _object(_object(container, "additionalValues"), "TX_VALUE")
-    currency = tx.get("currency")
-    return _decimal(tx.get("value")), str(currency) if currency else None
-
-
-def _order_payment(reference: str, order: Json, transaction_id: str) -> ProviderPayment:
-    """Our payment as an ORDER_DETAIL shows it: its transaction's state, unless refunds moved
-    the order on (an order PayU marks REFUNDED, or an approved partial refund)."""
-    transactions = [tx for tx in order.get("transactions") or [] if isinstance(tx, dict)]
-    payment_tx = _payment_transaction(transactions, transaction_id)
-    response = _object(payment_tx, "transactionResponse")
-    status = _TRANSACTION_STATUS.get(str(response.get("state")), PaymentStatus.PENDING)
-    if order.get("status") == "REFUNDED":
-        status = PaymentStatus.REFUNDED
-    elif any(_approved_refund(tx) for tx in transactions):
-        status = PaymentStatus.PARTIALLY_REFUNDED
-    amount, currency = _tx_amount(order)
-    return ProviderPayment(
-        reference=reference,
-        status=status,
-        amount=amount,
-        currency=currency,
-        card_last4=_last4(_object(payment_tx, "creditCard").get("maskedNumber")),
-        failure_reason=_response_detail(response) if status is PaymentStatus.FAILED else None,
-        raw=order,
-    )
-
-
-def _payment_transaction(transactions: list[Json], transaction_id: str) -> Json:
-    """The order's transaction we created, else its latest payment attempt."""
-    for tx in transactions:
-        if tx.get("id") == transaction_id:
-            return tx
-    attempts = [tx for tx in transactions if tx.get("type") not in _REFUND_TYPES]
-    return attempts[-1] if attempts else {}
-
-
-def _approved_refund(tx: Json) -> bool:
-    state = _object(tx, "transactionResponse").get("state")
-    return tx.get("type") in _REFUND_TYPES and state == "APPROVED"
-
-
-def _transaction_payment(transaction_id: str, response: Json, answer: Json) -> ProviderPayment:
-    status = _TRANSACTION_STATUS.get(str(response.get("state")), PaymentStatus.PENDING)
-    return ProviderPayment(
-        reference=transaction_id,
-        status=status,
-        failure_reason=_response_detail(response) if status is PaymentStatus.FAILED else None,
-        raw=answer,
-    )
-
-
-def _refund_result(response: Json, amount: Decimal, answer: Json) -> ProviderRefund:
-    """PayU may answer a refund under review without a transaction id: the order id stands in."""
-    order_id, transaction_id = response.get("orderId"), response.get("transactionId")
-    reference = f"{order_id}:{transaction_id}" if transaction_id else str(order_id)
-    outcome = _REFUND_OUTCOME.get(str(response.get("state")), RefundOutcome.FAILED)
-    return ProviderRefund(reference=reference, outcome=outcome, amount=amount, raw=answer)
-
-
-def _last4(masked: object) -> str | None:
-    """The last four digits of a masked card number (************0004), when there are four."""
-    if isinstance(masked, str) and len(masked) >= 4 and masked[-4:].isdigit():
-        return masked[-4:]
-    return None
-
-
-def _confirmation_event(fields: Mapping[str, str]) -> WebhookEvent:
-    """A verified confirmation. ``reference_pol`` is PayU's order id, so the payment reference
-    matches what ``create_payment`` returned for the same transaction."""
-    state, transaction_id = fields["state_pol"], fields["transaction_id"]
-    order_id = fields.get("reference_pol")
-    return WebhookEvent(
-        event_id=f"{transaction_id}:{state}",
-        kind=f"confirmation:{state}",
-        payment_reference=f"{order_id}:{transaction_id}" if order_id else None,
-        payment_id=_uuid(fields["reference_sale"]),
-        status=_CONFIRMATION_STATUS.get(state),
-        amount=Decimal(fields["value"]),
-        currency=fields["currency"],
-        card_last4=_last4(fields.get("cc_number")),
-        raw=dict(fields),
-    )
-
-
-def _uuid(value: str) -> uuid.UUID | None:
-    """Our payment id, when the sale is one of ours (reference_sale is our referenceCode)."""
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
