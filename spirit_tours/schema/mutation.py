@@ -10,7 +10,7 @@ from spirit_tours.context import Context
 from spirit_tours.emails.queueing import hand_over
 from spirit_tours.emails.triggers import FrontEnd
 from spirit_tours.resolvers import auth, password_reset
-from spirit_tours.schema.auth import (
+from spirit_tours.schema.accounts.auth import (
     AuthPayload,
     LoginInput,
     LogoutInput,
@@ -18,12 +18,12 @@ from spirit_tours.schema.auth import (
     RefreshTokenInput,
     ResetPasswordInput,
 )
-from spirit_tours.schema.booking_mutations import BookingMutations
+from spirit_tours.schema.bookings.mutations import BookingMutations
 from spirit_tours.schema.chat import ChatMutations
-from spirit_tours.schema.emails import EmailMutations
-from spirit_tours.schema.payment_api import PaymentMutations
-from spirit_tours.schema.quotation_mutations import QuotationMutations
-from spirit_tours.schema.staffing import StaffingMutations
+from spirit_tours.schema.mail.types import EmailMutations
+from spirit_tours.schema.payments.api import PaymentMutations
+from spirit_tours.schema.quotations.mutations import QuotationMutations
+from spirit_tours.schema.staffing.types import StaffingMutations
 
 
 @strawberry.type

@@ -8,14 +8,14 @@ from spirit_tours.context import Context
 from spirit_tours.errors import unauthenticated
 from spirit_tours.permissions.classes import IsAuthenticated
 from spirit_tours.persistence.repositories import accounts
-from spirit_tours.schema.accounts import User
+from spirit_tours.schema.accounts.types import User
 from spirit_tours.schema.audit import AuditQueries
-from spirit_tours.schema.booking_queries import BookingQueries
+from spirit_tours.schema.bookings.queries import BookingQueries
 from spirit_tours.schema.chat import ChatQueries
-from spirit_tours.schema.emails import EmailQueries
-from spirit_tours.schema.payment_api import PaymentQueries
-from spirit_tours.schema.quotation_queries import QuotationQueries
-from spirit_tours.schema.staffing import StaffingQueries
+from spirit_tours.schema.mail.types import EmailQueries
+from spirit_tours.schema.payments.api import PaymentQueries
+from spirit_tours.schema.quotations.queries import QuotationQueries
+from spirit_tours.schema.staffing.types import StaffingQueries
 
 
 @strawberry.type

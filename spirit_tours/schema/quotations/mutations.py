@@ -10,7 +10,7 @@ from spirit_tours.permissions.classes import IsAuthenticated
 from spirit_tours.persistence import quotations as models
 from spirit_tours.resolvers.quotations import invitations, lifecycle, offers, proposals
 from spirit_tours.schema.ids import parse_id
-from spirit_tours.schema.quotation_inputs import (
+from spirit_tours.schema.quotations.inputs import (
     CreateQuotationInput,
     DeclineInvitationInput,
     InviteHotelsInput,
@@ -22,7 +22,7 @@ from spirit_tours.schema.quotation_inputs import (
     SubmitOfferInput,
     UpdateQuotationInput,
 )
-from spirit_tours.schema.quotations import Offer, Quotation, present
+from spirit_tours.schema.quotations.types import Offer, Quotation, present
 
 Info = strawberry.Info[Context, None]
 

@@ -15,7 +15,7 @@ from spirit_tours.persistence.repositories.pagination import encode_cursor, page
 from spirit_tours.resolvers.payments import refunds, start, webhooks
 from spirit_tours.schema.common import PageInfo
 from spirit_tours.schema.ids import parse_id
-from spirit_tours.schema.payments import (
+from spirit_tours.schema.payments.types import (
     Payment,
     PaymentConnection,
     PaymentEdge,

@@ -13,8 +13,8 @@ from spirit_tours.persistence.repositories.pagination import encode_cursor, page
 from spirit_tours.resolvers.quotations.rules import now_utc
 from spirit_tours.schema.common import PageInfo
 from spirit_tours.schema.ids import parse_id
-from spirit_tours.schema.quotation_inputs import QuotationFilter
-from spirit_tours.schema.quotations import (
+from spirit_tours.schema.quotations.inputs import QuotationFilter
+from spirit_tours.schema.quotations.types import (
     Quotation,
     QuotationConnection,
     QuotationEdge,

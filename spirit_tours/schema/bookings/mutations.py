@@ -8,14 +8,14 @@ import strawberry
 from spirit_tours.context import Context
 from spirit_tours.permissions.classes import IsAdmin, IsAuthenticated
 from spirit_tours.resolvers.bookings import lifecycle, staffing
-from spirit_tours.schema.booking_inputs import (
+from spirit_tours.schema.bookings.inputs import (
     AssignGuideInput,
     AssignTransportInput,
     BookingRefInput,
     CancelBookingInput,
     CreateBookingInput,
 )
-from spirit_tours.schema.bookings import Booking, Refund, present_booking
+from spirit_tours.schema.bookings.types import Booking, Refund, present_booking
 from spirit_tours.schema.ids import parse_id
 
 Info = strawberry.Info[Context, None]

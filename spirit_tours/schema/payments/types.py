@@ -18,7 +18,7 @@ from spirit_tours.permissions import pricing_fields as can
 from spirit_tours.permissions.pricing_fields import guarded
 from spirit_tours.persistence import payments as models
 from spirit_tours.persistence.enums import RefundStatus, Role
-from spirit_tours.schema.bookings import Booking, booking_for_viewer
+from spirit_tours.schema.bookings.types import Booking, booking_for_viewer
 from spirit_tours.schema.common import Money, PageInfo
 
 Info = strawberry.Info[Context, None]

@@ -24,10 +24,10 @@ from spirit_tours.persistence import bookings as models
 from spirit_tours.persistence.enums import BookingStatus, RefundStatus, RoomType
 from spirit_tours.persistence.staffing import GuideAssignment
 from spirit_tours.resolvers.bookings.lifecycle import payment_policy_of
-from spirit_tours.schema.accounts import Hotel, load_hotel
+from spirit_tours.schema.accounts.types import Hotel, load_hotel
 from spirit_tours.schema.common import Money, PageInfo
-from spirit_tours.schema.quotations import Quotation, QuotationOwner, RoomNeed, owner_of
-from spirit_tours.schema.staffing import Guide, Vehicle, load_guide
+from spirit_tours.schema.quotations.types import Quotation, QuotationOwner, RoomNeed, owner_of
+from spirit_tours.schema.staffing.types import Guide, Vehicle, load_guide
 
 Info = strawberry.Info[Context, None]
 

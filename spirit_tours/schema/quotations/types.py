@@ -35,11 +35,11 @@ from spirit_tours.persistence.enums import (
     RoomType,
 )
 from spirit_tours.resolvers.quotations.rules import effective_status, now_utc
-from spirit_tours.schema.accounts import Company, Hotel, load_hotel
+from spirit_tours.schema.accounts.types import Company, Hotel, load_hotel
 from spirit_tours.schema.common import Money, PageInfo
 
 if TYPE_CHECKING:
-    from spirit_tours.schema.bookings import Booking
+    from spirit_tours.schema.bookings.types import Booking
 
 Info = strawberry.Info[Context, None]
 
@@ -273,8 +273,8 @@ class Quotation:
     @strawberry.field(description="The booking made from it, if the viewer may see that booking.")
     async def booking(
         self, info: Info
-    ) -> Annotated[Booking, strawberry.lazy("spirit_tours.schema.bookings")] | None:
-        from spirit_tours.schema.bookings import booking_for_viewer  # import cycle
+    ) -> Annotated[Booking, strawberry.lazy("spirit_tours.schema.bookings.types")] | None:
+        from spirit_tours.schema.bookings.types import booking_for_viewer  # import cycle
 
         row = await info.context.loaders.booking_of_quotation.load(self.row.id)
         return await booking_for_viewer(info, row) if row else None

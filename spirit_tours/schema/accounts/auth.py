@@ -7,7 +7,7 @@ from datetime import datetime
 import strawberry
 
 from spirit_tours.resolvers.auth import Session
-from spirit_tours.schema.accounts import User
+from spirit_tours.schema.accounts.types import User
 
 
 @strawberry.input

@@ -10,8 +10,8 @@ from spirit_tours.permissions.classes import IsAuthenticated
 from spirit_tours.persistence.repositories import bookings as repository
 from spirit_tours.persistence.repositories.bookings import BookingFilters
 from spirit_tours.persistence.repositories.pagination import encode_cursor, page_size
-from spirit_tours.schema.booking_inputs import BookingFilter
-from spirit_tours.schema.bookings import (
+from spirit_tours.schema.bookings.inputs import BookingFilter
+from spirit_tours.schema.bookings.types import (
     Booking,
     BookingConnection,
     BookingEdge,

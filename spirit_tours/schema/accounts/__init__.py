@@ -1,0 +1,1 @@
+"""GraphQL of accounts: types, inputs, queries, mutations."""
