@@ -13,7 +13,7 @@ from spirit_tours.schema.audit import AuditQueries
 from spirit_tours.schema.bookings.queries import BookingQueries
 from spirit_tours.schema.chat import ChatQueries
 from spirit_tours.schema.mail.types import EmailQueries
-from spirit_tours.schema.payments.api import PaymentQueries
+from spirit_tours.schema.payments.queries import PaymentQueries
 from spirit_tours.schema.quotations.queries import QuotationQueries
 from spirit_tours.schema.staffing.types import StaffingQueries
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, cast
 
 import strawberry
@@ -227,45 +226,10 @@ class PaymentConnection:
     total_count: int
 
 
-@strawberry.input
-class PaymentFilter:
-    booking_id: strawberry.ID | None = None
-    statuses: list[PaymentStatus] | None = None
-
-
-@strawberry.input
-class StartPaymentInput:
-    booking_id: strawberry.ID
-    method: PaymentMethod
-    return_url: str = strawberry.field(description="Where the payer comes back to (http/https).")
-    idempotency_key: str = strawberry.field(
-        description="One per payment attempt (e.g. a UUID): retries with it never pay twice."
-    )
-    amount: Decimal | None = strawberry.field(
-        default=None, description="Default: what is due now (the deposit, then the balance)."
-    )
-    installments: int | None = None
-    country: str | None = strawberry.field(
-        default=None, description="The payer's ISO 3166-1 country; it helps pick the provider."
-    )
-    payer_document: str | None = strawberry.field(
-        default=None, description="Tax id (CPF, CC…), required by PIX, boleto and PSE."
-    )
-    bank_code: str | None = strawberry.field(default=None, description="PSE: the payer's bank.")
-
-
 @strawberry.type
 class StartPaymentPayload:
     payment: Payment
     next_action: NextAction
-
-
-@strawberry.input
-class RefundPaymentInput:
-    payment_id: strawberry.ID
-    idempotency_key: str
-    reason: str = ""
-    amount: Decimal | None = strawberry.field(default=None, description="Default: all left.")
 
 
 @strawberry.type
