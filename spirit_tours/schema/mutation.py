@@ -23,7 +23,7 @@ from spirit_tours.schema.chat import ChatMutations
 from spirit_tours.schema.mail.types import EmailMutations
 from spirit_tours.schema.payments.mutations import PaymentMutations
 from spirit_tours.schema.quotations.mutations import QuotationMutations
-from spirit_tours.schema.staffing.types import StaffingMutations
+from spirit_tours.schema.staffing.mutations import StaffingMutations
 
 
 @strawberry.type

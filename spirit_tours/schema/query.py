@@ -15,7 +15,7 @@ from spirit_tours.schema.chat import ChatQueries
 from spirit_tours.schema.mail.types import EmailQueries
 from spirit_tours.schema.payments.queries import PaymentQueries
 from spirit_tours.schema.quotations.queries import QuotationQueries
-from spirit_tours.schema.staffing.types import StaffingQueries
+from spirit_tours.schema.staffing.queries import StaffingQueries
 
 
 @strawberry.type
