@@ -38,7 +38,7 @@ from spirit_tours.resolvers.quotations.rules import load_for
 from spirit_tours.schema.bookings.types import Booking, booking_for_viewer
 from spirit_tours.schema.chat import ChatMessage, Participant, load_participant, unacknowledged
 from spirit_tours.schema.ids import parse_id
-from spirit_tours.schema.mail.types import EmailSubscriptions
+from spirit_tours.schema.mail.subscriptions import EmailSubscriptions
 from spirit_tours.schema.payments.types import Payment
 from spirit_tours.schema.quotations.types import Offer, Quotation
 

@@ -20,7 +20,7 @@ from spirit_tours.schema.accounts.auth import (
 )
 from spirit_tours.schema.bookings.mutations import BookingMutations
 from spirit_tours.schema.chat import ChatMutations
-from spirit_tours.schema.mail.types import EmailMutations
+from spirit_tours.schema.mail.mutations import EmailMutations
 from spirit_tours.schema.payments.mutations import PaymentMutations
 from spirit_tours.schema.quotations.mutations import QuotationMutations
 from spirit_tours.schema.staffing.mutations import StaffingMutations

@@ -12,7 +12,7 @@ from spirit_tours.schema.accounts.types import User
 from spirit_tours.schema.audit import AuditQueries
 from spirit_tours.schema.bookings.queries import BookingQueries
 from spirit_tours.schema.chat import ChatQueries
-from spirit_tours.schema.mail.types import EmailQueries
+from spirit_tours.schema.mail.queries import EmailQueries
 from spirit_tours.schema.payments.queries import PaymentQueries
 from spirit_tours.schema.quotations.queries import QuotationQueries
 from spirit_tours.schema.staffing.queries import StaffingQueries
