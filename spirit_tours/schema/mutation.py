@@ -10,7 +10,7 @@ from spirit_tours.context import Context
 from spirit_tours.emails.queueing import hand_over
 from spirit_tours.emails.triggers import FrontEnd
 from spirit_tours.resolvers import auth, password_reset
-from spirit_tours.schema.accounts.auth import (
+from spirit_tours.schema.accounts.inputs import (
     AuthPayload,
     LoginInput,
     LogoutInput,
