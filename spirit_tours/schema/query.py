@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from spirit_tours.context import Context
-from spirit_tours.errors import unauthenticated
-from spirit_tours.permissions.classes import IsAuthenticated
-from spirit_tours.persistence.repositories import accounts
-from spirit_tours.schema.accounts.types import User
+from spirit_tours.schema.accounts.queries import AccountQueries
 from spirit_tours.schema.audit import AuditQueries
 from spirit_tours.schema.bookings.queries import BookingQueries
 from spirit_tours.schema.chat import ChatQueries
@@ -27,12 +23,6 @@ class Query(
     ChatQueries,
     AuditQueries,
     EmailQueries,
+    AccountQueries,  # fields print in base order: these stay last in schema.graphql
 ):
-    @strawberry.field(permission_classes=[IsAuthenticated], description="The signed-in user.")
-    async def viewer(self, info: strawberry.Info[Context, None]) -> User:
-        viewer = info.context.require_viewer()
-        async with info.context.session() as session:
-            user = await accounts.user_by_id(session, viewer.user_id)
-        if user is None or not user.is_active:
-            raise unauthenticated("The account no longer exists or is disabled.")
-        return User.from_model(user)
+    pass

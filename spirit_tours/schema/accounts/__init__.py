@@ -1,1 +1,1 @@
-"""GraphQL of accounts: types, inputs, queries, mutations."""
+"""GraphQL of accounts: the viewer, users, companies, hotels, sign-in and password reset."""

@@ -1,13 +1,8 @@
-"""Sign-in inputs and payloads."""
+"""What a client sends to sign in, refresh, sign out and reset a password."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import strawberry
-
-from spirit_tours.resolvers.auth import Session
-from spirit_tours.schema.accounts.types import User
 
 
 @strawberry.input
@@ -27,32 +22,6 @@ class LogoutInput:
     everywhere: bool = strawberry.field(
         default=False, description="Revoke every session of the user, not only this device's."
     )
-
-
-@strawberry.type(description="Tokens for a signed-in session.")
-class AuthPayload:
-    access_token: str = strawberry.field(description="Send as `Authorization: Bearer <token>`.")
-    access_token_expires_at: datetime
-    refresh_token: str = strawberry.field(
-        description="Single use: `refreshToken` returns a new one and revokes this one."
-    )
-    refresh_token_expires_at: datetime
-    user: User
-
-    @classmethod
-    def from_session(cls, session: Session) -> AuthPayload:
-        return cls(
-            access_token=session.access.token,
-            access_token_expires_at=session.access.expires_at,
-            refresh_token=session.refresh_token,
-            refresh_token_expires_at=session.refresh_expires_at,
-            user=User.from_model(session.user),
-        )
-
-
-@strawberry.type
-class LogoutPayload:
-    revoked_sessions: int = strawberry.field(description="How many refresh tokens were revoked.")
 
 
 @strawberry.input

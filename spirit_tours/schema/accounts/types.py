@@ -1,4 +1,4 @@
-"""Users, companies and hotels as clients see them."""
+"""Users, companies and hotels as clients see them, and the sign-in payloads."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import strawberry
 from spirit_tours.context import Context
 from spirit_tours.persistence import accounts as models
 from spirit_tours.persistence.enums import CompanyKind, Locale, Role
+from spirit_tours.resolvers.auth import Session
 from spirit_tours.schema import enums  # noqa: F401 - registers the GraphQL enums
 
 
@@ -87,3 +88,29 @@ class User:
             created_at=user.created_at,
             _company_id=user.company_id,
         )
+
+
+@strawberry.type(description="Tokens for a signed-in session.")
+class AuthPayload:
+    access_token: str = strawberry.field(description="Send as `Authorization: Bearer <token>`.")
+    access_token_expires_at: datetime
+    refresh_token: str = strawberry.field(
+        description="Single use: `refreshToken` returns a new one and revokes this one."
+    )
+    refresh_token_expires_at: datetime
+    user: User
+
+    @classmethod
+    def from_session(cls, session: Session) -> AuthPayload:
+        return cls(
+            access_token=session.access.token,
+            access_token_expires_at=session.access.expires_at,
+            refresh_token=session.refresh_token,
+            refresh_token_expires_at=session.refresh_expires_at,
+            user=User.from_model(session.user),
+        )
+
+
+@strawberry.type
+class LogoutPayload:
+    revoked_sessions: int = strawberry.field(description="How many refresh tokens were revoked.")

@@ -1,1 +1,1 @@
-"""GraphQL of mail: types, inputs, queries, mutations."""
+"""GraphQL of mail: types, inputs, queries, mutations and the live statistics (subscriptions)."""
