@@ -66,10 +66,10 @@ from spirit_tours.emails.catalog import LOCALES
 from spirit_tours.emails.compose import Composer, message_id_domain
 from spirit_tours.emails.context import encode_context
 from spirit_tours.emails.links import LinkSigner
-from spirit_tours.emails.queueing import Queued, queue_email
+from spirit_tours.emails.queueing import Priority, Queued, enqueue_messages, queue_email
 from spirit_tours.emails.render import render_html, template_info
 from spirit_tours.emails.text import html_to_text
-from spirit_tours.jobs.email import CONCURRENCY, Priority, email_queues, enqueue_messages
+from spirit_tours.jobs.email import CONCURRENCY, email_queues
 from spirit_tours.persistence.database import SessionFactory, create_engine, create_session_factory
 from spirit_tours.persistence.emails import EmailMessage, EmailStatus
 from spirit_tours.persistence.migrate import migrate

@@ -20,13 +20,13 @@ from starlette.types import ASGIApp
 from spirit_tours.config import Settings, get_settings
 from spirit_tours.dev.embedded import start_embedded
 from spirit_tours.edge.body import BodyLimit
-from spirit_tours.emails.endpoints import click, open_pixel, unsubscribe
+from spirit_tours.endpoints.mail import click, open_pixel, unsubscribe
+from spirit_tours.endpoints.payments import offline_checkout, webhook
 from spirit_tours.graphql_app import GraphQLApp
 from spirit_tours.http_auth import RequireRole
 from spirit_tours.jobs.monitor import MOUNT, queue_monitor, show_queues
 from spirit_tours.metrics import HttpMetrics, metrics
 from spirit_tours.overload import pool_exhausted
-from spirit_tours.payments.endpoints import offline_checkout, webhook
 from spirit_tours.permissions.classes import IsAdmin
 from spirit_tours.resolvers.payments.webhooks import MAX_BODY_BYTES as WEBHOOK_MAX_BODY_BYTES
 from spirit_tours.schema.build import build_schema

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 
 from spirit_tours.core.errors import ErrorCode
 
-log = logging.getLogger("spirit_tours.errors")
+log = logging.getLogger("spirit_tours.core.errors")
 
 RETRY_AFTER_SECONDS = 5
 

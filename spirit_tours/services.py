@@ -14,7 +14,7 @@ from spirit_tours.auth.tokens import AccessClaims, TokenService
 from spirit_tours.config import Settings
 from spirit_tours.emails.compose import message_id_domain
 from spirit_tours.emails.links import LinkSigner
-from spirit_tours.jobs.email import Priority, queue_name
+from spirit_tours.emails.queueing import Priority, queue_name
 from spirit_tours.jobs.names import MAINTENANCE_QUEUE
 from spirit_tours.jobs.queue import JobQueue
 from spirit_tours.payments.providers import PaymentProviders

@@ -19,9 +19,8 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import select
 
 from spirit_tours.config import Settings
-from spirit_tours.emails.queueing import Queued, queue_email
+from spirit_tours.emails.queueing import Queued, enqueue_messages, queue_email
 from spirit_tours.emails.transport import SmtpTransport
-from spirit_tours.jobs.email import enqueue_messages
 from spirit_tours.jobs.worker import JobRunner
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.emails import EmailMessage as MessageRow

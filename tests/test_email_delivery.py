@@ -23,8 +23,7 @@ from sqlalchemy import func, insert, select, text
 from spirit_tours.config import Settings
 from spirit_tours.core.clock import now_utc
 from spirit_tours.core.enums import Role
-from spirit_tours.emails.queueing import Queued
-from spirit_tours.jobs.email import enqueue_messages
+from spirit_tours.emails.queueing import Queued, enqueue_messages
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.emails import EmailMessage as MessageRow
 from spirit_tours.persistence.emails import EmailStatus

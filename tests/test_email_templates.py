@@ -17,8 +17,8 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_currency
 
 from spirit_tours.emails import TEMPLATES, Attachment, render
-from spirit_tours.emails.endpoints import PAGE_MSGIDS
 from spirit_tours.emails.voucher import VOUCHER_MSGIDS
+from spirit_tours.endpoints.mail import PAGE_MSGIDS
 from spirit_tours.schema.common import Money
 
 ROOT = Path(__file__).resolve().parent.parent / "spirit_tours"

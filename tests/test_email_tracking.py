@@ -15,7 +15,7 @@ import pytest
 
 from spirit_tours.config import Settings
 from spirit_tours.emails.links import LinkSigner
-from spirit_tours.emails.queueing import Queued, queue_email
+from spirit_tours.emails.queueing import Queued, enqueue_messages, queue_email
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.emails import EmailStatus
 from tests.email_flows import (
@@ -233,8 +233,6 @@ async def test_an_unsubscribe_after_queueing_still_stops_the_waiting_newsletter(
     welcome = await queue_only(sessions, "welcome", "ana@example.com", WELCOME)
     assert welcome is not None
     async with running_jobs(settings, port) as runner:
-        from spirit_tours.jobs.email import enqueue_messages
-
         await enqueue_messages(runner.email_queues, [waiting, welcome])
         await until(lambda: inbox.to("ana@example.com"), 20, "the welcome mail")
         row = await until_status(sessions, waiting.id, EmailStatus.SUPPRESSED, 20)

@@ -11,8 +11,8 @@ from sqlalchemy import text
 
 from spirit_tours.core.clock import now_utc
 from spirit_tours.core.enums import Role
-from spirit_tours.emails.queueing import Queued
-from spirit_tours.jobs.email import email_queues, enqueue_messages
+from spirit_tours.emails.queueing import Queued, enqueue_messages
+from spirit_tours.jobs.email import email_queues
 from spirit_tours.persistence.database import SessionFactory
 from tests.conftest import METRICS_TOKEN, PASSWORD, UserFactory
 from tests.graphql_client import GraphQLClient

@@ -26,7 +26,7 @@ from spirit_tours.core.clock import now_utc
 from spirit_tours.core.enums import PaymentMethod, PaymentStatus, RefundStatus
 from spirit_tours.jobs.payments import execute_due_refunds, expire_payment_holds
 from spirit_tours.payments.gateway import ProviderRejectedError
-from spirit_tours.payments.mercadopago import MercadoPagoGateway
+from spirit_tours.payments.mercadopago.gateway import MercadoPagoGateway
 from spirit_tours.persistence.bookings import Booking, BookingRefund
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.payments import Payment, PaymentRefund

@@ -38,7 +38,7 @@ from spirit_tours.payments.gateway import (
     ProviderRejectedError,
     ProviderUnavailableError,
 )
-from spirit_tours.payments.mercadopago import MercadoPagoGateway
+from spirit_tours.payments.mercadopago.gateway import MercadoPagoGateway
 
 API = "https://api.mercadopago.com"
 RECORDED = Path(__file__).parent / "recorded" / "mercadopago"

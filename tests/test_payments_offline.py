@@ -13,7 +13,7 @@ import pytest
 from pydantic import SecretStr
 
 from spirit_tours.config import Environment, Settings
-from spirit_tours.payments.offline import OfflineGateway
+from spirit_tours.payments.offline.gateway import OfflineGateway
 from tests.booking_flows import booked
 from tests.conftest import PROVIDER_SETTINGS, LiveServer, UserFactory, serving
 from tests.graphql_client import GraphQLClient

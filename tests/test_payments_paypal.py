@@ -35,7 +35,7 @@ from spirit_tours.payments.gateway import (
     ProviderRejectedError,
     ProviderUnavailableError,
 )
-from spirit_tours.payments.paypal import PayPalGateway
+from spirit_tours.payments.paypal.gateway import PayPalGateway
 from tests import paypal_pki as pki
 
 API = "https://api-m.sandbox.paypal.com"

@@ -37,12 +37,8 @@ from spirit_tours.payments.gateway import (
     ProviderRejectedError,
     ProviderUnavailableError,
 )
-from spirit_tours.payments.payu import (
-    PayUGateway,
-    confirmation_value,
-    request_signature,
-    tx_value,
-)
+from spirit_tours.payments.payu.gateway import PayUGateway, request_signature, tx_value
+from spirit_tours.payments.payu.webhook import confirmation_value
 
 SANDBOX = "https://sandbox.api.payulatam.com"
 PAYMENTS = f"{SANDBOX}/payments-api/4.0/service.cgi"

@@ -18,7 +18,7 @@ from spirit_tours.payments.gateway import (
     ProviderRejectedError,
     ProviderUnavailableError,
 )
-from spirit_tours.payments.stripe import StripeGateway
+from spirit_tours.payments.stripe.gateway import StripeGateway
 from tests.payment_flows import STRIPE_API, stripe_api, stripe_event, stripe_signature
 
 SECRET = "whsec_unit"

@@ -30,7 +30,7 @@ from spirit_tours.cli import local_url
 from spirit_tours.config import Environment, InsecureSettingsError, Settings
 from spirit_tours.core.enums import PaymentStatus, Role
 from spirit_tours.devsecrets import FILE_NAME
-from spirit_tours.payments.offline import OfflineGateway
+from spirit_tours.payments.offline.gateway import OfflineGateway
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.payments import Payment

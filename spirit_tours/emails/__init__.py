@@ -1,6 +1,8 @@
-"""E-mail content: MJML templates, Babel catalogs and a renderer producing MIME messages.
-
-Delivery (queues, SMTP, tracking) lives elsewhere; this package only builds the message.
+"""Mail, from event to transport: triggers (which event mails whom), queueing (rows in
+PostgreSQL, then saq), delivery (one attempt under a lease), composing and rendering (MJML,
+Babel catalogs, the PDF voucher, tracking links) and the SMTP/outbox transport. The saq
+entry points live in ``spirit_tours.jobs``, the public links' endpoints in
+``spirit_tours.endpoints.mail``; nothing here imports either.
 """
 
 from spirit_tours.emails.render import TEMPLATES, Attachment, TemplateInfo, render

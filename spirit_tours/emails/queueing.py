@@ -1,23 +1,38 @@
-"""Queue mail as rows in PostgreSQL, in the caller's transaction: a message exists exactly
-when the change that caused it commits. Workers pick the rows up through saq."""
+"""Queue mail: as rows in PostgreSQL, in the caller's transaction (a message exists exactly
+when the change that caused it commits), then handed to saq, one queue per priority, after
+the commit. The workers (``spirit_tours.jobs.email``) take the jobs from there.
+
+The message itself lives in PostgreSQL (``email_messages``); a saq job only names it. A job
+lost with Redis, or a worker killed mid-send, leaves the row QUEUED, and the dispatcher
+hands it to saq again: nothing is lost, and a row that is no longer QUEUED is never sent
+twice.
+"""
 
 from __future__ import annotations
 
+import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import make_msgid
+from enum import StrEnum
 
+from saq import Queue
 from sqlalchemy import and_, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spirit_tours.core.clock import now_utc
+from spirit_tours.core.clock import epoch_seconds, now_utc
 from spirit_tours.emails.catalog import check_locale
 from spirit_tours.emails.context import encode_context
 from spirit_tours.emails.render import template_info
 from spirit_tours.persistence.emails import EmailMessage, EmailStatus, EmailSuppression
+
+log = logging.getLogger(__name__)
+
+ATTEMPTS = 3
+RETRY_DELAY_SECONDS = 2.0
 
 # Filled in by the composer: producers never build these links themselves.
 GENERATED_KEYS = frozenset({"unsubscribe_url"})
@@ -30,6 +45,20 @@ class Queued:
     id: uuid.UUID
     priority: str
     scheduled_at: datetime
+
+
+class Priority(StrEnum):
+    HIGH = "HIGH"
+    NORMAL = "NORMAL"
+    LOW = "LOW"
+    BULK = "BULK"
+
+
+EmailQueues = Mapping[Priority, Queue]
+
+
+def queue_name(priority: Priority) -> str:
+    return f"email-{priority.value.lower()}"
 
 
 async def is_suppressed(session: AsyncSession, email: str, template: str) -> bool:
@@ -102,3 +131,38 @@ async def stranded(session: AsyncSession, older_than: datetime, per_lane: int) -
         )
         found.extend(Queued(row.id, row.priority, row.scheduled_at) for row in rows)
     return found
+
+
+async def enqueue_messages(
+    queues: EmailQueues, messages: Iterable[Queued], *, timeout_seconds: int = 60
+) -> int:
+    """Hand messages to their queues. The job key is the message id, so a message already
+    waiting or running in saq is not queued twice. Returns how many were new to saq."""
+    added = 0
+    now = epoch_seconds()
+    for message in messages:
+        at = message.scheduled_at.timestamp()
+        job = await queues[Priority(message.priority)].enqueue(
+            "send_email",
+            key=f"email:{message.id}",
+            message_id=str(message.id),
+            retries=ATTEMPTS + 2,  # the row's own count decides; saq must not give up first
+            retry_delay=RETRY_DELAY_SECONDS,
+            retry_backoff=False,
+            # 0 puts it straight on the queue; a time waits for saq's once-a-second scheduler
+            scheduled=int(at) if at > now + 1 else 0,
+            timeout=timeout_seconds,
+        )
+        added += job is not None
+    return added
+
+
+async def hand_over(
+    queues: EmailQueues, messages: Iterable[Queued], *, timeout_seconds: int
+) -> None:
+    """Enqueue right after a commit; if Redis fails now, the rows are committed anyway and the
+    dispatcher hands them over within minutes — the caller's change stands, so no error."""
+    try:
+        await enqueue_messages(queues, messages, timeout_seconds=timeout_seconds)
+    except Exception as error:
+        log.warning("e-mail left to the dispatcher (could not enqueue: %s)", error)

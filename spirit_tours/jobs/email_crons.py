@@ -13,9 +13,8 @@ from sqlalchemy import and_, extract, or_, select, update
 
 from spirit_tours.core.clock import now_utc, today_utc
 from spirit_tours.core.enums import InvitationStatus, QuotationStatus, Role
-from spirit_tours.emails.queueing import Queued, queue_email
+from spirit_tours.emails.queueing import Queued, enqueue_messages, queue_email
 from spirit_tours.emails.triggers import FrontEnd, quotation_reference
-from spirit_tours.jobs.email import enqueue_messages
 from spirit_tours.persistence.accounts import User
 from spirit_tours.persistence.quotations import HotelInvitation, Quotation
 from spirit_tours.persistence.repositories.events import emit_event

@@ -1,90 +1,19 @@
-"""Turn domain events into e-mail: read the outbox in position order after the feed's own
-cursor, queue the messages each event causes and move the cursor, in one transaction.
-
-A replayed batch queues nothing twice (each message's ``source_key`` names its event), and
-only one process reads at a time (the cursor row is locked, others skip it).
-"""
+"""The e-mail feed's loop in a worker process: a batch of outbox events every second, more
+while behind (``spirit_tours.emails.feed`` reads them and queues the mail they cause)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from spirit_tours.emails.queueing import Queued, queue_email
-from spirit_tours.emails.triggers import FrontEnd, outgoing_for
-from spirit_tours.jobs.email import EmailQueues, enqueue_messages
+from spirit_tours.emails.feed import BATCH, feed_once
+from spirit_tours.emails.queueing import EmailQueues, enqueue_messages
+from spirit_tours.emails.triggers import FrontEnd
 from spirit_tours.persistence.database import SessionFactory
-from spirit_tours.persistence.emails import EmailFeedCursor
-from spirit_tours.persistence.events import OutboxEvent
 from spirit_tours.realtime.tasks import stop_tasks
 
 log = logging.getLogger(__name__)
-CURSOR = "email"
-BATCH = 200
 _IDLE_SECONDS = 1.0
-
-
-async def feed_once(
-    sessions: SessionFactory, links: FrontEnd, message_id_domain: str
-) -> tuple[int, list[Queued]]:
-    """Process one batch of events: (events read, messages queued)."""
-    queued: list[Queued] = []
-    async with sessions() as session, session.begin():
-        await session.execute(
-            insert(EmailFeedCursor).values(name=CURSOR, position=0).on_conflict_do_nothing()
-        )
-        cursor = await session.scalar(
-            select(EmailFeedCursor)
-            .where(EmailFeedCursor.name == CURSOR)
-            .with_for_update(skip_locked=True)
-        )
-        if cursor is None:
-            return 0, []  # another process is reading
-        events = list(
-            await session.scalars(
-                select(OutboxEvent)
-                .where(OutboxEvent.position > cursor.position)
-                .order_by(OutboxEvent.position)
-                .limit(BATCH)
-            )
-        )
-        for event in events:
-            try:
-                async with session.begin_nested():  # one bad event must not stop the mail
-                    queued.extend(await _queue_for(session, event, links, message_id_domain))
-            except DBAPIError:
-                raise  # the database's trouble: the whole batch is read again
-            except Exception:  # the event's own (a payload no trigger understands): logged
-                log.exception("e-mail for event %s (%s) skipped", event.position, event.kind)
-        if events:
-            cursor.position = events[-1].position or cursor.position
-    return len(events), queued
-
-
-async def _queue_for(
-    session: AsyncSession, event: OutboxEvent, links: FrontEnd, message_id_domain: str
-) -> list[Queued]:
-    queued = []
-    for out in await outgoing_for(session, event, links):
-        suffix = f":{out.about}" if out.about else ""
-        message = await queue_email(
-            session,
-            template=out.template,
-            to=out.user.email,
-            locale=out.user.locale.value,
-            context=out.context,
-            message_id_domain=message_id_domain,
-            user_id=out.user.id,
-            source_key=f"event:{event.position}:{out.template}:{out.user.id}{suffix}",
-        )
-        if message is not None:
-            queued.append(message)
-    return queued
 
 
 class EmailFeed:

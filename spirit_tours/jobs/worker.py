@@ -14,12 +14,12 @@ from saq import CronJob, Worker
 
 from spirit_tours.config import Environment, Settings
 from spirit_tours.emails.compose import Composer, message_id_domain
+from spirit_tours.emails.delivery import DeliveryPolicy
 from spirit_tours.emails.links import LinkSigner
 from spirit_tours.emails.transport import Transport, transport_for
 from spirit_tours.emails.triggers import FrontEnd
 from spirit_tours.jobs.bookings import payment_reminders
 from spirit_tours.jobs.email import (
-    DeliveryPolicy,
     dispatch_stranded,
     email_queues,
     email_workers,

@@ -71,11 +71,12 @@ class PaymentProviders:
 
 def _gateways(settings: Settings) -> dict[Provider, PaymentGateway]:
     # Imported here: each adapter pulls in its provider's SDK, needed only when configured.
-    from spirit_tours.payments.mercadopago import MercadoPagoGateway
-    from spirit_tours.payments.offline import OfflineGateway
-    from spirit_tours.payments.paypal import PayPalGateway, load_trust_roots
-    from spirit_tours.payments.payu import PayUGateway
-    from spirit_tours.payments.stripe import StripeGateway
+    from spirit_tours.payments.mercadopago.gateway import MercadoPagoGateway
+    from spirit_tours.payments.offline.gateway import OfflineGateway
+    from spirit_tours.payments.paypal.gateway import PayPalGateway
+    from spirit_tours.payments.paypal.webhook import load_trust_roots
+    from spirit_tours.payments.payu.gateway import PayUGateway
+    from spirit_tours.payments.stripe.gateway import StripeGateway
 
     timeout = settings.payment_provider_timeout_seconds
     tolerance = settings.payment_webhook_tolerance_seconds

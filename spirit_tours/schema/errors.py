@@ -13,7 +13,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from spirit_tours.core.errors import DomainError, ErrorCode
 
-log = logging.getLogger("spirit_tours.errors")
+log = logging.getLogger("spirit_tours.core.errors")
 
 INTERNAL_MESSAGE = "Internal server error."
 BUSY_MESSAGE = "The service is busy; try again shortly."

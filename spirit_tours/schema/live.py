@@ -35,12 +35,12 @@ from spirit_tours.realtime.hub import Delivery, Signal, StoredEvent, decode_curs
 from spirit_tours.resolvers.chat import Thread
 from spirit_tours.resolvers.payments.rules import sees_payment
 from spirit_tours.resolvers.quotations.rules import load_for
-from spirit_tours.schema.bookings import Booking, booking_for_viewer
+from spirit_tours.schema.bookings.types import Booking, booking_for_viewer
 from spirit_tours.schema.chat import ChatMessage, Participant, load_participant, unacknowledged
-from spirit_tours.schema.emails import EmailSubscriptions
 from spirit_tours.schema.ids import parse_id
-from spirit_tours.schema.payments import Payment
-from spirit_tours.schema.quotations import Offer, Quotation
+from spirit_tours.schema.mail.subscriptions import EmailSubscriptions
+from spirit_tours.schema.payments.types import Payment
+from spirit_tours.schema.quotations.types import Offer, Quotation
 
 Info = strawberry.Info[Context, None]
 

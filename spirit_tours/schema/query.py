@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import strawberry
 
-from spirit_tours.context import Context
-from spirit_tours.core.errors import unauthenticated
-from spirit_tours.permissions.classes import IsAuthenticated
-from spirit_tours.persistence.repositories import accounts
-from spirit_tours.schema.accounts import User
+from spirit_tours.schema.accounts.queries import AccountQueries
 from spirit_tours.schema.audit import AuditQueries
-from spirit_tours.schema.booking_queries import BookingQueries
+from spirit_tours.schema.bookings.queries import BookingQueries
 from spirit_tours.schema.chat import ChatQueries
-from spirit_tours.schema.emails import EmailQueries
-from spirit_tours.schema.payment_api import PaymentQueries
-from spirit_tours.schema.quotation_queries import QuotationQueries
-from spirit_tours.schema.staffing import StaffingQueries
+from spirit_tours.schema.mail.queries import EmailQueries
+from spirit_tours.schema.payments.queries import PaymentQueries
+from spirit_tours.schema.quotations.queries import QuotationQueries
+from spirit_tours.schema.staffing.queries import StaffingQueries
 
 
 @strawberry.type
@@ -27,12 +23,6 @@ class Query(
     ChatQueries,
     AuditQueries,
     EmailQueries,
+    AccountQueries,  # fields print in base order: these stay last in schema.graphql
 ):
-    @strawberry.field(permission_classes=[IsAuthenticated], description="The signed-in user.")
-    async def viewer(self, info: strawberry.Info[Context, None]) -> User:
-        viewer = info.context.require_viewer()
-        async with info.context.session() as session:
-            user = await accounts.user_by_id(session, viewer.user_id)
-        if user is None or not user.is_active:
-            raise unauthenticated("The account no longer exists or is disabled.")
-        return User.from_model(user)
+    pass

@@ -1,0 +1,1 @@
+"""GraphQL of bookings: types, inputs, queries, mutations."""

@@ -1,0 +1,100 @@
+"""Booking mutations. Each runs in one transaction; errors follow ``spirit_tours.core.errors``;
+payloads resolve through the same field permissions as queries."""
+
+from __future__ import annotations
+
+import strawberry
+
+from spirit_tours.context import Context
+from spirit_tours.permissions.classes import IsAdmin, IsAuthenticated
+from spirit_tours.resolvers.bookings import lifecycle, staffing
+from spirit_tours.schema.bookings.inputs import (
+    AssignGuideInput,
+    AssignTransportInput,
+    BookingRefInput,
+    CancelBookingInput,
+    CreateBookingInput,
+)
+from spirit_tours.schema.bookings.types import Booking, Refund, present_booking
+from spirit_tours.schema.ids import parse_id
+
+Info = strawberry.Info[Context, None]
+
+
+@strawberry.type
+class BookingPayload:
+    booking: Booking
+
+
+@strawberry.type
+class CancelBookingPayload:
+    booking: Booking
+    refund: Refund | None = strawberry.field(
+        description="The refund the cancellation policy made due; null when nothing is due."
+    )
+
+
+@strawberry.type
+class BookingMutations:
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="Book an approved quotation (its owner or ADMIN); prices are frozen.",
+    )
+    async def create_booking(self, info: Info, input: CreateBookingInput) -> BookingPayload:
+        viewer = info.context.require_viewer()
+        quotation_id = parse_id(input.quotation_id, "quotationId")
+        terms = input.terms()
+        async with info.context.transaction() as session:
+            row = await lifecycle.create_booking(
+                session, viewer, quotation_id, terms, info.context.services.settings
+            )
+        info.context.loaders.forget_quotation(quotation_id)
+        return BookingPayload(booking=await present_booking(info, row))
+
+    @strawberry.mutation(permission_classes=[IsAdmin], description="Replaces any other guide.")
+    async def assign_guide(self, info: Info, input: AssignGuideInput) -> BookingPayload:
+        viewer = info.context.require_viewer()
+        booking_id = parse_id(input.booking_id, "bookingId")
+        guide_id = parse_id(input.guide_id, "guideId")
+        async with info.context.transaction() as session:
+            row = await staffing.assign_guide(session, viewer, booking_id, guide_id, input.language)
+        return BookingPayload(booking=await present_booking(info, row))
+
+    @strawberry.mutation(permission_classes=[IsAdmin])
+    async def unassign_guide(self, info: Info, input: BookingRefInput) -> BookingPayload:
+        viewer = info.context.require_viewer()
+        booking_id = parse_id(input.booking_id, "bookingId")
+        async with info.context.transaction() as session:
+            row = await staffing.unassign_guide(session, viewer, booking_id)
+        return BookingPayload(booking=await present_booking(info, row))
+
+    @strawberry.mutation(permission_classes=[IsAdmin], description="Replaces any other vehicle.")
+    async def assign_transport(self, info: Info, input: AssignTransportInput) -> BookingPayload:
+        viewer = info.context.require_viewer()
+        booking_id = parse_id(input.booking_id, "bookingId")
+        vehicle_id = parse_id(input.vehicle_id, "vehicleId")
+        async with info.context.transaction() as session:
+            row = await staffing.assign_transport(session, viewer, booking_id, vehicle_id)
+        return BookingPayload(booking=await present_booking(info, row))
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="The owner or ADMIN cancels; the refund due follows the cancellation policy.",
+    )
+    async def cancel_booking(self, info: Info, input: CancelBookingInput) -> CancelBookingPayload:
+        viewer = info.context.require_viewer()
+        booking_id = parse_id(input.booking_id, "bookingId")
+        async with info.context.transaction() as session:
+            row, refund = await lifecycle.cancel_booking(session, viewer, booking_id, input.reason)
+        booking = await present_booking(info, row)
+        return CancelBookingPayload(
+            booking=booking, refund=Refund.from_model(refund) if refund else None
+        )
+
+    @strawberry.mutation(permission_classes=[IsAdmin], description="After the trip has ended.")
+    async def complete_booking(self, info: Info, input: BookingRefInput) -> BookingPayload:
+        viewer = info.context.require_viewer()
+        booking_id = parse_id(input.booking_id, "bookingId")
+        async with info.context.transaction() as session:
+            row = await lifecycle.complete_booking(session, viewer, booking_id)
+        return BookingPayload(booking=await present_booking(info, row))

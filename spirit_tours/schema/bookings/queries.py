@@ -1,0 +1,68 @@
+"""Booking queries: one by id (NOT_FOUND when hidden) and a cursor-paginated list."""
+
+from __future__ import annotations
+
+import strawberry
+
+from spirit_tours.context import Context
+from spirit_tours.core.errors import not_found
+from spirit_tours.permissions.classes import IsAuthenticated
+from spirit_tours.persistence.repositories import bookings as repository
+from spirit_tours.persistence.repositories.bookings import BookingFilters
+from spirit_tours.persistence.repositories.pagination import encode_cursor, page_size
+from spirit_tours.schema.bookings.inputs import BookingFilter
+from spirit_tours.schema.bookings.types import (
+    Booking,
+    BookingConnection,
+    BookingEdge,
+    booking_for_viewer,
+)
+from spirit_tours.schema.common import PageInfo
+from spirit_tours.schema.ids import parse_id
+
+Info = strawberry.Info[Context, None]
+
+
+@strawberry.type
+class BookingQueries:
+    @strawberry.field(permission_classes=[IsAuthenticated])
+    async def booking(self, info: Info, id: strawberry.ID) -> Booking:
+        row = await info.context.loaders.booking.load(parse_id(id, "id"))
+        booking = await booking_for_viewer(info, row) if row else None
+        if booking is None:
+            raise not_found("Booking")
+        return booking
+
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="The bookings the viewer may see (a guide: their own), newest first.",
+    )
+    async def bookings(
+        self,
+        info: Info,
+        filter: BookingFilter | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> BookingConnection:
+        viewer = info.context.require_viewer()
+        filters = filter.filters() if filter else BookingFilters()
+        async with info.context.session() as session:
+            page = await repository.booking_page(
+                session, viewer, filters, first=page_size(first), after=after
+            )
+        loaders = info.context.loaders
+        ids = [row.id for row in page.rows]
+        hotels = await loaders.booking_hotels.load_many(ids)
+        guides = await loaders.guide_assignments.load_many(ids)
+        edges = []
+        for row, hotel_rows, guide_rows in zip(page.rows, hotels, guides, strict=True):
+            node = Booking.for_viewer(row, viewer, hotel_rows, guide_rows)
+            if node is not None:  # the SQL already kept only visible bookings
+                edges.append(BookingEdge(cursor=encode_cursor(row.created_at, row.id), node=node))
+        return BookingConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
+            ),
+            total_count=page.total,
+        )

@@ -1,0 +1,1 @@
+"""GraphQL of mail: types, inputs, queries, mutations and the live statistics (subscriptions)."""

@@ -1,0 +1,122 @@
+"""E-mail queries (ADMIN): dead letters, statistics, the job queues; and one's own preferences."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import strawberry
+
+from spirit_tours.context import Context
+from spirit_tours.permissions.classes import IsAdmin, IsAuthenticated
+from spirit_tours.persistence.emails import EmailMessage as MessageRow
+from spirit_tours.persistence.emails import EmailStatus as StatusValue
+from spirit_tours.persistence.repositories import accounts
+from spirit_tours.persistence.repositories.pagination import (
+    encode_cursor,
+    newest_first_page,
+    page_size,
+)
+from spirit_tours.resolvers import emails
+from spirit_tours.schema.common import PageInfo
+from spirit_tours.schema.mail.types import (
+    EmailMessage,
+    EmailMessageConnection,
+    EmailMessageEdge,
+    EmailPreferences,
+    EmailStats,
+    JobQueue,
+    stats_of,
+    stats_range,
+)
+
+Info = strawberry.Info[Context, None]
+
+
+async def _queue_info(info: Info) -> list[JobQueue]:
+    result = []
+    for name, queue in sorted(info.context.services.queues.items()):
+        raw = await queue.info()
+        stats = [w["stats"] for w in raw["workers"].values() if w.get("stats")]
+
+        def total(key: str, stats: list = stats) -> int:  # type: ignore[type-arg]
+            return sum(int(s[key]) for s in stats)
+
+        uptime_minutes = sum(float(s["uptime"]) for s in stats) / 60_000
+        completed = total("complete")
+        result.append(
+            JobQueue(
+                name=name,
+                queued=raw["queued"],
+                active=raw["active"],
+                scheduled=max(raw["scheduled"], 0),
+                workers=len(raw["workers"]),
+                completed=completed,
+                failed=total("failed"),
+                retried=total("retried"),
+                aborted=total("aborted"),
+                throughput_per_minute=round(completed / uptime_minutes, 2)
+                if uptime_minutes
+                else 0.0,
+            )
+        )
+    return result
+
+
+@strawberry.type
+class EmailQueries:
+    @strawberry.field(
+        permission_classes=[IsAdmin],
+        description="Messages whose every attempt failed, newest first; requeue them with "
+        "`requeueEmail`.",
+    )
+    async def email_dead_letters(
+        self, info: Info, first: int = 20, after: str | None = None
+    ) -> EmailMessageConnection:
+        async with info.context.session() as session:
+            page = await newest_first_page(
+                session, MessageRow, [MessageRow.status == StatusValue.FAILED],
+                first=page_size(first), after=after,
+            )  # fmt: skip
+        edges = [
+            EmailMessageEdge(cursor=encode_cursor(r.created_at, r.id), node=EmailMessage.build(r))
+            for r in page.rows
+        ]
+        return EmailMessageConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
+            ),
+            total_count=page.total,
+        )
+
+    @strawberry.field(
+        permission_classes=[IsAdmin],
+        description="Counts per UTC day, template and locale; default: the last 7 days.",
+    )
+    async def email_stats(
+        self,
+        info: Info,
+        since: date | None = None,
+        until: date | None = None,
+        templates: list[str] | None = None,
+        locales: list[str] | None = None,
+    ) -> list[EmailStats]:
+        start, end = stats_range(since, until)
+        async with info.context.session() as session:
+            return stats_of(await emails.email_stats(session, start, end, templates, locales))
+
+    @strawberry.field(
+        permission_classes=[IsAdmin], description="Every job queue: depth, workers, throughput."
+    )
+    async def job_queues(self, info: Info) -> list[JobQueue]:
+        return await _queue_info(info)
+
+    @strawberry.field(permission_classes=[IsAuthenticated])
+    async def email_preferences(self, info: Info) -> EmailPreferences:
+        viewer = info.context.require_viewer()
+        async with info.context.session() as session:
+            user = await accounts.user_by_id(session, viewer.user_id)
+            assert user is not None
+            return EmailPreferences.from_suppressed(
+                await emails.suppressed_categories(session, user.email)
+            )

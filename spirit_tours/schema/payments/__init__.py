@@ -1,0 +1,1 @@
+"""GraphQL of payments: types, inputs, queries, mutations."""

@@ -1,0 +1,1 @@
+"""GraphQL of quotations: types, inputs, queries, mutations."""

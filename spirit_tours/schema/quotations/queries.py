@@ -1,0 +1,91 @@
+"""Quotation queries: one by id (NOT_FOUND when hidden) and a cursor-paginated list."""
+
+from __future__ import annotations
+
+import strawberry
+
+from spirit_tours.context import Context
+from spirit_tours.core.clock import now_utc
+from spirit_tours.core.enums import InvitationStatus, Role
+from spirit_tours.core.errors import not_found
+from spirit_tours.permissions.classes import IsAuthenticated
+from spirit_tours.persistence.repositories import quotations as repository
+from spirit_tours.persistence.repositories.pagination import encode_cursor, page_size
+from spirit_tours.schema.common import PageInfo
+from spirit_tours.schema.ids import parse_id
+from spirit_tours.schema.quotations.inputs import QuotationFilter
+from spirit_tours.schema.quotations.types import (
+    Quotation,
+    QuotationConnection,
+    QuotationEdge,
+)
+
+Info = strawberry.Info[Context, None]
+
+
+@strawberry.type
+class QuotationQueries:
+    @strawberry.field(permission_classes=[IsAuthenticated])
+    async def quotation(self, info: Info, id: strawberry.ID) -> Quotation:
+        viewer = info.context.require_viewer()
+        quotation_id = parse_id(id, "id")
+        row = await info.context.loaders.quotation.load(quotation_id)
+        if row is None:
+            raise not_found("Quotation")
+        invitations = await info.context.loaders.invitations.load(row.id)
+        quotation = Quotation.for_viewer(row, viewer, invitations)
+        if quotation is None:
+            raise not_found("Quotation")
+        unseen = [
+            invitation
+            for invitation in invitations
+            if invitation.hotel_company_id == viewer.company_id
+            and invitation.status == InvitationStatus.INVITED
+        ]
+        if viewer.role == Role.HOTEL and unseen and viewer.company_id is not None:
+            async with info.context.transaction() as session:
+                await repository.mark_viewed(session, row.id, viewer.company_id)
+            for invitation in unseen:
+                invitation.status = InvitationStatus.VIEWED
+        return quotation
+
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="The quotations the viewer may see, newest first.",
+    )
+    async def quotations(
+        self,
+        info: Info,
+        filter: QuotationFilter | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> QuotationConnection:
+        viewer = info.context.require_viewer()
+        async with info.context.session() as session:
+            page = await repository.quotation_page(
+                session,
+                viewer,
+                now=now_utc(),
+                first=page_size(first),
+                after=after,
+                statuses=filter.statuses if filter else None,
+                destination=filter.destination if filter else None,
+            )
+        invitations = await info.context.loaders.invitations.load_many([r.id for r in page.rows])
+        # The SQL already kept only visible quotations; for_viewer gives each its scope.
+        nodes = [
+            (row, Quotation.for_viewer(row, viewer, rows))
+            for row, rows in zip(page.rows, invitations, strict=True)
+        ]
+        edges = [
+            QuotationEdge(cursor=encode_cursor(row.created_at, row.id), node=node)
+            for row, node in nodes
+            if node is not None
+        ]
+        return QuotationConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
+            ),
+            total_count=page.total,
+        )

@@ -1,0 +1,333 @@
+"""Quotations and offers as each viewer may see them (SPEC §3).
+
+Every type keeps its viewer's scope in the private ``scope``; fields guarded by the classes of
+``permissions.pricing_fields`` resolve to ``null`` for viewers who may not see them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from spirit_tours.context import Context
+from spirit_tours.core.clock import now_utc
+from spirit_tours.core.enums import (
+    CompetitorPrices,
+    ExtraService,
+    InvitationStatus,
+    OfferStatus,
+    QuotationStatus,
+    RoomType,
+)
+from spirit_tours.core.errors import not_found
+from spirit_tours.permissions import pricing_fields as can
+from spirit_tours.permissions.pricing_fields import guarded
+from spirit_tours.permissions.quotations import (
+    OfferScope,
+    QuotationScope,
+    Relation,
+    rank_of,
+    relation_to,
+)
+from spirit_tours.permissions.viewer import Viewer
+from spirit_tours.persistence import quotations as models
+from spirit_tours.resolvers.quotations.rules import effective_status
+from spirit_tours.schema.accounts.types import Company, Hotel, load_hotel
+from spirit_tours.schema.common import Money, PageInfo
+
+if TYPE_CHECKING:
+    from spirit_tours.schema.bookings.types import Booking
+
+Info = strawberry.Info[Context, None]
+
+
+@strawberry.type
+class RoomNeed:
+    type: RoomType
+    count: int
+
+
+@strawberry.type(description="Who asked for the quotation (operator and owner only).")
+class QuotationOwner:
+    full_name: str
+    email: str
+    company: Company | None
+
+
+async def owner_of(
+    info: Info, user_id: uuid.UUID, company_id: uuid.UUID | None
+) -> QuotationOwner | None:
+    """Who asked (the user, and their agency if any), through the request's DataLoaders."""
+    user = await info.context.loaders.user.load(user_id)
+    if user is None:
+        return None
+    company = None
+    if company_id is not None:
+        found = await info.context.loaders.company.load(company_id)
+        company = Company.from_model(found) if found else None
+    return QuotationOwner(full_name=user.full_name, email=user.email, company=company)
+
+
+@strawberry.type(description="One version of an offer.")
+class OfferRevision:
+    revision: int
+    net_price: Money
+    valid_until: date
+    notes: str
+    status: OfferStatus
+    created_at: datetime
+
+
+ALIAS_DOC = (
+    'Stable anonymous name, e.g. "Hotel B": for the operator, the owner and, in OPEN mode only, '
+    "the invited hotels; null elsewhere (SPEC §3)."
+)
+
+
+@strawberry.type(description="A hotel's offer. Net price and identity follow SPEC §3.")
+class Offer:
+    id: strawberry.ID
+    status: OfferStatus
+    revision: int
+    valid_until: date
+    submitted_at: datetime
+    updated_at: datetime
+    is_mine: bool = strawberry.field(description="Whether the viewer's hotel made this offer.")
+    scope: strawberry.Private[OfferScope]
+    row: strawberry.Private[models.HotelOffer]
+    alias: strawberry.Private[str]
+
+    @guarded(can.CanSeeAlias, description=ALIAS_DOC)
+    def hotel_alias(self) -> str | None:
+        return self.alias
+
+    @guarded(can.CanSeeNetPrice, description="Null unless SPEC §3 lets the viewer see it.")
+    def net_price(self) -> Money | None:
+        return Money(amount=self.row.net_price, currency=self.row.currency)
+
+    @guarded(can.CanSeeHotel, description="The offering hotel; null for competitors.")
+    async def hotel(self, info: Info) -> Hotel | None:
+        return await load_hotel(info, self.row.hotel_id)
+
+    @guarded(can.CanSeeOfferNotes)
+    def notes(self) -> str | None:
+        return self.row.notes
+
+    @guarded(can.CanSeeOfferHistory, description="Every version (operator and own hotel).")
+    async def revisions(self, info: Info) -> list[OfferRevision]:
+        rows = await info.context.loaders.revisions.load(self.row.id)
+        return [
+            OfferRevision(
+                revision=row.revision,
+                net_price=Money(amount=row.net_price, currency=self.row.currency),
+                valid_until=row.valid_until,
+                notes=row.notes,
+                status=row.status,
+                created_at=row.created_at,
+            )
+            for row in rows
+        ]
+
+    @classmethod
+    def build(cls, row: models.HotelOffer, scope: QuotationScope, alias: str) -> Offer:
+        offer_scope = scope.offer_scope(row)
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            status=row.status,
+            revision=row.revision,
+            valid_until=row.valid_until,
+            submitted_at=row.created_at,
+            updated_at=row.updated_at,
+            is_mine=offer_scope.own,
+            scope=offer_scope,
+            row=row,
+            alias=alias,
+        )
+
+
+@strawberry.type(description="A hotel invited to bid.")
+class Invitation:
+    id: strawberry.ID
+    status: InvitationStatus
+    invited_at: datetime
+    row: strawberry.Private[models.HotelInvitation]
+    scope: strawberry.Private[OfferScope]
+
+    @guarded(can.CanSeeAlias, description=ALIAS_DOC)
+    def hotel_alias(self) -> str | None:
+        return self.row.alias
+
+    @strawberry.field
+    async def hotel(self, info: Info) -> Hotel | None:
+        return await load_hotel(info, self.row.hotel_id)
+
+    @strawberry.field
+    def decline_reason(self) -> str | None:
+        return self.row.decline_reason
+
+
+@strawberry.type(description="A request for quotation and its bidding.")
+class Quotation:
+    id: strawberry.ID
+    status: QuotationStatus
+    destination: str
+    start_date: date
+    end_date: date
+    travellers: int
+    rooms: list[RoomNeed]
+    extra_services: list[ExtraService]
+    notes: str
+    currency: str
+    offer_deadline: datetime
+    competitor_prices: CompetitorPrices
+    created_at: datetime
+    updated_at: datetime
+    scope: strawberry.Private[QuotationScope]
+    row: strawberry.Private[models.Quotation]
+    invitation_rows: strawberry.Private[list[models.HotelInvitation]]
+
+    @guarded(can.CanSeeOwner, description="Owner identity and contact (operator and owner).")
+    async def owner(self, info: Info) -> QuotationOwner | None:
+        return await owner_of(info, self.row.owner_user_id, self.row.owner_company_id)
+
+    def alias_of(self, hotel_id: uuid.UUID) -> str:
+        for invitation in self.invitation_rows:
+            if invitation.hotel_id == hotel_id:
+                return invitation.alias
+        return "Hotel"
+
+    @strawberry.field(description="Invitations: all for operator and owner, own for a hotel.")
+    def invitations(self) -> list[Invitation]:
+        return [
+            Invitation(
+                id=strawberry.ID(str(row.id)),
+                status=row.status,
+                invited_at=row.created_at,
+                row=row,
+                scope=self.scope.invitation_scope(row.hotel_company_id),
+            )
+            for row in self.invitation_rows
+            if self.scope.sees_invitation(row.hotel_company_id)
+        ]
+
+    async def _offer_rows(self, info: Info) -> list[models.HotelOffer]:
+        return await info.context.loaders.offers.load(self.row.id)
+
+    @strawberry.field(description="The offers this viewer may know of (SPEC §3).")
+    async def offers(self, info: Info) -> list[Offer]:
+        rows = await self._offer_rows(info)
+        return [
+            Offer.build(row, self.scope, self.alias_of(row.hotel_id))
+            for row in rows
+            if self.scope.lists_offer(row)
+        ]
+
+    @strawberry.field(description="The viewer's own hotel's offer, if any.")
+    async def my_offer(self, info: Info) -> Offer | None:
+        for row in await self._offer_rows(info):
+            if self.scope.owns(row):
+                return Offer.build(row, self.scope, self.alias_of(row.hotel_id))
+        return None
+
+    @guarded(can.CanSeeOfferCount, description="How many active offers there are.")
+    async def offer_count(self, info: Info) -> int | None:
+        rows = await self._offer_rows(info)
+        return sum(1 for row in rows if row.status == OfferStatus.ACTIVE)
+
+    @guarded(can.CanSeeOwnRank, description="1 = the viewer's offer is the cheapest.")
+    async def my_rank(self, info: Info) -> int | None:
+        rows = await self._offer_rows(info)
+        ranks = [rank_of(row, rows) for row in rows if self.scope.owns(row)]
+        return min((rank for rank in ranks if rank is not None), default=None)
+
+    @guarded(can.CanSeeMarkup, description="Operator only.")
+    def markup_percent(self) -> Decimal | None:
+        return self.row.markup_percent
+
+    @guarded(can.CanSeeSellingPrice, description="Net price plus markup (operator and owner).")
+    def selling_price(self) -> Money | None:
+        if self.row.selling_price is None:
+            return None
+        return Money(amount=self.row.selling_price, currency=self.row.currency)
+
+    @guarded(can.CanSeeMarkup, description="Selling price minus net price (operator only).")
+    async def margin(self, info: Info) -> Money | None:
+        if self.row.selling_price is None or self.row.selected_offer_id is None:
+            return None
+        for row in await self._offer_rows(info):
+            if row.id == self.row.selected_offer_id:
+                margin = self.row.selling_price - row.net_price
+                return Money(amount=margin, currency=self.row.currency)
+        return None
+
+    @guarded(can.CanSeeSellingPrice, description="The proposed offer (operator and owner).")
+    async def selected_offer(self, info: Info) -> Offer | None:
+        for row in await self._offer_rows(info):
+            if row.id == self.row.selected_offer_id:
+                return Offer.build(row, self.scope, self.alias_of(row.hotel_id))
+        return None
+
+    @strawberry.field(description="The booking made from it, if the viewer may see that booking.")
+    async def booking(
+        self, info: Info
+    ) -> Annotated[Booking, strawberry.lazy("spirit_tours.schema.bookings.types")] | None:
+        from spirit_tours.schema.bookings.types import booking_for_viewer  # import cycle
+
+        row = await info.context.loaders.booking_of_quotation.load(self.row.id)
+        return await booking_for_viewer(info, row) if row else None
+
+    @classmethod
+    def for_viewer(
+        cls, row: models.Quotation, viewer: Viewer, invitations: list[models.HotelInvitation]
+    ) -> Quotation | None:
+        """The quotation as ``viewer`` may see it, or None when they may not see it at all."""
+        relation = relation_to(viewer, row, (i.hotel_company_id for i in invitations))
+        if relation == Relation.NONE:
+            return None
+        scope = QuotationScope(relation, row.competitor_prices, viewer.company_id)
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            status=effective_status(row, now_utc()),
+            destination=row.destination,
+            start_date=row.start_date,
+            end_date=row.end_date,
+            travellers=row.travellers,
+            rooms=[RoomNeed(type=RoomType(r["type"]), count=r["count"]) for r in row.rooms],
+            extra_services=list(row.extra_services),
+            notes=row.notes,
+            currency=row.currency,
+            offer_deadline=row.offer_deadline,
+            competitor_prices=row.competitor_prices,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            scope=scope,
+            row=row,
+            invitation_rows=invitations,
+        )
+
+
+async def present(info: Info, row: models.Quotation) -> Quotation:
+    """A quotation a mutation just changed, as the current viewer may now see it."""
+    info.context.loaders.forget_quotation(row.id)
+    invitations = await info.context.loaders.invitations.load(row.id)
+    quotation = Quotation.for_viewer(row, info.context.require_viewer(), invitations)
+    if quotation is None:
+        raise not_found("Quotation")
+    return quotation
+
+
+@strawberry.type
+class QuotationEdge:
+    cursor: str
+    node: Quotation
+
+
+@strawberry.type
+class QuotationConnection:
+    edges: list[QuotationEdge]
+    page_info: PageInfo
+    total_count: int

@@ -1,0 +1,1 @@
+"""GraphQL of staffing: types, inputs, queries, mutations."""

@@ -1,0 +1,63 @@
+"""The operator's queries of guides and the fleet."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import strawberry
+
+from spirit_tours.context import Context
+from spirit_tours.core.enums import Role
+from spirit_tours.core.errors import bad_input, forbidden, not_found
+from spirit_tours.permissions.classes import IsAdmin, IsOperatorStaff
+from spirit_tours.persistence.repositories import staffing as repository
+from spirit_tours.persistence.repositories.staffing import Period
+from spirit_tours.resolvers import guides as rules
+from spirit_tours.schema.ids import parse_id
+from spirit_tours.schema.staffing.inputs import GuideFilter, VehicleFilter
+from spirit_tours.schema.staffing.types import Guide, Vehicle, load_guide
+
+Info = strawberry.Info[Context, None]
+
+
+def _window(free_from: date | None, free_until: date | None) -> Period | None:
+    if free_from is None and free_until is None:
+        return None
+    if free_from is None or free_until is None:
+        raise bad_input("freeFrom", "Give both freeFrom and freeUntil, or neither.")
+    if free_until < free_from:
+        raise bad_input("freeUntil", "freeUntil is on or after freeFrom.")
+    return Period(free_from, free_until)
+
+
+@strawberry.type
+class StaffingQueries:
+    @strawberry.field(permission_classes=[IsAdmin], description="Guides, by language and dates.")
+    async def guides(self, info: Info, filter: GuideFilter | None = None) -> list[Guide]:
+        filter = filter or GuideFilter()
+        language = rules.language_code(filter.language, "language") if filter.language else None
+        window = _window(filter.free_from, filter.free_until)
+        async with info.context.session() as session:
+            rows = await repository.find_guides(session, language=language, free=window)
+        return [Guide.build(info, guide, user) for guide, user in rows]
+
+    @strawberry.field(permission_classes=[IsOperatorStaff], description="ADMIN, or the guide.")
+    async def guide(self, info: Info, id: strawberry.ID) -> Guide:
+        viewer = info.context.require_viewer()
+        guide_id = parse_id(id, "id")
+        if viewer.role != Role.ADMIN and viewer.user_id != guide_id:
+            raise forbidden("Guides see their own profile only.")
+        guide = await load_guide(info, guide_id)
+        if guide is None:
+            raise not_found("Guide")
+        return guide
+
+    @strawberry.field(permission_classes=[IsAdmin], description="The fleet, smallest first.")
+    async def vehicles(self, info: Info, filter: VehicleFilter | None = None) -> list[Vehicle]:
+        filter = filter or VehicleFilter()
+        window = _window(filter.free_from, filter.free_until)
+        async with info.context.session() as session:
+            rows = await repository.find_vehicles(
+                session, min_capacity=filter.min_capacity, free=window
+            )
+        return [Vehicle.from_model(row) for row in rows]

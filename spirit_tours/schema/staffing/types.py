@@ -1,0 +1,105 @@
+"""Guides and vehicles as GraphQL types."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import strawberry
+
+from spirit_tours.context import Context
+from spirit_tours.core.enums import Role, VehicleKind
+from spirit_tours.permissions import pricing_fields as can
+from spirit_tours.permissions.pricing_fields import guarded
+from spirit_tours.persistence import staffing as models
+from spirit_tours.persistence.accounts import User
+from spirit_tours.schema import enums  # noqa: F401 - registers the GraphQL enums
+
+Info = strawberry.Info[Context, None]
+
+
+@dataclass(frozen=True)
+class GuideScope:
+    sees_time_off: bool
+
+
+@strawberry.type(description="Days a guide is not available (inclusive).")
+class TimeOff:
+    id: strawberry.ID
+    start_date: date
+    end_date: date
+    reason: str
+
+
+@strawberry.type(description="A tour guide and the languages they guide in.")
+class Guide:
+    id: strawberry.ID
+    full_name: str
+    languages: list[str] = strawberry.field(description="ISO 639 codes, e.g. es, en, qu.")
+    scope: strawberry.Private[GuideScope]
+    user_id: strawberry.Private[uuid.UUID]
+
+    @guarded(can.CanSeeTimeOff, description="Operator and the guide only.")
+    async def time_off(self, info: Info) -> list[TimeOff] | None:
+        rows = await info.context.loaders.time_off.load(self.user_id)
+        return [
+            TimeOff(
+                id=strawberry.ID(str(row.id)),
+                start_date=row.start_date,
+                end_date=row.end_date,
+                reason=row.reason,
+            )
+            for row in rows
+        ]
+
+    @classmethod
+    def build(cls, info: Info, guide: models.Guide, user: User) -> Guide:
+        viewer = info.context.require_viewer()
+        sees = viewer.role == Role.ADMIN or viewer.user_id == guide.user_id
+        return cls(
+            id=strawberry.ID(str(guide.user_id)),
+            full_name=user.full_name,
+            languages=list(guide.languages),
+            scope=GuideScope(sees_time_off=sees),
+            user_id=guide.user_id,
+        )
+
+
+async def load_guide(info: Info, guide_id: uuid.UUID) -> Guide | None:
+    guide = await info.context.loaders.guide.load(guide_id)
+    user = await info.context.loaders.user.load(guide_id)
+    if guide is None or user is None:
+        return None
+    return Guide.build(info, guide, user)
+
+
+@strawberry.type(description="A vehicle of the operator's fleet.")
+class Vehicle:
+    id: strawberry.ID
+    name: str
+    plate: str
+    kind: VehicleKind
+    capacity: int = strawberry.field(description="Seats for travellers.")
+    created_at: datetime
+
+    @classmethod
+    def from_model(cls, row: models.Vehicle) -> Vehicle:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            name=row.name,
+            plate=row.plate,
+            kind=row.kind,
+            capacity=row.capacity,
+            created_at=row.created_at,
+        )
+
+
+@strawberry.type
+class GuidePayload:
+    guide: Guide
+
+
+@strawberry.type
+class VehiclePayload:
+    vehicle: Vehicle
