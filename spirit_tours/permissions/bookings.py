@@ -1,8 +1,10 @@
-"""Price privacy (SPEC §3) for bookings: who sees a booking, and which of its values.
+"""Price privacy for bookings (docs/privacy.md §1 and §2.1): who sees a booking, and which of
+its values.
 
 The operator sees both prices; the owner the selling price; a hotel only the net price of its
 own rooms; a guide only the bookings assigned to them, without prices. The scope objects are
-read by the same field permission classes as quotations (``pricing_fields``).
+read by the same field permission classes as quotations (``pricing_fields``);
+:func:`visible_bookings` is the object-level rule as a SQL condition for the repository.
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 
-from spirit_tours.permissions.ownership import owns
+from sqlalchemy import ColumnElement, exists, false, true
+
+from spirit_tours.permissions.ownership import owned_by, owns
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.bookings import Booking, BookingHotel
 from spirit_tours.persistence.enums import Role
+from spirit_tours.persistence.staffing import GuideAssignment
 
 
 class BookingRelation(Enum):
@@ -41,6 +46,29 @@ def booking_relation(
     if viewer.role == Role.GUIDE and viewer.user_id in set(active_guide_ids):
         return BookingRelation.GUIDE
     return BookingRelation.NONE
+
+
+def visible_bookings(viewer: Viewer) -> ColumnElement[bool]:
+    """The SQL twin of ``booking_relation(...) != BookingRelation.NONE`` (docs/privacy.md §2.1):
+    the operator all, an owner theirs, a hotel those with its rooms, a guide those they are
+    assigned to (released assignments no longer count)."""
+    if viewer.role == Role.ADMIN:
+        return true()
+    owner = owned_by(viewer, Booking.owner_company_id, Booking.owner_user_id)
+    if owner is not None:
+        return owner
+    if viewer.role == Role.HOTEL and viewer.company_id is not None:
+        return exists().where(
+            BookingHotel.booking_id == Booking.id,
+            BookingHotel.hotel_company_id == viewer.company_id,
+        )
+    if viewer.role == Role.GUIDE:
+        return exists().where(
+            GuideAssignment.booking_id == Booking.id,
+            GuideAssignment.guide_id == viewer.user_id,
+            GuideAssignment.released_at.is_(None),
+        )
+    return false()
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
-"""Price privacy (SPEC §3) for quotations and offers, as plain rules over a viewer's relation.
+"""Price privacy for quotations and offers (docs/privacy.md §1 and §2.1), as plain rules over a
+viewer's relation.
 
 Every rule here is evaluated per field by the permission classes in ``pricing_fields``; queries,
-mutation payloads and subscription events all resolve through them.
+mutation payloads and subscription events all resolve through them. :func:`visible_quotations`
+is the same object-level rule as a SQL condition, handed to the repository by the caller.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 
-from spirit_tours.permissions.ownership import owns
+from sqlalchemy import ColumnElement, exists, false, true
+
+from spirit_tours.permissions.ownership import owned_by, owns
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.enums import CompetitorPrices, OfferStatus, Role
-from spirit_tours.persistence.quotations import HotelOffer, Quotation
+from spirit_tours.persistence.quotations import HotelInvitation, HotelOffer, Quotation
 
 
 class Relation(Enum):
@@ -37,6 +41,22 @@ def relation_to(
     if viewer.role == Role.HOTEL and viewer.company_id in set(invited_company_ids):
         return Relation.INVITED_HOTEL
     return Relation.NONE
+
+
+def visible_quotations(viewer: Viewer) -> ColumnElement[bool]:
+    """The SQL twin of ``relation_to(...) != Relation.NONE``: the quotations a viewer may see
+    at all (docs/privacy.md §2.1). Everything else is NOT_FOUND."""
+    if viewer.role == Role.ADMIN:
+        return true()
+    owner = owned_by(viewer, Quotation.owner_company_id, Quotation.owner_user_id)
+    if owner is not None:
+        return owner
+    if viewer.role == Role.HOTEL and viewer.company_id is not None:
+        return exists().where(
+            HotelInvitation.quotation_id == Quotation.id,
+            HotelInvitation.hotel_company_id == viewer.company_id,
+        )
+    return false()
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ import strawberry
 from spirit_tours.context import Context
 from spirit_tours.errors import not_found
 from spirit_tours.permissions.classes import IsAuthenticated
+from spirit_tours.permissions.payments import sees_payment
 from spirit_tours.permissions.quotations import Relation, revision_moves_rank
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.enums import Role
@@ -33,7 +34,6 @@ from spirit_tours.persistence.quotations import HotelOffer
 from spirit_tours.realtime import rooms
 from spirit_tours.realtime.hub import Delivery, Signal, StoredEvent, decode_cursor, encode_cursor
 from spirit_tours.resolvers.chat import Thread
-from spirit_tours.resolvers.payments.rules import sees_payment
 from spirit_tours.resolvers.quotations.rules import load_for
 from spirit_tours.schema.bookings import Booking, booking_for_viewer
 from spirit_tours.schema.chat import ChatMessage, Participant, load_participant, unacknowledged

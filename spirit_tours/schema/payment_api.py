@@ -9,6 +9,7 @@ from spirit_tours.context import Context
 from spirit_tours.errors import bad_input
 from spirit_tours.payments.gateway import Provider
 from spirit_tours.permissions.classes import IsAdmin, IsAuthenticated
+from spirit_tours.permissions.payments import payment_scope, visible_payments
 from spirit_tours.persistence.payments import PaymentRefund as RefundRow
 from spirit_tours.persistence.repositories import payments as repository
 from spirit_tours.persistence.repositories.pagination import encode_cursor, page_size
@@ -21,7 +22,6 @@ from spirit_tours.schema.payments import (
     PaymentEdge,
     PaymentFilter,
     PaymentRefund,
-    PaymentScope,
     PaymentWebhookPayload,
     RefundPaymentInput,
     RefundPaymentPayload,
@@ -54,7 +54,7 @@ class PaymentQueries:
         async with info.context.session() as session:
             page = await repository.payment_page(
                 session,
-                viewer,
+                visible_payments(viewer),
                 booking_id=booking_id,
                 statuses=filter.statuses if filter else None,
                 first=page_size(first),
@@ -117,7 +117,7 @@ class PaymentMutations:
             row = await session.get_one(RefundRow, refund_id)
         payment = await load_payment_for(info, row.payment_id)
         return RefundPaymentPayload(
-            refund=PaymentRefund.build(row, PaymentScope(sees_provider_details=True)),
+            refund=PaymentRefund.build(row, payment_scope(viewer)),
             payment=payment,
         )
 

@@ -7,6 +7,7 @@ import strawberry
 from spirit_tours.context import Context
 from spirit_tours.errors import not_found
 from spirit_tours.permissions.classes import IsAuthenticated
+from spirit_tours.permissions.quotations import visible_quotations
 from spirit_tours.persistence.enums import InvitationStatus, Role
 from spirit_tours.persistence.repositories import quotations as repository
 from spirit_tours.persistence.repositories.pagination import encode_cursor, page_size
@@ -64,7 +65,7 @@ class QuotationQueries:
         async with info.context.session() as session:
             page = await repository.quotation_page(
                 session,
-                viewer,
+                visible_quotations(viewer),
                 now=now_utc(),
                 first=page_size(first),
                 after=after,

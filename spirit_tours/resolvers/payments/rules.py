@@ -1,4 +1,5 @@
-"""Who may see and act on a payment, fingerprints of idempotent requests, status moves."""
+"""Loading a payment for a viewer (the rule: ``permissions.payments``), fingerprints of
+idempotent requests, status moves."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.errors import bad_input, forbidden, not_found
 from spirit_tours.payments.gateway import STATUS_ORDER, PaymentStatus
-from spirit_tours.permissions.ownership import owns
+from spirit_tours.permissions.payments import sees_payment
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.bookings import Booking
 from spirit_tours.persistence.enums import Role
@@ -43,11 +44,6 @@ def may_move(current: PaymentStatus, new: PaymentStatus) -> bool:
     if current in _GAVE_UP and new == PaymentStatus.SUCCEEDED:
         return True
     return STATUS_ORDER[new] > STATUS_ORDER[current]
-
-
-def sees_payment(viewer: Viewer, booking: Booking) -> bool:
-    """SPEC §3: the payer's own payments are seen by the operator and the booking's owner."""
-    return viewer.role == Role.ADMIN or owns(viewer, booking)
 
 
 async def load_payment(
