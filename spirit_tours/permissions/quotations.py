@@ -13,13 +13,30 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
+from typing import Protocol
 
 from sqlalchemy import ColumnElement, exists, false, true
 
 from spirit_tours.permissions.ownership import owned_by, owns
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.enums import CompetitorPrices, OfferStatus, Role
-from spirit_tours.persistence.quotations import HotelInvitation, HotelOffer, Quotation
+from spirit_tours.persistence.quotations import HotelInvitation, Quotation
+
+
+class OfferFacts(Protocol):
+    """What the rules read of an offer (a ``OfferFacts`` row, or any value with these)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
+    def hotel_company_id(self) -> uuid.UUID: ...
+
+    @property
+    def status(self) -> OfferStatus: ...
+
+    @property
+    def net_price(self) -> Decimal: ...
 
 
 class Relation(Enum):
@@ -103,13 +120,13 @@ class QuotationScope:
             self.relation == Relation.INVITED_HOTEL and hotel_company_id == self.viewer_company_id
         )
 
-    def owns(self, offer: HotelOffer) -> bool:
+    def owns(self, offer: OfferFacts) -> bool:
         return (
             self.relation == Relation.INVITED_HOTEL
             and offer.hotel_company_id == self.viewer_company_id
         )
 
-    def offer_scope(self, offer: HotelOffer) -> OfferScope:
+    def offer_scope(self, offer: OfferFacts) -> OfferScope:
         return OfferScope(self, own=self.owns(offer))
 
     def invitation_scope(self, hotel_company_id: uuid.UUID) -> OfferScope:
@@ -117,7 +134,7 @@ class QuotationScope:
         own = self.relation == Relation.INVITED_HOTEL and hotel_company_id == self.viewer_company_id
         return OfferScope(self, own=own)
 
-    def lists_offer(self, offer: HotelOffer) -> bool:
+    def lists_offer(self, offer: OfferFacts) -> bool:
         """Whether the offer appears at all: competitors see active offers in OPEN mode only."""
         if self.relation in (Relation.ADMIN, Relation.OWNER) or self.owns(offer):
             return True
@@ -173,7 +190,7 @@ class OfferScope:
         return self.relation == Relation.ADMIN or self.own
 
 
-def rank_of(own: HotelOffer, offers: Iterable[HotelOffer]) -> int | None:
+def rank_of(own: OfferFacts, offers: Iterable[OfferFacts]) -> int | None:
     """1 for the lowest active net price; ties share a rank. None if ``own`` is not active."""
     if own.status != OfferStatus.ACTIVE:
         return None
@@ -185,7 +202,7 @@ def rank_of(own: HotelOffer, offers: Iterable[HotelOffer]) -> int | None:
     return len(cheaper) + 1
 
 
-def revision_moves_rank(mine: Iterable[HotelOffer], previous: Decimal, current: Decimal) -> bool:
+def revision_moves_rank(mine: Iterable[OfferFacts], previous: Decimal, current: Decimal) -> bool:
     """Whether a competitor's price going from ``previous`` to ``current`` changes the rank of
     one of the viewer's active offers. A RANK_ONLY hotel hears of a competitor's revision only
     then: a notes-only or rank-neutral revision would otherwise tell it when competitors act."""
