@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import date, datetime
 
 import strawberry
@@ -13,9 +12,10 @@ from spirit_tours.errors import bad_input, forbidden, not_found
 from spirit_tours.permissions import pricing_fields as can
 from spirit_tours.permissions.classes import IsAdmin, IsOperatorStaff
 from spirit_tours.permissions.pricing_fields import guarded
+from spirit_tours.permissions.staffing import GuideScope, guide_scope, is_self_or_operator
 from spirit_tours.persistence import staffing as models
 from spirit_tours.persistence.accounts import User
-from spirit_tours.persistence.enums import Role, VehicleKind
+from spirit_tours.persistence.enums import VehicleKind
 from spirit_tours.persistence.repositories import staffing as repository
 from spirit_tours.persistence.repositories.staffing import Period
 from spirit_tours.resolvers import guides as rules
@@ -24,11 +24,6 @@ from spirit_tours.schema import enums  # noqa: F401 - registers the GraphQL enum
 from spirit_tours.schema.ids import parse_id
 
 Info = strawberry.Info[Context, None]
-
-
-@dataclass(frozen=True)
-class GuideScope:
-    sees_time_off: bool
 
 
 @strawberry.type(description="Days a guide is not available (inclusive).")
@@ -62,13 +57,12 @@ class Guide:
 
     @classmethod
     def build(cls, info: Info, guide: models.Guide, user: User) -> Guide:
-        viewer = info.context.require_viewer()
-        sees = viewer.role == Role.ADMIN or viewer.user_id == guide.user_id
+        scope = guide_scope(info.context.require_viewer(), guide.user_id)
         return cls(
             id=strawberry.ID(str(guide.user_id)),
             full_name=user.full_name,
             languages=list(guide.languages),
-            scope=GuideScope(sees_time_off=sees),
+            scope=scope,
             user_id=guide.user_id,
         )
 
@@ -141,7 +135,7 @@ class StaffingQueries:
     async def guide(self, info: Info, id: strawberry.ID) -> Guide:
         viewer = info.context.require_viewer()
         guide_id = parse_id(id, "id")
-        if viewer.role != Role.ADMIN and viewer.user_id != guide_id:
+        if not is_self_or_operator(viewer, guide_id):
             raise forbidden("Guides see their own profile only.")
         guide = await load_guide(info, guide_id)
         if guide is None:
