@@ -13,14 +13,22 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
+from typing import Protocol
 
 from sqlalchemy import ColumnElement, exists, false, true
 
-from spirit_tours.permissions.ownership import owned_by, owns
+from spirit_tours.permissions.ownership import Owned, owned_by, owns
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.bookings import Booking, BookingHotel
 from spirit_tours.persistence.enums import Role
 from spirit_tours.persistence.staffing import GuideAssignment
+
+
+class HotelLine(Protocol):
+    """What the rules read of a booked hotel (a ``BookingHotel`` row, or any such value)."""
+
+    @property
+    def hotel_company_id(self) -> uuid.UUID: ...
 
 
 class BookingRelation(Enum):
@@ -33,7 +41,7 @@ class BookingRelation(Enum):
 
 def booking_relation(
     viewer: Viewer,
-    booking: Booking,
+    booking: Owned,
     hotel_company_ids: Iterable[uuid.UUID],
     active_guide_ids: Iterable[uuid.UUID],
 ) -> BookingRelation:
@@ -106,16 +114,16 @@ class BookingScope:
     def sees_quotation(self) -> bool:
         return self.relation != BookingRelation.GUIDE
 
-    def own_hotel(self, line: BookingHotel) -> bool:
+    def own_hotel(self, line: HotelLine) -> bool:
         return (
             self.relation == BookingRelation.HOTEL
             and line.hotel_company_id == self.viewer_company_id
         )
 
-    def lists_hotel(self, line: BookingHotel) -> bool:
+    def lists_hotel(self, line: HotelLine) -> bool:
         return self.relation != BookingRelation.HOTEL or self.own_hotel(line)
 
-    def hotel_scope(self, line: BookingHotel) -> BookedHotelScope:
+    def hotel_scope(self, line: HotelLine) -> BookedHotelScope:
         return BookedHotelScope(self, own=self.own_hotel(line))
 
 

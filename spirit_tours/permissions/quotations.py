@@ -17,7 +17,7 @@ from typing import Protocol
 
 from sqlalchemy import ColumnElement, exists, false, true
 
-from spirit_tours.permissions.ownership import owned_by, owns
+from spirit_tours.permissions.ownership import Owned, owned_by, owns
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.enums import CompetitorPrices, OfferStatus, Role
 from spirit_tours.persistence.quotations import HotelInvitation, Quotation
@@ -49,8 +49,10 @@ class Relation(Enum):
 
 
 def relation_to(
-    viewer: Viewer, quotation: Quotation, invited_company_ids: Iterable[uuid.UUID]
+    viewer: Viewer, quotation: Owned, invited_company_ids: Iterable[uuid.UUID]
 ) -> Relation:
+    """ADMIN, the owner (docs/privacy.md §1), a hotel whose company is invited, or NONE: the
+    quotation does not exist for them (NOT_FOUND)."""
     if viewer.role == Role.ADMIN:
         return Relation.ADMIN
     if owns(viewer, quotation):
