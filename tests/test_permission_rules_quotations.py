@@ -184,6 +184,8 @@ REVISIONS = [
     ("500", "600", "700", False),  # stays above
     ("500", "400", "300", False),  # stays below
     ("500", "600", "500", False),  # a tie is not cheaper
+    ("500", "500", "400", True),  # from a tie to cheaper
+    ("500", "400", "500", True),  # from cheaper to a tie
 ]
 
 
