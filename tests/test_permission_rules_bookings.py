@@ -9,12 +9,19 @@ import uuid
 import pytest
 
 from spirit_tours.permissions.bookings import (
+    BOOKING_ALLOWED,
+    BookingAction,
     BookingRelation,
     BookingScope,
     booking_relation,
     visible_bookings,
 )
-from spirit_tours.permissions.payments import payment_scope, sees_payment, visible_payments
+from spirit_tours.permissions.payments import (
+    manages_payments,
+    payment_scope,
+    sees_payment,
+    visible_payments,
+)
 from spirit_tours.permissions.staffing import guide_scope, is_self_or_operator
 from spirit_tours.persistence.enums import Role
 from tests.permission_cases import (  # noqa: F401 - clean_state replaces the suite's fixture
@@ -181,3 +188,21 @@ def test_guide_profile_and_time_off(kind: str) -> None:
 def test_a_guide_never_sees_another_guides_profile_or_time_off() -> None:
     assert not guide_scope(OTHER_GUIDE, GUIDE.user_id).sees_time_off
     assert not is_self_or_operator(OTHER_GUIDE, GUIDE.user_id)
+
+
+BOOKING_ACTIONS = {
+    BookingAction.CANCEL: {BookingRelation.ADMIN, BookingRelation.OWNER},
+    BookingAction.PAY: {BookingRelation.ADMIN, BookingRelation.OWNER},
+    BookingAction.COMPLETE: {BookingRelation.ADMIN},
+    BookingAction.STAFF: {BookingRelation.ADMIN},  # a hotel or guide works on it, never staffs it
+}
+
+
+@pytest.mark.parametrize("action", list(BookingAction))
+def test_who_may_act_on_a_booking(action: BookingAction) -> None:
+    assert set(BOOKING_ALLOWED[action]) == BOOKING_ACTIONS[action]
+
+
+@pytest.mark.parametrize("kind", sorted(PAYMENTS))
+def test_only_the_operator_refunds(kind: str) -> None:
+    assert manages_payments(VIEWERS[kind]) is (kind == "admin")

@@ -9,9 +9,14 @@ from decimal import Decimal
 import pytest
 
 from spirit_tours.permissions.quotations import (
+    ALLOWED,
+    Action,
     OfferScope,
     QuotationScope,
     Relation,
+    acts_on_offer,
+    asks_for_quotations,
+    may,
     rank_of,
     relation_to,
     revision_moves_rank,
@@ -215,3 +220,48 @@ VISIBLE_SQL = {
 @pytest.mark.parametrize("kind", sorted(VISIBLE_SQL))
 def test_visible_quotations_sql(kind: str) -> None:
     assert sql(visible_quotations(VIEWERS[kind])) == VISIBLE_SQL[kind]
+
+
+ADM, OWN_, HOT = Relation.ADMIN, Relation.OWNER, Relation.INVITED_HOTEL
+# action → the relations that may perform it (anyone else related: FORBIDDEN; unrelated: NOT_FOUND)
+ACTIONS = {
+    Action.UPDATE: {ADM, OWN_},
+    Action.SET_COMPETITOR_PRICES: {ADM},  # the operator decides what competitors see
+    Action.INVITE_HOTELS: {ADM},
+    Action.REMOVE_INVITATION: {ADM},
+    Action.DECLINE_INVITATION: {HOT},
+    Action.SUBMIT_OFFER: {HOT},
+    Action.CHANGE_OWN_OFFER: {HOT},
+    Action.CLOSE: {ADM},
+    Action.PROPOSE: {ADM},
+    Action.DECIDE_PROPOSAL: {OWN_},  # the operator never approves for the customer
+    Action.CANCEL: {ADM, OWN_},
+    Action.BOOK: {ADM, OWN_},
+    Action.SET_BOOKING_TERMS: {ADM},
+}
+
+
+@pytest.mark.parametrize("action", list(Action))
+def test_who_may_act_on_a_quotation(action: Action) -> None:
+    assert {relation for relation in Relation if may(action, relation)} == ACTIONS[action]
+    assert set(ALLOWED[action]) == ACTIONS[action]
+    assert not may(action, Relation.NONE)
+
+
+# viewer kind → may ask for a quotation; may revise or withdraw hotel A's offer
+ASKING = {
+    "admin": (False, False),
+    "owner agency": (True, False),
+    "owner client": (True, False),
+    "other agency": (True, False),
+    "invited hotel A": (False, True),
+    "invited hotel B": (False, False),  # a competitor's offer does not exist for it
+    "guide": (False, False),
+    "hotel without company": (False, False),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(ASKING))
+def test_who_asks_for_quotations_and_changes_an_offer(kind: str) -> None:
+    viewer = VIEWERS[kind]
+    assert (asks_for_quotations(viewer), acts_on_offer(viewer, HOTEL_A_CO)) == ASKING[kind]

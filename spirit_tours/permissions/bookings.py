@@ -56,6 +56,24 @@ def booking_relation(
     return BookingRelation.NONE
 
 
+class BookingAction(Enum):
+    """What a viewer does to a booking (docs/privacy.md §2.2)."""
+
+    CANCEL = "cancelBooking"
+    PAY = "startPayment"
+    COMPLETE = "completeBooking"
+    STAFF = "assignGuide, unassignGuide, assignTransport"
+
+
+#: The relations that may perform each action; another relation is FORBIDDEN, none NOT_FOUND.
+BOOKING_ALLOWED: dict[BookingAction, tuple[BookingRelation, ...]] = {
+    BookingAction.CANCEL: (BookingRelation.ADMIN, BookingRelation.OWNER),
+    BookingAction.PAY: (BookingRelation.ADMIN, BookingRelation.OWNER),
+    BookingAction.COMPLETE: (BookingRelation.ADMIN,),
+    BookingAction.STAFF: (BookingRelation.ADMIN,),
+}
+
+
 def visible_bookings(viewer: Viewer) -> ColumnElement[bool]:
     """The SQL twin of ``booking_relation(...) != BookingRelation.NONE`` (docs/privacy.md §2.1):
     the operator all, an owner theirs, a hotel those with its rooms, a guide those they are

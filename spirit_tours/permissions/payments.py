@@ -37,6 +37,11 @@ def payment_scope(viewer: Viewer) -> PaymentScope:
     return PaymentScope(sees_provider_details=viewer.role == Role.ADMIN)
 
 
+def manages_payments(viewer: Viewer) -> bool:
+    """Refunds are the operator's decision: a payer who sees the payment is FORBIDDEN."""
+    return viewer.role == Role.ADMIN
+
+
 def visible_payments(viewer: Viewer) -> ColumnElement[bool]:
     """The SQL twin of :func:`sees_payment`, for lists."""
     if viewer.role == Role.ADMIN:

@@ -62,6 +62,58 @@ def relation_to(
     return Relation.NONE
 
 
+class Action(Enum):
+    """What a viewer does to a quotation (docs/privacy.md §2.2)."""
+
+    UPDATE = "updateQuotation"
+    SET_COMPETITOR_PRICES = "updateQuotation(competitorPrices)"
+    INVITE_HOTELS = "inviteHotels"
+    REMOVE_INVITATION = "removeInvitation"
+    DECLINE_INVITATION = "declineInvitation"
+    SUBMIT_OFFER = "submitOffer"
+    CHANGE_OWN_OFFER = "reviseOffer, withdrawOffer"
+    CLOSE = "closeQuotation"
+    PROPOSE = "proposeOffer"
+    DECIDE_PROPOSAL = "approveQuotation, rejectQuotation"
+    CANCEL = "cancelQuotation"
+    BOOK = "createBooking"
+    SET_BOOKING_TERMS = "createBooking(paymentPolicy, cancellationTiers)"
+
+
+#: The relations that may perform each action. A viewer with another relation to the quotation
+#: is FORBIDDEN; one without any gets NOT_FOUND first (``relation_to``).
+ALLOWED: dict[Action, tuple[Relation, ...]] = {
+    Action.UPDATE: (Relation.ADMIN, Relation.OWNER),
+    Action.SET_COMPETITOR_PRICES: (Relation.ADMIN,),
+    Action.INVITE_HOTELS: (Relation.ADMIN,),
+    Action.REMOVE_INVITATION: (Relation.ADMIN,),
+    Action.DECLINE_INVITATION: (Relation.INVITED_HOTEL,),
+    Action.SUBMIT_OFFER: (Relation.INVITED_HOTEL,),
+    Action.CHANGE_OWN_OFFER: (Relation.INVITED_HOTEL,),
+    Action.CLOSE: (Relation.ADMIN,),
+    Action.PROPOSE: (Relation.ADMIN,),
+    Action.DECIDE_PROPOSAL: (Relation.OWNER,),
+    Action.CANCEL: (Relation.ADMIN, Relation.OWNER),
+    Action.BOOK: (Relation.ADMIN, Relation.OWNER),
+    Action.SET_BOOKING_TERMS: (Relation.ADMIN,),
+}
+
+
+def may(action: Action, relation: Relation) -> bool:
+    return relation in ALLOWED[action]
+
+
+def asks_for_quotations(viewer: Viewer) -> bool:
+    """An agency asks for its company, a client for themself; nobody else asks."""
+    return viewer.role in (Role.AGENCY, Role.CLIENT)
+
+
+def acts_on_offer(viewer: Viewer, offer_company_id: uuid.UUID) -> bool:
+    """A hotel revises or withdraws its own company's offers only; any other offer is
+    NOT_FOUND to it."""
+    return viewer.company_id is not None and viewer.company_id == offer_company_id
+
+
 def visible_quotations(viewer: Viewer) -> ColumnElement[bool]:
     """The SQL twin of ``relation_to(...) != Relation.NONE``: the quotations a viewer may see
     at all (docs/privacy.md §2.1). Everything else is NOT_FOUND."""

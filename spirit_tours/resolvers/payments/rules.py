@@ -14,10 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.errors import bad_input, forbidden, not_found
 from spirit_tours.payments.gateway import STATUS_ORDER, PaymentStatus
-from spirit_tours.permissions.payments import sees_payment
+from spirit_tours.permissions.payments import manages_payments, sees_payment
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.bookings import Booking
-from spirit_tours.persistence.enums import Role
 from spirit_tours.persistence.payments import Payment
 
 _GAVE_UP = (PaymentStatus.FAILED, PaymentStatus.CANCELLED, PaymentStatus.EXPIRED)
@@ -63,6 +62,6 @@ async def load_payment(
     booking = await session.get_one(Booking, payment.booking_id)
     if not sees_payment(viewer, booking):
         raise not_found("Payment")
-    if admin_only and viewer.role != Role.ADMIN:
+    if admin_only and not manages_payments(viewer):
         raise forbidden()
     return payment, booking

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.errors import DomainError, ErrorCode, bad_input, not_found
 from spirit_tours.money import round_to_currency
-from spirit_tours.permissions.quotations import Relation
+from spirit_tours.permissions.quotations import ALLOWED, Action
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.enums import OfferStatus, QuotationStatus
 from spirit_tours.persistence.quotations import HotelOffer, Quotation
@@ -34,7 +34,7 @@ async def propose_offer(
     """Pick an offer once bidding is over. The quotation row lock makes two operators
     proposing at once end with exactly one proposal; the other gets INVALID_STATE."""
     quotation, _ = await load_for(
-        session, viewer, quotation_id, lock="update", allowed=(Relation.ADMIN,)
+        session, viewer, quotation_id, lock="update", allowed=ALLOWED[Action.PROPOSE]
     )
     now = now_utc()
     require_status(quotation, now, QuotationStatus.CLOSED, action="propose an offer")
@@ -68,7 +68,7 @@ async def decide_proposal(
 ) -> Quotation:
     """The owner approves (→ APPROVED) or rejects (→ CLOSED, the operator may propose again)."""
     quotation, _ = await load_for(
-        session, viewer, quotation_id, lock="update", allowed=(Relation.OWNER,)
+        session, viewer, quotation_id, lock="update", allowed=ALLOWED[Action.DECIDE_PROPOSAL]
     )
     now = now_utc()
     action = "approve the proposal" if approve else "reject the proposal"
