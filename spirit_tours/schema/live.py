@@ -223,8 +223,8 @@ class Resolver:
 
     async def _moves_rank(self, quotation: Quotation, event: StoredEvent) -> bool:
         previous, current = event.payload.get("previous_net_price"), event.payload.get("net_price")
-        if previous is None or current is None:
-            return revision_changes_rank([], None, None)  # no offers to load: it counts
+        if previous is None or current is None:  # stored before revisions carried their prices
+            return revision_changes_rank([], None, None)
         rows = await self.info.context.loaders.offers.load(quotation.row.id)
         mine = [row for row in rows if quotation.scope.owns(row)]
         return revision_changes_rank(mine, Decimal(previous), Decimal(current))
@@ -311,8 +311,7 @@ class Subscription(EmailSubscriptions):
     @strawberry.subscription(
         permission_classes=[IsAuthenticated],
         description="A quotation's room: status, offers (per the price-privacy rules), your "
-        "thread's messages, "
-        "typing and presence.",
+        "thread's messages, typing and presence.",
     )
     async def quotation_events(
         self, info: Info, quotation_id: strawberry.ID, after: str | None = None
