@@ -30,7 +30,7 @@ from spirit_tours.dev import servers as devservers
 from spirit_tours.dev.demo import DEMO_PASSWORD, add_demo_quotation, seed_demo
 from spirit_tours.edge.server import run as run_server
 from spirit_tours.edge.server import server_config
-from spirit_tours.permissions.quotations import QuotationScope, relation_to
+from spirit_tours.permissions.quotations import QuotationScope, relation_to, visible_quotations
 from spirit_tours.persistence.accounts import User
 from spirit_tours.persistence.database import create_engine, create_session_factory
 from spirit_tours.persistence.migrate import migrate
@@ -57,7 +57,13 @@ async def baseline_page(request: StarletteRequest) -> JSONResponse:
     now = now_utc()
     async with services.sessions() as session:
         page = await quotation_repository.quotation_page(
-            session, viewer, now=now, first=20, after=None, statuses=None, destination=None
+            session,
+            visible_quotations(viewer),
+            now=now,
+            first=20,
+            after=None,
+            statuses=None,
+            destination=None,
         )
         ids = [row.id for row in page.rows]
         invitations = await quotation_repository.invitations_by_quotation(session, ids)

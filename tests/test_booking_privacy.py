@@ -1,6 +1,6 @@
-"""SPEC §3 for bookings, row by row: selling price and hotel net price for each role, through
-queries, the list, the quotation link and mutation payloads (hidden values come back null,
-hidden lists empty)."""
+"""docs/privacy.md §1 for bookings, row by row: selling price and hotel net price for each role,
+through queries, the list, the quotation link and mutation payloads (hidden values come back
+null, hidden lists empty)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Domain events become e-mail: the workflow of a real quotation, booking and Stripe payment
 on the live server, with the workers running, lands in a real SMTP server — each message
-in its recipient's language, with exactly what that recipient may see (SPEC §3)."""
+in its recipient's language, with exactly what that recipient may see (docs/privacy.md §2.6)."""
 
 from __future__ import annotations
 

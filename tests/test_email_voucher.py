@@ -1,5 +1,5 @@
 """The PDF booking voucher: one page, translated labels, dates in the recipient locale, and no
-price (the hotel sees it at check-in; SPEC §3)."""
+price (the hotel sees it at check-in; docs/privacy.md §2.6)."""
 
 from __future__ import annotations
 

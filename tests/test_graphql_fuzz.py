@@ -1,12 +1,12 @@
 """A bounded property-based fuzz of every GraphQL operation: no input is an internal error.
 
-SPEC §7: bad input gets a clear, typed error. For every root field of ``Query``, ``Mutation``
-and ``Subscription``, hypothesis-graphql generates documents (a random selection of the
-result, random arguments) which are sent to the live server as an anonymous visitor, as ADMIN
-and as a HOTEL, with the arguments inline or (on another draw) lifted into variables, so both
-literal and variable coercion are exercised. Values are drawn from the real seeded data (an
-OPEN quotation with offers, a booking, a payment, a chat message…) as well as at random, so
-ids hit and resolvers run past their lookups. The property: no HTTP 5xx, no
+Bad input gets a clear, typed error (README, API conventions). For every root field of
+``Query``, ``Mutation`` and ``Subscription``, hypothesis-graphql generates documents (a random
+selection of the result, random arguments) which are sent to the live server as an anonymous
+visitor, as ADMIN and as a HOTEL, with the arguments inline or (on another draw) lifted into
+variables, so both literal and variable coercion are exercised. Values are drawn from the real
+seeded data (an OPEN quotation with offers, a booking, a payment, a chat message…) as well as at
+random, so ids hit and resolvers run past their lookups. The property: no HTTP 5xx, no
 ``INTERNAL_SERVER_ERROR`` anywhere in the answer (subscriptions: at subscribe time).
 
 Bounded for CI (``derandomize``: the same documents on every run and machine);

@@ -32,7 +32,7 @@ subscription($q: ID!, $after: String) {
 }"""
 
 
-async def test_each_viewer_receives_offer_events_as_spec_3_allows(
+async def test_each_viewer_receives_offer_events_as_the_privacy_table_allows(
     gql: GraphQLClient, make_user: UserFactory, live_server: LiveServer, sessions: SessionFactory
 ) -> None:
     world = await make_world(gql, make_user)
@@ -129,7 +129,7 @@ async def test_an_invitation_made_while_offline_waits_in_the_inbox(
         entry = (await hotel.data("inbox"))["notifications"]
         assert entry["kind"] == "INVITATION_RECEIVED"
         assert entry["quotation"]["id"] == quotation
-        assert entry["quotation"]["owner"] is None  # SPEC §3: no owner identity for hotels
+        assert entry["quotation"]["owner"] is None  # docs/privacy.md §1: no owner for hotels
         await hotel.nothing("inbox", 0.5)
         acked = await gql.execute(ACK, {"ids": [entry["id"]]}, token=world.hotels[1].token)
         assert acked.ok()["acknowledgeNotifications"]["acknowledged"] == 1
@@ -326,7 +326,7 @@ COMPANY = "subscription { companyEvents { __typename ... on QuotationChanged { k
 async def test_a_hotel_never_hears_of_a_competitors_invitation(
     gql: GraphQLClient, make_user: UserFactory, live_server: LiveServer, sessions: SessionFactory
 ) -> None:
-    """SPEC §3: in HIDDEN mode a competing hotel learns nothing of its competitors, in
+    """docs/privacy.md §2.3: in HIDDEN mode a competing hotel learns nothing of its competitors, in
     RANK_ONLY only its rank and the offer count; another hotel being invited, declining or
     removed is neither (nor is it in OPEN mode, where only active offers are listed)."""
     world = await make_world(gql, make_user)
@@ -354,7 +354,8 @@ async def test_a_hotel_never_hears_of_a_competitors_invitation(
                              "quotation.hotels_invited"]  # fmt: skip
         for key in (*modes, "company"):
             await inti.nothing(key, 0.5)
-        # The rival's subscriptions are alive: a competitor's bid reaches it as SPEC §3 says.
+        # The rival's subscriptions are alive: a competitor's bid reaches it as
+        # docs/privacy.md §2.3 says.
         await submit(gql, world.outsider_hotel, quotations["RANK_ONLY"], "900.00")
         ranked = await inti.event("RANK_ONLY", "quotationEvents")
         assert ranked["kind"] == "competition.changed"
@@ -369,9 +370,9 @@ mutation($input: ReviseOfferInput!) { reviseOffer(input: $input) { offer { revis
 async def test_rank_only_competitors_hear_of_a_revision_only_when_their_rank_moves(
     gql: GraphQLClient, make_user: UserFactory, live_server: LiveServer, sessions: SessionFactory
 ) -> None:
-    """SPEC §3: RANK_ONLY shows a competitor its rank and the offer count, nothing else; an
-    event for a notes-only (or rank-neutral) revision would still tell it when rivals act. The
-    offering hotel's own event carries no alias outside OPEN mode."""
+    """docs/privacy.md §2.3: RANK_ONLY shows a competitor its rank and the offer count, nothing
+    else; an event for a notes-only (or rank-neutral) revision would still tell it when rivals
+    act. The offering hotel's own event carries no alias outside OPEN mode."""
     world = await make_world(gql, make_user)
     quotation = await open_quotation(gql, world, mode="RANK_ONLY")
     await submit(gql, world.hotels[0], quotation, "1000.00")

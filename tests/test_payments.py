@@ -73,7 +73,7 @@ async def test_a_card_payment_through_stripe_confirms_the_booking_once(
         "kind": "CLIENT_SECRET", "clientSecret": "pi_3Spirit0001_secret_abc",
         "redirectUrl": None, "qrCode": None, "voucherUrl": None,
     }  # fmt: skip
-    # The owner never sees provider references (SPEC §3)...
+    # The owner never sees provider references (docs/privacy.md §1)...
     assert (payment["provider"], payment["providerReference"], payment["attempts"]) == (
         None, None, []
     )  # fmt: skip

@@ -1,4 +1,4 @@
-"""Property: the price-privacy promise of SPEC §3 holds over the whole quotation schema.
+"""Property: the price-privacy promise (docs/privacy.md) holds over the whole quotation schema.
 
 Hypothesis draws whole bidding scenarios (competitor-price mode, owner kind, which hotels are
 invited, who bids, revises, withdraws or declines, at which prices, whether the operator closes and

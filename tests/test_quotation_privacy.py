@@ -1,5 +1,5 @@
-"""SPEC §3, cell by cell, for quotations and offers: every role, every competitorPrices mode,
-through queries and mutation payloads."""
+"""docs/privacy.md §1, cell by cell, for quotations and offers: every role, every
+competitorPrices mode, through queries and mutation payloads."""
 
 from __future__ import annotations
 

@@ -335,7 +335,7 @@ async def test_an_invited_hotel_opening_the_quotation_marks_it_viewed_once(
     query = "query($id: ID!) { quotation(id: $id) { invitations { hotelAlias status } } }"
 
     seen = await gql.execute(query, {"id": quotation_id}, token=world.hotels[1].token)
-    # HIDDEN mode: not even its own alias (SPEC §3; test_quotation_privacy).
+    # HIDDEN mode: not even its own alias (docs/privacy.md §1; test_quotation_privacy).
     assert seen.ok()["quotation"]["invitations"] == [{"hotelAlias": None, "status": "VIEWED"}]
     async with count_statements(live_server) as statements:
         again = await gql.execute(query, {"id": quotation_id}, token=world.hotels[1].token)

@@ -27,6 +27,7 @@ from spirit_tours.core.clock import epoch_seconds, now_utc
 from spirit_tours.emails.catalog import check_locale
 from spirit_tours.emails.context import encode_context
 from spirit_tours.emails.render import template_info
+from spirit_tours.permissions.mail import recipient_of, refused_keys
 from spirit_tours.persistence.emails import EmailMessage, EmailStatus, EmailSuppression
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,11 @@ async def queue_email(
     of this marketing mail (kept as SUPPRESSED for the statistics, never sent)."""
     info = template_info(template)
     check_locale(locale)
+    if refused := refused_keys(template, info.required | context.keys()):
+        raise ValueError(
+            f"E-mail template {template!r} would carry {refused}, which its recipient "
+            f"({recipient_of(template).value}) must never see (docs/privacy.md §2.6)."
+        )
     missing = sorted(info.required - GENERATED_KEYS - context.keys())
     if missing:
         raise ValueError(f"E-mail template {template!r} needs context keys {missing}.")

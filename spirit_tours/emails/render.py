@@ -4,7 +4,7 @@ Templates use two markers, filled in a single pass so inserted values are never 
 ``[[ msgid with {key} ]]`` is translated, then its ``{key}`` placeholders filled; ``{{ key }}``
 inserts a value directly. Every value is HTML-escaped. A template only shows what its own
 placeholders name, so extra context keys (e.g. an owner's identity passed by mistake to a
-hotel's invitation) never reach the recipient (SPEC §3).
+hotel's invitation) never reach the recipient (docs/privacy.md §2.6).
 """
 
 from __future__ import annotations

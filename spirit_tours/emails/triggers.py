@@ -2,7 +2,9 @@
 
 Each trigger reads the rows an event names and returns the messages it causes; a template
 only ever receives the keys it shows, so a hotel's invitation cannot carry the owner's
-identity or price (SPEC §3).
+identity or price. Who may receive each template, and which keys it may never carry, is the
+rule of ``permissions.mail`` (docs/privacy.md §2.6): a message to a user of another role is
+dropped here, a forbidden key is refused by the queue.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.core.enums import Role
 from spirit_tours.emails.context import Money
+from spirit_tours.permissions.mail import may_receive
 from spirit_tours.persistence.accounts import Hotel, User
 from spirit_tours.persistence.bookings import Booking
 from spirit_tours.persistence.events import OutboxEvent
@@ -263,6 +266,7 @@ TRIGGERS: dict[str, Trigger] = {
 async def outgoing_for(
     session: AsyncSession, event: OutboxEvent, links: FrontEnd
 ) -> list[Outgoing]:
-    """The messages an event causes."""
+    """The messages an event causes, to the users who may receive them."""
     trigger = TRIGGERS.get(event.kind)
-    return list(await trigger(session, event, links)) if trigger else []
+    outgoing = list(await trigger(session, event, links)) if trigger else []
+    return [out for out in outgoing if may_receive(out.template, out.user.role)]

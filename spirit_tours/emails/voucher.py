@@ -17,6 +17,7 @@ from fpdf.enums import XPos, YPos
 from spirit_tours.emails.catalog import check_locale, translate
 from spirit_tours.emails.formatting import format_value
 from spirit_tours.emails.render import Attachment
+from spirit_tours.permissions.mail import voucher_facts
 
 #: Every label the voucher translates; the catalog checks require them in each locale.
 VOUCHER_MSGIDS: tuple[str, ...] = (
@@ -29,7 +30,7 @@ VOUCHER_MSGIDS: tuple[str, ...] = (
     "Present this voucher at check-in.",
 )
 # No price: the traveller shows the voucher at the hotel, which must never learn the selling
-# price (SPEC §3); the amount stays in the mail to the owner.
+# price (docs/privacy.md §2.6, ``voucher_facts``); the amount stays in the mail to the owner.
 _REQUIRED = ("name", "reference", "destination", "start_date", "end_date", "booking_url")
 _ENCODING = "cp1252"  # core fonts are WinAnsiEncoding: latin-1 plus euro sign, dashes, quotes
 _UNSAFE_IN_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -44,6 +45,7 @@ def _text(value: str) -> str:
 def booking_voucher(context: Mapping[str, object], locale: str) -> Attachment:
     """A one-page A4 voucher for ``context`` (the booking_confirmed keys, plus ``travellers``)."""
     check_locale(locale)
+    context = voucher_facts(context)
     missing = [key for key in _REQUIRED if key not in context]
     if missing:
         raise ValueError(f"The booking voucher needs context keys {missing}.")

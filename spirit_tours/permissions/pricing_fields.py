@@ -1,4 +1,4 @@
-"""Field-level permission classes of SPEC §3: a hidden value resolves to ``null``.
+"""Field-level permission classes (docs/privacy.md §2.1): a hidden value resolves to ``null``.
 
 Each type carrying priced or identifying data keeps its viewer's scope in a private ``scope``
 attribute; these classes read it. Use them through :func:`guarded`, which makes the field fail

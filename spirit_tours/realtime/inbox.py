@@ -1,5 +1,6 @@
-"""Who gets a notification in their inbox for an event (delivered offline, kept until
-acknowledged)."""
+"""The users of each audience an event's notification goes to (delivered offline, kept until
+acknowledged). Which audience gets which event is the rule ``permissions.live.NOTIFICATIONS``
+(docs/privacy.md §2.3)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.core.enums import Role
+from spirit_tours.permissions.chat import OWNER
+from spirit_tours.permissions.live import NOTIFICATIONS, Audience
 from spirit_tours.persistence.accounts import Hotel, User
 from spirit_tours.persistence.bookings import Booking
 from spirit_tours.persistence.events import ChatMessage, OutboxEvent
@@ -17,17 +20,7 @@ from spirit_tours.persistence.payments import Payment
 from spirit_tours.persistence.quotations import Quotation
 
 # event kind → the notification kind users see
-NOTIFIED = {
-    "quotation.hotels_invited": "INVITATION_RECEIVED",
-    "offer.submitted": "OFFER_RECEIVED",
-    "quotation.proposed": "PROPOSAL_READY",
-    "booking.confirmed": "BOOKING_CONFIRMED",
-    "booking.cancelled": "BOOKING_CANCELLED",
-    "booking.guide_assigned": "GUIDE_ASSIGNED",
-    "booking.payment_reminder_due": "PAYMENT_REMINDER",
-    "payment.succeeded": "PAYMENT_RECEIVED",
-    "message.posted": "MESSAGE_RECEIVED",
-}
+NOTIFIED = {kind: notification for kind, (notification, _) in NOTIFICATIONS.items()}
 
 
 async def _active(session: AsyncSession, *conditions: object) -> list[uuid.UUID]:
@@ -53,18 +46,16 @@ async def _invited(session: AsyncSession, event: OutboxEvent) -> list[uuid.UUID]
     return await _active(session, User.company_id.in_(companies), User.role == Role.HOTEL)
 
 
-async def _quotation_owners(session: AsyncSession, event: OutboxEvent) -> list[uuid.UUID]:
-    quotation = await session.get(Quotation, event.aggregate_id)
-    if quotation is None:
+async def _owners_of(session: AsyncSession, event: OutboxEvent) -> list[uuid.UUID]:
+    """The owners of the quotation (``quotation.*``) or booking the event is about."""
+    owned: Quotation | Booking | None
+    if event.kind.startswith("quotation."):
+        owned = await session.get(Quotation, event.aggregate_id)
+    else:
+        owned = await session.get(Booking, event.aggregate_id)
+    if owned is None:
         return []
-    return await _owners(session, quotation.owner_company_id, quotation.owner_user_id)
-
-
-async def _booking_owners(session: AsyncSession, event: OutboxEvent) -> list[uuid.UUID]:
-    booking = await session.get(Booking, event.aggregate_id)
-    if booking is None:
-        return []
-    return await _owners(session, booking.owner_company_id, booking.owner_user_id)
+    return await _owners(session, owned.owner_company_id, owned.owner_user_id)
 
 
 async def _guide(session: AsyncSession, event: OutboxEvent) -> list[uuid.UUID]:
@@ -81,7 +72,7 @@ async def _message_readers(session: AsyncSession, event: OutboxEvent) -> list[uu
     quotation = await session.get(Quotation, event.aggregate_id)
     if message is None or quotation is None:
         return []
-    if message.thread == "OWNER":
+    if message.thread == OWNER:
         party = await _owners(session, quotation.owner_company_id, quotation.owner_user_id)
     else:
         party = await _active(session, User.company_id == message.hotel_company_id)
@@ -90,19 +81,16 @@ async def _message_readers(session: AsyncSession, event: OutboxEvent) -> list[uu
     return sorted(readers)
 
 
-_ADDRESSEES: dict[str, Callable[[AsyncSession, OutboxEvent], Awaitable[list[uuid.UUID]]]] = {
-    "quotation.hotels_invited": _invited,
-    "offer.submitted": lambda session, event: _admins(session),
-    "quotation.proposed": _quotation_owners,
-    "booking.confirmed": _booking_owners,
-    "booking.cancelled": _booking_owners,
-    "booking.guide_assigned": _guide,
-    "booking.payment_reminder_due": _booking_owners,
-    "payment.succeeded": _payer,
-    "message.posted": _message_readers,
+_FINDERS: dict[Audience, Callable[[AsyncSession, OutboxEvent], Awaitable[list[uuid.UUID]]]] = {
+    Audience.INVITED_HOTELS: _invited,
+    Audience.OPERATOR: lambda session, event: _admins(session),
+    Audience.OWNER: _owners_of,
+    Audience.GUIDE: _guide,
+    Audience.PAYER: _payer,
+    Audience.THREAD: _message_readers,
 }
 
 
 async def addressees(session: AsyncSession, event: OutboxEvent) -> list[uuid.UUID]:
-    find = _ADDRESSEES.get(event.kind)
-    return sorted(set(await find(session, event))) if find else []
+    rule = NOTIFICATIONS.get(event.kind)
+    return sorted(set(await _FINDERS[rule[1]](session, event))) if rule else []

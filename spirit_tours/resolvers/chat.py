@@ -1,15 +1,15 @@
-"""Chat in a quotation: threads between the operator and one party (the owner, or one hotel
-company), typing signals. A message is seen by its thread's participants and ADMIN only."""
+"""Chat in a quotation: posting in a thread and reading it. Who reads which thread is the rule of
+``permissions.chat`` (docs/privacy.md §2.5)."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spirit_tours.core.errors import bad_input, forbidden, not_found
+from spirit_tours.core.errors import bad_input, not_found
+from spirit_tours.permissions.chat import HOTEL, Thread, party_thread
 from spirit_tours.permissions.quotations import Relation
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.accounts import Hotel
@@ -17,24 +17,7 @@ from spirit_tours.persistence.events import ChatMessage
 from spirit_tours.persistence.repositories.events import emit_event, record_audit
 from spirit_tours.resolvers.quotations.rules import invited_company_ids, load_for
 
-OWNER = "OWNER"
-HOTEL = "HOTEL"
 MAX_BODY = 4000
-
-
-@dataclass(frozen=True)
-class Thread:
-    """``OWNER``, or ``HOTEL`` with the hotel company it is with."""
-
-    kind: str
-    hotel_company_id: uuid.UUID | None = None
-
-    def includes(self, viewer: Viewer, relation: Relation) -> bool:
-        if relation == Relation.ADMIN:
-            return True
-        if self.kind == OWNER:
-            return relation == Relation.OWNER
-        return relation == Relation.INVITED_HOTEL and viewer.company_id == self.hotel_company_id
 
 
 async def thread_for(
@@ -46,15 +29,10 @@ async def thread_for(
     """The thread a viewer addresses: the owner's, their own hotel company's, or — for the
     operator — the one named by ``hotel_id`` (none: the owner's)."""
     quotation, relation = await load_for(session, viewer, quotation_id)
-    if relation == Relation.OWNER:
-        if hotel_id is not None:
-            raise forbidden("The owner talks with the operator only.")
-        return Thread(OWNER), relation
-    if relation == Relation.INVITED_HOTEL:
-        return Thread(HOTEL, viewer.company_id), relation
-    if hotel_id is None:
-        return Thread(OWNER), relation
-    hotel = await session.get(Hotel, hotel_id)
+    thread = party_thread(relation, viewer.company_id, names_hotel=hotel_id is not None)
+    if thread is not None:
+        return thread, relation
+    hotel = await session.get(Hotel, hotel_id)  # the operator named a hotel's thread
     if hotel is None or hotel.company_id not in await invited_company_ids(session, quotation.id):
         raise not_found("Hotel")
     return Thread(HOTEL, hotel.company_id), relation

@@ -11,8 +11,9 @@ from babel import Locale
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spirit_tours.core.enums import Role, VehicleKind
+from spirit_tours.core.enums import VehicleKind
 from spirit_tours.core.errors import DomainError, ErrorCode, bad_input, forbidden, not_found
+from spirit_tours.permissions.staffing import is_self_or_operator
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.conflicts import flush_or_conflict
 from spirit_tours.persistence.repositories import staffing as repository
@@ -39,7 +40,7 @@ def language_code(value: str, field: str) -> str:
 
 async def _guide_for(session: AsyncSession, viewer: Viewer, guide_id: uuid.UUID) -> Guide:
     """A guide manages their own profile; the operator manages everyone's."""
-    if viewer.role != Role.ADMIN and viewer.user_id != guide_id:
+    if not is_self_or_operator(viewer, guide_id):
         raise forbidden("Guides manage their own profile only.")
     guide = await session.scalar(select(Guide).where(Guide.user_id == guide_id).with_for_update())
     if guide is None:

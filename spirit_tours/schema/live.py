@@ -1,9 +1,11 @@
 """Subscriptions: one per kind of room, plus the viewer's inbox.
 
 Every event is resolved for its subscriber through the same types, hence the same field
-permission classes, as queries: a competing hotel never receives another hotel's price,
-identity, message or presence. Stored events carry a ``cursor``; pass the last one as ``after``
-within 60 s of disconnecting to receive what you missed, exactly once, then live events.
+permission classes, as queries; whether an event reaches a subscriber at all is decided by
+``permissions.live`` and ``permissions.chat`` (docs/privacy.md §2.3 to §2.5): a competing
+hotel never receives another hotel's price, identity, message or presence. Stored events carry
+a ``cursor``; pass the last one as ``after`` within 60 s of disconnecting to receive what you
+missed, exactly once, then live events.
 
 Their database work goes through ``services.live_limits``: a start (and its replay) waits a
 bounded time for its turn, each event's resolution waits its turn, so subscriptions never hold
@@ -21,10 +23,22 @@ from typing import Annotated, Any
 import strawberry
 
 from spirit_tours.context import Context
-from spirit_tours.core.enums import Role
 from spirit_tours.core.errors import not_found
+from spirit_tours.permissions.chat import Thread, thread_includes
 from spirit_tours.permissions.classes import IsAuthenticated
-from spirit_tours.permissions.quotations import Relation, revision_moves_rank
+from spirit_tours.permissions.live import (
+    OfferNews,
+    OwnRoom,
+    enters_quotation_room,
+    offer_news,
+    own_room,
+    revision_changes_rank,
+    sees_event_about_hotels,
+    sees_presence,
+    watches_hotel,
+)
+from spirit_tours.permissions.payments import sees_payment
+from spirit_tours.permissions.quotations import Relation
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.events import ChatMessage as MessageRow
 from spirit_tours.persistence.events import Notification as NotificationRow
@@ -32,8 +46,6 @@ from spirit_tours.persistence.payments import Payment as PaymentRow
 from spirit_tours.persistence.quotations import HotelOffer
 from spirit_tours.realtime import rooms
 from spirit_tours.realtime.hub import Delivery, Signal, StoredEvent, decode_cursor, encode_cursor
-from spirit_tours.resolvers.chat import Thread
-from spirit_tours.resolvers.payments.rules import sees_payment
 from spirit_tours.resolvers.quotations.rules import load_for
 from spirit_tours.schema.bookings.types import Booking, booking_for_viewer
 from spirit_tours.schema.chat import ChatMessage, Participant, load_participant, unacknowledged
@@ -185,12 +197,15 @@ class Resolver:
                 offer = await session.get(HotelOffer, uuid.UUID(event.payload["offer_id"]))
             if offer is None:
                 return None
-            if quotation.scope.lists_offer(offer):
+            news = offer_news(quotation.scope, offer, event.kind)
+            if news == OfferNews.OFFER:
                 built = Offer.build(offer, quotation.scope, quotation.alias_of(offer.hotel_id))
                 return OfferChanged(**common, kind=event.kind, offer=built, quotation=quotation)
-            if not quotation.scope.sees_offer_count:
+            if news == OfferNews.NOTHING:
                 return None  # HIDDEN: competitors learn nothing of each other's bids
-            if event.kind == "offer.revised" and not await self._moves_rank(quotation, event):
+            if news == OfferNews.COMPETITION_IF_RANK_MOVES and not await self._moves_rank(
+                quotation, event
+            ):
                 return None  # RANK_ONLY: the offer count is unchanged, and so is the rank
             return QuotationChanged(**common, kind="competition.changed", quotation=quotation)
         if event.kind == "message.posted":
@@ -199,7 +214,7 @@ class Resolver:
             thread = Thread(message.thread, message.hotel_company_id) if message else None
             if message is None or thread is None:
                 return None
-            if not thread.includes(self.viewer, quotation.scope.relation):
+            if not thread_includes(thread, quotation.scope.relation, self.viewer.company_id):
                 return None
             return MessagePosted(**common, message=ChatMessage.from_model(message))
         if not await self._sees_invitations(quotation, rooms.hotels_named(event.payload)):
@@ -208,19 +223,20 @@ class Resolver:
 
     async def _moves_rank(self, quotation: Quotation, event: StoredEvent) -> bool:
         previous, current = event.payload.get("previous_net_price"), event.payload.get("net_price")
-        if previous is None or current is None:
-            return True  # an event from before revisions carried their prices
+        if previous is None or current is None:  # stored before revisions carried their prices
+            return revision_changes_rank([], None, None)
         rows = await self.info.context.loaders.offers.load(quotation.row.id)
         mine = [row for row in rows if quotation.scope.owns(row)]
-        return revision_moves_rank(mine, Decimal(previous), Decimal(current))
+        return revision_changes_rank(mine, Decimal(previous), Decimal(current))
 
     async def _sees_invitations(self, quotation: Quotation, hotel_ids: list[uuid.UUID]) -> bool:
         """Whether the viewer may learn of the invitation of one of these hotels (true for an
         event about no hotel in particular)."""
         if not hotel_ids:
-            return True
+            return sees_event_about_hotels(quotation.scope, [])
         hotels = await self.info.context.loaders.hotel.load_many(hotel_ids)
-        return any(h is not None and quotation.scope.sees_invitation(h.company_id) for h in hotels)
+        companies = [hotel.company_id if hotel is not None else None for hotel in hotels]
+        return sees_event_about_hotels(quotation.scope, companies)
 
     async def _payment_event(self, event: StoredEvent) -> LiveEvent | None:
         async with self.info.context.session() as session:
@@ -237,9 +253,8 @@ class Resolver:
         if user_id == self.viewer.user_id:
             return None
         if signal.kind == "presence":
-            # A hotel or an owner sees operator staff only, never who else is there.
-            if relation != Relation.ADMIN and data.get("role") != Role.ADMIN.value:
-                return None
+            if not sees_presence(relation, data.get("role")):
+                return None  # a hotel or an owner sees operator staff only
             participant = await load_participant(self.info, user_id)
             if participant is None:
                 return None
@@ -249,7 +264,7 @@ class Resolver:
         if signal.kind == "typing":
             company = data.get("hotel_company_id")
             thread = Thread(str(data["thread"]), uuid.UUID(company) if company else None)
-            if not thread.includes(self.viewer, relation):
+            if not thread_includes(thread, relation, self.viewer.company_id):
                 return None
             participant = await load_participant(self.info, user_id)
             if participant is None:
@@ -283,9 +298,10 @@ async def _deliveries(
 
 
 def _company_room(viewer: Viewer) -> str:
-    if viewer.role in (Role.ADMIN, Role.GUIDE):
+    room = own_room(viewer)
+    if room == OwnRoom.OPERATOR:
         return rooms.OPERATOR
-    if viewer.company_id is None:
+    if room == OwnRoom.CLIENT or viewer.company_id is None:
         return rooms.client_room(viewer.user_id)
     return rooms.company_room(viewer.company_id)
 
@@ -294,8 +310,8 @@ def _company_room(viewer: Viewer) -> str:
 class Subscription(EmailSubscriptions):
     @strawberry.subscription(
         permission_classes=[IsAuthenticated],
-        description="A quotation's room: status, offers (per SPEC §3), your thread's messages, "
-        "typing and presence.",
+        description="A quotation's room: status, offers (per the price-privacy rules), your "
+        "thread's messages, typing and presence.",
     )
     async def quotation_events(
         self, info: Info, quotation_id: strawberry.ID, after: str | None = None
@@ -306,6 +322,8 @@ class Subscription(EmailSubscriptions):
         limits = services.live_limits
         async with limits.start(), info.context.session() as session:
             quotation, relation = await load_for(session, viewer, quotation_id_value)
+        if not enters_quotation_room(relation):
+            raise not_found("Quotation")  # load_for refuses first; the rule is stated here
         room = rooms.quotation_room(quotation.id)
         resolver = Resolver(info, after)
         async with services.presence.present(room, viewer):
@@ -345,7 +363,7 @@ class Subscription(EmailSubscriptions):
         viewer = info.context.require_viewer()
         async with info.context.services.live_limits.start():
             hotel = await info.context.loaders.hotel.load(parse_id(hotel_id, "hotelId"))
-        if hotel is None or (viewer.role != Role.ADMIN and hotel.company_id != viewer.company_id):
+        if hotel is None or not watches_hotel(viewer, hotel.company_id):
             raise not_found("Hotel")
         async for event in _stored_events(info, rooms.hotel_room(hotel.id), after):
             if not isinstance(event, AnnouncementPosted | MessagePosted):

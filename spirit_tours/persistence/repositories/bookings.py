@@ -1,4 +1,5 @@
-"""Reading bookings, their hotels, staffing and refunds: visibility in SQL, batch loads."""
+"""Reading bookings, their hotels, staffing and refunds: pages under the caller's visibility
+condition, batch loads."""
 
 from __future__ import annotations
 
@@ -7,12 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import ColumnElement, exists, false, select, true
+from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spirit_tours.core.enums import BookingStatus, Role
-from spirit_tours.permissions.ownership import owned_by
-from spirit_tours.permissions.viewer import Viewer
+from spirit_tours.core.enums import BookingStatus
 from spirit_tours.persistence.bookings import Booking, BookingHotel, BookingRefund
 from spirit_tours.persistence.repositories.batching import children_by_parent
 from spirit_tours.persistence.repositories.pagination import Page, newest_first_page
@@ -25,27 +24,6 @@ from spirit_tours.persistence.staffing import (
 )
 
 
-def visible_to(viewer: Viewer) -> ColumnElement[bool]:
-    """The bookings a viewer may see at all (SPEC §1 and §3)."""
-    if viewer.role == Role.ADMIN:
-        return true()
-    owner = owned_by(viewer, Booking.owner_company_id, Booking.owner_user_id)
-    if owner is not None:
-        return owner
-    if viewer.role == Role.HOTEL and viewer.company_id is not None:
-        return exists().where(
-            BookingHotel.booking_id == Booking.id,
-            BookingHotel.hotel_company_id == viewer.company_id,
-        )
-    if viewer.role == Role.GUIDE:
-        return exists().where(
-            GuideAssignment.booking_id == Booking.id,
-            GuideAssignment.guide_id == viewer.user_id,
-            GuideAssignment.released_at.is_(None),
-        )
-    return false()
-
-
 @dataclass(frozen=True)
 class BookingFilters:
     statuses: Sequence[BookingStatus] | None = None
@@ -55,8 +33,8 @@ class BookingFilters:
     guide_id: uuid.UUID | None = None
 
 
-def _conditions(viewer: Viewer, filters: BookingFilters) -> list[ColumnElement[bool]]:
-    conditions = [visible_to(viewer)]
+def _conditions(visible: ColumnElement[bool], filters: BookingFilters) -> list[ColumnElement[bool]]:
+    conditions = [visible]
     if filters.statuses:
         conditions.append(Booking.status.in_(filters.statuses))
     if filters.starts_from is not None:
@@ -81,9 +59,15 @@ def _conditions(viewer: Viewer, filters: BookingFilters) -> list[ColumnElement[b
 
 
 async def booking_page(
-    session: AsyncSession, viewer: Viewer, filters: BookingFilters, *, first: int, after: str | None
+    session: AsyncSession,
+    visible: ColumnElement[bool],
+    filters: BookingFilters,
+    *,
+    first: int,
+    after: str | None,
 ) -> Page[Booking]:
-    conditions = _conditions(viewer, filters)
+    """``visible`` is the viewer's rule (``permissions.bookings.visible_bookings``)."""
+    conditions = _conditions(visible, filters)
     return await newest_first_page(session, Booking, conditions, first=first, after=after)
 
 

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spirit_tours.permissions.viewer import Viewer
+from spirit_tours.core.enums import Role
 from spirit_tours.persistence.events import AuditEntry, OutboxEvent
+
+
+class Actor(Protocol):
+    """Who did it: any identity with a user and a role (the permissions layer's ``Viewer``,
+    which this layer does not import)."""
+
+    @property
+    def user_id(self) -> uuid.UUID: ...
+
+    @property
+    def role(self) -> Role: ...
+
 
 _SECRET_KEYS = frozenset({"password", "token", "refresh_token", "access_token", "secret"})
 
@@ -28,7 +40,7 @@ def redact(details: dict[str, Any]) -> dict[str, Any]:
 
 def record_audit(
     session: AsyncSession,
-    viewer: Viewer | None,
+    viewer: Actor | None,
     action: str,
     object_type: str,
     object_id: uuid.UUID | None,

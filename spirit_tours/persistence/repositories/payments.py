@@ -1,42 +1,30 @@
-"""Reading payments: visibility in SQL, keyset pages, batch loads."""
+"""Reading payments: keyset pages under the caller's visibility condition, batch loads."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, exists, false, select, true
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spirit_tours.core.enums import PaymentStatus, Role
-from spirit_tours.permissions.ownership import owned_by
-from spirit_tours.permissions.viewer import Viewer
-from spirit_tours.persistence.bookings import Booking
+from spirit_tours.core.enums import PaymentStatus
 from spirit_tours.persistence.payments import Payment, PaymentRefund, WebhookDelivery
 from spirit_tours.persistence.repositories.batching import children_by_parent
 from spirit_tours.persistence.repositories.pagination import Page, newest_first_page
 
 
-def visible_to(viewer: Viewer) -> ColumnElement[bool]:
-    """SPEC §3: the operator sees every payment, a booking's owner the payments of it."""
-    if viewer.role == Role.ADMIN:
-        return true()
-    owner = owned_by(viewer, Booking.owner_company_id, Booking.owner_user_id)
-    if owner is None:
-        return false()
-    return exists().where(Booking.id == Payment.booking_id, owner)
-
-
 async def payment_page(
     session: AsyncSession,
-    viewer: Viewer,
+    visible: ColumnElement[bool],
     *,
     booking_id: uuid.UUID | None,
     statuses: Sequence[PaymentStatus] | None,
     first: int,
     after: str | None,
 ) -> Page[Payment]:
-    conditions = [visible_to(viewer)]
+    """``visible`` is the viewer's rule (``permissions.payments.visible_payments``)."""
+    conditions = [visible]
     if booking_id is not None:
         conditions.append(Payment.booking_id == booking_id)
     if statuses:

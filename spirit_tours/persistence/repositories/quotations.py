@@ -1,4 +1,5 @@
-"""Reading quotations, invitations and offers: visibility in SQL, keyset pages, batch loads."""
+"""Reading quotations, invitations and offers: keyset pages under the caller's visibility
+condition, batch loads."""
 
 from __future__ import annotations
 
@@ -11,19 +12,14 @@ from sqlalchemy import (
     String,
     and_,
     case,
-    exists,
-    false,
     func,
     literal,
     select,
-    true,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spirit_tours.core.enums import InvitationStatus, QuotationStatus, Role
-from spirit_tours.permissions.ownership import owned_by
-from spirit_tours.permissions.viewer import Viewer
+from spirit_tours.core.enums import InvitationStatus, QuotationStatus
 from spirit_tours.persistence.quotations import (
     HotelInvitation,
     HotelOffer,
@@ -45,24 +41,9 @@ def effective_status_expression(now: datetime) -> ColumnElement[str]:
     )
 
 
-def visible_to(viewer: Viewer) -> ColumnElement[bool]:
-    """The quotations a viewer may see at all (SPEC §3 object level)."""
-    if viewer.role == Role.ADMIN:
-        return true()
-    owner = owned_by(viewer, Quotation.owner_company_id, Quotation.owner_user_id)
-    if owner is not None:
-        return owner
-    if viewer.role == Role.HOTEL and viewer.company_id is not None:
-        return exists().where(
-            HotelInvitation.quotation_id == Quotation.id,
-            HotelInvitation.hotel_company_id == viewer.company_id,
-        )
-    return false()
-
-
 async def quotation_page(
     session: AsyncSession,
-    viewer: Viewer,
+    visible: ColumnElement[bool],
     *,
     now: datetime,
     first: int,
@@ -70,7 +51,8 @@ async def quotation_page(
     statuses: Sequence[QuotationStatus] | None,
     destination: str | None,
 ) -> Page[Quotation]:
-    conditions = [visible_to(viewer)]
+    """``visible`` is the viewer's rule (``permissions.quotations.visible_quotations``)."""
+    conditions = [visible]
     if statuses:
         conditions.append(effective_status_expression(now).in_([s.value for s in statuses]))
     if destination:

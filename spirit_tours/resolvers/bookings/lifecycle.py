@@ -20,8 +20,8 @@ from spirit_tours.core.clock import now_utc
 from spirit_tours.core.enums import BookingStatus, QuotationStatus, ReleaseReason
 from spirit_tours.core.errors import DomainError, ErrorCode, bad_input, forbidden
 from spirit_tours.core.money import positive_amount
-from spirit_tours.permissions.bookings import BookingRelation
-from spirit_tours.permissions.quotations import Relation
+from spirit_tours.permissions.bookings import BOOKING_ALLOWED, BookingAction
+from spirit_tours.permissions.quotations import ALLOWED, Action, may
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.bookings import Booking, BookingHotel, BookingRefund
 from spirit_tours.persistence.conflicts import flush_or_conflict
@@ -58,7 +58,7 @@ async def create_booking(
     booking and get CONFLICT. The unique ``bookings.quotation_id`` holds even without the lock.
     """
     quotation, relation = await load_for(
-        session, viewer, quotation_id, lock="update", allowed=(Relation.ADMIN, Relation.OWNER)
+        session, viewer, quotation_id, lock="update", allowed=ALLOWED[Action.BOOK]
     )
     existing = await session.scalar(select(Booking.id).where(Booking.quotation_id == quotation.id))
     if existing is not None:
@@ -70,7 +70,9 @@ async def create_booking(
         )
     now = now_utc()
     require_status(quotation, now, QuotationStatus.APPROVED, action="book the quotation")
-    if relation != Relation.ADMIN and (terms.payment_policy or terms.cancellation_tiers):
+    if not may(Action.SET_BOOKING_TERMS, relation) and (
+        terms.payment_policy or terms.cancellation_tiers
+    ):
         raise forbidden("Only the operator sets payment and cancellation policies.")
     today = now.date()
     if quotation.start_date <= today:
@@ -190,7 +192,7 @@ async def cancel_booking(
         viewer,
         booking_id,
         lock=True,
-        allowed=(BookingRelation.ADMIN, BookingRelation.OWNER),
+        allowed=BOOKING_ALLOWED[BookingAction.CANCEL],
     )
     require_booking_status(booking, *ACTIVE, action="cancel the booking")
     if len(reason) > 2000:
@@ -233,7 +235,9 @@ async def cancel_booking(
 
 async def complete_booking(session: AsyncSession, viewer: Viewer, booking_id: uuid.UUID) -> Booking:
     """The operator closes a confirmed trip once it is over."""
-    booking, _ = await load_booking(session, viewer, booking_id, lock=True)
+    booking, _ = await load_booking(
+        session, viewer, booking_id, lock=True, allowed=BOOKING_ALLOWED[BookingAction.COMPLETE]
+    )
     require_booking_status(booking, BookingStatus.CONFIRMED, action="complete the booking")
     now = now_utc()
     if now.date() < booking.end_date:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spirit_tours.core.clock import now_utc
 from spirit_tours.core.enums import ReleaseReason
 from spirit_tours.core.errors import DomainError, ErrorCode, bad_input, not_found
+from spirit_tours.permissions.bookings import BOOKING_ALLOWED, BookingAction
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.accounts import User
 from spirit_tours.persistence.bookings import Booking
@@ -66,7 +67,9 @@ async def assign_guide(
     language: str | None,
 ) -> Booking:
     """Give the booking this guide (replacing another one), if they are free on its dates."""
-    booking, _ = await load_booking(session, viewer, booking_id, lock=True)
+    booking, _ = await load_booking(
+        session, viewer, booking_id, lock=True, allowed=BOOKING_ALLOWED[BookingAction.STAFF]
+    )
     require_booking_status(booking, *ACTIVE, action="assign a guide")
     guide = await session.scalar(select(Guide).where(Guide.user_id == guide_id).with_for_update())
     active = await session.scalar(select(User.is_active).where(User.id == guide_id))
@@ -126,7 +129,9 @@ async def assign_guide(
 
 
 async def unassign_guide(session: AsyncSession, viewer: Viewer, booking_id: uuid.UUID) -> Booking:
-    booking, _ = await load_booking(session, viewer, booking_id, lock=True)
+    booking, _ = await load_booking(
+        session, viewer, booking_id, lock=True, allowed=BOOKING_ALLOWED[BookingAction.STAFF]
+    )
     require_booking_status(booking, *ACTIVE, action="unassign the guide")
     current = await _active_guide(session, booking.id)
     if current is None:
@@ -144,7 +149,9 @@ async def assign_transport(
     session: AsyncSession, viewer: Viewer, booking_id: uuid.UUID, vehicle_id: uuid.UUID
 ) -> Booking:
     """Give the booking a vehicle that seats every traveller and is free on its dates."""
-    booking, _ = await load_booking(session, viewer, booking_id, lock=True)
+    booking, _ = await load_booking(
+        session, viewer, booking_id, lock=True, allowed=BOOKING_ALLOWED[BookingAction.STAFF]
+    )
     require_booking_status(booking, *ACTIVE, action="assign transport")
     vehicle = await session.scalar(
         select(Vehicle).where(Vehicle.id == vehicle_id).with_for_update()

@@ -1,4 +1,5 @@
-"""Who may see and act on a payment, and how its status may move."""
+"""Loading a payment for a viewer (the rule: ``permissions.payments``) and how its status
+may move."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spirit_tours.core.enums import STATUS_ORDER, PaymentStatus, Role
+from spirit_tours.core.enums import STATUS_ORDER, PaymentStatus
 from spirit_tours.core.errors import forbidden, not_found
-from spirit_tours.permissions.ownership import owns
+from spirit_tours.permissions.payments import manages_payments, sees_payment
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.bookings import Booking
 from spirit_tours.persistence.payments import Payment
@@ -23,11 +24,6 @@ def may_move(current: PaymentStatus, new: PaymentStatus) -> bool:
     if current in _GAVE_UP and new == PaymentStatus.SUCCEEDED:
         return True
     return STATUS_ORDER[new] > STATUS_ORDER[current]
-
-
-def sees_payment(viewer: Viewer, booking: Booking) -> bool:
-    """SPEC §3: the payer's own payments are seen by the operator and the booking's owner."""
-    return viewer.role == Role.ADMIN or owns(viewer, booking)
 
 
 async def load_payment(
@@ -47,6 +43,6 @@ async def load_payment(
     booking = await session.get_one(Booking, payment.booking_id)
     if not sees_payment(viewer, booking):
         raise not_found("Payment")
-    if admin_only and viewer.role != Role.ADMIN:
+    if admin_only and not manages_payments(viewer):
         raise forbidden()
     return payment, booking

@@ -41,7 +41,7 @@ from spirit_tours.payments.gateway import (
     ProviderUnavailableError,
 )
 from spirit_tours.payments.providers import PaymentProviders
-from spirit_tours.permissions.bookings import BookingRelation
+from spirit_tours.permissions.bookings import BOOKING_ALLOWED, BookingAction
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.accounts import User
 from spirit_tours.persistence.bookings import Booking
@@ -165,7 +165,7 @@ async def _claim(
         viewer,
         order.booking_id,
         lock=True,  # starts for one booking queue here, whatever their keys
-        allowed=(BookingRelation.ADMIN, BookingRelation.OWNER),
+        allowed=BOOKING_ALLOWED[BookingAction.PAY],
     )
     # A request that queued behind one with the same key finds its payment now.
     if (found := await _existing(session, viewer, order.idempotency_key)) is not None:

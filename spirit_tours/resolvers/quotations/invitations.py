@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spirit_tours.core.clock import now_utc
 from spirit_tours.core.enums import InvitationStatus, QuotationStatus
 from spirit_tours.core.errors import DomainError, ErrorCode, bad_input, not_found
-from spirit_tours.permissions.quotations import Relation
+from spirit_tours.permissions.quotations import ALLOWED, Action
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.accounts import Hotel
 from spirit_tours.persistence.quotations import HotelInvitation, HotelOffer, Quotation
@@ -48,7 +48,7 @@ async def invite_hotels(
     Inviting an already invited hotel is a no-op, so retries are safe.
     """
     quotation, _ = await load_for(
-        session, viewer, quotation_id, lock="update", allowed=(Relation.ADMIN,)
+        session, viewer, quotation_id, lock="update", allowed=ALLOWED[Action.INVITE_HOTELS]
     )
     now = now_utc()
     require_status(quotation, now, QuotationStatus.DRAFT, QuotationStatus.OPEN,
@@ -123,7 +123,7 @@ async def decline_invitation(
     reason: str,
 ) -> tuple[Quotation, HotelInvitation]:
     quotation, _ = await load_for(
-        session, viewer, quotation_id, lock="share", allowed=(Relation.INVITED_HOTEL,)
+        session, viewer, quotation_id, lock="share", allowed=ALLOWED[Action.DECLINE_INVITATION]
     )
     require_status(quotation, now_utc(), QuotationStatus.OPEN, action="decline")
     invitation = await invitation_for_viewer(session, viewer, quotation.id, hotel_id)
@@ -146,7 +146,7 @@ async def remove_invitation(
     """The operator takes back an invitation while bidding is open, before the hotel has bid;
     the hotel loses sight of the quotation at once (its live room closes too)."""
     quotation, _ = await load_for(
-        session, viewer, quotation_id, lock="update", allowed=(Relation.ADMIN,)
+        session, viewer, quotation_id, lock="update", allowed=ALLOWED[Action.REMOVE_INVITATION]
     )
     require_status(quotation, now_utc(), QuotationStatus.DRAFT, QuotationStatus.OPEN,
                    action="remove an invitation")  # fmt: skip

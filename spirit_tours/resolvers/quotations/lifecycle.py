@@ -14,7 +14,13 @@ from spirit_tours.core.enums import CompetitorPrices, ExtraService, QuotationSta
 from spirit_tours.core.errors import DomainError, ErrorCode, bad_input, forbidden
 from spirit_tours.core.idempotency import fingerprint
 from spirit_tours.core.money import currency_code
-from spirit_tours.permissions.quotations import Relation
+from spirit_tours.permissions.quotations import (
+    ALLOWED,
+    Action,
+    Relation,
+    asks_for_quotations,
+    may,
+)
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.quotations import Quotation
 from spirit_tours.persistence.repositories.events import emit_event, record_audit
@@ -120,7 +126,7 @@ async def create_quotation(
 ) -> Quotation:
     """An AGENCY (for its company) or a CLIENT (for themselves) asks for a quotation; a retry
     with the same ``idempotency_key`` and input returns the quotation it created."""
-    if viewer.role not in (Role.AGENCY, Role.CLIENT):
+    if not asks_for_quotations(viewer):
         raise forbidden("Only agencies and clients ask for quotations.")
     digest = request_digest(request)
     if idempotency_key is not None:
@@ -168,10 +174,10 @@ async def update_quotation(
     """The owner or the operator edits a DRAFT; the operator may also move the deadline
     and set what competitors see while it is OPEN."""
     quotation, relation = await load_for(
-        session, viewer, quotation_id, lock="update", allowed=(Relation.ADMIN, Relation.OWNER)
+        session, viewer, quotation_id, lock="update", allowed=ALLOWED[Action.UPDATE]
     )
     now = now_utc()
-    if request.competitor_prices is not None and relation != Relation.ADMIN:
+    if request.competitor_prices is not None and not may(Action.SET_COMPETITOR_PRICES, relation):
         raise forbidden("The operator decides what competing hotels see.")
     if quotation.status == QuotationStatus.OPEN and relation == Relation.ADMIN:
         allowed_open = {"offer_deadline", "competitor_prices", "notes"}
@@ -197,7 +203,7 @@ async def close_quotation(
 ) -> Quotation:
     """The operator stops taking offers before the deadline."""
     quotation, _ = await load_for(
-        session, viewer, quotation_id, lock="update", allowed=(Relation.ADMIN,)
+        session, viewer, quotation_id, lock="update", allowed=ALLOWED[Action.CLOSE]
     )
     now = now_utc()
     require_status(quotation, now, QuotationStatus.OPEN, QuotationStatus.CLOSED,
@@ -221,7 +227,7 @@ async def cancel_quotation(
     session: AsyncSession, viewer: Viewer, quotation_id: uuid.UUID, reason: str
 ) -> Quotation:
     quotation, _ = await load_for(
-        session, viewer, quotation_id, lock="update", allowed=(Relation.ADMIN, Relation.OWNER)
+        session, viewer, quotation_id, lock="update", allowed=ALLOWED[Action.CANCEL]
     )
     require_status(quotation, now_utc(), *_CANCELLABLE, action="cancel the quotation")
     quotation.status = QuotationStatus.CANCELLED

@@ -15,7 +15,7 @@ from spirit_tours.core.clock import now_utc
 from spirit_tours.core.enums import InvitationStatus, OfferStatus, QuotationStatus
 from spirit_tours.core.errors import DomainError, ErrorCode, bad_input, not_found
 from spirit_tours.core.money import currency_code, positive_amount
-from spirit_tours.permissions.quotations import Relation
+from spirit_tours.permissions.quotations import ALLOWED, Action, acts_on_offer
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.quotations import HotelOffer, OfferRevision, Quotation
 from spirit_tours.persistence.repositories.events import emit_event, record_audit
@@ -86,7 +86,7 @@ async def submit_offer(
     """An invited hotel bids. The quotation is share-locked so that it cannot close, or be
     proposed, half-way through; competing hotels still submit side by side."""
     quotation, _ = await load_for(
-        session, viewer, quotation_id, lock="share", allowed=(Relation.INVITED_HOTEL,)
+        session, viewer, quotation_id, lock="share", allowed=ALLOWED[Action.SUBMIT_OFFER]
     )
     now = now_utc()
     require_status(quotation, now, QuotationStatus.OPEN, action="submit an offer")
@@ -143,10 +143,10 @@ async def _own_offer(
     offer = await session.scalar(
         select(HotelOffer).where(HotelOffer.id == offer_id).with_for_update()
     )
-    if offer is None or offer.hotel_company_id != viewer.company_id:
+    if offer is None or not acts_on_offer(viewer, offer.hotel_company_id):
         raise not_found("Offer")
     quotation, _ = await load_for(
-        session, viewer, offer.quotation_id, lock="share", allowed=(Relation.INVITED_HOTEL,)
+        session, viewer, offer.quotation_id, lock="share", allowed=ALLOWED[Action.CHANGE_OWN_OFFER]
     )
     return quotation, offer
 

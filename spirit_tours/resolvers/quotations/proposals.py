@@ -12,7 +12,7 @@ from spirit_tours.core.clock import now_utc
 from spirit_tours.core.enums import OfferStatus, QuotationStatus
 from spirit_tours.core.errors import DomainError, ErrorCode, bad_input, not_found
 from spirit_tours.core.money import round_to_currency
-from spirit_tours.permissions.quotations import Relation
+from spirit_tours.permissions.quotations import ALLOWED, Action
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.quotations import HotelOffer, Quotation
 from spirit_tours.persistence.repositories.events import emit_event, record_audit
@@ -35,7 +35,7 @@ async def propose_offer(
     """Pick an offer once bidding is over. The quotation row lock makes two operators
     proposing at once end with exactly one proposal; the other gets INVALID_STATE."""
     quotation, _ = await load_for(
-        session, viewer, quotation_id, lock="update", allowed=(Relation.ADMIN,)
+        session, viewer, quotation_id, lock="update", allowed=ALLOWED[Action.PROPOSE]
     )
     now = now_utc()
     require_status(quotation, now, QuotationStatus.CLOSED, action="propose an offer")
@@ -69,7 +69,7 @@ async def decide_proposal(
 ) -> Quotation:
     """The owner approves (→ APPROVED) or rejects (→ CLOSED, the operator may propose again)."""
     quotation, _ = await load_for(
-        session, viewer, quotation_id, lock="update", allowed=(Relation.OWNER,)
+        session, viewer, quotation_id, lock="update", allowed=ALLOWED[Action.DECIDE_PROPOSAL]
     )
     now = now_utc()
     action = "approve the proposal" if approve else "reject the proposal"

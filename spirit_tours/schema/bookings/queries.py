@@ -6,6 +6,7 @@ import strawberry
 
 from spirit_tours.context import Context
 from spirit_tours.core.errors import not_found
+from spirit_tours.permissions.bookings import visible_bookings
 from spirit_tours.permissions.classes import IsAuthenticated
 from spirit_tours.persistence.repositories import bookings as repository
 from spirit_tours.persistence.repositories.bookings import BookingFilters
@@ -48,7 +49,7 @@ class BookingQueries:
         filters = filter.filters() if filter else BookingFilters()
         async with info.context.session() as session:
             page = await repository.booking_page(
-                session, viewer, filters, first=page_size(first), after=after
+                session, visible_bookings(viewer), filters, first=page_size(first), after=after
             )
         loaders = info.context.loaders
         ids = [row.id for row in page.rows]

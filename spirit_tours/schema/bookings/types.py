@@ -1,5 +1,5 @@
-"""Bookings as each viewer may see them (SPEC §3): the operator both prices, the owner the
-selling price, a hotel the net price of its own rooms, a guide no price at all."""
+"""Bookings as each viewer may see them (docs/privacy.md §1): the operator both prices, the
+owner the selling price, a hotel the net price of its own rooms, a guide no price at all."""
 
 from __future__ import annotations
 

@@ -9,13 +9,13 @@ from spirit_tours.context import Context
 from spirit_tours.core.enums import Provider
 from spirit_tours.core.errors import bad_input
 from spirit_tours.permissions.classes import IsAdmin, IsAuthenticated
+from spirit_tours.permissions.payments import payment_scope
 from spirit_tours.persistence.payments import PaymentRefund as RefundRow
 from spirit_tours.resolvers.payments import refunds, start, webhooks
 from spirit_tours.schema.ids import parse_id
 from spirit_tours.schema.payments.inputs import RefundPaymentInput, StartPaymentInput
 from spirit_tours.schema.payments.types import (
     PaymentRefund,
-    PaymentScope,
     PaymentWebhookPayload,
     RefundPaymentPayload,
     StartPaymentPayload,
@@ -69,7 +69,7 @@ class PaymentMutations:
             row = await session.get_one(RefundRow, refund_id)
         payment = await load_payment_for(info, row.payment_id)
         return RefundPaymentPayload(
-            refund=PaymentRefund.build(row, PaymentScope(sees_provider_details=True)),
+            refund=PaymentRefund.build(row, payment_scope(viewer)),
             payment=payment,
         )
 

@@ -6,6 +6,7 @@ import strawberry
 
 from spirit_tours.context import Context
 from spirit_tours.permissions.classes import IsAuthenticated
+from spirit_tours.permissions.payments import visible_payments
 from spirit_tours.persistence.repositories import payments as repository
 from spirit_tours.persistence.repositories.pagination import encode_cursor, page_size
 from spirit_tours.schema.common import PageInfo
@@ -42,7 +43,7 @@ class PaymentQueries:
         async with info.context.session() as session:
             page = await repository.payment_page(
                 session,
-                viewer,
+                visible_payments(viewer),
                 booking_id=booking_id,
                 statuses=filter.statuses if filter else None,
                 first=page_size(first),

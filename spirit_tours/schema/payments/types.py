@@ -1,10 +1,9 @@
-"""Payments as the operator and the payer see them (SPEC §3): provider references and raw
-webhook payloads for the operator only."""
+"""Payments as the operator and the payer see them (docs/privacy.md §1, §2.1): provider
+references and raw webhook payloads for the operator only (``permissions.payments``)."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -18,9 +17,9 @@ from spirit_tours.core.enums import (
     PaymentStatus,
     Provider,
     RefundStatus,
-    Role,
 )
 from spirit_tours.permissions import pricing_fields as can
+from spirit_tours.permissions.payments import PaymentScope, payment_scope
 from spirit_tours.permissions.pricing_fields import guarded
 from spirit_tours.persistence import payments as models
 from spirit_tours.resolvers.payments.rules import load_payment
@@ -28,11 +27,6 @@ from spirit_tours.schema.bookings.types import Booking, booking_for_viewer
 from spirit_tours.schema.common import Money, PageInfo
 
 Info = strawberry.Info[Context, None]
-
-
-@dataclass(frozen=True)
-class PaymentScope:
-    sees_provider_details: bool
 
 
 @strawberry.type(description="What the client does next; only the fields of its kind are set.")
@@ -169,7 +163,7 @@ class Payment:
 
     @classmethod
     def build(cls, info: Info, row: models.Payment) -> Payment:
-        viewer = info.context.require_viewer()
+        scope = payment_scope(info.context.require_viewer())
         return cls(
             id=strawberry.ID(str(row.id)),
             status=row.status,
@@ -178,20 +172,20 @@ class Payment:
             refunded_amount=Money(amount=row.refunded_amount, currency=row.currency),
             installments=row.installments,
             card_last4=row.card_last4,
-            failure_reason=_reason(row.failure_reason, viewer.role == Role.ADMIN),
+            failure_reason=_reason(row.failure_reason, scope),
             next_action=NextAction.from_json(row.next_action),
             hold_expires_at=row.hold_until,
             created_at=row.created_at,
             updated_at=row.updated_at,
-            scope=PaymentScope(sees_provider_details=viewer.role == Role.ADMIN),
+            scope=scope,
             row=row,
         )
 
 
-def _reason(reason: str | None, operator: bool) -> str | None:
-    """Provider messages can name the provider or carry its references (SPEC §3: operator
-    only); the payer gets a plain reason."""
-    if reason is None or operator:
+def _reason(reason: str | None, scope: PaymentScope) -> str | None:
+    """Provider messages can name the provider or carry its references (docs/privacy.md §1:
+    operator only); the payer gets a plain reason."""
+    if reason is None or scope.sees_failure_reason:
         return reason
     return "The payment could not be completed; try again or choose another method."
 

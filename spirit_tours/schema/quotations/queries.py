@@ -9,6 +9,7 @@ from spirit_tours.core.clock import now_utc
 from spirit_tours.core.enums import InvitationStatus, Role
 from spirit_tours.core.errors import not_found
 from spirit_tours.permissions.classes import IsAuthenticated
+from spirit_tours.permissions.quotations import visible_quotations
 from spirit_tours.persistence.repositories import quotations as repository
 from spirit_tours.persistence.repositories.pagination import encode_cursor, page_size
 from spirit_tours.schema.common import PageInfo
@@ -64,7 +65,7 @@ class QuotationQueries:
         async with info.context.session() as session:
             page = await repository.quotation_page(
                 session,
-                viewer,
+                visible_quotations(viewer),
                 now=now_utc(),
                 first=page_size(first),
                 after=after,

@@ -1,4 +1,4 @@
-"""Quotations and offers as each viewer may see them (SPEC §3).
+"""Quotations and offers as each viewer may see them (docs/privacy.md §1, §2.1).
 
 Every type keeps its viewer's scope in the private ``scope``; fields guarded by the classes of
 ``permissions.pricing_fields`` resolve to ``null`` for viewers who may not see them.
@@ -84,11 +84,11 @@ class OfferRevision:
 
 ALIAS_DOC = (
     'Stable anonymous name, e.g. "Hotel B": for the operator, the owner and, in OPEN mode only, '
-    "the invited hotels; null elsewhere (SPEC §3)."
+    "the invited hotels; null elsewhere (docs/privacy.md §1)."
 )
 
 
-@strawberry.type(description="A hotel's offer. Net price and identity follow SPEC §3.")
+@strawberry.type(description="A hotel's offer. Net price and identity follow docs/privacy.md §1.")
 class Offer:
     id: strawberry.ID
     status: OfferStatus
@@ -105,7 +105,9 @@ class Offer:
     def hotel_alias(self) -> str | None:
         return self.alias
 
-    @guarded(can.CanSeeNetPrice, description="Null unless SPEC §3 lets the viewer see it.")
+    @guarded(
+        can.CanSeeNetPrice, description="Null unless the viewer may see it (docs/privacy.md §1)."
+    )
     def net_price(self) -> Money | None:
         return Money(amount=self.row.net_price, currency=self.row.currency)
 
@@ -217,7 +219,7 @@ class Quotation:
     async def _offer_rows(self, info: Info) -> list[models.HotelOffer]:
         return await info.context.loaders.offers.load(self.row.id)
 
-    @strawberry.field(description="The offers this viewer may know of (SPEC §3).")
+    @strawberry.field(description="The offers this viewer may know of (docs/privacy.md §1).")
     async def offers(self, info: Info) -> list[Offer]:
         rows = await self._offer_rows(info)
         return [

@@ -7,9 +7,9 @@ from datetime import date
 import strawberry
 
 from spirit_tours.context import Context
-from spirit_tours.core.enums import Role
 from spirit_tours.core.errors import bad_input, forbidden, not_found
 from spirit_tours.permissions.classes import IsAdmin, IsOperatorStaff
+from spirit_tours.permissions.staffing import is_self_or_operator
 from spirit_tours.persistence.repositories import staffing as repository
 from spirit_tours.persistence.repositories.staffing import Period
 from spirit_tours.resolvers import guides as rules
@@ -45,7 +45,7 @@ class StaffingQueries:
     async def guide(self, info: Info, id: strawberry.ID) -> Guide:
         viewer = info.context.require_viewer()
         guide_id = parse_id(id, "id")
-        if viewer.role != Role.ADMIN and viewer.user_id != guide_id:
+        if not is_self_or_operator(viewer, guide_id):
             raise forbidden("Guides see their own profile only.")
         guide = await load_guide(info, guide_id)
         if guide is None:

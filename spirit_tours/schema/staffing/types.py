@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import date, datetime
 
 import strawberry
 
 from spirit_tours.context import Context
-from spirit_tours.core.enums import Role, VehicleKind
+from spirit_tours.core.enums import VehicleKind
 from spirit_tours.permissions import pricing_fields as can
 from spirit_tours.permissions.pricing_fields import guarded
+from spirit_tours.permissions.staffing import GuideScope, guide_scope
 from spirit_tours.persistence import staffing as models
 from spirit_tours.persistence.accounts import User
 from spirit_tours.schema import enums  # noqa: F401 - registers the GraphQL enums
 
 Info = strawberry.Info[Context, None]
-
-
-@dataclass(frozen=True)
-class GuideScope:
-    sees_time_off: bool
 
 
 @strawberry.type(description="Days a guide is not available (inclusive).")
@@ -55,13 +50,12 @@ class Guide:
 
     @classmethod
     def build(cls, info: Info, guide: models.Guide, user: User) -> Guide:
-        viewer = info.context.require_viewer()
-        sees = viewer.role == Role.ADMIN or viewer.user_id == guide.user_id
+        scope = guide_scope(info.context.require_viewer(), guide.user_id)
         return cls(
             id=strawberry.ID(str(guide.user_id)),
             full_name=user.full_name,
             languages=list(guide.languages),
-            scope=GuideScope(sees_time_off=sees),
+            scope=scope,
             user_id=guide.user_id,
         )
 
