@@ -9,13 +9,13 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select, update
 
+from spirit_tours.core.booking_policies import default_payment_policy, refund_due
 from spirit_tours.core.cancellation import CancellationTier, parse_cancellation_policy
 from spirit_tours.core.errors import DomainError
 from spirit_tours.jobs.bookings import announce_payment_reminders
 from spirit_tours.persistence.bookings import Booking, BookingRefund
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.resolvers.bookings.lifecycle import apply_payment
-from spirit_tours.resolvers.bookings.policies import default_payment_policy, refund_due
 from tests.booking_flows import CANCEL, booked, event_count, pay
 from tests.conftest import UserFactory
 from tests.graphql_client import GraphQLClient

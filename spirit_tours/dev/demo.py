@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.config import Settings
+from spirit_tours.core.booking_policies import payment_policy_of
 from spirit_tours.core.clock import now_utc, today_utc
 from spirit_tours.core.enums import (
     CompetitorPrices,
@@ -181,9 +182,7 @@ async def add_demo_booking(
     booking = await bookings.create_booking(
         session, admin, quotation.id, bookings.BookingTerms(), settings
     )
-    deposit = bookings.payment_policy_of(booking).amount_to_confirm(
-        booking.selling_price, booking.currency
-    )
+    deposit = payment_policy_of(booking).amount_to_confirm(booking.selling_price, booking.currency)
     await _paid_offline(session, booking, agency, deposit)
     await guides.set_guide_languages(session, admin, guide.id, ["es", "en", "pt", "qu"])
     await staffing.assign_guide(session, admin, booking.id, guide.id, "pt")

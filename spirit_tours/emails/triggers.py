@@ -17,6 +17,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spirit_tours.core.booking_policies import payment_policy_of
 from spirit_tours.core.enums import Role
 from spirit_tours.emails.context import Money
 from spirit_tours.permissions.mail import may_receive
@@ -25,7 +26,6 @@ from spirit_tours.persistence.bookings import Booking
 from spirit_tours.persistence.events import OutboxEvent
 from spirit_tours.persistence.payments import Payment
 from spirit_tours.persistence.quotations import Quotation
-from spirit_tours.resolvers.bookings.lifecycle import payment_policy_of
 
 
 @dataclass(frozen=True, slots=True)

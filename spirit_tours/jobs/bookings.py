@@ -9,11 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spirit_tours.core.booking_policies import payment_policy_of
 from spirit_tours.core.clock import today_utc
 from spirit_tours.core.enums import BookingStatus, PaymentDue
 from spirit_tours.persistence.bookings import Booking, PaymentReminder
 from spirit_tours.persistence.repositories.events import emit_event
-from spirit_tours.resolvers.bookings.lifecycle import payment_policy_of
 
 # How long before a due date the payer is reminded.
 REMINDER_LEAD = timedelta(days=3)

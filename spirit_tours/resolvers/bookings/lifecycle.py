@@ -11,6 +11,12 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.config import Settings
+from spirit_tours.core.booking_policies import (
+    PaymentPolicy,
+    default_payment_policy,
+    payment_policy_of,
+    refund_due,
+)
 from spirit_tours.core.cancellation import (
     CancellationTier,
     cancellation_policy,
@@ -28,11 +34,6 @@ from spirit_tours.persistence.conflicts import flush_or_conflict
 from spirit_tours.persistence.quotations import HotelOffer
 from spirit_tours.persistence.repositories.events import emit_event, record_audit
 from spirit_tours.persistence.staffing import GuideAssignment, TransportAssignment
-from spirit_tours.resolvers.bookings.policies import (
-    PaymentPolicy,
-    default_payment_policy,
-    refund_due,
-)
 from spirit_tours.resolvers.bookings.rules import ACTIVE, load_booking, require_booking_status
 from spirit_tours.resolvers.quotations.rules import load_for, require_status
 
@@ -137,12 +138,6 @@ async def create_booking(
     emit_event(session, "booking.created", "Booking", booking.id, quotation_id=quotation.id)
     emit_event(session, "quotation.booked", "Quotation", quotation.id, booking_id=booking.id)
     return booking
-
-
-def payment_policy_of(booking: Booking) -> PaymentPolicy:
-    return PaymentPolicy(
-        booking.deposit_percent, booking.deposit_due_date, booking.balance_due_date
-    )
 
 
 async def apply_payment(

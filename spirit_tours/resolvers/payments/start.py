@@ -26,6 +26,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spirit_tours.core.booking_policies import payment_policy_of
 from spirit_tours.core.clock import now_utc
 from spirit_tours.core.enums import BookingStatus, PaymentMethod, PaymentStatus
 from spirit_tours.core.errors import DomainError, ErrorCode, bad_input
@@ -48,7 +49,6 @@ from spirit_tours.persistence.bookings import Booking
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.payments import Payment
 from spirit_tours.persistence.repositories.events import emit_event, record_audit
-from spirit_tours.resolvers.bookings.lifecycle import payment_policy_of
 from spirit_tours.resolvers.bookings.rules import ACTIVE, load_booking, require_booking_status
 from spirit_tours.resolvers.payments.holds import (
     STALE_CLAIM,

@@ -7,11 +7,11 @@ from decimal import Decimal
 
 import strawberry
 
+from spirit_tours.core.booking_policies import PaymentPolicy
 from spirit_tours.core.cancellation import CancellationTier
 from spirit_tours.core.enums import BookingStatus
 from spirit_tours.persistence.repositories.bookings import BookingFilters
 from spirit_tours.resolvers.bookings.lifecycle import BookingTerms
-from spirit_tours.resolvers.bookings.policies import PaymentPolicy
 from spirit_tours.schema import enums  # noqa: F401 - registers the GraphQL enums
 from spirit_tours.schema.ids import parse_id
 

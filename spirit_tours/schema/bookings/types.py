@@ -10,6 +10,7 @@ from decimal import Decimal
 import strawberry
 
 from spirit_tours.context import Context
+from spirit_tours.core.booking_policies import payment_policy_of
 from spirit_tours.core.enums import BookingStatus, RefundStatus, RoomType
 from spirit_tours.core.errors import not_found
 from spirit_tours.permissions import pricing_fields as can
@@ -23,7 +24,6 @@ from spirit_tours.permissions.pricing_fields import guarded
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence import bookings as models
 from spirit_tours.persistence.staffing import GuideAssignment
-from spirit_tours.resolvers.bookings.lifecycle import payment_policy_of
 from spirit_tours.schema.accounts.types import Hotel, load_hotel
 from spirit_tours.schema.common import Money, PageInfo
 from spirit_tours.schema.quotations.types import Quotation, QuotationOwner, RoomNeed, owner_of

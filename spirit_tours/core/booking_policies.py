@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Protocol
 
 from spirit_tours.core.cancellation import (
     HUNDRED,
@@ -60,6 +61,25 @@ class PaymentPolicy:
                 "The balance is due between today and the start of the trip.",
             )
         return self
+
+
+class PolicyFields(Protocol):
+    """What a booking stores of its payment policy (a ``Booking`` row, or any such value)."""
+
+    @property
+    def deposit_percent(self) -> Decimal | None: ...
+
+    @property
+    def deposit_due_date(self) -> date | None: ...
+
+    @property
+    def balance_due_date(self) -> date: ...
+
+
+def payment_policy_of(booking: PolicyFields) -> PaymentPolicy:
+    return PaymentPolicy(
+        booking.deposit_percent, booking.deposit_due_date, booking.balance_due_date
+    )
 
 
 def default_payment_policy(
