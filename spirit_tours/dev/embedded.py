@@ -24,6 +24,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -175,8 +176,6 @@ class _SharedServer(ABC):
 @contextlib.contextmanager
 def _ignoring_stop_signals() -> Iterator[None]:
     """A second Ctrl+C or SIGTERM must not interrupt a server's shutdown halfway."""
-    import threading
-
     if threading.current_thread() is not threading.main_thread():
         yield
         return

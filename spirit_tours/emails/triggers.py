@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -184,8 +185,6 @@ def _amount_due(booking: Booking, due: str) -> Decimal:
 async def _payment_reminder(
     session: AsyncSession, event: OutboxEvent, links: FrontEnd
 ) -> list[Outgoing]:
-    from datetime import date
-
     b = await _booking(session, event)
     if b is None:
         return []

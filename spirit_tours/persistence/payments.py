@@ -36,7 +36,7 @@ class Payment(UUIDPrimaryKey, Timestamps, Base):
 
     ``(payer_user_id, idempotency_key)`` is unique: the same key returns this row, never a
     second charge. ``request_hash`` tells a retry (same input) from a reused key (different
-    input). The status only moves forward (``payments.gateway.STATUS_ORDER``). A booking has
+    input). The status only moves forward (``core.enums.STATUS_ORDER``). A booking has
     at most one open payment (CREATED, REQUIRES_ACTION or PENDING): a partial unique index
     holds that whatever the code path.
 
