@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argon2
 import pytest
 from sqlalchemy import select
 
@@ -44,6 +45,24 @@ async def test_create_user_creates_company_and_hotel_then_can_sign_in(
     assert [(c.name, c.kind) for c in companies] == [("Sol Hotels", CompanyKind.HOTEL)]
     assert hotels == ["Sol Cusco", "Sol Lima"]
     assert (await gql.login("b@sol.example", "secret-pass-1"))["user"]["role"] == "HOTEL"
+
+
+async def test_production_hashes_passwords_with_argon2s_default_parameters(
+    database_url: str, redis_url: str, sessions: SessionFactory, gql: GraphQLClient
+) -> None:
+    """The suite's cheap password profile stays in the test process: the console script (as
+    production runs it) stores argon2id with argon2-cffi's defaults, RFC 9106's low-memory
+    profile (t=3, m=64 MiB, p=4), and such a hash signs in on the test server too."""
+    env = _env(database_url, redis_url)
+    args = ["--password", "secret-pass-1", "--role", "CLIENT"]
+    created = await run_cli("create-user", "--email", "p@prod.example", *args, env=env)
+    assert created.code == 0, created.stderr
+
+    async with sessions() as session:
+        stored = await session.scalar(select(User.password_hash))
+    assert stored is not None
+    assert argon2.extract_parameters(stored) == argon2.profiles.RFC_9106_LOW_MEMORY
+    assert (await gql.login("p@prod.example", "secret-pass-1"))["user"]["role"] == "CLIENT"
 
 
 async def test_create_user_refuses_bad_input_and_changes_nothing(
