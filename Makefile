@@ -23,8 +23,10 @@ install: $(BIN)/spirit-tours
 run: install
 	$(BIN)/spirit-tours serve --demo $(RUN_ARGS)
 
-## Lint, type-check, run the whole test suite, then its embedded-server part.
-test: install lint typecheck pytest pytest-embedded
+## Lint, type-check, run the whole test suite and its embedded-server part: side by side (make -j),
+## each one's output printed whole as it ends; `make test` fails if any of them fails.
+test: install
+	$(MAKE) --no-print-directory -j4 --output-sync=target lint typecheck pytest pytest-embedded
 
 lint: install
 	$(BIN)/ruff check .
@@ -33,8 +35,12 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# The suite in parallel processes (pytest-xdist), each with a database and a Redis database of its
+# own (tests/conftest.py); mostly waiting on servers, so more processes than the machine's 2 cores.
+# The slow tests (marked `slow`: subprocesses, embedded servers, Redis restarts) start first.
+PYTEST_WORKERS ?= 4
 pytest: install
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 # Sign-in and its throttle, live updates, e-mail delivery and the migrations, once more on the
 # embedded servers `make run` uses (Valkey 8.1, PostgreSQL 18) in a temporary folder: the suite

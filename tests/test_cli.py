@@ -24,6 +24,7 @@ def _env(database_url: str, redis_url: str) -> dict[str, str]:
     )
 
 
+@pytest.mark.slow  # runs the console script
 async def test_create_user_creates_company_and_hotel_then_can_sign_in(
     database_url: str, redis_url: str, sessions: SessionFactory, gql: GraphQLClient
 ) -> None:
@@ -47,6 +48,7 @@ async def test_create_user_creates_company_and_hotel_then_can_sign_in(
     assert (await gql.login("b@sol.example", "secret-pass-1"))["user"]["role"] == "HOTEL"
 
 
+@pytest.mark.slow  # runs the console script
 async def test_production_hashes_passwords_with_argon2s_default_parameters(
     database_url: str, redis_url: str, sessions: SessionFactory, gql: GraphQLClient
 ) -> None:
@@ -65,6 +67,7 @@ async def test_production_hashes_passwords_with_argon2s_default_parameters(
     assert (await gql.login("p@prod.example", "secret-pass-1"))["user"]["role"] == "CLIENT"
 
 
+@pytest.mark.slow  # runs the console script
 async def test_create_user_refuses_bad_input_and_changes_nothing(
     database_url: str, redis_url: str, sessions: SessionFactory
 ) -> None:
@@ -120,6 +123,7 @@ async def test_account_rules_name_the_bad_field(
     assert expected in raised.value.message
 
 
+@pytest.mark.slow  # runs the console script
 async def test_seed_demo_is_idempotent_and_prints_logins(
     database_url: str, redis_url: str, sessions: SessionFactory, gql: GraphQLClient
 ) -> None:

@@ -142,6 +142,7 @@ mutation Requeue($id: ID!) { requeueEmail(id: $id) { id status requeues } }
 """
 
 
+@pytest.mark.slow  # a worker process, killed
 async def test_a_worker_killed_in_the_middle_of_a_send_loses_no_message(
     smtp: tuple[Inbox, int], settings: Settings, sessions: SessionFactory
 ) -> None:
@@ -235,6 +236,7 @@ async def test_a_lost_saq_job_is_dispatched_again_from_the_database(
     assert len(inbox.received) == 1
 
 
+@pytest.mark.slow  # 5,000 messages
 async def test_5000_bulk_messages_never_delay_a_high_message(
     smtp: tuple[Inbox, int], settings: Settings, sessions: SessionFactory
 ) -> None:

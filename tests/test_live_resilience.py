@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+import pytest
 
 from spirit_tours.config import Settings
 from spirit_tours.persistence.database import SessionFactory
@@ -29,6 +30,8 @@ from tests.graphql_client import GraphQLClient
 from tests.live_client import live, relayed
 from tests.quotation_flows import UPDATE, make_world, open_quotation
 from tests.redis_process import redis_process
+
+pytestmark = pytest.mark.slow  # a second server process, Redis restarts
 
 ROOM = """
 subscription($q: ID!) { quotationEvents(quotationId: $q) {

@@ -152,6 +152,7 @@ def test_the_public_url_is_an_http_url_and_https_in_production(
             settings.secured()
 
 
+@pytest.mark.slow  # runs the console script
 async def test_every_command_refuses_what_serve_refuses(tmp_path: Path) -> None:
     """Not only ``serve``: a command that loads the settings refuses a weak metrics token, a
     proxy list that trusts everyone or a bad public URL (it may leave unset the secrets only a
@@ -202,6 +203,7 @@ def _free_port() -> int:
         return port
 
 
+@pytest.mark.slow  # runs the console script
 async def test_serve_without_configuration_refuses_and_says_how_to_run_the_demo(
     tmp_path: Path,
 ) -> None:
@@ -325,6 +327,7 @@ def test_local_url_follows_host_and_port() -> None:
     assert local_url("localhost", 80) == "http://localhost:80"
 
 
+@pytest.mark.slow  # runs the console script
 async def test_links_follow_the_port_serve_listens_on(
     database_url: str, redis_url: str, make_user: UserFactory, tmp_path: Path
 ) -> None:
