@@ -156,6 +156,9 @@ class LiveServer:
     app: Starlette
 
 
+RUNNING: list[LiveServer] = []  # the servers running in this process, for clean_state and polls
+
+
 @pytest.fixture(scope="session")
 async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
     """The real ASGI app behind a real uvicorn server on a free loopback port."""
@@ -176,7 +179,12 @@ async def serving(settings: Settings) -> AsyncIterator[LiveServer]:
             task.result()
         await asyncio.sleep(0.02)
     port = server.servers[0].sockets[0].getsockname()[1]
-    yield LiveServer(url=f"http://127.0.0.1:{port}", server=server, app=app)
+    live = LiveServer(url=f"http://127.0.0.1:{port}", server=server, app=app)
+    RUNNING.append(live)
+    try:
+        yield live
+    finally:
+        RUNNING.remove(live)
     server.should_exit = True
     with contextlib.suppress(asyncio.CancelledError):
         await task
@@ -226,6 +234,9 @@ async def clean_state(engine: AsyncEngine, redis: Redis) -> None:
     """Every test starts from empty tables and an empty Redis database."""
     await empty_database(engine)
     await redis.flushdb()
+    for server in RUNNING:
+        # The hubs start counting positions from the empty outbox now, not at their next poll.
+        await server.app.state.services.hub._rewind_if_truncated()
 
 
 @pytest.fixture
