@@ -45,8 +45,9 @@ pytest: install
 # Sign-in and its throttle, live updates, e-mail delivery and the migrations, once more on the
 # embedded servers `make run` uses (Valkey 8.1, PostgreSQL 18) in a temporary folder: the suite
 # otherwise runs on the machine's servers, and the two must not drift apart.
-# (The 5,000-message priority test is left to the main run: it measures throughput, not servers.)
-EMBEDDED_TESTS := tests/test_auth.py tests/test_embedded_redis.py tests/test_password_reset.py \
+# (The 5,000-message priority test is left to the main run: it measures throughput, not servers;
+# test_embedded_redis too: it starts an embedded Valkey of its own in the main run already.)
+EMBEDDED_TESTS := tests/test_auth.py tests/test_password_reset.py \
 	tests/test_live.py tests/test_websocket.py tests/test_email_delivery.py tests/test_migrations.py \
 	--deselect tests/test_email_delivery.py::test_5000_bulk_messages_never_delay_a_high_message
 
