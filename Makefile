@@ -37,10 +37,12 @@ typecheck: install
 
 # The suite in parallel processes (pytest-xdist), each with a database and a Redis database of its
 # own (tests/conftest.py); mostly waiting on servers, so more processes than the machine's 2 cores.
-# The slow tests (marked `slow`: subprocesses, embedded servers, Redis restarts) start first.
+# The files with slow tests (marked `slow`: subprocesses, embedded servers, Redis restarts) come
+# first and are handed out two tests at a time (--maxschedchunk 2; by default xdist gives the
+# first quarter of the list to one worker in a block, which then ran every slow test alone).
 PYTEST_WORKERS ?= 4
 pytest: install
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist load --maxschedchunk 2 $(PYTEST_ARGS)
 
 # Sign-in and its throttle, live updates, e-mail delivery and the migrations, once more on the
 # embedded servers `make run` uses (Valkey 8.1, PostgreSQL 18) in a temporary folder: the suite
