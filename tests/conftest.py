@@ -28,6 +28,7 @@ from spirit_tours.auth import passwords
 from spirit_tours.config import Environment, Settings
 from spirit_tours.crypto import Keyring, new_key_spec
 from spirit_tours.edge.server import server_config
+from spirit_tours.jobs.monitor import show_queues
 from spirit_tours.persistence.accounts import User
 from spirit_tours.persistence.database import SessionFactory, create_engine, create_session_factory
 from spirit_tours.persistence.enums import Locale, Role
@@ -185,6 +186,10 @@ async def serving(settings: Settings) -> AsyncIterator[LiveServer]:
         yield live
     finally:
         RUNNING.remove(live)
+        if RUNNING:
+            # saq's monitor lists the queues of the app that started last (a registry per
+            # process): give it back to the server still running, as with one app per process.
+            show_queues(RUNNING[-1].app.state.services.queues.values())
     server.should_exit = True
     with contextlib.suppress(asyncio.CancelledError):
         await task
