@@ -23,9 +23,11 @@ install: $(BIN)/spirit-tours
 run: install
 	$(BIN)/spirit-tours serve --demo $(RUN_ARGS)
 
-## Lint (with the layer contract of docs/architecture.md), type-check, run the whole test suite,
-## then its embedded-server part.
-test: install lint typecheck pytest pytest-embedded
+## Lint (with the layer contract of docs/architecture.md), type-check, run the whole test suite
+## and its embedded-server part: side by side (make -j),
+## each one's output printed whole as it ends; `make test` fails if any of them fails.
+test: install
+	$(MAKE) --no-print-directory -j4 --output-sync=target lint typecheck pytest pytest-embedded
 
 lint: install
 	$(BIN)/ruff check .
@@ -35,14 +37,21 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# The suite in parallel processes (pytest-xdist), each with a database and a Redis database of its
+# own (tests/conftest.py); mostly waiting on servers, so more processes than the machine's 2 cores.
+# The files with slow tests (marked `slow`: subprocesses, embedded servers, Redis restarts) come
+# first and are handed out two tests at a time (--maxschedchunk 2; by default xdist gives the
+# first quarter of the list to one worker in a block, which then ran every slow test alone).
+PYTEST_WORKERS ?= 4
 pytest: install
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist load --maxschedchunk 2 $(PYTEST_ARGS)
 
 # Sign-in and its throttle, live updates, e-mail delivery and the migrations, once more on the
 # embedded servers `make run` uses (Valkey 8.1, PostgreSQL 18) in a temporary folder: the suite
 # otherwise runs on the machine's servers, and the two must not drift apart.
-# (The 5,000-message priority test is left to the main run: it measures throughput, not servers.)
-EMBEDDED_TESTS := tests/test_auth.py tests/test_embedded_redis.py tests/test_password_reset.py \
+# (The 5,000-message priority test is left to the main run: it measures throughput, not servers;
+# test_embedded_redis too: it starts an embedded Valkey of its own in the main run already.)
+EMBEDDED_TESTS := tests/test_auth.py tests/test_password_reset.py \
 	tests/test_live.py tests/test_websocket.py tests/test_email_delivery.py tests/test_migrations.py \
 	--deselect tests/test_email_delivery.py::test_5000_bulk_messages_never_delay_a_high_message
 

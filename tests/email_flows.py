@@ -16,14 +16,16 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from spirit_tours.config import Settings
 from spirit_tours.emails.queueing import Queued, enqueue_messages, queue_email
 from spirit_tours.emails.transport import SmtpTransport
 from spirit_tours.jobs.worker import JobRunner
 from spirit_tours.persistence.database import SessionFactory
+from spirit_tours.persistence.emails import EmailFeedCursor, EmailStatus
 from spirit_tours.persistence.emails import EmailMessage as MessageRow
+from spirit_tours.persistence.events import OutboxEvent
 
 DOMAIN = "spirit-tours.example"
 
@@ -151,6 +153,31 @@ async def until(check: Callable[[], Any], seconds: float, what: str = "condition
     deadline = time.monotonic() + seconds
     while not check():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
+
+
+async def settled(runner: JobRunner, sessions: SessionFactory, seconds: float = 30) -> None:
+    """Wait until nothing more can be sent: every outbox event published and turned into mail
+    by the feed, no message QUEUED or SENDING, no e-mail job queued, scheduled or running.
+    (A pause after the last expected message stood for this: "nothing more arrives".)"""
+    deadline = time.monotonic() + seconds
+    unsent_rows = (
+        select(func.count())
+        .select_from(MessageRow)
+        .where(MessageRow.status.in_([EmailStatus.QUEUED, EmailStatus.SENDING]))
+    )
+    while True:
+        async with sessions() as session:
+            unpublished = await session.scalar(
+                select(func.count()).select_from(OutboxEvent).where(OutboxEvent.position.is_(None))
+            )
+            last = await session.scalar(select(func.max(OutboxEvent.position))) or 0
+            fed = await session.scalar(select(func.max(EmailFeedCursor.position))) or 0
+            unsent = await session.scalar(unsent_rows)
+        jobs = [await queue.count("incomplete") for queue in runner.email_queues.values()]
+        if not unpublished and fed >= last and not unsent and not any(jobs):
+            return
+        assert time.monotonic() < deadline, (unpublished, last, fed, unsent, jobs)
         await asyncio.sleep(0.05)
 
 

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+import time
+import uuid
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
 import websockets
+from redis.asyncio import Redis
 from sqlalchemy import func, select
 from websockets.asyncio.client import ClientConnection
 
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.events import OutboxEvent
+from spirit_tours.realtime.rooms import quotation_room
+from tests.conftest import RUNNING, LiveServer
 
 PROTOCOL = websockets.Subprotocol("graphql-transport-ws")
 
@@ -85,18 +90,44 @@ class LiveClient:
 
 
 async def relayed(sessions: SessionFactory) -> None:
-    """Wait until the relay has published every committed event (so a new subscription
-    starts after them)."""
-    for _ in range(200):
+    """Wait until the relay has published every committed event and the hub of every server
+    running in this process has dispatched them, so a new subscription starts after them."""
+    for _ in range(400):
         async with sessions() as session:
             waiting = await session.scalar(
                 select(func.count()).select_from(OutboxEvent).where(OutboxEvent.position.is_(None))
             )
-        if not waiting:
-            await asyncio.sleep(0.1)  # and the hubs have dispatched them
+            last = await session.scalar(select(func.max(OutboxEvent.position)))
+        hubs = [server.app.state.services.hub for server in RUNNING]
+        if not waiting and all(hub.position == (last or 0) for hub in hubs):
             return
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.025)
     raise AssertionError("the relay did not publish the outbox")
+
+
+def room_of(quotation_id: str) -> str:
+    """The live room of a quotation."""
+    return quotation_room(uuid.UUID(quotation_id))
+
+
+async def listening(server: LiveServer, rooms: Mapping[str, int], seconds: float = 10.0) -> None:
+    """Wait until ``server``'s hub has at least so many subscriptions listening in each room:
+    from then on they receive whatever happens there. (What a fixed pause after subscribing
+    stood for; read from the hub's room table, which only this process can see.)"""
+    hub = server.app.state.services.hub
+    deadline = time.monotonic() + seconds
+    while any(len(hub._rooms.get(room, ())) < count for room, count in rooms.items()):
+        assert time.monotonic() < deadline, f"subscriptions never listened in {dict(rooms)}"
+        await asyncio.sleep(0.01)
+
+
+async def present(redis: Redis, room: str, count: int = 1, seconds: float = 10.0) -> None:
+    """Wait until ``count`` connections are present in ``room`` (in Redis, so on any server
+    process): a subscription is present just before its hub listens for it."""
+    deadline = time.monotonic() + seconds
+    while await redis.zcard(f"presence:{room}") < count:
+        assert time.monotonic() < deadline, f"no {count} present in {room}"
+        await asyncio.sleep(0.01)
 
 
 @asynccontextmanager

@@ -145,6 +145,20 @@ async def test_overlaps_are_refused_by_exclude_constraints_not_triggers(
     assert triggers == 0
 
 
+async def _until_waiting_on_a_lock(sessions: SessionFactory) -> None:
+    """Poll PostgreSQL until a session of this database waits on a lock."""
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    for _ in range(400):
+        async with sessions() as session:
+            if await session.scalar(waiting):
+                return
+        await asyncio.sleep(0.025)
+    raise AssertionError("no transaction ever waited on a lock")
+
+
 async def test_racing_transactions_cannot_both_assign_a_guide_behind_the_apis_back(
     gql: GraphQLClient, make_user: UserFactory, sessions: SessionFactory
 ) -> None:
@@ -159,7 +173,7 @@ async def test_racing_transactions_cannot_both_assign_a_guide_behind_the_apis_ba
         racing = asyncio.create_task(
             two.execute(RAW_INSERT, {"guide": guide_id, "booking": second})
         )
-        await asyncio.sleep(0.3)
+        await _until_waiting_on_a_lock(sessions)
         assert not racing.done()
         await one.commit()
         # ...and then sees the committed assignment.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argon2
 import pytest
 from sqlalchemy import select
 
@@ -23,6 +24,7 @@ def _env(database_url: str, redis_url: str) -> dict[str, str]:
     )
 
 
+@pytest.mark.slow  # runs the console script
 async def test_create_user_creates_company_and_hotel_then_can_sign_in(
     database_url: str, redis_url: str, sessions: SessionFactory, gql: GraphQLClient
 ) -> None:
@@ -46,6 +48,26 @@ async def test_create_user_creates_company_and_hotel_then_can_sign_in(
     assert (await gql.login("b@sol.example", "secret-pass-1"))["user"]["role"] == "HOTEL"
 
 
+@pytest.mark.slow  # runs the console script
+async def test_production_hashes_passwords_with_argon2s_default_parameters(
+    database_url: str, redis_url: str, sessions: SessionFactory, gql: GraphQLClient
+) -> None:
+    """The suite's cheap password profile stays in the test process: the console script (as
+    production runs it) stores argon2id with argon2-cffi's defaults, RFC 9106's low-memory
+    profile (t=3, m=64 MiB, p=4), and such a hash signs in on the test server too."""
+    env = _env(database_url, redis_url)
+    args = ["--password", "secret-pass-1", "--role", "CLIENT"]
+    created = await run_cli("create-user", "--email", "p@prod.example", *args, env=env)
+    assert created.code == 0, created.stderr
+
+    async with sessions() as session:
+        stored = await session.scalar(select(User.password_hash))
+    assert stored is not None
+    assert argon2.extract_parameters(stored) == argon2.profiles.RFC_9106_LOW_MEMORY
+    assert (await gql.login("p@prod.example", "secret-pass-1"))["user"]["role"] == "CLIENT"
+
+
+@pytest.mark.slow  # runs the console script
 async def test_create_user_refuses_bad_input_and_changes_nothing(
     database_url: str, redis_url: str, sessions: SessionFactory
 ) -> None:
@@ -101,6 +123,7 @@ async def test_account_rules_name_the_bad_field(
     assert expected in raised.value.message
 
 
+@pytest.mark.slow  # runs the console script
 async def test_seed_demo_is_idempotent_and_prints_logins(
     database_url: str, redis_url: str, sessions: SessionFactory, gql: GraphQLClient
 ) -> None:

@@ -34,6 +34,7 @@ from tests.email_flows import (
     parts,
     queue_now,
     running_jobs,
+    settled,
     smtp,
     until,
     until_status,
@@ -52,7 +53,7 @@ async def test_a_message_is_delivered_once_with_both_parts_and_tracked_links(
     async with running_jobs(settings, port) as runner:
         queued = await queue_now(sessions, runner, "welcome", "ana@example.com", "pt", WELCOME)
         await until(lambda: inbox.received, 20, "the message")
-        await asyncio.sleep(0.5)  # nothing more arrives
+        await settled(runner, sessions)  # nothing more arrives
     (message,) = inbox.received
     row = await message_row(sessions, queued.id)
     assert row.status == EmailStatus.SENT
@@ -121,7 +122,7 @@ async def test_a_refused_message_is_retried_dead_lettered_and_requeued_by_admin_
         requeued = await gql.execute(REQUEUE, {"id": str(queued.id)}, token=admin)
         assert requeued.ok()["requeueEmail"]["status"] in {"QUEUED", "SENDING", "SENT"}
         await until(lambda: inbox.to("ana@example.com"), 20, "the requeued message")
-        await asyncio.sleep(1.0)
+        await settled(runner, sessions)
         again = await gql.execute(REQUEUE, {"id": str(queued.id)}, token=admin)
         assert again.codes == ["INVALID_STATE"]  # sent: nothing to requeue
         missing = await gql.execute(REQUEUE, {"id": str(uuid.uuid4())}, token=admin)
@@ -141,6 +142,7 @@ mutation Requeue($id: ID!) { requeueEmail(id: $id) { id status requeues } }
 """
 
 
+@pytest.mark.slow  # a worker process, killed
 async def test_a_worker_killed_in_the_middle_of_a_send_loses_no_message(
     smtp: tuple[Inbox, int], settings: Settings, sessions: SessionFactory
 ) -> None:
@@ -196,9 +198,9 @@ async def test_a_worker_killed_in_the_middle_of_a_send_loses_no_message(
     inbox.stall.set()
     inbox.stall = None
     assert (await message_row(sessions, queued.id)).status == EmailStatus.SENDING  # its claim
-    async with running_jobs(settings, port, sweep_seconds=1):
+    async with running_jobs(settings, port, sweep_seconds=1) as runner:
         await until(lambda: inbox.received, 30, "the message after the crash")
-        await asyncio.sleep(1.0)
+        await settled(runner, sessions)
     assert len(inbox.received) == 1
     row = await message_row(sessions, queued.id)
     assert row.status == EmailStatus.SENT
@@ -234,6 +236,7 @@ async def test_a_lost_saq_job_is_dispatched_again_from_the_database(
     assert len(inbox.received) == 1
 
 
+@pytest.mark.slow  # 5,000 messages
 async def test_5000_bulk_messages_never_delay_a_high_message(
     smtp: tuple[Inbox, int], settings: Settings, sessions: SessionFactory
 ) -> None:
@@ -367,6 +370,8 @@ async def test_stopping_the_workers_lets_a_send_in_progress_finish_and_be_record
         queued = await queue_now(sessions, runner, "welcome", "ana@example.com", "en", WELCOME)
         await until(lambda: inbox.stalled == 1, 20, "the send to start")
         stopping = asyncio.create_task(runner.stop())
+        # A pause that is the assertion itself: stopping does not end while the send is held
+        # (no event marks "still waiting"; 1 s is the worker's retry delay, long enough).
         await asyncio.sleep(1.0)
         assert not stopping.done()  # it waits for the send in progress
         inbox.stall.set()

@@ -20,7 +20,7 @@ from spirit_tours.persistence.emails import EmailMessage as MessageRow
 from spirit_tours.persistence.emails import EmailStatus
 from tests.booking_flows import CANCEL, approved_quotation, book
 from tests.conftest import UserFactory
-from tests.email_flows import Inbox, parts, running_jobs, smtp
+from tests.email_flows import Inbox, parts, running_jobs, settled, smtp
 from tests.graphql_client import GraphQLClient
 from tests.payment_flows import start_payment, stripe_api, stripe_event, stripe_signature
 from tests.quotation_flows import make_world
@@ -52,7 +52,7 @@ async def test_the_workflow_mails_each_party_in_its_language_with_what_it_may_se
     make_user: UserFactory,
 ) -> None:
     inbox, port = smtp
-    async with running_jobs(settings, port):
+    async with running_jobs(settings, port) as runner:
         world = await make_world(gql, make_user)
         quotation_id = await approved_quotation(gql, world)
         booking_id = await book(gql, world.agency.token, quotation_id)
@@ -79,7 +79,7 @@ async def test_the_workflow_mails_each_party_in_its_language_with_what_it_may_se
             if await all_sent():
                 break
             await asyncio.sleep(0.1)
-        await asyncio.sleep(1.0)  # nothing more, nothing twice
+        await settled(runner, sessions)  # nothing more, nothing twice
     rows = await _sent(sessions)
     counts = {t: len(_by_template(rows, t)) for t in expected}
     assert counts == expected

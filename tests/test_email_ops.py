@@ -4,7 +4,6 @@ behind ADMIN sign-in."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from datetime import UTC, datetime, timedelta
 
@@ -12,8 +11,9 @@ import httpx
 
 from spirit_tours.config import Settings
 from spirit_tours.core.enums import Locale, Role
+from spirit_tours.persistence.database import SessionFactory
 from tests.conftest import PASSWORD, LiveServer, UserFactory
-from tests.email_flows import Inbox, parts, running_jobs, smtp, until
+from tests.email_flows import Inbox, parts, running_jobs, settled, smtp, until
 from tests.graphql_client import GraphQLClient
 from tests.live_client import live
 
@@ -45,6 +45,7 @@ async def _people(make_user: UserFactory) -> None:
 async def test_the_newsletter_reaches_everyone_in_their_language_except_who_opted_out(
     smtp: tuple[Inbox, int],
     settings: Settings,
+    sessions: SessionFactory,
     gql: GraphQLClient,
     make_user: UserFactory,
     live_server: LiveServer,
@@ -70,7 +71,7 @@ async def test_the_newsletter_reaches_everyone_in_their_language_except_who_opte
         bad = await gql.execute(NEWSLETTER, {"input": {**LETTER, field: value}}, token=admin)
         assert bad.codes == ["BAD_USER_INPUT"], (field, bad.errors)
         assert bad.errors[0]["extensions"]["field"] == field
-    async with running_jobs(settings, port):
+    async with running_jobs(settings, port) as runner:
         keyed = {**LETTER, "idempotencyKey": "lima-2026-11"}
         sent = await gql.execute(NEWSLETTER, {"input": keyed}, token=admin)
         assert sent.ok()["sendNewsletter"] == {"queued": 2, "suppressed": 1}
@@ -78,7 +79,7 @@ async def test_the_newsletter_reaches_everyone_in_their_language_except_who_opte
         assert retried.ok()["sendNewsletter"] == {"queued": 0, "suppressed": 0}
         await until(lambda: inbox.to("maria@andes.example") and inbox.to("ops@spirit.example"),
                     20, "the newsletter")  # fmt: skip
-        await asyncio.sleep(0.5)
+        await settled(runner, sessions)
     newsletters = [m for m in inbox.received if "Lima" in m["Subject"] or "Lima" in str(m)]
     assert sorted(m["To"] for m in newsletters) == ["maria@andes.example", "ops@spirit.example"]
     (spanish,) = [m for m in newsletters if m["To"] == "maria@andes.example"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 from decimal import Decimal
 
+import pytest
 from babel.dates import format_date
 from babel.numbers import format_currency
 
@@ -17,6 +18,8 @@ from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.emails import EmailStatus
 from tests.email_flows import Inbox, message_row, parts, queue_now, running_jobs, smtp, until
 from tests.test_email_templates import HEADING, LOCALES, SAMPLE, po_messages, template_text
+
+pytestmark = pytest.mark.slow  # every template in every locale over SMTP
 
 __all__ = ["smtp"]
 

@@ -4,7 +4,6 @@ marketing mail but never transactional mail, and the preferences page."""
 
 from __future__ import annotations
 
-import asyncio
 import html
 import re
 import uuid
@@ -24,6 +23,7 @@ from tests.email_flows import (
     parts,
     queue_now,
     running_jobs,
+    settled,
     smtp,
     until,
     until_status,
@@ -155,7 +155,7 @@ async def test_one_click_unsubscribe_stops_marketing_mail_but_never_transactiona
         assert later is None  # suppressed at queueing (kept for the statistics)
         welcome = await queue_now(sessions, runner, "welcome", "ana@example.com", "en", WELCOME)
         await until(lambda: inbox.to("ana@example.com"), 20, "the transactional mail")
-        await asyncio.sleep(0.5)
+        await settled(runner, sessions)
     assert [m["Subject"] for m in inbox.to("ana@example.com")] == [
         inbox.to("ana@example.com")[0]["Subject"]
     ]

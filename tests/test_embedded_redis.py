@@ -8,11 +8,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 
 from spirit_tours.config import Settings
 from spirit_tours.dev.embedded import EmbeddedRedis
 from tests.conftest import PASSWORD, UserFactory, serving
 from tests.graphql_client import LOGIN, GraphQLClient
+
+pytestmark = pytest.mark.slow  # an embedded Valkey of its own
 
 
 async def test_failed_logins_on_the_embedded_server_are_refused_and_counted(

@@ -13,12 +13,15 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 
 from spirit_tours.dev.demo import DEMO_PASSWORD
 from spirit_tours.dev.embedded import EmbeddedPostgres, EmbeddedRedis
 from tests.cli import SCRIPT, clean_env, run_cli
 from tests.email_flows import until
 from tests.graphql_client import GraphQLClient
+
+pytestmark = pytest.mark.slow  # serve on embedded servers, in subprocesses
 
 
 def _free_port() -> int:

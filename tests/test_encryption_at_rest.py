@@ -276,6 +276,7 @@ def _cli_env(settings: Settings, keys: str, data_dir: Path) -> dict[str, str]:
     )
 
 
+@pytest.mark.slow  # runs the console script
 async def test_rotate_keys_moves_every_value_to_the_new_key(
     settings: Settings,
     gql: GraphQLClient,
@@ -368,6 +369,7 @@ def _insert_plaintext(connection: Connection) -> None:
     connection.execute(text("SET session_replication_role = DEFAULT"))
 
 
+@pytest.mark.slow  # a database of its own, migrated
 async def test_migration_0010_encrypts_the_rows_it_finds_and_needs_a_key_for_them() -> None:
     from spirit_tours.core.crypto import EncryptionError, Keyring, new_key_spec
 

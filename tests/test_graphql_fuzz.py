@@ -44,7 +44,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import mutations, queries
 from redis.asyncio import Redis
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from spirit_tours.core.enums import Role
@@ -53,7 +53,7 @@ from spirit_tours.persistence.models import Base
 from spirit_tours.resolvers.accounts import NewUser, create_user
 from spirit_tours.schema.build import sdl
 from tests.booking_flows import APPROVE, CREATE_VEHICLE, book
-from tests.conftest import PASSWORD, LiveServer
+from tests.conftest import PASSWORD, LiveServer, empty_database
 from tests.graphql_client import GraphQLClient
 from tests.live_client import live, relayed
 from tests.payment_flows import start_payment, stripe_api
@@ -331,9 +331,7 @@ async def _seed(gql: GraphQLClient, sessions: SessionFactory) -> tuple[World, di
 async def fuzz(
     live_server: LiveServer, engine: AsyncEngine, sessions: SessionFactory, redis: Redis
 ) -> AsyncIterator[Fuzz]:
-    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
-    async with engine.begin() as connection:
-        await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    await empty_database(engine)
     await redis.flushdb()
     async with httpx.AsyncClient(base_url=live_server.url, timeout=60) as http:
         world, pool = await _seed(GraphQLClient(http), sessions)

@@ -145,6 +145,11 @@ async def test_a_streamed_body_is_cut_off_at_the_limit(
         (f"/e/u/{uuid.uuid4()}/signature", "max_form_bytes"),
         ("/webhooks/stripe", "webhook"),
     ],
+    ids=[
+        "offline-payment-form",
+        "unsubscribe-form",
+        "stripe-webhook",
+    ],  # the same in every xdist worker
 )
 async def test_forms_and_webhooks_have_their_own_smaller_limits(
     live_server: LiveServer, settings: Settings, path: str, limit: str

@@ -4,6 +4,7 @@ the inbox, chat, presence."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 from sqlalchemy import func, select, text, update
@@ -12,10 +13,11 @@ from websockets.exceptions import ConnectionClosed
 from spirit_tours.auth.tokens import TokenService
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.events import OutboxEvent
+from spirit_tours.realtime.rooms import company_room
 from spirit_tours.resolvers.auth import viewer_of
 from tests.conftest import TEST_JWT_SECRET, LiveServer, UserFactory
 from tests.graphql_client import GraphQLClient
-from tests.live_client import live, relayed
+from tests.live_client import listening, live, relayed, room_of
 from tests.quotation_flows import CLOSE, make_world, open_quotation, submit
 
 ROOM = """
@@ -50,7 +52,7 @@ async def test_each_viewer_receives_offer_events_as_the_privacy_table_allows(
         for client in (admin, owner, own, rival):
             await client.subscribe("open", ROOM, {"q": quotation})
             await client.subscribe("hidden", ROOM, {"q": hidden})
-        await asyncio.sleep(0.3)  # subscriptions registered
+        await listening(live_server, {room_of(quotation): 4, room_of(hidden): 4})
         await submit(gql, world.hotels[0], quotation, "900.00")
         await submit(gql, world.hotels[0], hidden, "800.00")
         events = {name: await client.event("open", "quotationEvents")
@@ -80,14 +82,14 @@ async def test_resume_with_a_cursor_replays_exactly_the_missed_events(
     await relayed(sessions)
     async with live(live_server.url, world.admin.token) as admin:
         await admin.subscribe("s", ROOM, {"q": quotation})
-        await asyncio.sleep(0.3)
+        await listening(live_server, {room_of(quotation): 1})
         await submit(gql, world.hotels[0], quotation, "900.00")
         first = await admin.event("s", "quotationEvents")
     # Disconnected: three things happen.
     await submit(gql, world.hotels[1], quotation, "950.00")
     await submit(gql, world.hotels[2], quotation, "990.00")
     (await gql.execute(CLOSE, {"q": quotation}, token=world.admin.token)).ok()
-    await asyncio.sleep(0.5)
+    await relayed(sessions)
     async with live(live_server.url, world.admin.token) as admin:
         await admin.subscribe("s", ROOM, {"q": quotation, "after": first["cursor"]})
         missed = [await admin.event("s", "quotationEvents") for _ in range(3)]
@@ -161,10 +163,10 @@ async def test_chat_typing_and_presence_stay_inside_their_thread(
         live(live_server.url, world.hotels[1].token) as rival,
     ):
         await rival.subscribe("room", ROOM, {"q": quotation})
-        await asyncio.sleep(0.3)
+        await listening(live_server, {room_of(quotation): 1})
         for client in (admin, owner, inti):
             await client.subscribe("room", ROOM, {"q": quotation})
-        await asyncio.sleep(0.3)
+        await listening(live_server, {room_of(quotation): 4})
         # The rival sees operator staff arrive, never the other hotel or the owner.
         arrivals = [(await rival.data("room"))["quotationEvents"]]
         await rival.nothing("room", 1.0, but="no-exception")
@@ -213,7 +215,7 @@ async def test_a_hotel_removed_from_a_quotation_stops_receiving_it(
     await relayed(sessions)
     async with live(live_server.url, world.hotels[2].token) as hotel:
         await hotel.subscribe("room", ROOM, {"q": quotation})
-        await asyncio.sleep(0.3)
+        await listening(live_server, {room_of(quotation): 1})
         removed = {"q": quotation, "h": world.hotels[2].hotel_id}
         (await gql.execute(REMOVE, removed, token=world.admin.token)).ok()
         closing = await hotel.next("room")
@@ -246,7 +248,7 @@ async def test_an_old_cursor_is_refused_with_a_code_so_the_client_refetches(
         assert "BAD_USER_INPUT" in str(await admin.next("zero"))
         # A quiet room: nothing was missed, however old the cursor, so it resumes.
         await admin.subscribe("quiet", ROOM, {"q": quotation, "after": f"p{last}"})
-        await asyncio.sleep(0.3)
+        await listening(live_server, {room_of(quotation): 1})
         await submit(gql, world.hotels[0], quotation, "900.00")
         resumed = await admin.event("quiet", "quotationEvents")
         assert resumed["cursor"] == f"p{int(str(last)) + 1}"
@@ -334,6 +336,8 @@ async def test_a_hotel_never_hears_of_a_competitors_invitation(
     quotations = {mode: await open_quotation(gql, world, mode=mode) for mode in modes}
     await relayed(sessions)
     admin_token, rival = world.admin.token, world.hotels[0]
+    company = await gql.execute("{ viewer { company { id } } }", token=rival.token)
+    rival_company = uuid.UUID(company.ok()["viewer"]["company"]["id"])
     async with (
         live(live_server.url, admin_token) as admin,
         live(live_server.url, rival.token) as inti,
@@ -342,7 +346,8 @@ async def test_a_hotel_never_hears_of_a_competitors_invitation(
             await admin.subscribe(mode, ROOM, {"q": quotation})
             await inti.subscribe(mode, ROOM, {"q": quotation})
         await inti.subscribe("company", COMPANY)
-        await asyncio.sleep(0.3)  # subscriptions registered
+        rooms = {room_of(quotation): 2 for quotation in quotations.values()}
+        await listening(live_server, {**rooms, company_room(rival_company): 1})
         for mode, quotation in quotations.items():
             removed = {"q": quotation, "h": world.hotels[2].hotel_id}
             (await gql.execute(REMOVE, removed, token=admin_token)).ok()
@@ -385,7 +390,7 @@ async def test_rank_only_competitors_hear_of_a_revision_only_when_their_rank_mov
     ):
         for client in (admin, inti, rival):
             await client.subscribe("q", ROOM, {"q": quotation})
-        await asyncio.sleep(0.3)  # subscriptions registered
+        await listening(live_server, {room_of(quotation): 3})
         revisions = [{"notes": "Breakfast included"}, {"netPrice": "950.00"},
                      {"netPrice": "1100.00"}]  # fmt: skip
         for terms in revisions:

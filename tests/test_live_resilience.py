@@ -13,6 +13,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+import pytest
+from redis.asyncio import Redis
 
 from spirit_tours.config import Settings
 from spirit_tours.persistence.database import SessionFactory
@@ -26,9 +28,11 @@ from tests.conftest import (
     serving,
 )
 from tests.graphql_client import GraphQLClient
-from tests.live_client import live, relayed
+from tests.live_client import listening, live, present, relayed, room_of
 from tests.quotation_flows import UPDATE, make_world, open_quotation
 from tests.redis_process import redis_process
+
+pytestmark = pytest.mark.slow  # a second server process, Redis restarts
 
 ROOM = """
 subscription($q: ID!) { quotationEvents(quotationId: $q) {
@@ -78,7 +82,11 @@ async def _server_process(database_url: str, redis_url: str) -> AsyncIterator[st
 
 
 async def test_a_mutation_on_one_process_reaches_a_subscriber_on_another(
-    gql: GraphQLClient, make_user: UserFactory, settings: Settings, sessions: SessionFactory
+    gql: GraphQLClient,
+    make_user: UserFactory,
+    settings: Settings,
+    sessions: SessionFactory,
+    redis: Redis,
 ) -> None:
     world = await make_world(gql, make_user)
     quotation = await open_quotation(gql, world)
@@ -90,7 +98,8 @@ async def test_a_mutation_on_one_process_reaches_a_subscriber_on_another(
         live(other, world.agency.token) as owner,
     ):
         await owner.subscribe("s", ROOM, {"q": quotation})
-        await asyncio.sleep(0.5)
+        # Present in the room (Redis): the other process listens a round trip later.
+        await present(redis, room_of(quotation))
         started = time.monotonic()
         await _touch(gql, world.admin.token, quotation, 1)  # on the in-process server
         event = await owner.event("s", "quotationEvents")
@@ -114,7 +123,7 @@ async def test_subscribers_lose_nothing_while_redis_restarts(
             async with live(server.url, world.admin.token) as admin:
                 await admin.subscribe("s", ROOM, {"q": quotation})
                 await asyncio.wait_for(hub.connected.wait(), 10)
-                await asyncio.sleep(0.3)
+                await listening(server, {room_of(quotation): 1})
                 for n in range(3):
                     await _touch(local, world.admin.token, quotation, n)
                 received += [(await admin.event("s", "quotationEvents"))["cursor"]
@@ -168,7 +177,7 @@ async def test_presence_turns_offline_within_a_minute_when_a_client_vanishes(
     ws_url = live_server.url.replace("http://", "ws://") + "/graphql"
     async with live(live_server.url, world.hotels[0].token) as hotel:
         await hotel.subscribe("s", ROOM, {"q": quotation})
-        await asyncio.sleep(0.3)
+        await listening(live_server, {room_of(quotation): 1})
         client = await asyncio.create_subprocess_exec(
             sys.executable, "-c", VANISHING_CLIENT, ws_url, other_admin, quotation,
             stdout=asyncio.subprocess.PIPE,

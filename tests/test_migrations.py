@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -30,6 +31,7 @@ async def test_models_match_migrations(engine: AsyncEngine) -> None:
     assert await current_revision(engine) == head_revision()
 
 
+@pytest.mark.slow  # a database of its own, migrated
 async def test_migrations_downgrade_and_upgrade_again() -> None:
     url = await services.create_database("spirit_migrations")
     engine = create_engine(url)

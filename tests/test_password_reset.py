@@ -3,7 +3,6 @@ expires, signs the user out everywhere, and reveals nothing about unknown addres
 
 from __future__ import annotations
 
-import asyncio
 import re
 from urllib.parse import parse_qs, urlsplit
 
@@ -11,7 +10,7 @@ from spirit_tours.config import Settings
 from spirit_tours.core.enums import Locale, Role
 from spirit_tours.persistence.database import SessionFactory
 from tests.conftest import PASSWORD, UserFactory
-from tests.email_flows import Inbox, parts, running_jobs, smtp, until
+from tests.email_flows import Inbox, parts, running_jobs, settled, smtp, until
 from tests.graphql_client import LOGIN, GraphQLClient
 
 __all__ = ["smtp"]
@@ -40,7 +39,7 @@ async def test_a_reset_link_works_once_and_signs_the_user_out_everywhere(
     inbox, port = smtp
     await make_user("ana@example.com", Role.CLIENT, locale=Locale.PT)
     session = await gql.login("ana@example.com", PASSWORD)
-    async with running_jobs(settings, port):
+    async with running_jobs(settings, port) as runner:
         assert (await gql.execute(REQUEST, {"e": " ANA@example.com "})).ok() == {
             "requestPasswordReset": True
         }
@@ -49,7 +48,7 @@ async def test_a_reset_link_works_once_and_signs_the_user_out_everywhere(
             "requestPasswordReset": True  # unknown addresses learn nothing
         }
         await until(lambda: inbox.to("ana@example.com"), 20, "the reset mail")
-        await asyncio.sleep(1.0)
+        await settled(runner, sessions)
     assert inbox.to("nobody@example.com") == []
     assert len([m for m in inbox.to("ana@example.com") if "reset-password" in str(m)]) == 1
     reset_mail = next(m for m in inbox.to("ana@example.com") if "reset-password" in str(m))

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from spirit_tours.config import Settings
@@ -22,6 +23,8 @@ from tests.graphql_client import LOGIN, GraphQLClient
 from tests.live_client import live, relayed
 from tests.quotation_flows import UPDATE, make_world, open_quotation
 from tests.redis_process import free_port, redis_process
+
+pytestmark = pytest.mark.slow  # a Redis server of its own, stalled
 
 READ_TIMEOUT = 2.0  # the smallest SPIRIT_REDIS_SOCKET_TIMEOUT_SECONDS allowed
 

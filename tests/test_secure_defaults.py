@@ -35,7 +35,7 @@ from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.payments import Payment
 from tests.booking_flows import booked
-from tests.cli import SCRIPT, clean_env, run_cli
+from tests.cli import SCRIPT, Completed, clean_env, run_cli
 from tests.conftest import TEST_ENCRYPTION_KEYS, LiveServer, UserFactory, serving
 from tests.graphql_client import GraphQLClient
 from tests.payment_flows import PAYMENT, start_payment
@@ -151,6 +151,7 @@ def test_the_public_url_is_an_http_url_and_https_in_production(
             settings.secured()
 
 
+@pytest.mark.slow  # runs the console script
 async def test_every_command_refuses_what_serve_refuses(tmp_path: Path) -> None:
     """Not only ``serve``: a command that loads the settings refuses a weak metrics token, a
     proxy list that trusts everyone or a bad public URL (it may leave unset the secrets only a
@@ -167,13 +168,18 @@ async def test_every_command_refuses_what_serve_refuses(tmp_path: Path) -> None:
         {"SPIRIT_FORWARDED_ALLOW_IPS": "0.0.0.0/0"},
         {"SPIRIT_PUBLIC_URL": "javascript:alert(1)"},
     ]
-    for args in commands:
-        for setting in bad:
-            env = clean_env(SPIRIT_DATA_DIR=str(data_dir),
-                            SPIRIT_ENCRYPTION_KEYS=TEST_ENCRYPTION_KEYS, **setting)  # fmt: skip
-            refused = await run_cli(*args, env=env)
-            assert refused.code == 1, (args, setting, refused.stdout)
-            assert next(iter(setting)) in refused.stderr, refused.stderr
+    cases = [(args, setting) for args in commands for setting in bad]
+
+    async def run(args: tuple[str, ...], setting: dict[str, str]) -> Completed:
+        env = clean_env(SPIRIT_DATA_DIR=str(data_dir),
+                        SPIRIT_ENCRYPTION_KEYS=TEST_ENCRYPTION_KEYS, **setting)  # fmt: skip
+        return await run_cli(*args, env=env)
+
+    # The twelve processes side by side: each spends its time importing, then refuses.
+    results = await asyncio.gather(*(run(args, setting) for args, setting in cases))
+    for (args, setting), refused in zip(cases, results, strict=True):
+        assert refused.code == 1, (args, setting, refused.stdout)
+        assert next(iter(setting)) in refused.stderr, refused.stderr
     assert not (data_dir / "postgres").exists()  # refused before starting anything
 
 
@@ -201,6 +207,7 @@ def _free_port() -> int:
         return port
 
 
+@pytest.mark.slow  # runs the console script
 async def test_serve_without_configuration_refuses_and_says_how_to_run_the_demo(
     tmp_path: Path,
 ) -> None:
@@ -324,6 +331,7 @@ def test_local_url_follows_host_and_port() -> None:
     assert local_url("localhost", 80) == "http://localhost:80"
 
 
+@pytest.mark.slow  # runs the console script
 async def test_links_follow_the_port_serve_listens_on(
     database_url: str, redis_url: str, make_user: UserFactory, tmp_path: Path
 ) -> None:
