@@ -61,6 +61,7 @@ from sqlalchemy import func, insert, select
 
 from benchmarks.keys import KEYRING
 from spirit_tours.core.clock import now_utc
+from spirit_tours.core.enums import EmailStatus
 from spirit_tours.dev import servers as devservers
 from spirit_tours.emails.catalog import LOCALES
 from spirit_tours.emails.compose import Composer, message_id_domain
@@ -71,7 +72,7 @@ from spirit_tours.emails.render import render_html, template_info
 from spirit_tours.emails.text import html_to_text
 from spirit_tours.jobs.email import CONCURRENCY, email_queues
 from spirit_tours.persistence.database import SessionFactory, create_engine, create_session_factory
-from spirit_tours.persistence.emails import EmailMessage, EmailStatus
+from spirit_tours.persistence.emails import EmailMessage
 from spirit_tours.persistence.migrate import migrate
 
 REDIS_URL = os.environ.get("SPIRIT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")

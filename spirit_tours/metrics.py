@@ -23,10 +23,11 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from spirit_tours.core.enums import EmailStatus
 from spirit_tours.core.errors import DomainError
 from spirit_tours.core.metrics import PROCESS
 from spirit_tours.graphql_app import bearer_token
-from spirit_tours.persistence.emails import EmailMessage, EmailStatus
+from spirit_tours.persistence.emails import EmailMessage
 from spirit_tours.persistence.events import OutboxEvent
 from spirit_tours.services import Services
 

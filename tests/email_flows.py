@@ -19,11 +19,12 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import func, select
 
 from spirit_tours.config import Settings
+from spirit_tours.core.enums import EmailStatus
 from spirit_tours.emails.queueing import Queued, enqueue_messages, queue_email
 from spirit_tours.emails.transport import SmtpTransport
 from spirit_tours.jobs.worker import JobRunner
 from spirit_tours.persistence.database import SessionFactory
-from spirit_tours.persistence.emails import EmailFeedCursor, EmailStatus
+from spirit_tours.persistence.emails import EmailFeedCursor
 from spirit_tours.persistence.emails import EmailMessage as MessageRow
 from spirit_tours.persistence.events import OutboxEvent
 

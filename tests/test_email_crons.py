@@ -11,11 +11,10 @@ from email.message import EmailMessage
 from sqlalchemy import func, select, text
 
 from spirit_tours.config import Settings
-from spirit_tours.core.enums import Role
+from spirit_tours.core.enums import EmailStatus, Role
 from spirit_tours.jobs.email_crons import birthday_mail, deadline_warnings, expire_quotations
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.emails import EmailMessage as MessageRow
-from spirit_tours.persistence.emails import EmailStatus
 from spirit_tours.persistence.events import OutboxEvent
 from spirit_tours.persistence.quotations import Quotation
 from tests.booking_flows import approved_quotation, book

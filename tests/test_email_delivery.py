@@ -22,11 +22,10 @@ from sqlalchemy import func, insert, select, text
 
 from spirit_tours.config import Settings
 from spirit_tours.core.clock import now_utc
-from spirit_tours.core.enums import Role
+from spirit_tours.core.enums import EmailStatus, Role
 from spirit_tours.emails.queueing import Queued, enqueue_messages
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.emails import EmailMessage as MessageRow
-from spirit_tours.persistence.emails import EmailStatus
 from tests.conftest import PASSWORD, TEST_ENCRYPTION_KEYS, UserFactory
 from tests.email_flows import (
     Inbox,

@@ -15,9 +15,9 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from spirit_tours.config import Settings
+from spirit_tours.core.enums import EmailStatus
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.emails import EmailMessage as MessageRow
-from spirit_tours.persistence.emails import EmailStatus
 from tests.booking_flows import CANCEL, approved_quotation, book
 from tests.conftest import UserFactory
 from tests.email_flows import Inbox, parts, running_jobs, settled, smtp

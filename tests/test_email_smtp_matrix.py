@@ -12,10 +12,10 @@ from babel.dates import format_date
 from babel.numbers import format_currency
 
 from spirit_tours.config import Settings
+from spirit_tours.core.enums import EmailStatus
 from spirit_tours.emails.render import TEMPLATES
 from spirit_tours.permissions.mail import refused_keys
 from spirit_tours.persistence.database import SessionFactory
-from spirit_tours.persistence.emails import EmailStatus
 from tests.email_flows import Inbox, message_row, parts, queue_now, running_jobs, smtp, until
 from tests.test_email_templates import HEADING, LOCALES, SAMPLE, po_messages, template_text
 

@@ -13,10 +13,10 @@ import httpx
 import pytest
 
 from spirit_tours.config import Settings
+from spirit_tours.core.enums import EmailStatus
 from spirit_tours.emails.links import LinkSigner
 from spirit_tours.emails.queueing import Queued, enqueue_messages, queue_email
 from spirit_tours.persistence.database import SessionFactory
-from spirit_tours.persistence.emails import EmailStatus
 from tests.email_flows import (
     Inbox,
     message_row,
@@ -221,7 +221,7 @@ async def test_an_unsubscribe_after_queueing_still_stops_the_waiting_newsletter(
     smtp: tuple[Inbox, int], settings: Settings, sessions: SessionFactory
 ) -> None:
     """Suppression is checked again when the worker picks the message up."""
-    from spirit_tours.persistence.emails import SuppressionSource
+    from spirit_tours.core.enums import SuppressionSource
     from spirit_tours.resolvers.emails import set_preferences
 
     inbox, port = smtp

@@ -25,10 +25,10 @@ from sqlalchemy import Connection, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from spirit_tours.config import Environment, Settings
-from spirit_tours.core.enums import Locale, Role
+from spirit_tours.core.enums import EmailStatus, Locale, Role
 from spirit_tours.dev import servers as services
 from spirit_tours.persistence.database import SessionFactory, create_engine, create_session_factory
-from spirit_tours.persistence.emails import EmailMessage, EmailStatus
+from spirit_tours.persistence.emails import EmailMessage
 from spirit_tours.persistence.migrate import alembic_config, migrate
 from spirit_tours.persistence.models import Base
 from spirit_tours.persistence.payments import Payment, WebhookDelivery

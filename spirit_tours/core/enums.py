@@ -186,3 +186,17 @@ class NextActionKind(StrEnum):
     REDIRECT = "REDIRECT"  # send the payer to redirect_url (Checkout, PayPal approval, PSE)
     QR_CODE = "QR_CODE"  # PIX: show qr_code (copy-and-paste text) / qr_code_image (base64 PNG)
     VOUCHER = "VOUCHER"  # boleto or cash voucher at voucher_url
+
+
+class EmailStatus(StrEnum):
+    QUEUED = "QUEUED"  # waiting for a worker (or for its next attempt)
+    SENDING = "SENDING"  # claimed by a worker until ``lease_until``
+    SENT = "SENT"  # accepted by the SMTP server
+    FAILED = "FAILED"  # every attempt failed: a dead letter the operator can requeue
+    SUPPRESSED = "SUPPRESSED"  # marketing mail to someone who unsubscribed: never sent
+
+
+class SuppressionSource(StrEnum):
+    ONE_CLICK = "ONE_CLICK"  # RFC 8058 POST from the mail client
+    PREFERENCES = "PREFERENCES"  # the preferences page
+    ADMIN = "ADMIN"

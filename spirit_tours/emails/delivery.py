@@ -21,12 +21,13 @@ from sqlalchemy import and_, func, or_, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from spirit_tours.core.clock import now_utc
+from spirit_tours.core.enums import EmailStatus
 from spirit_tours.emails.compose import Composer
 from spirit_tours.emails.queueing import ATTEMPTS, is_suppressed
 from spirit_tours.emails.render import template_info
 from spirit_tours.emails.transport import Transport
 from spirit_tours.persistence.database import SessionFactory
-from spirit_tours.persistence.emails import EmailMessage, EmailStatus
+from spirit_tours.persistence.emails import EmailMessage
 
 log = logging.getLogger(__name__)
 

@@ -24,11 +24,12 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.core.clock import epoch_seconds, now_utc
+from spirit_tours.core.enums import EmailStatus
 from spirit_tours.emails.catalog import check_locale
 from spirit_tours.emails.context import encode_context
 from spirit_tours.emails.render import template_info
 from spirit_tours.permissions.mail import recipient_of, refused_keys
-from spirit_tours.persistence.emails import EmailMessage, EmailStatus, EmailSuppression
+from spirit_tours.persistence.emails import EmailMessage, EmailSuppression
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from spirit_tours.core.clock import now_utc
+from spirit_tours.core.enums import SuppressionSource
 from spirit_tours.emails.catalog import translate
 from spirit_tours.forms import read_form
-from spirit_tours.persistence.emails import EmailMessage, SuppressionSource
+from spirit_tours.persistence.emails import EmailMessage
 from spirit_tours.resolvers.emails import MARKETING, set_preferences, suppressed_categories
 from spirit_tours.services import Services
 

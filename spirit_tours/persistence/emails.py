@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, text
@@ -13,22 +12,9 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from spirit_tours.core.clock import now_utc
+from spirit_tours.core.enums import EmailStatus, SuppressionSource
 from spirit_tours.persistence.base import Base, UUIDPrimaryKey, db_enum
 from spirit_tours.persistence.encryption import EncryptedJSON
-
-
-class EmailStatus(StrEnum):
-    QUEUED = "QUEUED"  # waiting for a worker (or for its next attempt)
-    SENDING = "SENDING"  # claimed by a worker until ``lease_until``
-    SENT = "SENT"  # accepted by the SMTP server
-    FAILED = "FAILED"  # every attempt failed: a dead letter the operator can requeue
-    SUPPRESSED = "SUPPRESSED"  # marketing mail to someone who unsubscribed: never sent
-
-
-class SuppressionSource(StrEnum):
-    ONE_CLICK = "ONE_CLICK"  # RFC 8058 POST from the mail client
-    PREFERENCES = "PREFERENCES"  # the preferences page
-    ADMIN = "ADMIN"
 
 
 class EmailMessage(UUIDPrimaryKey, Base):

@@ -24,18 +24,14 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.core.clock import now_utc
+from spirit_tours.core.enums import EmailStatus, SuppressionSource
 from spirit_tours.core.errors import DomainError, ErrorCode, bad_input, not_found
 from spirit_tours.emails.catalog import LOCALES
 from spirit_tours.emails.queueing import Queued
 from spirit_tours.emails.render import TEMPLATES
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.accounts import User
-from spirit_tours.persistence.emails import (
-    EmailMessage,
-    EmailStatus,
-    EmailSuppression,
-    SuppressionSource,
-)
+from spirit_tours.persistence.emails import EmailMessage, EmailSuppression
 from spirit_tours.persistence.repositories.events import record_audit
 
 MARKETING = tuple(sorted(name for name, info in TEMPLATES.items() if info.marketing))

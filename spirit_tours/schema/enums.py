@@ -6,6 +6,7 @@ from spirit_tours.core.enums import (
     BookingStatus,
     CompanyKind,
     CompetitorPrices,
+    EmailStatus,
     ExtraService,
     InvitationStatus,
     Locale,
@@ -37,3 +38,4 @@ strawberry.enum(Provider, name="PaymentProvider", description="Who moves the mon
 strawberry.enum(PaymentMethod, description="How the payer pays.")
 strawberry.enum(PaymentStatus, description="Only ever moves forward.")
 strawberry.enum(NextActionKind, description="What the client does next to pay.")
+strawberry.enum(EmailStatus, description="Where a message stands.")

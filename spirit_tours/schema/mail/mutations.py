@@ -5,11 +5,11 @@ from __future__ import annotations
 import strawberry
 
 from spirit_tours.context import Context
+from spirit_tours.core.enums import SuppressionSource
 from spirit_tours.core.errors import bad_input
 from spirit_tours.emails.queueing import hand_over
 from spirit_tours.permissions.classes import IsAdmin, IsAuthenticated
 from spirit_tours.persistence.emails import EmailMessage as MessageRow
-from spirit_tours.persistence.emails import SuppressionSource
 from spirit_tours.persistence.repositories import accounts
 from spirit_tours.resolvers import emails
 from spirit_tours.schema.ids import parse_id

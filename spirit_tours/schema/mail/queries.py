@@ -7,9 +7,9 @@ from datetime import date
 import strawberry
 
 from spirit_tours.context import Context
+from spirit_tours.core.enums import EmailStatus
 from spirit_tours.permissions.classes import IsAdmin, IsAuthenticated
 from spirit_tours.persistence.emails import EmailMessage as MessageRow
-from spirit_tours.persistence.emails import EmailStatus as StatusValue
 from spirit_tours.persistence.repositories import accounts
 from spirit_tours.persistence.repositories.pagination import (
     encode_cursor,
@@ -74,7 +74,7 @@ class EmailQueries:
     ) -> EmailMessageConnection:
         async with info.context.session() as session:
             page = await newest_first_page(
-                session, MessageRow, [MessageRow.status == StatusValue.FAILED],
+                session, MessageRow, [MessageRow.status == EmailStatus.FAILED],
                 first=page_size(first), after=after,
             )  # fmt: skip
         edges = [

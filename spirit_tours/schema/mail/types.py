@@ -4,26 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date, datetime, timedelta
-from enum import Enum
 
 import strawberry
 
 from spirit_tours.context import Context
 from spirit_tours.core.clock import today_utc
+from spirit_tours.core.enums import EmailStatus
 from spirit_tours.persistence.emails import EmailMessage as MessageRow
 from spirit_tours.resolvers import emails
 from spirit_tours.schema.common import PageInfo
 
 Info = strawberry.Info[Context, None]
-
-
-@strawberry.enum(description="Where a message stands.")
-class EmailStatus(Enum):
-    QUEUED = "QUEUED"
-    SENDING = "SENDING"
-    SENT = "SENT"
-    FAILED = "FAILED"
-    SUPPRESSED = "SUPPRESSED"
 
 
 @strawberry.type(description="One message to one recipient (ADMIN).")
@@ -48,7 +39,7 @@ class EmailMessage:
     def build(cls, row: MessageRow) -> EmailMessage:
         return cls(
             id=strawberry.ID(str(row.id)), template=row.template, locale=row.locale,
-            recipient=row.recipient, priority=row.priority, status=EmailStatus(row.status.value),
+            recipient=row.recipient, priority=row.priority, status=row.status,
             attempts=row.attempts, last_error=row.last_error, requeues=row.requeues,
             created_at=row.created_at, scheduled_at=row.scheduled_at, sent_at=row.sent_at,
             failed_at=row.failed_at, opened_at=row.opened_at, clicked_at=row.clicked_at,
