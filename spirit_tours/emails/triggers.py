@@ -19,8 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.core.booking_policies import payment_policy_of
-from spirit_tours.core.enums import Role
 from spirit_tours.emails.context import Money
+from spirit_tours.permissions.audiences import hotel_staff
 from spirit_tours.permissions.mail import may_receive
 from spirit_tours.persistence.accounts import Hotel, User
 from spirit_tours.persistence.bookings import Booking
@@ -121,7 +121,7 @@ async def _hotels_invited(
     rows = await session.execute(
         select(Hotel, User)
         .join(User, User.company_id == Hotel.company_id)
-        .where(Hotel.id.in_(hotel_ids), User.role == Role.HOTEL, User.is_active)
+        .where(Hotel.id.in_(hotel_ids), hotel_staff())
         .order_by(Hotel.name, User.email)
     )
     return [

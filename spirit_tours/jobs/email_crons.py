@@ -12,9 +12,10 @@ from typing import Any
 from sqlalchemy import and_, extract, or_, select, update
 
 from spirit_tours.core.clock import now_utc, today_utc
-from spirit_tours.core.enums import InvitationStatus, QuotationStatus, Role
+from spirit_tours.core.enums import InvitationStatus, QuotationStatus
 from spirit_tours.emails.queueing import Queued, enqueue_messages, queue_email
 from spirit_tours.emails.triggers import FrontEnd, quotation_reference
+from spirit_tours.permissions.audiences import hotel_staff
 from spirit_tours.persistence.accounts import User
 from spirit_tours.persistence.quotations import HotelInvitation, Quotation
 from spirit_tours.persistence.repositories.events import emit_event
@@ -43,8 +44,7 @@ async def deadline_warnings(ctx: dict[str, Any], *, now: datetime | None = None)
                 Quotation.offer_deadline > now,
                 Quotation.offer_deadline <= now + WARNING_LEAD,
                 HotelInvitation.status.in_((InvitationStatus.INVITED, InvitationStatus.VIEWED)),
-                User.role == Role.HOTEL,
-                User.is_active,
+                hotel_staff(),
             )
         )
         for quotation, user in rows:

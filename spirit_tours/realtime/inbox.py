@@ -7,10 +7,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spirit_tours.core.enums import Role
+from spirit_tours.permissions.audiences import company_staff, hotel_staff_of, operator_staff
 from spirit_tours.permissions.chat import OWNER
 from spirit_tours.permissions.live import NOTIFICATIONS, Audience
 from spirit_tours.persistence.accounts import Hotel, User
@@ -23,13 +23,12 @@ from spirit_tours.persistence.quotations import Quotation
 NOTIFIED = {kind: notification for kind, (notification, _) in NOTIFICATIONS.items()}
 
 
-async def _active(session: AsyncSession, *conditions: object) -> list[uuid.UUID]:
-    rows = await session.scalars(select(User.id).where(User.is_active, *conditions))  # type: ignore[arg-type]
-    return list(rows)
+async def _users(session: AsyncSession, audience: ColumnElement[bool]) -> list[uuid.UUID]:
+    return list(await session.scalars(select(User.id).where(audience)))
 
 
 async def _admins(session: AsyncSession) -> list[uuid.UUID]:
-    return await _active(session, User.role == Role.ADMIN)
+    return await _users(session, operator_staff())
 
 
 async def _owners(
@@ -37,13 +36,13 @@ async def _owners(
 ) -> list[uuid.UUID]:
     if company is None:
         return [user]
-    return await _active(session, User.company_id == company)
+    return await _users(session, company_staff(company))
 
 
 async def _invited(session: AsyncSession, event: OutboxEvent) -> list[uuid.UUID]:
     hotel_ids = [uuid.UUID(h) for h in event.payload.get("hotel_ids", [])]
     companies = select(Hotel.company_id).where(Hotel.id.in_(hotel_ids))
-    return await _active(session, User.company_id.in_(companies), User.role == Role.HOTEL)
+    return await _users(session, hotel_staff_of(companies))
 
 
 async def _owners_of(session: AsyncSession, event: OutboxEvent) -> list[uuid.UUID]:
@@ -75,7 +74,7 @@ async def _message_readers(session: AsyncSession, event: OutboxEvent) -> list[uu
     if message.thread == OWNER:
         party = await _owners(session, quotation.owner_company_id, quotation.owner_user_id)
     else:
-        party = await _active(session, User.company_id == message.hotel_company_id)
+        party = await _users(session, company_staff(message.hotel_company_id))
     readers = set(party) | set(await _admins(session))
     readers.discard(message.author_id)
     return sorted(readers)
