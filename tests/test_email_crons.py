@@ -12,7 +12,8 @@ from sqlalchemy import func, select, text
 
 from spirit_tours.config import Settings
 from spirit_tours.core.enums import EmailStatus, Role
-from spirit_tours.jobs.email_crons import birthday_mail, deadline_warnings, expire_quotations
+from spirit_tours.jobs.email_crons import birthday_mail, deadline_warnings
+from spirit_tours.jobs.quotations import expire_quotations
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.emails import EmailMessage as MessageRow
 from spirit_tours.persistence.events import OutboxEvent

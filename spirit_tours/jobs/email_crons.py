@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, extract, or_, select, update
+from sqlalchemy import and_, extract, or_, select
 
 from spirit_tours.core.clock import now_utc, today_utc
 from spirit_tours.core.enums import InvitationStatus, QuotationStatus
@@ -18,7 +18,6 @@ from spirit_tours.emails.triggers import FrontEnd, quotation_reference
 from spirit_tours.permissions.audiences import hotel_staff
 from spirit_tours.persistence.accounts import User
 from spirit_tours.persistence.quotations import HotelInvitation, Quotation
-from spirit_tours.persistence.repositories.events import emit_event
 
 WARNING_LEAD = timedelta(hours=24)
 
@@ -66,30 +65,6 @@ async def deadline_warnings(ctx: dict[str, Any], *, now: datetime | None = None)
             if message is not None:
                 queued.append(message)
     return await _queue_and_dispatch(ctx, queued)
-
-
-async def expire_quotations(ctx: dict[str, Any], *, today: date | None = None) -> int:
-    """Quotations never booked whose trip has started are EXPIRED (an event tells everyone)."""
-    today = today or today_utc()
-    live = (
-        QuotationStatus.DRAFT,
-        QuotationStatus.OPEN,
-        QuotationStatus.CLOSED,
-        QuotationStatus.PROPOSED,
-        QuotationStatus.APPROVED,
-    )
-    async with ctx["sessions"]() as session, session.begin():
-        expired = list(
-            await session.scalars(
-                update(Quotation)
-                .where(Quotation.status.in_(live), Quotation.start_date <= today)
-                .values(status=QuotationStatus.EXPIRED)
-                .returning(Quotation.id)
-            )
-        )
-        for quotation_id in expired:
-            emit_event(session, "quotation.expired", "Quotation", quotation_id)
-    return len(expired)
 
 
 def _birthdays(today: date) -> Any:

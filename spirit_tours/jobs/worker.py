@@ -24,12 +24,13 @@ from spirit_tours.jobs.email import (
     email_queues,
     email_workers,
 )
-from spirit_tours.jobs.email_crons import birthday_mail, deadline_warnings, expire_quotations
+from spirit_tours.jobs.email_crons import birthday_mail, deadline_warnings
 from spirit_tours.jobs.email_feed import EmailFeed
 from spirit_tours.jobs.maintenance import purge_refresh_tokens
 from spirit_tours.jobs.names import MAINTENANCE_QUEUE
 from spirit_tours.jobs.payments import execute_due_refunds, expire_payment_holds
 from spirit_tours.jobs.queue import JobQueue
+from spirit_tours.jobs.quotations import expire_quotations
 from spirit_tours.payments.providers import PaymentProviders
 from spirit_tours.persistence.database import create_engine, create_session_factory
 from spirit_tours.realtime.relay import Relay

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.core.clock import now_utc
@@ -235,3 +236,25 @@ async def cancel_quotation(
     record_audit(session, viewer, "quotation.cancel", "Quotation", quotation.id, reason=reason)
     emit_event(session, "quotation.cancelled", "Quotation", quotation.id)
     return quotation
+
+
+async def expire_started(session: AsyncSession, today: date) -> list[uuid.UUID]:
+    """Quotations never booked whose trip has started become EXPIRED, each with its event."""
+    live = (
+        QuotationStatus.DRAFT,
+        QuotationStatus.OPEN,
+        QuotationStatus.CLOSED,
+        QuotationStatus.PROPOSED,
+        QuotationStatus.APPROVED,
+    )
+    expired = list(
+        await session.scalars(
+            update(Quotation)
+            .where(Quotation.status.in_(live), Quotation.start_date <= today)
+            .values(status=QuotationStatus.EXPIRED)
+            .returning(Quotation.id)
+        )
+    )
+    for quotation_id in expired:
+        emit_event(session, "quotation.expired", "Quotation", quotation_id)
+    return expired
