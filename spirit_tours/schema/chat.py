@@ -6,7 +6,6 @@ import uuid
 from datetime import datetime
 
 import strawberry
-from sqlalchemy import select, update
 
 from spirit_tours.context import Context
 from spirit_tours.core.clock import now_utc
@@ -15,6 +14,7 @@ from spirit_tours.core.errors import bad_input
 from spirit_tours.permissions.classes import IsAdmin, IsAuthenticated
 from spirit_tours.persistence.events import ChatMessage as MessageRow
 from spirit_tours.persistence.events import Notification as NotificationRow
+from spirit_tours.persistence.repositories import notifications as inbox
 from spirit_tours.persistence.repositories.events import emit_event, record_audit
 from spirit_tours.realtime.rooms import quotation_room
 from spirit_tours.resolvers import chat
@@ -182,23 +182,10 @@ class ChatMutations:
         except ValueError as error:
             raise bad_input("ids", "Notification ids are numbers.") from error
         async with info.context.transaction() as session:
-            result = await session.execute(
-                update(NotificationRow)
-                .where(
-                    NotificationRow.id.in_(numbers),
-                    NotificationRow.user_id == viewer.user_id,
-                    NotificationRow.acknowledged_at.is_(None),
-                )
-                .values(acknowledged_at=now_utc())
-            )
-        return AcknowledgePayload(acknowledged=int(result.rowcount))  # type: ignore[attr-defined]
+            count = await inbox.acknowledge(session, viewer.user_id, numbers, now_utc())
+        return AcknowledgePayload(acknowledged=count)
 
 
 async def unacknowledged(info: Info, user_id: uuid.UUID) -> list[NotificationRow]:
     async with info.context.session() as session:
-        rows = await session.scalars(
-            select(NotificationRow)
-            .where(NotificationRow.user_id == user_id, NotificationRow.acknowledged_at.is_(None))
-            .order_by(NotificationRow.id)
-        )
-        return list(rows)
+        return await inbox.unacknowledged(session, user_id)
