@@ -105,6 +105,20 @@ async def relayed(sessions: SessionFactory) -> None:
     raise AssertionError("the relay did not publish the outbox")
 
 
+async def published(sessions: SessionFactory) -> None:
+    """Wait until the relay has published every committed event (a resume replays them from
+    then on), whether or not the hubs have dispatched them yet."""
+    for _ in range(400):
+        async with sessions() as session:
+            waiting = await session.scalar(
+                select(func.count()).select_from(OutboxEvent).where(OutboxEvent.position.is_(None))
+            )
+        if not waiting:
+            return
+        await asyncio.sleep(0.025)
+    raise AssertionError("the relay did not publish the outbox")
+
+
 def room_of(quotation_id: str) -> str:
     """The live room of a quotation."""
     return quotation_room(uuid.UUID(quotation_id))

@@ -17,7 +17,7 @@ from spirit_tours.realtime.rooms import company_room
 from spirit_tours.resolvers.auth import viewer_of
 from tests.conftest import TEST_JWT_SECRET, LiveServer, UserFactory
 from tests.graphql_client import GraphQLClient
-from tests.live_client import listening, live, relayed, room_of
+from tests.live_client import listening, live, published, relayed, room_of
 from tests.quotation_flows import CLOSE, make_world, open_quotation, submit
 
 ROOM = """
@@ -102,6 +102,31 @@ async def test_resume_with_a_cursor_replays_exactly_the_missed_events(
         refused = await admin.next("bad")
         assert refused["type"] in ("next", "error")
         assert "BAD_USER_INPUT" in str(refused)
+
+
+async def test_an_event_replayed_and_then_dispatched_live_arrives_once(
+    gql: GraphQLClient, make_user: UserFactory, live_server: LiveServer, sessions: SessionFactory
+) -> None:
+    """A resuming subscription listens before it replays, so an event the hub dispatches only
+    after the replay has read it (a hub running behind) reaches it twice: it is passed once.
+    (The resume test above cannot see this: its events are dispatched before it resumes.)"""
+    world = await make_world(gql, make_user)
+    quotation = await open_quotation(gql, world, mode="OPEN")
+    await relayed(sessions)
+    async with sessions() as session:
+        start = await session.scalar(select(func.max(OutboxEvent.position)))
+    hub = live_server.app.state.services.hub
+    async with live(live_server.url, world.admin.token) as admin:
+        async with hub._catching_up:  # the hub runs behind: it dispatches nothing meanwhile
+            await submit(gql, world.hotels[1], quotation, "950.00")
+            await submit(gql, world.hotels[2], quotation, "990.00")
+            await published(sessions)
+            await admin.subscribe("s", ROOM, {"q": quotation, "after": f"p{start}"})
+            await listening(live_server, {room_of(quotation): 1})
+            replayed = [await admin.event("s", "quotationEvents") for _ in range(2)]
+        assert [e["offer"]["netPrice"]["amount"] for e in replayed] == ["950.00", "990.00"]
+        await relayed(sessions)  # the hub has caught up: the same two reached the listener
+        await admin.nothing("s", 1.0)  # and were passed over
 
 
 INBOX = """
