@@ -136,6 +136,10 @@ def _serve_api(database_url: str, redis_url: str, port: int) -> None:
         # The load generator is a handful of viewers: keep the rate limiter's round trip in
         # the measurement, never its refusals.
         rate_limit_points=10**12,
+        # Every client signs in as the same operator: lift the per-user caps of live
+        # connections and subscriptions (the per-process caps stay), as for the rate limit.
+        max_websockets_per_user=1_000_000,
+        max_subscriptions_per_user=1_000_000,
     )
     _run_uvicorn(create_app(settings), port)
 
