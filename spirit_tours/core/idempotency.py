@@ -9,7 +9,7 @@ import json
 import re
 from typing import Any
 
-from spirit_tours.core.errors import bad_input
+from spirit_tours.core.errors import DomainError, ErrorCode, bad_input
 
 _KEY = re.compile(r"^[\x21-\x7e]{8,200}$")  # printable ASCII, no spaces
 
@@ -26,3 +26,15 @@ def fingerprint(**fields: Any) -> str:
     """A stable digest of a request's input: same key + same digest = a retry."""
     canonical = json.dumps(fields, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def require_same_request(stored: str | None, digest: str, what: str, **ids: str) -> None:
+    """A key already used: a retry carries the same input, anything else is CONFLICT on
+    ``idempotencyKey`` (naming what the key made, ``ids``, so the client can find it)."""
+    if stored != digest:
+        raise DomainError(
+            ErrorCode.CONFLICT,
+            f"This idempotency key was already used for a different {what}; use a new key.",
+            field="idempotencyKey",
+            **ids,
+        )

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spirit_tours.core.clock import now_utc
 from spirit_tours.core.enums import PaymentStatus, RefundOutcome, RefundStatus
 from spirit_tours.core.errors import DomainError, ErrorCode, bad_input
-from spirit_tours.core.idempotency import fingerprint, idempotency_key
+from spirit_tours.core.idempotency import fingerprint, idempotency_key, require_same_request
 from spirit_tours.core.money import positive_amount
 from spirit_tours.payments.gateway import PaymentError, ProviderRefund
 from spirit_tours.payments.providers import PaymentProviders
@@ -63,12 +63,7 @@ async def _record(
         select(PaymentRefund).where(PaymentRefund.idempotency_key == order.idempotency_key)
     )
     if existing is not None:
-        if existing.request_hash != digest:
-            raise DomainError(
-                ErrorCode.CONFLICT,
-                "This idempotency key was already used for a different refund; use a new key.",
-                field="idempotencyKey",
-            )
+        require_same_request(existing.request_hash, digest, "refund")
         stale = existing.updated_at < now_utc() - STALE_REFUND
         if existing.status == RefundStatus.PROCESSING and not existing.provider_reference and stale:
             # Its request died before the provider answered: ask again; the provider key

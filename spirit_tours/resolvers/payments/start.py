@@ -30,7 +30,7 @@ from spirit_tours.core.booking_policies import payment_policy_of
 from spirit_tours.core.clock import now_utc
 from spirit_tours.core.enums import BookingStatus, PaymentMethod, PaymentStatus
 from spirit_tours.core.errors import DomainError, ErrorCode, bad_input
-from spirit_tours.core.idempotency import fingerprint, idempotency_key
+from spirit_tours.core.idempotency import fingerprint, idempotency_key, require_same_request
 from spirit_tours.core.money import positive_amount
 from spirit_tours.payments.gateway import (
     Payer,
@@ -124,13 +124,7 @@ async def _existing(session: AsyncSession, viewer: Viewer, key: str) -> Payment 
 
 
 def _same_request(payment: Payment, digest: str) -> Payment:
-    if payment.request_hash != digest:
-        raise DomainError(
-            ErrorCode.CONFLICT,
-            "This idempotency key was already used for a different payment; use a new key.",
-            field="idempotencyKey",
-            paymentId=str(payment.id),
-        )
+    require_same_request(payment.request_hash, digest, "payment", paymentId=str(payment.id))
     return payment
 
 

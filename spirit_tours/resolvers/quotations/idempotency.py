@@ -12,8 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spirit_tours.core.errors import DomainError, ErrorCode
-from spirit_tours.core.idempotency import idempotency_key
+from spirit_tours.core.idempotency import idempotency_key, require_same_request
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.quotations import Quotation
 
@@ -28,13 +27,8 @@ async def created_before(
             Quotation.owner_user_id == viewer.user_id, Quotation.idempotency_key == key
         )
     )
-    if found is not None and found.request_hash != digest:
-        raise DomainError(
-            ErrorCode.CONFLICT,
-            "This idempotency key was already used for a different quotation; use a new key.",
-            field="idempotencyKey",
-            quotationId=str(found.id),
-        )
+    if found is not None:
+        require_same_request(found.request_hash, digest, "quotation", quotationId=str(found.id))
     return found
 
 
