@@ -30,6 +30,7 @@ from spirit_tours.overload import pool_exhausted
 from spirit_tours.permissions.classes import IsAdmin
 from spirit_tours.resolvers.payments.webhooks import MAX_BODY_BYTES as WEBHOOK_MAX_BODY_BYTES
 from spirit_tours.schema.build import build_schema
+from spirit_tours.schema.live_render import LiveRenderer
 from spirit_tours.security_headers import SecurityHeaders, serves_https
 from spirit_tours.services import Services
 
@@ -94,13 +95,15 @@ def body_limits(settings: Settings) -> dict[str, Any]:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = (settings or get_settings()).secured()
-    graphql = GraphQLApp(build_schema(settings))
+    schema = build_schema(settings)
+    graphql = GraphQLApp(schema)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         urls = start_embedded(settings.data_dir, settings.database_url, settings.redis_url)
         services = Services.create(settings, urls.database_url, urls.redis_url)
         app.state.services = services
+        services.fanout.renderer = LiveRenderer(schema, services)
         show_queues(services.queues.values())
         await services.start()
         runner = None

@@ -19,6 +19,7 @@ from spirit_tours.jobs.names import MAINTENANCE_QUEUE
 from spirit_tours.jobs.queue import JobQueue
 from spirit_tours.payments.providers import PaymentProviders
 from spirit_tours.persistence.database import SessionFactory, create_engine, create_session_factory
+from spirit_tours.realtime.fanout import Fanout
 from spirit_tours.realtime.hub import EventHub
 from spirit_tours.realtime.limits import LiveLimits
 from spirit_tours.realtime.presence import Presence
@@ -39,6 +40,7 @@ class Services:
     payments: PaymentProviders
     relay: Relay
     hub: EventHub
+    fanout: Fanout
     presence: Presence
     queues: dict[str, Queue]  # every saq queue by name: e-mail lanes and maintenance
     links: LinkSigner
@@ -89,6 +91,7 @@ class Services:
             payments=PaymentProviders.from_settings(settings),
             relay=Relay(sessions, redis),
             hub=hub,
+            fanout=Fanout(hub),
             presence=Presence(redis, hub),
             queues={
                 name: JobQueue(redis, name=name)
@@ -115,6 +118,7 @@ class Services:
     async def start(self) -> None:
         """Start the background loops: outbox relay, live hub, presence and session sweepers."""
         await self.hub.start()
+        self.fanout.start()
         self.relay.start()
         self.presence.start()
         self.session_watch.start()
@@ -122,6 +126,7 @@ class Services:
     async def close(self) -> None:
         await self.session_watch.stop()
         await self.presence.stop()
+        await self.fanout.stop()
         await self.relay.stop()
         await self.hub.stop()
         await self.redis.aclose()

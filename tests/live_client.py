@@ -130,7 +130,7 @@ async def listening(server: LiveServer, rooms: Mapping[str, int], seconds: float
     stood for; read from the hub's room table, which only this process can see.)"""
     hub = server.app.state.services.hub
     deadline = time.monotonic() + seconds
-    while any(len(hub._rooms.get(room, ())) < count for room, count in rooms.items()):
+    while any(hub.subscribers(room) < count for room, count in rooms.items()):
         assert time.monotonic() < deadline, f"subscriptions never listened in {dict(rooms)}"
         await asyncio.sleep(0.01)
 

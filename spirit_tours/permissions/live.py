@@ -40,6 +40,22 @@ def own_room(viewer: Viewer) -> OwnRoom:
     return OwnRoom.COMPANY
 
 
+#: A user id nobody has: what the live rules see of the viewer where they never read it.
+NOBODY = uuid.UUID(int=0)
+
+
+def shared_viewer(viewer: Viewer) -> Viewer:
+    """The viewer as far as the privacy rules read it: live events are rendered once per
+    distinct value (with the same document and variables) and the bytes shared by everyone
+    having it. The rules read the role and the company of everyone, and the user id of a
+    client (ownership without a company) and of a guide (assignments, time off) only; elsewhere
+    the user id becomes :data:`NOBODY`, so that a rule reading it anyway would hide (it matches
+    no one), never share what one user alone may see."""
+    if viewer.role in (Role.CLIENT, Role.GUIDE):
+        return viewer
+    return Viewer(user_id=NOBODY, role=viewer.role, company_id=viewer.company_id)
+
+
 def enters_quotation_room(relation: Relation) -> bool:
     """Anyone who may see the quotation; the room closes (NOT_FOUND) once that stops, e.g. for
     a hotel whose invitation was taken back."""

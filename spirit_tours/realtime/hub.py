@@ -17,14 +17,16 @@ import uuid
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from broadcaster import Broadcast
 from broadcaster._backends.redis import RedisBackend
+from prometheus_client import Counter
 from sqlalchemy import func, select
 
 from spirit_tours.core.clock import now_utc
 from spirit_tours.core.errors import DomainError, ErrorCode, bad_input
+from spirit_tours.core.metrics import PROCESS
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.events import OutboxEvent
 from spirit_tours.realtime.relay import EVENTS_CHANNEL
@@ -36,6 +38,10 @@ EPHEMERAL_CHANNEL = "spirit:ephemeral"
 REPLAY_WINDOW = timedelta(seconds=60)
 _POLL_SECONDS = 1.0
 _HEARTBEAT_SECONDS = 5.0
+RECONNECTS = Counter(
+    "spirit_live_hub_reconnects", "Times the hub lost its Redis subscription and rebuilt it",
+    registry=PROCESS,
+)  # fmt: skip
 _QUEUE_LIMIT = 1000
 
 
@@ -98,6 +104,15 @@ class Listener:
         return delivery
 
 
+class RoomListener(Protocol):
+    """Anything the hub can route deliveries to: a subscriber's queue, the fan-out's feeds."""
+
+    @property
+    def rooms(self) -> frozenset[str]: ...
+
+    def offer(self, delivery: Delivery) -> None: ...
+
+
 MAX_REPLAY = 1000
 
 
@@ -126,7 +141,7 @@ class EventHub:
         self._sessions = sessions
         self._redis_url = redis_url
         self._publish_timeout = publish_timeout  # a stalled Redis must not hold a signal up
-        self._rooms: dict[str, set[Listener]] = {}
+        self._rooms: dict[str, set[RoomListener]] = {}
         self._last = 0
         self._tasks: list[asyncio.Task[None]] = []
         self._broadcast: Broadcast | None = None
@@ -147,24 +162,31 @@ class EventHub:
         self._stopping = True
         await stop_tasks(self._tasks)
 
+    def attach(self, listener: RoomListener) -> None:
+        """Route the deliveries of ``listener.rooms`` to ``listener.offer``."""
+        for room in listener.rooms:
+            self._rooms.setdefault(room, set()).add(listener)
+
+    def detach(self, listener: RoomListener) -> None:
+        for room in listener.rooms:
+            members = self._rooms.get(room)
+            if members is not None:
+                members.discard(listener)
+                if not members:
+                    del self._rooms[room]
+
     @contextlib.asynccontextmanager
     async def listen(self, rooms: Iterable[str]) -> AsyncIterator[Listener]:
         listener = Listener(frozenset(rooms))
-        for room in listener.rooms:
-            self._rooms.setdefault(room, set()).add(listener)
+        self.attach(listener)
         try:
             yield listener
         finally:
-            for room in listener.rooms:
-                members = self._rooms.get(room)
-                if members is not None:
-                    members.discard(listener)
-                    if not members:
-                        del self._rooms[room]
+            self.detach(listener)
 
-    @property
-    def listeners(self) -> int:
-        return len({listener for members in self._rooms.values() for listener in members})
+    def subscribers(self, room: str) -> int:
+        """How many subscriptions of this process listen in ``room``."""
+        return sum(getattr(listener, "size", 1) for listener in self._rooms.get(room, ()))
 
     @property
     def position(self) -> int:
@@ -212,7 +234,7 @@ class EventHub:
             self._deliver_signal(message)  # at least this process's subscribers get it
 
     def _dispatch(self, delivery: Delivery, rooms: Iterable[str]) -> None:
-        targets: set[Listener] = set()
+        targets: set[RoomListener] = set()
         for room in rooms:
             targets |= self._rooms.get(room, set())
         for listener in targets:
@@ -273,6 +295,7 @@ class EventHub:
                 await self._listen(broadcast)
             except Exception as error:
                 log.warning("broadcaster connection lost: %s", error)
+                RECONNECTS.inc()
             finally:
                 self._broadcast = None
                 self.connected.clear()

@@ -2,9 +2,9 @@
 
 Each subscription to a quotation room holds an entry in the Redis sorted set
 ``presence:<room>`` (member ``user|role|connection``, score = when it expires), refreshed while
-the subscription lives. Leaving removes it; a connection that vanished without closing is
-dropped by the WebSocket ping (30 s interval, 30 s timeout) or, if its process died, expires
-and is swept: either way the user turns offline within 60 s. Online/offline changes go out as
+the subscription lives (every entry of the process at once, in one pipelined round trip).
+Leaving removes it; a connection that vanished without closing is dropped by the WebSocket
+ping (30 s interval, 30 s timeout) or, if its process died, expires and is swept: either way the user turns offline within 60 s. Online/offline changes go out as
 ephemeral signals.
 """
 
@@ -43,14 +43,17 @@ class Presence:
     def __init__(self, redis: Redis, hub: EventHub) -> None:
         self._redis = redis
         self._hub = hub
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._held: dict[str, str] = {}  # member → key, refreshed together
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._sweep_forever(), name="presence-sweeper")
+        self._tasks = [
+            asyncio.create_task(self._sweep_forever(), name="presence-sweeper"),
+            asyncio.create_task(self._refresh_forever(), name="presence-refresher"),
+        ]
 
     async def stop(self) -> None:
-        if self._task is not None:
-            await stop_tasks([self._task])
+        await stop_tasks(self._tasks)
 
     async def online(self, room: str) -> list[tuple[str, str]]:
         """(user id, role) of everyone present."""
@@ -69,33 +72,52 @@ class Presence:
         data = {"user_id": str(viewer.user_id), "role": viewer.role.value, "online": online}
         await self._hub.publish_signal(room, "presence", data)
 
-    @contextlib.asynccontextmanager
-    async def present(self, room: str, viewer: Viewer) -> AsyncIterator[None]:
-        """Mark ``viewer`` present in ``room`` for the duration of the block."""
+    async def enter(self, room: str, viewer: Viewer) -> str:
+        """Mark ``viewer`` present in ``room`` until :meth:`leave` with the returned member."""
         member = f"{viewer.user_id}|{viewer.role.value}|{uuid.uuid4().hex}"
-        key = _key(room)
         try:
             was_present = await self._is_present(room, str(viewer.user_id))
-            await self._redis.zadd(key, {member: epoch_seconds() + TTL_SECONDS})
+            await self._redis.zadd(_key(room), {member: epoch_seconds() + TTL_SECONDS})
             if not was_present:
                 await self._signal(room, viewer, True)
         except Exception as error:  # presence is best-effort; the subscription still works
             log.info("presence unavailable: %s", error)
-        refresher = asyncio.create_task(self._refresh(key, member))
+        self._held[member] = _key(room)
+        return member
+
+    async def leave(self, room: str, viewer: Viewer, member: str) -> None:
+        self._held.pop(member, None)
+        with contextlib.suppress(Exception):
+            removed = await self._redis.zrem(_key(room), member)
+            if removed and not await self._is_present(room, str(viewer.user_id)):
+                await self._signal(room, viewer, False)
+
+    @contextlib.asynccontextmanager
+    async def present(self, room: str, viewer: Viewer) -> AsyncIterator[None]:
+        """Mark ``viewer`` present in ``room`` for the duration of the block."""
+        member = await self.enter(room, viewer)
         try:
             yield
         finally:
-            refresher.cancel()
-            with contextlib.suppress(Exception):
-                removed = await self._redis.zrem(key, member)
-                if removed and not await self._is_present(room, str(viewer.user_id)):
-                    await self._signal(room, viewer, False)
+            await self.leave(room, viewer, member)
 
-    async def _refresh(self, key: str, member: str) -> None:
+    async def refresh(self) -> None:
+        """Push the expiry of every entry this process holds, in one round trip."""
+        if not self._held:
+            return
+        expires = epoch_seconds() + TTL_SECONDS
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for member, key in list(self._held.items()):
+                pipe.zadd(key, {member: expires}, xx=True)
+            await pipe.execute()
+
+    async def _refresh_forever(self) -> None:
         while True:
             await asyncio.sleep(REFRESH_SECONDS)
-            with contextlib.suppress(Exception):
-                await self._redis.zadd(key, {member: epoch_seconds() + TTL_SECONDS}, xx=True)
+            try:
+                await self.refresh()
+            except Exception as error:
+                log.info("presence refresh failed: %s", error)
 
     async def sweep(self) -> None:
         """Drop expired entries (their process died); announce users gone offline."""

@@ -13,14 +13,15 @@ from strawberry.dataloader import DataLoader
 from spirit_tours.persistence.accounts import Company, Hotel, User
 from spirit_tours.persistence.bookings import Booking, BookingHotel, BookingRefund
 from spirit_tours.persistence.database import SessionFactory
-from spirit_tours.persistence.payments import PaymentRefund, WebhookDelivery
+from spirit_tours.persistence.events import ChatMessage
+from spirit_tours.persistence.payments import Payment, PaymentRefund, WebhookDelivery
 from spirit_tours.persistence.quotations import (
     HotelInvitation,
     HotelOffer,
     OfferRevision,
     Quotation,
 )
-from spirit_tours.persistence.repositories import accounts, bookings, payments, quotations
+from spirit_tours.persistence.repositories import accounts, bookings, chat, payments, quotations
 from spirit_tours.persistence.staffing import (
     Guide,
     GuideAssignment,
@@ -107,6 +108,12 @@ class Loaders:
             sessions, bookings.vehicles_by_ids, _none
         )
 
+        self.payment: DataLoader[uuid.UUID, Payment | None] = _loader(
+            sessions, payments.payments_by_ids, _none
+        )
+        self.message: DataLoader[uuid.UUID, ChatMessage | None] = _loader(
+            sessions, chat.messages_by_ids, _none
+        )
         self.payment_refunds: DataLoader[uuid.UUID, list[PaymentRefund]] = _loader(
             sessions, payments.refunds_by_payment, list
         )

@@ -18,6 +18,7 @@ from spirit_tours.persistence.repositories import notifications as inbox
 from spirit_tours.persistence.repositories.events import emit_event, record_audit
 from spirit_tours.realtime.rooms import quotation_room
 from spirit_tours.resolvers import chat
+from spirit_tours.schema import enums  # noqa: F401 - registers the GraphQL enums
 from spirit_tours.schema.ids import parse_id
 
 Info = strawberry.Info[Context, None]

@@ -53,3 +53,10 @@ async def deliveries_by_payment(
         if row.payment_id is not None:
             grouped[row.payment_id].append(row)
     return grouped
+
+
+async def payments_by_ids(
+    session: AsyncSession, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Payment]:
+    rows = await session.scalars(select(Payment).where(Payment.id.in_(ids)))
+    return {row.id: row for row in rows}

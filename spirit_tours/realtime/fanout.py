@@ -1,0 +1,370 @@
+"""Live fan-out: each event is rendered once per group of subscribers who see it alike, and the
+same bytes are written to every member of the group.
+
+A live subscription, once started, is a :class:`LiveSubscription`: its room, its group key and
+the socket it writes to — no task, no generator, no database work of its own. The hub hands
+every delivery of a watched room to the fan-out; one task takes them in bursts, asks the
+renderer (the GraphQL layer, ``schema.live_render``) for one payload per (delivery, group) of
+the burst — one read of the rows feeds every group — and appends the frames, in order, to each
+member's :class:`SocketWriter`.
+
+The group key is built above from the document, its variables and the viewer's privacy identity
+(``permissions.live.shared_viewer``); two subscribers share a rendering only when all three are
+equal. Ordering per room is the hub's (commit order); a stored event is never sent twice to a
+subscriber, nor before the events it replays when resuming.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from prometheus_client import Counter, Gauge, Histogram
+
+from spirit_tours.core.clock import now_utc
+from spirit_tours.core.metrics import PROCESS
+from spirit_tours.realtime.hub import Delivery, EventHub, Signal, StoredEvent
+from spirit_tours.realtime.tasks import stop_tasks
+
+log = logging.getLogger(__name__)
+
+#: Frames a connection may fall behind before its live subscriptions end with CONFLICT (the
+#: client resumes from its last cursor); it bounds the memory one slow reader can hold.
+WRITE_QUEUE_LIMIT = 1000
+#: Deliveries rendered together: their rows are read in one batch per kind.
+BURST = 256
+
+DELIVERIES = Counter(
+    "spirit_live_deliveries", "Live events written to subscribers' sockets", registry=PROCESS
+)
+EXECUTIONS = Counter(
+    "spirit_live_scope_executions",
+    "Live events rendered (one GraphQL execution per event and subscriber group)",
+    registry=PROCESS,
+)
+LAG = Histogram(
+    "spirit_live_delivery_lag_seconds", "From an event's commit to its frames being written",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10), registry=PROCESS,
+)  # fmt: skip
+SUBSCRIPTIONS = Gauge(
+    "spirit_live_subscriptions", "Live subscriptions held by this process, by kind of room",
+    ["room_kind"], registry=PROCESS,
+)  # fmt: skip
+GROUPS = Gauge(
+    "spirit_live_scope_groups", "Groups of subscribers sharing one rendering", registry=PROCESS
+)
+
+
+def room_kind(room: str) -> str:
+    """A bounded label: ``quotation`` for ``quotation:<id>``."""
+    return room.split(":", 1)[0]
+
+
+class SocketWriter:
+    """The frames waiting for one WebSocket, written in order by a task that exists only while
+    there is something to write, so a slow reader holds up nobody else."""
+
+    def __init__(self, send: Callable[[str], Awaitable[None]], limit: int = WRITE_QUEUE_LIMIT):
+        self._send = send
+        self._limit = limit
+        self._frames: deque[str] = deque()
+        self._task: asyncio.Task[None] | None = None
+        self.closed = False
+        #: Called when the reader fell ``limit`` frames behind (after the queue was emptied).
+        self.on_overflow: Callable[[], None] | None = None
+
+    def write(self, frame: str) -> bool:
+        if self.closed:
+            return False
+        if len(self._frames) >= self._limit:
+            self._frames.clear()
+            if self.on_overflow is not None:
+                self.on_overflow()
+            return False
+        self._frames.append(frame)
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._drain())
+        return True
+
+    async def _drain(self) -> None:
+        try:
+            while self._frames:
+                await self._send(self._frames.popleft())
+        except Exception:  # the socket is gone; its handler ends the subscriptions
+            self.closed = True
+            self._frames.clear()
+        finally:
+            self._task = None
+
+    async def flushed(self) -> None:
+        """Wait until every queued frame is written (a closing connection's last words)."""
+        while self._task is not None and not self.closed:
+            await asyncio.shield(self._task)
+
+
+@dataclass(eq=False)
+class LiveSubscription:
+    writer: SocketWriter
+    operation_id: str
+    room: str
+    key: Hashable  # subscribers with equal keys share one rendering
+    query: Any  # what the renderer needs; the same for the whole group
+    user_id: str  # a subscriber never receives its own signals (typing, presence)
+    since: int  # stored events up to this position are not for it
+    on_end: Callable[[], Coroutine[Any, Any, None]] | None = None
+    live: bool = False  # False while its replay is pending: deliveries wait in ``waiting``
+    waiting: list[Delivery] = field(default_factory=list)
+    ended: bool = False
+
+    @property
+    def prefix(self) -> str:
+        return '{"id":' + json.dumps(self.operation_id) + ',"type":"next","payload":'
+
+    def error_frame(self, payload: str) -> str:
+        return (
+            '{"id":' + json.dumps(self.operation_id) + ',"type":"error","payload":' + payload + "}"
+        )
+
+
+@dataclass(eq=False)
+class _Group:
+    key: Hashable
+    query: Any
+    members: set[LiveSubscription] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    payload: str  # the ``next`` payload's JSON, the same bytes for every member
+
+
+@dataclass(frozen=True)
+class Closed:
+    errors: str  # the ``error`` payload's JSON: the room closed for this group (NOT_FOUND)
+
+
+Outcome = Rendered | Closed | None  # None: nothing for this group
+
+
+class Renderer(Protocol):
+    async def render(self, items: Sequence[tuple[Delivery, int, Any]]) -> list[Outcome]:
+        """One outcome per (delivery, resume position, group query), in order."""
+
+
+class _RoomFeed:
+    """The fan-out's listener in one hub room."""
+
+    def __init__(self, fanout: Fanout, room: str) -> None:
+        self.fanout = fanout
+        self.room = room
+        self.rooms = frozenset({room})
+        self.groups: dict[Hashable, _Group] = {}
+        self.size = 0
+
+    def offer(self, delivery: Delivery) -> None:
+        self.fanout.take(delivery, self)
+
+
+@dataclass(frozen=True)
+class _Catchup:
+    missed: list[StoredEvent]
+
+
+@dataclass(eq=False)
+class _Work:
+    delivery: Delivery
+    position: int
+    query: Any
+    members: list[LiveSubscription]
+
+
+class Fanout:
+    def __init__(self, hub: EventHub, *, burst: int = BURST) -> None:
+        self._hub = hub
+        self._burst = burst
+        self._feeds: dict[str, _RoomFeed] = {}
+        self._queue: deque[tuple[Delivery | _Catchup, _RoomFeed | LiveSubscription]] = deque()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._ending: set[asyncio.Task[None]] = set()
+        self.renderer: Renderer | None = None
+        #: The last stored position taken in: the resume cursor of the signals after it.
+        self.position = 0
+
+    @property
+    def hub_position(self) -> int:
+        """The last position the hub dispatched: whatever comes later reaches new members."""
+        return self._hub.position
+
+    def start(self) -> None:
+        self.position = self._hub.position
+        self._task = asyncio.create_task(self._run(), name="live-fanout")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            await stop_tasks([self._task])
+
+    # -- membership -------------------------------------------------------------------------
+
+    def add(self, subscription: LiveSubscription) -> None:
+        """Start routing the room's deliveries to ``subscription`` (held in ``waiting`` until
+        :meth:`go_live`)."""
+        feed = self._feeds.get(subscription.room)
+        if feed is None:
+            feed = self._feeds[subscription.room] = _RoomFeed(self, subscription.room)
+            self._hub.attach(feed)
+        group = feed.groups.get(subscription.key)
+        if group is None:
+            group = feed.groups[subscription.key] = _Group(subscription.key, subscription.query)
+            GROUPS.inc()
+        group.members.add(subscription)
+        feed.size += 1
+        SUBSCRIPTIONS.labels(room_kind(subscription.room)).inc()
+
+    def go_live(self, subscription: LiveSubscription, missed: list[StoredEvent]) -> None:
+        """Send the replayed events, then what arrived meanwhile, then live ones, in order."""
+        self._queue.append((_Catchup(missed), subscription))
+        self._wake.set()
+
+    def remove(self, subscription: LiveSubscription) -> None:
+        if subscription.ended:
+            return
+        subscription.ended = True
+        feed = self._feeds.get(subscription.room)
+        group = feed.groups.get(subscription.key) if feed else None
+        if feed is None or group is None or subscription not in group.members:
+            return
+        group.members.discard(subscription)
+        feed.size -= 1
+        SUBSCRIPTIONS.labels(room_kind(subscription.room)).dec()
+        if not group.members:
+            del feed.groups[subscription.key]
+            GROUPS.dec()
+        if not feed.groups:
+            del self._feeds[subscription.room]
+            self._hub.detach(feed)
+
+    def end(self, subscription: LiveSubscription, frame: str | None) -> None:
+        """End ``subscription`` from here (room closed, reader too slow): its last frame, then
+        its owner's clean-up."""
+        if subscription.ended:
+            return
+        self.remove(subscription)
+        if frame is not None:
+            subscription.writer.write(frame)
+        if subscription.on_end is not None:
+            task = asyncio.get_running_loop().create_task(subscription.on_end())
+            self._ending.add(task)
+            task.add_done_callback(self._ending.discard)
+
+    # -- delivery ---------------------------------------------------------------------------
+
+    def take(self, delivery: Delivery, feed: _RoomFeed) -> None:
+        self._queue.append((delivery, feed))
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._queue:
+                count = min(len(self._queue), self._burst)
+                burst = [self._queue.popleft() for _ in range(count)]
+                try:
+                    await self._deliver(burst)
+                except Exception:
+                    log.exception("live fan-out failed for a burst of %s deliveries", count)
+
+    def _plan(
+        self, burst: list[tuple[Delivery | _Catchup, _RoomFeed | LiveSubscription]]
+    ) -> list[_Work]:
+        """What to render, in the order it must be sent."""
+        work: list[_Work] = []
+        for item, target in burst:
+            if isinstance(item, _Catchup):
+                assert isinstance(target, LiveSubscription)
+                work += self._catch_up(item.missed, target)
+                continue
+            assert isinstance(target, _RoomFeed)
+            if isinstance(item, StoredEvent):
+                self.position = max(self.position, item.position)
+                position = item.position
+            else:
+                position = self.position
+            for group in target.groups.values():
+                members = [m for m in group.members if _accepts(m, item)]
+                if members:
+                    work.append(_Work(item, position, group.query, members))
+        return work
+
+    def _catch_up(self, missed: list[StoredEvent], subscription: LiveSubscription) -> list[_Work]:
+        if subscription.ended:
+            return []
+        work: list[_Work] = []
+        last = 0
+        for event in missed:  # in order, from the replay
+            last = event.position
+            work.append(_Work(event, last, subscription.query, [subscription]))
+        # Live deliveries that came meanwhile: the ones the replay did not already cover.
+        last = max(last, subscription.since)
+        for delivery in subscription.waiting:
+            if isinstance(delivery, StoredEvent):
+                if delivery.position <= last:
+                    continue
+                last = delivery.position
+            elif _own_signal(subscription, delivery):
+                continue
+            work.append(_Work(delivery, last, subscription.query, [subscription]))
+        subscription.waiting = []
+        subscription.since = last
+        subscription.live = True
+        return work
+
+    async def _deliver(
+        self, burst: list[tuple[Delivery | _Catchup, _RoomFeed | LiveSubscription]]
+    ) -> None:
+        work = self._plan(burst)
+        if not work:
+            return
+        assert self.renderer is not None, "the app installs the renderer at startup"
+        outcomes = await self.renderer.render([(w.delivery, w.position, w.query) for w in work])
+        EXECUTIONS.inc(len(work))
+        for item, outcome in zip(work, outcomes, strict=True):
+            if outcome is None:
+                continue
+            if isinstance(outcome, Closed):
+                for member in item.members:
+                    self.end(member, member.error_frame(outcome.errors))
+                continue
+            sent = 0
+            for member in item.members:
+                if not member.ended and member.writer.write(member.prefix + outcome.payload + "}"):
+                    sent += 1
+            DELIVERIES.inc(sent)
+            LAG.observe(max(0.0, (now_utc() - item.delivery.occurred_at).total_seconds()))
+
+    async def drain(self) -> None:
+        """Wait for the end-of-subscription clean-ups in flight (shutdown, tests)."""
+        with contextlib.suppress(Exception):
+            await asyncio.gather(*self._ending)
+
+
+def _own_signal(subscription: LiveSubscription, delivery: Delivery) -> bool:
+    return isinstance(delivery, Signal) and delivery.data.get("user_id") == subscription.user_id
+
+
+def _accepts(subscription: LiveSubscription, delivery: Delivery) -> bool:
+    if subscription.ended:
+        return False
+    if not subscription.live:
+        subscription.waiting.append(delivery)
+        return False
+    if isinstance(delivery, StoredEvent):
+        return delivery.position > subscription.since
+    return not _own_signal(subscription, delivery)
