@@ -41,13 +41,13 @@ WRITE_QUEUE_LIMIT = 1000
 BURST = 256
 
 DELIVERIES = Counter(
-    "spirit_live_deliveries", "Live events written to subscribers' sockets", registry=PROCESS
-)
+    "spirit_live_deliveries", "Live events written to subscribers' sockets, by kind (stored "
+    "events, ephemeral signals)", ["delivery"], registry=PROCESS,
+)  # fmt: skip
 EXECUTIONS = Counter(
-    "spirit_live_scope_executions",
-    "Live events rendered (one GraphQL execution per event and subscriber group)",
-    registry=PROCESS,
-)
+    "spirit_live_scope_executions", "Live events rendered: one GraphQL execution per event and "
+    "group of subscribers sharing a scope, by kind", ["delivery"], registry=PROCESS,
+)  # fmt: skip
 LAG = Histogram(
     "spirit_live_delivery_lag_seconds", "From an event's commit to its frames being written",
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10), registry=PROCESS,
@@ -334,8 +334,9 @@ class Fanout:
             return
         assert self.renderer is not None, "the app installs the renderer at startup"
         outcomes = await self.renderer.render([(w.delivery, w.position, w.query) for w in work])
-        EXECUTIONS.inc(len(work))
         for item, outcome in zip(work, outcomes, strict=True):
+            kind = _kind(item.delivery)
+            EXECUTIONS.labels(kind).inc()
             if outcome is None:
                 continue
             if isinstance(outcome, Closed):
@@ -346,13 +347,17 @@ class Fanout:
             for member in item.members:
                 if not member.ended and member.writer.write(member.prefix + outcome.payload + "}"):
                     sent += 1
-            DELIVERIES.inc(sent)
+            DELIVERIES.labels(kind).inc(sent)
             LAG.observe(max(0.0, (now_utc() - item.delivery.occurred_at).total_seconds()))
 
     async def drain(self) -> None:
         """Wait for the end-of-subscription clean-ups in flight (shutdown, tests)."""
         with contextlib.suppress(Exception):
             await asyncio.gather(*self._ending)
+
+
+def _kind(delivery: Delivery) -> str:
+    return "stored" if isinstance(delivery, StoredEvent) else "signal"
 
 
 def _own_signal(subscription: LiveSubscription, delivery: Delivery) -> bool:
