@@ -32,7 +32,7 @@ from spirit_tours.context import Context
 from spirit_tours.core.errors import ErrorCode
 from spirit_tours.graphql_ws import TransportWSHandler
 from spirit_tours.realtime import handoff as handoffs
-from spirit_tours.realtime.fanout import LiveSubscription, SocketWriter
+from spirit_tours.realtime.fanout import SOCKETS, LiveSubscription, SocketWriter
 from spirit_tours.realtime.limits import TOO_MANY_CONNECTIONS_CLOSE_CODE, TooManyConnectionsError
 
 FELL_BEHIND = json.dumps(
@@ -51,9 +51,11 @@ class LimitedTransportWSHandler(TransportWSHandler):
     _live: dict[str, LiveSubscription] | None = None
 
     async def handle(self) -> None:
+        SOCKETS.inc()
         try:
             await super().handle()
         finally:
+            SOCKETS.dec()
             self.context.services.live_limits.release_socket(id(self.context.request.scope))
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:

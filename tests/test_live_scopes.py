@@ -34,15 +34,18 @@ mutation($q: ID!, $h: ID!) { removeInvitation(input: {quotationId: $q, hotelId: 
 
 
 async def _counters(http: httpx.AsyncClient) -> dict[str, float]:
-    """The live counters of stored events, summed over their labels."""
+    """The live metrics: counters of stored events, the gauges by room kind."""
     body = (await http.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})).text
-    totals: dict[str, float] = {}
+    found: dict[str, float] = {}
     for family in text_string_to_metric_families(body):
         for sample in family.samples:
-            name = sample.name
-            if name.startswith("spirit_live_") and sample.labels.get("delivery") == "stored":
-                totals[sample.name] = totals.get(sample.name, 0.0) + sample.value
-    return totals
+            name, labels = sample.name, sample.labels
+            if not name.startswith("spirit_live_") or labels.get("delivery") == "signal":
+                continue
+            if "room_kind" in labels:
+                name += ":" + labels["room_kind"]
+            found[name] = sample.value
+    return found
 
 
 @asynccontextmanager
@@ -101,6 +104,10 @@ async def test_each_scope_gets_its_own_fields_and_each_event_renders_once_per_sc
             await clients[name].nothing("room", 0.3)
 
         before = await _counters(http)
+        # Other tests' subscriptions may be open on this server too: at least ours.
+        assert before["spirit_live_websockets"] >= len(clients)
+        assert before["spirit_live_subscriptions:quotation"] >= len(clients) - 1
+        assert before["spirit_live_scope_groups"] >= 5
         await submit(gql, world.hotels[0], quotation, "900.00")
         got = {name: await clients[name].event("room", "quotationEvents")
                for name in ("admin", "admin2", "owner", "owner2", "own", "own2")}  # fmt: skip

@@ -56,6 +56,9 @@ SUBSCRIPTIONS = Gauge(
     "spirit_live_subscriptions", "Live subscriptions held by this process, by kind of room",
     ["room_kind"], registry=PROCESS,
 )  # fmt: skip
+SOCKETS = Gauge(
+    "spirit_live_websockets", "WebSocket connections open on this process", registry=PROCESS
+)
 GROUPS = Gauge(
     "spirit_live_scope_groups", "Groups of subscribers sharing one rendering", registry=PROCESS
 )
