@@ -1,5 +1,6 @@
 # The two entry points of the README: `make run` and `make test`.
-# Everything is installed into ./.venv from uv.lock; nothing is needed beyond python3.
+# Everything is installed into ./.venv from uv.lock (nothing needed beyond python3), and for the
+# tests the graphql-ws client into tests/js/node_modules from its package-lock.json (node, npm).
 PYTHON ?= python3
 UV_VERSION := 0.13.9
 UV := .tools/bin/uv
@@ -16,11 +17,25 @@ $(BIN)/spirit-tours: pyproject.toml uv.lock | $(UV)
 	UV_PYTHON_DOWNLOADS=never $(UV) sync --locked --python $(PYTHON)
 	touch $@
 
-install: $(BIN)/spirit-tours
+JS := tests/js
+
+# The reference graphql-ws client (Apollo's and urql's), which tests/test_graphql_ws_client.py
+# runs against the live server; `npm ci` installs exactly package-lock.json.
+$(JS)/node_modules/.package-lock.json: $(JS)/package.json $(JS)/package-lock.json
+	@command -v node >/dev/null && command -v npm >/dev/null || { \
+		echo "make install: node (>= 20) and npm are needed for the tests' graphql-ws client" \
+			"(tests/js); install Node.js 20 or later, e.g. apt-get install nodejs npm" >&2; exit 1; }
+	@node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' || { \
+		echo "make install: node $$(node --version) is too old; tests/js needs node >= 20" >&2; \
+		exit 1; }
+	cd $(JS) && npm ci --no-audit --no-fund
+	touch $@
+
+install: $(BIN)/spirit-tours $(JS)/node_modules/.package-lock.json
 
 ## Run the demo: development mode (generated secrets kept in .spirit-tours/, the offline payment
 ## gateway), demo data, embedded PostgreSQL and Redis unless SPIRIT_DATABASE_URL / SPIRIT_REDIS_URL are set.
-run: install
+run: $(BIN)/spirit-tours
 	$(BIN)/spirit-tours serve --demo $(RUN_ARGS)
 
 ## Lint (with the layer contract of docs/architecture.md), type-check, run the whole test suite

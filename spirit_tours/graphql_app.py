@@ -233,27 +233,36 @@ class GraphQLApp(GraphQL[Context, None]):
         return None
 
 
-TOKEN_EXPIRED_CLOSE_CODE = 4401
+# Close codes as graphql-ws (the reference client of Apollo and urql) reads them. Its default
+# retry policy (``shouldRetryConnectOrThrow`` in graphql-ws 6.4 ``client.ts``) reconnects on
+# 4403, "Forbidden, might grant access out after retry", calling ``connectionParams`` again, and
+# gives up at once on 4401 "Unauthorized" (as on 4400, 4406, 4409, 4429, 4500, 4004, 4005).
+TOKEN_EXPIRED_CLOSE_CODE = 4403
+"""The access token expired: the client reconnects by itself and fetches a fresh one (the same
+code refuses an expired token at ``connection_init``, so a client that only resends the old one
+stops after its ``retryAttempts``)."""
+SESSION_ENDED_CLOSE_CODE = 4401
+"""The session was signed out: final, as reconnecting with its tokens can only be refused."""
 
 
 def _close_when_ended(websocket: WebSocket, claims: AccessClaims, watch: SessionWatch) -> None:
-    """A connection lives no longer than its token, nor than its session: at expiry, or when
-    the session is signed out, it is closed with 4401, and the client reconnects with a fresh
-    token (and its cursors) — or not at all, having signed out."""
+    """A connection lives no longer than its token, nor than its session: at expiry it is
+    closed with 4403, on which graphql-ws reconnects by itself with a fresh token from its
+    ``connectionParams``; when the session is signed out, with 4401, on which it stops."""
     key = id(websocket.scope)
 
-    async def close(delay: float, reason: str) -> None:
+    async def close(delay: float, code: int, reason: str) -> None:
         await asyncio.sleep(delay)
         with contextlib.suppress(Exception):
-            await websocket.close(TOKEN_EXPIRED_CLOSE_CODE, reason)
+            await websocket.close(code, reason)
 
     def revoked() -> None:
-        closing = asyncio.create_task(close(0.0, "Session ended"))
+        closing = asyncio.create_task(close(0.0, SESSION_ENDED_CLOSE_CODE, "Session ended"))
         _CLOSING.add(closing)  # referenced until done
         closing.add_done_callback(_CLOSING.discard)
 
     remaining = max(0.0, (claims.expires_at - now_utc()).total_seconds())
-    expiry = asyncio.create_task(close(remaining, "Access token expired"))
+    expiry = asyncio.create_task(close(remaining, TOKEN_EXPIRED_CLOSE_CODE, "Access token expired"))
     watch.watch(claims.session_id, key, revoked)
     _WATCHED[key] = (expiry, lambda: watch.forget(claims.session_id, key))
 
