@@ -251,23 +251,25 @@ def _close_when_ended(websocket: WebSocket, claims: AccessClaims, watch: Session
     ``connectionParams``; when the session is signed out, with 4401, on which it stops."""
     key = id(websocket.scope)
 
-    async def close(delay: float, code: int, reason: str) -> None:
-        await asyncio.sleep(delay)
+    async def close(code: int, reason: str) -> None:
         with contextlib.suppress(Exception):
             await websocket.close(code, reason)
 
-    def revoked() -> None:
-        closing = asyncio.create_task(close(0.0, SESSION_ENDED_CLOSE_CODE, "Session ended"))
-        _CLOSING.add(closing)  # referenced until done
-        closing.add_done_callback(_CLOSING.discard)
+    def closing(code: int, reason: str) -> None:
+        task = asyncio.create_task(close(code, reason))
+        _CLOSING.add(task)  # referenced until done
+        task.add_done_callback(_CLOSING.discard)
 
     remaining = max(0.0, (claims.expires_at - now_utc()).total_seconds())
-    expiry = asyncio.create_task(close(remaining, TOKEN_EXPIRED_CLOSE_CODE, "Access token expired"))
-    watch.watch(claims.session_id, key, revoked)
+    # A timer, not a sleeping task: thousands of idle connections each hold one.
+    expiry = asyncio.get_running_loop().call_later(
+        remaining, closing, TOKEN_EXPIRED_CLOSE_CODE, "Access token expired"
+    )
+    watch.watch(claims.session_id, key, lambda: closing(SESSION_ENDED_CLOSE_CODE, "Session ended"))
     _WATCHED[key] = (expiry, lambda: watch.forget(claims.session_id, key))
 
 
-# The expiry task of each open authenticated connection, and how to stop watching its
+# The expiry timer of each open authenticated connection, and how to stop watching its
 # session, by its ASGI scope; both ended when the connection ends.
-_WATCHED: dict[int, tuple[asyncio.Task[None], Callable[[], None]]] = {}
+_WATCHED: dict[int, tuple[asyncio.TimerHandle, Callable[[], None]]] = {}
 _CLOSING: set[asyncio.Task[None]] = set()
