@@ -1,19 +1,22 @@
 """python -m benchmarks [http|subscriptions|ws-memory|email] [--seconds S] [--concurrency C]
 [--clients N] [--rooms R] [--events E] [--processes P] [--workers W] [--rate D]
-[--paced-seconds S] [--compression on|off] [--messages M] [--renders R]
+[--paced-seconds S] [--compression on|off] [--no-trace] [--messages M] [--renders R]
 [--workers-concurrency W]"""
 
 from __future__ import annotations
 
 import argparse
 
-from benchmarks import email, http_api, subscriptions
+from benchmarks import email, http_api, subscriptions, ws_memory
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument(
-        "which", nargs="?", default="http", choices=["http", "subscriptions", "email"]
+        "which",
+        nargs="?",
+        default="http",
+        choices=["http", "subscriptions", "ws-memory", "email"],
     )
     parser.add_argument("--seconds", type=float, default=10.0, help="http: seconds per case")
     parser.add_argument("--concurrency", type=int, default=32, help="http: connections")
@@ -41,6 +44,11 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="subscriptions, ws-memory: permessage-deflate (default: SPIRIT_WEBSOCKET_COMPRESSION)",
     )
+    parser.add_argument(
+        "--no-trace",
+        action="store_true",
+        help="ws-memory: RSS only, no tracemalloc breakdown (half the runs)",
+    )
     parser.add_argument("--messages", type=int, default=5000, help="email: BULK rows delivered")
     parser.add_argument("--renders", type=int, default=2000, help="email: messages composed")
     parser.add_argument(
@@ -62,6 +70,13 @@ def main(argv: list[str] | None = None) -> None:
             rate=args.rate,
             paced_seconds=args.paced_seconds,
             compression=None if args.compression is None else args.compression == "on",
+        )
+    elif args.which == "ws-memory":
+        ws_memory.main(
+            clients=args.clients,
+            rooms=args.rooms,
+            compression=None if args.compression is None else args.compression == "on",
+            trace=not args.no_trace,
         )
     else:
         email.main(

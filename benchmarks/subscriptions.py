@@ -64,6 +64,7 @@ from benchmarks.live_processes import (
     cpu_seconds,
     free_port,
     open_files_limit,
+    process_tree,
     raise_open_files,
     rss_kib,
     stop,
@@ -113,7 +114,7 @@ class Target:
         return f"http://127.0.0.1:{self.port}"
 
 
-async def _wait_subscribed(target: Target, count: int, seconds: float = 300) -> int:
+async def wait_subscribed(target: Target, count: int, seconds: float = 300) -> int:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if (current := await target.subscribed()) >= count:
@@ -122,7 +123,7 @@ async def _wait_subscribed(target: Target, count: int, seconds: float = 300) -> 
     return await target.subscribed()
 
 
-async def _warm_up(target: Target, room: str) -> float:
+async def warm_up(target: Target, room: str) -> float:
     """One subscriber, a few events one at a time, end to end: fail fast, load what the first
     event loads before memory is measured, and return the median latency of an idle server."""
     from websockets.asyncio.client import connect
@@ -135,7 +136,7 @@ async def _warm_up(target: Target, room: str) -> float:
         await ws.recv()
         payload = {"query": SUBSCRIPTION, "variables": {"q": room}}
         await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
-        await _wait_subscribed(target, 1, 30)
+        await wait_subscribed(target, 1, 30)
         async with httpx.AsyncClient(base_url=target.base) as http, asyncio.timeout(60):
             for event in range(WARM_UP_EVENTS):
                 await target.publish(http, room, f"Warm-up {event}.")
@@ -294,6 +295,7 @@ class Case:
     connected: int
     rss_before_kib: int
     rss_after_kib: int
+    server_processes: int
     idle_latency_ms: float
     phases: dict[str, Phase]
 
@@ -303,7 +305,8 @@ class Case:
 
     def show(self) -> None:
         print(
-            f"{self.name}\n    {self.connected} of {self.clients} clients connected; server RSS"
+            f"{self.name}\n    {self.connected} of {self.clients} clients connected; RSS of the "
+            f"{self.server_processes} server process(es)"
             f" {self.rss_before_kib / 1024:.1f} → {self.rss_after_kib / 1024:.1f} MiB = "
             f"{self.kib_per_connection:.1f} KiB per connection; idle latency (1 subscriber, 1 "
             f"event at a time) p50 {self.idle_latency_ms:.1f} ms"
@@ -389,19 +392,20 @@ async def run_case(
     context: SpawnContext, target: Target, rooms: list[Room], specs: list[ClientSpec],
     processes: int, events: int, rate: float, paced_seconds: float,
 ) -> Case:  # fmt: skip
-    idle_latency = await _warm_up(target, rooms[0].quotation_id)
+    idle_latency = await warm_up(target, rooms[0].quotation_id)
     await wait_quiet(target.pid)
     rss_before = rss_kib(target.pid)
     fleet = Fleet(context, target.ws_url, [specs[i::processes] for i in range(processes)])
     try:
         connected, problems = await fleet.open()
-        subscribed = await _wait_subscribed(target, connected)
+        subscribed = await wait_subscribed(target, connected)
         if connected < len(specs) or subscribed < connected:
             print(f"  warning: {connected}/{len(specs)} connected, {subscribed} subscribed")
             for problem in problems[:5]:
                 print(f"  problem: {problem}")
         await wait_quiet(target.pid)
         rss_after = rss_kib(target.pid)
+        servers = len(process_tree(target.pid))
         burst = await _phase(target, fleet, "burst", lambda: _burst(target, rooms, events))
         phases = {"burst": burst}
         per_room = max(1.0, connected / len(rooms))
@@ -410,7 +414,9 @@ async def run_case(
         )
     finally:
         await fleet.close()
-    return Case(target.name, len(specs), connected, rss_before, rss_after, idle_latency, phases)
+    return Case(
+        target.name, len(specs), connected, rss_before, rss_after, servers, idle_latency, phases
+    )
 
 
 def client_specs(rooms: list[Room], kinds: list[ViewerKind], tokens: dict[str, str],
@@ -462,7 +468,7 @@ async def _relayed(database_url: str) -> None:
     raise RuntimeError("the relay did not publish the seeded outbox")
 
 
-async def _api_target(
+async def api_target(
     pid: int, port: int, database_url: str, redis: Redis, rooms: list[Room],
     kinds: list[ViewerKind],
 ) -> tuple[Target, dict[str, str]]:  # fmt: skip
@@ -548,7 +554,7 @@ async def _api(context: SpawnContext, options: Options, database_url: str, rooms
     redis = Redis.from_url(redis_url)
     try:
         assert server.pid is not None
-        target, tokens = await _api_target(server.pid, port, database_url, redis, rooms, kinds)
+        target, tokens = await api_target(server.pid, port, database_url, redis, rooms, kinds)
         specs = client_specs(rooms, kinds, tokens, options.clients)
         return await run_case(context, target, rooms, specs, options.processes, options.events,
                               options.rate, options.paced_seconds)  # fmt: skip
