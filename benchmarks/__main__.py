@@ -1,23 +1,54 @@
-"""python -m benchmarks [http|subscriptions|email] [--seconds S] [--concurrency C]
-[--clients N] [--rooms R] [--events E] [--messages M] [--renders R] [--workers-concurrency W]"""
+"""python -m benchmarks [http|subscriptions|ws-memory|email] [--seconds S] [--concurrency C]
+[--clients N] [--rooms R] [--events E] [--processes P] [--workers W] [--rate D]
+[--paced-seconds S] [--compression on|off] [--no-trace] [--messages M] [--renders R]
+[--workers-concurrency W]"""
 
 from __future__ import annotations
 
 import argparse
 
-from benchmarks import email, http_api, subscriptions
+from benchmarks import email, http_api, subscriptions, ws_memory
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument(
-        "which", nargs="?", default="http", choices=["http", "subscriptions", "email"]
+        "which",
+        nargs="?",
+        default="http",
+        choices=["http", "subscriptions", "ws-memory", "email"],
     )
     parser.add_argument("--seconds", type=float, default=10.0, help="http: seconds per case")
     parser.add_argument("--concurrency", type=int, default=32, help="http: connections")
     parser.add_argument("--clients", type=int, default=1000, help="subscriptions: WebSockets")
     parser.add_argument("--rooms", type=int, default=50, help="subscriptions: quotations")
     parser.add_argument("--events", type=int, default=300, help="subscriptions: events sent")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=None,
+        help="subscriptions: client processes (default: one per 2,500 clients, at least 2)",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="subscriptions: API server (uvicorn) processes"
+    )
+    parser.add_argument(
+        "--rate", type=float, default=1000.0, help="subscriptions: paced phase, deliveries/s"
+    )
+    parser.add_argument(
+        "--paced-seconds", type=float, default=20.0, help="subscriptions: paced phase length"
+    )
+    parser.add_argument(
+        "--compression",
+        choices=["on", "off"],
+        default=None,
+        help="subscriptions, ws-memory: permessage-deflate (default: SPIRIT_WEBSOCKET_COMPRESSION)",
+    )
+    parser.add_argument(
+        "--no-trace",
+        action="store_true",
+        help="ws-memory: RSS only, no tracemalloc breakdown (half the runs)",
+    )
     parser.add_argument("--messages", type=int, default=5000, help="email: BULK rows delivered")
     parser.add_argument("--renders", type=int, default=2000, help="email: messages composed")
     parser.add_argument(
@@ -30,7 +61,23 @@ def main(argv: list[str] | None = None) -> None:
     if args.which == "http":
         http_api.main(seconds=args.seconds, concurrency=args.concurrency)
     elif args.which == "subscriptions":
-        subscriptions.main(clients=args.clients, rooms=args.rooms, events=args.events)
+        subscriptions.main(
+            clients=args.clients,
+            rooms=args.rooms,
+            events=args.events,
+            processes=args.processes,
+            workers=args.workers,
+            rate=args.rate,
+            paced_seconds=args.paced_seconds,
+            compression=None if args.compression is None else args.compression == "on",
+        )
+    elif args.which == "ws-memory":
+        ws_memory.main(
+            clients=args.clients,
+            rooms=args.rooms,
+            compression=None if args.compression is None else args.compression == "on",
+            trace=not args.no_trace,
+        )
     else:
         email.main(
             messages=args.messages,

@@ -93,6 +93,11 @@ class Settings(BaseSettings):
     max_subscriptions_per_user: int = Field(
         default=100, ge=1, description="Subscriptions at once per user (all connections)"
     )
+    websocket_compression: bool = Field(
+        default=False,
+        description="Negotiate permessage-deflate with WebSocket clients that offer it (about "
+        "49 KiB of zlib state per connection, each frame compressed once per socket)",
+    )
     live_database_concurrency: int = Field(
         default=5, ge=1, description="Subscription database work at once per process"
     )

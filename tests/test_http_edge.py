@@ -314,6 +314,44 @@ async def test_a_websocket_without_connection_init_is_closed(live_server: LiveSe
     assert closed_with.value.rcvd.code == 4408
 
 
+def test_websocket_compression_is_a_setting_that_reaches_uvicorn(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert Settings.model_fields["websocket_compression"].default is False
+    assert server_config("spirit_tours.app:create_app", settings).ws_per_message_deflate is False
+    monkeypatch.setenv("SPIRIT_WEBSOCKET_COMPRESSION", "true")
+    configured = Settings(_env_file=None)
+    assert configured.websocket_compression is True
+    config = server_config("spirit_tours.app:create_app", configured, factory=True)
+    assert config.ws_per_message_deflate is True
+
+
+async def _negotiated_extensions(server: LiveServer) -> str | None:
+    """What the server answers a client that offers permessage-deflate (as browsers do), once a
+    graphql-transport-ws exchange went through on that connection."""
+    url = server.url.replace("http", "ws", 1) + "/graphql"
+    protocol = Subprotocol("graphql-transport-ws")
+    async with websockets.connect(url, subprotocols=[protocol], compression="deflate") as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        ack = json.loads(await asyncio.wait_for(ws.recv(), ANSWER_WITHIN))
+        assert ack["type"] == "connection_ack"
+        assert ws.response is not None
+        return ws.response.headers.get("Sec-WebSocket-Extensions")
+
+
+async def test_permessage_deflate_is_declined_by_default(live_server: LiveServer) -> None:
+    assert live_server.server.config.ws_per_message_deflate is False
+    assert await _negotiated_extensions(live_server) is None
+
+
+async def test_permessage_deflate_is_negotiated_when_turned_on(settings: Settings) -> None:
+    async with serving(settings.model_copy(update={"websocket_compression": True})) as server:
+        assert server.server.config.ws_per_message_deflate is True
+        extensions = await _negotiated_extensions(server)
+    assert extensions is not None
+    assert extensions.startswith("permessage-deflate")
+
+
 def test_behind_https_the_edge_refusals_also_send_hsts(settings: Settings) -> None:
     https = settings.model_copy(update={"public_url": "https://api.spirit-tours.example"})
     refusal = server_config("spirit_tours.app:create_app", https, factory=True).refusal_headers

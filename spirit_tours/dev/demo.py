@@ -96,8 +96,13 @@ DEMO_OFFERS = (
 )
 
 
-async def add_demo_quotation(session: AsyncSession, users: dict[str, User]) -> None:
-    """An OPEN quotation in Cusco with offers from the three demo hotels (competitors OPEN)."""
+async def add_demo_quotation(
+    session: AsyncSession,
+    users: dict[str, User],
+    competitor_prices: CompetitorPrices = CompetitorPrices.OPEN,
+) -> None:
+    """An OPEN quotation in Cusco with offers from the three demo hotels (competitors OPEN
+    unless ``competitor_prices`` says otherwise: the subscription benchmark mixes the modes)."""
     agency = viewer_of(users["maria@andes-travel.example"])
     admin = viewer_of(users["admin@spirit-tours.example"])
     start = today_utc() + timedelta(days=60)
@@ -121,7 +126,7 @@ async def add_demo_quotation(session: AsyncSession, users: dict[str, User]) -> N
         admin,
         quotation.id,
         lifecycle.QuotationRequest(
-            competitor_prices=CompetitorPrices.OPEN, provided={"competitor_prices"}
+            competitor_prices=competitor_prices, provided={"competitor_prices"}
         ),
     )
     hotels = list(await session.scalars(select(Hotel).order_by(Hotel.name)))

@@ -25,6 +25,8 @@ def server_config(app: Any, settings: Settings, **options: Any) -> EdgeConfig:
         "http": EdgeHttpToolsProtocol,
         "ws": "websockets-sansio",
         "ws_max_size": WS_MAX_SIZE,
+        # Off by default: see README, Live updates (Compression).
+        "ws_per_message_deflate": settings.websocket_compression,
         "ws_ping_interval": 30,
         "ws_ping_timeout": 30,
         # Only used by uvicorn's h11 protocol (not ours); kept in line with our head limit.
