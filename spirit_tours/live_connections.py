@@ -14,7 +14,6 @@ falls too far behind (CONFLICT: resume from the last cursor).
 
 from __future__ import annotations
 
-import json
 import uuid
 from contextlib import aclosing, suppress
 
@@ -29,21 +28,10 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 )
 
 from spirit_tours.context import Context
-from spirit_tours.core.errors import ErrorCode
 from spirit_tours.graphql_ws import TransportWSHandler
 from spirit_tours.realtime import handoff as handoffs
 from spirit_tours.realtime.fanout import SOCKETS, LiveSubscription, SocketWriter
 from spirit_tours.realtime.limits import TOO_MANY_CONNECTIONS_CLOSE_CODE, TooManyConnectionsError
-
-FELL_BEHIND = json.dumps(
-    [
-        GraphQLError(
-            "The subscriber fell behind; resume from your last cursor.",
-            extensions={"code": ErrorCode.CONFLICT.value},
-        ).formatted
-    ],
-    separators=(",", ":"),
-)
 
 
 class LimitedTransportWSHandler(TransportWSHandler):
@@ -113,7 +101,11 @@ class LimitedTransportWSHandler(TransportWSHandler):
             )
             async with aclosing(result_source):
                 await self._send_result_stream(operation, result_source)
-            if handoff.accepted and not operation.completed:
+            # Still this connection's operation: a ``complete`` (or the connection's end) while
+            # it started has forgotten it, even if the cancellation went astray.
+            if handoff.accepted:
+                if self.operations.get(operation.id) is not operation:
+                    return False
                 await self._go_live(operation, handoff)
                 return True
             await operation.send_operation_message(
@@ -139,7 +131,13 @@ class LimitedTransportWSHandler(TransportWSHandler):
         member = await services.presence.enter(*presence) if presence is not None else None
         user_id = self.context.viewer.user_id if self.context.viewer is not None else None
 
+        ended = False
+
         async def on_end() -> None:
+            nonlocal ended
+            if ended:  # the fan-out and the client may both end it
+                return
+            ended = True
             if self._live is not None:
                 self._live.pop(operation.id, None)
             self.operations.pop(operation.id, None)
@@ -168,4 +166,9 @@ class LimitedTransportWSHandler(TransportWSHandler):
         CONFLICT, and it resumes each from its last cursor."""
         fanout = self.context.services.fanout
         for subscription in list((self._live or {}).values()):
-            fanout.end(subscription, subscription.error_frame(FELL_BEHIND))
+            fanout.end(subscription, subscription.error_frame())
+
+    async def shutdown(self) -> None:
+        await super().shutdown()
+        for operation_id in list(self._live or {}):  # whatever the operations no longer hold
+            await self.cleanup_operation(operation_id)

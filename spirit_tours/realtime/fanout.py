@@ -28,6 +28,7 @@ from typing import Any, Protocol
 from prometheus_client import Counter, Gauge, Histogram
 
 from spirit_tours.core.clock import now_utc
+from spirit_tours.core.errors import ErrorCode
 from spirit_tours.core.metrics import PROCESS
 from spirit_tours.realtime.hub import Delivery, EventHub, Signal, StoredEvent
 from spirit_tours.realtime.tasks import stop_tasks
@@ -39,6 +40,15 @@ log = logging.getLogger(__name__)
 WRITE_QUEUE_LIMIT = 1000
 #: Deliveries rendered together: their rows are read in one batch per kind.
 BURST = 256
+#: Deliveries waiting for the fan-out; beyond, the process is too far behind: the rooms
+#: concerned end their subscriptions with CONFLICT (the clients resume from their cursors).
+MAX_PENDING = 50_000
+#: The ``error`` payload of a subscription that fell behind.
+FELL_BEHIND = json.dumps(
+    [{"message": "The subscriber fell behind; resume from your last cursor.",
+      "extensions": {"code": ErrorCode.CONFLICT.value}}],
+    separators=(",", ":"),
+)  # fmt: skip
 
 DELIVERIES = Counter(
     "spirit_live_deliveries", "Live events written to subscribers' sockets, by kind (stored "
@@ -71,26 +81,34 @@ def room_kind(room: str) -> str:
 
 class SocketWriter:
     """The frames waiting for one WebSocket, written in order by a task that exists only while
-    there is something to write, so a slow reader holds up nobody else."""
+    there is something to write, so a slow reader holds up nobody else.
+
+    A reader is behind when its socket stopped taking frames (the send is waiting for the
+    transport to drain) and ``limit`` more are queued meanwhile: the queue is then emptied but
+    for the frames that end an operation, and ``on_overflow`` ends the live ones. A burst queued
+    before the first send runs never counts: a prompt reader takes it at once."""
 
     def __init__(self, send: Callable[[str], Awaitable[None]], limit: int = WRITE_QUEUE_LIMIT):
         self._send = send
         self._limit = limit
-        self._frames: deque[str] = deque()
+        self._frames: deque[tuple[str, bool]] = deque()  # (frame, ends its operation)
         self._task: asyncio.Task[None] | None = None
+        self._sending = False  # a send is waiting for the socket to drain
         self.closed = False
         #: Called when the reader fell ``limit`` frames behind (after the queue was emptied).
         self.on_overflow: Callable[[], None] | None = None
 
-    def write(self, frame: str) -> bool:
+    def write(self, frame: str, *, final: bool = False) -> bool:
+        """Queue ``frame``; ``final`` frames (an operation's error) survive an overflow."""
         if self.closed:
             return False
-        if len(self._frames) >= self._limit:
-            self._frames.clear()
+        if self._sending and len(self._frames) >= self._limit:
+            self._frames = deque(item for item in self._frames if item[1])
             if self.on_overflow is not None:
                 self.on_overflow()
-            return False
-        self._frames.append(frame)
+            if not final:
+                return False
+        self._frames.append((frame, final))
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._drain())
         return True
@@ -98,17 +116,16 @@ class SocketWriter:
     async def _drain(self) -> None:
         try:
             while self._frames:
-                await self._send(self._frames.popleft())
+                frame, _ = self._frames.popleft()
+                self._sending = True
+                await self._send(frame)
+                self._sending = False
         except Exception:  # the socket is gone; its handler ends the subscriptions
             self.closed = True
             self._frames.clear()
         finally:
+            self._sending = False
             self._task = None
-
-    async def flushed(self) -> None:
-        """Wait until every queued frame is written (a closing connection's last words)."""
-        while self._task is not None and not self.closed:
-            await asyncio.shield(self._task)
 
 
 @dataclass(eq=False)
@@ -129,7 +146,7 @@ class LiveSubscription:
     def prefix(self) -> str:
         return '{"id":' + json.dumps(self.operation_id) + ',"type":"next","payload":'
 
-    def error_frame(self, payload: str) -> str:
+    def error_frame(self, payload: str = FELL_BEHIND) -> str:
         return (
             '{"id":' + json.dumps(self.operation_id) + ',"type":"error","payload":' + payload + "}"
         )
@@ -149,7 +166,8 @@ class Rendered:
 
 @dataclass(frozen=True)
 class Closed:
-    errors: str  # the ``error`` payload's JSON: the room closed for this group (NOT_FOUND)
+    errors: str  # the ``error`` payload's JSON: the room closed for this group (NOT_FOUND), or
+    # its event could not be rendered (the subscriptions end; the clients resume by replay)
 
 
 Outcome = Rendered | Closed | None  # None: nothing for this group
@@ -192,13 +210,12 @@ class Fanout:
         self._hub = hub
         self._burst = burst
         self._feeds: dict[str, _RoomFeed] = {}
-        self._queue: deque[tuple[Delivery | _Catchup, _RoomFeed | LiveSubscription]] = deque()
+        # (delivery, target, the hub's position when it came: a signal's resume cursor)
+        self._queue: deque[tuple[Delivery | _Catchup, _RoomFeed | LiveSubscription, int]] = deque()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._ending: set[asyncio.Task[None]] = set()
         self.renderer: Renderer | None = None
-        #: The last stored position taken in: the resume cursor of the signals after it.
-        self.position = 0
 
     @property
     def hub_position(self) -> int:
@@ -206,7 +223,6 @@ class Fanout:
         return self._hub.position
 
     def start(self) -> None:
-        self.position = self._hub.position
         self._task = asyncio.create_task(self._run(), name="live-fanout")
 
     async def stop(self) -> None:
@@ -232,7 +248,7 @@ class Fanout:
 
     def go_live(self, subscription: LiveSubscription, missed: list[StoredEvent]) -> None:
         """Send the replayed events, then what arrived meanwhile, then live ones, in order."""
-        self._queue.append((_Catchup(missed), subscription))
+        self._queue.append((_Catchup(missed), subscription, 0))
         self._wake.set()
 
     def remove(self, subscription: LiveSubscription) -> None:
@@ -260,7 +276,7 @@ class Fanout:
             return
         self.remove(subscription)
         if frame is not None:
-            subscription.writer.write(frame)
+            subscription.writer.write(frame, final=True)
         if subscription.on_end is not None:
             task = asyncio.get_running_loop().create_task(subscription.on_end())
             self._ending.add(task)
@@ -269,8 +285,26 @@ class Fanout:
     # -- delivery ---------------------------------------------------------------------------
 
     def take(self, delivery: Delivery, feed: _RoomFeed) -> None:
-        self._queue.append((delivery, feed))
+        if len(self._queue) >= MAX_PENDING:
+            self._fell_behind()
+        # Everything the hub dispatched before is queued before: a signal's cursor.
+        self._queue.append((delivery, feed, self._hub.position))
         self._wake.set()
+
+    def _fell_behind(self) -> None:
+        """Too much waiting: drop it, and end every subscription that would have received
+        some of it; they resume from their cursors (replay reads the outbox)."""
+        dropped: set[LiveSubscription] = set()
+        for _, target, _ in self._queue:
+            if isinstance(target, LiveSubscription):
+                dropped.add(target)
+            else:
+                dropped.update(m for group in target.groups.values() for m in group.members)
+        self._queue.clear()
+        log.warning("live fan-out %s deliveries behind: %s subscriptions end", MAX_PENDING,
+                    len(dropped))  # fmt: skip
+        for subscription in dropped:
+            self.end(subscription, subscription.error_frame())
 
     async def _run(self) -> None:
         while True:
@@ -285,21 +319,17 @@ class Fanout:
                     log.exception("live fan-out failed for a burst of %s deliveries", count)
 
     def _plan(
-        self, burst: list[tuple[Delivery | _Catchup, _RoomFeed | LiveSubscription]]
+        self, burst: list[tuple[Delivery | _Catchup, _RoomFeed | LiveSubscription, int]]
     ) -> list[_Work]:
         """What to render, in the order it must be sent."""
         work: list[_Work] = []
-        for item, target in burst:
+        for item, target, dispatched in burst:
             if isinstance(item, _Catchup):
                 assert isinstance(target, LiveSubscription)
                 work += self._catch_up(item.missed, target)
                 continue
             assert isinstance(target, _RoomFeed)
-            if isinstance(item, StoredEvent):
-                self.position = max(self.position, item.position)
-                position = item.position
-            else:
-                position = self.position
+            position = item.position if isinstance(item, StoredEvent) else dispatched
             for group in target.groups.values():
                 members = [m for m in group.members if _accepts(m, item)]
                 if members:
@@ -330,7 +360,7 @@ class Fanout:
         return work
 
     async def _deliver(
-        self, burst: list[tuple[Delivery | _Catchup, _RoomFeed | LiveSubscription]]
+        self, burst: list[tuple[Delivery | _Catchup, _RoomFeed | LiveSubscription, int]]
     ) -> None:
         work = self._plan(burst)
         if not work:

@@ -101,7 +101,10 @@ class LiveLimits:
         """The database work of a subscription start; SERVICE_UNAVAILABLE if its turn does not
         come in time (rather than queueing for the pool without bound)."""
         try:
-            await asyncio.wait_for(self._database.acquire(), self.start_timeout_seconds)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the task's
+            # cancellation when the semaphore is granted in the same loop turn.
+            async with asyncio.timeout(self.start_timeout_seconds):
+                await self._database.acquire()
         except TimeoutError:
             raise DomainError(
                 ErrorCode.SERVICE_UNAVAILABLE,

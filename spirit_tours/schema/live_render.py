@@ -51,6 +51,9 @@ class LiveQuery:
     query: str
     operation_name: str | None
     variables: str  # canonical JSON
+    parsed_variables: dict[str, Any] | None = dataclasses.field(
+        default=None, compare=False, hash=False
+    )
     # The connection that founded the group: the context's request, never read by a field
     # while an event resolves (only mutations and the request guard read it).
     request: WebSocket | None = dataclasses.field(default=None, compare=False, hash=False)
@@ -73,6 +76,7 @@ class LiveQuery:
             query=operation.query,
             operation_name=operation.name,
             variables=json.dumps(operation.variables or {}, sort_keys=True),
+            parsed_variables=operation.variables,
             request=request,
         )
 
@@ -135,8 +139,9 @@ class LiveRenderer:
         )
         try:
             event = await self._event(EventView(context, position), delivery, query)
-        except Exception as error:  # one group's failure must not stop the others'
-            return Rendered(self._payload(ExecutionResult(None, [self._error(error, query)])))
+        except Exception as error:  # this group's subscriptions end; they resume by replay
+            failed = self._error(error, query)
+            return Closed(json.dumps([failed.formatted], separators=(",", ":")))
         if event is _CLOSED:
             closed = self._error(not_found("Quotation"), query)
             return Closed(json.dumps([closed.formatted], separators=(",", ":")))
@@ -147,7 +152,7 @@ class LiveRenderer:
             self._documents.get(query.query),
             root_value=event,
             context_value=context,
-            variable_values=json.loads(query.variables),
+            variable_values=query.parsed_variables,
             operation_name=query.operation_name,
         )
         if isawaitable(result):

@@ -1,12 +1,8 @@
-"""REVIEW14: failing tests for defects found reviewing the live fan-out (branch ``fanout``).
-
-Each test names the defect it proves (file and function) and FAILS on the fanout branch as
-committed (49d8117); none fixes production code. They run against the real server fixtures
-(tests/conftest.py) like tests/test_live.py; the few white-box steps (holding the live
-semaphore, finding the connection handler) only decide the order of events the loop can run.
-The render-failure test passes on ``main`` (the error ended the subscription with
-``complete``, so the client resumed and got the event by replay).
-"""
+"""The live fan-out under stress and on its failure paths: a burst to a prompt reader, a slow
+reader, an event that cannot be rendered, subscriptions ended from both sides at once, signals
+after the outbox was emptied, a subscription completed while it starts. A few steps are
+white-box (holding the live semaphore or the hub's catch-up lock, finding the connection
+handler) only to decide the order in which the loop runs what a client can cause."""
 
 from __future__ import annotations
 
@@ -21,6 +17,7 @@ from spirit_tours.config import Settings
 from spirit_tours.core.enums import Role
 from spirit_tours.live_connections import LimitedTransportWSHandler
 from spirit_tours.persistence.database import SessionFactory
+from spirit_tours.realtime.fanout import SocketWriter
 from tests.conftest import LiveServer, UserFactory, empty_database, serving
 from tests.graphql_client import GraphQLClient
 from tests.live_client import listening, live, published, relayed, room_of
@@ -36,13 +33,12 @@ async def _announce(gql: GraphQLClient, token: str, count: int) -> None:
         (await gql.execute(ANNOUNCE, {"t": f"a{n}"}, token=token)).ok()
 
 
-async def test_review14_a_prompt_reader_is_not_cut_off_by_one_burst(
+async def test_a_prompt_reader_is_not_cut_off_by_one_burst(
     gql: GraphQLClient, make_user: UserFactory, live_server: LiveServer, sessions: SessionFactory
 ) -> None:
-    """DEFECT (fanout.py SocketWriter.write / Fanout._deliver): every frame of a burst is queued
-    synchronously before the connection's drain task runs once, so a burst of 21 deliveries to a
-    connection holding 50 subscriptions (1050 frames) "overflows" WRITE_QUEUE_LIMIT and every
-    subscription ends with CONFLICT, although the reader never fell behind."""
+    """A burst of 21 deliveries to a connection holding 50 subscriptions (1,050 frames, more
+    than WRITE_QUEUE_LIMIT) is queued at once before the connection's first send: a reader that
+    takes it promptly is not cut off as too slow."""
     await make_user("admin@op.example", Role.ADMIN)
     await make_user("reader@op.example", Role.ADMIN)
     admin = await gql.token_for("admin@op.example", "correct horse battery")
@@ -76,55 +72,22 @@ mutation($q: ID!, $h: ID!) { removeInvitation(input: {quotationId: $q, hotelId: 
   quotation { id } } }"""
 
 
-async def test_review14_an_overflow_does_not_swallow_a_room_closing_frame(
-    gql: GraphQLClient, make_user: UserFactory, live_server: LiveServer, sessions: SessionFactory
-) -> None:
-    """DEFECT (fanout.py SocketWriter.write clears every queued frame; live_connections.py
-    _fell_behind ends only what is still live): a subscription whose room closed (NOT_FOUND
-    frame queued, its on_end still pending) loses that frame when the connection's queue
-    overflows right after, and _fell_behind skips it (already ended): the client is never told
-    the operation ended, while the server has forgotten it. It waits forever."""
-    world = await make_world(gql, make_user)
-    quotation = await open_quotation(gql, world, mode="OPEN")
-    await relayed(sessions)
-    hub = live_server.app.state.services.hub
-    async with live(live_server.url, world.hotels[2].token) as hotel:
-        await hotel.subscribe("room", ROOM, {"q": quotation})
-        for n in range(49):
-            await hotel.subscribe(f"s{n}", ANNOUNCEMENTS)
-        await listening(live_server, {room_of(quotation): 1, "announcements": 49})
-        async with hub._catching_up:  # one burst: the removal, then 21 announcements
-            removed = {"q": quotation, "h": world.hotels[2].hotel_id}
-            (await gql.execute(REMOVE, removed, token=world.admin.token)).ok()
-            await _announce(gql, world.admin.token, 21)
-            await published(sessions)
-        assert "CONFLICT" in str(await hotel.next("s0"))  # the rest of the connection ended
-        try:
-            closing = await hotel.next("room", wait=5.0)
-        except TimeoutError:
-            raise AssertionError("the room closed but its client was never told") from None
-        assert "NOT_FOUND" in str(closing) or "CONFLICT" in str(closing)
-
-
 POST = """
 mutation($q: ID!, $body: String!) {
   postMessage(input: {quotationId: $q, body: $body}) { message { id } }
 }"""
 
 
-async def test_review14_an_event_that_fails_to_render_is_not_silently_skipped(
+async def test_an_event_that_fails_to_render_is_not_silently_skipped(
     settings: Settings,
     gql: GraphQLClient,
     make_user: UserFactory,
     live_server: LiveServer,
     sessions: SessionFactory,
 ) -> None:
-    """DEFECT (live_render.py LiveRenderer._render, the ``except Exception`` around _event):
-    when an event cannot be read (here the pool is exhausted: SERVICE_UNAVAILABLE), its
-    subscribers get a ``next`` with ``data: null`` and no cursor, and the subscription carries
-    on: the next event's cursor moves past the failed one, which is lost for good. Before the
-    fan-out the error ended the subscription, and the client resumed from its last cursor and
-    got the event by replay (docs/privacy.md §2.3, SPEC §4: no event lost)."""
+    """An event that cannot be read (the pool exhausted: SERVICE_UNAVAILABLE) ends its
+    subscribers' subscriptions with an ``error`` instead of being skipped; resuming from the last
+    cursor then delivers it by replay: nothing is lost."""
     world = await make_world(gql, make_user)
     quotation = await open_quotation(gql, world)
     await relayed(sessions)
@@ -136,6 +99,8 @@ async def test_review14_an_event_that_fails_to_render_is_not_silently_skipped(
         async with live(server.url, world.admin.token) as admin:
             await admin.subscribe("room", ROOM, {"q": quotation})
             await listening(server, {room_of(quotation): 1})
+            async with sessions() as session:
+                before = await session.scalar(text("SELECT max(position) FROM outbox_events"))
             turns = services.live_limits._database
             for _ in range(small.live_database_concurrency):  # the fan-out waits its turn
                 await turns.acquire()
@@ -148,28 +113,22 @@ async def test_review14_an_event_that_fails_to_render_is_not_silently_skipped(
                 for _ in range(small.live_database_concurrency):
                     turns.release()
                 failed = await admin.next("room")
-            (await gql.execute(POST, {"q": quotation, "body": "second"},
-                               token=world.admin.token)).ok()  # fmt: skip
-            received = [failed]
-            while not any("second" in str(message) for message in received):
-                received.append(await admin.next("room"))
-        ended = any(message["type"] in ("error", "complete") for message in received)
-        bodies = [str(m) for m in received if "MessagePosted" in str(m)]
-        assert ended or any("first" in body for body in bodies), (
-            f"the event that failed to render was skipped and the subscription went on: {received}"
-        )
+            assert failed["type"] == "error", failed
+            assert failed["payload"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+            # The client resumes from its last cursor: the event is there, once.
+            resume = {"q": quotation, "after": f"p{before}"}
+            await admin.subscribe("again", ROOM, resume)
+            replayed = await admin.event("again", "quotationEvents")
+            assert replayed["message"]["body"] == "first"
+            await admin.nothing("again", 0.5, but="Presence")
 
 
-async def test_review14_an_ended_subscription_releases_its_operation_count_once(
+async def test_an_ended_subscription_releases_its_operation_count_once(
     gql: GraphQLClient, make_user: UserFactory, live_server: LiveServer
 ) -> None:
-    """DEFECT (fanout.py Fanout.end schedules on_end as a task; live_connections.py
-    cleanup_operation finds the subscription still in ``_live`` until that task runs, and calls
-    on_end itself): when the room closes or the reader overflows in the same loop turn as the
-    client's ``complete`` or disconnect, on_end runs twice and drop_operation counts the
-    operation twice: the user's other live subscriptions are no longer counted, so the
-    per-user cap (max_subscriptions_per_user) can be exceeded. White-box: the two calls are made
-    in the order the event loop can run them."""
+    """A subscription ended by the fan-out (room closed, reader too slow) and by the client's
+    ``complete`` in the same loop turn releases its place in the per-user count once. White-box:
+    the two calls are made in the order the event loop can run them."""
     user = await make_user("ana@op.example")
     token = await gql.token_for("ana@op.example", "correct horse battery")
     services = live_server.app.state.services
@@ -201,19 +160,15 @@ TYPING = """
 mutation($q: ID!) { setTyping(input: {quotationId: $q, typing: true}) }"""
 
 
-async def test_review14_a_signal_cursor_is_a_position_of_the_current_outbox(
+async def test_a_signal_cursor_is_a_position_of_the_current_outbox(
     engine: AsyncEngine,
     gql: GraphQLClient,
     make_user: UserFactory,
     live_server: LiveServer,
     sessions: SessionFactory,
 ) -> None:
-    """DEFECT (fanout.py Fanout._plan: ``self.position = max(self.position, ...)``, never
-    lowered): the hub rewinds its position when the outbox was emptied (a restored database,
-    ``_rewind_if_truncated``), the fan-out does not, so signals (typing, presence) carry the
-    cursor of a position that no longer exists: resuming from it is refused (BAD_USER_INPUT)
-    and, once the outbox grows past it, would skip events. Before the fan-out, a subscription
-    started its signal cursor at the hub's position."""
+    """Signals (typing, presence) carry a resume cursor that is a position of the current outbox,
+    also after the outbox was emptied (a restored database) and the hub rewound."""
     world = await make_world(gql, make_user)
     for _ in range(4):
         await open_quotation(gql, world)
@@ -242,24 +197,16 @@ def _handler_holding(operation_id: str) -> LimitedTransportWSHandler:
     )
 
 
-async def test_review14_a_subscription_completed_while_starting_never_goes_live(
+async def test_a_subscription_completed_while_starting_never_goes_live(
     gql: GraphQLClient,
     make_user: UserFactory,
     live_server: LiveServer,
     sessions: SessionFactory,
     redis: Redis,
 ) -> None:
-    """DEFECT (live_connections.py _run: ``if handoff.accepted and not operation.completed``
-    goes live without checking that the operation is still registered): strawberry's
-    cleanup_operation (the client's ``complete``) pops the operation and cancels its task, but
-    a cancellation can be swallowed on the way (here Python 3.11's ``asyncio.wait_for`` in
-    ``LiveLimits.start``, when the semaphore is granted in the same loop turn), and the
-    resolver then hands over: the subscription goes live although the client completed it.
-    It is in ``_live`` but not in ``operations``, so the disconnect's shutdown never cleans it
-    up: the feed, the hub room, the per-user operation count and the presence entry (refreshed
-    forever: the user shows online in the room for good) leak until the process restarts.
-    Reproduced by black-box loops of subscribe+complete too (about 1 in 60); made
-    deterministic here by granting the semaphore and completing in the same loop turn."""
+    """A ``complete`` handled while the subscription starts wins, even when the task's
+    cancellation goes astray (the semaphore granted in the same loop turn): it never goes live,
+    and once the connection is gone nothing of it remains (feed, count, presence)."""
     world = await make_world(gql, make_user)
     quotation = await open_quotation(gql, world)
     await relayed(sessions)
@@ -302,3 +249,32 @@ async def test_review14_a_subscription_completed_while_starting_never_goes_live(
         if zombie is not None:  # do not leave it to the next tests of this server
             services.fanout.end(zombie, None)
             await services.fanout.drain()
+
+
+async def test_a_slow_reader_loses_its_queued_frames_but_never_an_operations_last_one() -> None:
+    """The writer of one connection whose socket stopped taking frames: past the limit, the
+    queue is emptied but for the frames that end an operation (a room closing), and the
+    connection is told it fell behind; a burst queued before the first send never counts."""
+    gate = asyncio.Event()
+    sent: list[str] = []
+
+    async def send(frame: str) -> None:  # a socket that takes one frame, then stalls
+        if sent:
+            await gate.wait()
+        sent.append(frame)
+
+    writer = SocketWriter(send, limit=4)
+    overflows: list[bool] = []
+    writer.on_overflow = lambda: overflows.append(True)
+    for n in range(5):  # one burst, before the first send: a prompt reader takes it all
+        assert writer.write(f"b{n}")
+    await asyncio.sleep(0)  # b0 written; b1 waits for the socket
+    assert sent == ["b0"]
+    assert not overflows
+    writer.write("closed", final=True)  # a room closed meanwhile
+    assert not writer.write("n0")  # 4 waiting while the socket is stalled: behind
+    assert overflows == [True]
+    gate.set()
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert sent == ["b0", "b1", "closed"]  # b1 was in flight; the final frame survived
