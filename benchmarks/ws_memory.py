@@ -2,15 +2,16 @@
 
 For each uvicorn WebSocket implementation (websockets-sansio, websockets, wsproto when
 installed) with and without permessage-deflate, one API process (``spirit-tours serve``'s
-configuration otherwise) is measured twice with the subscription benchmark's clients (mixed
-viewers, each subscribed to ``quotationEvents``, no events sent):
+configuration otherwise) is measured with the subscription benchmark's clients (mixed viewers,
+each subscribed to ``quotationEvents``, no events sent):
 
 - plain: RSS before the clients connect and once they are subscribed and the server is quiet;
-- traced (``tracemalloc``, 30 frames): the same, plus a snapshot at each point; the growth is
-  grouped by who allocated it — the innermost frame outside the standard library, mapped to a
-  part (uvicorn's protocol, the WebSocket library, its permessage-deflate and zlib, strawberry's
-  per-connection handler, graphql-core, our Context, the hub's Listener, presence, …) — and
-  the asyncio tasks and gc-tracked objects per connection are counted.
+- traced (``tracemalloc``, 30 frames; websockets-sansio only, what serve runs): the same, plus
+  a snapshot at each point. The growth is grouped by who allocated it — the innermost frame
+  outside the standard library, mapped to a part (uvicorn's protocol, the WebSocket library,
+  its permessage-deflate and zlib, strawberry's per-connection handler, graphql-core, our
+  Context, the hub's Listener, presence, …) — and the asyncio tasks and gc-tracked objects
+  per connection are counted.
 
 The server answers ``/__bench/memory`` (``probed_app``: the app wrapped by this module) with
 its RSS, task count and traced memory, after a full collection, and dumps a snapshot on demand.
@@ -217,18 +218,19 @@ async def measure(
     server.start()
     redis = Redis.from_url(redis_url)
     kinds = viewer_kinds()
+    busy = 0.5 if traced else 0.25  # tracing slows the connections' upkeep down too
     try:
         assert server.pid is not None
         target, tokens = await api_target(server.pid, port, database_url, redis, rooms, kinds)
         await warm_up(target, rooms[0].quotation_id)
-        await wait_quiet(server.pid)
+        await wait_quiet(server.pid, busy)
         before = await _probe(target.base, folder / "before.snapshot" if traced else None)
         specs = client_specs(rooms, kinds, tokens, clients)
         fleet = Fleet(context, target.ws_url, [specs[0::2], specs[1::2]])
         try:
             connected, problems = await fleet.open()
             await wait_subscribed(target, connected)
-            await wait_quiet(server.pid)
+            await wait_quiet(server.pid, busy)
             after = await _probe(target.base, folder / "after.snapshot" if traced else None)
         finally:
             await fleet.close()
@@ -335,12 +337,16 @@ def main(clients: int = 1000, rooms: int = 10, compression: bool | None = None,
     try:
         with tempfile.TemporaryDirectory(prefix="ws-memory-") as folder:
             for variant in variants:
-                for traced in [False, True] if trace else [False]:
+                # The breakdown of the implementation `serve` uses; the others' RSS only.
+                traces = [False, True] if trace and variant.ws == IMPLEMENTATIONS[0] else [False]
+                for traced in traces:
+                    started = time.monotonic()
                     result = uvloop.run(measure(context, variant, traced, database_url, made,
                                                 clients, Path(folder)))  # fmt: skip
                     print(f"  {variant.label}{', traced' if traced else ''}: "
                           f"{result.connected} connected, RSS {result.rss_kib:.1f} KiB/conn, "
-                          f"{result.tasks:.2f} tasks/conn", flush=True)  # fmt: skip
+                          f"{result.tasks:.2f} tasks/conn ({time.monotonic() - started:.0f} s)",
+                          flush=True)  # fmt: skip
                     results.append(result)
         show(results)
     finally:
