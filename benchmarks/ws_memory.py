@@ -54,7 +54,8 @@ from spirit_tours.dev import servers as devservers
 TRACE_ENV = "BENCH_TRACEMALLOC_FRAMES"
 FRAMES = 30
 PROBE = "/__bench/memory"
-IMPLEMENTATIONS = ("websockets-sansio", "websockets", "wsproto")
+#: "served": what ``spirit-tours serve`` runs (edge/server.py: the lean sans-I/O protocol).
+IMPLEMENTATIONS = ("served", "websockets-sansio", "websockets", "wsproto")
 STDLIB = (sysconfig.get_paths()["stdlib"], "<frozen ", "<string>", "<unknown>")
 
 Scope = MutableMapping[str, Any]
@@ -210,7 +211,9 @@ async def measure(
     redis_url = devservers.redis_url()
     environment = api_environment(database_url, redis_url, variant.deflate)
     environment[TRACE_ENV] = str(FRAMES if traced else 0)
-    options = {"ws": variant.ws, "ws_per_message_deflate": variant.deflate}
+    options: dict[str, Any] = {"ws_per_message_deflate": variant.deflate}
+    if variant.ws != "served":
+        options["ws"] = variant.ws
     server = context.Process(
         target=serve_api, args=(environment, port, 1, "benchmarks.ws_memory:probed_app"),
         kwargs=options,
@@ -318,7 +321,8 @@ def show(results: list[Measured]) -> None:
 
 
 def installed(ws: str) -> bool:
-    module = {"websockets-sansio": "websockets", "websockets": "websockets"}.get(ws, ws)
+    module = {"served": "websockets", "websockets-sansio": "websockets",
+              "websockets": "websockets"}.get(ws, ws)  # fmt: skip
     return importlib.util.find_spec(module) is not None
 
 

@@ -15,7 +15,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from spirit_tours.config import Settings, get_settings
 from spirit_tours.dev.embedded import start_embedded
@@ -71,14 +71,25 @@ async def readyz(request: Request) -> JSONResponse:
 class _App(Starlette):
     """Starlette with the security headers outermost: even its own error page carries them."""
 
-    def __init__(self, *args: Any, https: bool, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, https: bool, live: ASGIApp, **kwargs: Any) -> None:
         self._https = https
+        self._live = live
         super().__init__(*args, **kwargs)
 
     def build_middleware_stack(self) -> ASGIApp:
         return SecurityHeaders(
             super().build_middleware_stack(), https=self._https, monitor_mount=MOUNT
         )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The GraphQL WebSocket goes straight to its endpoint: every middleware passes a
+        WebSocket through untouched, but each would hold a suspended frame (and closures) for
+        the connection's lifetime — kilobytes per idle subscriber."""
+        if scope["type"] == "websocket" and scope["path"] == "/graphql":
+            scope["app"] = self
+            await self._live(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def body_limits(settings: Settings) -> dict[str, Any]:
@@ -137,4 +148,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
         exception_handlers={PoolTimeout: pool_exhausted},
         middleware=[Middleware(HttpMetrics), Middleware(BodyLimit, **body_limits(settings))],
         https=serves_https(settings.public_url),
+        live=graphql,
     )

@@ -208,6 +208,7 @@ class GraphQLApp(GraphQL[Context, None]):
         not a string, not text — is refused (close code 4403), never taken as anonymous.
         """
         params = context.connection_params or {}
+        context.connection_params = None  # read once: an idle connection keeps no token text
         raw = params.get("authorization") or params.get("Authorization")
         if raw is not None:
             token = bearer_token(raw) if isinstance(raw, str) else None

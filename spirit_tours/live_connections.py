@@ -147,6 +147,10 @@ class LimitedTransportWSHandler(TransportWSHandler):
                 await services.presence.leave(*presence, member)
 
         subscription.on_end = on_end
+        # What an idle subscription need not keep: the group holds the document, the task
+        # ends now, and events are read with the fan-out's loaders.
+        operation.query, operation.variables, operation.task = "", None, None
+        self.context.refresh_loaders()
         if self._live is None:
             self._live = {}
         self._live[operation.id] = subscription

@@ -12,6 +12,7 @@ from uvicorn.supervisors import Multiprocess
 
 from spirit_tours.config import Settings
 from spirit_tours.edge.protocol import EdgeConfig, EdgeHttpToolsProtocol
+from spirit_tours.edge.websocket import LeanWebSocketProtocol
 from spirit_tours.security_headers import serves_https
 
 WS_MAX_SIZE = 64 * 1024
@@ -23,7 +24,7 @@ def server_config(app: Any, settings: Settings, **options: Any) -> EdgeConfig:
     workers, log_level, …) are passed to :class:`uvicorn.Config` and override the defaults."""
     defaults: dict[str, Any] = {
         "http": EdgeHttpToolsProtocol,
-        "ws": "websockets-sansio",
+        "ws": LeanWebSocketProtocol,
         "ws_max_size": WS_MAX_SIZE,
         # Off by default: see README, Live updates (Compression).
         "ws_per_message_deflate": settings.websocket_compression,

@@ -88,6 +88,8 @@ class SocketWriter:
     for the frames that end an operation, and ``on_overflow`` ends the live ones. A burst queued
     before the first send runs never counts: a prompt reader takes it at once."""
 
+    __slots__ = ("_frames", "_limit", "_send", "_sending", "_task", "closed", "on_overflow")
+
     def __init__(self, send: Callable[[str], Awaitable[None]], limit: int = WRITE_QUEUE_LIMIT):
         self._send = send
         self._limit = limit
@@ -128,7 +130,7 @@ class SocketWriter:
             self._task = None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class LiveSubscription:
     writer: SocketWriter
     operation_id: str
@@ -242,6 +244,8 @@ class Fanout:
         if group is None:
             group = feed.groups[subscription.key] = _Group(subscription.key, subscription.query)
             GROUPS.inc()
+        else:  # the group's copies (document text, variables): one per group, not per member
+            subscription.key, subscription.query = group.key, group.query
         group.members.add(subscription)
         feed.size += 1
         SUBSCRIPTIONS.labels(room_kind(subscription.room)).inc()
