@@ -35,8 +35,35 @@ def _key(room: str) -> str:
     return _PREFIX + room
 
 
-def _users(members: list[bytes]) -> set[str]:
-    return {member.decode().split("|", 1)[0] for member in members}
+# Whether a user has an unexpired entry, found in Redis: a room of thousands is not sent back
+# to the process for each entering or leaving subscriber. KEYS[1] the room's set; ARGV[1] now,
+# ARGV[2] "<user>|"; ENTER adds ARGV[4] expiring at ARGV[3] and answers whether the user was
+# present before; LEAVE removes ARGV[3] and answers -1 (it was not there: swept), 1 (the user is
+# still present through another connection) or 0.
+_PRESENT = """
+local function present()
+  for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')) do
+    if string.sub(member, 1, #ARGV[2]) == ARGV[2] then return 1 end
+  end
+  return 0
+end
+"""
+_ENTER = (
+    _PRESENT
+    + """
+local was = present()
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
+return was
+"""
+)
+_LEAVE = (
+    _PRESENT
+    + """
+if redis.call('ZREM', KEYS[1], ARGV[3]) == 0 then return -1 end
+return present()
+"""
+)
+_STILL = _PRESENT + "return present()"
 
 
 class Presence:
@@ -45,6 +72,9 @@ class Presence:
         self._hub = hub
         self._tasks: list[asyncio.Task[None]] = []
         self._held: dict[str, str] = {}  # member → key, refreshed together
+        self._enter = redis.register_script(_ENTER)
+        self._leave = redis.register_script(_LEAVE)
+        self._still = redis.register_script(_STILL)
 
     def start(self) -> None:
         self._tasks = [
@@ -65,8 +95,7 @@ class Presence:
         return sorted(seen.items())
 
     async def _is_present(self, room: str, user: str) -> bool:
-        members = await self._redis.zrangebyscore(_key(room), epoch_seconds(), "+inf")
-        return user in _users(members)
+        return bool(await self._still(keys=[_key(room)], args=[epoch_seconds(), f"{user}|"]))
 
     async def _signal(self, room: str, viewer: Viewer, online: bool) -> None:
         data = {"user_id": str(viewer.user_id), "role": viewer.role.value, "online": online}
@@ -76,9 +105,9 @@ class Presence:
         """Mark ``viewer`` present in ``room`` until :meth:`leave` with the returned member."""
         member = f"{viewer.user_id}|{viewer.role.value}|{uuid.uuid4().hex}"
         try:
-            was_present = await self._is_present(room, str(viewer.user_id))
-            await self._redis.zadd(_key(room), {member: epoch_seconds() + TTL_SECONDS})
-            if not was_present:
+            now = epoch_seconds()
+            args: list[str | float] = [now, f"{viewer.user_id}|", now + TTL_SECONDS, member]
+            if not await self._enter(keys=[_key(room)], args=args):
                 await self._signal(room, viewer, True)
         except Exception as error:  # presence is best-effort; the subscription still works
             log.info("presence unavailable: %s", error)
@@ -88,8 +117,8 @@ class Presence:
     async def leave(self, room: str, viewer: Viewer, member: str) -> None:
         self._held.pop(member, None)
         with contextlib.suppress(Exception):
-            removed = await self._redis.zrem(_key(room), member)
-            if removed and not await self._is_present(room, str(viewer.user_id)):
+            args: list[str | float] = [epoch_seconds(), f"{viewer.user_id}|", member]
+            if await self._leave(keys=[_key(room)], args=args) == 0:
                 await self._signal(room, viewer, False)
 
     @contextlib.asynccontextmanager
