@@ -127,7 +127,7 @@ class PhaseReport:
     duplicates: int
     other: int
     latencies_ms: list[float]
-    problems: list[str]
+    problems: dict[str, int]  # the most frequent, with how many subscribers had each
     last_at: float
     by_kind: dict[str, list[int]]  # kind → [expected, received, duplicates]
     shapes: dict[str, set[Shape]]
@@ -222,7 +222,7 @@ class Clients:
             duplicates=sum(s.duplicates for s in self.subscribers),
             other=sum(s.other for s in self.subscribers),
             latencies_ms=[latency for s in self.subscribers for latency in s.latencies_ms],
-            problems=[f"{count} times: {problem}" for problem, count in problems.most_common(5)],
+            problems=dict(problems.most_common(10)),
             last_at=self.last_at,
             by_kind=by_kind,
             shapes=shapes,
@@ -241,7 +241,7 @@ async def _serve_driver(
 ) -> None:
     clients = Clients(url, specs)
     connected = await clients.open()
-    replies.put(("ready", index, connected, clients._report().problems))
+    replies.put(("ready", index, connected, list(clients._report().problems)))
     while True:
         command = await asyncio.to_thread(commands.get)
         if command[0] == "phase":

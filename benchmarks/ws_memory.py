@@ -6,7 +6,7 @@ configuration otherwise) is measured with the subscription benchmark's clients (
 each subscribed to ``quotationEvents``, no events sent):
 
 - plain: RSS before the clients connect and once they are subscribed and the server is quiet;
-- traced (``tracemalloc``, 30 frames; websockets-sansio only, what serve runs): the same, plus
+- traced (``tracemalloc``, 12 frames; websockets-sansio only, what serve runs): the same, plus
   a snapshot at each point. The growth is grouped by who allocated it — the innermost frame
   outside the standard library, mapped to a part (uvicorn's protocol, the WebSocket library,
   its permessage-deflate and zlib, strawberry's per-connection handler, graphql-core, our
@@ -52,7 +52,7 @@ from benchmarks.subscriptions import Fleet, api_target, client_specs, wait_subsc
 from spirit_tours.dev import servers as devservers
 
 TRACE_ENV = "BENCH_TRACEMALLOC_FRAMES"
-FRAMES = 30
+FRAMES = 12  # enough to pass the standard library's frames; more slows the server down
 PROBE = "/__bench/memory"
 IMPLEMENTATIONS = ("websockets-sansio", "websockets", "wsproto")
 STDLIB = (sysconfig.get_paths()["stdlib"], "<frozen ", "<string>", "<unknown>")
@@ -229,7 +229,7 @@ async def measure(
         fleet = Fleet(context, target.ws_url, [specs[0::2], specs[1::2]])
         try:
             connected, problems = await fleet.open()
-            await wait_subscribed(target, connected)
+            await wait_subscribed(target, connected, 1800 if traced else 300)
             await wait_quiet(server.pid, busy)
             after = await _probe(target.base, folder / "after.snapshot" if traced else None)
         finally:
@@ -323,12 +323,13 @@ def installed(ws: str) -> bool:
 
 
 def main(clients: int = 1000, rooms: int = 10, compression: bool | None = None,
-         trace: bool = True) -> None:  # fmt: skip
+         trace: bool = True, implementations: list[str] | None = None) -> None:  # fmt: skip
     raise_open_files()
     context = multiprocessing.get_context("spawn")
     deflates = [True, False] if compression is None else [compression]
-    variants = [Variant(ws, d) for ws in IMPLEMENTATIONS if installed(ws) for d in deflates]
-    missing = [ws for ws in IMPLEMENTATIONS if not installed(ws)]
+    chosen = implementations or list(IMPLEMENTATIONS)
+    variants = [Variant(ws, d) for ws in chosen if installed(ws) for d in deflates]
+    missing = [ws for ws in chosen if not installed(ws)]
     print(f"WebSocket memory: {clients} idle subscribed clients (mixed viewers, {rooms} rooms) "
           f"per variant, one API process; {', '.join(v.label for v in variants)}"
           + (f"; not installed: {', '.join(missing)}" if missing else ""), flush=True)  # fmt: skip
