@@ -52,6 +52,7 @@ from sqlalchemy import func, select
 
 from benchmarks.keys import KEYRING
 from benchmarks.live_clients import (
+    CONNECTING,
     PROTOCOL,
     SUBSCRIPTION,
     ClientSpec,
@@ -115,10 +116,15 @@ class Target:
 
 
 async def wait_subscribed(target: Target, count: int, seconds: float = 300) -> int:
+    """Until ``count`` subscriptions have started, or none more did for 60 s (the rest were
+    refused), or ``seconds`` passed."""
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if (current := await target.subscribed()) >= count:
-            return current
+    current, changed = -1, time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - changed < 60:
+        if (now := await target.subscribed()) >= count:
+            return now
+        if now != current:
+            current, changed = now, time.monotonic()
         await asyncio.sleep(0.25)
     return await target.subscribed()
 
@@ -154,12 +160,16 @@ async def warm_up(target: Target, room: str) -> float:
 class Fleet:
     """The client processes of one case."""
 
-    def __init__(self, context: SpawnContext, url: str, shares: list[list[ClientSpec]]) -> None:
+    def __init__(
+        self, context: SpawnContext, url: str, shares: list[list[ClientSpec]],
+        connecting: int = CONNECTING,
+    ) -> None:  # fmt: skip
         self.replies: Queue[Any] = context.Queue()
         self.commands: list[Queue[Any]] = [context.Queue() for _ in shares]
         self.processes: list[BaseProcess] = [
             context.Process(target=client_process,
-                            args=(url, share, index, self.commands[index], self.replies),
+                            args=(url, share, index, self.commands[index], self.replies,
+                                  connecting),
                             daemon=True)
             for index, share in enumerate(shares)
         ]  # fmt: skip
