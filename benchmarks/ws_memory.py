@@ -240,7 +240,8 @@ async def measure(
         await redis.aclose()
         await asyncio.to_thread(stop, server)
     if subscribed < clients:
-        print(f"  warning: {connected}/{clients} connected, {subscribed} subscribed; {problems[:3]}")
+        print(f"  warning: {connected}/{clients} connected, {subscribed} subscribed")
+        print(f"  problems: {problems[:3]}")
     n = max(1, connected)
     overhead = after.get("tracing_overhead", 0) - before.get("tracing_overhead", 0)
     objects = Counter(after["objects"])
