@@ -24,7 +24,10 @@ def main(argv: list[str] | None = None) -> None:
         "--clients", type=int, default=1000, help="subscriptions, ws-memory: WebSockets"
     )
     parser.add_argument(
-        "--rooms", type=int, default=50, help="subscriptions, ws-memory: rooms (quotations)"
+        "--rooms",
+        type=int,
+        default=None,
+        help="subscriptions (default 50), ws-memory (default 10): rooms (quotations)",
     )
     parser.add_argument("--events", type=int, default=300, help="subscriptions: events sent")
     parser.add_argument(
@@ -73,7 +76,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.which == "subscriptions":
         subscriptions.main(
             clients=args.clients,
-            rooms=args.rooms,
+            rooms=args.rooms or 50,
             events=args.events,
             processes=args.processes,
             workers=args.workers,
@@ -84,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.which == "ws-memory":
         ws_memory.main(
             clients=args.clients,
-            rooms=args.rooms,
+            rooms=args.rooms or 10,
             compression=None if args.compression is None else args.compression == "on",
             trace=not args.no_trace,
             implementations=args.ws,
