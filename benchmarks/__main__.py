@@ -1,6 +1,6 @@
 """python -m benchmarks [http|subscriptions|ws-memory|email] [--seconds S] [--concurrency C]
 [--clients N] [--rooms R] [--events E] [--processes P] [--workers W] [--rate D]
-[--paced-seconds S] [--compression on|off] [--no-trace] [--messages M] [--renders R]
+[--paced-seconds S] [--compression on|off] [--no-trace] [--ws IMPL] [--messages M] [--renders R]
 [--workers-concurrency W]"""
 
 from __future__ import annotations
@@ -20,8 +20,15 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--seconds", type=float, default=10.0, help="http: seconds per case")
     parser.add_argument("--concurrency", type=int, default=32, help="http: connections")
-    parser.add_argument("--clients", type=int, default=1000, help="subscriptions: WebSockets")
-    parser.add_argument("--rooms", type=int, default=50, help="subscriptions: quotations")
+    parser.add_argument(
+        "--clients", type=int, default=1000, help="subscriptions, ws-memory: WebSockets"
+    )
+    parser.add_argument(
+        "--rooms",
+        type=int,
+        default=None,
+        help="subscriptions (default 50), ws-memory (default 10): rooms (quotations)",
+    )
     parser.add_argument("--events", type=int, default=300, help="subscriptions: events sent")
     parser.add_argument(
         "--processes",
@@ -49,6 +56,12 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="ws-memory: RSS only, no tracemalloc breakdown (half the runs)",
     )
+    parser.add_argument(
+        "--ws",
+        action="append",
+        choices=list(ws_memory.IMPLEMENTATIONS),
+        help="ws-memory: uvicorn WebSocket implementation (repeat; default: all installed)",
+    )
     parser.add_argument("--messages", type=int, default=5000, help="email: BULK rows delivered")
     parser.add_argument("--renders", type=int, default=2000, help="email: messages composed")
     parser.add_argument(
@@ -63,7 +76,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.which == "subscriptions":
         subscriptions.main(
             clients=args.clients,
-            rooms=args.rooms,
+            rooms=args.rooms or 50,
             events=args.events,
             processes=args.processes,
             workers=args.workers,
@@ -74,9 +87,10 @@ def main(argv: list[str] | None = None) -> None:
     elif args.which == "ws-memory":
         ws_memory.main(
             clients=args.clients,
-            rooms=args.rooms,
+            rooms=args.rooms or 10,
             compression=None if args.compression is None else args.compression == "on",
             trace=not args.no_trace,
+            implementations=args.ws,
         )
     else:
         email.main(

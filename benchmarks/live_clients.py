@@ -127,7 +127,7 @@ class PhaseReport:
     duplicates: int
     other: int
     latencies_ms: list[float]
-    problems: list[str]
+    problems: dict[str, int]  # the most frequent, with how many subscribers had each
     last_at: float
     by_kind: dict[str, list[int]]  # kind → [expected, received, duplicates]
     shapes: dict[str, set[Shape]]
@@ -136,15 +136,16 @@ class PhaseReport:
 class Clients:
     """One process's connections."""
 
-    def __init__(self, url: str, specs: list[ClientSpec]) -> None:
+    def __init__(self, url: str, specs: list[ClientSpec], connecting: int = CONNECTING) -> None:
         self.url = url
+        self.connecting = connecting
         self.subscribers = [Subscriber(spec) for spec in specs]
         self.sockets: list[ClientConnection | None] = []
         self.readers: list[asyncio.Task[None]] = []
         self.last_at = 0.0
 
     async def open(self) -> int:
-        gate = asyncio.Semaphore(CONNECTING)
+        gate = asyncio.Semaphore(self.connecting)
         self.sockets = list(await asyncio.gather(*(self._open(s, gate) for s in self.subscribers)))
         self.readers = [
             asyncio.create_task(self._read(ws, s))
@@ -222,7 +223,7 @@ class Clients:
             duplicates=sum(s.duplicates for s in self.subscribers),
             other=sum(s.other for s in self.subscribers),
             latencies_ms=[latency for s in self.subscribers for latency in s.latencies_ms],
-            problems=[f"{count} times: {problem}" for problem, count in problems.most_common(5)],
+            problems=dict(problems.most_common(10)),
             last_at=self.last_at,
             by_kind=by_kind,
             shapes=shapes,
@@ -237,11 +238,12 @@ class Clients:
 
 
 async def _serve_driver(
-    url: str, specs: list[ClientSpec], index: int, commands: Queue[Any], replies: Queue[Any]
-) -> None:
-    clients = Clients(url, specs)
+    url: str, specs: list[ClientSpec], index: int, commands: Queue[Any], replies: Queue[Any],
+    connecting: int,
+) -> None:  # fmt: skip
+    clients = Clients(url, specs, connecting)
     connected = await clients.open()
-    replies.put(("ready", index, connected, clients._report().problems))
+    replies.put(("ready", index, connected, list(clients._report().problems)))
     while True:
         command = await asyncio.to_thread(commands.get)
         if command[0] == "phase":
@@ -256,8 +258,9 @@ async def _serve_driver(
 
 
 def client_process(
-    url: str, specs: list[ClientSpec], index: int, commands: Queue[Any], replies: Queue[Any]
-) -> None:
+    url: str, specs: list[ClientSpec], index: int, commands: Queue[Any], replies: Queue[Any],
+    connecting: int = CONNECTING,
+) -> None:  # fmt: skip
     raise_open_files()
     with contextlib.suppress(KeyboardInterrupt):
-        uvloop.run(_serve_driver(url, specs, index, commands, replies))
+        uvloop.run(_serve_driver(url, specs, index, commands, replies, connecting))

@@ -52,6 +52,7 @@ from sqlalchemy import func, select
 
 from benchmarks.keys import KEYRING
 from benchmarks.live_clients import (
+    CONNECTING,
     PROTOCOL,
     SUBSCRIPTION,
     ClientSpec,
@@ -115,10 +116,15 @@ class Target:
 
 
 async def wait_subscribed(target: Target, count: int, seconds: float = 300) -> int:
+    """Until ``count`` subscriptions have started, or none more did for 60 s (the rest were
+    refused), or ``seconds`` passed."""
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if (current := await target.subscribed()) >= count:
-            return current
+    current, changed = -1, time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - changed < 60:
+        if (now := await target.subscribed()) >= count:
+            return now
+        if now != current:
+            current, changed = now, time.monotonic()
         await asyncio.sleep(0.25)
     return await target.subscribed()
 
@@ -154,12 +160,16 @@ async def warm_up(target: Target, room: str) -> float:
 class Fleet:
     """The client processes of one case."""
 
-    def __init__(self, context: SpawnContext, url: str, shares: list[list[ClientSpec]]) -> None:
+    def __init__(
+        self, context: SpawnContext, url: str, shares: list[list[ClientSpec]],
+        connecting: int = CONNECTING,
+    ) -> None:  # fmt: skip
         self.replies: Queue[Any] = context.Queue()
         self.commands: list[Queue[Any]] = [context.Queue() for _ in shares]
         self.processes: list[BaseProcess] = [
             context.Process(target=client_process,
-                            args=(url, share, index, self.commands[index], self.replies),
+                            args=(url, share, index, self.commands[index], self.replies,
+                                  connecting),
                             daemon=True)
             for index, share in enumerate(shares)
         ]  # fmt: skip
@@ -227,6 +237,10 @@ class Phase:
         return sum(r.received for r in self.reports)
 
     @property
+    def alive(self) -> int:
+        return sum(r.alive for r in self.reports)
+
+    @property
     def duplicates(self) -> int:
         return sum(r.duplicates for r in self.reports)
 
@@ -268,10 +282,10 @@ class Phase:
         lines = [
             f"{self.events} events sent in {self.send_seconds:.1f} s, deliveries {self.received}"
             f" of {self.expected} ({self.lost} lost, {self.duplicates} duplicated) in "
-            f"{self.seconds:.1f} s = {self.rate:.0f}/s; CPU {self.cpu_ms_per_delivery:.3f} ms "
-            f"per delivery; latency p50 {self.percentile(50):.0f} ms, p95 "
-            f"{self.percentile(95):.0f} ms, p99 {self.percentile(99):.0f} ms, max "
-            f"{self.percentile(100):.0f} ms"
+            f"{self.seconds:.1f} s = {self.rate:.0f}/s, {self.alive} subscribers still live; "
+            f"CPU {self.cpu_ms_per_delivery:.3f} ms per delivery; latency p50 "
+            f"{self.percentile(50):.0f} ms, p95 {self.percentile(95):.0f} ms, p99 "
+            f"{self.percentile(99):.0f} ms, max {self.percentile(100):.0f} ms"
         ]
         kinds = self._by_kind()
         if any(e != r or d for e, r, d in kinds.values()):
@@ -283,8 +297,10 @@ class Phase:
         described = ", ".join(f"{g} {sorted(s)}" for g, s in sorted(shapes.items()))
         prefix = "SCOPES MIXED: " if mixed else "payload shapes (offers, priced, myRank, count): "
         lines.append(prefix + described)
-        problems = Counter(p for r in self.reports for p in r.problems)
-        lines += [f"problem: {problem}" for problem, _ in problems.most_common(5)]
+        problems: Counter[str] = Counter()
+        for report in self.reports:
+            problems.update(report.problems)
+        lines += [f"problem ({n} subscribers): {text}" for text, n in problems.most_common(5)]
         return lines
 
 
@@ -293,6 +309,7 @@ class Case:
     name: str
     clients: int
     connected: int
+    subscribed: int  # subscriptions started (the server's count once it is quiet)
     rss_before_kib: int
     rss_after_kib: int
     server_processes: int
@@ -305,7 +322,8 @@ class Case:
 
     def show(self) -> None:
         print(
-            f"{self.name}\n    {self.connected} of {self.clients} clients connected; RSS of the "
+            f"{self.name}\n    {self.connected} of {self.clients} clients connected, "
+            f"{self.subscribed} subscribed; RSS of the "
             f"{self.server_processes} server process(es)"
             f" {self.rss_before_kib / 1024:.1f} → {self.rss_after_kib / 1024:.1f} MiB = "
             f"{self.kib_per_connection:.1f} KiB per connection; idle latency (1 subscriber, 1 "
@@ -317,8 +335,8 @@ class Case:
 
 def summary(baseline: Case, api: Case, rate: float) -> str:
     header = (
-        "| case | phase | clients | KiB/conn | deliveries/s | CPU/delivery | p50 | p95 | p99 "
-        "| lost | dup | vs baseline |\n|---|---|---|---|---|---|---|---|---|---|---|---|"
+        "| case | phase | connected, subscribed | KiB/conn | deliveries/s | CPU/delivery | p50 "
+        "| p95 | p99 | lost | dup | vs baseline |\n" + "|---" * 12 + "|"
     )
     rows = [header]
     for name in ("burst", "paced"):
@@ -328,7 +346,7 @@ def summary(baseline: Case, api: Case, rate: float) -> str:
             ratio = f"{phase.rate / against:.2f}x" if name == "burst" and against else ""
             label = name if name == "burst" else f"paced, {rate:.0f}/s asked"
             rows.append(
-                f"| {case.name.split(':')[0]} | {label} | {case.connected} | "
+                f"| {case.name.split(':')[0]} | {label} | {case.connected}, {case.subscribed} | "
                 f"{case.kib_per_connection:.1f} | {phase.rate:.0f} | "
                 f"{phase.cpu_ms_per_delivery:.3f} ms | {phase.percentile(50):.0f} ms | "
                 f"{phase.percentile(95):.0f} ms | {phase.percentile(99):.0f} ms | {phase.lost} | "
@@ -406,6 +424,7 @@ async def run_case(
         await wait_quiet(target.pid)
         rss_after = rss_kib(target.pid)
         servers = len(process_tree(target.pid))
+        subscribed = await target.subscribed()
         burst = await _phase(target, fleet, "burst", lambda: _burst(target, rooms, events))
         phases = {"burst": burst}
         per_room = max(1.0, connected / len(rooms))
@@ -415,7 +434,15 @@ async def run_case(
     finally:
         await fleet.close()
     return Case(
-        target.name, len(specs), connected, rss_before, rss_after, servers, idle_latency, phases
+        target.name,
+        len(specs),
+        connected,
+        subscribed,
+        rss_before,
+        rss_after,
+        servers,
+        idle_latency,
+        phases,
     )
 
 
