@@ -82,6 +82,8 @@ class Subscriber:
     shapes: set[Shape] = field(default_factory=set)
     problems: list[str] = field(default_factory=list)
     closed: bool = False
+    retries: int = 0  # starts refused with SERVICE_UNAVAILABLE, subscribed again as told
+    retry_after: float | None = None
 
     def start_phase(self, start: float) -> None:
         self.phase_start, self.expected, self.received, self.duplicates = start, 0, 0, 0
@@ -93,6 +95,8 @@ class Subscriber:
         kind = message.get("type")
         if kind == "ping":
             return "ping"
+        if kind == "complete" and self.retry_after is not None:
+            return "retry"  # the refused start's end: subscribe again after retryAfterSeconds
         if kind != "next":  # error or complete: nothing more will come
             self.problems.append(json.dumps(message)[:300])
             self.closed = True
@@ -100,6 +104,11 @@ class Subscriber:
         payload = message["payload"]
         event = (payload.get("data") or {}).get("quotationEvents") or {}
         if payload.get("errors"):
+            extensions = payload["errors"][0].get("extensions") or {}
+            if extensions.get("code") == "SERVICE_UNAVAILABLE":  # as a client should
+                self.retries += 1
+                self.retry_after = float(extensions.get("retryAfterSeconds", 1))
+                return "other"
             self.problems.append(json.dumps(payload)[:300])
             return "other"
         if event.get("__typename") != "QuotationChanged":
@@ -128,6 +137,7 @@ class PhaseReport:
     other: int
     latencies_ms: list[float]
     problems: dict[str, int]  # the most frequent, with how many subscribers had each
+    retries: int  # subscription starts refused (SERVICE_UNAVAILABLE) and made again
     last_at: float
     by_kind: dict[str, list[int]]  # kind → [expected, received, duplicates]
     shapes: dict[str, set[Shape]]
@@ -142,6 +152,7 @@ class Clients:
         self.subscribers = [Subscriber(spec) for spec in specs]
         self.sockets: list[ClientConnection | None] = []
         self.readers: list[asyncio.Task[None]] = []
+        self.retrying: set[asyncio.Task[None]] = set()
         self.last_at = 0.0
 
     async def open(self) -> int:
@@ -168,13 +179,20 @@ class Clients:
                 ack = json.loads(await asyncio.wait_for(ws.recv(), OPEN_TIMEOUT))
                 if ack.get("type") != "connection_ack":
                     raise RuntimeError(f"no connection_ack: {ack}")
-                payload = {"query": SUBSCRIPTION, "variables": {"q": spec.room}}
-                await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+                await self._subscribe(ws, subscriber)
                 return ws
         except Exception as error:
             subscriber.problems.append(f"connect: {error!r}"[:300])
             subscriber.closed = True
             return None
+
+    async def _subscribe(
+        self, ws: ClientConnection, subscriber: Subscriber, delay: float = 0.0
+    ) -> None:
+        await asyncio.sleep(delay)
+        payload = {"query": SUBSCRIPTION, "variables": {"q": subscriber.spec.room}}
+        operation = str(subscriber.retries + 1)  # a fresh id per attempt
+        await ws.send(json.dumps({"id": operation, "type": "subscribe", "payload": payload}))
 
     async def _read(self, ws: ClientConnection, subscriber: Subscriber) -> None:
         try:
@@ -183,6 +201,11 @@ class Clients:
                 what = subscriber.record(raw, now)
                 if what == "ping":
                     await ws.send('{"type":"pong"}')
+                elif what == "retry":
+                    delay, subscriber.retry_after = subscriber.retry_after or 1.0, None
+                    retry = asyncio.create_task(self._subscribe(ws, subscriber, delay))
+                    self.retrying.add(retry)
+                    retry.add_done_callback(self.retrying.discard)
                 elif what == "event":
                     self.last_at = now
         except websockets.ConnectionClosed as error:
@@ -224,6 +247,7 @@ class Clients:
             other=sum(s.other for s in self.subscribers),
             latencies_ms=[latency for s in self.subscribers for latency in s.latencies_ms],
             problems=dict(problems.most_common(10)),
+            retries=sum(s.retries for s in self.subscribers),
             last_at=self.last_at,
             by_kind=by_kind,
             shapes=shapes,

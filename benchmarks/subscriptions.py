@@ -301,6 +301,8 @@ class Phase:
         for report in self.reports:
             problems.update(report.problems)
         lines += [f"problem ({n} subscribers): {text}" for text, n in problems.most_common(5)]
+        if retries := sum(report.retries for report in self.reports):
+            lines.append(f"subscription starts refused as too busy and retried as told: {retries}")
         return lines
 
 
