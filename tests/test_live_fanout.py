@@ -278,3 +278,27 @@ async def test_a_slow_reader_loses_its_queued_frames_but_never_an_operations_las
     for _ in range(10):
         await asyncio.sleep(0)
     assert sent == ["b0", "b1", "closed"]  # b1 was in flight; the final frame survived
+
+
+async def test_a_socket_that_fails_while_the_writer_waits_closes_the_writer() -> None:
+    """A send that had to wait and then fails (the connection dropped meanwhile) closes the
+    writer: what was queued is dropped and nothing more is written."""
+    gate = asyncio.Event()
+    sent: list[str] = []
+
+    async def send(frame: str) -> None:
+        if sent:
+            await gate.wait()
+            raise ConnectionResetError("gone")
+        sent.append(frame)
+
+    writer = SocketWriter(send)
+    assert writer.write("first")  # taken at once
+    assert writer.write("second")  # has to wait
+    assert writer.write("third")  # queued behind it
+    gate.set()
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert writer.closed
+    assert not writer.write("fourth")
+    assert sent == ["first"]

@@ -23,7 +23,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -80,13 +80,13 @@ def room_kind(room: str) -> str:
 
 
 class SocketWriter:
-    """The frames waiting for one WebSocket, written in order by a task that exists only while
-    there is something to write, so a slow reader holds up nobody else.
+    """Writes one WebSocket's frames in order without holding up the fan-out.
 
-    A reader is behind when its socket stopped taking frames (the send is waiting for the
-    transport to drain) and ``limit`` more are queued meanwhile: the queue is then emptied but
-    for the frames that end an operation, and ``on_overflow`` ends the live ones. A burst queued
-    before the first send runs never counts: a prompt reader takes it at once."""
+    A frame is sent at once when the socket takes it without waiting, which is the rule: no
+    task per frame or per connection. Only when a send has to wait for the socket to drain does
+    a task take over the rest of that send and the frames queued behind it. A reader is behind
+    when ``limit`` frames wait meanwhile: the queue is then emptied but for the frames that end
+    an operation, and ``on_overflow`` ends the live ones (they resume from their cursors)."""
 
     __slots__ = ("_frames", "_limit", "_send", "_sending", "_task", "closed", "on_overflow")
 
@@ -101,9 +101,13 @@ class SocketWriter:
         self.on_overflow: Callable[[], None] | None = None
 
     def write(self, frame: str, *, final: bool = False) -> bool:
-        """Queue ``frame``; ``final`` frames (an operation's error) survive an overflow."""
+        """Send or queue ``frame``; ``final`` frames (an operation's error) survive an
+        overflow. False when it was dropped."""
         if self.closed:
             return False
+        if self._task is None:
+            self._send_now(frame)
+            return True
         if self._sending and len(self._frames) >= self._limit:
             self._frames = deque(item for item in self._frames if item[1])
             if self.on_overflow is not None:
@@ -111,12 +115,24 @@ class SocketWriter:
             if not final:
                 return False
         self._frames.append((frame, final))
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._drain())
         return True
 
-    async def _drain(self) -> None:
+    def _send_now(self, frame: str) -> None:
+        """Run the send up to its first wait; if it has to wait, a task finishes it."""
+        sending = cast(Coroutine[Any, Any, None], self._send(frame))
         try:
+            waiting_on = sending.send(None)
+        except StopIteration:
+            return
+        except Exception:  # the socket is gone; its handler ends the subscriptions
+            self.closed = True
+            return
+        self._sending = True
+        self._task = asyncio.get_running_loop().create_task(self._finish(sending, waiting_on))
+
+    async def _finish(self, sending: Coroutine[Any, Any, None], waiting_on: Any) -> None:
+        try:
+            await _resume(sending, waiting_on)
             while self._frames:
                 frame, _ = self._frames.popleft()
                 self._sending = True
@@ -128,6 +144,29 @@ class SocketWriter:
         finally:
             self._sending = False
             self._task = None
+
+
+async def _resume(coroutine: Coroutine[Any, Any, None], waiting_on: Any) -> None:
+    """Drive ``coroutine``, suspended outside any task on ``waiting_on`` (what it yielded: a
+    future, or None for a bare yield), to its end, as the task running it would have."""
+    while True:
+        try:
+            if waiting_on is None:
+                await asyncio.sleep(0)
+            else:
+                # What a task does with a yielded future: clear its flag, then wait for it.
+                waiting_on._asyncio_future_blocking = False
+                await waiting_on
+        except BaseException as error:  # its wait failed or we are cancelled: tell it
+            try:
+                waiting_on = coroutine.throw(error)
+            except StopIteration:
+                return
+            continue
+        try:
+            waiting_on = coroutine.send(None)
+        except StopIteration:
+            return
 
 
 @dataclass(eq=False, slots=True)
@@ -144,9 +183,10 @@ class LiveSubscription:
     waiting: list[Delivery] = field(default_factory=list)
     ended: bool = False
 
-    @property
-    def prefix(self) -> str:
-        return '{"id":' + json.dumps(self.operation_id) + ',"type":"next","payload":'
+    prefix: str = ""  # '{"id":"<operation id>","type":"next","payload":', made once
+
+    def __post_init__(self) -> None:
+        self.prefix = '{"id":' + json.dumps(self.operation_id) + ',"type":"next","payload":'
 
     def error_frame(self, payload: str = FELL_BEHIND) -> str:
         return (
