@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 TTL_SECONDS = 60.0
 REFRESH_SECONDS = 20.0
 SWEEP_SECONDS = 10.0
+_REFRESH_BATCH = 500
 _PREFIX = "presence:"
 
 
@@ -131,14 +132,15 @@ class Presence:
             await self.leave(room, viewer, member)
 
     async def refresh(self) -> None:
-        """Push the expiry of every entry this process holds, in one round trip."""
-        if not self._held:
-            return
+        """Push the expiry of every entry this process holds: a pipelined round trip per
+        batch, so that ten thousand entries never hold the event loop at once."""
         expires = epoch_seconds() + TTL_SECONDS
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for member, key in list(self._held.items()):
-                pipe.zadd(key, {member: expires}, xx=True)
-            await pipe.execute()
+        held = list(self._held.items())
+        for start in range(0, len(held), _REFRESH_BATCH):
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for member, key in held[start : start + _REFRESH_BATCH]:
+                    pipe.zadd(key, {member: expires}, xx=True)
+                await pipe.execute()
 
     async def _refresh_forever(self) -> None:
         while True:
