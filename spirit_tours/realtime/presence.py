@@ -4,7 +4,7 @@ Each subscription to a quotation room holds an entry in the Redis sorted set
 ``presence:<room>`` (member ``user|role|connection``, score = when it expires), refreshed while
 the subscription lives (every entry of the process at once, in one pipelined round trip).
 Leaving removes it; a connection that vanished without closing is dropped by the WebSocket
-ping (30 s interval, 30 s timeout) or, if its process died, expires and is swept: either way
+ping (25 s interval, 30 s timeout) or, if its process died, expires and is swept: either way
 the user turns offline within 60 s. Online/offline changes go out as ephemeral signals.
 """
 
