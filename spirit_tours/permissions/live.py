@@ -1,8 +1,9 @@
 """Live privacy (docs/privacy.md §2.3 and §2.4): who may enter which room, which stored event a
 subscriber receives and in what form, who sees whom present, who gets which inbox entry.
 
-Rooms only route: every stored event is resolved again for each subscriber (on replay too)
-through the same types, hence the same field rules, as a query. What a type cannot express is
+Rooms only route: every stored event is resolved (on replay too) through the same types, hence
+the same field rules, as a query, once per group of subscribers whose viewer the rules read
+alike (:func:`shared_viewer`). What a type cannot express is
 decided here: whether an event about an offer, an invitation or a competitor's move reaches a
 subscriber at all, since even an event with every price hidden tells *when* a competitor acted.
 """

@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator
 
 from redis.asyncio import Redis
 
@@ -121,15 +120,6 @@ class Presence:
             args: list[str | float] = [epoch_seconds(), f"{viewer.user_id}|", member]
             if await self._leave(keys=[_key(room)], args=args) == 0:
                 await self._signal(room, viewer, False)
-
-    @contextlib.asynccontextmanager
-    async def present(self, room: str, viewer: Viewer) -> AsyncIterator[None]:
-        """Mark ``viewer`` present in ``room`` for the duration of the block."""
-        member = await self.enter(room, viewer)
-        try:
-            yield
-        finally:
-            await self.leave(room, viewer, member)
 
     async def refresh(self) -> None:
         """Push the expiry of every entry this process holds: a pipelined round trip per

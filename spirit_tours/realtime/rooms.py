@@ -1,6 +1,6 @@
 """Which live rooms an outbox event belongs to.
 
-Rooms only route: every event is resolved again for each subscriber through the same
+Rooms only route: every event is resolved for each scope of subscribers through the same
 permission classes as queries, so a generous room (the operator's, a company's) never leaks.
 """
 
