@@ -60,6 +60,7 @@ from redis.asyncio import Redis
 from sqlalchemy import func, insert, select
 
 from benchmarks.keys import KEYRING
+from benchmarks.live_processes import stop
 from spirit_tours.core.clock import now_utc
 from spirit_tours.core.enums import EmailStatus
 from spirit_tours.dev import servers as devservers
@@ -317,14 +318,6 @@ def start_sink(context: SpawnContext) -> Sink:
         time.sleep(0.05)
     process.kill()
     raise RuntimeError("the SMTP sink did not start")
-
-
-def stop_process(process: BaseProcess) -> None:
-    process.terminate()
-    process.join(10)
-    if process.is_alive():
-        process.kill()
-        process.join(5)
 
 
 # --- delivery baseline: aiosmtplib straight to the sink -----------------------------------
@@ -601,7 +594,7 @@ def main(messages: int = 5000, renders: int = 2000, worker_concurrency: int = 4)
         )
     finally:
         if sink is not None:
-            stop_process(sink.process)
+            stop(sink.process)
         asyncio.run(devservers.drop_database(database_url))
         asyncio.run(_flush_redis())
     log_lines = len(log.read_text(errors="replace").splitlines())
