@@ -174,8 +174,9 @@ class LiveSubscription:
     writer: SocketWriter
     operation_id: str
     room: str
-    key: Hashable  # subscribers with equal keys share one rendering
-    query: Any  # what the renderer needs; the same for the whole group
+    # What the renderer needs, and the group key: subscribers with equal queries share one
+    # rendering (hashable; built above from the document, variables and privacy identity).
+    query: Hashable
     user_id: str  # a subscriber never receives its own signals (typing, presence)
     since: int  # stored events up to this position are not for it
     on_end: Callable[[], Coroutine[Any, Any, None]] | None = None
@@ -196,8 +197,7 @@ class LiveSubscription:
 
 @dataclass(eq=False)
 class _Group:
-    key: Hashable
-    query: Any
+    query: Hashable
     members: set[LiveSubscription] = field(default_factory=set)
 
 
@@ -280,12 +280,12 @@ class Fanout:
         if feed is None:
             feed = self._feeds[subscription.room] = _RoomFeed(self, subscription.room)
             self._hub.attach(feed)
-        group = feed.groups.get(subscription.key)
+        group = feed.groups.get(subscription.query)
         if group is None:
-            group = feed.groups[subscription.key] = _Group(subscription.key, subscription.query)
+            group = feed.groups[subscription.query] = _Group(subscription.query)
             GROUPS.inc()
         else:  # the group's copies (document text, variables): one per group, not per member
-            subscription.key, subscription.query = group.key, group.query
+            subscription.query = group.query
         group.members.add(subscription)
         feed.size += 1
         SUBSCRIPTIONS.labels(room_kind(subscription.room)).inc()
@@ -300,14 +300,14 @@ class Fanout:
             return
         subscription.ended = True
         feed = self._feeds.get(subscription.room)
-        group = feed.groups.get(subscription.key) if feed else None
+        group = feed.groups.get(subscription.query) if feed else None
         if feed is None or group is None or subscription not in group.members:
             return
         group.members.discard(subscription)
         feed.size -= 1
         SUBSCRIPTIONS.labels(room_kind(subscription.room)).dec()
         if not group.members:
-            del feed.groups[subscription.key]
+            del feed.groups[subscription.query]
             GROUPS.dec()
         if not feed.groups:
             del self._feeds[subscription.room]

@@ -39,14 +39,14 @@ class LiveHandoff:
         self.presence: tuple[str, Viewer] | None = None
         self.accepted = False
 
-    def listen(self, room: str, key: Hashable, query: Any, viewer: Viewer) -> None:
-        """Route ``room``'s deliveries to this operation from now on (held until accepted)."""
+    def listen(self, room: str, query: Hashable, viewer: Viewer) -> None:
+        """Route ``room``'s deliveries to this operation from now on (held until accepted);
+        ``query`` is what the renderer needs and the key of the subscribers sharing it."""
         assert self.subscription is None, "one room per subscription"
         self.subscription = LiveSubscription(
             writer=self.writer,
             operation_id=self.operation.id,
             room=room,
-            key=key,
             query=query,
             user_id=str(viewer.user_id),
             since=self.fanout.hub_position,

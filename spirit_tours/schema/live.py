@@ -77,7 +77,7 @@ async def _start(
     assert isinstance(request, WebSocket)
     query = LiveQuery.of(field_name, room, viewer, handoff.operation, request, quotation_id)
     last = decode_cursor(after) if after is not None else None
-    handoff.listen(room, query, query, viewer)
+    handoff.listen(room, query, viewer)
     missed: list[StoredEvent] = []
     if last is not None:
         async with info.context.services.live_limits.start():

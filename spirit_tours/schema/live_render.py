@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import json
 import uuid
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from inspect import isawaitable
 from typing import Any
 
-from graphql import DocumentNode, ExecutionResult, GraphQLError, execute, parse
+from graphql import ExecutionResult, GraphQLError, execute, parse
 from starlette.websockets import WebSocket
 
 from spirit_tours.context import Context
@@ -89,22 +89,8 @@ class LiveQuery:
         return not isinstance(event, AnnouncementPosted | MessagePosted)
 
 
-class _Documents:
-    """Parsed documents by text (validated when the subscription started)."""
-
-    def __init__(self, maxsize: int = 1024) -> None:
-        self._parsed: OrderedDict[str, DocumentNode] = OrderedDict()
-        self._maxsize = maxsize
-
-    def get(self, query: str) -> DocumentNode:
-        document = self._parsed.get(query)
-        if document is None:
-            document = self._parsed[query] = parse(query)
-            if len(self._parsed) > self._maxsize:
-                self._parsed.popitem(last=False)
-        else:
-            self._parsed.move_to_end(query)
-        return document
+#: Parsed documents by text (validated when their subscription started).
+_parsed = functools.lru_cache(maxsize=1024)(parse)
 
 
 _CLOSED = object()
@@ -114,7 +100,6 @@ class LiveRenderer:
     def __init__(self, schema: Any, services: Services) -> None:
         self._schema = schema  # the strawberry schema: its graphql-core schema and error policy
         self._services = services
-        self._documents = _Documents()
 
     async def render(self, items: Sequence[tuple[Delivery, int, Any]]) -> list[Outcome]:
         loaders = Loaders(self._services.sessions)
@@ -149,7 +134,7 @@ class LiveRenderer:
             return None
         result = execute(
             self._schema._schema,
-            self._documents.get(query.query),
+            _parsed(query.query),
             root_value=event,
             context_value=context,
             variable_values=query.parsed_variables,
