@@ -45,6 +45,11 @@ class Context:
         """Forget cached reads: each live event is resolved against current data."""
         self._loaders = None
 
+    async def end_reads(self) -> None:
+        """The operation is over: give its read session's connection back to the pool."""
+        if self._loaders is not None:
+            await self._loaders.reads.close()
+
     @cached_property
     def client_ip(self) -> str:
         client = self.request.client
@@ -52,7 +57,8 @@ class Context:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """A short read session of its own: resolvers run concurrently, sessions must not."""
+        """A short read session of its own: resolvers run concurrently, sessions must not.
+        (Hot reads share the operation's session: ``loaders.reads``.)"""
         async with self.services.sessions() as session:
             yield session
 

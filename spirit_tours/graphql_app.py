@@ -168,6 +168,19 @@ class GraphQLApp(GraphQL[Context, None]):
         is strawberry's, which checks the operation type when the operation is chosen."""
         allowed = OperationType.from_http(request_adapter.method) - {OperationType.SUBSCRIPTION}
         try:
+            return await self._execute(request_adapter, context, root_value, request_data, allowed)
+        finally:
+            await context.end_reads()
+
+    async def _execute(
+        self,
+        request_adapter: AsyncHTTPRequestAdapter,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+        allowed: set[OperationType],
+    ) -> ExecutionResult:
+        try:
             return await self.schema.execute(
                 request_data.query,
                 root_value=root_value,

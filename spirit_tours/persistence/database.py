@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -13,6 +17,7 @@ from spirit_tours.core.crypto import Keyring
 from spirit_tours.persistence.encryption import bind_keyring
 
 SessionFactory = async_sessionmaker[AsyncSession]
+_CLOSING: set[asyncio.Task[None]] = set()
 
 
 def create_engine(
@@ -41,3 +46,63 @@ def create_engine(
 
 def create_session_factory(engine: AsyncEngine) -> SessionFactory:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+class SharedReads:
+    """One read session, and so one pooled connection, for all the reads of one GraphQL
+    operation: its DataLoaders and page queries take turns on it (a connection runs one query
+    at a time) instead of each checking out a connection of its own.
+
+    Each read sees what is committed when it runs (READ COMMITTED, the identity map emptied
+    after every use), so a mutation's answer reads what it just wrote. The owner calls
+    :meth:`close` when the operation ends; a session left idle is released after
+    ``IDLE_SECONDS`` anyway, so a long-lived owner (a WebSocket) never holds a connection
+    between its operations.
+    """
+
+    IDLE_SECONDS = 0.05
+
+    def __init__(self, sessions: SessionFactory) -> None:
+        self._sessions = sessions
+        self._session: AsyncSession | None = None
+        self._lock = asyncio.Lock()
+        self._idle: asyncio.TimerHandle | None = None
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """The shared session, for one read at a time; never await another read inside."""
+        async with self._lock:
+            if self._idle is not None:
+                self._idle.cancel()
+                self._idle = None
+            if self._session is None:
+                self._session = self._sessions()
+            session = self._session
+            try:
+                yield session
+            except BaseException:
+                self._session = None  # a failed read may leave the transaction unusable
+                await session.close()
+                raise
+            session.expunge_all()  # the next read loads rows afresh, never an older copy
+            if self._idle is None:
+                self._idle = asyncio.get_running_loop().call_later(
+                    self.IDLE_SECONDS, self._release_when_idle
+                )
+
+    def _release_when_idle(self) -> None:
+        self._idle = None
+        if self._session is not None and not self._lock.locked():
+            task = asyncio.create_task(self.close())
+            _CLOSING.add(task)  # referenced until done
+            task.add_done_callback(_CLOSING.discard)
+
+    async def close(self) -> None:
+        """End the session (its transaction and connection); the next read opens another."""
+        async with self._lock:
+            if self._idle is not None:
+                self._idle.cancel()
+                self._idle = None
+            session, self._session = self._session, None
+            if session is not None:
+                await session.close()

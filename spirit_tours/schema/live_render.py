@@ -103,15 +103,18 @@ class LiveRenderer:
 
     async def render(self, items: Sequence[tuple[Delivery, int, Any]]) -> list[Outcome]:
         loaders = Loaders(self._services.sessions)
-        async with self._services.live_limits.delivery():
-            return list(
-                await asyncio.gather(
-                    *(
-                        self._render(loaders, delivery, position, query)
-                        for delivery, position, query in items
+        try:
+            async with self._services.live_limits.delivery():
+                return list(
+                    await asyncio.gather(
+                        *(
+                            self._render(loaders, delivery, position, query)
+                            for delivery, position, query in items
+                        )
                     )
                 )
-            )
+        finally:
+            await loaders.reads.close()
 
     async def _render(
         self, loaders: Loaders, delivery: Delivery, position: int, query: LiveQuery

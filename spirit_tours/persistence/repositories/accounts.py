@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.core.enums import CompanyKind
 from spirit_tours.persistence.accounts import Company, Hotel, RefreshToken, User
-from spirit_tours.persistence.repositories.batching import children_by_parent
+from spirit_tours.persistence.repositories.batching import children_by_parent, plain_by_ids
 
 
 async def user_by_email(session: AsyncSession, email: str) -> User | None:
@@ -38,24 +38,23 @@ async def hotel_by_name(session: AsyncSession, company_id: uuid.UUID, name: str)
 async def companies_by_ids(
     session: AsyncSession, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, Company]:
-    rows = await session.scalars(select(Company).where(Company.id.in_(ids)))
-    return {row.id: row for row in rows}
+    return await plain_by_ids(session, Company, ids)
 
 
 async def users_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, User]:
-    rows = await session.scalars(select(User).where(User.id.in_(ids)))
-    return {row.id: row for row in rows}
+    return await plain_by_ids(session, User, ids)
 
 
 async def hotels_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Hotel]:
-    rows = await session.scalars(select(Hotel).where(Hotel.id.in_(ids)))
-    return {row.id: row for row in rows}
+    return await plain_by_ids(session, Hotel, ids)
 
 
 async def hotels_by_company_ids(
     session: AsyncSession, company_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[Hotel]]:
-    return await children_by_parent(session, Hotel, Hotel.company_id, company_ids, Hotel.name)
+    return await children_by_parent(
+        session, Hotel, Hotel.company_id, company_ids, Hotel.name, plain=True
+    )
 
 
 async def add_company(

@@ -14,9 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from spirit_tours.core.errors import bad_input
+from spirit_tours.persistence.base import Base
+from spirit_tours.persistence.repositories.batching import plain_rows, plain_select
 
 MAX_PAGE_SIZE = 100
 T = TypeVar("T")
+M = TypeVar("M", bound=Base)
 
 
 def encode_cursor(at: datetime, row_id: uuid.UUID) -> str:
@@ -56,23 +59,35 @@ class Page(Generic[T]):
 
 async def newest_first_page(
     session: AsyncSession,
-    model: type[T],
+    model: type[M],
     conditions: Sequence[ColumnElement[bool]],
     *,
     first: int,
     after: str | None,
-) -> Page[T]:
+    plain: bool = False,
+) -> Page[M]:
     """One keyset page of ``model`` rows matching ``conditions``, newest first by
-    (created_at, id), with the total count of matching rows."""
+    (created_at, id), with the total count of matching rows. ``plain``: read-only plain rows
+    (``batching.plain_rows``), the count read in the same round trip."""
     created: InstrumentedAttribute[datetime] = model.created_at  # type: ignore[attr-defined]
     row_id: InstrumentedAttribute[uuid.UUID] = model.id  # type: ignore[attr-defined]
-    total = await session.scalar(select(func.count()).select_from(model).where(*conditions))
+    count = select(func.count()).select_from(model).where(*conditions)
     where = list(conditions)
     if after is not None:
         where.append(after_cursor(created, row_id, after))
-    rows = list(
-        await session.scalars(
-            select(model).where(*where).order_by(created.desc(), row_id.desc()).limit(first + 1)
+    order = (created.desc(), row_id.desc())
+    if not plain:
+        total = await session.scalar(count)
+        rows = list(
+            await session.scalars(select(model).where(*where).order_by(*order).limit(first + 1))
         )
+        return Page(rows=rows[:first], has_next=len(rows) > first, total=int(total or 0))
+    statement = plain_select(model).add_columns(count.scalar_subquery().label("page_total"))
+    found = await plain_rows(
+        session, model, statement.where(*where).order_by(*order).limit(first + 1)
     )
-    return Page(rows=rows[:first], has_next=len(rows) > first, total=int(total or 0))
+    if found:
+        total = found[0].page_total  # type: ignore[attr-defined]
+    else:  # no row to carry the count: past the last page, or nothing matches at all
+        total = await session.scalar(count) if after is not None else 0
+    return Page(rows=found[:first], has_next=len(found) > first, total=int(total or 0))

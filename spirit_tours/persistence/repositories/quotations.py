@@ -14,7 +14,6 @@ from sqlalchemy import (
     case,
     func,
     literal,
-    select,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,7 +25,7 @@ from spirit_tours.persistence.quotations import (
     OfferRevision,
     Quotation,
 )
-from spirit_tours.persistence.repositories.batching import children_by_parent
+from spirit_tours.persistence.repositories.batching import children_by_parent, plain_by_ids
 from spirit_tours.persistence.repositories.pagination import Page, newest_first_page
 
 
@@ -57,21 +56,27 @@ async def quotation_page(
         conditions.append(effective_status_expression(now).in_([s.value for s in statuses]))
     if destination:
         conditions.append(Quotation.destination.icontains(destination, autoescape=True))
-    return await newest_first_page(session, Quotation, conditions, first=first, after=after)
+    return await newest_first_page(
+        session, Quotation, conditions, first=first, after=after, plain=True
+    )
 
 
 async def quotations_by_ids(
     session: AsyncSession, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, Quotation]:
-    rows = await session.scalars(select(Quotation).where(Quotation.id.in_(ids)))
-    return {row.id: row for row in rows}
+    return await plain_by_ids(session, Quotation, ids)
 
 
 async def invitations_by_quotation(
     session: AsyncSession, quotation_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[HotelInvitation]]:
     return await children_by_parent(
-        session, HotelInvitation, HotelInvitation.quotation_id, quotation_ids, HotelInvitation.alias
+        session,
+        HotelInvitation,
+        HotelInvitation.quotation_id,
+        quotation_ids,
+        HotelInvitation.alias,
+        plain=True,
     )
 
 
@@ -85,6 +90,7 @@ async def offers_by_quotation(
         quotation_ids,
         HotelOffer.created_at,
         HotelOffer.id,
+        plain=True,
     )
 
 
@@ -92,7 +98,12 @@ async def revisions_by_offer(
     session: AsyncSession, offer_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[OfferRevision]]:
     return await children_by_parent(
-        session, OfferRevision, OfferRevision.offer_id, offer_ids, OfferRevision.revision
+        session,
+        OfferRevision,
+        OfferRevision.offer_id,
+        offer_ids,
+        OfferRevision.revision,
+        plain=True,
     )
 
 

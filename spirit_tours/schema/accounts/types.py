@@ -11,6 +11,7 @@ from spirit_tours.context import Context
 from spirit_tours.core.enums import CompanyKind, Locale, Role
 from spirit_tours.persistence import accounts as models
 from spirit_tours.resolvers.auth import Session
+from spirit_tours.resolvers.loaders import MaybeAwaitable, loaded, then
 from spirit_tours.schema import enums  # noqa: F401 - registers the GraphQL enums
 
 
@@ -33,9 +34,14 @@ class Hotel:
         )
 
 
-async def load_hotel(info: strawberry.Info[Context, None], hotel_id: uuid.UUID) -> Hotel | None:
-    """A hotel through the request's DataLoader."""
-    row = await info.context.loaders.hotel.load(hotel_id)
+def load_hotel(
+    info: strawberry.Info[Context, None], hotel_id: uuid.UUID
+) -> MaybeAwaitable[Hotel | None]:
+    """A hotel through the request's DataLoader (at once when already loaded)."""
+    return then(loaded(info.context.loaders.hotel, hotel_id), _hotel_or_none)
+
+
+def _hotel_or_none(row: models.Hotel | None) -> Hotel | None:
     return Hotel.from_model(row) if row else None
 
 

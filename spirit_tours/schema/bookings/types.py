@@ -24,6 +24,7 @@ from spirit_tours.permissions.pricing_fields import guarded
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence import bookings as models
 from spirit_tours.persistence.staffing import GuideAssignment
+from spirit_tours.resolvers.loaders import MaybeAwaitable
 from spirit_tours.schema.accounts.types import Hotel, load_hotel
 from spirit_tours.schema.common import Money, PageInfo
 from spirit_tours.schema.quotations.types import Quotation, QuotationOwner, RoomNeed, owner_of
@@ -42,9 +43,9 @@ class BookedHotel:
     scope: strawberry.Private[BookedHotelScope]
     row: strawberry.Private[models.BookingHotel]
 
-    @strawberry.field
-    async def hotel(self, info: Info) -> Hotel | None:
-        return await load_hotel(info, self.row.hotel_id)
+    @strawberry.field(graphql_type=Hotel | None)
+    def hotel(self, info: Info) -> MaybeAwaitable[Hotel | None]:
+        return load_hotel(info, self.row.hotel_id)
 
     @guarded(can.CanSeeNetPrice, description="Operator, and the hotel for its own rooms.")
     def net_price(self) -> Money | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import strawberry
 
 from spirit_tours.context import Context
@@ -20,6 +22,7 @@ from spirit_tours.schema.quotations.types import (
     QuotationConnection,
     QuotationEdge,
 )
+from spirit_tours.schema.selection import selects
 
 Info = strawberry.Info[Context, None]
 
@@ -46,8 +49,11 @@ class QuotationQueries:
         if viewer.role == Role.HOTEL and unseen and viewer.company_id is not None:
             async with info.context.transaction() as session:
                 await repository.mark_viewed(session, row.id, viewer.company_id)
-            for invitation in unseen:
-                invitation.status = InvitationStatus.VIEWED
+            info.context.loaders.invitations.clear(row.id)  # read back as VIEWED
+            invitations = await info.context.loaders.invitations.load(row.id)
+            quotation = Quotation.for_viewer(row, viewer, invitations)
+            if quotation is None:
+                raise not_found("Quotation")
         return quotation
 
     @strawberry.field(
@@ -62,7 +68,8 @@ class QuotationQueries:
         after: str | None = None,
     ) -> QuotationConnection:
         viewer = info.context.require_viewer()
-        async with info.context.session() as session:
+        loaders = info.context.loaders
+        async with loaders.reads.session() as session:
             page = await repository.quotation_page(
                 session,
                 visible_quotations(viewer),
@@ -72,12 +79,14 @@ class QuotationQueries:
                 statuses=filter.statuses if filter else None,
                 destination=filter.destination if filter else None,
             )
-        invitations = await info.context.loaders.invitations.load_many([r.id for r in page.rows])
+        ids = [row.id for row in page.rows]
+        invitations = await loaders.invitations.load_many(ids)
         # The SQL already kept only visible quotations; for_viewer gives each its scope.
         nodes = [
             (row, Quotation.for_viewer(row, viewer, rows))
             for row, rows in zip(page.rows, invitations, strict=True)
         ]
+        await _prefetch_offers(info, ids)
         edges = [
             QuotationEdge(cursor=encode_cursor(row.created_at, row.id), node=node)
             for row, node in nodes
@@ -90,3 +99,25 @@ class QuotationQueries:
             ),
             total_count=page.total,
         )
+
+
+async def _prefetch_offers(info: Info, quotation_ids: list[uuid.UUID]) -> None:
+    """Load the page's offers, and the hotels of those offers, in one batch each before the
+    fields run: the offer fields then resolve at once (``loaders.loaded``), and the page costs
+    the same four round trips (page with its count, invitations, offers, hotels) whatever its
+    size. Whether a hotel is shown stays the guard's decision on each offer."""
+    node = ("edges", "node")
+    if not quotation_ids or not (
+        selects(info, *node, "offers")
+        or selects(info, *node, "offerCount")
+        or selects(info, *node, "myOffer")
+        or selects(info, *node, "myRank")
+        or selects(info, *node, "selectedOffer")
+        or selects(info, *node, "margin")
+    ):
+        return
+    loaders = info.context.loaders
+    offers = await loaders.offers.load_many(quotation_ids)
+    if selects(info, *node, "offers", "hotel") or selects(info, *node, "myOffer", "hotel"):
+        hotel_ids = {offer.hotel_id for rows in offers for offer in rows}
+        await loaders.hotel.load_many(list(hotel_ids))

@@ -35,6 +35,7 @@ from spirit_tours.permissions.quotations import (
 )
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence import quotations as models
+from spirit_tours.resolvers.loaders import MaybeAwaitable, loaded, then
 from spirit_tours.resolvers.quotations.rules import effective_status
 from spirit_tours.schema.accounts.types import Company, Hotel, load_hotel
 from spirit_tours.schema.common import Money, PageInfo
@@ -111,9 +112,13 @@ class Offer:
     def net_price(self) -> Money | None:
         return Money(amount=self.row.net_price, currency=self.row.currency)
 
-    @guarded(can.CanSeeHotel, description="The offering hotel; null for competitors.")
-    async def hotel(self, info: Info) -> Hotel | None:
-        return await load_hotel(info, self.row.hotel_id)
+    @guarded(
+        can.CanSeeHotel,
+        description="The offering hotel; null for competitors.",
+        graphql_type=Hotel | None,
+    )
+    def hotel(self, info: Info) -> MaybeAwaitable[Hotel | None]:
+        return load_hotel(info, self.row.hotel_id)
 
     @guarded(can.CanSeeOfferNotes)
     def notes(self) -> str | None:
@@ -163,9 +168,9 @@ class Invitation:
     def hotel_alias(self) -> str | None:
         return self.row.alias
 
-    @strawberry.field
-    async def hotel(self, info: Info) -> Hotel | None:
-        return await load_hotel(info, self.row.hotel_id)
+    @strawberry.field(graphql_type=Hotel | None)
+    def hotel(self, info: Info) -> MaybeAwaitable[Hotel | None]:
+        return load_hotel(info, self.row.hotel_id)
 
     @strawberry.field
     def decline_reason(self) -> str | None:
@@ -216,33 +221,53 @@ class Quotation:
             if self.scope.sees_invitation(row.hotel_company_id)
         ]
 
-    async def _offer_rows(self, info: Info) -> list[models.HotelOffer]:
-        return await info.context.loaders.offers.load(self.row.id)
+    def _offer_rows(self, info: Info) -> MaybeAwaitable[list[models.HotelOffer]]:
+        """The quotation's offers: at hand when its page prefetched them."""
+        return loaded(info.context.loaders.offers, self.row.id)
 
-    @strawberry.field(description="The offers this viewer may know of (docs/privacy.md §1).")
-    async def offers(self, info: Info) -> list[Offer]:
-        rows = await self._offer_rows(info)
+    @strawberry.field(
+        description="The offers this viewer may know of (docs/privacy.md §1).",
+        graphql_type=list[Offer],
+    )
+    def offers(self, info: Info) -> MaybeAwaitable[list[Offer]]:
+        return then(self._offer_rows(info), self._listed_offers)
+
+    def _listed_offers(self, rows: list[models.HotelOffer]) -> list[Offer]:
         return [
             Offer.build(row, self.scope, self.alias_of(row.hotel_id))
             for row in rows
             if self.scope.lists_offer(row)
         ]
 
-    @strawberry.field(description="The viewer's own hotel's offer, if any.")
-    async def my_offer(self, info: Info) -> Offer | None:
-        for row in await self._offer_rows(info):
+    @strawberry.field(
+        description="The viewer's own hotel's offer, if any.", graphql_type=Offer | None
+    )
+    def my_offer(self, info: Info) -> MaybeAwaitable[Offer | None]:
+        return then(self._offer_rows(info), self._own_offer)
+
+    def _own_offer(self, rows: list[models.HotelOffer]) -> Offer | None:
+        for row in rows:
             if self.scope.owns(row):
                 return Offer.build(row, self.scope, self.alias_of(row.hotel_id))
         return None
 
-    @guarded(can.CanSeeOfferCount, description="How many active offers there are.")
-    async def offer_count(self, info: Info) -> int | None:
-        rows = await self._offer_rows(info)
-        return sum(1 for row in rows if row.status == OfferStatus.ACTIVE)
+    @guarded(
+        can.CanSeeOfferCount,
+        description="How many active offers there are.",
+        graphql_type=int | None,
+    )
+    def offer_count(self, info: Info) -> MaybeAwaitable[int | None]:
+        return then(self._offer_rows(info), _active_count)
 
-    @guarded(can.CanSeeOwnRank, description="1 = the viewer's offer is the cheapest.")
-    async def my_rank(self, info: Info) -> int | None:
-        rows = await self._offer_rows(info)
+    @guarded(
+        can.CanSeeOwnRank,
+        description="1 = the viewer's offer is the cheapest.",
+        graphql_type=int | None,
+    )
+    def my_rank(self, info: Info) -> MaybeAwaitable[int | None]:
+        return then(self._offer_rows(info), self._own_rank)
+
+    def _own_rank(self, rows: list[models.HotelOffer]) -> int | None:
         ranks = [rank_of(row, rows) for row in rows if self.scope.owns(row)]
         return min((rank for rank in ranks if rank is not None), default=None)
 
@@ -256,19 +281,33 @@ class Quotation:
             return None
         return Money(amount=self.row.selling_price, currency=self.row.currency)
 
-    @guarded(can.CanSeeMarkup, description="Selling price minus net price (operator only).")
-    async def margin(self, info: Info) -> Money | None:
+    @guarded(
+        can.CanSeeMarkup,
+        description="Selling price minus net price (operator only).",
+        graphql_type=Money | None,
+    )
+    def margin(self, info: Info) -> MaybeAwaitable[Money | None]:
         if self.row.selling_price is None or self.row.selected_offer_id is None:
             return None
-        for row in await self._offer_rows(info):
-            if row.id == self.row.selected_offer_id:
+        return then(self._offer_rows(info), self._margin)
+
+    def _margin(self, rows: list[models.HotelOffer]) -> Money | None:
+        for row in rows:
+            if row.id == self.row.selected_offer_id and self.row.selling_price is not None:
                 margin = self.row.selling_price - row.net_price
                 return Money(amount=margin, currency=self.row.currency)
         return None
 
-    @guarded(can.CanSeeSellingPrice, description="The proposed offer (operator and owner).")
-    async def selected_offer(self, info: Info) -> Offer | None:
-        for row in await self._offer_rows(info):
+    @guarded(
+        can.CanSeeSellingPrice,
+        description="The proposed offer (operator and owner).",
+        graphql_type=Offer | None,
+    )
+    def selected_offer(self, info: Info) -> MaybeAwaitable[Offer | None]:
+        return then(self._offer_rows(info), self._selected_offer)
+
+    def _selected_offer(self, rows: list[models.HotelOffer]) -> Offer | None:
+        for row in rows:
             if row.id == self.row.selected_offer_id:
                 return Offer.build(row, self.scope, self.alias_of(row.hotel_id))
         return None
@@ -320,6 +359,10 @@ async def present(info: Info, row: models.Quotation) -> Quotation:
     if quotation is None:
         raise not_found("Quotation")
     return quotation
+
+
+def _active_count(rows: list[models.HotelOffer]) -> int:
+    return sum(1 for row in rows if row.status == OfferStatus.ACTIVE)
 
 
 @strawberry.type
