@@ -38,7 +38,7 @@ class Context:
     @property
     def loaders(self) -> Loaders:
         if self._loaders is None:
-            self._loaders = Loaders(self.services.sessions)
+            self._loaders = Loaders(self.services.reads)
         return self._loaders
 
     def refresh_loaders(self) -> None:

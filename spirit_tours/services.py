@@ -18,7 +18,12 @@ from spirit_tours.emails.queueing import Priority, queue_name
 from spirit_tours.jobs.names import MAINTENANCE_QUEUE
 from spirit_tours.jobs.queue import JobQueue
 from spirit_tours.payments.providers import PaymentProviders
-from spirit_tours.persistence.database import SessionFactory, create_engine, create_session_factory
+from spirit_tours.persistence.database import (
+    SessionFactory,
+    create_engine,
+    create_read_session_factory,
+    create_session_factory,
+)
 from spirit_tours.realtime.fanout import Fanout
 from spirit_tours.realtime.hub import EventHub
 from spirit_tours.realtime.limits import LiveLimits
@@ -32,6 +37,7 @@ class Services:
     settings: Settings
     engine: AsyncEngine
     sessions: SessionFactory
+    reads: SessionFactory  # autocommit sessions for the API's reads (loaders, pages)
     redis: Redis
     tokens: TokenService
     revocations: SessionRevocations
@@ -76,6 +82,7 @@ class Services:
             settings=settings,
             engine=engine,
             sessions=sessions,
+            reads=create_read_session_factory(engine),
             redis=redis,
             tokens=TokenService(
                 settings.jwt_secret.get_secret_value(), settings.access_token_ttl_seconds

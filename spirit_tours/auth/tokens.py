@@ -15,7 +15,7 @@ import jwt
 
 from spirit_tours.core.clock import now_utc
 from spirit_tours.core.enums import Role
-from spirit_tours.core.errors import unauthenticated
+from spirit_tours.core.errors import DomainError, unauthenticated
 from spirit_tours.permissions.viewer import Viewer
 
 ISSUER = "spirit-tours"
@@ -40,9 +40,15 @@ class AccessClaims:
 class TokenService:
     """Issues and verifies access tokens signed with ``SPIRIT_JWT_SECRET``."""
 
+    VERIFIED_CACHE_SIZE = 4096
+
     def __init__(self, secret: str, ttl_seconds: int) -> None:
         self._secret = secret
         self._ttl = timedelta(seconds=ttl_seconds)
+        # Tokens whose signature and claims were verified, by their exact text: a client sends
+        # the same token on every request until it expires, and verifying it again is most of
+        # what authenticating a request costs in this process. Expiry is checked on each use.
+        self._verified: dict[str, AccessClaims] = {}
 
     @property
     def ttl_seconds(self) -> int:
@@ -71,6 +77,18 @@ class TokenService:
     def decode(self, token: str) -> AccessClaims:
         """What a token says, or an UNAUTHENTICATED error saying why not. Callers serving a
         request use ``Services.authenticate``, which also refuses revoked sessions."""
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = self._verify(token)
+            if len(self._verified) >= self.VERIFIED_CACHE_SIZE:
+                del self._verified[next(iter(self._verified))]  # the oldest entry
+            self._verified[token] = claims
+        if now_utc() >= claims.expires_at:
+            del self._verified[token]
+            raise _expired()
+        return claims
+
+    def _verify(self, token: str) -> AccessClaims:
         try:
             claims = jwt.decode(
                 token,
@@ -80,9 +98,7 @@ class TokenService:
                 options={"require": ["exp", "iat", "sub", "iss"]},
             )
         except jwt.ExpiredSignatureError as error:
-            raise unauthenticated(
-                "The access token has expired; refresh it.", reason="TOKEN_EXPIRED"
-            ) from error
+            raise _expired() from error
         except jwt.InvalidTokenError as error:
             raise unauthenticated("The access token is invalid.", reason="INVALID_TOKEN") from error
         try:
@@ -101,6 +117,10 @@ class TokenService:
             )
         except (KeyError, ValueError, TypeError) as error:
             raise unauthenticated("The access token is invalid.", reason="INVALID_TOKEN") from error
+
+
+def _expired() -> DomainError:
+    return unauthenticated("The access token has expired; refresh it.", reason="TOKEN_EXPIRED")
 
 
 def new_refresh_token() -> str:

@@ -48,6 +48,15 @@ def create_session_factory(engine: AsyncEngine) -> SessionFactory:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+def create_read_session_factory(engine: AsyncEngine) -> SessionFactory:
+    """Sessions that only read, in autocommit: each query is its own transaction (what READ
+    COMMITTED gives each statement anyway), without a BEGIN and a ROLLBACK round trip around
+    the operation. Same pool and connections as ``engine``."""
+    return async_sessionmaker(
+        engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+    )
+
+
 class SharedReads:
     """One read session, and so one pooled connection, for all the reads of one GraphQL
     operation: its DataLoaders and page queries take turns on it (a connection runs one query

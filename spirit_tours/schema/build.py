@@ -16,6 +16,7 @@ from spirit_tours.schema.errors import apply_error_policy
 from spirit_tours.schema.live import Subscription
 from spirit_tours.schema.mutation import Mutation
 from spirit_tours.schema.query import Query
+from spirit_tours.schema.query_cost import OperationCosts
 from spirit_tours.schema.request_guard import GuardedValidation, RequestGuard
 
 
@@ -48,6 +49,7 @@ def build_schema(settings: Settings) -> SpiritSchema:
         points_per_minute=settings.rate_limit_points,
         timeout_seconds=settings.rate_limit_redis_timeout_seconds,
     )
+    costs = OperationCosts()
     extensions: list[Any] = [
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: ParserCache(maxsize=1024),
@@ -57,6 +59,7 @@ def build_schema(settings: Settings) -> SpiritSchema:
             max_cost=settings.max_query_cost,
             limiter=limiter,
             max_list_items=settings.max_input_list_items,
+            costs=costs,
         ),
     ]
     schema = SpiritSchema(

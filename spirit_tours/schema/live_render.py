@@ -102,7 +102,7 @@ class LiveRenderer:
         self._services = services
 
     async def render(self, items: Sequence[tuple[Delivery, int, Any]]) -> list[Outcome]:
-        loaders = Loaders(self._services.sessions)
+        loaders = Loaders(self._services.reads)
         try:
             async with self._services.live_limits.delivery():
                 return list(

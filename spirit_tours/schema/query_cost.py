@@ -14,6 +14,7 @@ once per page context, so the computation is linear in the document whatever its
 
 from __future__ import annotations
 
+import json
 import math
 from functools import cache
 from typing import Any
@@ -195,3 +196,29 @@ def operation_cost(
     return max(
         1, _Coster(schema, document, coerced).selection_set(operation.selection_set, root, None)
     )
+
+
+class OperationCosts:
+    """:func:`operation_cost` remembered by document text, operation name and variables: a
+    client polling the same page pays for walking its document once, not on every request."""
+
+    def __init__(self, maxsize: int = 1024) -> None:
+        self._maxsize = maxsize
+        self._costs: dict[tuple[str, str | None, str], int] = {}
+
+    def cost(
+        self,
+        schema: GraphQLSchema,
+        text: str,
+        document: DocumentNode,
+        operation_name: str | None,
+        variables: dict[str, Any] | None,
+    ) -> int:
+        key = (text, operation_name, json.dumps(variables, sort_keys=True, default=repr))
+        cost = self._costs.get(key)
+        if cost is None:
+            cost = operation_cost(schema, document, operation_name, variables)
+            if len(self._costs) >= self._maxsize:
+                del self._costs[next(iter(self._costs))]  # the oldest entry
+            self._costs[key] = cost
+        return cost

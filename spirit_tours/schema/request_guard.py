@@ -19,7 +19,7 @@ from spirit_tours.context import Context
 from spirit_tours.core.errors import ErrorCode
 from spirit_tours.schema.document_limits import precheck
 from spirit_tours.schema.input_text import find_bad_input
-from spirit_tours.schema.query_cost import operation_cost
+from spirit_tours.schema.query_cost import OperationCosts
 
 
 class GuardedValidation(ValidationCache):
@@ -43,10 +43,18 @@ class GuardedValidation(ValidationCache):
 class RequestGuard(SchemaExtension):
     """Listed after ``GuardedValidation``: its hook runs once the document is known valid."""
 
-    def __init__(self, *, max_cost: int, limiter: CostRateLimiter, max_list_items: int) -> None:
+    def __init__(
+        self,
+        *,
+        max_cost: int,
+        limiter: CostRateLimiter,
+        max_list_items: int,
+        costs: OperationCosts,
+    ) -> None:
         self.max_cost = max_cost
         self.limiter = limiter
         self.max_list_items = max_list_items
+        self.costs = costs  # shared by every request
 
     async def on_validate(self) -> AsyncIterator[None]:
         context = self.execution_context
@@ -78,8 +86,10 @@ class RequestGuard(SchemaExtension):
                 f"{where}: {problem}.",
                 extensions={"code": ErrorCode.BAD_USER_INPUT.value, "field": where},
             )
-        cost = operation_cost(
+        assert context.query is not None
+        cost = self.costs.cost(
             context.schema._schema,
+            context.query,
             context.graphql_document,
             context.operation_name,
             context.variables,
