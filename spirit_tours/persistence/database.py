@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
+from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from spirit_tours.core.crypto import Keyring
 from spirit_tours.persistence.encryption import bind_keyring
@@ -36,12 +41,44 @@ def create_engine(
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_timeout=pool_timeout,
-        pool_pre_ping=True,
         connect_args={"server_settings": {"application_name": "spirit-tours"}},
     )
+    _ping_when_idle(engine)
     if keyring is not None:
         bind_keyring(engine, keyring)
     return engine
+
+
+PING_AFTER_IDLE_SECONDS = 5.0
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """Check a pooled connection before use only when it sat idle in the pool for a while.
+
+    ``pool_pre_ping`` pings on every checkout: a round trip per request, which on a busy
+    server costs as much CPU as a real query. A connection that was in use a moment ago is
+    alive; one idle for ``PING_AFTER_IDLE_SECONDS`` may have been dropped (a database restart,
+    a proxy's idle timeout) and is pinged, then replaced if dead (SQLAlchemy's
+    ``DisconnectionError`` recipe). A restart while every connection is busy fails the
+    statements then running; SQLAlchemy then replaces the whole pool.
+    """
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "checkin")
+    def remember_checkin(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(sync_engine, "checkout")
+    def ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, proxy: Any) -> None:
+        checked_in_at = record.info.get("checked_in_at")
+        if checked_in_at is None or time.monotonic() - checked_in_at < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            alive = sync_engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise DisconnectionError("idle connection is gone") from error
+        if not alive:
+            raise DisconnectionError("idle connection is gone")
 
 
 def create_session_factory(engine: AsyncEngine) -> SessionFactory:
