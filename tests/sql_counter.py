@@ -32,3 +32,23 @@ async def count_statements(live_server: LiveServer) -> AsyncIterator[list[str]]:
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+@asynccontextmanager
+async def statement_connections(live_server: LiveServer) -> AsyncIterator[set[int]]:
+    """The pooled connections the request's statements ran on, inside the block (background
+    work on the outbox left out, as in :func:`count_statements`)."""
+    services: Services = live_server.app.state.services
+    await relayed(services.sessions)
+    connections: set[int] = set()
+
+    def record(connection: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "outbox_events" not in statement and "pg_try_advisory" not in statement:
+            connections.add(id(connection.connection.dbapi_connection))
+
+    engine = services.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield connections
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

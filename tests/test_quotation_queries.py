@@ -5,7 +5,7 @@ from __future__ import annotations
 from tests.conftest import LiveServer, UserFactory
 from tests.graphql_client import GraphQLClient
 from tests.quotation_flows import CREATE, World, make_world, open_quotation, quotation_input, submit
-from tests.sql_counter import count_statements
+from tests.sql_counter import count_statements, statement_connections
 
 PAGE = """
 query($first: Int!, $after: String, $filter: QuotationFilter) {
@@ -44,6 +44,35 @@ async def test_page_costs_the_same_statements_whatever_its_size(
     for viewer in (world.admin, world.hotels[0], world.agency):
         assert counts[(viewer.email, 1)] == counts[(viewer.email, 6)], counts
     assert max(counts.values()) <= 10, counts
+
+
+OFFER_PAGE = """
+query($first: Int!) { quotations(first: $first) { edges { cursor node {
+  id status destination startDate endDate travellers currency offerCount
+  offers { id hotelAlias status netPrice { amount currency } hotel { id name } }
+} } } }"""
+
+
+async def test_offer_page_takes_four_round_trips_whatever_its_size(
+    gql: GraphQLClient, make_user: UserFactory, live_server: LiveServer
+) -> None:
+    """The page of the dashboards (quotations, their offers, prices and hotels): the page with
+    its count, its invitations, its offers, their hotels — one statement each, all on one
+    connection, for 1 quotation or 6, whoever asks."""
+    world = await make_world(gql, make_user)
+    await _quotations_with_offers(gql, world, 6)
+    for viewer in (world.admin, world.hotels[0], world.agency):
+        for size in (1, 6):
+            async with (
+                statement_connections(live_server) as connections,
+                count_statements(live_server) as statements,
+            ):
+                result = await gql.execute(OFFER_PAGE, {"first": size}, token=viewer.token)
+            edges = result.ok()["quotations"]["edges"]
+            assert len(edges) == size
+            assert all(edge["node"]["offers"] for edge in edges)
+            assert len(statements) == 4, (viewer.email, size, statements)
+            assert len(connections) == 1, (viewer.email, size)
 
 
 async def test_cursor_pagination_walks_every_quotation_once(
