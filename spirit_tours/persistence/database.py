@@ -31,6 +31,7 @@ def create_engine(
     pool_size: int = 10,
     pool_timeout: float = 10.0,
     keyring: Keyring | None = None,
+    ping_after_idle_seconds: float = 5.0,
 ) -> AsyncEngine:
     """``keyring`` opens and seals the encrypted columns; without one, reading or writing a
     sensitive value raises (a migration of an empty database needs none). Waiting more than
@@ -43,21 +44,18 @@ def create_engine(
         pool_timeout=pool_timeout,
         connect_args={"server_settings": {"application_name": "spirit-tours"}},
     )
-    _ping_when_idle(engine)
+    _ping_when_idle(engine, ping_after_idle_seconds)
     if keyring is not None:
         bind_keyring(engine, keyring)
     return engine
 
 
-PING_AFTER_IDLE_SECONDS = 5.0
-
-
-def _ping_when_idle(engine: AsyncEngine) -> None:
+def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
     """Check a pooled connection before use only when it sat idle in the pool for a while.
 
     ``pool_pre_ping`` pings on every checkout: a round trip per request, which on a busy
     server costs as much CPU as a real query. A connection that was in use a moment ago is
-    alive; one idle for ``PING_AFTER_IDLE_SECONDS`` may have been dropped (a database restart,
+    alive; one idle for ``idle_seconds`` may have been dropped (a database restart,
     a proxy's idle timeout) and is pinged, then replaced if dead (SQLAlchemy's
     ``DisconnectionError`` recipe). A restart while every connection is busy fails the
     statements then running; SQLAlchemy then replaces the whole pool.
@@ -71,7 +69,7 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
     @event.listens_for(sync_engine, "checkout")
     def ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, proxy: Any) -> None:
         checked_in_at = record.info.get("checked_in_at")
-        if checked_in_at is None or time.monotonic() - checked_in_at < PING_AFTER_IDLE_SECONDS:
+        if checked_in_at is None or time.monotonic() - checked_in_at < idle_seconds:
             return
         try:
             alive = sync_engine.dialect.do_ping(dbapi_connection)
