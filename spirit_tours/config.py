@@ -78,6 +78,20 @@ class Settings(BaseSettings):
     rate_limit_redis_timeout_seconds: float = Field(
         default=0.25, gt=0, description="Past this the rate limit is not checked (fail-open)"
     )
+    response_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="Longest a cached GraphQL answer is served (the clock moves deadlines); "
+        "0 turns the response cache off",
+    )
+    response_cache_entries: int = Field(
+        default=2000, ge=1, description="GraphQL answers kept in the response cache per process"
+    )
+    response_cache_bytes: int = Field(
+        default=32 * 1024 * 1024,
+        ge=1024,
+        description="Bytes of JSON kept in the response cache per process",
+    )
     database_pool_size: int = Field(default=10, ge=1)
     database_pool_timeout_seconds: float = Field(
         default=10.0,

@@ -28,6 +28,9 @@ class Context:
     # Why a presented token was refused; reported when a field needs a viewer.
     auth_error: DomainError | None = None
     connection_params: dict[str, Any] | None = None
+    # The operation's static cost as the request guard charged it (the response cache keeps
+    # it with a stored answer and charges it again for each hit).
+    operation_cost: int | None = None
     _loaders: Loaders | None = field(default=None, repr=False)
 
     def require_viewer(self) -> Viewer:

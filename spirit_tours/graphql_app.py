@@ -32,6 +32,7 @@ from spirit_tours.core.errors import DomainError, ErrorCode
 from spirit_tours.core.text import forbidden_character, printable
 from spirit_tours.graphql_ws import SafeCloseWebSocketAdapter
 from spirit_tours.live_connections import LimitedTransportWSHandler
+from spirit_tours.schema.build import SpiritSchema
 from spirit_tours.security_headers import inline_hashes, origin_of
 from spirit_tours.services import Services
 
@@ -61,6 +62,17 @@ def bearer_token(value: str | None) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+CACHE_HEADER = "X-Spirit-Cache"
+"""How the response cache took part: ``hit``, ``miss`` or ``bypass``; absent for operations it
+does not keep (mutations, other root fields, anonymous callers) or when it is off."""
+
+
+def _asks_fresh(request: Request) -> bool:
+    """``Cache-Control: no-cache`` (as a browser's hard reload sends): compute the answer."""
+    directives = request.headers.get("cache-control", "").lower().split(",")
+    return any(directive.strip() == "no-cache" for directive in directives)
+
+
 SUBSCRIPTIONS_NEED_WEBSOCKET = (
     "Subscriptions are served over a WebSocket at /graphql (protocol graphql-transport-ws), "
     "not over HTTP."
@@ -73,6 +85,8 @@ class GraphQLApp(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = LimitedTransportWSHandler
 
     def __init__(self, schema: Any, *, max_subscriptions_per_connection: int = 50) -> None:
+        # Queries over HTTP only (schema/response_cache.py); a WebSocket never reads it.
+        self.response_cache = schema.response_cache if isinstance(schema, SpiritSchema) else None
         super().__init__(
             schema,
             graphql_ide="graphiql",
@@ -165,22 +179,11 @@ class GraphQLApp(GraphQL[Context, None]):
     ) -> ExecutionResult:
         """Subscriptions are refused over HTTP (strawberry would run the subscription's
         generator as a plain resolver: an internal error) and sent to the WebSocket; the rest
-        is strawberry's, which checks the operation type when the operation is chosen."""
+        is strawberry's, which checks the operation type when the operation is chosen, behind
+        the response cache. The operation's read connection goes back to the pool at the end."""
         allowed = OperationType.from_http(request_adapter.method) - {OperationType.SUBSCRIPTION}
-        try:
-            return await self._execute(request_adapter, context, root_value, request_data, allowed)
-        finally:
-            await context.end_reads()
 
-    async def _execute(
-        self,
-        request_adapter: AsyncHTTPRequestAdapter,
-        context: Context,
-        root_value: None,
-        request_data: GraphQLRequestData,
-        allowed: set[OperationType],
-    ) -> ExecutionResult:
-        try:
+        async def run() -> ExecutionResult:
             return await self.schema.execute(
                 request_data.query,
                 root_value=root_value,
@@ -190,6 +193,21 @@ class GraphQLApp(GraphQL[Context, None]):
                 allowed_operation_types=allowed,
                 operation_extensions=request_data.extensions,
             )
+
+        try:
+            if self.response_cache is None:
+                return await run()
+            result, outcome = await self.response_cache.execute(
+                context,
+                request_data.query,
+                request_data.operation_name,
+                request_data.variables,
+                fresh=_asks_fresh(request),
+                run=run,
+            )
+            if outcome is not None:
+                sub_response.headers[CACHE_HEADER] = outcome
+            return result
         except InvalidOperationTypeError as error:
             if error.operation_type == OperationType.SUBSCRIPTION:
                 raise HTTPException(400, SUBSCRIPTIONS_NEED_WEBSOCKET) from error
@@ -198,6 +216,8 @@ class GraphQLApp(GraphQL[Context, None]):
             raise HTTPException(400, error.as_http_error_reason()) from error
         except MissingQueryError as error:
             raise HTTPException(400, "No GraphQL query found in the request") from error
+        finally:
+            await context.end_reads()
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

@@ -51,7 +51,7 @@ async def test_a_connection_back_in_use_at_once_is_not_pinged(
             pings += 1
             return real_ping(connection)  # type: ignore[arg-type]
 
-        dialect.do_ping = counting_ping  # type: ignore[method-assign]
+        dialect.do_ping = counting_ping  # type: ignore[method-assign,assignment]
         pids = {await _backend_pid(pooled) for _ in range(5)}
         assert len(pids) == 1
         assert pings == 0

@@ -71,7 +71,10 @@ async def test_offer_page_takes_four_round_trips_whatever_its_size(
             edges = result.ok()["quotations"]["edges"]
             assert len(edges) == size
             assert all(edge["node"]["offers"] for edge in edges)
-            assert len(statements) == 4, (viewer.email, size, statements)
+            # The response cache reads the database snapshot once before running a query.
+            reads = [s for s in statements if "pg_current_snapshot" not in s]
+            assert len(reads) == 4, (viewer.email, size, statements)
+            assert len(statements) - len(reads) <= 1, (viewer.email, size, statements)
             assert len(connections) == 1, (viewer.email, size)
 
 

@@ -18,12 +18,15 @@ from spirit_tours.schema.mutation import Mutation
 from spirit_tours.schema.query import Query
 from spirit_tours.schema.query_cost import OperationCosts
 from spirit_tours.schema.request_guard import GuardedValidation, RequestGuard
+from spirit_tours.schema.response_cache import ResponseCache
 
 
 class SpiritSchema(strawberry.Schema):
     """The schema, applying the error convention of ``spirit_tours.core.errors`` to every error."""
 
     mask_errors: bool = True
+    # Served by the HTTP transport (graphql_app) around execute; None: off.
+    response_cache: ResponseCache | None = None
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -66,6 +69,14 @@ def build_schema(settings: Settings) -> SpiritSchema:
         query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
     )
     schema.mask_errors = not settings.is_development
+    if settings.response_cache_seconds > 0:
+        schema.response_cache = ResponseCache(
+            max_age_seconds=settings.response_cache_seconds,
+            max_entries=settings.response_cache_entries,
+            max_bytes=settings.response_cache_bytes,
+            max_tokens=settings.max_tokens,
+            limiter=limiter,
+        )
     return schema
 
 

@@ -107,11 +107,19 @@ class RequestGuard(SchemaExtension):
         app = context.context
         if not isinstance(app, Context):
             return None  # executed in-process (tests, tools): no viewer to charge
-        who = f"user:{app.viewer.user_id}" if app.viewer else f"ip:{app.client_ip}"
-        retry_after = await self.limiter.charge(app.services.redis, who, cost)
-        if retry_after is None:
-            return None
-        return GraphQLError(
-            f"Too many requests; try again in {retry_after} seconds.",
-            extensions={"code": ErrorCode.RATE_LIMITED.value, "retryAfterSeconds": retry_after},
-        )
+        app.operation_cost = cost
+        return await charge(self.limiter, app, cost)
+
+
+async def charge(limiter: CostRateLimiter, app: Context, cost: int) -> GraphQLError | None:
+    """Add ``cost`` to the viewer's points for this minute (per user when signed in, per
+    client address otherwise); the RATE_LIMITED error once they are spent. Also charged by the
+    response cache for an answer it serves, so a cached answer is no way around the limit."""
+    who = f"user:{app.viewer.user_id}" if app.viewer else f"ip:{app.client_ip}"
+    retry_after = await limiter.charge(app.services.redis, who, cost)
+    if retry_after is None:
+        return None
+    return GraphQLError(
+        f"Too many requests; try again in {retry_after} seconds.",
+        extensions={"code": ErrorCode.RATE_LIMITED.value, "retryAfterSeconds": retry_after},
+    )
