@@ -25,8 +25,11 @@ from starlette.routing import Route
 
 from spirit_tours.config import Settings
 from spirit_tours.core.enums import Role
+from spirit_tours.emails.feed import feed_once
+from spirit_tours.emails.triggers import FrontEnd
 from spirit_tours.graphql_app import CACHE_HEADER, GraphQLApp
 from spirit_tours.persistence.database import SessionFactory
+from spirit_tours.persistence.snapshot import current_snapshot
 from spirit_tours.schema.build import build_schema
 from spirit_tours.schema.query_cost import operation_cost
 from spirit_tours.schema.response_store import ResponseStore
@@ -434,3 +437,23 @@ async def test_metrics_count_hits_misses_and_stores(
         "spirit_response_cache_bytes",
     ):
         assert re.search(rf"^{re.escape(sample)} [1-9]", text, re.MULTILINE), sample
+
+
+async def test_an_idle_email_feed_leaves_the_database_snapshot_alone(
+    sessions: SessionFactory,
+) -> None:
+    """The e-mail feed polls every second; when nothing is waiting it must not take a row lock
+    (a transaction id), or the snapshot would move every second and no cached answer would live
+    longer. Other test processes write to other databases of the server meanwhile, so the
+    snapshot is compared over several tries: unchanged across three polls at least once."""
+    links = FrontEnd("http://front.example")
+    await feed_once(sessions, links, "spirit.example")  # creates its cursor row: a write
+    for _ in range(50):
+        async with sessions() as session:
+            before = await current_snapshot(session)
+        for _ in range(3):
+            assert await feed_once(sessions, links, "spirit.example") == (0, [])
+        async with sessions() as session:
+            if await current_snapshot(session) == before:
+                return
+    raise AssertionError("every idle poll of the e-mail feed changed the database snapshot")

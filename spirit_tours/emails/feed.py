@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +33,8 @@ async def feed_once(
     """Process one batch of events: (events read, messages queued)."""
     queued: list[Queued] = []
     async with sessions() as session, session.begin():
+        if not await _events_waiting(session):
+            return 0, []
         await session.execute(
             insert(EmailFeedCursor).values(name=CURSOR, position=0).on_conflict_do_nothing()
         )
@@ -62,6 +64,21 @@ async def feed_once(
         if events:
             cursor.position = events[-1].position or cursor.position
     return len(events), queued
+
+
+async def _events_waiting(session: AsyncSession) -> bool:
+    """Whether an event lies past the cursor: read without a lock, so an idle feed polling every
+    second takes no row lock and so no transaction id (one would change the database snapshot
+    and end every response-cache entry of the API each second)."""
+    read_up_to = (
+        select(EmailFeedCursor.position).where(EmailFeedCursor.name == CURSOR).scalar_subquery()
+    )
+    waiting = await session.scalar(
+        select(OutboxEvent.position)
+        .where(OutboxEvent.position > func.coalesce(read_up_to, 0))
+        .limit(1)
+    )
+    return waiting is not None
 
 
 async def _queue_for(
