@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Callable
 from datetime import timedelta
 from functools import cached_property
@@ -27,6 +26,7 @@ from strawberry.types.unset import UnsetType
 from spirit_tours.auth.revocation import SessionWatch
 from spirit_tours.auth.tokens import AccessClaims
 from spirit_tours.context import Context
+from spirit_tours.core import json_codec
 from spirit_tours.core.clock import now_utc
 from spirit_tours.core.errors import DomainError, ErrorCode
 from spirit_tours.core.text import forbidden_character, printable
@@ -124,14 +124,14 @@ class GraphQLApp(GraphQL[Context, None]):
         await response(scope, receive, send)
 
     def decode_json(self, data: str | bytes) -> object:
-        """JSON, where too deep nesting or invalid UTF-8 is malformed JSON like any other
-        (HTTP: a 400; WebSocket: strawberry closes with 4400) instead of an internal error."""
-        try:
-            return json.loads(data)
-        except RecursionError as error:
-            raise json.JSONDecodeError("nested too deeply", "", 0) from error
-        except UnicodeDecodeError as error:
-            raise json.JSONDecodeError("not UTF-8", "", error.start) from error
+        """JSON as ``json.loads`` reads it, faster (``core.json_codec``), where too deep nesting
+        or invalid UTF-8 is malformed JSON like any other (HTTP: a 400; WebSocket: strawberry
+        closes with 4400) instead of an internal error."""
+        return json_codec.loads(data)
+
+    def encode_json(self, data: object) -> bytes:
+        """Compact UTF-8 JSON (``core.json_codec``); amounts are already strings."""
+        return json_codec.dumps(data)
 
     def parse_json(self, data: str | bytes) -> Any:
         """The HTTP body, or the ``variables``/``extensions`` of a GET: JSON objects (a list is
