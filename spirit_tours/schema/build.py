@@ -11,6 +11,7 @@ from strawberry.types import ExecutionContext
 
 from spirit_tours.auth.rate_limit import CostRateLimiter
 from spirit_tours.config import Settings
+from spirit_tours.documents.persisted import RegisterValidDocument
 from spirit_tours.schema.document_limits import DocumentLimits, precheck_rules
 from spirit_tours.schema.errors import apply_error_policy
 from spirit_tours.schema.live import Subscription
@@ -58,6 +59,8 @@ def build_schema(settings: Settings) -> SpiritSchema:
             limiter=limiter,
             max_list_items=settings.max_input_list_items,
         ),
+        # Last: stores an automatic persisted query only once every check above passed.
+        RegisterValidDocument,
     ]
     schema = SpiritSchema(
         query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
