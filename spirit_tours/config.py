@@ -87,6 +87,12 @@ class Settings(BaseSettings):
     rate_limit_redis_timeout_seconds: float = Field(
         default=0.25, gt=0, description="Past this the rate limit is not checked (fail-open)"
     )
+    web_workers: int | None = Field(
+        default=None,
+        ge=1,
+        description="serve's API server processes (--workers); unset: 1 in development, else "
+        "the CPUs this process may run on",
+    )
     database_pool_size: int = Field(default=10, ge=1)
     database_pool_timeout_seconds: float = Field(
         default=10.0,
