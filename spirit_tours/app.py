@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from spirit_tours.config import Settings, get_settings
 from spirit_tours.dev.embedded import start_embedded
+from spirit_tours.documents.persisted import PersistedDocuments
 from spirit_tours.edge.body import BodyLimit
 from spirit_tours.endpoints.mail import click, open_pixel, unsubscribe
 from spirit_tours.endpoints.payments import offline_checkout, webhook
@@ -107,7 +108,14 @@ def body_limits(settings: Settings) -> dict[str, Any]:
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = (settings or get_settings()).secured()
     schema = build_schema(settings)
-    graphql = GraphQLApp(schema)
+    graphql = GraphQLApp(
+        schema,
+        persisted_documents=PersistedDocuments(
+            max_documents=settings.persisted_queries_max_documents,
+            max_bytes=settings.persisted_queries_max_bytes,
+            max_document_bytes=settings.persisted_queries_max_document_bytes,
+        ),
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -112,17 +112,42 @@ def local_url(host: str, port: int) -> str:
     return f"http://{host}:{port}"
 
 
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask, as ``os.process_cpu_count`` of
+    Python 3.13 counts them; a container's CPU quota is not seen: set SPIRIT_WEB_WORKERS)."""
+    process_cpu_count = getattr(os, "process_cpu_count", None)
+    if process_cpu_count is not None:  # Python 3.13+
+        return int(process_cpu_count() or 1)
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
+def default_workers(settings: Settings) -> int:
+    """serve's processes without --workers: SPIRIT_WEB_WORKERS, else one in development (the
+    demo's embedded servers, a laptop), else one per CPU this process may run on."""
+    if settings.web_workers is not None:
+        return settings.web_workers
+    return 1 if settings.is_development else available_cpus()
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=1, show_default=True, type=int)
+@click.option(
+    "--workers",
+    default=None,
+    type=click.IntRange(min=1),
+    help="API server processes. Default: SPIRIT_WEB_WORKERS, else 1 with --demo (development), "
+    "else the CPUs this process may run on.",
+)
 @click.option(
     "--demo",
     is_flag=True,
     help="Development mode (SPIRIT_ENV=development): generated secrets, the offline payment "
     "gateway, demo data in an empty embedded database. `make run` uses it.",
 )
-def serve(host: str, port: int, workers: int, demo: bool) -> None:
+def serve(host: str, port: int, workers: int | None, demo: bool) -> None:
     """Run the API server (migrates; with --demo, seeds an empty embedded database)."""
     from spirit_tours.dev.demo import database_is_empty, format_logins, seed_demo
     from spirit_tours.edge.server import run as run_server
@@ -158,7 +183,11 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
         os.environ["SPIRIT_RUN_WORKERS"] = "false" if settings.redis_url else "true"
     os.environ["SPIRIT_DATABASE_URL"] = urls.database_url
     os.environ["SPIRIT_REDIS_URL"] = urls.redis_url
-    click.echo(f"{settings.env} mode; GraphQL and GraphiQL at {settings.public_url}/graphql")
+    workers = workers or default_workers(settings)
+    click.echo(
+        f"{settings.env} mode, {workers} worker process{'es' if workers > 1 else ''}; GraphQL "
+        f"and GraphiQL at {settings.public_url}/graphql"
+    )
     config = server_config(
         "spirit_tours.app:create_app",
         settings,

@@ -70,6 +70,15 @@ class Settings(BaseSettings):
     max_query_cost: int = Field(
         default=25_000, ge=1, description="Static cost budget of one GraphQL operation"
     )
+    persisted_queries_max_documents: int = Field(
+        default=10_000, ge=0, description="Automatic persisted queries kept per process (LRU)"
+    )
+    persisted_queries_max_bytes: int = Field(
+        default=16 * 1024 * 1024, ge=0, description="Their total size per process"
+    )
+    persisted_queries_max_document_bytes: int = Field(
+        default=32 * 1024, ge=0, description="The largest document kept (larger ones still run)"
+    )
     rate_limit_points: int = Field(
         default=250_000,
         ge=0,
@@ -91,6 +100,12 @@ class Settings(BaseSettings):
         default=32 * 1024 * 1024,
         ge=1024,
         description="Bytes of JSON kept in the response cache per process",
+    )
+    web_workers: int | None = Field(
+        default=None,
+        ge=1,
+        description="serve's API server processes (--workers); unset: 1 in development, else "
+        "the CPUs this process may run on",
     )
     database_pool_size: int = Field(default=10, ge=1)
     database_pool_timeout_seconds: float = Field(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Callable
 from datetime import timedelta
 from functools import cached_property
@@ -27,9 +26,18 @@ from strawberry.types.unset import UnsetType
 from spirit_tours.auth.revocation import SessionWatch
 from spirit_tours.auth.tokens import AccessClaims
 from spirit_tours.context import Context
+from spirit_tours.core import json_codec
 from spirit_tours.core.clock import now_utc
 from spirit_tours.core.errors import DomainError, ErrorCode
 from spirit_tours.core.text import forbidden_character, printable
+from spirit_tours.documents.persisted import (
+    PersistedDocuments,
+    PersistedQueryError,
+    register_when_valid,
+    registration_scope,
+    requested_hash,
+    sha256_hex,
+)
 from spirit_tours.graphql_ws import SafeCloseWebSocketAdapter
 from spirit_tours.live_connections import LimitedTransportWSHandler
 from spirit_tours.schema.build import SpiritSchema
@@ -79,12 +87,48 @@ SUBSCRIPTIONS_NEED_WEBSOCKET = (
 )
 
 
+PERSISTED_QUERY_NOT_FOUND = json_codec.dumps(
+    {
+        "errors": [
+            {
+                "message": "PersistedQueryNotFound",
+                "extensions": {"code": ErrorCode.PERSISTED_QUERY_NOT_FOUND.value},
+            }
+        ]
+    }
+)
+"""Apollo's answer to a hash this process does not know (200, as apollo-client's persisted
+query link expects: it sends the document with the hash next)."""
+
+HASH_MISMATCH = (
+    "provided sha does not match query: extensions.persistedQuery.sha256Hash must be the "
+    "SHA-256 of the query's UTF-8 text, in lowercase hexadecimal."
+)
+
+
+class _PersistedQueryNotFoundError(Exception):
+    """The hash of a request without a query names no document kept by this process."""
+
+
+def default_persisted_documents() -> PersistedDocuments:
+    return PersistedDocuments(
+        max_documents=10_000, max_bytes=16 * 1024 * 1024, max_document_bytes=32 * 1024
+    )
+
+
 class GraphQLApp(GraphQL[Context, None]):
     websocket_adapter_class = SafeCloseWebSocketAdapter
     # graphql_ws.TransportWSHandler (malformed messages refused) with the live caps on top
     graphql_transport_ws_handler_class = LimitedTransportWSHandler
 
-    def __init__(self, schema: Any, *, max_subscriptions_per_connection: int = 50) -> None:
+    def __init__(
+        self,
+        schema: Any,
+        *,
+        max_subscriptions_per_connection: int = 50,
+        persisted_documents: PersistedDocuments | None = None,
+    ) -> None:
+        self.persisted_documents = persisted_documents or default_persisted_documents()
         # Queries over HTTP only (schema/response_cache.py); a WebSocket never reads it.
         self.response_cache = schema.response_cache if isinstance(schema, SpiritSchema) else None
         super().__init__(
@@ -132,20 +176,29 @@ class GraphQLApp(GraphQL[Context, None]):
                     forget()
             return
         try:
-            response = await self.run(Request(scope, receive=receive))
+            with registration_scope():
+                response = await self.run(Request(scope, receive=receive))
         except HTTPException as error:
             response = _http_error(error)
+        except _PersistedQueryNotFoundError:
+            response = Response(PERSISTED_QUERY_NOT_FOUND, media_type="application/json")
         await response(scope, receive, send)
 
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """Not for a GET that names a persisted query (``extensions`` without ``query``)."""
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(
+            request
+        )
+
     def decode_json(self, data: str | bytes) -> object:
-        """JSON, where too deep nesting or invalid UTF-8 is malformed JSON like any other
-        (HTTP: a 400; WebSocket: strawberry closes with 4400) instead of an internal error."""
-        try:
-            return json.loads(data)
-        except RecursionError as error:
-            raise json.JSONDecodeError("nested too deeply", "", 0) from error
-        except UnicodeDecodeError as error:
-            raise json.JSONDecodeError("not UTF-8", "", error.start) from error
+        """JSON as ``json.loads`` reads it, faster (``core.json_codec``), where too deep nesting
+        or invalid UTF-8 is malformed JSON like any other (HTTP: a 400; WebSocket: strawberry
+        closes with 4400) instead of an internal error."""
+        return json_codec.loads(data)
+
+    def encode_json(self, data: object) -> bytes:
+        """Compact UTF-8 JSON (``core.json_codec``); amounts are already strings."""
+        return json_codec.dumps(data)
 
     def parse_json(self, data: str | bytes) -> Any:
         """The HTTP body, or the ``variables``/``extensions`` of a GET: JSON objects (a list is
@@ -166,7 +219,29 @@ class GraphQLApp(GraphQL[Context, None]):
                 )
             if item.operation_name is not None and forbidden_character(item.operation_name):
                 raise HTTPException(400, "The GraphQL operation's `operationName` is not a name.")
+            self._resolve_persisted_query(item)
         return parsed
+
+    def _resolve_persisted_query(self, request_data: GraphQLRequestData) -> None:
+        """Automatic persisted queries (Apollo's protocol, version 1): a hash without a query
+        runs the document kept under it, or is answered ``PersistedQueryNotFound``; a hash
+        with its query is checked against the query and, once the operation passes every
+        check, the document is kept (``documents.persisted``)."""
+        try:
+            sha256 = requested_hash(request_data.extensions)
+        except PersistedQueryError as error:
+            raise HTTPException(400, str(error)) from error
+        if sha256 is None:
+            return
+        store = self.persisted_documents
+        if request_data.query is None:
+            request_data.query = store.get(sha256)
+            if request_data.query is None:
+                raise _PersistedQueryNotFoundError
+        elif sha256_hex(request_data.query) != sha256:
+            raise HTTPException(400, HASH_MISMATCH)
+        elif store.size_of(request_data.query) is not None:
+            register_when_valid(store, sha256, request_data.query)
 
     async def execute_single(
         self,

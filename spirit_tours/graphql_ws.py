@@ -9,10 +9,13 @@ operation name would otherwise fail the close itself) and short enough for a clo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from graphql import GraphQLError
+from starlette.websockets import WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
@@ -36,6 +39,14 @@ def close_reason(reason: str) -> str:
 
 
 class SafeCloseWebSocketAdapter(ASGIWebSocketAdapter):
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        """As text frames, as graphql-transport-ws requires: the view encodes JSON to bytes,
+        which strawberry's adapter would send as binary frames."""
+        try:
+            await self.ws.send_text(self.view.encode_json_string(message))
+        except WebSocketDisconnect as error:
+            raise WebSocketDisconnected from error
+
     async def close(self, code: int, reason: str) -> None:
         await super().close(code, close_reason(reason))
 

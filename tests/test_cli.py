@@ -1,17 +1,30 @@
-"""The command line: create-user and seed-demo against the test database."""
+"""The command line: create-user and seed-demo against the test database; serve's worker
+processes."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+import secrets
+import signal
+import socket
+from pathlib import Path
+
 import argon2
+import httpx
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import select
 
+from spirit_tours.cli import available_cpus, default_workers
+from spirit_tours.config import Environment, Settings
 from spirit_tours.core.enums import CompanyKind, Role
 from spirit_tours.core.errors import DomainError, ErrorCode
 from spirit_tours.persistence.accounts import Company, Hotel, User
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.resolvers.accounts import NewUser, create_user
-from tests.cli import clean_env, run_cli
+from tests.cli import SCRIPT, clean_env, run_cli
 from tests.conftest import TEST_ENCRYPTION_KEYS
 from tests.graphql_client import GraphQLClient
 
@@ -185,3 +198,93 @@ async def test_seed_demo_is_idempotent_and_prints_logins(
     assert hotel["sellingPrice"] is None
     assert hotel["hotels"][0]["netPrice"] == {"amount": "2980.00"}
     assert seen["reservas@inti-palace.example"] == []
+
+
+# --- serve's worker processes ------------------------------------------------------------------
+
+
+def test_serve_defaults_to_one_worker_per_cpu_in_production(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("SPIRIT_WEB_WORKERS", raising=False)
+    cpus = len(os.sched_getaffinity(0))
+    assert available_cpus() == cpus
+    assert default_workers(Settings(env=Environment.PRODUCTION)) == cpus
+    assert default_workers(Settings(env=Environment.TEST)) == cpus
+    # The demo (serve --demo is development mode) runs one process beside its embedded servers.
+    assert default_workers(Settings(env=Environment.DEVELOPMENT)) == 1
+    monkeypatch.setenv("SPIRIT_WEB_WORKERS", "3")
+    assert default_workers(Settings(env=Environment.PRODUCTION)) == 3
+    assert default_workers(Settings(env=Environment.DEVELOPMENT)) == 3
+    monkeypatch.setenv("SPIRIT_WEB_WORKERS", "0")
+    with pytest.raises(ValidationError):
+        Settings()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _running(pids: set[int]) -> set[int]:
+    return {pid for pid in pids if Path(f"/proc/{pid}").exists()}
+
+
+def _descendants(pid: int) -> set[int]:
+    """The live processes below ``pid`` (uvicorn's workers, multiprocessing's tracker)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                stat = (entry / "stat").read_text()
+                parents[int(entry.name)] = int(stat.rpartition(")")[2].split()[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+@pytest.mark.slow  # runs the console script's server, with two worker processes
+async def test_serve_with_workers_stops_them_all_on_sigterm(
+    database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    env = _env(database_url, redis_url) | {
+        "SPIRIT_JWT_SECRET": secrets.token_urlsafe(48),
+        "SPIRIT_EMAIL_SECRET": secrets.token_urlsafe(48),
+        "SPIRIT_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "SPIRIT_DATA_DIR": str(tmp_path),
+        "SPIRIT_WEB_WORKERS": "2",
+    }
+    process = await asyncio.create_subprocess_exec(
+        SCRIPT, "serve", "--port", str(port), env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+            for _ in range(1200):  # the workers import the app: slow on a busy machine
+                assert process.returncode is None, "serve exited early"
+                with contextlib.suppress(httpx.TransportError):
+                    if (await http.get("/readyz")).status_code == 200:
+                        break
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("serve did not become ready")
+        workers = _descendants(process.pid)
+        assert len(workers) >= 2, workers  # two servers (and multiprocessing's tracker)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = await asyncio.wait_for(process.communicate(), 120)
+    text = output.decode()
+    assert process.returncode == 0, text
+    assert "production mode, 2 worker processes" in text, text
+    assert text.count("Finished server process") == 2, text
+    for _ in range(100):  # multiprocessing's tracker exits once its pipe closes
+        if not _running(workers):
+            break
+        await asyncio.sleep(0.1)
+    assert not _running(workers), text

@@ -6,11 +6,13 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaxTokensLimiter, ParserCache
+from strawberry.extensions import MaxTokensLimiter
 from strawberry.types import ExecutionContext
 
 from spirit_tours.auth.rate_limit import CostRateLimiter
 from spirit_tours.config import Settings
+from spirit_tours.documents.parsed import DocumentCache
+from spirit_tours.documents.persisted import RegisterValidDocument
 from spirit_tours.schema.document_limits import DocumentLimits, precheck_rules
 from spirit_tours.schema.errors import apply_error_policy
 from spirit_tours.schema.live import Subscription
@@ -55,7 +57,8 @@ def build_schema(settings: Settings) -> SpiritSchema:
     costs = OperationCosts()
     extensions: list[Any] = [
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-        lambda: ParserCache(maxsize=1024),
+        # strawberry's ParserCache, with documents that hash once (see documents.parsed)
+        lambda: DocumentCache(maxsize=1024),
         # In this order: the guard's hook runs once validation has passed.
         lambda: GuardedValidation(limits, maxsize=1024),
         lambda: RequestGuard(
@@ -64,6 +67,8 @@ def build_schema(settings: Settings) -> SpiritSchema:
             max_list_items=settings.max_input_list_items,
             costs=costs,
         ),
+        # Last: stores an automatic persisted query only once every check above passed.
+        RegisterValidDocument,
     ]
     schema = SpiritSchema(
         query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
