@@ -38,7 +38,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="http: seconds per case")
     parser.add_argument("--concurrency", type=int, default=32, help="http: connections")
     parser.add_argument(
-        "--only", default=None, help="http: only the cases whose name contains SUBSTR"
+        "--only",
+        metavar="SUBSTR",
+        default=None,
+        help="http: only the cases whose name contains SUBSTR (any case)",
     )
     parser.add_argument(
         "--load-processes", type=int, default=1, help="http: load-generator processes"
