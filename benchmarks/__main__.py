@@ -1,13 +1,30 @@
 """python -m benchmarks [http|subscriptions|ws-memory|email] [--seconds S] [--concurrency C]
-[--clients N] [--rooms R] [--events E] [--processes P] [--workers W] [--rate D]
-[--paced-seconds S] [--compression on|off] [--no-trace] [--ws IMPL] [--messages M] [--renders R]
-[--workers-concurrency W]"""
+[--only SUBSTR] [--load-processes L] [--clients N] [--rooms R] [--events E] [--processes P]
+[--workers W[,W…]] [--rate D] [--paced-seconds S] [--compression on|off] [--no-trace] [--ws IMPL]
+[--messages M] [--renders R] [--workers-concurrency W]"""
 
 from __future__ import annotations
 
 import argparse
 
 from benchmarks import email, http_api, subscriptions, ws_memory
+
+
+def _counts(text: str) -> list[int]:
+    """``1,2``: positive counts."""
+    try:
+        counts = [int(part) for part in text.split(",")]
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not a list of numbers: {text!r}") from error
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"counts must be positive: {text!r}")
+    return counts
+
+
+def _one(counts: list[int], option: str) -> int:
+    if len(counts) != 1:
+        raise SystemExit(f"{option}: one number here")
+    return counts[0]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -20,6 +37,15 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--seconds", type=float, default=10.0, help="http: seconds per case")
     parser.add_argument("--concurrency", type=int, default=32, help="http: connections")
+    parser.add_argument(
+        "--only",
+        metavar="SUBSTR",
+        default=None,
+        help="http: only the cases whose name contains SUBSTR (any case)",
+    )
+    parser.add_argument(
+        "--load-processes", type=int, default=1, help="http: load-generator processes"
+    )
     parser.add_argument(
         "--clients", type=int, default=1000, help="subscriptions, ws-memory: WebSockets"
     )
@@ -37,7 +63,11 @@ def main(argv: list[str] | None = None) -> None:
         help="subscriptions: client processes (default: one per 2,500 clients, at least 2)",
     )
     parser.add_argument(
-        "--workers", type=int, default=1, help="subscriptions: API server (uvicorn) processes"
+        "--workers",
+        type=_counts,
+        default=None,
+        help="API server (uvicorn) processes: http, a list (default 1,2); subscriptions, one "
+        "number (default 1)",
     )
     parser.add_argument(
         "--rate", type=float, default=1000.0, help="subscriptions: paced phase, deliveries/s"
@@ -72,14 +102,20 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     if args.which == "http":
-        http_api.main(seconds=args.seconds, concurrency=args.concurrency)
+        http_api.main(
+            seconds=args.seconds,
+            concurrency=args.concurrency,
+            workers=args.workers or [1, 2],
+            only=args.only,
+            load_processes=args.load_processes,
+        )
     elif args.which == "subscriptions":
         subscriptions.main(
             clients=args.clients,
             rooms=args.rooms or 50,
             events=args.events,
             processes=args.processes,
-            workers=args.workers,
+            workers=_one(args.workers or [1], "--workers"),
             rate=args.rate,
             paced_seconds=args.paced_seconds,
             compression=None if args.compression is None else args.compression == "on",

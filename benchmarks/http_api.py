@@ -1,249 +1,191 @@
-"""HTTP benchmark: GraphQL operations against a plain Starlette baseline doing the same SQL.
+"""HTTP benchmark: GraphQL operations against the floor and the hand-written baselines.
 
-The server (one uvicorn process with uvloop and httptools) and the load generator run in
-separate processes, against a database of their own on the configured or local PostgreSQL.
+One run seeds a database of its own (on the configured or local PostgreSQL) with 100 quotations
+with three offers each, then for each server size (``--workers 1,2``) starts the API as
+``spirit-tours serve --workers N`` runs it, with the floor (``benchmarks.http_floor``) and the
+baselines (``benchmarks.http_baseline``) as routes of the same processes, and drives every case
+(``benchmarks.http_cases``) from load-generator processes over keep-alive HTTP/1.1. Before
+measuring, each case is checked once (200, data, no errors, the page's size) and the floor's page
+is compared with the GraphQL ADMIN page: the same quotations and offers.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import multiprocessing
 import os
-import socket
 import time
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 
 import httpx
-from pydantic import SecretStr
-from sqlalchemy import select
-from starlette.applications import Starlette
-from starlette.requests import Request as StarletteRequest
-from starlette.responses import JSONResponse
+from sqlalchemy import func, select
 
+from benchmarks import http_report
+from benchmarks.http_cases import (
+    FLOOR,
+    PAGE,
+    Case,
+    CaseError,
+    all_cases,
+    check,
+    graphql_request,
+    page_ids,
+)
+from benchmarks.http_server import serve
 from benchmarks.keys import KEYRING
-from benchmarks.loadgen import Figures, Request, run_load_process
-from spirit_tours.app import create_app
-from spirit_tours.config import Environment, Settings
-from spirit_tours.core.clock import now_utc
+from benchmarks.live_processes import free_port, stop, wait_ready
+from benchmarks.loadgen import Figures, run_split
+from spirit_tours.config import Settings
 from spirit_tours.dev import servers as devservers
 from spirit_tours.dev.demo import DEMO_PASSWORD, add_demo_quotation, seed_demo
-from spirit_tours.edge.server import run as run_server
-from spirit_tours.edge.server import server_config
-from spirit_tours.permissions.quotations import QuotationScope, relation_to, visible_quotations
 from spirit_tours.persistence.accounts import User
 from spirit_tours.persistence.database import create_engine, create_session_factory
 from spirit_tours.persistence.migrate import migrate
-from spirit_tours.persistence.repositories import accounts
-from spirit_tours.persistence.repositories import quotations as quotation_repository
-from spirit_tours.persistence.repositories.pagination import encode_cursor
-from spirit_tours.resolvers.quotations.rules import effective_status
-from spirit_tours.services import Services
+from spirit_tours.persistence.quotations import Quotation
 
-VIEWER = "{ viewer { id email fullName role locale company { id name kind } } }"
-PAGE = """{ quotations(first: 20) { edges { cursor node {
-  id status destination startDate endDate travellers currency offerCount
-  offers { id hotelAlias status netPrice { amount currency } hotel { id name } }
-} } } }"""
+QUOTATIONS = 100  # the largest page asked for
+HOST = "127.0.0.1"
 
 
-async def baseline_page(request: StarletteRequest) -> JSONResponse:
-    """The same 20-quotation page by hand: the same repository SQL, the same privacy rules,
-    serialised straight to JSON without GraphQL."""
-    services: Services = request.app.state.services
-    viewer = (
-        await services.authenticate(request.headers["authorization"].partition(" ")[2])
-    ).viewer
-    now = now_utc()
-    async with services.sessions() as session:
-        page = await quotation_repository.quotation_page(
-            session,
-            visible_quotations(viewer),
-            now=now,
-            first=20,
-            after=None,
-            statuses=None,
-            destination=None,
-        )
-        ids = [row.id for row in page.rows]
-        invitations = await quotation_repository.invitations_by_quotation(session, ids)
-        offers = await quotation_repository.offers_by_quotation(session, ids)
-        hotel_ids = list({offer.hotel_id for rows in offers.values() for offer in rows})
-        hotels = await accounts.hotels_by_ids(session, hotel_ids)
-    edges = []
-    for row in page.rows:
-        invited = invitations[row.id]
-        scope = QuotationScope(
-            relation_to(viewer, row, (i.hotel_company_id for i in invited)),
-            row.competitor_prices,
-            viewer.company_id,
-        )
-        aliases = {i.hotel_id: i.alias for i in invited}
-        listed = [offer for offer in offers[row.id] if scope.lists_offer(offer)]
-        edges.append({"cursor": encode_cursor(row.created_at, row.id), "node": {
-            "id": str(row.id), "status": effective_status(row, now).value,
-            "destination": row.destination, "startDate": row.start_date.isoformat(),
-            "endDate": row.end_date.isoformat(), "travellers": row.travellers,
-            "currency": row.currency,
-            "offerCount": len(offers[row.id]) if scope.sees_offer_count else None,
-            "offers": [{
-                "id": str(offer.id),
-                "hotelAlias": aliases.get(offer.hotel_id)
-                if scope.offer_scope(offer).sees_alias else None,
-                "status": offer.status.value,
-                "netPrice": {"amount": str(offer.net_price), "currency": offer.currency}
-                if scope.offer_scope(offer).sees_net_price else None,
-                "hotel": {"id": str(offer.hotel_id), "name": hotels[offer.hotel_id].name}
-                if scope.offer_scope(offer).sees_hotel else None,
-            } for offer in listed],
-        }})  # fmt: skip
-    return JSONResponse({"data": {"quotations": {"edges": edges}}})
-
-
-async def baseline_viewer(request: StarletteRequest) -> JSONResponse:
-    """The same work as the `viewer` query by hand: verify the JWT and its session, read the
-    user and company."""
-    services: Services = request.app.state.services
-    token = request.headers["authorization"].partition(" ")[2]
-    viewer = (await services.authenticate(token)).viewer
-    async with services.sessions() as session:
-        user = await accounts.user_by_id(session, viewer.user_id)
-        assert user is not None
-        companies = await accounts.companies_by_ids(
-            session, [user.company_id] if user.company_id else []
-        )
-    company = companies.get(user.company_id) if user.company_id else None
-    return JSONResponse(
-        {
-            "data": {
-                "viewer": {
-                    "id": str(user.id),
-                    "email": user.email,
-                    "fullName": user.full_name,
-                    "role": user.role.value,
-                    "locale": user.locale.value,
-                    "company": company
-                    and {"id": str(company.id), "name": company.name, "kind": company.kind.value},
-                }
-            }
-        }
-    )
-
-
-def bench_app(database_url: str, redis_url: str) -> Starlette:
-    settings = Settings(
-        env=Environment.PRODUCTION,
-        database_url=database_url,
-        redis_url=redis_url,
-        jwt_secret=SecretStr("benchmark-secret-" + "x" * 32),
-        email_secret=SecretStr("benchmark-email-secret-" + "x" * 32),
-        public_url="http://127.0.0.1",  # production requires it; nothing here follows links
-        log_level="warning",
-        # The load generator is a handful of viewers: keep the rate limiter's round trip in
-        # the measurement, never its refusals.
-        rate_limit_points=10**12,
-    )
-    app = create_app(settings)
-    app.add_route("/baseline/viewer", baseline_viewer)
-    app.add_route("/baseline/quotations", baseline_page)
-    return app
-
-
-def _serve(database_url: str, redis_url: str, port: int) -> None:
-    # The edge limits of `spirit-tours serve` (default settings), with uvloop as there.
-    app = bench_app(database_url, redis_url)
-    config = server_config(app, Settings(), host="127.0.0.1", port=port, loop="uvloop",
-                           log_level="warning", access_log=False)  # fmt: skip
-    run_server(config)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-async def _prepare_database() -> str:
+async def _prepare_database() -> tuple[str, int]:
+    """A new database with the demo data and ``QUOTATIONS`` quotations; returns its URL and
+    the number of quotations."""
     url = await devservers.create_database("spirit_bench")
     engine = create_engine(url, pool_size=2, keyring=KEYRING)
-    await migrate(engine)
-    async with create_session_factory(engine)() as session, session.begin():
-        await seed_demo(session, Settings(seed_demo=False))
-        users = {user.email: user for user in await session.scalars(select(User))}
-        for _ in range(19):
-            await add_demo_quotation(session, users)
-    await engine.dispose()
-    return url
+    try:
+        await migrate(engine)
+        async with create_session_factory(engine)() as session, session.begin():
+            await seed_demo(session, Settings(seed_demo=False))
+            users = {user.email: user for user in await session.scalars(select(User))}
+            count = await session.scalar(select(func.count()).select_from(Quotation)) or 0
+            for _ in range(QUOTATIONS - count):
+                await add_demo_quotation(session, users)
+            count = await session.scalar(select(func.count()).select_from(Quotation)) or 0
+    finally:
+        await engine.dispose()
+    return url, count
 
 
-async def _login(base: str, email: str) -> str:
-    async with httpx.AsyncClient(base_url=base) as http:
-        for _ in range(200):
+async def _wait_workers(base: str, workers: int) -> None:
+    """Ready, and every worker too: fresh connections land on any worker process, so wait for
+    a run of them to answer."""
+    await wait_ready(base)
+    answered = 0
+    deadline = time.monotonic() + 120
+    while answered < 8 * workers and time.monotonic() < deadline:
+        async with httpx.AsyncClient(base_url=base) as http:
             try:
-                if (await http.get("/readyz")).status_code == 200:
-                    break
+                ready = (await http.get("/readyz")).status_code == 200
             except httpx.TransportError:
-                await asyncio.sleep(0.1)
-        query = (
-            "mutation($e: String!, $p: String!) "
-            "{ login(input: {email: $e, password: $p}) { accessToken } }"
-        )
-        response = await http.post(
-            "/graphql", json={"query": query, "variables": {"e": email, "p": DEMO_PASSWORD}}
-        )
-        token: str = response.json()["data"]["login"]["accessToken"]
-        return token
+                ready = False
+        answered = answered + 1 if ready else 0
+        if not ready:
+            await asyncio.sleep(0.2)
 
 
-def graphql_request(query: str, token: str) -> Request:
-    body = json.dumps({"query": query}).encode()
-    return Request(
-        "POST",
-        "/graphql",
-        {"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
-        body,
+async def _login(http: httpx.AsyncClient, email: str) -> str:
+    query = (
+        "mutation($e: String!, $p: String!) "
+        "{ login(input: {email: $e, password: $p}) { accessToken } }"
     )
+    response = await http.post(
+        "/graphql", json={"query": query, "variables": {"e": email, "p": DEMO_PASSWORD}}
+    )
+    token: str = response.json()["data"]["login"]["accessToken"]
+    return token
 
 
-def main(seconds: float = 10.0, concurrency: int = 32) -> None:
-    database_url = asyncio.run(_prepare_database())
-    redis_url = devservers.redis_url()
-    port = _free_port()
+async def _prepare_cases(base: str, only: str | None) -> tuple[list[Case], dict[str, str]]:
+    """Sign in, check that the floor serves the ADMIN page's quotations and offers, and check
+    each selected case once; returns the cases to measure and the reasons of those that fail."""
+    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+        admin = await _login(http, "admin@spirit-tours.example")
+        hotel = await _login(http, "sales@qorikancha-suites.example")
+        cases = all_cases(admin, hotel)
+        floor = await check(http, next(case for case in cases if case.name == FLOOR))
+        graphql = await check(
+            http, Case("GraphQL ADMIN", graphql_request({"query": PAGE}, admin, no_cache=True))
+        )
+        assert page_ids(floor) == page_ids(graphql), "the floor's page is not the ADMIN page"
+        if floor != graphql:
+            print("note: the floor's page has the ADMIN page's ids, but other values differ")
+        selected = [c for c in cases if only is None or only.lower() in c.name.lower()]
+        failures: dict[str, str] = {}
+        for case in selected:
+            try:
+                await check(http, case)
+            except CaseError as failure:
+                failures[case.name] = str(failure)
+    return selected, failures
+
+
+def _run_server(
+    database_url: str,
+    *,
+    workers: int,
+    seconds: float,
+    concurrency: int,
+    only: str | None,
+    pool: ProcessPoolExecutor,
+    load_processes: int,
+) -> None:
+    port = free_port()
     context = multiprocessing.get_context("spawn")
-    server = context.Process(target=_serve, args=(database_url, redis_url, port), daemon=True)
+    server = context.Process(
+        target=serve, args=(database_url, devservers.redis_url(), port, workers)
+    )
     server.start()
     try:
-        base = f"http://127.0.0.1:{port}"
-        token = asyncio.run(_login(base, "admin@spirit-tours.example"))
-        hotel = asyncio.run(_login(base, "sales@qorikancha-suites.example"))
-        cases: list[tuple[str, Request]] = [
-            ("baseline: Starlette JSON (viewer)", Request(
-                "GET", "/baseline/viewer", {"Authorization": f"Bearer {token}"}
-            )),
-            ("GraphQL viewer", graphql_request(VIEWER, token)),
-            ("baseline: 20 quotations, ADMIN", Request(
-                "GET", "/baseline/quotations", {"Authorization": f"Bearer {token}"}
-            )),
-            ("GraphQL 20 quotations, ADMIN", graphql_request(PAGE, token)),
-            ("baseline: 20 quotations, HOTEL", Request(
-                "GET", "/baseline/quotations", {"Authorization": f"Bearer {hotel}"}
-            )),
-            ("GraphQL 20 quotations, HOTEL", graphql_request(PAGE, hotel)),
-        ]  # fmt: skip
-        print(f"HTTP benchmark: {concurrency} connections, {seconds:.0f} s per case, "
-              f"1 server process, {os.cpu_count()} cores")  # fmt: skip
-        with ProcessPoolExecutor(1, mp_context=context) as pool:
-            pool.submit(run_load_process, "127.0.0.1", port, cases[0][1], 4, 1.0).result()
-            for name, request in cases:
-                figures: Figures = pool.submit(
-                    run_load_process, "127.0.0.1", port, request, concurrency, seconds
-                ).result()
-                print(figures.row(name))
-                time.sleep(0.5)
+        base = f"http://{HOST}:{port}"
+        asyncio.run(_wait_workers(base, workers))
+        cases, failures = asyncio.run(_prepare_cases(base, only))
+        print(f"\n{workers} server worker process(es)")
+        print(http_report.HEADER)
+        measured: dict[str, Figures] = {}
+        for case in cases:
+            if case.name in failures:
+                print(http_report.failed(case, failures[case.name]), flush=True)
+                continue
+            # A warm-up: every worker process parses, plans and caches before the measure.
+            run_split(pool, load_processes, HOST, port, case.request, concurrency, 1.0)
+            figures = run_split(
+                pool, load_processes, HOST, port, case.request, concurrency, seconds
+            )
+            measured[case.name] = figures
+            print(http_report.row(case, figures, measured), flush=True)
+            time.sleep(0.5)
     finally:
-        server.terminate()
-        server.join(10)
+        stop(server)
+
+
+def main(
+    seconds: float = 10.0,
+    concurrency: int = 32,
+    workers: Sequence[int] = (1, 2),
+    only: str | None = None,
+    load_processes: int = 1,
+) -> None:
+    database_url, quotations = asyncio.run(_prepare_database())
+    context = multiprocessing.get_context("spawn")
+    try:
+        print(
+            f"HTTP benchmark: {concurrency} connections from {load_processes} load process(es),"
+            f" {seconds:g} s per case (after 1 s of warm-up), {quotations} quotations with"
+            f" their offers, {os.cpu_count()} cores"
+        )
+        with ProcessPoolExecutor(load_processes, mp_context=context) as pool:
+            for count in workers:
+                _run_server(
+                    database_url,
+                    workers=count,
+                    seconds=seconds,
+                    concurrency=concurrency,
+                    only=only,
+                    pool=pool,
+                    load_processes=load_processes,
+                )
+    finally:
         asyncio.run(devservers.drop_database(database_url))
 
 

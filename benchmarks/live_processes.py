@@ -8,6 +8,7 @@ import contextlib
 import os
 import resource
 import socket
+import sys
 import time
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -21,6 +22,13 @@ def raise_open_files() -> None:
     target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
+def detach_stdin() -> None:
+    """No standard input for uvicorn's worker processes: uvicorn hands them ``sys.stdin``'s file
+    number to reopen, which a spawned process started without a terminal (under ``timeout``,
+    in the background) has not got, and every worker would die with EBADF."""
+    sys.stdin = None  # uvicorn then passes none (typeshed allows it: TextIO | MaybeNone)
 
 
 def open_files_limit() -> int:

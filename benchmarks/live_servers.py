@@ -24,7 +24,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from benchmarks.live_processes import raise_open_files
+from benchmarks.live_processes import detach_stdin, raise_open_files
 from spirit_tours.config import Settings
 from spirit_tours.edge.server import run as run_server
 from spirit_tours.edge.server import server_config
@@ -58,6 +58,7 @@ def api_environment(database_url: str, redis_url: str, compression: bool) -> dic
 
 def _uvicorn(app: Any, settings: Settings, port: int, **options: Any) -> None:
     raise_open_files()  # inherited by uvicorn's worker processes
+    detach_stdin()
     # The edge limits and WebSocket settings of `spirit-tours serve`; ``options`` may pick
     # another WebSocket implementation or compression (benchmarks.ws_memory).
     config = server_config(app, settings, host="127.0.0.1", port=port, loop="uvloop",
