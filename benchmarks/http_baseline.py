@@ -24,7 +24,7 @@ async def baseline_page(request: StarletteRequest) -> JSONResponse:
         await services.authenticate(request.headers["authorization"].partition(" ")[2])
     ).viewer
     now = now_utc()
-    async with services.sessions() as session:
+    async with services.reads() as session:
         page = await quotation_repository.quotation_page(
             session,
             visible_quotations(viewer),
@@ -75,7 +75,7 @@ async def baseline_viewer(request: StarletteRequest) -> JSONResponse:
     services: Services = request.app.state.services
     token = request.headers["authorization"].partition(" ")[2]
     viewer = (await services.authenticate(token)).viewer
-    async with services.sessions() as session:
+    async with services.reads() as session:
         user = await accounts.user_by_id(session, viewer.user_id)
         assert user is not None
         companies = await accounts.companies_by_ids(
