@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import gc
 import json
 import logging
 import socket
 import threading
+import tracemalloc
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -293,6 +295,29 @@ async def _over_websocket(
         await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
         message: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), 10))
         return message
+
+
+async def test_costs_remembered_keep_no_copy_of_what_clients_send(
+    http: httpx.AsyncClient,
+) -> None:
+    """The cost cache is keyed by what a request sends, variables included (even variables the
+    operation does not declare): it must not keep those bytes, or any anonymous client fills the
+    server's memory with a thousand bodies of a megabyte each."""
+    junk = "x" * 256 * 1024
+    tracemalloc.start()
+    try:
+        gc.collect()
+        before, _ = tracemalloc.get_traced_memory()
+        for n in range(40):
+            body = {"query": "{ __typename }", "variables": {"junk": f"{n}{junk}"}}
+            response = await http.post("/graphql", json=body)
+            assert response.json() == {"data": {"__typename": "Query"}}
+        gc.collect()
+        after, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    sent = 40 * len(junk)
+    assert after - before < sent / 4, f"{(after - before) >> 20} MiB kept of {sent >> 20} MiB sent"
 
 
 # --- Finding 5: per-viewer rate limit --------------------------------------------------------

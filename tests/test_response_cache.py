@@ -10,9 +10,11 @@ hit is asserted as "eventually, within a few repeats"; what must hold on every s
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import random
 import re
+import tracemalloc
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -271,6 +273,35 @@ async def test_answers_with_errors_are_never_stored(
         body, outcome = await client.ask(invalid, token=token)
         assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
         assert outcome == "miss"
+
+
+async def test_the_cache_keeps_no_copy_of_operation_names_it_was_sent(
+    http: httpx.AsyncClient, gql: GraphQLClient, make_user: UserFactory
+) -> None:
+    """Which operations it may keep is remembered per document and operation name: it must not
+    keep the name a client sent (any text up to the body limit, whether the document has such
+    an operation or not), or one signed-in client fills the server's memory."""
+    await make_user("cli@client.example", Role.CLIENT)
+    token = await gql.token_for("cli@client.example", PASSWORD)
+    junk = "x" * 256 * 1024
+    tracemalloc.start()
+    try:
+        gc.collect()
+        before, _ = tracemalloc.get_traced_memory()
+        for n in range(40):
+            response = await http.post(
+                "/graphql",
+                json={"query": "query Me { viewer { email } }", "operationName": f"Op{n}{junk}"},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            assert response.status_code == 400, response.text[:300]
+            assert "Unknown operation named" in response.text, response.text[:300]
+        gc.collect()
+        after, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    sent = 40 * len(junk)
+    assert after - before < sent / 4, f"{(after - before) >> 20} MiB kept of {sent >> 20} MiB sent"
 
 
 async def test_only_queries_of_allowlisted_root_fields_are_kept(

@@ -14,6 +14,7 @@ once per page context, so the computation is linear in the document whatever its
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from functools import cache
@@ -200,11 +201,15 @@ def operation_cost(
 
 class OperationCosts:
     """:func:`operation_cost` remembered by document text, operation name and variables: a
-    client polling the same page pays for walking its document once, not on every request."""
+    client polling the same page pays for walking its document once, not on every request.
+
+    Keyed by their SHA-256 only: a request's text and variables (any client's, up to the body
+    limit, variables the operation never declares included) are not kept, so the cache holds
+    ``maxsize`` small entries whatever clients send."""
 
     def __init__(self, maxsize: int = 1024) -> None:
         self._maxsize = maxsize
-        self._costs: dict[tuple[str, str | None, str], int] = {}
+        self._costs: dict[bytes, int] = {}
 
     def cost(
         self,
@@ -214,7 +219,10 @@ class OperationCosts:
         operation_name: str | None,
         variables: dict[str, Any] | None,
     ) -> int:
-        key = (text, operation_name, json.dumps(variables, sort_keys=True, default=repr))
+        material = json.dumps(
+            [text, operation_name, variables], sort_keys=True, default=repr, ensure_ascii=False
+        )
+        key = hashlib.sha256(material.encode("utf-8", "surrogatepass")).digest()
         cost = self._costs.get(key)
         if cost is None:
             cost = operation_cost(schema, document, operation_name, variables)

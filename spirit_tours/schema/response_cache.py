@@ -161,10 +161,12 @@ class ResponseCache:
         self.max_tokens = max_tokens
         self.limiter = limiter
         self.store = ResponseStore(max_entries=max_entries, max_bytes=max_bytes)
-        self._plans: OrderedDict[tuple[str, str | None], bool] = OrderedDict()
+        self._plans: OrderedDict[bytes, bool] = OrderedDict()
 
     def _cacheable(self, document_hash: str, query: str, operation_name: str | None) -> bool:
-        plan = (document_hash, operation_name)
+        # By digest: the operation name is any text a client sends, never kept.
+        name = json.dumps(operation_name, ensure_ascii=False).encode("utf-8", "surrogatepass")
+        plan = hashlib.sha256(document_hash.encode() + b"\0" + name).digest()
         known = self._plans.get(plan)
         if known is None:
             known = self._plans[plan] = cacheable(query, operation_name, self.max_tokens)
