@@ -62,7 +62,7 @@ async def _server_process(database_url: str, redis_url: str) -> AsyncIterator[st
                     SPIRIT_ENV="test", SPIRIT_ENCRYPTION_KEYS=TEST_ENCRYPTION_KEYS,
                     SPIRIT_SEED_DEMO="false", SPIRIT_LOG_LEVEL="warning")  # fmt: skip
     process = await asyncio.create_subprocess_exec(
-        SCRIPT, "serve", "--port", str(port), env=env,
+        SCRIPT, "serve", "--port", str(port), "--workers", "1", env=env,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
