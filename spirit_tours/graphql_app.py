@@ -33,6 +33,7 @@ from spirit_tours.core.text import forbidden_character, printable
 from spirit_tours.documents.persisted import (
     PersistedDocuments,
     PersistedQueryError,
+    register_pending,
     register_when_valid,
     registration_scope,
     requested_hash,
@@ -41,6 +42,7 @@ from spirit_tours.documents.persisted import (
 from spirit_tours.graphql_ws import SafeCloseWebSocketAdapter
 from spirit_tours.live_connections import LimitedTransportWSHandler
 from spirit_tours.schema.build import SpiritSchema
+from spirit_tours.schema.response_cache import HIT
 from spirit_tours.security_headers import inline_hashes, origin_of
 from spirit_tours.services import Services
 
@@ -282,6 +284,8 @@ class GraphQLApp(GraphQL[Context, None]):
             )
             if outcome is not None:
                 sub_response.headers[CACHE_HEADER] = outcome
+            if outcome == HIT:
+                register_pending()  # an APQ registration the cached answer stands for
             return result
         except InvalidOperationTypeError as error:
             if error.operation_type == OperationType.SUBSCRIPTION:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import hashlib
 import json
 import random
 import re
@@ -488,3 +489,28 @@ async def test_an_idle_email_feed_leaves_the_database_snapshot_alone(
             if await current_snapshot(session) == before:
                 return
     raise AssertionError("every idle poll of the e-mail feed changed the database snapshot")
+
+
+async def test_a_persisted_query_registered_by_a_cached_answer_is_kept(
+    http: httpx.AsyncClient, gql: GraphQLClient, make_user: UserFactory
+) -> None:
+    """Apollo's client registers a document (hash and query) after PersistedQueryNotFound; when
+    the answer to that query comes from the cache, the document must be kept all the same, or
+    the client would be told PersistedQueryNotFound on every request."""
+    await make_user("admin@op.example", Role.ADMIN)
+    token = await gql.token_for("admin@op.example", PASSWORD)
+    headers = {"Authorization": f"Bearer {token}"}
+    for attempt in range(REPEATS):
+        query = f"{{ viewer {{ email role }} }} # {attempt}"  # a document never registered
+        digest = hashlib.sha256(query.encode()).hexdigest()
+        extensions = {"persistedQuery": {"version": 1, "sha256Hash": digest}}
+        await _hit(Client(http), query, token)  # its answer is cached, from the plain query
+        registering = await http.post(
+            "/graphql", json={"query": query, "extensions": extensions}, headers=headers
+        )
+        if registering.headers.get(CACHE_HEADER) != "hit":
+            continue  # a write elsewhere ended the entry: that request ran and registered
+        answer = await http.post("/graphql", json={"extensions": extensions}, headers=headers)
+        assert answer.json() == {"data": {"viewer": {"email": "admin@op.example", "role": "ADMIN"}}}
+        return
+    raise AssertionError("the registering request was never answered from the cache")

@@ -145,6 +145,17 @@ def register_when_valid(store: PersistedDocuments, sha256: str, document: str) -
     _PENDING.set(_Registration(store, sha256, document))
 
 
+def register_pending() -> None:
+    """The operation was answered from the response cache: it passed every check when that
+    answer was computed, and its cost was charged again now, so the document this request asked
+    to register is kept as if it had run (else a client whose query is cached would be told
+    PersistedQueryNotFound for ever)."""
+    pending = _PENDING.get()
+    if pending is not None:
+        _PENDING.set(None)
+        pending.store.add(pending.sha256, pending.document)
+
+
 class RegisterValidDocument(SchemaExtension):
     """Listed last: its hook runs after validation and the request guard, and stores the
     document the request asked to register only when none of them refused it."""
