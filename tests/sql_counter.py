@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -14,41 +14,42 @@ from tests.live_client import relayed
 
 
 @asynccontextmanager
-async def count_statements(live_server: LiveServer) -> AsyncIterator[list[str]]:
-    """The statements run inside the block, once the outbox relay has caught up (its
-    publishing, and the live hub's polling, are background work, not the request's)."""
+async def _request_statements(
+    live_server: LiveServer, record: Callable[[Any, str], None]
+) -> AsyncIterator[None]:
+    """Calls ``record(connection, statement)`` for each statement the live server runs inside
+    the block, once the outbox relay has caught up (its publishing, and the live hub's polling,
+    are background work, not the request's, and are left out)."""
     services: Services = live_server.app.state.services
     await relayed(services.sessions)
-    statements: list[str] = []
 
-    def record(*args: Any) -> None:
-        statement = str(args[2])
+    def before_execute(connection: Any, cursor: Any, statement: str, *args: Any) -> None:
         if "outbox_events" not in statement and "pg_try_advisory" not in statement:
-            statements.append(statement)
+            record(connection, statement)
 
     engine = services.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
+    event.listen(engine, "before_cursor_execute", before_execute)
     try:
-        yield statements
+        yield
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        event.remove(engine, "before_cursor_execute", before_execute)
+
+
+@asynccontextmanager
+async def count_statements(live_server: LiveServer) -> AsyncIterator[list[str]]:
+    """The statements run inside the block (background work left out)."""
+    statements: list[str] = []
+    async with _request_statements(live_server, lambda _, statement: statements.append(statement)):
+        yield statements
 
 
 @asynccontextmanager
 async def statement_connections(live_server: LiveServer) -> AsyncIterator[set[int]]:
-    """The pooled connections the request's statements ran on, inside the block (background
-    work on the outbox left out, as in :func:`count_statements`)."""
-    services: Services = live_server.app.state.services
-    await relayed(services.sessions)
+    """The pooled connections the request's statements ran on, inside the block."""
     connections: set[int] = set()
 
-    def record(connection: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if "outbox_events" not in statement and "pg_try_advisory" not in statement:
-            connections.add(id(connection.connection.dbapi_connection))
+    def record(connection: Any, statement: str) -> None:
+        connections.add(id(connection.connection.dbapi_connection))
 
-    engine = services.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    async with _request_statements(live_server, record):
         yield connections
-    finally:
-        event.remove(engine, "before_cursor_execute", record)

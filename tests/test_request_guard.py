@@ -11,12 +11,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import gc
 import json
 import logging
 import socket
 import threading
-import tracemalloc
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -35,6 +33,7 @@ from spirit_tours.schema.build import build_schema
 from spirit_tours.schema.query_cost import operation_cost
 from tests.conftest import PASSWORD, LiveServer, UserFactory, serving
 from tests.graphql_client import LOGIN, GraphQLClient, Result
+from tests.memory import bytes_kept
 
 PROTOCOL = websockets.Subprotocol("graphql-transport-ws")
 HOSTILE_TIMEOUT = 5.0  # seconds; exponential validation of these documents would take years
@@ -304,20 +303,15 @@ async def test_costs_remembered_keep_no_copy_of_what_clients_send(
     operation does not declare): it must not keep those bytes, or any anonymous client fills the
     server's memory with a thousand bodies of a megabyte each."""
     junk = "x" * 256 * 1024
-    tracemalloc.start()
-    try:
-        gc.collect()
-        before, _ = tracemalloc.get_traced_memory()
-        for n in range(40):
-            body = {"query": "{ __typename }", "variables": {"junk": f"{n}{junk}"}}
-            response = await http.post("/graphql", json=body)
-            assert response.json() == {"data": {"__typename": "Query"}}
-        gc.collect()
-        after, _ = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+
+    async def send(n: int) -> None:
+        body = {"query": "{ __typename }", "variables": {"junk": f"{n}{junk}"}}
+        response = await http.post("/graphql", json=body)
+        assert response.json() == {"data": {"__typename": "Query"}}
+
+    kept = await bytes_kept(send, 40)
     sent = 40 * len(junk)
-    assert after - before < sent / 4, f"{(after - before) >> 20} MiB kept of {sent >> 20} MiB sent"
+    assert kept < sent / 4, f"{kept >> 20} MiB kept of {sent >> 20} MiB sent"
 
 
 # --- Finding 5: per-viewer rate limit --------------------------------------------------------
