@@ -656,3 +656,23 @@ def test_close_reasons_fit_a_close_frame() -> None:
     long = close_reason("é" * 200)
     assert len(long.encode()) <= 123
     assert long == "é" * 61
+
+
+async def test_parsed_and_validated_documents_kept_stay_small(http: httpx.AsyncClient) -> None:
+    """Parsed documents and their validations are cached by text, and a document keeps its
+    whole text, comments included (no token limit counts them): a long document must be
+    parsed and validated afresh each time, never kept, or any anonymous client fills every
+    cache with a thousand bodies of a megabyte each."""
+    junk = "x" * 256 * 1024
+
+    async def send(n: int) -> None:
+        body = {"query": f"{{ __typename }} # {n} {junk}"}
+        response = await http.post("/graphql", json=body)
+        assert response.json() == {"data": {"__typename": "Query"}}
+
+    kept = await bytes_kept(send, 40)
+    sent = 40 * len(junk)
+    assert kept < sent / 4, f"{kept >> 20} MiB kept of {sent >> 20} MiB sent"
+
+    invalid = await http.post("/graphql", json={"query": f"{{ nope }} # {junk}"})
+    assert invalid.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"

@@ -16,6 +16,15 @@ from typing import Any
 from graphql import DocumentNode, parse
 from strawberry.extensions import SchemaExtension
 
+CACHED_DOCUMENT_CHARS = 32 * 1024
+"""Longer documents are parsed and validated on every request, never kept: a parsed document
+holds its whole text (comments included, which no token limit counts), so caching documents up
+to the body limit would let any client make each cache hold a gigabyte."""
+
+
+def is_cached(text: str) -> bool:
+    return len(text) <= CACHED_DOCUMENT_CHARS
+
 
 class HashedDocumentNode(DocumentNode):
     """A ``DocumentNode`` (same fields, same kind) that remembers its hash."""
@@ -59,5 +68,7 @@ class DocumentCache(SchemaExtension):
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
-        context.graphql_document = self.parse(context.query, **context.parse_options)
+        assert context.query is not None  # strawberry refuses a request without one first
+        parse_document = self.parse if is_cached(context.query) else parse_hashed
+        context.graphql_document = parse_document(context.query, **context.parse_options)
         yield

@@ -13,10 +13,12 @@ from collections.abc import AsyncIterator, Iterator
 
 from graphql import ASTValidationRule, GraphQLError, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension, ValidationCache
+from strawberry.schema.schema import validate_document
 
 from spirit_tours.auth.rate_limit import CostRateLimiter
 from spirit_tours.context import Context
 from spirit_tours.core.errors import ErrorCode
+from spirit_tours.documents.parsed import is_cached
 from spirit_tours.schema.document_limits import precheck
 from spirit_tours.schema.input_text import find_bad_input
 from spirit_tours.schema.query_cost import OperationCosts
@@ -31,13 +33,23 @@ class GuardedValidation(ValidationCache):
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
-        assert context.graphql_document is not None
-        errors = precheck(context.schema._schema, context.graphql_document, self.precheck_rules)
-        if errors:
-            context.pre_execution_errors = errors
-            yield
+        document, schema = context.graphql_document, context.schema._schema
+        assert document is not None
+        assert context.query is not None
+        if is_cached(context.query):
+            errors = precheck(schema, document, self.precheck_rules)
+            if errors:
+                context.pre_execution_errors = errors
+                yield
+                return
+            yield from super().on_validate()
             return
-        yield from super().on_validate()
+        # A long document is validated afresh each time, so no cache keeps it (parsed.py).
+        errors = precheck.__wrapped__(schema, document, self.precheck_rules)
+        if not errors:
+            errors = validate_document(schema, document, context.validation_rules)
+        context.pre_execution_errors = errors
+        yield
 
 
 class RequestGuard(SchemaExtension):
