@@ -61,6 +61,9 @@ class LimitedTransportWSHandler(TransportWSHandler):
         return self._writer
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
+        # The socket's context outlives its operations: each one reads the data as it is now,
+        # never rows an earlier operation on this socket loaded.
+        self.context.refresh_loaders()
         viewer = self.context.viewer
         user_id: uuid.UUID | None = viewer.user_id if viewer is not None else None
         limits = self.context.services.live_limits

@@ -12,6 +12,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.conftest import PASSWORD, LiveServer, UserFactory
 from tests.graphql_client import GraphQLClient
+from tests.quotation_flows import UPDATE, make_world, open_quotation
 
 PROTOCOL = websockets.Subprotocol("graphql-transport-ws")
 
@@ -76,3 +77,28 @@ async def test_legacy_graphql_ws_protocol_is_not_offered(live_server: LiveServer
     with pytest.raises((InvalidStatus, ConnectionClosed, websockets.InvalidHandshake)):
         async with websockets.connect(_ws_url(live_server), subprotocols=[legacy]) as ws:
             await ws.recv()
+
+
+async def test_each_query_over_one_websocket_reads_current_data(
+    live_server: LiveServer, gql: GraphQLClient, make_user: UserFactory
+) -> None:
+    """A socket lives for hours and its operations share its context: each query must read
+    the data as it is now, not rows an earlier query on the same socket loaded."""
+    world = await make_world(gql, make_user)
+    quotation = await open_quotation(gql, world)
+    query = "query($q: ID!) { quotation(id: $q) { competitorPrices } }"
+    token = world.admin.token
+    async with websockets.connect(_ws_url(live_server), subprotocols=[PROTOCOL]) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"token": token}}))
+        assert (await _receive(ws))["type"] == "connection_ack"
+        seen = []
+        for n, mode in enumerate(["OPEN", "RANK_ONLY"]):
+            payload = {"query": query, "variables": {"q": quotation}}
+            await ws.send(json.dumps({"id": str(n), "type": "subscribe", "payload": payload}))
+            message = await _receive(ws)
+            assert message["type"] == "next", message
+            seen.append(message["payload"]["data"]["quotation"]["competitorPrices"])
+            assert (await _receive(ws))["type"] == "complete"
+            update = {"input": {"quotationId": quotation, "competitorPrices": mode}}
+            (await gql.execute(UPDATE, update, token=token)).ok()  # over HTTP, meanwhile
+    assert seen == ["HIDDEN", "OPEN"]
