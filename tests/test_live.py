@@ -283,7 +283,10 @@ async def test_the_connection_closes_when_its_token_expires(
     live_server: LiveServer, make_user: UserFactory
 ) -> None:
     user = await make_user("ana@op.example")
-    short = TokenService(TEST_JWT_SECRET, 1).issue(viewer_of(user))
+    # Three seconds (expiry is in whole seconds, so at least two): time to connect first even
+    # on a loaded machine; with one, the token could lapse before `connection_init` (4403
+    # "Forbidden" at the handshake instead of the expiry close this test is about).
+    short = TokenService(TEST_JWT_SECRET, 3).issue(viewer_of(user))
     async with live(live_server.url, short.token) as client:
         await asyncio.wait_for(client.ws.wait_closed(), 10)
         with pytest.raises(ConnectionClosed) as closed:
