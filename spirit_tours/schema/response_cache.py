@@ -29,7 +29,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from graphql import (
     FieldNode,
@@ -47,6 +47,7 @@ from strawberry.types import ExecutionResult
 
 from spirit_tours.auth.rate_limit import CostRateLimiter
 from spirit_tours.context import Context
+from spirit_tours.core import json_codec
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.snapshot import current_snapshot
 from spirit_tours.schema.request_guard import charge
@@ -133,17 +134,13 @@ def cache_key(
 
 def _encode(result: ExecutionResult) -> bytes | None:
     try:
-        text = json.dumps(
-            {"data": result.data, "extensions": result.extensions},
-            separators=(",", ":"), ensure_ascii=False, allow_nan=False,
-        )  # fmt: skip
+        return json_codec.dumps({"data": result.data, "extensions": result.extensions})
     except (TypeError, ValueError):
         return None
-    return text.encode()
 
 
 def _decode(body: bytes) -> ExecutionResult:
-    stored: dict[str, Any] = json.loads(body)
+    stored = cast(dict[str, Any], json_codec.loads(body))
     return ExecutionResult(data=stored["data"], errors=None, extensions=stored["extensions"])
 
 
