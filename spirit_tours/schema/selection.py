@@ -2,30 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import strawberry
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
 
-def selects(info: strawberry.Info[Any, Any], *path: str) -> bool:
-    """Whether the current field's selection reaches ``path`` (GraphQL names, e.g. ``"edges",
-    "node", "offers"``), through fragments and inline fragments. Directives are ignored: a field
-    under ``@skip`` still counts, which at worst prefetches rows nobody reads."""
-    return _reaches(info.selected_fields[0].selections, path)
+def selected_below(info: strawberry.Info[Any, Any], *path: str) -> set[str]:
+    """The names (GraphQL's) of the fields selected at ``path`` below the current field
+    (e.g. ``"edges", "node"``: the node's fields, with ``"offers.hotel"`` for a field one level
+    further), through fragments and inline fragments. Directives are ignored: a field under
+    ``@skip`` still counts, which at worst prefetches rows nobody reads."""
+    names: set[str] = set()
+    for field in _at(info.selected_fields[0].selections, path):
+        names.add(field.name)
+        names.update(f"{field.name}.{child.name}" for child in _at(field.selections, ()))
+    return names
 
 
-def _reaches(selections: Iterable[Selection], path: tuple[str, ...]) -> bool:
-    if not path:
-        return True
+def _at(selections: Iterable[Selection], path: tuple[str, ...]) -> Iterator[SelectedField]:
+    """The fields at ``path`` below ``selections``, fragments flattened."""
     for selection in selections:
         if isinstance(selection, FragmentSpread | InlineFragment):
-            below, rest = selection.selections, path
-        elif isinstance(selection, SelectedField) and selection.name == path[0]:
-            below, rest = selection.selections, path[1:]
-        else:
-            continue
-        if _reaches(below, rest):
-            return True
-    return False
+            yield from _at(selection.selections, path)
+        elif isinstance(selection, SelectedField):
+            if not path:
+                yield selection
+            elif selection.name == path[0]:
+                yield from _at(selection.selections, path[1:])

@@ -22,7 +22,7 @@ from spirit_tours.schema.quotations.types import (
     QuotationConnection,
     QuotationEdge,
 )
-from spirit_tours.schema.selection import selects
+from spirit_tours.schema.selection import selected_below
 
 Info = strawberry.Info[Context, None]
 
@@ -101,23 +101,20 @@ class QuotationQueries:
         )
 
 
+OFFER_FIELDS = {"offers", "offerCount", "myOffer", "myRank", "selectedOffer", "margin"}
+"""The quotation's fields that read its offers."""
+
+
 async def _prefetch_offers(info: Info, quotation_ids: list[uuid.UUID]) -> None:
     """Load the page's offers, and the hotels of those offers, in one batch each before the
     fields run: the offer fields then resolve at once (``loaders.loaded``), and the page costs
     the same four round trips (page with its count, invitations, offers, hotels) whatever its
     size. Whether a hotel is shown stays the guard's decision on each offer."""
-    node = ("edges", "node")
-    if not quotation_ids or not (
-        selects(info, *node, "offers")
-        or selects(info, *node, "offerCount")
-        or selects(info, *node, "myOffer")
-        or selects(info, *node, "myRank")
-        or selects(info, *node, "selectedOffer")
-        or selects(info, *node, "margin")
-    ):
+    selected = selected_below(info, "edges", "node")
+    if not quotation_ids or not selected & OFFER_FIELDS:
         return
     loaders = info.context.loaders
     offers = await loaders.offers.load_many(quotation_ids)
-    if selects(info, *node, "offers", "hotel") or selects(info, *node, "myOffer", "hotel"):
+    if {"offers.hotel", "myOffer.hotel"} & selected:
         hotel_ids = {offer.hotel_id for rows in offers for offer in rows}
         await loaders.hotel.load_many(list(hotel_ids))
