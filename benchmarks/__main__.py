@@ -1,7 +1,7 @@
 """python -m benchmarks [http|subscriptions|ws-memory|email] [--seconds S] [--concurrency C]
 [--only SUBSTR] [--load-processes L] [--clients N] [--rooms R] [--events E] [--processes P]
 [--workers W[,W…]] [--rate D] [--paced-seconds S] [--compression on|off] [--no-trace] [--ws IMPL]
-[--messages M] [--renders R] [--workers-concurrency W]"""
+[--messages M] [--renders R] [--render-only] [--workers-concurrency W]"""
 
 from __future__ import annotations
 
@@ -95,6 +95,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--messages", type=int, default=5000, help="email: BULK rows delivered")
     parser.add_argument("--renders", type=int, default=2000, help="email: messages composed")
     parser.add_argument(
+        "--render-only",
+        action="store_true",
+        help="email: only the render half (Composer.compose beside its baseline), in seconds",
+    )
+    parser.add_argument(
         "--workers-concurrency",
         type=int,
         default=4,
@@ -128,6 +133,8 @@ def main(argv: list[str] | None = None) -> None:
             trace=not args.no_trace,
             implementations=args.ws,
         )
+    elif args.render_only:
+        email.render_only(args.renders)
     else:
         email.main(
             messages=args.messages,
