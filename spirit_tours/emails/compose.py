@@ -11,7 +11,7 @@ from email.utils import parseaddr
 from spirit_tours.emails.context import decode_context
 from spirit_tours.emails.links import LinkSigner
 from spirit_tours.emails.render import Attachment, render, template_info
-from spirit_tours.emails.tracking import instrument
+from spirit_tours.emails.tracking import Tracker
 from spirit_tours.persistence.emails import EmailMessage
 
 
@@ -40,13 +40,7 @@ class Composer:
         info = template_info(row.template)
         if info.marketing:
             context["unsubscribe_url"] = self.signer.unsubscribe_url(row.id)
-        targets: list[str] = []
-
-        def track(body: str) -> str:
-            tracked, found = instrument(body, row.id, self.signer)
-            targets.extend(found)
-            return tracked
-
+        tracker = None if info.secret_links else Tracker(row.id, self.signer)
         message = render(
             row.template,
             row.locale,
@@ -56,6 +50,6 @@ class Composer:
             message_id_domain=message_id_domain(self.sender),
             message_id=row.message_id,
             attachments=_attachments(row.template, context, row.locale),
-            html_filter=None if info.secret_links else track,
+            tracker=tracker,
         )
-        return message, targets
+        return message, [] if tracker is None else tracker.targets

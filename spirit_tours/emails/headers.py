@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.policy import Policy, default
+from typing import Any
 
 LIST_HEADERS = ("list-unsubscribe", "list-unsubscribe-post")
 MAX_LINE = 998  # RFC 5322 §2.1.1
@@ -48,3 +49,27 @@ def _registry() -> HeaderRegistry:
 
 MAIL_POLICY = default.clone(header_factory=_registry())
 """The policy every outgoing message is built with: the standard one, list headers as above."""
+
+
+class PrefoldedHeader(str):
+    """A header we folded ourselves: written as folded, read as its value.
+
+    For a value the standard folder breaks right after the colon (a Message-ID longer than the
+    rest of the line): stored raw, as the parser stores what it reads, that break would reach
+    readers as a leading blank. Its fold ignores the policy's line length (ours is 78 columns,
+    within any policy's) and takes its line separator.
+    """
+
+    name: str
+    lines: tuple[str, ...]
+
+    def __new__(cls, name: str, value: str, lines: tuple[str, ...]) -> PrefoldedHeader:
+        header = super().__new__(cls, value)
+        header.name, header.lines = name, lines
+        return header
+
+    def __getnewargs__(self) -> tuple[Any, ...]:  # copy and pickle rebuild it from these
+        return (self.name, str(self), self.lines)
+
+    def fold(self, *, policy: Policy) -> str:
+        return policy.linesep.join(self.lines) + policy.linesep

@@ -1,17 +1,14 @@
 """Render one template for one recipient into a complete MIME message.
 
-Templates use two markers, filled in a single pass so inserted values are never re-expanded:
-``[[ msgid with {key} ]]`` is translated, then its ``{key}`` placeholders filled; ``{{ key }}``
-inserts a value directly. Every value is HTML-escaped. A template only shows what its own
-placeholders name, so extra context keys (e.g. an owner's identity passed by mistake to a
-hotel's invitation) never reach the recipient (docs/privacy.md §2.6).
+The template language and its escaping rules are in ``markers``. Each template is compiled
+once per locale (``stencil``) and a message only fills it; ``render_html`` keeps the long way
+(fill the MJML source, then compile it), which the stencils are tested against and which values
+the shortcut cannot carry still take. The message is assembled by ``mime``.
 """
 
 from __future__ import annotations
 
-import html
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -19,18 +16,17 @@ from functools import cache
 from typing import Literal
 
 from spirit_tours.core.clock import now_utc
-from spirit_tours.emails.catalog import MSGID_RE, TEMPLATE_DIR, check_locale, translate
-from spirit_tours.emails.formatting import format_value
-from spirit_tours.emails.headers import MAIL_POLICY
+from spirit_tours.emails.catalog import TEMPLATE_DIR, check_locale, translate
+from spirit_tours.emails.markers import PLACEHOLDER, Filler, fill_source, header_text, subject_msgid
+from spirit_tours.emails.mime import Attachment, assemble
 from spirit_tours.emails.mjml_compiler import compile_mjml
+from spirit_tours.emails.stencil import REFUSED_BY_MJML, Stencil, build
 from spirit_tours.emails.text import html_to_text
+from spirit_tours.emails.tracking import Tracker
+
+__all__ = ["TEMPLATES", "Attachment", "Priority", "TemplateInfo", "render", "render_html"]
 
 Priority = Literal["HIGH", "NORMAL", "LOW", "BULK"]
-
-_MARKER = re.compile(r"\[\[\s*(?P<msgid>.+?)\s*\]\]|\{\{\s*(?P<key>\w+)\s*\}\}", re.DOTALL)
-_PLACEHOLDER = re.compile(r"\{(\w+)\}")
-_TITLE = re.compile(r"<mj-title>(.*?)</mj-title>", re.DOTALL)
-_URL_SCHEMES = ("https://", "http://")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,13 +40,6 @@ class TemplateInfo:
     # Its links are secrets that expire (a password reset): never tracked (a click URL would
     # carry them into access logs), never requeued once dead (they would have expired).
     secret_links: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Attachment:
-    filename: str
-    content: bytes
-    mimetype: str = "application/octet-stream"
 
 
 def _info(
@@ -101,50 +90,23 @@ def template_source(name: str) -> str:
     return (TEMPLATE_DIR / f"{name}.mjml").read_text(encoding="utf-8")
 
 
-class _Filler:
-    """Formats context values for one locale, escaped for HTML or as plain text."""
-
-    def __init__(self, locale: str, context: Mapping[str, object], *, escape: bool) -> None:
-        self.locale, self.context, self.escape = locale, context, escape
-
-    def value(self, key: str) -> str:
-        if key == "locale":
-            return self.locale
-        if key not in self.context:
-            raise ValueError(f"E-mail context is missing {key!r}.")
-        text = format_value(self.context[key], self.locale)
-        if key.endswith("_url") and not text.startswith(_URL_SCHEMES):
-            raise ValueError(f"{key} must be an http(s) URL.")
-        if self.escape:
-            return html.escape(text, quote=True)
-        return " ".join(text.split())  # no line breaks can reach a header
-
-    def message(self, msgid: str) -> str:
-        translated = translate(self.locale, msgid)
-        if self.escape:
-            translated = html.escape(translated, quote=True)
-        return _PLACEHOLDER.sub(lambda m: self.value(m.group(1)), translated)
-
-    def marker(self, match: re.Match[str]) -> str:
-        msgid = match.group("msgid")
-        return self.message(msgid) if msgid is not None else self.value(match.group("key"))
+@cache
+def stencil(template: str, locale: str) -> Stencil:
+    """The template compiled for ``locale`` (once per process)."""
+    return build(template_source(template), check_locale(locale))
 
 
-def _subject(source: str, filler: _Filler) -> str:
-    title = _TITLE.search(source)
-    if title is None:
-        raise ValueError("The template has no <mj-title> to use as subject.")
-    msgid = MSGID_RE.fullmatch(title.group(1).strip())
-    if msgid is None:
-        raise ValueError("The template's <mj-title> must be a single [[ msgid ]].")
-    return filler.message(msgid.group(1))
+@cache
+def _subject_pieces(template: str, locale: str) -> tuple[str, ...]:
+    """The translated subject split at its placeholders: text, key, text, key, …, text."""
+    translated = translate(locale, subject_msgid(template_source(template)))
+    return tuple(PLACEHOLDER.split(translated))
 
 
 def render_html(template: str, locale: str, context: Mapping[str, object]) -> str:
-    """The template's HTML for one locale (inlined CSS), without building a message."""
+    """The template's HTML for one locale (inlined CSS): the MJML source filled, then compiled."""
     source = template_source(template)
-    filler = _Filler(check_locale(locale), context, escape=True)
-    return compile_mjml(_MARKER.sub(filler.marker, source))
+    return compile_mjml(fill_source(source, Filler(check_locale(locale), context, escape=True)))
 
 
 def render(
@@ -158,13 +120,13 @@ def render(
     marketing: bool | None = None,
     attachments: Sequence[Attachment] = (),
     message_id: str | None = None,
-    html_filter: Callable[[str], str] | None = None,
+    tracker: Tracker | None = None,
 ) -> EmailMessage:
     """A ready-to-send message: text + HTML alternatives, attachments, RFC 8058 headers.
 
     ``marketing`` defaults to the template's flag; marketing mail needs ``unsubscribe_url``.
-    ``message_id`` keeps one Message-ID across retries; ``html_filter`` rewrites the HTML
-    part only (tracking), after the plain-text part was taken from the original.
+    ``message_id`` keeps one Message-ID across retries; ``tracker`` tracks the HTML part's
+    links (the plain-text part keeps the original links).
     """
     info = TEMPLATES.get(template)
     if info is None:
@@ -179,27 +141,32 @@ def render(
         raise ValueError("message_id_domain must not be empty.")
     is_marketing = info.marketing if marketing is None else marketing
 
-    body = render_html(template, locale, context)
-    message = EmailMessage(policy=MAIL_POLICY)
-    message["Subject"] = _subject(template_source(template), _Filler(locale, context, escape=False))
-    message["From"] = sender
-    message["To"] = to
-    message["Date"] = format_datetime(now_utc())
-    message["Message-ID"] = message_id or make_msgid(domain=message_id_domain.strip())
-    if is_marketing:
-        unsubscribe = _Filler(locale, context, escape=False).value("unsubscribe_url")
-        message["List-Unsubscribe"] = f"<{unsubscribe}>"
-        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message.set_content(html_to_text(body), subtype="plain", charset="utf-8")
-    message.add_alternative(
-        html_filter(body) if html_filter else body, subtype="html", charset="utf-8"
+    filler = Filler(locale, context, escape=False)
+    layout = stencil(template, locale)
+    values = {key: filler.text(key) for key in layout.keys}
+    if any(REFUSED_BY_MJML.search(value) for value in values.values()):
+        body = render_html(template, locale, context)  # raises as MJML always did
+        markup, text = (tracker.instrument(body) if tracker else body), html_to_text(body)
+    else:
+        markup, text = layout.fill(values, tracker)
+    pieces = _subject_pieces(template, locale)
+    subject = "".join(
+        piece
+        if index % 2 == 0
+        else header_text(values[piece])
+        if piece in values
+        else filler.value(piece)
+        for index, piece in enumerate(pieces)
     )
-    for attachment in attachments:
-        maintype, _, subtype = attachment.mimetype.partition("/")
-        if not maintype or not subtype:
-            raise ValueError(f"Invalid attachment MIME type {attachment.mimetype!r}.")
-        message.add_attachment(
-            attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename
-        )
-    message["Content-Language"] = locale  # after the content: set_content drops Content-*
-    return message
+    return assemble(
+        subject=subject,
+        sender=sender,
+        to=to,
+        date=format_datetime(now_utc()),
+        message_id=message_id or make_msgid(domain=message_id_domain.strip()),
+        unsubscribe_url=filler.value("unsubscribe_url") if is_marketing else None,
+        language=locale,
+        text=text,
+        html=markup,
+        attachments=attachments,
+    )

@@ -32,3 +32,9 @@ def html_to_text(markup: str) -> str:
     lines = (" ".join(_SPACES.split(line)).strip(" ") for line in text.splitlines())
     paragraphs: list[str] = [line for line in lines if line]
     return "\n\n".join(paragraphs) + "\n"
+
+
+def text_links(markup: str) -> list[tuple[str, str]]:
+    """Each link ``html_to_text`` writes out, as ``(href, label)`` read from ``markup``: whether
+    it shows ``label (url)`` or just ``label`` depends on both."""
+    return [(url, label) for url, label in _LINK.findall(_DROP.sub("", markup))]

@@ -1,0 +1,202 @@
+"""The outgoing MIME message, assembled from parts we made ourselves.
+
+``EmailMessage.__setitem__`` and ``set_content`` parse every header they are handed (even one
+just generated) and quoted-printable encode bodies in pure Python: most of the time composing a
+newsletter went there. Here each header is stored as the standard library's own parser stores
+what it reads (``Message.set_raw``), folded to 78 columns beforehand, and bodies are encoded by
+the C codecs (``binascii``) with the transfer encoding ``set_content`` would choose. The result
+is an ordinary ``EmailMessage``: a header is parsed when someone reads it, flattening writes it
+as stored. Values that are not plain ASCII on one line take the standard route (parsed and
+folded once, cached), so RFC 2047 subjects and display names are the standard library's.
+tests/test_email_mime.py parses the bytes back and compares every header and part with what
+the standard route produces.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import secrets
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email import quoprimime
+from email.headerregistry import BaseHeader
+from email.message import EmailMessage, Message
+from functools import lru_cache
+
+from spirit_tours.emails.headers import MAIL_POLICY, PrefoldedHeader
+
+MAX_LINE = 78  # RFC 5322's recommended limit, and the standard folder's
+
+_PLAIN = re.compile(r"[!-~](?:[ -~]*[!-~])?")  # printable ASCII, no blank at either end
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_ADDR_SPEC = rf"{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+_SIMPLE_ADDRESS = re.compile(rf"{_ADDR_SPEC}|{_ATOM}(?: {_ATOM})* <{_ADDR_SPEC}>")
+_SIMPLE_MESSAGE_ID = re.compile(rf"<{_ADDR_SPEC}>")
+_RFC2045_WORD = r"[A-Za-z0-9!#$&^_.+-]+"
+_MIME_TYPE = re.compile(rf"{_RFC2045_WORD}/{_RFC2045_WORD}")
+_SIMPLE_FILENAME = re.compile(r"[A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str
+    content: bytes
+    mimetype: str = "application/octet-stream"
+
+
+def _header(name: str, value: str, simple: re.Pattern[str]) -> str:
+    """What to store for ``name: value``: the text itself when it is simple and fits on the
+    header's line, else the standard library's parse and fold (cached: senders, subjects)."""
+    if simple.fullmatch(value) and "=?" not in value and len(name) + 2 + len(value) <= MAX_LINE:
+        return value
+    return _folded(name, value)
+
+
+@lru_cache(maxsize=1024)
+def _folded(name: str, value: str) -> str:
+    header: BaseHeader = MAIL_POLICY.header_store_parse(name, value)[1]  # line breaks: ValueError
+    folded = header.fold(policy=MAIL_POLICY)
+    lines = folded.splitlines()
+    if not folded.isascii() or any(len(line) > MAX_LINE for line in lines):
+        return header  # flattened as the standard route does (an address in UTF-8, a long word)
+    if not lines[0][len(name) + 1 :].strip():  # folded right after the colon
+        return PrefoldedHeader(name, str(header), tuple(lines))
+    raw: str = MAIL_POLICY.header_source_parse(folded.splitlines(keepends=True))[1]
+    return raw
+
+
+def _message_id(value: str) -> str:
+    name = "Message-ID"
+    if _SIMPLE_MESSAGE_ID.fullmatch(value) and len(name) + 2 + len(value) > MAX_LINE >= len(value):
+        return PrefoldedHeader(name, value, (f"{name}:", f" {value}"))  # as the folder puts it
+    return _header(name, value, _SIMPLE_MESSAGE_ID)
+
+
+def _boundary(avoid: Sequence[str]) -> str:
+    """A boundary in the standard library's form (random), found in none of ``avoid``."""
+    while True:
+        boundary = f"==============={secrets.randbelow(sys.maxsize):019d}=="
+        if not any(boundary in text for text in avoid):
+            return boundary
+
+
+def encode_text(text: str) -> tuple[str, str]:
+    """``(Content-Transfer-Encoding, payload)`` for UTF-8 text, chosen by ``set_content``'s rule:
+    7bit or 8bit when every line fits, else quoted-printable unless base64 is shorter."""
+    lines = text.encode("utf-8").splitlines()
+    body = b"\n".join(lines) + b"\n"
+    if max(map(len, lines), default=0) <= MAX_LINE:
+        if body.isascii():
+            return "7bit", body.decode("ascii")
+        return "8bit", body.decode("ascii", "surrogateescape")
+    sniff = b"\n".join(lines[:10]) + b"\n"
+    if len(quoprimime.body_encode(sniff.decode("latin-1"), MAX_LINE)) > len(
+        binascii.b2a_base64(sniff)
+    ):
+        return "base64", base64.encodebytes(body).decode("ascii")
+    return "quoted-printable", binascii.b2a_qp(body).decode("ascii")
+
+
+_Parts = list[Message[str, str] | str]  # a multipart's payload, as typeshed spells it
+
+
+def _part(headers: Sequence[tuple[str, str]], payload: str | _Parts) -> EmailMessage:
+    part = EmailMessage(policy=MAIL_POLICY)
+    for name, value in headers:
+        part.set_raw(name, value)
+    part.set_payload(payload)
+    return part
+
+
+def _multipart_type(subtype: str, boundary: str) -> str:
+    value = f'multipart/{subtype}; boundary="{boundary}"'
+    if len("Content-Type: ") + len(value) <= MAX_LINE:
+        return value
+    return f'multipart/{subtype};\n boundary="{boundary}"'
+
+
+def _attachment(attachment: Attachment) -> EmailMessage:
+    maintype, _, subtype = attachment.mimetype.partition("/")
+    if not maintype or not subtype:
+        raise ValueError(f"Invalid attachment MIME type {attachment.mimetype!r}.")
+    if _MIME_TYPE.fullmatch(attachment.mimetype) and _SIMPLE_FILENAME.fullmatch(
+        attachment.filename
+    ):
+        disposition = f'attachment; filename="{attachment.filename}"'
+        if len("Content-Disposition: ") + len(disposition) <= MAX_LINE:
+            return _part(
+                [
+                    ("Content-Type", attachment.mimetype.lower()),
+                    ("Content-Transfer-Encoding", "base64"),
+                    ("Content-Disposition", disposition),
+                ],
+                base64.encodebytes(attachment.content).decode("ascii"),
+            )
+    part = EmailMessage(policy=MAIL_POLICY)  # any other name or type: the standard route
+    part.set_content(
+        attachment.content,
+        maintype=maintype,
+        subtype=subtype,
+        disposition="attachment",
+        filename=attachment.filename,
+    )
+    del part["MIME-Version"]
+    return part
+
+
+def assemble(
+    *,
+    subject: str,
+    sender: str,
+    to: str,
+    date: str,
+    message_id: str,
+    unsubscribe_url: str | None,
+    language: str,
+    text: str,
+    html: str,
+    attachments: Sequence[Attachment] = (),
+) -> EmailMessage:
+    """Text and HTML alternatives (then attachments), with RFC 8058 list headers when an
+    unsubscribe URL is given; header values must not contain line breaks (ValueError)."""
+    message = EmailMessage(policy=MAIL_POLICY)
+    message.set_raw("Subject", _header("Subject", subject, _PLAIN))
+    message.set_raw("From", _header("From", sender, _SIMPLE_ADDRESS))
+    message.set_raw("To", _header("To", to, _SIMPLE_ADDRESS))
+    message.set_raw("Date", _header("Date", date, _PLAIN))
+    message.set_raw("Message-ID", _message_id(message_id))
+    if unsubscribe_url is not None:
+        # An object of its own type: it keeps the URI whole whatever policy flattens it.
+        unsubscribe = MAIL_POLICY.header_store_parse("List-Unsubscribe", f"<{unsubscribe_url}>")
+        message.set_raw(*unsubscribe)
+        message.set_raw("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+    message.set_raw("MIME-Version", "1.0")
+    text_encoding, text_payload = encode_text(text)
+    html_encoding, html_payload = encode_text(html)
+    body: _Parts = [
+        _part(
+            [("Content-Type", 'text/plain; charset="utf-8"'),
+             ("Content-Transfer-Encoding", text_encoding)],
+            text_payload,
+        ),
+        _part(
+            [("Content-Type", 'text/html; charset="utf-8"'),
+             ("Content-Transfer-Encoding", html_encoding)],
+            html_payload,
+        ),
+    ]  # fmt: skip
+    boundary = _boundary((text_payload, html_payload))
+    if attachments:
+        alternative = _part([("Content-Type", _multipart_type("alternative", boundary))], body)
+        mixed: _Parts = [alternative, *(_attachment(attachment) for attachment in attachments)]
+        outer = _boundary((text_payload, html_payload, boundary))
+        message.set_raw("Content-Type", _multipart_type("mixed", outer))
+        message.set_payload(mixed)
+    else:
+        message.set_raw("Content-Type", _multipart_type("alternative", boundary))
+        message.set_payload(body)
+    message.set_raw("Content-Language", _header("Content-Language", language, _PLAIN))
+    return message
