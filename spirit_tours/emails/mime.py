@@ -25,6 +25,7 @@ from email import quoprimime
 from email.headerregistry import BaseHeader
 from email.message import EmailMessage, Message
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from spirit_tours.emails.headers import MAIL_POLICY, PrefoldedHeader
 
@@ -100,7 +101,8 @@ def encode_text(text: str) -> tuple[str, str]:
     return "quoted-printable", binascii.b2a_qp(body).decode("ascii")
 
 
-_Parts = list[Message[str, str] | str]  # a multipart's payload, as typeshed spells it
+if TYPE_CHECKING:
+    _Parts = list[Message[str, str] | str]  # a multipart's payload, as typeshed spells it
 
 
 def _part(headers: Sequence[tuple[str, str]], payload: str | _Parts) -> EmailMessage:
