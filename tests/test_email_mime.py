@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import email.policy
+import random
 import uuid
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -246,3 +247,14 @@ def test_odd_attachment_names_and_types_take_the_standard_route() -> None:
 def test_the_date_is_now() -> None:
     before = format_datetime(now_utc())
     assert str(_newsletter()["Date"])[:16] == before[:16]
+
+
+def test_the_transfer_encoding_is_the_standard_choice_for_any_text() -> None:
+    """The quick bound never decides otherwise than the standard library's exact test."""
+    rng = random.Random(16)
+    pieces = ["a", " ", "\t", "=", "é", "漢", "😀", ".", "\n", "x" * 40]
+    for _ in range(1500):
+        text = "".join(rng.choice(pieces) for _ in range(rng.choice([3, 30, 120, 400, 900])))
+        standard = EmailMessage(policy=email.policy.default)
+        standard.set_content(text, subtype="plain", charset="utf-8")
+        assert encode_text(text)[0] == standard["Content-Transfer-Encoding"], text

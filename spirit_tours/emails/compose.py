@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from email.message import EmailMessage as MimeMessage
 from email.utils import parseaddr
+from functools import cache
 
 from spirit_tours.emails.context import decode_context
 from spirit_tours.emails.links import LinkSigner
@@ -15,6 +16,7 @@ from spirit_tours.emails.tracking import Tracker
 from spirit_tours.persistence.emails import EmailMessage
 
 
+@cache
 def message_id_domain(sender: str) -> str:
     """The sender's domain, so Message-IDs look like the mail they belong to."""
     address = parseaddr(sender)[1]

@@ -12,16 +12,26 @@ The header object folds itself, so this holds whatever policy later flattens the
 
 from __future__ import annotations
 
+import re
 from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.policy import Policy, default
 from typing import Any
 
 LIST_HEADERS = ("list-unsubscribe", "list-unsubscribe-post")
+_WORDS = re.compile(r"[!-~]+(?: [!-~]+)*")
 MAX_LINE = 998  # RFC 5322 §2.1.1
 
 
 class ListHeader(UnstructuredHeader, BaseHeader):
     """A list header (ASCII URIs in angle brackets, RFC 2369): folded only at whitespace."""
+
+    @classmethod
+    def parse(cls, value: str, kwds: dict[str, Any]) -> None:
+        """Printable ASCII words (every URI list we write) read as themselves: no parse."""
+        if _WORDS.fullmatch(value) and "=?" not in value:
+            kwds["parse_tree"], kwds["decoded"] = None, value  # fold() needs no tree for ASCII
+            return
+        super().parse(value, kwds)
 
     def fold(self, *, policy: Policy) -> str:
         value = str(self)
@@ -47,8 +57,11 @@ def _registry() -> HeaderRegistry:
     return registry
 
 
-MAIL_POLICY = default.clone(header_factory=_registry())
+_REGISTRY = _registry()
+MAIL_POLICY = default.clone(header_factory=_REGISTRY)
 """The policy every outgoing message is built with: the standard one, list headers as above."""
+LIST_HEADER_TYPE: type[BaseHeader] = _REGISTRY["list-unsubscribe"]
+"""The class MAIL_POLICY gives list headers (its registry makes a new class at each call)."""
 
 
 class PrefoldedHeader(str):
