@@ -42,6 +42,17 @@ def _text(value: str) -> str:
     return value.translate(_SPACES).encode(_ENCODING, "replace").decode(_ENCODING)
 
 
+def _paragraph(pdf: FPDF, height: float, text: str, *, new_x: XPos, link: str = "") -> None:
+    """Left-aligned text to the right margin, wrapped when it does not fit. A line that fits is
+    written with ``cell``, which draws exactly what ``multi_cell`` draws for one line without
+    its line breaker (measured: two thirds of the voucher's time, quadratic in the length)."""
+    room = pdf.w - pdf.r_margin - pdf.x - 2 * pdf.c_margin
+    if "\n" not in text and pdf.get_string_width(text) <= room:
+        pdf.cell(0, height, text, align="L", link=link, new_x=new_x, new_y=YPos.NEXT)
+    else:
+        pdf.multi_cell(0, height, text, align="L", link=link, new_x=new_x, new_y=YPos.NEXT)
+
+
 def booking_voucher(context: Mapping[str, object], locale: str) -> Attachment:
     """A one-page A4 voucher for ``context`` (the booking_confirmed keys, plus ``travellers``)."""
     check_locale(locale)
@@ -86,13 +97,13 @@ def booking_voucher(context: Mapping[str, object], locale: str) -> Attachment:
         pdf.set_font("Helvetica", "B", 11)
         pdf.cell(45, 8, label(msgid))
         pdf.set_font("Helvetica", "", 11)
-        pdf.multi_cell(0, 8, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        _paragraph(pdf, 8, text, new_x=XPos.LMARGIN)
     pdf.ln(6)
     pdf.set_text_color(0, 0, 160)
-    pdf.multi_cell(0, 6, url, align="L", link=url, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    _paragraph(pdf, 6, url, link=url, new_x=XPos.LMARGIN)
     pdf.set_text_color(0, 0, 0)
     pdf.ln(6)
     pdf.set_font("Helvetica", "I", 11)
-    pdf.multi_cell(0, 6, label("Present this voucher at check-in."), align="L")
+    _paragraph(pdf, 6, label("Present this voucher at check-in."), new_x=XPos.RIGHT)
     filename = f"voucher-{_UNSAFE_IN_FILENAME.sub('-', reference)}.pdf"
     return Attachment(filename, bytes(pdf.output()), "application/pdf")
