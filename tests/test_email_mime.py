@@ -18,8 +18,9 @@ import pytest
 from aiosmtplib.email import flatten_message
 
 from spirit_tours.core.clock import now_utc
+from spirit_tours.emails import mime
 from spirit_tours.emails.catalog import LOCALES
-from spirit_tours.emails.mime import Attachment, encode_text
+from spirit_tours.emails.mime import Attachment, assemble, encode_text
 from spirit_tours.emails.render import TEMPLATES, render
 from spirit_tours.emails.tracking import Tracker
 from spirit_tours.emails.voucher import booking_voucher
@@ -258,3 +259,30 @@ def test_the_transfer_encoding_is_the_standard_choice_for_any_text() -> None:
         standard = EmailMessage(policy=email.policy.default)
         standard.set_content(text, subtype="plain", charset="utf-8")
         assert encode_text(text)[0] == standard["Content-Transfer-Encoding"], text
+
+
+def test_a_part_containing_the_boundary_gets_another_one() -> None:
+    """Each process separates parts with one boundary per kind of multipart (so their
+    Content-Type is one shared header object); text that contains it gets a fresh one."""
+    process_boundary = mime._PROCESS_BOUNDARIES["alternative"]
+    message = assemble(
+        subject="Boundaries",
+        sender=SENDER,
+        to="ana@example.test",
+        date=format_datetime(now_utc()),
+        message_id=MESSAGE_ID,
+        unsubscribe_url=None,
+        language="en",
+        text=f"--{process_boundary}\nsecond line\n",
+        html="<p>hello</p>",
+    )
+    assert message.get_boundary() != process_boundary
+    parsed = _parsed(message, email.policy.default)
+    plain, markup = parsed.get_body(("plain",)), parsed.get_body(("html",))
+    assert plain is not None
+    assert markup is not None
+    assert plain.get_content() == f"--{process_boundary}\nsecond line\n"
+    assert markup.get_content() == "<p>hello</p>\n"
+    ordinary = _newsletter()
+    assert ordinary.get_boundary() == process_boundary
+    assert ordinary["Content-Type"] is _newsletter()["Content-Type"]  # one shared object

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.policy import Policy, default
+from functools import lru_cache
 from typing import Any
 
 LIST_HEADERS = ("list-unsubscribe", "list-unsubscribe-post")
@@ -86,3 +87,27 @@ class PrefoldedHeader(str):
 
     def fold(self, *, policy: Policy) -> str:
         return policy.linesep.join(self.lines) + policy.linesep
+
+
+class _FoldedOnce(BaseHeader):
+    """A header object every message shares: parsed once, folded once per kind of policy."""
+
+    def fold(self, *, policy: Policy) -> str:
+        key = (policy.linesep, policy.max_line_length, getattr(policy, "utf8", False))
+        folds: dict[tuple[object, ...], str] = self.__dict__.setdefault("_folds", {})
+        folded = folds.get(key)
+        if folded is None:
+            folded = folds[key] = super().fold(policy=policy)
+        return folded
+
+
+@lru_cache(maxsize=64)
+def shared_header(name: str, value: str) -> BaseHeader:
+    """``name: value`` as the header object ``MAIL_POLICY`` would make, shared by every message
+    that carries it (a part's Content-Type, the sender): header objects are immutable, and
+    flattening a message reads each part's Content-Type three times, parsing raw text each
+    time, and folds every header object anew."""
+    base = _REGISTRY[name]
+    header_class = type(f"Shared{base.__name__}", (_FoldedOnce, base), {})
+    header: BaseHeader = header_class(name, value)
+    return header

@@ -27,7 +27,12 @@ from email.message import EmailMessage, Message
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from spirit_tours.emails.headers import LIST_HEADER_TYPE, MAIL_POLICY, PrefoldedHeader
+from spirit_tours.emails.headers import (
+    LIST_HEADER_TYPE,
+    MAIL_POLICY,
+    PrefoldedHeader,
+    shared_header,
+)
 
 MAX_LINE = 78  # RFC 5322's recommended limit, and the standard folder's
 # Bytes quoted-printable writes as themselves (quoprimime's body map): the others take three.
@@ -71,6 +76,14 @@ def _folded(name: str, value: str) -> str:
     return raw
 
 
+def _sender(value: str) -> str:
+    """The sender: the same for every message, so one shared, already parsed header object
+    (what delivery reads to find the envelope sender)."""
+    if _SIMPLE_ADDRESS.fullmatch(value) and "=?" not in value:
+        return shared_header("From", value)
+    return _folded("From", value)
+
+
 def _message_id(value: str) -> str:
     name = "Message-ID"
     if _SIMPLE_MESSAGE_ID.fullmatch(value) and len(name) + 2 + len(value) > MAX_LINE >= len(value):
@@ -78,12 +91,29 @@ def _message_id(value: str) -> str:
     return _header(name, value, _SIMPLE_MESSAGE_ID)
 
 
-def _boundary(avoid: Sequence[str]) -> str:
-    """A boundary in the standard library's form (random), found in none of ``avoid``."""
-    while True:
-        boundary = f"==============={secrets.randbelow(sys.maxsize):019d}=="
-        if not any(boundary in text for text in avoid):
-            return boundary
+def _random_boundary() -> str:
+    return f"==============={secrets.randbelow(sys.maxsize):019d}=="  # the stdlib's form
+
+
+# One boundary per kind of multipart for the whole process, so that each Content-Type is one
+# shared header object (``shared_header``); RFC 2046 asks only that a boundary appear in none
+# of the parts it separates, so a message whose text contains it gets a random one.
+_PROCESS_BOUNDARIES = {"alternative": _random_boundary(), "mixed": _random_boundary()}
+
+
+def _multipart_type(subtype: str, avoid: Sequence[str]) -> tuple[str, str]:
+    """The Content-Type to store for a multipart, and its boundary."""
+    boundary = _PROCESS_BOUNDARIES[subtype]
+    if not any(boundary in text for text in avoid):
+        return shared_header(
+            "Content-Type", f'multipart/{subtype}; boundary="{boundary}"'
+        ), boundary
+    while any(boundary in text for text in avoid):
+        boundary = _random_boundary()
+    value = f'multipart/{subtype}; boundary="{boundary}"'
+    if len("Content-Type: ") + len(value) > MAX_LINE:
+        value = f'multipart/{subtype};\n boundary="{boundary}"'
+    return value, boundary
 
 
 def encode_text(text: str) -> tuple[str, str]:
@@ -127,13 +157,6 @@ def _part(headers: Sequence[tuple[str, str]], payload: str | _Parts) -> EmailMes
         part.set_raw(name, value)
     part.set_payload(payload)
     return part
-
-
-def _multipart_type(subtype: str, boundary: str) -> str:
-    value = f'multipart/{subtype}; boundary="{boundary}"'
-    if len("Content-Type: ") + len(value) <= MAX_LINE:
-        return value
-    return f'multipart/{subtype};\n boundary="{boundary}"'
 
 
 def _attachment(attachment: Attachment) -> EmailMessage:
@@ -182,7 +205,7 @@ def assemble(
     unsubscribe URL is given; header values must not contain line breaks (ValueError)."""
     message = EmailMessage(policy=MAIL_POLICY)
     message.set_raw("Subject", _header("Subject", subject, _PLAIN))
-    message.set_raw("From", _header("From", sender, _SIMPLE_ADDRESS))
+    message.set_raw("From", _sender(sender))
     message.set_raw("To", _header("To", to, _SIMPLE_ADDRESS))
     message.set_raw("Date", _header("Date", date, _PLAIN))
     message.set_raw("Message-ID", _message_id(message_id))
@@ -198,25 +221,25 @@ def assemble(
     html_encoding, html_payload = encode_text(html)
     body: _Parts = [
         _part(
-            [("Content-Type", 'text/plain; charset="utf-8"'),
+            [("Content-Type", shared_header("Content-Type", 'text/plain; charset="utf-8"')),
              ("Content-Transfer-Encoding", text_encoding)],
             text_payload,
         ),
         _part(
-            [("Content-Type", 'text/html; charset="utf-8"'),
+            [("Content-Type", shared_header("Content-Type", 'text/html; charset="utf-8"')),
              ("Content-Transfer-Encoding", html_encoding)],
             html_payload,
         ),
     ]  # fmt: skip
-    boundary = _boundary((text_payload, html_payload))
+    content_type, boundary = _multipart_type("alternative", (text_payload, html_payload))
     if attachments:
-        alternative = _part([("Content-Type", _multipart_type("alternative", boundary))], body)
+        alternative = _part([("Content-Type", content_type)], body)
         mixed: _Parts = [alternative, *(_attachment(attachment) for attachment in attachments)]
-        outer = _boundary((text_payload, html_payload, boundary))
-        message.set_raw("Content-Type", _multipart_type("mixed", outer))
+        content_type, _ = _multipart_type("mixed", (text_payload, html_payload, boundary))
+        message.set_raw("Content-Type", content_type)
         message.set_payload(mixed)
     else:
-        message.set_raw("Content-Type", _multipart_type("alternative", boundary))
+        message.set_raw("Content-Type", content_type)
         message.set_payload(body)
     message.set_raw("Content-Language", _header("Content-Language", language, _PLAIN))
     return message
