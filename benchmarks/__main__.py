@@ -2,7 +2,8 @@
 [--concurrency C] [--only SUBSTR] [--load-processes L] [--clients N] [--rooms R] [--events E]
 [--processes P]
 [--workers W[,W…]] [--rate D] [--paced-seconds S] [--compression on|off] [--no-trace] [--ws IMPL]
-[--messages M] [--renders R] [--workers-concurrency W] [--payers P] [--connections N] [--smoke]"""
+[--messages M] [--renders R] [--workers-concurrency W] [--payers P] [--connections N] [--smoke]
+[--worker-nice N]"""
 
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
         "--concurrency",
         type=int,
         default=None,
-        help="http: connections (default 32); payments: payers in flight (default 150)",
+        help="http: connections (default 32); payments: payers in flight (default 100)",
     )
     parser.add_argument(
         "--only",
@@ -121,6 +122,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--smoke", action="store_true", help="payments: a tiny run (the test suite's)"
     )
+    parser.add_argument(
+        "--worker-nice",
+        type=int,
+        default=10,
+        help="payments: niceness of the `spirit-tours worker` process (0: as the server)",
+    )
     args = parser.parse_args(argv)
     if args.which == "http":
         http_api.main(
@@ -159,6 +166,7 @@ def main(argv: list[str] | None = None) -> None:
                 workers=_one(args.workers or [2], "--workers"),
                 seconds=args.seconds,
                 connections=args.connections,
+                worker_nice=args.worker_nice,
             )
     else:
         email.main(

@@ -9,7 +9,9 @@ connections spoken by an asyncio ``Protocol`` on uvloop (as ``benchmarks.loadgen
 generator stays cheap next to the server on a two-core machine.
 
 A delivery the server does not answer 200 is retried after a pause, as providers retry; a
-payment counts as credited when the server answers ``APPLIED`` to its success event.
+``startPayment`` answered SERVICE_UNAVAILABLE is sent again with the same key after its
+``retryAfterSeconds``, as the API asks clients to. A payment counts as credited when the
+server answers ``APPLIED`` to its success event.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ START = (
 )
 RETURN_URL = "https://app.spirit-tours.example/bookings/paid"
 DELIVERY_ATTEMPTS = 8
+START_ATTEMPTS = 8
+BUSY = "SERVICE_UNAVAILABLE"
 RETRY_SECONDS = 0.25
 
 
@@ -112,6 +116,7 @@ class LoadResult:
     first_error: str = ""
     requests: int = 0
     retries: int = 0  # deliveries retried after a non-200 answer
+    start_retries: int = 0  # startPayment sent again after SERVICE_UNAVAILABLE
     first_start: float = 0.0  # perf_counter, this process
     last_credit: float = 0.0
     latencies_ms: list[float] = field(default_factory=list)  # startPayment → credited
@@ -214,22 +219,31 @@ class Payers:
         self.run = uuid.uuid4().hex[:8]
 
     async def _start(self, payer: PayerSpec, key: str) -> dict[str, object] | None:
+        """``startPayment``, again with the same key after ``retryAfterSeconds`` when the
+        server is busy (SERVICE_UNAVAILABLE), as the API asks clients to."""
         variables = {"input": {"bookingId": payer.booking_id, "method": "CARD",
                                "returnUrl": RETURN_URL, "idempotencyKey": key}}  # fmt: skip
         body = json.dumps({"query": START, "variables": variables}).encode()
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {payer.token}"}
-        self.result.requests += 1
-        try:
-            status, answer = await self.pool.call("/graphql", headers, body)
-        except ConnectionError as error:
-            self.result.fail(f"startPayment: {error}")
-            return None
-        data = json.loads(answer) if answer else {}
-        if status != 200 or data.get("errors") or not data.get("data"):
-            self.result.fail(f"startPayment: {status} {answer[:300]!r}")
-            return None
-        started: dict[str, object] = data["data"]["startPayment"]
-        return started
+        for _ in range(START_ATTEMPTS):
+            self.result.requests += 1
+            try:
+                status, answer = await self.pool.call("/graphql", headers, body)
+            except ConnectionError as error:
+                status, answer = 0, str(error).encode()
+            data = json.loads(answer) if status else {}
+            errors = data.get("errors") or []
+            if status == 200 and not errors and data.get("data"):
+                started: dict[str, object] = data["data"]["startPayment"]
+                return started
+            busy = [e for e in errors if e.get("extensions", {}).get("code") == BUSY]
+            if status not in (0, 503) and not busy:
+                break
+            self.result.start_retries += 1
+            wait = busy[0]["extensions"].get("retryAfterSeconds", 1) if busy else 1
+            await asyncio.sleep(float(wait))
+        self.result.fail(f"startPayment: {status} {answer[:300]!r}")
+        return None
 
     async def _deliver(self, body: bytes, delay: float) -> str | None:
         """POST one signed event until it is answered 200; its outcome."""

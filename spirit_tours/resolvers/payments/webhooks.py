@@ -28,7 +28,7 @@ from spirit_tours.persistence.bookings import Booking, BookingRefund
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.payments import Payment, ProcessedWebhook, WebhookDelivery
 from spirit_tours.persistence.repositories.events import emit_event, record_audit
-from spirit_tours.resolvers.bookings.lifecycle import apply_payment
+from spirit_tours.resolvers.bookings.lifecycle import credit_booking
 from spirit_tours.resolvers.bookings.rules import ACTIVE
 from spirit_tours.resolvers.payments.rules import may_move
 
@@ -198,7 +198,7 @@ async def _credit(session: AsyncSession, payment: Payment, event: WebhookEvent) 
     room = booking.selling_price - booking.amount_paid if takes else Decimal(0)
     credit = min(payment.amount, max(room, Decimal(0)))
     if credit > 0:
-        await apply_payment(session, booking.id, credit, payment.currency)
+        credit_booking(session, booking, credit, payment.currency)  # locked just above
     payment.credited_at = now_utc()
     payment.credited_amount = credit
     if credit > 0:
