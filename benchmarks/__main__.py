@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> None:
         else:
             payments.main(
                 payers=args.payers,
-                concurrency=args.concurrency or 150,
+                concurrency=args.concurrency or 100,
                 workers=_one(args.workers or [2], "--workers"),
                 seconds=args.seconds,
                 connections=args.connections,

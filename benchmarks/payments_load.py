@@ -10,7 +10,8 @@ generator stays cheap next to the server on a two-core machine.
 
 A delivery the server does not answer 200 is retried after a pause, as providers retry; a
 ``startPayment`` answered SERVICE_UNAVAILABLE is sent again with the same key after its
-``retryAfterSeconds``, as the API asks clients to. A payment counts as credited when the
+``retryAfterSeconds``, and one answered "still being processed; retry in a moment" after a
+second, as the API asks clients to. A payment counts as credited when the
 server answers ``APPLIED`` to its success event.
 """
 
@@ -37,8 +38,9 @@ START = (
 )
 RETURN_URL = "https://app.spirit-tours.example/bookings/paid"
 DELIVERY_ATTEMPTS = 8
-START_ATTEMPTS = 8
+START_ATTEMPTS = 200  # a claim left by a request that failed is taken over after 2 minutes
 BUSY = "SERVICE_UNAVAILABLE"
+IN_PROGRESS = "still being processed; retry in a moment"  # CONFLICT on idempotencyKey
 RETRY_SECONDS = 0.25
 
 
@@ -237,7 +239,8 @@ class Payers:
                 started: dict[str, object] = data["data"]["startPayment"]
                 return started
             busy = [e for e in errors if e.get("extensions", {}).get("code") == BUSY]
-            if status not in (0, 503) and not busy:
+            pending = [e for e in errors if IN_PROGRESS in e.get("message", "")]
+            if status not in (0, 503) and not busy and not pending:
                 break
             self.result.start_retries += 1
             wait = busy[0]["extensions"].get("retryAfterSeconds", 1) if busy else 1

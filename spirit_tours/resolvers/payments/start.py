@@ -152,16 +152,22 @@ async def _claim(
 ) -> _Claim:
     """The payment for this key, and whether this request must talk to the providers."""
     digest = order.digest()
-    if (found := await _existing(session, viewer, order.idempotency_key)) is not None:
-        return _Claim(_same_request(found, digest).id, False, [])
-    booking, _ = await load_booking(
-        session,
-        viewer,
-        order.booking_id,
-        lock=True,  # starts for one booking queue here, whatever their keys
-        allowed=BOOKING_ALLOWED[BookingAction.PAY],
-    )
-    # A request that queued behind one with the same key finds its payment now.
+    try:
+        booking, _ = await load_booking(
+            session,
+            viewer,
+            order.booking_id,
+            lock=True,  # starts for one booking queue here, whatever their keys
+            allowed=BOOKING_ALLOWED[BookingAction.PAY],
+        )
+    except DomainError:
+        # A key already used answers for its payment first (CONFLICT on a different input),
+        # whatever booking the retry names.
+        if (found := await _existing(session, viewer, order.idempotency_key)) is not None:
+            return _Claim(_same_request(found, digest).id, False, [])
+        raise
+    # A retry, or a request that queued behind one with the same key, finds its payment now
+    # (looked up once, under the lock: a first request, the common case, pays one read).
     if (found := await _existing(session, viewer, order.idempotency_key)) is not None:
         return _Claim(_same_request(found, digest).id, False, [])
     require_booking_status(booking, *ACTIVE, action="pay the booking")
