@@ -67,7 +67,7 @@ JWT_SECRET = "benchmark-jwt-secret-" + "x" * 32
 EMAIL_SECRET = "benchmark-email-secret-" + "x" * 32
 OFFLINE_SECRET = "benchmark-offline-payments-secret-" + "x" * 32
 GOAL_PER_MINUTE = 6000
-MAIL_WAIT_SECONDS = 120.0
+MAIL_WAIT_SECONDS = 60.0
 STOP_SECONDS = 15.0
 
 

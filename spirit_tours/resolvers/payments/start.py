@@ -62,6 +62,7 @@ log = logging.getLogger(__name__)
 
 __all__ = ["STALE_CLAIM", "PaymentOrder", "amount_due_now", "start_payment"]
 _POLL_SECONDS = 0.1
+_MAX_POLL_SECONDS = 0.8
 _METHODS_NEEDING_DOCUMENT = (PaymentMethod.PIX, PaymentMethod.BOLETO, PaymentMethod.PSE)
 
 
@@ -274,27 +275,40 @@ async def _await_outcome(
     order: PaymentOrder,
     wait_seconds: float,
 ) -> uuid.UUID:
-    """Wait for the request that owns this key; take over if it died."""
+    """Wait for the request that owns this key; take over if it died.
+
+    The pause between looks doubles up to :data:`_MAX_POLL_SECONDS`: a provider answers in
+    well under a second, and under load many retries wait at once (each look is a round trip
+    the owners then queue behind). The claim is taken over only once it is stale."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_seconds
+    pause = _POLL_SECONDS
     while loop.time() < deadline:
+        taken = False
         async with sessions() as session, session.begin():
-            status = await session.scalar(select(Payment.status).where(Payment.id == payment_id))
+            status, claimed_at = (
+                await session.execute(
+                    select(Payment.status, Payment.claimed_at).where(Payment.id == payment_id)
+                )
+            ).one()
             if status != PaymentStatus.CREATED:
                 return payment_id
-            taken = await session.execute(
-                update(Payment)
-                .where(
-                    Payment.id == payment_id,
-                    Payment.status == PaymentStatus.CREATED,
-                    Payment.claimed_at < now_utc() - STALE_CLAIM,
+            if claimed_at is not None and claimed_at < now_utc() - STALE_CLAIM:
+                result = await session.execute(
+                    update(Payment)
+                    .where(
+                        Payment.id == payment_id,
+                        Payment.status == PaymentStatus.CREATED,
+                        Payment.claimed_at < now_utc() - STALE_CLAIM,
+                    )
+                    .values(claimed_at=now_utc())
                 )
-                .values(claimed_at=now_utc())
-            )
-        if taken.rowcount:  # type: ignore[attr-defined]
+                taken = bool(result.rowcount)  # type: ignore[attr-defined]
+        if taken:
             await _pay(sessions, providers, payment_id, order)
             return payment_id
-        await asyncio.sleep(_POLL_SECONDS)
+        await asyncio.sleep(min(pause, max(deadline - loop.time(), 0)))
+        pause = min(pause * 2, _MAX_POLL_SECONDS)
     raise DomainError(
         ErrorCode.CONFLICT,
         "A payment with this idempotency key is still being processed; retry in a moment.",
