@@ -1,13 +1,15 @@
-"""python -m benchmarks [http|subscriptions|ws-memory|email] [--seconds S] [--concurrency C]
-[--only SUBSTR] [--load-processes L] [--clients N] [--rooms R] [--events E] [--processes P]
+"""python -m benchmarks [http|subscriptions|ws-memory|email|payments] [--seconds S]
+[--concurrency C] [--only SUBSTR] [--load-processes L] [--clients N] [--rooms R] [--events E]
+[--processes P]
 [--workers W[,W…]] [--rate D] [--paced-seconds S] [--compression on|off] [--no-trace] [--ws IMPL]
-[--messages M] [--renders R] [--render-only] [--workers-concurrency W]"""
+[--messages M] [--renders R] [--render-only] [--workers-concurrency W] [--payers P]
+[--connections N] [--smoke] [--worker-nice N]"""
 
 from __future__ import annotations
 
 import argparse
 
-from benchmarks import email, http_api, subscriptions, ws_memory
+from benchmarks import email, http_api, payments, subscriptions, ws_memory
 
 
 def _counts(text: str) -> list[int]:
@@ -33,10 +35,20 @@ def main(argv: list[str] | None = None) -> None:
         "which",
         nargs="?",
         default="http",
-        choices=["http", "subscriptions", "ws-memory", "email"],
+        choices=["http", "subscriptions", "ws-memory", "email", "payments"],
     )
-    parser.add_argument("--seconds", type=float, default=10.0, help="http: seconds per case")
-    parser.add_argument("--concurrency", type=int, default=32, help="http: connections")
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=None,
+        help="http: seconds per case (default 10); payments: stop starting payers after this",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="http: connections (default 32); payments: payers in flight (default 100)",
+    )
     parser.add_argument(
         "--only",
         metavar="SUBSTR",
@@ -105,11 +117,27 @@ def main(argv: list[str] | None = None) -> None:
         default=4,
         help="email: `spirit-tours worker --concurrency` (maintenance lane, database pool)",
     )
+    parser.add_argument("--payers", type=int, default=3000, help="payments: payers (bookings)")
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=None,
+        help="payments: keep-alive connections (default: --concurrency)",
+    )
+    parser.add_argument(
+        "--smoke", action="store_true", help="payments: a tiny run (the test suite's)"
+    )
+    parser.add_argument(
+        "--worker-nice",
+        type=int,
+        default=10,
+        help="payments: niceness of the `spirit-tours worker` process (0: as the server)",
+    )
     args = parser.parse_args(argv)
     if args.which == "http":
         http_api.main(
-            seconds=args.seconds,
-            concurrency=args.concurrency,
+            seconds=args.seconds or 10.0,
+            concurrency=args.concurrency or 32,
             workers=args.workers or [1, 2],
             only=args.only,
             load_processes=args.load_processes,
@@ -133,6 +161,18 @@ def main(argv: list[str] | None = None) -> None:
             trace=not args.no_trace,
             implementations=args.ws,
         )
+    elif args.which == "payments":
+        if args.smoke:
+            payments.smoke()
+        else:
+            payments.main(
+                payers=args.payers,
+                concurrency=args.concurrency or 100,
+                workers=_one(args.workers or [2], "--workers"),
+                seconds=args.seconds,
+                connections=args.connections,
+                worker_nice=args.worker_nice,
+            )
     elif args.render_only:
         email.render_only(args.renders)
     else:

@@ -13,12 +13,15 @@ import pytest
 from pydantic import SecretStr
 
 from spirit_tours.config import Environment, Settings
+from spirit_tours.core.enums import Provider
 from spirit_tours.payments.offline.gateway import OfflineGateway
+from spirit_tours.services import Services
 from tests.booking_flows import booked
 from tests.conftest import PROVIDER_SETTINGS, LiveServer, UserFactory, serving
 from tests.graphql_client import GraphQLClient
 from tests.payment_flows import PAYMENT, start_payment
 from tests.quotation_flows import make_world
+from tests.sql_counter import count_statements
 
 PUBLIC_URL = "http://demo.spirit-tours.invalid"
 
@@ -179,3 +182,40 @@ async def test_garbled_signatures_and_csrf_tokens_are_refused_not_crashed(
         # The page still works for its own form.
         paid = await http.post(path, data={"decision": "approve", "csrf": token})
         assert paid.status_code == 303
+
+
+async def test_the_payment_path_runs_a_fixed_handful_of_statements(
+    development_server: LiveServer, make_user: UserFactory
+) -> None:
+    """The hot path of a payment campaign (``python -m benchmarks payments``): each round trip
+    to PostgreSQL costs the server about as much CPU as its Python work. A start is one claim
+    transaction, the stored outcome and the answer's read; the first success webhook applies
+    and credits in one transaction; a later copy of it (providers deliver most events more
+    than once) is recorded as a duplicate by one statement, without locking the payment."""
+    services: Services = development_server.app.state.services
+    gateway = services.payments.get(Provider.OFFLINE)
+    assert isinstance(gateway, OfflineGateway)
+    async with httpx.AsyncClient(base_url=development_server.url, timeout=30) as http:
+        gql = GraphQLClient(http)
+        world = await make_world(gql, make_user)
+        booking_id = await booked(gql, world, owner=world.client)
+        async with count_statements(development_server) as started:
+            result = await start_payment(gql, world.client.token, booking_id)
+        payment = result.ok()["startPayment"]["payment"]
+        body = gateway.event_body(
+            uuid.UUID(payment["id"]), approved=True, amount=Decimal("360.00"), currency="USD"
+        )
+        outcomes = []
+        for delivery in ("first", "duplicate"):
+            async with count_statements(development_server) as statements:
+                answer = await http.post("/webhooks/offline", content=body,
+                                         headers=gateway.sign(body))  # fmt: skip
+            outcomes.append((delivery, answer.json()["outcome"], len(statements)))
+        seen = (await gql.execute(PAYMENT, {"id": payment["id"]}, token=world.admin.token)).ok()
+    assert seen["payment"]["booking"]["amountPaid"]["amount"] == "360.00"
+    assert [w["outcome"] for w in seen["payment"]["webhooks"]] == ["APPLIED", "DUPLICATE"]
+    assert len(started) <= 10, started
+    (_, first, applying), (_, again, duplicate) = outcomes
+    assert (first, again) == ("APPLIED", "DUPLICATE")
+    assert applying <= 9, outcomes
+    assert duplicate == 1, outcomes

@@ -152,6 +152,14 @@ async def apply_payment(
     )
     if booking is None:
         raise DomainError(ErrorCode.NOT_FOUND, "Booking not found.")
+    return credit_booking(session, booking, amount, currency)
+
+
+def credit_booking(
+    session: AsyncSession, booking: Booking, amount: Decimal, currency: str
+) -> Booking:
+    """:func:`apply_payment` on a booking the caller has already locked (``FOR UPDATE`` in
+    this transaction): the payments side reads it under the lock to see what it can take."""
     require_booking_status(booking, *ACTIVE, action="take a payment")
     if currency != booking.currency:
         raise bad_input("currency", f"The booking is paid in {booking.currency}.")

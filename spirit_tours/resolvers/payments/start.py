@@ -23,7 +23,6 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.core.booking_policies import payment_policy_of
@@ -63,6 +62,7 @@ log = logging.getLogger(__name__)
 
 __all__ = ["STALE_CLAIM", "PaymentOrder", "amount_due_now", "start_payment"]
 _POLL_SECONDS = 0.1
+_MAX_POLL_SECONDS = 0.8
 _METHODS_NEEDING_DOCUMENT = (PaymentMethod.PIX, PaymentMethod.BOLETO, PaymentMethod.PSE)
 
 
@@ -145,6 +145,7 @@ class _Claim:
     payment_id: uuid.UUID
     owner: bool  # this request talks to the providers
     lapsed: list[Lapsed]  # payments whose hold lapsed on the way: to call off
+    request: PaymentRequest | None = None  # the owner's, built from the rows it just read
 
 
 async def _claim(
@@ -152,21 +153,32 @@ async def _claim(
 ) -> _Claim:
     """The payment for this key, and whether this request must talk to the providers."""
     digest = order.digest()
-    if (found := await _existing(session, viewer, order.idempotency_key)) is not None:
-        return _Claim(_same_request(found, digest).id, False, [])
-    booking, _ = await load_booking(
-        session,
-        viewer,
-        order.booking_id,
-        lock=True,  # starts for one booking queue here, whatever their keys
-        allowed=BOOKING_ALLOWED[BookingAction.PAY],
-    )
-    # A request that queued behind one with the same key finds its payment now.
+    try:
+        booking, _ = await load_booking(
+            session,
+            viewer,
+            order.booking_id,
+            lock=True,  # starts for one booking queue here, whatever their keys
+            allowed=BOOKING_ALLOWED[BookingAction.PAY],
+        )
+    except DomainError:
+        # A key already used answers for its payment first (CONFLICT on a different input),
+        # whatever booking the retry names.
+        if (found := await _existing(session, viewer, order.idempotency_key)) is not None:
+            return _Claim(_same_request(found, digest).id, False, [])
+        raise
+    # A retry, or a request that queued behind one with the same key, finds its payment now
+    # (looked up once, under the lock: a first request, the common case, pays one read).
     if (found := await _existing(session, viewer, order.idempotency_key)) is not None:
         return _Claim(_same_request(found, digest).id, False, [])
     require_booking_status(booking, *ACTIVE, action="pay the booking")
-    lapsed = await expire_lapsed(session, booking_id=booking.id)
-    if (holding := await open_payment(session, booking.id)) is not None:
+    lapsed: list[Lapsed] = []
+    holding = await open_payment(session, booking.id)
+    if holding is not None:  # only an open payment can lapse: with none, nothing to expire
+        lapsed = await expire_lapsed(session, booking_id=booking.id)
+        if lapsed:
+            holding = await open_payment(session, booking.id)
+    if holding is not None:
         raise _held(holding)
     outstanding = booking.selling_price - booking.amount_paid
     amount = order.amount if order.amount is not None else amount_due_now(booking)
@@ -182,7 +194,9 @@ async def _claim(
     record_audit(session, viewer, "payment.start", "Payment", inserted,
                  booking_id=str(booking.id), amount=str(amount),
                  method=order.method.value)  # fmt: skip
-    return _Claim(inserted, True, lapsed)
+    payer = await session.get_one(User, viewer.user_id)
+    request = _request(inserted, order, booking, payer, amount)
+    return _Claim(inserted, True, lapsed, request)
 
 
 async def _insert(
@@ -220,15 +234,16 @@ async def _insert(
             created_at=now,
             updated_at=now,
         )
-        .on_conflict_do_nothing(constraint="uq_payments_idempotency")
+        # Any arbiter: the key (a retry won the insert just now) or the one-open-payment
+        # index; told apart below. No savepoint: two round trips fewer than catching the
+        # IntegrityError of the index.
+        .on_conflict_do_nothing()
         .returning(Payment.id)
     )
-    try:
-        async with session.begin_nested():
-            return await session.scalar(statement)
-    except IntegrityError as error:
-        if "uq_payments_open_per_booking" not in str(error.orig):
-            raise
+    inserted = await session.scalar(statement)
+    if inserted is not None or await _existing(session, viewer, order.idempotency_key):
+        return inserted
+    # Not the key: the partial unique index refused a second open payment.
     holding = await open_payment(session, booking.id)
     assert holding is not None
     raise _held(holding)
@@ -248,7 +263,7 @@ async def start_payment(
     if claim.lapsed:
         await call_off(sessions, providers, claim.lapsed)
     if claim.owner:
-        await _pay(sessions, providers, claim.payment_id, order)
+        await _pay(sessions, providers, claim.payment_id, order, claim.request)
         return claim.payment_id
     return await _await_outcome(sessions, providers, claim.payment_id, order, wait_seconds)
 
@@ -260,27 +275,40 @@ async def _await_outcome(
     order: PaymentOrder,
     wait_seconds: float,
 ) -> uuid.UUID:
-    """Wait for the request that owns this key; take over if it died."""
+    """Wait for the request that owns this key; take over if it died.
+
+    The pause between looks doubles up to :data:`_MAX_POLL_SECONDS`: a provider answers in
+    well under a second, and under load many retries wait at once (each look is a round trip
+    the owners then queue behind). The claim is taken over only once it is stale."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_seconds
+    pause = _POLL_SECONDS
     while loop.time() < deadline:
+        taken = False
         async with sessions() as session, session.begin():
-            status = await session.scalar(select(Payment.status).where(Payment.id == payment_id))
+            status, claimed_at = (
+                await session.execute(
+                    select(Payment.status, Payment.claimed_at).where(Payment.id == payment_id)
+                )
+            ).one()
             if status != PaymentStatus.CREATED:
                 return payment_id
-            taken = await session.execute(
-                update(Payment)
-                .where(
-                    Payment.id == payment_id,
-                    Payment.status == PaymentStatus.CREATED,
-                    Payment.claimed_at < now_utc() - STALE_CLAIM,
+            if claimed_at is not None and claimed_at < now_utc() - STALE_CLAIM:
+                result = await session.execute(
+                    update(Payment)
+                    .where(
+                        Payment.id == payment_id,
+                        Payment.status == PaymentStatus.CREATED,
+                        Payment.claimed_at < now_utc() - STALE_CLAIM,
+                    )
+                    .values(claimed_at=now_utc())
                 )
-                .values(claimed_at=now_utc())
-            )
-        if taken.rowcount:  # type: ignore[attr-defined]
+                taken = bool(result.rowcount)  # type: ignore[attr-defined]
+        if taken:
             await _pay(sessions, providers, payment_id, order)
             return payment_id
-        await asyncio.sleep(_POLL_SECONDS)
+        await asyncio.sleep(min(pause, max(deadline - loop.time(), 0)))
+        pause = min(pause * 2, _MAX_POLL_SECONDS)
     raise DomainError(
         ErrorCode.CONFLICT,
         "A payment with this idempotency key is still being processed; retry in a moment.",
@@ -289,9 +317,35 @@ async def _await_outcome(
     )
 
 
+def _request(
+    payment_id: uuid.UUID, order: PaymentOrder, booking: Booking, payer: User, amount: Decimal
+) -> PaymentRequest:
+    """What the providers are asked: the stored payment's values (``_insert`` wrote them from
+    the same order and booking), the payer's name and e-mail."""
+    return PaymentRequest(
+        payment_id=payment_id,
+        description=f"Spirit Tours {booking.reference}: {booking.destination}",
+        amount=amount,
+        currency=booking.currency,
+        method=order.method,
+        payer=Payer(
+            email=payer.email,
+            full_name=payer.full_name,
+            country=order.country.upper() if order.country else None,
+            document=order.document,
+            ip_address=order.ip_address,
+        ),
+        return_url=order.return_url,
+        idempotency_key=f"spirit-{payment_id}",
+        installments=order.installments,
+        bank_code=order.bank_code,
+    )
+
+
 async def _request_for(
     sessions: SessionFactory, payment_id: uuid.UUID, order: PaymentOrder
 ) -> PaymentRequest:
+    """The request of a payment taken over from a request that died: read back."""
     async with sessions() as session:
         payment = await session.get_one(Payment, payment_id)
         booking = await session.get_one(Booking, payment.booking_id)
@@ -331,9 +385,11 @@ async def _pay(
     providers: PaymentProviders,
     payment_id: uuid.UUID,
     order: PaymentOrder,
+    request: PaymentRequest | None = None,
 ) -> None:
     """Try the planned providers in order; store what the first one to answer said."""
-    request = await _request_for(sessions, payment_id, order)
+    if request is None:
+        request = await _request_for(sessions, payment_id, order)
     plan = providers.plan(request.method, request.currency, request.payer.country, request.amount)
     attempts: list[dict[str, str]] = []
     result: ProviderPayment | None = None

@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, cast, exists, literal, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,7 +29,7 @@ from spirit_tours.persistence.bookings import Booking, BookingRefund
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.payments import Payment, ProcessedWebhook, WebhookDelivery
 from spirit_tours.persistence.repositories.events import emit_event, record_audit
-from spirit_tours.resolvers.bookings.lifecycle import apply_payment
+from spirit_tours.resolvers.bookings.lifecycle import credit_booking
 from spirit_tours.resolvers.bookings.rules import ACTIVE
 from spirit_tours.resolvers.payments.rules import may_move
 
@@ -52,6 +53,31 @@ class WebhookResult:
     detail: str | None = None
 
 
+def _delivery_values(
+    provider: Provider,
+    body: bytes,
+    headers: Mapping[str, str],
+    outcome: WebhookOutcome,
+    *,
+    event: WebhookEvent | None = None,
+    detail: str | None = None,
+    replayed_by: Viewer | None = None,
+) -> dict[str, Any]:
+    """The ``webhook_deliveries`` row of a delivery, but its payment."""
+    return {
+        "provider": provider,
+        "received_at": now_utc(),
+        "signature_valid": outcome != WebhookOutcome.REJECTED,
+        "event_id": event.event_id if event else None,
+        "kind": event.kind[:100] if event else None,
+        "headers": dict(headers),
+        "body": body.decode("utf-8", errors="replace"),
+        "outcome": outcome.value,
+        "detail": detail,
+        "replayed_by_id": replayed_by.user_id if replayed_by else None,
+    }
+
+
 def _delivery(
     provider: Provider,
     body: bytes,
@@ -63,18 +89,9 @@ def _delivery(
     payment_id: uuid.UUID | None = None,
     replayed_by: Viewer | None = None,
 ) -> WebhookDelivery:
-    return WebhookDelivery(
-        provider=provider,
-        signature_valid=outcome != WebhookOutcome.REJECTED,
-        event_id=event.event_id if event else None,
-        kind=event.kind[:100] if event else None,
-        headers=dict(headers),
-        body=body.decode("utf-8", errors="replace"),
-        outcome=outcome.value,
-        detail=detail,
-        payment_id=payment_id,
-        replayed_by_id=replayed_by.user_id if replayed_by else None,
-    )
+    values = _delivery_values(provider, body, headers, outcome, event=event, detail=detail,
+                              replayed_by=replayed_by)  # fmt: skip
+    return WebhookDelivery(**values, payment_id=payment_id)
 
 
 async def receive_webhook(
@@ -105,10 +122,12 @@ async def receive_webhook(
                              detail=error.message)  # fmt: skip
         return WebhookResult(WebhookOutcome.REJECTED, detail=error.message)
     async with sessions() as session, session.begin():
-        result = await _apply(session, provider, event)
-        session.add(_delivery(provider, body, lowered, result.outcome, event=event,
-                              detail=result.detail, payment_id=result.payment_id,
-                              replayed_by=replayed_by))  # fmt: skip
+        known = await _record_duplicate(session, provider, event, body, lowered, replayed_by)
+        result = known or await _apply(session, provider, event)
+        if known is None:
+            session.add(_delivery(provider, body, lowered, result.outcome, event=event,
+                                  detail=result.detail, payment_id=result.payment_id,
+                                  replayed_by=replayed_by))  # fmt: skip
         if replayed_by is not None:
             record_audit(session, replayed_by, "payment.webhook_replay", "Payment",
                          result.payment_id, provider=provider.value, event_id=event.event_id,
@@ -116,22 +135,63 @@ async def receive_webhook(
     return result
 
 
-async def _find_payment(
-    session: AsyncSession, provider: Provider, event: WebhookEvent
-) -> Payment | None:
+def _payment_of(provider: Provider, event: WebhookEvent) -> ColumnElement[bool] | None:
     """Our id, when the provider echoes it inside what it signed, decides; the provider's own
     reference is used only when no id came back (some fields of some schemes are unsigned)."""
     if event.payment_id is not None:
-        condition = (Payment.id == event.payment_id) & (
+        return (Payment.id == event.payment_id) & (
             (Payment.provider == provider) | Payment.provider.is_(None)
         )
-    elif event.payment_reference:
-        condition = (Payment.provider == provider) & (
+    if event.payment_reference:
+        return (Payment.provider == provider) & (
             Payment.provider_reference == event.payment_reference
         )
-    else:
+    return None
+
+
+async def _find_payment(
+    session: AsyncSession, provider: Provider, event: WebhookEvent
+) -> Payment | None:
+    condition = _payment_of(provider, event)
+    if condition is None:
         return None
     return await session.scalar(select(Payment).where(condition).with_for_update())
+
+
+async def _record_duplicate(
+    session: AsyncSession,
+    provider: Provider,
+    event: WebhookEvent,
+    body: bytes,
+    headers: Mapping[str, str],
+    replayed_by: Viewer | None,
+) -> WebhookResult | None:
+    """A delivery of an event already applied (committed), recorded as DUPLICATE in one
+    statement, without waiting for its payment's lock: providers deliver most events more
+    than once. None when the event is not known to be applied yet: :func:`_apply` then decides
+    under the payment's lock, which also tells apart duplicates racing the first delivery."""
+    condition = _payment_of(provider, event)
+    if condition is None:
+        return None
+    values = _delivery_values(provider, body, headers, WebhookOutcome.DUPLICATE, event=event,
+                              replayed_by=replayed_by)  # fmt: skip
+    columns = WebhookDelivery.__table__.c
+    applied = exists().where(
+        ProcessedWebhook.provider == provider, ProcessedWebhook.event_id == event.event_id
+    )
+    row = select(
+        *(cast(literal(value, columns[name].type), columns[name].type)
+          for name, value in values.items()),
+        Payment.id,
+    ).where(condition, applied)  # fmt: skip
+    payment_id = await session.scalar(
+        insert(WebhookDelivery)
+        .from_select([*values, "payment_id"], row)
+        .returning(WebhookDelivery.payment_id)
+    )
+    if payment_id is None:
+        return None
+    return WebhookResult(WebhookOutcome.DUPLICATE, event.event_id, payment_id)
 
 
 async def _apply(session: AsyncSession, provider: Provider, event: WebhookEvent) -> WebhookResult:
@@ -198,7 +258,7 @@ async def _credit(session: AsyncSession, payment: Payment, event: WebhookEvent) 
     room = booking.selling_price - booking.amount_paid if takes else Decimal(0)
     credit = min(payment.amount, max(room, Decimal(0)))
     if credit > 0:
-        await apply_payment(session, booking.id, credit, payment.currency)
+        credit_booking(session, booking, credit, payment.currency)  # locked just above
     payment.credited_at = now_utc()
     payment.credited_amount = credit
     if credit > 0:
