@@ -48,7 +48,7 @@ async def send_email(ctx: dict[str, Any], *, message_id: str) -> str:
     # The lease ends before saq would sweep this job as stuck, and the send before the lease.
     lease = max(float(job.timeout or 60) - 1.0, 1.0)
     return await deliver(
-        ctx["sessions"],
+        ctx["claims"],
         ctx["composer"],
         ctx["transport"],
         uuid.UUID(message_id),
