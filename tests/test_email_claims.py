@@ -20,11 +20,7 @@ from spirit_tours.core.clock import now_utc
 from spirit_tours.core.enums import EmailStatus, SuppressionSource
 from spirit_tours.emails.claims import ClaimBook, Outcome
 from spirit_tours.emails.queueing import Queued, enqueue_messages
-from spirit_tours.persistence.database import (
-    SessionFactory,
-    create_engine,
-    create_session_factory,
-)
+from spirit_tours.persistence.database import SessionFactory, create_engine
 from spirit_tours.persistence.emails import EmailMessage as MessageRow
 from spirit_tours.persistence.emails import EmailSuppression
 from tests.conftest import TEST_KEYRING
@@ -55,7 +51,7 @@ class _Worker:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.book = ClaimBook(create_session_factory(engine))
+        self.book = ClaimBook(engine)
         self.updates = 0
 
         def count(connection: Any, cursor: Any, statement: str, *args: Any) -> None:

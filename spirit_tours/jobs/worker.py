@@ -104,7 +104,7 @@ class JobRunner:
             database_url, pool_size=concurrency + 16, keyring=settings.keyring()
         )
         self.sessions = create_session_factory(self.engine)
-        self.claims = ClaimBook(self.sessions)
+        self.claims = ClaimBook(self.engine)
         # Commands give up after the read timeout; the workers block on BLMOVE for less.
         self.redis = redis_client(redis_url, settings)
         self.maintenance = JobQueue(self.redis, name=MAINTENANCE_QUEUE)
