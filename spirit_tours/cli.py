@@ -207,6 +207,8 @@ def serve(host: str, port: int, workers: int | None, demo: bool) -> None:
 @click.option("--demo", is_flag=True, help="Development mode, sharing `serve --demo`'s secrets.")
 def worker(concurrency: int, demo: bool) -> None:
     """Run the job workers: housekeeping, cron jobs, the e-mail feed and e-mail delivery."""
+    import uvloop
+
     from spirit_tours.emails.transport import OutboxRefusedError
     from spirit_tours.jobs.worker import JobRunner
 
@@ -223,7 +225,7 @@ def worker(concurrency: int, demo: bool) -> None:
 
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(run())
+            uvloop.run(run())  # the loop `serve` runs on: less CPU per socket read and write
     except OutboxRefusedError as error:
         raise click.ClickException(str(error)) from error
 

@@ -198,6 +198,15 @@ class Settings(BaseSettings):
         description="smtp://user:password@host:port (or smtps://); unset: .eml files in "
         "<data_dir>/outbox",
     )
+    smtp_pool_size: int = Field(
+        default=8, ge=1, le=100, description="SMTP connections one worker process keeps open"
+    )
+    smtp_max_messages_per_connection: int = Field(
+        default=100, ge=1, description="Messages sent over one SMTP connection before QUIT"
+    )
+    smtp_idle_seconds: float = Field(
+        default=10.0, gt=0, description="An SMTP connection idle this long says QUIT"
+    )
     email_sender: str = Field(
         default="Spirit Tours <no-reply@spirit-tours.example>", description="From: of every mail"
     )

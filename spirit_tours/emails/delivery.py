@@ -1,5 +1,6 @@
 """One attempt at one stored message: claim it under a lease, render and send it outside any
-transaction, record the outcome. Three attempts with exponential backoff, then the message
+transaction, record the outcome (claims and outcomes go to the database in batches:
+``spirit_tours.emails.claims``). Three attempts with exponential backoff, then the message
 becomes a dead letter the operator can requeue. The saq job (``spirit_tours.jobs.email``)
 only calls :func:`deliver` and tells saq when to try again.
 """
@@ -17,16 +18,14 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import aiosmtplib
-from sqlalchemy import and_, func, or_, update
-from sqlalchemy.exc import InterfaceError, OperationalError
 
 from spirit_tours.core.clock import now_utc
 from spirit_tours.core.enums import EmailStatus
+from spirit_tours.emails.claims import ClaimBook, Outcome
 from spirit_tours.emails.compose import Composer
-from spirit_tours.emails.queueing import ATTEMPTS, is_suppressed
+from spirit_tours.emails.queueing import ATTEMPTS, lane_rank
 from spirit_tours.emails.render import template_info
 from spirit_tours.emails.transport import Transport
-from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.emails import EmailMessage
 
 log = logging.getLogger(__name__)
@@ -56,12 +55,13 @@ def _secret_values(row: EmailMessage) -> list[str]:
     return [*urls, *(v for url in urls for _, v in parse_qsl(urlsplit(url).query) if v)]
 
 
-def _spent(row: EmailMessage) -> dict[str, Any]:
+def _spent(row: EmailMessage) -> dict[str, Any] | None:
     """Once a mail with secret links is sent or dead, its row keeps no usable link: the
-    mailbox has it (or nobody will), and the row stays for statistics and audit."""
+    mailbox has it (or nobody will), and the row stays for statistics and audit. None: the
+    context stays as it is."""
     if not template_info(row.template).secret_links:
-        return {}
-    return {"context": {k: SPENT_LINK if k.endswith("_url") else v for k, v in row.context.items()}}
+        return None
+    return {k: SPENT_LINK if k.endswith("_url") else v for k, v in row.context.items()}
 
 
 def is_permanent(error: BaseException) -> bool:
@@ -91,11 +91,13 @@ def _quiet(task: asyncio.Task[None]) -> None:
         task.exception()  # retrieved: an abandoned send's error is already reported
 
 
-async def _send_within(transport: Transport, message: MimeMessage, seconds: float) -> None:
+async def _send_within(
+    transport: Transport, message: MimeMessage, seconds: float, *, rank: int
+) -> None:
     """Send, or raise TimeoutError after ``seconds``. Not ``wait_for``: it waits for the
     cancelled send to finish, and aiosmtplib's cancellation politely waits for the very
     server that stopped answering."""
-    task = asyncio.create_task(transport.send(message))
+    task = asyncio.create_task(transport.send(message, rank=rank))
     try:
         done, _ = await asyncio.wait({task}, timeout=seconds)
     except BaseException:  # cancelled from outside (saq's timeout, an abort): no orphan send
@@ -109,63 +111,8 @@ async def _send_within(transport: Transport, message: MimeMessage, seconds: floa
     task.result()
 
 
-async def _claim(
-    sessions: SessionFactory, message_id: uuid.UUID, lease: float
-) -> EmailMessage | None:
-    """Take the message for one attempt, committed before anything is sent: the attempt
-    counts even if this worker dies, and no other worker takes it until the lease ends."""
-    now = func.now()  # one clock (the database's) for every worker's leases
-    async with sessions() as session, session.begin():
-        return await session.scalar(
-            update(EmailMessage)
-            .where(
-                EmailMessage.id == message_id,
-                or_(
-                    EmailMessage.status == EmailStatus.QUEUED,
-                    and_(
-                        EmailMessage.status == EmailStatus.SENDING,
-                        EmailMessage.lease_until < now,
-                    ),
-                ),
-            )
-            .values(
-                status=EmailStatus.SENDING,
-                attempts=EmailMessage.attempts + 1,
-                lease_until=now + timedelta(seconds=lease),
-            )
-            .returning(EmailMessage)
-        )
-
-
-async def _finish(sessions: SessionFactory, claim: EmailMessage, **values: Any) -> None:
-    """Record the attempt's outcome — only if the claim is still ours (same attempt), and
-    shielded from cancellation, with a few retries on a database hiccup: losing this write
-    after the SMTP server took the message would send it again."""
-
-    async def write() -> None:
-        for attempt in range(3):
-            try:
-                async with sessions() as session, session.begin():
-                    await session.execute(
-                        update(EmailMessage)
-                        .where(
-                            EmailMessage.id == claim.id,
-                            EmailMessage.status == EmailStatus.SENDING,
-                            EmailMessage.attempts == claim.attempts,
-                        )
-                        .values(lease_until=None, **values)
-                    )
-                return
-            except (OperationalError, InterfaceError):
-                if attempt == 2:
-                    raise
-                await asyncio.sleep(0.5 * (attempt + 1))
-
-    await asyncio.shield(write())
-
-
 async def deliver(
-    sessions: SessionFactory,
+    claims: ClaimBook,
     composer: Composer,
     transport: Transport,
     message_id: uuid.UUID,
@@ -178,35 +125,36 @@ async def deliver(
     letter; a row that is not QUEUED (sent, dead, claimed) is left alone. A failure worth
     retrying is re-raised after ``retry_in(seconds)`` has told the queue when to run it again
     (redacted when the message carries secret links)."""
-    row = await _claim(sessions, message_id, lease)
-    if row is None:
+    claim = await claims.claim(message_id, lease)
+    if claim is None:
         return "not queued"
-    if template_info(row.template).marketing:
-        async with sessions() as session:
-            suppressed = await is_suppressed(session, row.recipient, row.template)
-        if suppressed:
-            await _finish(sessions, row, status=EmailStatus.SUPPRESSED)
-            return "suppressed"
+    row = claim.row
+    if claim.suppressed:
+        await claims.record(claim, Outcome(EmailStatus.SUPPRESSED, keep_error=True))
+        return "suppressed"
     try:
         message, links = composer.compose(row)
-        await _send_within(transport, message, lease * 0.75)
+        await _send_within(transport, message, lease * 0.75, rank=lane_rank(row.priority))
     except Exception as error:
         final = is_permanent(error) or row.attempts >= policy.attempts
         reason = _error_text(error, _secret_values(row))  # never a reset token in a log
         if final:
-            await _finish(sessions, row, status=EmailStatus.FAILED, failed_at=now_utc(),
-                          last_error=reason, **_spent(row))  # fmt: skip
+            dead = Outcome(EmailStatus.FAILED, failed_at=now_utc(), last_error=reason,
+                           context=_spent(row))  # fmt: skip
+            await claims.record(claim, dead)
             log.warning("e-mail %s to %s dead-lettered: %s", row.template, row.recipient, reason)
             return "dead-lettered"
         delay = policy.delay(row.attempts)
-        await _finish(sessions, row, status=EmailStatus.QUEUED, last_error=reason,
-                      scheduled_at=now_utc() + timedelta(seconds=delay))  # fmt: skip
+        later = now_utc() + timedelta(seconds=delay)
+        await claims.record(
+            claim, Outcome(EmailStatus.QUEUED, scheduled_at=later, last_error=reason)
+        )
         # Run again after the delay (no jitter: a refusing server sees a predictable, growing
         # pause); should the queue give up first, the dispatcher finds the QUEUED row.
         retry_in(delay)
         if _secret_values(row):  # saq keeps and logs the error: only its redacted text
             raise DeliveryError(reason) from None
         raise
-    await _finish(sessions, row, status=EmailStatus.SENT, sent_at=now_utc(), links=links,
-                  last_error=None, **_spent(row))  # fmt: skip
+    sent = Outcome(EmailStatus.SENT, sent_at=now_utc(), links=links, context=_spent(row))
+    await claims.record(claim, sent)
     return "sent"

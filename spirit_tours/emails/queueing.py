@@ -57,6 +57,13 @@ class Priority(StrEnum):
 
 
 EmailQueues = Mapping[Priority, Queue]
+_RANKS = {priority.value: rank for rank, priority in enumerate(Priority)}
+
+
+def lane_rank(priority: str) -> int:
+    """0 for HIGH up to 3 for BULK: who goes first when lanes wait for the same thing (a free
+    SMTP connection)."""
+    return _RANKS.get(priority, len(_RANKS))
 
 
 def queue_name(priority: Priority) -> str:

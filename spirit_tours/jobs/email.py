@@ -22,7 +22,7 @@ from spirit_tours.emails.queueing import (
     queue_name,
     stranded,
 )
-from spirit_tours.jobs.queue import JobQueue
+from spirit_tours.jobs.lean_queue import LeanJobQueue
 from spirit_tours.persistence.database import SessionFactory
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ CONCURRENCY = {Priority.HIGH: 4, Priority.NORMAL: 4, Priority.LOW: 2, Priority.B
 def email_queues(redis_url: str, *, client: Redis | None = None) -> dict[Priority, Queue]:
     """The priority queues, on ``client`` (with the server's timeouts) or a client of their own."""
     redis = client or Redis.from_url(redis_url)
-    return {priority: JobQueue(redis, name=queue_name(priority)) for priority in Priority}
+    return {priority: LeanJobQueue(redis, name=queue_name(priority)) for priority in Priority}
 
 
 async def send_email(ctx: dict[str, Any], *, message_id: str) -> str:
@@ -48,7 +48,7 @@ async def send_email(ctx: dict[str, Any], *, message_id: str) -> str:
     # The lease ends before saq would sweep this job as stuck, and the send before the lease.
     lease = max(float(job.timeout or 60) - 1.0, 1.0)
     return await deliver(
-        ctx["sessions"],
+        ctx["claims"],
         ctx["composer"],
         ctx["transport"],
         uuid.UUID(message_id),

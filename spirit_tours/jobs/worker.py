@@ -13,9 +13,11 @@ from typing import Any, ClassVar
 from saq import CronJob, Worker
 
 from spirit_tours.config import Environment, Settings
+from spirit_tours.emails.claims import ClaimBook
 from spirit_tours.emails.compose import Composer, message_id_domain
 from spirit_tours.emails.delivery import DeliveryPolicy
 from spirit_tours.emails.links import LinkSigner
+from spirit_tours.emails.smtp_pool import PoolLimits
 from spirit_tours.emails.transport import Transport, transport_for
 from spirit_tours.emails.triggers import FrontEnd
 from spirit_tours.jobs.bookings import payment_reminders
@@ -50,6 +52,15 @@ MAINTENANCE_JOBS = [
     CronJob(expire_quotations, cron="35 * * * *"),
     CronJob(birthday_mail, cron="0 9 * * *"),
 ]
+
+
+def smtp_limits(settings: Settings) -> PoolLimits:
+    """The SMTP pool's bounds, from ``SPIRIT_SMTP_…``."""
+    return PoolLimits(
+        size=settings.smtp_pool_size,
+        max_messages=settings.smtp_max_messages_per_connection,
+        idle_seconds=settings.smtp_idle_seconds,
+    )
 
 
 class _Worker(Worker):  # type: ignore[misc]  # saq.Worker is untyped here
@@ -87,12 +98,13 @@ class JobRunner:
         production = settings.env == Environment.PRODUCTION
         # First: a production worker without SMTP refuses before it opens anything.
         self.transport = transport or transport_for(
-            smtp, Path(settings.data_dir), allow_outbox=not production
+            smtp, Path(settings.data_dir), allow_outbox=not production, limits=smtp_limits(settings)
         )
         self.engine = create_engine(
             database_url, pool_size=concurrency + 16, keyring=settings.keyring()
         )
         self.sessions = create_session_factory(self.engine)
+        self.claims = ClaimBook(self.engine)
         # Commands give up after the read timeout; the workers block on BLMOVE for less.
         self.redis = redis_client(redis_url, settings)
         self.maintenance = JobQueue(self.redis, name=MAINTENANCE_QUEUE)
@@ -106,6 +118,7 @@ class JobRunner:
             log.warning("SPIRIT_SMTP_URL is not set: e-mail goes to %s/outbox", settings.data_dir)
         self._shared: dict[str, Any] = {
             "sessions": self.sessions,
+            "claims": self.claims,
             "settings": settings,
             "payments": PaymentProviders.from_settings(settings),
             "email_queues": self.email_queues,
@@ -187,6 +200,10 @@ class JobRunner:
                 log.warning("worker stop: %s", result)
         await stop_tasks(self._tasks)
         self._tasks = []
+        try:
+            await self.transport.close()
+        except Exception as error:
+            log.debug("transport close: %s", error)
         for queue in {self.maintenance, *self.email_queues.values()}:
             try:
                 await queue.disconnect()
