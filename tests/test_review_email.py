@@ -158,3 +158,17 @@ def test_the_attribute_escape_cache_stays_bounded() -> None:
     info = mjml_compiler._attribute_char.cache_info()
     assert info.maxsize is not None
     assert info.currsize <= info.maxsize
+
+
+@pytest.mark.parametrize("char", ["\ufffe", "\uffff"])
+def test_a_value_mrml_refuses_fails_on_the_fast_route_too(char: str) -> None:
+    """FAILS on int: mrml refuses U+FFFE and U+FFFF (the standard route raises ValueError), but
+    ``stencil.REFUSED_BY_MJML`` lists only C0 controls, so the fast route renders the message
+    anyway (in a text slot; in an attribute slot ``attribute_escape``'s probe raises)."""
+    context = {key: BASE[key] for key in TEMPLATES["welcome"].required} | {"name": f"A{char}"}
+    with pytest.raises(ValueError, match="parse"):
+        standard_message("welcome", "en", context, to="a@x.test", sender=SENDER,
+                         date="x", message_id="<x@x.test>", marketing=False)  # fmt: skip
+    with pytest.raises(ValueError, match="parse"):
+        render("welcome", "en", context, to="a@x.test", sender=SENDER,
+               message_id_domain="spirit.test")  # fmt: skip
