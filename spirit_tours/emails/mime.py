@@ -22,6 +22,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email import quoprimime
+from email.header import Header
 from email.headerregistry import BaseHeader
 from email.message import EmailMessage, Message
 from functools import lru_cache
@@ -46,6 +47,7 @@ _SIMPLE_MESSAGE_ID = re.compile(rf"<{_ADDR_SPEC}>")
 _RFC2045_WORD = r"[A-Za-z0-9!#$&^_.+-]+"
 _MIME_TYPE = re.compile(rf"{_RFC2045_WORD}/{_RFC2045_WORD}")
 _SIMPLE_FILENAME = re.compile(r"[A-Za-z0-9._-]+")
+_LINE_BREAK = re.compile(r"[\r\n]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,8 @@ def _header(name: str, value: str, simple: re.Pattern[str]) -> str:
 @lru_cache(maxsize=1024)
 def _folded(name: str, value: str) -> str:
     header: BaseHeader = MAIL_POLICY.header_store_parse(name, value)[1]  # line breaks: ValueError
+    if _LINE_BREAK.search(str(header)):  # an encoded word of CR LF, decoded by the parser
+        raise ValueError("Header values may not contain linefeed or carriage return characters")
     folded = header.fold(policy=MAIL_POLICY)
     lines = folded.splitlines()
     if not folded.isascii() or any(len(line) > MAX_LINE for line in lines):
@@ -73,6 +77,28 @@ def _folded(name: str, value: str) -> str:
     if not lines[0][len(name) + 1 :].strip():  # folded right after the colon
         return PrefoldedHeader(name, str(header), tuple(lines))
     raw: str = MAIL_POLICY.header_source_parse(folded.splitlines(keepends=True))[1]
+    return raw
+
+
+def _subject(value: str) -> str:
+    """The subject as stored. Text holding ``=?`` is sent as encoded words of its own, which
+    decode to exactly that text: given to the standard parser, a value such as a client's
+    destination ``=?utf-8?q?=0D=0ABcc:…?=`` would be decoded as an encoded word, and Python
+    before 3.11.10 writes the CR LF it decodes raw (a forged header, a forged body)."""
+    if "=?" not in value:
+        return _header("Subject", value, _PLAIN)
+    return _literal_words("Subject", value)
+
+
+@lru_cache(maxsize=1024)
+def _literal_words(name: str, value: str) -> str:
+    if _LINE_BREAK.search(value):
+        raise ValueError("Header values may not contain linefeed or carriage return characters")
+    encoded = Header(value, "utf-8", maxlinelen=MAX_LINE, header_name=name).encode(linesep="\n")
+    lines = f"{name}: {encoded}\n".splitlines(keepends=True)
+    raw: str = MAIL_POLICY.header_source_parse(lines)[1]
+    if str(MAIL_POLICY.header_fetch_parse(name, raw)) != value:  # reads back exactly, or refused
+        raise ValueError(f"The {name} header cannot carry {value!r} exactly.")
     return raw
 
 
@@ -204,7 +230,7 @@ def assemble(
     """Text and HTML alternatives (then attachments), with RFC 8058 list headers when an
     unsubscribe URL is given; header values must not contain line breaks (ValueError)."""
     message = EmailMessage(policy=MAIL_POLICY)
-    message.set_raw("Subject", _header("Subject", subject, _PLAIN))
+    message.set_raw("Subject", _subject(subject))
     message.set_raw("From", _sender(sender))
     message.set_raw("To", _header("To", to, _SIMPLE_ADDRESS))
     message.set_raw("Date", _header("Date", date, _PLAIN))

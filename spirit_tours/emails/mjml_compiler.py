@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import lru_cache
 
 from mjml import mjml2html
 
@@ -38,7 +38,7 @@ def attribute_escape(value: str) -> str:
     return "".join(map(_attribute_char, value))
 
 
-@cache
+@lru_cache(maxsize=4096)  # bounded: each new character a hostile value brings is one compile
 def _attribute_char(char: str) -> str:
     if _PLAIN_IN_ATTRIBUTE.fullmatch(char):
         return char

@@ -35,7 +35,7 @@ _BARE_AMPERSAND = re.compile(r"&(?!#[0-9]+;|#[xX][0-9a-fA-F]+;|[A-Za-z][A-Za-z0-
 _BREAKS = "\t\n\r\f\v\x1c\x1d\x1e\x85\u2028\u2029 "
 _PLAIN_TEXT_VALUE = re.compile(f"[^{_BREAKS}]+(?: [^{_BREAKS}]+)*")
 # Characters mrml refuses to parse: such a value fails in compile_mjml, as it always did.
-REFUSED_BY_MJML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+REFUSED_BY_MJML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 @dataclass(frozen=True, slots=True)

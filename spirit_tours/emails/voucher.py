@@ -34,6 +34,7 @@ VOUCHER_MSGIDS: tuple[str, ...] = (
 _REQUIRED = ("name", "reference", "destination", "start_date", "end_date", "booking_url")
 _ENCODING = "cp1252"  # core fonts are WinAnsiEncoding: latin-1 plus euro sign, dashes, quotes
 _UNSAFE_IN_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
+_MULTI_CELL_SPECIAL = re.compile("[\n\r\xa0\xad]")
 _SPACES = str.maketrans({"\u202f": "\xa0", "\u2009": " ", "\u2007": " "})  # CLDR's thin spaces
 
 
@@ -45,9 +46,11 @@ def _text(value: str) -> str:
 def _paragraph(pdf: FPDF, height: float, text: str, *, new_x: XPos, link: str = "") -> None:
     """Left-aligned text to the right margin, wrapped when it does not fit. A line that fits is
     written with ``cell``, which draws exactly what ``multi_cell`` draws for one line without
-    its line breaker (measured: two thirds of the voucher's time, quadratic in the length)."""
+    its line breaker (measured: two thirds of the voucher's time, quadratic in the length).
+    Not for text with characters ``multi_cell`` treats specially (a soft hyphen hidden, a lone
+    carriage return dropped, a no-break space drawn as a space): those take ``multi_cell``."""
     room = pdf.w - pdf.r_margin - pdf.x - 2 * pdf.c_margin
-    if "\n" not in text and pdf.get_string_width(text) <= room:
+    if not _MULTI_CELL_SPECIAL.search(text) and pdf.get_string_width(text) <= room:
         pdf.cell(0, height, text, align="L", link=link, new_x=new_x, new_y=YPos.NEXT)
     else:
         pdf.multi_cell(0, height, text, align="L", link=link, new_x=new_x, new_y=YPos.NEXT)

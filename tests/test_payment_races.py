@@ -1,4 +1,4 @@
-"""Review of the faster payment path (issue 16): exactly-once credit when duplicate deliveries
+"""The payment path under races: exactly-once credit when duplicate deliveries
 race the first one (the fast DUPLICATE path runs without the payment's lock), and the
 idempotency key's semantics when requests with one key race on different bookings or inputs."""
 

@@ -1,5 +1,5 @@
-"""Review of the voucher's ``cell`` shortcut (issue 16): a line that fits is drawn with ``cell``,
-claimed to be byte for byte what ``multi_cell`` draws. ``multi_cell`` hides soft hyphens, drops
+"""The voucher's ``cell`` shortcut: a line that fits is drawn with ``cell``, which must be byte
+for byte what ``multi_cell`` draws. ``multi_cell`` hides soft hyphens, drops
 carriage returns and turns no-break spaces into spaces; ``cell`` writes them as they are. All
 three survive ``voucher._text`` (cp1252 has them) and reach the voucher from a booking's name,
 destination or reference."""
@@ -36,13 +36,13 @@ def _page(text: str, *, fast: bool) -> bytes:
     "text", ["Machu\xadPicchu", "Ana\rPérez", "Hotel\xa0Sol", "  two  blanks  ", "tab\there"]
 )
 def test_a_short_line_draws_what_multi_cell_draws(text: str) -> None:
-    """FAILS on int for the soft hyphen, the carriage return and the no-break space."""
+    """Including a soft hyphen, a carriage return and a no-break space, which ``cell`` would
+    draw as they are."""
     assert _page(text, fast=True) == _page(text, fast=False)
 
 
 def test_a_soft_hyphen_in_the_destination_is_not_printed() -> None:
-    """FAILS on int: the voucher draws the soft hyphen (a visible "-" in Helvetica), where
-    ``multi_cell`` printed "MachuPicchu" as before."""
+    """A soft hyphen is hidden as ``multi_cell`` hides it, never a visible "-"."""
     voucher = booking_voucher(CONTEXT | {"destination": "Machu\xadPicchu"}, "en")
     text = PdfReader(io.BytesIO(voucher.content)).pages[0].extract_text()
     assert "\xad" not in text

@@ -1,4 +1,4 @@
-"""Review of the fast e-mail route (issue 16): hostile values in every field give what the
+"""E-mail rendering (stencil and assembly) under hostile values: every field gives what the
 standard route gives (tests/email_standard_route.py), nothing of one message reaches the next
 through the per-process caches, links are tracked for their own message, and the caches a
 hostile value can grow stay bounded."""
@@ -74,7 +74,15 @@ def test_hostile_values_give_the_standard_routes_message(
     to = RECIPIENTS[hash(variant) % len(RECIPIENTS)]
     ours, theirs, our_targets, their_targets = _messages(template, locale, context, to)
     assert our_targets == their_targets
-    assert _shape(_parsed(ours)) == _shape(_parsed(theirs))
+    if "=?" in HOSTILE[variant]:
+        # The standard route decodes what looks like an encoded word (and so lets an encoded
+        # CR LF through: test_an_encoded_word_in_a_value_cannot_inject_headers_or_a_body);
+        # ours sends the subject's text as it was given. Everything else is the same.
+        subject = str(_parsed(ours)["Subject"])
+        assert "=?" not in subject or HOSTILE[variant] in subject
+        assert _without_subject(_shape(_parsed(ours))) == _without_subject(_shape(_parsed(theirs)))
+    else:
+        assert _shape(_parsed(ours)) == _shape(_parsed(theirs))
     wire = ours.as_bytes(policy=email.policy.SMTP)
     head, _, _body = wire.partition(b"\r\n\r\n")
     assert head.isascii()
@@ -84,6 +92,12 @@ def test_hostile_values_give_the_standard_routes_message(
     assert len(list(parsed.iter_parts())) == 2  # the boundary in a value made no new part
     assert parsed["Subject"] is not None
     assert "\n" not in str(parsed["Subject"])
+
+
+def _without_subject(shape: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
+    first = list(shape[0])
+    first[2] = [(name, value) for name, value in first[2] if name != "Subject"]  # type: ignore[attr-defined]
+    return [tuple(first), *shape[1:]]
 
 
 @pytest.mark.parametrize("breaker", ["\r", "\n", "\r\n", "\u2028", "\x85", "\x1c"])
@@ -125,28 +139,28 @@ def test_nothing_of_one_message_reaches_the_next_and_links_are_signed_for_their_
 INJECTION = "=?utf-8?q?=0D=0ABcc:_evil@x.test=0D=0A=0D=0A<b>Pay_to_IBAN_XX00</b>?="
 
 
-@pytest.mark.parametrize("route", ["fast", "standard"])
-def test_an_encoded_word_in_a_value_cannot_inject_headers_or_a_body(route: str) -> None:
-    """FAILS on int, both routes (pre-existing; the fast route keeps it): a value that is an
-    RFC 2047 encoded word of CR LF reaches the Subject, which ``mime._header`` sends to the
-    standard parser and folder (it has "=?"); Python 3.11.7 decodes the word and writes the
-    CR LF raw (no ``verify_generated_headers`` before 3.11.10, CVE-2024-6923). A client's
-    quotation destination (any text up to 200 characters) is the Subject of the hotel
-    invitation mailed to hotels: here it adds a Bcc header and replaces the whole body."""
+def test_an_encoded_word_in_a_value_cannot_inject_headers_or_a_body() -> None:
+    """A value that is an RFC 2047 encoded word of CR LF reaches the Subject: a client's
+    quotation destination (any text up to 200 characters) is the Subject of the invitation
+    mailed to hotels. Handed to the standard parser it is decoded, and Python before 3.11.10
+    writes the decoded CR LF raw (CVE-2024-6923): a Bcc header and a forged body. It must go
+    out as text that reads back exactly as the client typed it."""
     context = {key: BASE[key] for key in TEMPLATES["hotel_invitation"].required}
     context["destination"] = INJECTION
-    ours, theirs, _, _ = _messages("hotel_invitation", "en", context, "hotel@x.test")
-    message = ours if route == "fast" else theirs
+    message = render("hotel_invitation", "en", context, to="hotel@x.test", sender=SENDER,
+                     message_id_domain="spirit.test")  # fmt: skip
     wire = message.as_bytes(policy=email.policy.SMTP)
     head = wire.partition(b"\r\n\r\n")[0]
     assert not any(line.lower().startswith(b"bcc:") for line in head.split(b"\r\n")), head
+    assert all(len(line) <= 78 for line in head.split(b"\r\n"))
     parsed = _parsed(message)
     assert parsed.get_content_type() == "multipart/alternative"
     assert "Pay to IBAN" not in str(parsed.get_payload())[:200]
+    assert INJECTION in parsed["Subject"]
 
 
 def test_the_attribute_escape_cache_stays_bounded() -> None:
-    """FAILS on int: ``mjml_compiler._attribute_char`` is an unbounded ``functools.cache`` keyed
+    """``mjml_compiler._attribute_char`` must be a bounded cache: it is keyed
     by every distinct non-ASCII character a value brings into an attribute slot (a client's
     name in birthday's aria-label, a destination in hotel_invitation's and survey's, a
     headline, a reference): each new character costs one mrml compile and stays in memory for
@@ -162,9 +176,8 @@ def test_the_attribute_escape_cache_stays_bounded() -> None:
 
 @pytest.mark.parametrize("char", ["\ufffe", "\uffff"])
 def test_a_value_mrml_refuses_fails_on_the_fast_route_too(char: str) -> None:
-    """FAILS on int: mrml refuses U+FFFE and U+FFFF (the standard route raises ValueError), but
-    ``stencil.REFUSED_BY_MJML`` lists only C0 controls, so the fast route renders the message
-    anyway (in a text slot; in an attribute slot ``attribute_escape``'s probe raises)."""
+    """mrml refuses U+FFFE and U+FFFF (the standard route raises ValueError): the stencil route
+    must refuse them too (``stencil.REFUSED_BY_MJML``), not render them in a text slot."""
     context = {key: BASE[key] for key in TEMPLATES["welcome"].required} | {"name": f"A{char}"}
     with pytest.raises(ValueError, match="parse"):
         standard_message("welcome", "en", context, to="a@x.test", sender=SENDER,
