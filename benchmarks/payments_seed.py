@@ -18,6 +18,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from benchmarks.keys import KEYRING
+from benchmarks.payments_checks import PAYER_DOMAIN
 from spirit_tours.auth.passwords import hash_password
 from spirit_tours.auth.tokens import TokenService
 from spirit_tours.config import Settings
@@ -31,7 +32,6 @@ from spirit_tours.persistence.database import create_engine, create_session_fact
 from spirit_tours.persistence.migrate import migrate
 from spirit_tours.persistence.quotations import Quotation
 
-PAYER_DOMAIN = "payers.bench.example"
 TOKEN_TTL_SECONDS = 24 * 3600
 _BATCH = 1000
 _LOCALES = (Locale.ES, Locale.EN, Locale.PT)
