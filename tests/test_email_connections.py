@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import email.policy
+import threading
 import time
 import uuid
 from email.message import EmailMessage
@@ -185,20 +186,22 @@ async def test_a_high_message_gets_the_next_free_connection_before_waiting_bulk_
     smtp: tuple[Inbox, int],
 ) -> None:
     inbox, port = smtp
-    inbox.data_delay = 0.2
+    inbox.stall = threading.Event()  # the first message holds the only connection until set
+    inbox.accept_after_stall = True
     transport = SmtpTransport(
         f"smtp://127.0.0.1:{port}", limits=PoolLimits(size=1, max_messages=100, idle_seconds=30)
     )
     try:
         first = asyncio.create_task(transport.send(_newsletter("bulk0@example.com"), rank=3))
-        await until(lambda: transport.pool.open_connections == 1, 10, "the first send")
-        await asyncio.sleep(0.05)  # the bulk ones queue up behind the first...
+        await until(lambda: inbox.stalled == 1, 10, "the first message's DATA")
         bulk = [
             asyncio.create_task(transport.send(_newsletter(f"bulk{n}@example.com"), rank=3))
             for n in range(1, 4)
         ]
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)  # the bulk ones queue up behind the first...
         high = asyncio.create_task(transport.send(_newsletter("ana@example.com"), rank=0))
+        await asyncio.sleep(0.05)
+        inbox.stall.set()
         await asyncio.gather(first, *bulk, high)  # ...the HIGH one, last to come, goes next
     finally:
         await transport.close()
