@@ -195,7 +195,11 @@ async def _claim(
                  booking_id=str(booking.id), amount=str(amount),
                  method=order.method.value)  # fmt: skip
     payer = await session.get_one(User, viewer.user_id)
-    request = _request(inserted, order, booking, payer, amount)
+    # The values _insert just stored, without reading them back.
+    request = _request(inserted, booking, payer, order, amount=amount,
+                       currency=booking.currency, method=order.method,
+                       country=order.country.upper() if order.country else None,
+                       return_url=order.return_url, installments=order.installments)  # fmt: skip
     return _Claim(inserted, True, lapsed, request)
 
 
@@ -318,26 +322,36 @@ async def _await_outcome(
 
 
 def _request(
-    payment_id: uuid.UUID, order: PaymentOrder, booking: Booking, payer: User, amount: Decimal
+    payment_id: uuid.UUID,
+    booking: Booking,
+    payer: User,
+    order: PaymentOrder,
+    *,
+    amount: Decimal,
+    currency: str,
+    method: PaymentMethod,
+    country: str | None,
+    return_url: str,
+    installments: int | None,
 ) -> PaymentRequest:
-    """What the providers are asked: the stored payment's values (``_insert`` wrote them from
-    the same order and booking), the payer's name and e-mail."""
+    """What the providers are asked for one payment: its stored values, the payer's name and
+    e-mail, and what the order carries but the payment does not keep (document, IP, bank)."""
     return PaymentRequest(
         payment_id=payment_id,
         description=f"Spirit Tours {booking.reference}: {booking.destination}",
         amount=amount,
-        currency=booking.currency,
-        method=order.method,
+        currency=currency,
+        method=method,
         payer=Payer(
             email=payer.email,
             full_name=payer.full_name,
-            country=order.country.upper() if order.country else None,
+            country=country,
             document=order.document,
             ip_address=order.ip_address,
         ),
-        return_url=order.return_url,
+        return_url=return_url,
         idempotency_key=f"spirit-{payment_id}",
-        installments=order.installments,
+        installments=installments,
         bank_code=order.bank_code,
     )
 
@@ -350,24 +364,10 @@ async def _request_for(
         payment = await session.get_one(Payment, payment_id)
         booking = await session.get_one(Booking, payment.booking_id)
         payer = await session.get_one(User, payment.payer_user_id)
-    return PaymentRequest(
-        payment_id=payment.id,
-        description=f"Spirit Tours {booking.reference}: {booking.destination}",
-        amount=payment.amount,
-        currency=payment.currency,
-        method=payment.method,
-        payer=Payer(
-            email=payer.email,
-            full_name=payer.full_name,
-            country=payment.payer_country,
-            document=order.document,
-            ip_address=order.ip_address,
-        ),
-        return_url=payment.return_url,
-        idempotency_key=f"spirit-{payment.id}",
-        installments=payment.installments,
-        bank_code=order.bank_code,
-    )
+    return _request(payment.id, booking, payer, order, amount=payment.amount,
+                    currency=payment.currency, method=payment.method,
+                    country=payment.payer_country, return_url=payment.return_url,
+                    installments=payment.installments)  # fmt: skip
 
 
 async def _try(
