@@ -149,14 +149,13 @@ def render(
         markup, text = (tracker.instrument(body) if tracker else body), html_to_text(body)
     else:
         markup, text = layout.fill(values, tracker)
-    pieces = _subject_pieces(template, locale)
+
+    def subject_value(key: str) -> str:  # formatted once already when the body shows it
+        return header_text(values[key]) if key in values else filler.value(key)
+
+    pieces = _subject_pieces(template, locale)  # text, key, text, key, …, text
     subject = "".join(
-        piece
-        if index % 2 == 0
-        else header_text(values[piece])
-        if piece in values
-        else filler.value(piece)
-        for index, piece in enumerate(pieces)
+        subject_value(piece) if index % 2 else piece for index, piece in enumerate(pieces)
     )
     return assemble(
         subject=subject,
