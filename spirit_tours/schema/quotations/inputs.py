@@ -14,23 +14,38 @@ from spirit_tours.resolvers.quotations.offers import OfferTerms
 from spirit_tours.schema import enums  # noqa: F401 - registers the GraphQL enums
 
 
-@strawberry.input
+@strawberry.input(description="A number of rooms of one type; entries of one type are added up.")
 class RoomNeedInput:
-    type: RoomType
-    count: int
+    type: RoomType = strawberry.field(description="The kind of room.")
+    count: int = strawberry.field(description="How many rooms of this type, at least 1.")
 
 
-@strawberry.input
+@strawberry.input(description="A trip to ask hotels to bid for.")
 class CreateQuotationInput:
-    destination: str
-    start_date: date
-    end_date: date
-    travellers: int
-    rooms: list[RoomNeedInput]
+    destination: str = strawberry.field(
+        description="Where the trip goes, free text of 1 to 200 characters."
+    )
+    start_date: date = strawberry.field(
+        description="First day of the trip (ISO 8601 date), after today."
+    )
+    end_date: date = strawberry.field(
+        description="Last day of the trip (ISO 8601 date), not before startDate."
+    )
+    travellers: int = strawberry.field(description="How many people travel, 1 to 500.")
+    rooms: list[RoomNeedInput] = strawberry.field(
+        description="The rooms needed: at least one, at most 300 in all."
+    )
     currency: str = strawberry.field(description="ISO 4217 code; offers must use it.")
-    offer_deadline: datetime = strawberry.field(description="Hotels bid until then (with zone).")
-    extra_services: list[ExtraService] = strawberry.field(default_factory=list)
-    notes: str = ""
+    offer_deadline: datetime = strawberry.field(
+        description="Hotels bid until this instant: ISO 8601 with a time zone, in the future "
+        "and no later than the trip's start."
+    )
+    extra_services: list[ExtraService] = strawberry.field(
+        default_factory=list, description="Services wanted besides the rooms; default none."
+    )
+    notes: str = strawberry.field(
+        default="", description="Free-text notes for the operator and the hotels."
+    )
     idempotency_key: str | None = strawberry.field(
         default=None,
         description="One per quotation the client means to create (e.g. a UUID): a retry "
@@ -53,18 +68,39 @@ class CreateQuotationInput:
 
 @strawberry.input(description="Only the fields given change.")
 class UpdateQuotationInput:
-    quotation_id: strawberry.ID
-    destination: str | None = strawberry.UNSET
-    start_date: date | None = strawberry.UNSET
-    end_date: date | None = strawberry.UNSET
-    travellers: int | None = strawberry.UNSET
-    rooms: list[RoomNeedInput] | None = strawberry.UNSET
-    extra_services: list[ExtraService] | None = strawberry.UNSET
-    notes: str | None = strawberry.UNSET
-    currency: str | None = strawberry.UNSET
-    offer_deadline: datetime | None = strawberry.UNSET
+    quotation_id: strawberry.ID = strawberry.field(
+        description="The quotation to change: a DRAFT (owner or ADMIN), or an OPEN one (ADMIN: "
+        "offerDeadline, notes and competitorPrices only)."
+    )
+    destination: str | None = strawberry.field(
+        default=strawberry.UNSET, description="New destination, 1 to 200 characters."
+    )
+    start_date: date | None = strawberry.field(
+        default=strawberry.UNSET, description="New first day (ISO 8601 date), after today."
+    )
+    end_date: date | None = strawberry.field(
+        default=strawberry.UNSET, description="New last day (ISO 8601 date), not before the start."
+    )
+    travellers: int | None = strawberry.field(
+        default=strawberry.UNSET, description="New number of travellers, 1 to 500."
+    )
+    rooms: list[RoomNeedInput] | None = strawberry.field(
+        default=strawberry.UNSET, description="The rooms needed, replacing the current ones."
+    )
+    extra_services: list[ExtraService] | None = strawberry.field(
+        default=strawberry.UNSET, description="The extra services, replacing the current ones."
+    )
+    notes: str | None = strawberry.field(default=strawberry.UNSET, description="New notes.")
+    currency: str | None = strawberry.field(
+        default=strawberry.UNSET, description="New ISO 4217 currency code."
+    )
+    offer_deadline: datetime | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="New deadline for offers: ISO 8601 with a time zone, in the future.",
+    )
     competitor_prices: CompetitorPrices | None = strawberry.field(
-        default=strawberry.UNSET, description="Operator only."
+        default=strawberry.UNSET,
+        description="What invited hotels see of competing offers; operator only.",
     )
 
     def to_request(self) -> QuotationRequest:
@@ -78,34 +114,55 @@ class UpdateQuotationInput:
         return QuotationRequest(**given, provided=set(given))
 
 
-@strawberry.input
+@strawberry.input(description="Hotels to invite to bid; the quotation opens for offers.")
 class InviteHotelsInput:
-    quotation_id: strawberry.ID
-    hotel_ids: list[strawberry.ID]
+    quotation_id: strawberry.ID = strawberry.field(
+        description="The quotation, DRAFT or OPEN, by its id."
+    )
+    hotel_ids: list[strawberry.ID] = strawberry.field(
+        description="The hotels to invite, at least one; at most 52 per quotation in all."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A hotel whose invitation is taken back.")
 class RemoveInvitationInput:
-    quotation_id: strawberry.ID
-    hotel_id: strawberry.ID
+    quotation_id: strawberry.ID = strawberry.field(description="The quotation, by its id.")
+    hotel_id: strawberry.ID = strawberry.field(
+        description="The invited hotel, which must not have made an offer yet."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A hotel declining to bid.")
 class DeclineInvitationInput:
-    quotation_id: strawberry.ID
+    quotation_id: strawberry.ID = strawberry.field(
+        description="The OPEN quotation your hotel is invited to."
+    )
     hotel_id: strawberry.ID | None = strawberry.field(
         default=None, description="Needed only when several of your hotels are invited."
     )
-    reason: str = ""
+    reason: str = strawberry.field(
+        default="", description="Why the hotel declines; shown to the operator and the owner."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A hotel's offer for an OPEN quotation it is invited to.")
 class SubmitOfferInput:
-    quotation_id: strawberry.ID
-    net_price: Decimal
-    currency: str
-    valid_until: date
-    notes: str = ""
+    quotation_id: strawberry.ID = strawberry.field(
+        description="The OPEN quotation your hotel is invited to."
+    )
+    net_price: Decimal = strawberry.field(
+        description="What the hotel asks for the rooms, an exact decimal string greater than "
+        "zero with no more decimals than the currency has."
+    )
+    currency: str = strawberry.field(description="ISO 4217 code; must be the quotation's currency.")
+    valid_until: date = strawberry.field(
+        description="Last day the hotel holds the price (ISO 8601 date), today or later."
+    )
+    notes: str = strawberry.field(
+        default="",
+        description="Notes for the operator and the owner, at most 4,000 characters; never "
+        "shown to competing hotels.",
+    )
     hotel_id: strawberry.ID | None = strawberry.field(
         default=None, description="Needed only when several of your hotels are invited."
     )
@@ -116,35 +173,57 @@ class SubmitOfferInput:
 
 @strawberry.input(description="Only the fields given change.")
 class ReviseOfferInput:
-    offer_id: strawberry.ID
-    net_price: Decimal | None = None
-    currency: str | None = None
-    valid_until: date | None = None
-    notes: str | None = None
+    offer_id: strawberry.ID = strawberry.field(
+        description="Your hotel's ACTIVE offer, while its quotation is OPEN."
+    )
+    net_price: Decimal | None = strawberry.field(
+        default=None, description="New net price, an exact decimal string greater than zero."
+    )
+    currency: str | None = strawberry.field(
+        default=None, description="ISO 4217 code; if given, must be the quotation's currency."
+    )
+    valid_until: date | None = strawberry.field(
+        default=None, description="New last day of validity (ISO 8601 date), today or later."
+    )
+    notes: str | None = strawberry.field(
+        default=None, description="New notes, at most 4,000 characters."
+    )
 
     def terms(self) -> OfferTerms:
         return OfferTerms(self.net_price, self.currency, self.valid_until, self.notes)
 
 
-@strawberry.input
+@strawberry.input(description="An offer to act on.")
 class OfferRefInput:
-    offer_id: strawberry.ID
+    offer_id: strawberry.ID = strawberry.field(description="Your hotel's offer, by its id.")
 
 
-@strawberry.input
+@strawberry.input(description="A quotation to act on, with an optional reason.")
 class QuotationRefInput:
-    quotation_id: strawberry.ID
-    reason: str = ""
+    quotation_id: strawberry.ID = strawberry.field(description="The quotation, by its id.")
+    reason: str = strawberry.field(
+        default="",
+        description="Why, in free text, kept in the audit log; closeQuotation ignores it.",
+    )
 
 
-@strawberry.input
+@strawberry.input(description="The offer the operator proposes to the owner, and its markup.")
 class ProposeOfferInput:
-    quotation_id: strawberry.ID
-    offer_id: strawberry.ID
-    markup_percent: Decimal = strawberry.field(description="e.g. 12.5 for 12.5 %")
+    quotation_id: strawberry.ID = strawberry.field(description="The CLOSED quotation, by its id.")
+    offer_id: strawberry.ID = strawberry.field(
+        description="One of its ACTIVE offers that has not expired."
+    )
+    markup_percent: Decimal = strawberry.field(
+        description="The operator's markup on the net price, in percent with at most two "
+        'decimals, 0 to 300: e.g. "12.5" for 12.5 %.'
+    )
 
 
-@strawberry.input
+@strawberry.input(description="Narrows a list of quotations; every condition given must hold.")
 class QuotationFilter:
-    statuses: list[QuotationStatus] | None = None
-    destination: str | None = strawberry.field(default=None, description="Contains, any case.")
+    statuses: list[QuotationStatus] | None = strawberry.field(
+        default=None, description="Only quotations in one of these states; null: any."
+    )
+    destination: str | None = strawberry.field(
+        default=None, description="Only destinations containing this text, in any case."
+    )

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from spirit_tours.context import Context
@@ -27,15 +29,19 @@ from spirit_tours.schema.quotations.types import Offer, Quotation, present
 Info = strawberry.Info[Context, None]
 
 
-@strawberry.type
+@strawberry.type(description="The quotation after the mutation, as the viewer may now see it.")
 class QuotationPayload:
-    quotation: Quotation
+    quotation: Quotation = strawberry.field(
+        description="The quotation as changed, under the viewer's price-privacy rules."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The offer after the mutation, with its quotation.")
 class OfferPayload:
-    offer: Offer
-    quotation: Quotation
+    offer: Offer = strawberry.field(description="The offer as changed, as its hotel sees it.")
+    quotation: Quotation = strawberry.field(
+        description="Its quotation, as the offering hotel sees it."
+    )
 
 
 async def _quotation_payload(info: Info, row: models.Quotation) -> QuotationPayload:
@@ -55,7 +61,13 @@ class QuotationMutations:
     @strawberry.mutation(
         permission_classes=[IsAuthenticated], description="AGENCY or CLIENT asks for a quotation."
     )
-    async def create_quotation(self, info: Info, input: CreateQuotationInput) -> QuotationPayload:
+    async def create_quotation(
+        self,
+        info: Info,
+        input: Annotated[
+            CreateQuotationInput, strawberry.argument(description="What to ask the hotels for.")
+        ],
+    ) -> QuotationPayload:
         viewer = info.context.require_viewer()
         async with info.context.transaction() as session:
             row = await lifecycle.create_quotation(
@@ -63,8 +75,19 @@ class QuotationMutations:
             )
         return await _quotation_payload(info, row)
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated])
-    async def update_quotation(self, info: Info, input: UpdateQuotationInput) -> QuotationPayload:
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="The owner or ADMIN edits a DRAFT; while it is OPEN, ADMIN may still move "
+        "the deadline, edit the notes and set competitorPrices.",
+    )
+    async def update_quotation(
+        self,
+        info: Info,
+        input: Annotated[
+            UpdateQuotationInput,
+            strawberry.argument(description="The quotation and the fields to change."),
+        ],
+    ) -> QuotationPayload:
         viewer = info.context.require_viewer()
         quotation_id = parse_id(input.quotation_id, "quotationId")
         async with info.context.transaction() as session:
@@ -74,7 +97,14 @@ class QuotationMutations:
         return await _quotation_payload(info, row)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated], description="ADMIN only.")
-    async def invite_hotels(self, info: Info, input: InviteHotelsInput) -> QuotationPayload:
+    async def invite_hotels(
+        self,
+        info: Info,
+        input: Annotated[
+            InviteHotelsInput,
+            strawberry.argument(description="The quotation and the hotels to invite."),
+        ],
+    ) -> QuotationPayload:
         viewer = info.context.require_viewer()
         quotation_id = parse_id(input.quotation_id, "quotationId")
         hotel_ids = [parse_id(hotel_id, "hotelIds") for hotel_id in input.hotel_ids]
@@ -85,7 +115,14 @@ class QuotationMutations:
     @strawberry.mutation(
         permission_classes=[IsAuthenticated], description="ADMIN, before the hotel has bid."
     )
-    async def remove_invitation(self, info: Info, input: RemoveInvitationInput) -> QuotationPayload:
+    async def remove_invitation(
+        self,
+        info: Info,
+        input: Annotated[
+            RemoveInvitationInput,
+            strawberry.argument(description="The quotation and the hotel to uninvite."),
+        ],
+    ) -> QuotationPayload:
         viewer = info.context.require_viewer()
         quotation_id = parse_id(input.quotation_id, "quotationId")
         hotel_id = parse_id(input.hotel_id, "hotelId")
@@ -93,9 +130,18 @@ class QuotationMutations:
             row = await invitations.remove_invitation(session, viewer, quotation_id, hotel_id)
         return await _quotation_payload(info, row)
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated])
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="An invited HOTEL declines to bid, while the quotation is OPEN and before "
+        "it has made an offer.",
+    )
     async def decline_invitation(
-        self, info: Info, input: DeclineInvitationInput
+        self,
+        info: Info,
+        input: Annotated[
+            DeclineInvitationInput,
+            strawberry.argument(description="The quotation declined, and why."),
+        ],
     ) -> QuotationPayload:
         viewer = info.context.require_viewer()
         quotation_id = parse_id(input.quotation_id, "quotationId")
@@ -107,7 +153,14 @@ class QuotationMutations:
         return await _quotation_payload(info, row)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated], description="Invited HOTEL.")
-    async def submit_offer(self, info: Info, input: SubmitOfferInput) -> OfferPayload:
+    async def submit_offer(
+        self,
+        info: Info,
+        input: Annotated[
+            SubmitOfferInput,
+            strawberry.argument(description="The quotation and the offer's terms."),
+        ],
+    ) -> OfferPayload:
         viewer = info.context.require_viewer()
         quotation_id = parse_id(input.quotation_id, "quotationId")
         hotel_id = parse_id(input.hotel_id, "hotelId") if input.hotel_id else None
@@ -117,16 +170,34 @@ class QuotationMutations:
             )
         return await _offer_payload(info, row, offer)
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated])
-    async def revise_offer(self, info: Info, input: ReviseOfferInput) -> OfferPayload:
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="The offering HOTEL changes its ACTIVE offer while the quotation is OPEN; "
+        "a new revision is kept.",
+    )
+    async def revise_offer(
+        self,
+        info: Info,
+        input: Annotated[
+            ReviseOfferInput, strawberry.argument(description="The offer and the terms to change.")
+        ],
+    ) -> OfferPayload:
         viewer = info.context.require_viewer()
         offer_id = parse_id(input.offer_id, "offerId")
         async with info.context.transaction() as session:
             row, offer = await offers.revise_offer(session, viewer, offer_id, input.terms())
         return await _offer_payload(info, row, offer)
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated])
-    async def withdraw_offer(self, info: Info, input: OfferRefInput) -> OfferPayload:
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="The offering HOTEL takes its offer back while the quotation is OPEN; it "
+        "may submit again before the deadline.",
+    )
+    async def withdraw_offer(
+        self,
+        info: Info,
+        input: Annotated[OfferRefInput, strawberry.argument(description="The offer to withdraw.")],
+    ) -> OfferPayload:
         viewer = info.context.require_viewer()
         offer_id = parse_id(input.offer_id, "offerId")
         async with info.context.transaction() as session:
@@ -134,7 +205,13 @@ class QuotationMutations:
         return await _offer_payload(info, row, offer)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated], description="ADMIN only.")
-    async def close_quotation(self, info: Info, input: QuotationRefInput) -> QuotationPayload:
+    async def close_quotation(
+        self,
+        info: Info,
+        input: Annotated[
+            QuotationRefInput, strawberry.argument(description="The OPEN quotation to close.")
+        ],
+    ) -> QuotationPayload:
         viewer = info.context.require_viewer()
         quotation_id = parse_id(input.quotation_id, "quotationId")
         async with info.context.transaction() as session:
@@ -144,7 +221,14 @@ class QuotationMutations:
     @strawberry.mutation(
         permission_classes=[IsAuthenticated], description="ADMIN picks an offer and a markup."
     )
-    async def propose_offer(self, info: Info, input: ProposeOfferInput) -> QuotationPayload:
+    async def propose_offer(
+        self,
+        info: Info,
+        input: Annotated[
+            ProposeOfferInput,
+            strawberry.argument(description="The quotation, the offer and the markup."),
+        ],
+    ) -> QuotationPayload:
         viewer = info.context.require_viewer()
         quotation_id = parse_id(input.quotation_id, "quotationId")
         offer_id = parse_id(input.offer_id, "offerId")
@@ -155,7 +239,13 @@ class QuotationMutations:
         return await _quotation_payload(info, row)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated], description="The owner.")
-    async def approve_quotation(self, info: Info, input: QuotationRefInput) -> QuotationPayload:
+    async def approve_quotation(
+        self,
+        info: Info,
+        input: Annotated[
+            QuotationRefInput, strawberry.argument(description="The PROPOSED quotation to approve.")
+        ],
+    ) -> QuotationPayload:
         viewer = info.context.require_viewer()
         quotation_id = parse_id(input.quotation_id, "quotationId")
         async with info.context.transaction() as session:
@@ -165,7 +255,14 @@ class QuotationMutations:
         return await _quotation_payload(info, row)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated], description="The owner.")
-    async def reject_quotation(self, info: Info, input: QuotationRefInput) -> QuotationPayload:
+    async def reject_quotation(
+        self,
+        info: Info,
+        input: Annotated[
+            QuotationRefInput,
+            strawberry.argument(description="The PROPOSED quotation to reject, and why."),
+        ],
+    ) -> QuotationPayload:
         viewer = info.context.require_viewer()
         quotation_id = parse_id(input.quotation_id, "quotationId")
         async with info.context.transaction() as session:
@@ -175,7 +272,13 @@ class QuotationMutations:
         return await _quotation_payload(info, row)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated], description="Owner or ADMIN.")
-    async def cancel_quotation(self, info: Info, input: QuotationRefInput) -> QuotationPayload:
+    async def cancel_quotation(
+        self,
+        info: Info,
+        input: Annotated[
+            QuotationRefInput, strawberry.argument(description="The quotation to cancel, and why.")
+        ],
+    ) -> QuotationPayload:
         viewer = info.context.require_viewer()
         quotation_id = parse_id(input.quotation_id, "quotationId")
         async with info.context.transaction() as session:

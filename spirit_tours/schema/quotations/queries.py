@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 import strawberry
 
@@ -29,8 +30,16 @@ Info = strawberry.Info[Context, None]
 
 @strawberry.type
 class QuotationQueries:
-    @strawberry.field(permission_classes=[IsAuthenticated])
-    async def quotation(self, info: Info, id: strawberry.ID) -> Quotation:
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="One quotation as the viewer may see it; NOT_FOUND if the viewer has no "
+        "relation to it. An invited hotel reading it marks its invitation VIEWED.",
+    )
+    async def quotation(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The quotation's id.")],
+    ) -> Quotation:
         viewer = info.context.require_viewer()
         quotation_id = parse_id(id, "id")
         row = await info.context.loaders.quotation.load(quotation_id)
@@ -63,9 +72,20 @@ class QuotationQueries:
     async def quotations(
         self,
         info: Info,
-        filter: QuotationFilter | None = None,
-        first: int = 20,
-        after: str | None = None,
+        filter: Annotated[
+            QuotationFilter | None,
+            strawberry.argument(description="Only the quotations matching it; null: all."),
+        ] = None,
+        first: Annotated[
+            int, strawberry.argument(description="Page size, 1 to 100; default 20.")
+        ] = 20,
+        after: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Start after this cursor (an edge's cursor or "
+                "pageInfo.endCursor); null: from the newest."
+            ),
+        ] = None,
     ) -> QuotationConnection:
         viewer = info.context.require_viewer()
         loaders = info.context.loaders

@@ -46,17 +46,19 @@ if TYPE_CHECKING:
 Info = strawberry.Info[Context, None]
 
 
-@strawberry.type
+@strawberry.type(description="A number of rooms of one type.")
 class RoomNeed:
-    type: RoomType
-    count: int
+    type: RoomType = strawberry.field(description="The kind of room.")
+    count: int = strawberry.field(description="How many rooms of this type, at least 1.")
 
 
 @strawberry.type(description="Who asked for the quotation (operator and owner only).")
 class QuotationOwner:
-    full_name: str
-    email: str
-    company: Company | None
+    full_name: str = strawberry.field(description="The full name of the person who asked.")
+    email: str = strawberry.field(description="Their e-mail address, to contact them.")
+    company: Company | None = strawberry.field(
+        description="The travel agency they asked for; null for a client asking alone."
+    )
 
 
 async def owner_of(
@@ -75,12 +77,22 @@ async def owner_of(
 
 @strawberry.type(description="One version of an offer.")
 class OfferRevision:
-    revision: int
-    net_price: Money
-    valid_until: date
-    notes: str
-    status: OfferStatus
-    created_at: datetime
+    revision: int = strawberry.field(
+        description="Version number: 1 at the first submission, one more at each change."
+    )
+    net_price: Money = strawberry.field(
+        description="The net price of this version, in the quotation's currency."
+    )
+    valid_until: date = strawberry.field(
+        description="Last day the hotel held this price (ISO 8601 date)."
+    )
+    notes: str = strawberry.field(description="The hotel's notes in this version; may be empty.")
+    status: OfferStatus = strawberry.field(
+        description="ACTIVE, or WITHDRAWN for the version that withdrew the offer."
+    )
+    created_at: datetime = strawberry.field(
+        description="When this version was made (ISO 8601, UTC)."
+    )
 
 
 ALIAS_DOC = (
@@ -91,12 +103,23 @@ ALIAS_DOC = (
 
 @strawberry.type(description="A hotel's offer. Net price and identity follow docs/privacy.md §1.")
 class Offer:
-    id: strawberry.ID
-    status: OfferStatus
-    revision: int
-    valid_until: date
-    submitted_at: datetime
-    updated_at: datetime
+    id: strawberry.ID = strawberry.field(description="Stable identifier, a UUID.")
+    status: OfferStatus = strawberry.field(
+        description="ACTIVE while it stands; WITHDRAWN once the hotel took it back."
+    )
+    revision: int = strawberry.field(
+        description="Current version number: 1 at the first submission, one more at each change."
+    )
+    valid_until: date = strawberry.field(
+        description="Last day the hotel holds this price (ISO 8601 date); "
+        "an expired offer cannot be proposed."
+    )
+    submitted_at: datetime = strawberry.field(
+        description="When the hotel first submitted it (ISO 8601, UTC)."
+    )
+    updated_at: datetime = strawberry.field(
+        description="When it last changed: revised, withdrawn or submitted again (ISO 8601, UTC)."
+    )
     is_mine: bool = strawberry.field(description="Whether the viewer's hotel made this offer.")
     scope: strawberry.Private[OfferScope]
     row: strawberry.Private[models.HotelOffer]
@@ -107,24 +130,36 @@ class Offer:
         return self.alias
 
     @guarded(
-        can.CanSeeNetPrice, description="Null unless the viewer may see it (docs/privacy.md §1)."
+        can.CanSeeNetPrice,
+        description="What the hotel asks, in the quotation's currency: for the operator and the "
+        "offering hotel, and for competing hotels in OPEN mode only; null for everyone else, "
+        "the owner included (docs/privacy.md §1).",
     )
     def net_price(self) -> Money | None:
         return Money(amount=self.row.net_price, currency=self.row.currency)
 
     @guarded(
         can.CanSeeHotel,
-        description="The offering hotel; null for competitors.",
+        description="The offering hotel: for the operator, the owner and the hotel itself; "
+        "null for competitors.",
         graphql_type=Hotel | None,
     )
     def hotel(self, info: Info) -> MaybeAwaitable[Hotel | None]:
         return load_hotel(info, self.row.hotel_id)
 
-    @guarded(can.CanSeeOfferNotes)
+    @guarded(
+        can.CanSeeOfferNotes,
+        description="The hotel's free-text notes (at most 4,000 characters): for the operator, "
+        "the owner and the hotel itself; null for competitors, since notes can name the hotel.",
+    )
     def notes(self) -> str | None:
         return self.row.notes
 
-    @guarded(can.CanSeeOfferHistory, description="Every version (operator and own hotel).")
+    @guarded(
+        can.CanSeeOfferHistory,
+        description="Every version, oldest first: for the operator and the offering hotel; "
+        "empty for everyone else.",
+    )
     async def revisions(self, info: Info) -> list[OfferRevision]:
         rows = await info.context.loaders.revisions.load(self.row.id)
         return [
@@ -158,9 +193,13 @@ class Offer:
 
 @strawberry.type(description="A hotel invited to bid.")
 class Invitation:
-    id: strawberry.ID
-    status: InvitationStatus
-    invited_at: datetime
+    id: strawberry.ID = strawberry.field(description="Stable identifier, a UUID.")
+    status: InvitationStatus = strawberry.field(
+        description="Whether the hotel has opened, declined or answered the invitation."
+    )
+    invited_at: datetime = strawberry.field(
+        description="When the hotel was invited (ISO 8601, UTC)."
+    )
     row: strawberry.Private[models.HotelInvitation]
     scope: strawberry.Private[OfferScope]
 
@@ -168,36 +207,68 @@ class Invitation:
     def hotel_alias(self) -> str | None:
         return self.row.alias
 
-    @strawberry.field(graphql_type=Hotel | None)
+    @strawberry.field(
+        description="The invited hotel (invitations are listed only to the operator, the owner "
+        "and the invited hotel itself).",
+        graphql_type=Hotel | None,
+    )
     def hotel(self, info: Info) -> MaybeAwaitable[Hotel | None]:
         return load_hotel(info, self.row.hotel_id)
 
-    @strawberry.field
+    @strawberry.field(
+        description="The reason the hotel gave when it declined; null if it has not declined."
+    )
     def decline_reason(self) -> str | None:
         return self.row.decline_reason
 
 
 @strawberry.type(description="A request for quotation and its bidding.")
 class Quotation:
-    id: strawberry.ID
-    status: QuotationStatus
-    destination: str
-    start_date: date
-    end_date: date
-    travellers: int
-    rooms: list[RoomNeed]
-    extra_services: list[ExtraService]
-    notes: str
-    currency: str
-    offer_deadline: datetime
-    competitor_prices: CompetitorPrices
-    created_at: datetime
-    updated_at: datetime
+    id: strawberry.ID = strawberry.field(description="Stable identifier, a UUID.")
+    status: QuotationStatus = strawberry.field(
+        description="Where the quotation stands; an OPEN one past its offer deadline reads CLOSED."
+    )
+    destination: str = strawberry.field(
+        description="Where the trip goes, free text of at most 200 characters."
+    )
+    start_date: date = strawberry.field(description="First day of the trip (ISO 8601 date).")
+    end_date: date = strawberry.field(
+        description="Last day of the trip (ISO 8601 date), not before startDate."
+    )
+    travellers: int = strawberry.field(description="How many people travel, 1 to 500.")
+    rooms: list[RoomNeed] = strawberry.field(
+        description="The rooms asked for, one entry per room type (at most 300 rooms in all)."
+    )
+    extra_services: list[ExtraService] = strawberry.field(
+        description="Services wanted besides the rooms; empty when none."
+    )
+    notes: str = strawberry.field(description="Free-text notes of the owner; empty when none.")
+    currency: str = strawberry.field(
+        description="ISO 4217 code of every price of this quotation; offers must use it."
+    )
+    offer_deadline: datetime = strawberry.field(
+        description="Hotels may bid until this instant (ISO 8601, UTC); then it stops taking "
+        "offers."
+    )
+    competitor_prices: CompetitorPrices = strawberry.field(
+        description="What invited hotels see of competing offers; the operator sets it, "
+        "HIDDEN by default."
+    )
+    created_at: datetime = strawberry.field(
+        description="When the quotation was asked for (ISO 8601, UTC)."
+    )
+    updated_at: datetime = strawberry.field(
+        description="When the quotation itself last changed (ISO 8601, UTC)."
+    )
     scope: strawberry.Private[QuotationScope]
     row: strawberry.Private[models.Quotation]
     invitation_rows: strawberry.Private[list[models.HotelInvitation]]
 
-    @guarded(can.CanSeeOwner, description="Owner identity and contact (operator and owner).")
+    @guarded(
+        can.CanSeeOwner,
+        description="Who asked for it, with their contact: for the operator and the owner; "
+        "null for hotels.",
+    )
     async def owner(self, info: Info) -> QuotationOwner | None:
         return await owner_of(info, self.row.owner_user_id, self.row.owner_company_id)
 
@@ -207,7 +278,10 @@ class Quotation:
                 return invitation.alias
         return "Hotel"
 
-    @strawberry.field(description="Invitations: all for operator and owner, own for a hotel.")
+    @strawberry.field(
+        description="The hotels invited to bid: all of them for the operator and the "
+        "owner, a hotel only its own company's."
+    )
     def invitations(self) -> list[Invitation]:
         return [
             Invitation(
@@ -226,7 +300,9 @@ class Quotation:
         return loaded(info.context.loaders.offers, self.row.id)
 
     @strawberry.field(
-        description="The offers this viewer may know of (docs/privacy.md §1).",
+        description="The offers this viewer may know of: all for the operator and the owner; "
+        "for a hotel its own, plus the competitors' active offers in OPEN mode only "
+        "(docs/privacy.md §1).",
         graphql_type=list[Offer],
     )
     def offers(self, info: Info) -> MaybeAwaitable[list[Offer]]:
@@ -240,7 +316,9 @@ class Quotation:
         ]
 
     @strawberry.field(
-        description="The viewer's own hotel's offer, if any.", graphql_type=Offer | None
+        description="The offer of the viewer's hotel company, if it made one; null for "
+        "everyone else.",
+        graphql_type=Offer | None,
     )
     def my_offer(self, info: Info) -> MaybeAwaitable[Offer | None]:
         return then(self._offer_rows(info), self._own_offer)
@@ -253,7 +331,8 @@ class Quotation:
 
     @guarded(
         can.CanSeeOfferCount,
-        description="How many active offers there are.",
+        description="How many active offers there are: for the operator, the owner and, "
+        "unless the mode is HIDDEN, the invited hotels; null otherwise.",
         graphql_type=int | None,
     )
     def offer_count(self, info: Info) -> MaybeAwaitable[int | None]:
@@ -261,7 +340,9 @@ class Quotation:
 
     @guarded(
         can.CanSeeOwnRank,
-        description="1 = the viewer's offer is the cheapest.",
+        description="The rank of the viewer's hotel's active offer by net price, 1 for the "
+        "cheapest (ties share a rank): for invited hotels in RANK_ONLY and OPEN modes only; "
+        "null otherwise.",
         graphql_type=int | None,
     )
     def my_rank(self, info: Info) -> MaybeAwaitable[int | None]:
@@ -271,11 +352,21 @@ class Quotation:
         ranks = [rank_of(row, rows) for row in rows if self.scope.owns(row)]
         return min((rank for rank in ranks if rank is not None), default=None)
 
-    @guarded(can.CanSeeMarkup, description="Operator only.")
+    @guarded(
+        can.CanSeeMarkup,
+        description="The operator's markup on the proposed offer's net price, in percent "
+        "(12.5 means 12.5 %): for the operator only; null for everyone else and before a "
+        "proposal.",
+    )
     def markup_percent(self) -> Decimal | None:
         return self.row.markup_percent
 
-    @guarded(can.CanSeeSellingPrice, description="Net price plus markup (operator and owner).")
+    @guarded(
+        can.CanSeeSellingPrice,
+        description="What the owner pays: the proposed offer's net price plus the markup, "
+        "rounded to the currency: for the operator and the owner; null for hotels and before "
+        "a proposal.",
+    )
     def selling_price(self) -> Money | None:
         if self.row.selling_price is None:
             return None
@@ -283,7 +374,8 @@ class Quotation:
 
     @guarded(
         can.CanSeeMarkup,
-        description="Selling price minus net price (operator only).",
+        description="Selling price minus the proposed offer's net price: for the operator "
+        "only; null for everyone else and before a proposal.",
         graphql_type=Money | None,
     )
     def margin(self, info: Info) -> MaybeAwaitable[Money | None]:
@@ -300,7 +392,8 @@ class Quotation:
 
     @guarded(
         can.CanSeeSellingPrice,
-        description="The proposed offer (operator and owner).",
+        description="The offer the operator proposed: for the operator and the owner; null "
+        "for hotels and before a proposal.",
         graphql_type=Offer | None,
     )
     def selected_offer(self, info: Info) -> MaybeAwaitable[Offer | None]:
@@ -365,14 +458,20 @@ def _active_count(rows: list[models.HotelOffer]) -> int:
     return sum(1 for row in rows if row.status == OfferStatus.ACTIVE)
 
 
-@strawberry.type
+@strawberry.type(description="One quotation of a page, with its cursor.")
 class QuotationEdge:
-    cursor: str
-    node: Quotation
+    cursor: str = strawberry.field(
+        description="Opaque cursor of this quotation; pass it as `after` to read on from it."
+    )
+    node: Quotation = strawberry.field(description="The quotation.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of quotations, newest first.")
 class QuotationConnection:
-    edges: list[QuotationEdge]
-    page_info: PageInfo
-    total_count: int
+    edges: list[QuotationEdge] = strawberry.field(
+        description="The quotations of this page, newest first."
+    )
+    page_info: PageInfo = strawberry.field(description="Whether and how to read the next page.")
+    total_count: int = strawberry.field(
+        description="How many quotations the viewer may see that match the filter, on every page."
+    )
