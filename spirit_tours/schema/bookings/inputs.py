@@ -18,20 +18,32 @@ from spirit_tours.schema.ids import parse_id
 
 @strawberry.input(description="Leave depositPercent out for full payment by balanceDueDate.")
 class PaymentPolicyInput:
-    balance_due_date: date
-    deposit_percent: Decimal | None = None
-    deposit_due_date: date | None = None
+    balance_due_date: date = strawberry.field(
+        description="Last day to pay everything (ISO 8601 date), from today to the trip's start."
+    )
+    deposit_percent: Decimal | None = strawberry.field(
+        default=None,
+        description="A deposit that confirms the booking, in percent of the selling price: "
+        "above 0 and below 100, at most two decimals. Null: full payment.",
+    )
+    deposit_due_date: date | None = strawberry.field(
+        default=None,
+        description="Last day to pay the deposit (ISO 8601 date), from today to "
+        "balanceDueDate; required with a deposit, refused without.",
+    )
 
 
-@strawberry.input
+@strawberry.input(description="Cancelling at least daysBefore days before the start refunds…")
 class CancellationTierInput:
-    days_before: int
-    refund_percent: Decimal
+    days_before: int = strawberry.field(description="Days of notice, 0 or more.")
+    refund_percent: Decimal = strawberry.field(
+        description="…this percentage of what was paid: 0 to 100, at most two decimals."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="An approved quotation to book, with the operator's terms.")
 class CreateBookingInput:
-    quotation_id: strawberry.ID
+    quotation_id: strawberry.ID = strawberry.field(description="The APPROVED quotation.")
     payment_policy: PaymentPolicyInput | None = strawberry.field(
         default=None, description="Operator only; the configured default otherwise."
     )
@@ -54,39 +66,55 @@ class CreateBookingInput:
         )
 
 
-@strawberry.input
+@strawberry.input(description="A booking to act on.")
 class BookingRefInput:
-    booking_id: strawberry.ID
+    booking_id: strawberry.ID = strawberry.field(description="The booking, by its id.")
 
 
-@strawberry.input
+@strawberry.input(description="A booking to cancel, and why.")
 class CancelBookingInput:
-    booking_id: strawberry.ID
-    reason: str = ""
+    booking_id: strawberry.ID = strawberry.field(description="The booking, by its id.")
+    reason: str = strawberry.field(
+        default="", description="Why, in free text; shown to the operator and the owner."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A guide for a booking.")
 class AssignGuideInput:
-    booking_id: strawberry.ID
-    guide_id: strawberry.ID
+    booking_id: strawberry.ID = strawberry.field(description="The booking, by its id.")
+    guide_id: strawberry.ID = strawberry.field(
+        description="The guide, free for the whole trip (no overlapping assignment or time off)."
+    )
     language: str | None = strawberry.field(
         default=None, description="ISO 639 code the tour is guided in; the guide must speak it."
     )
 
 
-@strawberry.input
+@strawberry.input(description="A vehicle for a booking.")
 class AssignTransportInput:
-    booking_id: strawberry.ID
-    vehicle_id: strawberry.ID
+    booking_id: strawberry.ID = strawberry.field(description="The booking, by its id.")
+    vehicle_id: strawberry.ID = strawberry.field(
+        description="The vehicle: seats for every traveller, free for the whole trip."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="Narrows a list of bookings; every condition given must hold.")
 class BookingFilter:
-    statuses: list[BookingStatus] | None = None
-    starts_from: date | None = None
-    starts_until: date | None = None
-    hotel_id: strawberry.ID | None = None
-    guide_id: strawberry.ID | None = None
+    statuses: list[BookingStatus] | None = strawberry.field(
+        default=None, description="Only bookings in one of these states; null: any."
+    )
+    starts_from: date | None = strawberry.field(
+        default=None, description="Only trips starting on or after this day (ISO 8601 date)."
+    )
+    starts_until: date | None = strawberry.field(
+        default=None, description="Only trips starting on or before this day (ISO 8601 date)."
+    )
+    hotel_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only bookings with rooms at this hotel."
+    )
+    guide_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only bookings this guide is assigned to."
+    )
 
     def filters(self) -> BookingFilters:
         return BookingFilters(

@@ -3,6 +3,8 @@ payloads resolve through the same field permissions as queries."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from spirit_tours.context import Context
@@ -21,14 +23,14 @@ from spirit_tours.schema.ids import parse_id
 Info = strawberry.Info[Context, None]
 
 
-@strawberry.type
+@strawberry.type(description="The booking after the mutation, as the viewer may now see it.")
 class BookingPayload:
-    booking: Booking
+    booking: Booking = strawberry.field(description="The booking as changed.")
 
 
-@strawberry.type
+@strawberry.type(description="The cancelled booking and the refund it made due.")
 class CancelBookingPayload:
-    booking: Booking
+    booking: Booking = strawberry.field(description="The booking, now CANCELLED.")
     refund: Refund | None = strawberry.field(
         description="The refund the cancellation policy made due; null when nothing is due."
     )
@@ -40,7 +42,16 @@ class BookingMutations:
         permission_classes=[IsAuthenticated],
         description="Book an approved quotation (its owner or ADMIN); prices are frozen.",
     )
-    async def create_booking(self, info: Info, input: CreateBookingInput) -> BookingPayload:
+    async def create_booking(
+        self,
+        info: Info,
+        input: Annotated[
+            CreateBookingInput,
+            strawberry.argument(
+                description="The approved quotation and, for ADMIN, the booking's terms."
+            ),
+        ],
+    ) -> BookingPayload:
         viewer = info.context.require_viewer()
         quotation_id = parse_id(input.quotation_id, "quotationId")
         terms = input.terms()
@@ -52,7 +63,14 @@ class BookingMutations:
         return BookingPayload(booking=await present_booking(info, row))
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Replaces any other guide.")
-    async def assign_guide(self, info: Info, input: AssignGuideInput) -> BookingPayload:
+    async def assign_guide(
+        self,
+        info: Info,
+        input: Annotated[
+            AssignGuideInput,
+            strawberry.argument(description="The booking, the guide and the tour's language."),
+        ],
+    ) -> BookingPayload:
         viewer = info.context.require_viewer()
         booking_id = parse_id(input.booking_id, "bookingId")
         guide_id = parse_id(input.guide_id, "guideId")
@@ -60,8 +78,16 @@ class BookingMutations:
             row = await staffing.assign_guide(session, viewer, booking_id, guide_id, input.language)
         return BookingPayload(booking=await present_booking(info, row))
 
-    @strawberry.mutation(permission_classes=[IsAdmin])
-    async def unassign_guide(self, info: Info, input: BookingRefInput) -> BookingPayload:
+    @strawberry.mutation(
+        permission_classes=[IsAdmin], description="ADMIN takes the guide off the booking."
+    )
+    async def unassign_guide(
+        self,
+        info: Info,
+        input: Annotated[
+            BookingRefInput, strawberry.argument(description="The booking whose guide is released.")
+        ],
+    ) -> BookingPayload:
         viewer = info.context.require_viewer()
         booking_id = parse_id(input.booking_id, "bookingId")
         async with info.context.transaction() as session:
@@ -69,7 +95,13 @@ class BookingMutations:
         return BookingPayload(booking=await present_booking(info, row))
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Replaces any other vehicle.")
-    async def assign_transport(self, info: Info, input: AssignTransportInput) -> BookingPayload:
+    async def assign_transport(
+        self,
+        info: Info,
+        input: Annotated[
+            AssignTransportInput, strawberry.argument(description="The booking and the vehicle.")
+        ],
+    ) -> BookingPayload:
         viewer = info.context.require_viewer()
         booking_id = parse_id(input.booking_id, "bookingId")
         vehicle_id = parse_id(input.vehicle_id, "vehicleId")
@@ -81,7 +113,13 @@ class BookingMutations:
         permission_classes=[IsAuthenticated],
         description="The owner or ADMIN cancels; the refund due follows the cancellation policy.",
     )
-    async def cancel_booking(self, info: Info, input: CancelBookingInput) -> CancelBookingPayload:
+    async def cancel_booking(
+        self,
+        info: Info,
+        input: Annotated[
+            CancelBookingInput, strawberry.argument(description="The booking to cancel, and why.")
+        ],
+    ) -> CancelBookingPayload:
         viewer = info.context.require_viewer()
         booking_id = parse_id(input.booking_id, "bookingId")
         async with info.context.transaction() as session:
@@ -92,7 +130,13 @@ class BookingMutations:
         )
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="After the trip has ended.")
-    async def complete_booking(self, info: Info, input: BookingRefInput) -> BookingPayload:
+    async def complete_booking(
+        self,
+        info: Info,
+        input: Annotated[
+            BookingRefInput, strawberry.argument(description="The booking whose trip has ended.")
+        ],
+    ) -> BookingPayload:
         viewer = info.context.require_viewer()
         booking_id = parse_id(input.booking_id, "bookingId")
         async with info.context.transaction() as session:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from spirit_tours.context import Context
@@ -26,8 +28,16 @@ Info = strawberry.Info[Context, None]
 
 @strawberry.type
 class BookingQueries:
-    @strawberry.field(permission_classes=[IsAuthenticated])
-    async def booking(self, info: Info, id: strawberry.ID) -> Booking:
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="One booking as the viewer may see it; NOT_FOUND if the viewer has no "
+        "relation to it.",
+    )
+    async def booking(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The booking's id.")],
+    ) -> Booking:
         row = await info.context.loaders.booking.load(parse_id(id, "id"))
         booking = await booking_for_viewer(info, row) if row else None
         if booking is None:
@@ -41,9 +51,20 @@ class BookingQueries:
     async def bookings(
         self,
         info: Info,
-        filter: BookingFilter | None = None,
-        first: int = 20,
-        after: str | None = None,
+        filter: Annotated[
+            BookingFilter | None,
+            strawberry.argument(description="Only the bookings matching it; null: all."),
+        ] = None,
+        first: Annotated[
+            int, strawberry.argument(description="Page size, 1 to 100; default 20.")
+        ] = 20,
+        after: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Start after this cursor (an edge's cursor or "
+                "pageInfo.endCursor); null: from the newest."
+            ),
+        ] = None,
     ) -> BookingConnection:
         viewer = info.context.require_viewer()
         filters = filter.filters() if filter else BookingFilters()

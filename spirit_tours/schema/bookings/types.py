@@ -39,15 +39,19 @@ def _rooms(rows: list[dict[str, object]]) -> list[RoomNeed]:
 
 @strawberry.type(description="The rooms one hotel provides, at its frozen net price.")
 class BookedHotel:
-    rooms: list[RoomNeed]
+    rooms: list[RoomNeed] = strawberry.field(description="The rooms this hotel provides.")
     scope: strawberry.Private[BookedHotelScope]
     row: strawberry.Private[models.BookingHotel]
 
-    @strawberry.field(graphql_type=Hotel | None)
+    @strawberry.field(description="The hotel that provides the rooms.", graphql_type=Hotel | None)
     def hotel(self, info: Info) -> MaybeAwaitable[Hotel | None]:
         return load_hotel(info, self.row.hotel_id)
 
-    @guarded(can.CanSeeNetPrice, description="Operator, and the hotel for its own rooms.")
+    @guarded(
+        can.CanSeeNetPrice,
+        description="What the operator pays this hotel, frozen at booking, in the booking's "
+        "currency: for the operator, and for the hotel its own rooms; null for everyone else.",
+    )
     def net_price(self) -> Money | None:
         return Money(amount=self.row.net_price, currency=self.row.currency)
 
@@ -55,28 +59,49 @@ class BookedHotel:
 @strawberry.type(description="When the money is due.")
 class PaymentPolicy:
     full_payment: bool = strawberry.field(description="No deposit: everything by balanceDueDate.")
-    deposit_percent: Decimal | None
-    deposit: Money | None = strawberry.field(description="Paying this confirms the booking.")
-    deposit_due_date: date | None
-    balance_due_date: date
+    deposit_percent: Decimal | None = strawberry.field(
+        description="The deposit as a percentage of the selling price (e.g. 30 for 30 %); "
+        "null for full payment."
+    )
+    deposit: Money | None = strawberry.field(
+        description="The deposit amount; paying it confirms the booking. Null for full payment."
+    )
+    deposit_due_date: date | None = strawberry.field(
+        description="Last day to pay the deposit (ISO 8601 date); null for full payment."
+    )
+    balance_due_date: date = strawberry.field(
+        description="Last day to pay everything (ISO 8601 date), no later than the trip's start."
+    )
 
 
 @strawberry.type(description="Cancelling at least daysBefore days before the start refunds…")
 class CancellationTier:
-    days_before: int
-    refund_percent: Decimal = strawberry.field(description="…this share of what was paid.")
+    days_before: int = strawberry.field(
+        description="Days of notice: cancelling at least this many days before the start date."
+    )
+    refund_percent: Decimal = strawberry.field(
+        description="…refunds this percentage of what was paid (e.g. 50 for 50 %)."
+    )
 
 
 @strawberry.type(description="A refund a cancellation made due; the payments side executes it.")
 class Refund:
-    id: strawberry.ID
-    amount: Money
+    id: strawberry.ID = strawberry.field(description="Stable identifier, a UUID.")
+    amount: Money = strawberry.field(
+        description="What is refunded: refundPercent of paidAmount, in the booking's currency."
+    )
     paid_amount: Money = strawberry.field(description="What had been paid when cancelled.")
-    refund_percent: Decimal
-    days_before_start: int
-    status: RefundStatus
-    reason: str
-    created_at: datetime
+    refund_percent: Decimal = strawberry.field(
+        description="The percentage of the tier that applied (e.g. 50 for 50 %)."
+    )
+    days_before_start: int = strawberry.field(
+        description="Days of notice given: from the cancellation to the trip's start date (UTC)."
+    )
+    status: RefundStatus = strawberry.field(description="Where the refund stands.")
+    reason: str = strawberry.field(description="The cancellation's reason; may be empty.")
+    created_at: datetime = strawberry.field(
+        description="When the cancellation made it due (ISO 8601, UTC)."
+    )
 
     @classmethod
     def from_model(cls, row: models.BookingRefund) -> Refund:
@@ -92,23 +117,29 @@ class Refund:
         )
 
 
-@strawberry.type
+@strawberry.type(description="The guide assigned to a booking.")
 class GuideOnBooking:
-    language: str | None = strawberry.field(description="The language of the tour, if set.")
-    assigned_at: datetime
+    language: str | None = strawberry.field(
+        description="The language of the tour (ISO 639 code), if set."
+    )
+    assigned_at: datetime = strawberry.field(
+        description="When the guide was assigned (ISO 8601, UTC)."
+    )
     row: strawberry.Private[GuideAssignment]
 
-    @strawberry.field
+    @strawberry.field(description="The guide.")
     async def guide(self, info: Info) -> Guide | None:
         return await load_guide(info, self.row.guide_id)
 
 
-@strawberry.type
+@strawberry.type(description="The vehicle assigned to a booking.")
 class TransportOnBooking:
-    assigned_at: datetime
+    assigned_at: datetime = strawberry.field(
+        description="When the vehicle was assigned (ISO 8601, UTC)."
+    )
     vehicle_id: strawberry.Private[uuid.UUID]
 
-    @strawberry.field
+    @strawberry.field(description="The vehicle.")
     async def vehicle(self, info: Info) -> Vehicle | None:
         row = await info.context.loaders.vehicle.load(self.vehicle_id)
         return Vehicle.from_model(row) if row else None
@@ -116,49 +147,82 @@ class TransportOnBooking:
 
 @strawberry.type(description="A booked trip, made from an approved quotation.")
 class Booking:
-    id: strawberry.ID
-    reference: str = strawberry.field(description='Human-friendly, e.g. "ST-1001".')
-    status: BookingStatus
-    destination: str
-    start_date: date
-    end_date: date
-    travellers: int
-    rooms: list[RoomNeed]
-    currency: str
-    created_at: datetime
-    updated_at: datetime
-    confirmed_at: datetime | None
-    completed_at: datetime | None
-    cancelled_at: datetime | None
+    id: strawberry.ID = strawberry.field(description="Stable identifier, a UUID.")
+    reference: str = strawberry.field(
+        description='Human-friendly reference for travellers and staff, e.g. "ST-1001".'
+    )
+    status: BookingStatus = strawberry.field(description="Where the booking stands.")
+    destination: str = strawberry.field(description="Where the trip goes, from the quotation.")
+    start_date: date = strawberry.field(description="First day of the trip (ISO 8601 date).")
+    end_date: date = strawberry.field(description="Last day of the trip (ISO 8601 date).")
+    travellers: int = strawberry.field(description="How many people travel.")
+    rooms: list[RoomNeed] = strawberry.field(description="The rooms booked, per room type.")
+    currency: str = strawberry.field(description="ISO 4217 code of every price of the booking.")
+    created_at: datetime = strawberry.field(description="When it was booked (ISO 8601, UTC).")
+    updated_at: datetime = strawberry.field(
+        description="When the booking last changed (ISO 8601, UTC)."
+    )
+    confirmed_at: datetime | None = strawberry.field(
+        description="When the payment its policy asks was received (ISO 8601, UTC); null before."
+    )
+    completed_at: datetime | None = strawberry.field(
+        description="When the operator completed it (ISO 8601, UTC); null before."
+    )
+    cancelled_at: datetime | None = strawberry.field(
+        description="When it was cancelled (ISO 8601, UTC); null unless CANCELLED."
+    )
     scope: strawberry.Private[BookingScope]
     row: strawberry.Private[models.Booking]
     hotel_rows: strawberry.Private[list[models.BookingHotel]]
 
-    @guarded(can.CanSeeOwner, description="Who booked (operator and owner).")
+    @guarded(
+        can.CanSeeOwner,
+        description="Who booked, with their contact: for the operator and the owner; null "
+        "for hotels and guides.",
+    )
     async def owner(self, info: Info) -> QuotationOwner | None:
         return await owner_of(info, self.row.owner_user_id, self.row.owner_company_id)
 
-    @guarded(can.CanSeeSellingPrice, description="What the customer pays (operator and owner).")
+    @guarded(
+        can.CanSeeSellingPrice,
+        description="What the customer pays, frozen at booking: for the operator and "
+        "the owner; null for hotels and guides.",
+    )
     def selling_price(self) -> Money | None:
         return Money(amount=self.row.selling_price, currency=self.row.currency)
 
-    @guarded(can.CanSeeMarkup, description="Selling price minus the hotels' net (operator).")
+    @guarded(
+        can.CanSeeMarkup,
+        description="Selling price minus the hotels' net prices: for the operator only; "
+        "null for everyone else.",
+    )
     def margin(self) -> Money | None:
         net = sum((line.net_price for line in self.hotel_rows), Decimal(0))
         return Money(amount=self.row.selling_price - net, currency=self.row.currency)
 
-    @guarded(can.CanSeePayments, description="Received so far (operator and owner).")
+    @guarded(
+        can.CanSeePayments,
+        description="Received so far: for the operator and the owner; null for hotels and guides.",
+    )
     def amount_paid(self) -> Money | None:
         return Money(amount=self.row.amount_paid, currency=self.row.currency)
 
-    @guarded(can.CanSeePayments, description="Still to pay; nothing once cancelled.")
+    @guarded(
+        can.CanSeePayments,
+        description="Still to pay (selling price minus amount paid; zero once "
+        "cancelled): for the operator and the owner; null for hotels and guides.",
+    )
     def amount_due(self) -> Money | None:
         due = self.row.selling_price - self.row.amount_paid
         if self.row.status == BookingStatus.CANCELLED:
             due = Decimal(0).quantize(due)
         return Money(amount=due, currency=self.row.currency)
 
-    @guarded(can.CanSeePayments)
+    @guarded(
+        can.CanSeePayments,
+        description="When the money is due: for the operator and the owner; null for hotels "
+        "and guides.",
+    )
     def payment_policy(self) -> PaymentPolicy | None:
         policy = payment_policy_of(self.row)
         deposit = None
@@ -173,7 +237,11 @@ class Booking:
             balance_due_date=policy.balance_due,
         )
 
-    @guarded(can.CanSeePayments, description="Refund by notice given, most notice first.")
+    @guarded(
+        can.CanSeePayments,
+        description="What a cancellation refunds by notice given, most notice first: "
+        "for the operator and the owner; null for hotels and guides.",
+    )
     def cancellation_policy(self) -> list[CancellationTier] | None:
         return [
             CancellationTier(
@@ -183,16 +251,27 @@ class Booking:
             for tier in self.row.cancellation_tiers
         ]
 
-    @guarded(can.CanSeePayments)
+    @guarded(
+        can.CanSeePayments,
+        description="Why it was cancelled, as given: for the operator and the owner; null for "
+        "hotels and guides, and unless CANCELLED.",
+    )
     def cancellation_reason(self) -> str | None:
         return self.row.cancellation_reason
 
-    @guarded(can.CanSeePayments, description="Refunds made due by a cancellation.")
+    @guarded(
+        can.CanSeePayments,
+        description="Refunds made due by a cancellation: for the operator and the owner; "
+        "null for hotels and guides.",
+    )
     async def refunds(self, info: Info) -> list[Refund] | None:
         rows = await info.context.loaders.refunds.load(self.row.id)
         return [Refund.from_model(row) for row in rows]
 
-    @strawberry.field(description="Hotels: all for operator, owner and guide; a hotel its own.")
+    @strawberry.field(
+        description="The hotels booked and their rooms: all for the operator, the owner "
+        "and the guide; a hotel only its own."
+    )
     def hotels(self) -> list[BookedHotel]:
         return [
             BookedHotel(rooms=_rooms(line.rooms), scope=self.scope.hotel_scope(line), row=line)
@@ -200,21 +279,24 @@ class Booking:
             if self.scope.lists_hotel(line)
         ]
 
-    @guarded(can.CanSeeStaffing, description="The assigned guide (not shown to hotels).")
+    @guarded(can.CanSeeStaffing, description="The assigned guide, if any: null for hotels.")
     async def guide(self, info: Info) -> GuideOnBooking | None:
         for row in await info.context.loaders.guide_assignments.load(self.row.id):
             if row.released_at is None:
                 return GuideOnBooking(language=row.language, assigned_at=row.created_at, row=row)
         return None
 
-    @guarded(can.CanSeeStaffing, description="The assigned vehicle (not shown to hotels).")
+    @guarded(can.CanSeeStaffing, description="The assigned vehicle, if any: null for hotels.")
     async def transport(self, info: Info) -> TransportOnBooking | None:
         for row in await info.context.loaders.transport.load(self.row.id):
             if row.released_at is None:
                 return TransportOnBooking(assigned_at=row.created_at, vehicle_id=row.vehicle_id)
         return None
 
-    @guarded(can.CanSeeQuotation, description="The quotation it was booked from.")
+    @guarded(
+        can.CanSeeQuotation,
+        description="The quotation it was booked from, as the viewer may see it: null for guides.",
+    )
     async def quotation(self, info: Info) -> Quotation | None:
         row = await info.context.loaders.quotation.load(self.row.quotation_id)
         if row is None:
@@ -274,14 +356,20 @@ async def present_booking(info: Info, row: models.Booking) -> Booking:
     return booking
 
 
-@strawberry.type
+@strawberry.type(description="One booking of a page, with its cursor.")
 class BookingEdge:
-    cursor: str
-    node: Booking
+    cursor: str = strawberry.field(
+        description="Opaque cursor of this booking; pass it as `after` to read on from it."
+    )
+    node: Booking = strawberry.field(description="The booking.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of bookings, newest first.")
 class BookingConnection:
-    edges: list[BookingEdge]
-    page_info: PageInfo
-    total_count: int
+    edges: list[BookingEdge] = strawberry.field(
+        description="The bookings of this page, newest first."
+    )
+    page_info: PageInfo = strawberry.field(description="Whether and how to read the next page.")
+    total_count: int = strawberry.field(
+        description="How many bookings the viewer may see that match the filter, on every page."
+    )
