@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.scalars import JSON
 
@@ -32,7 +34,14 @@ class PaymentMutations:
         description="The booking's owner (or ADMIN) starts a payment; the server picks the "
         "provider. The same idempotencyKey with the same input returns the same payment.",
     )
-    async def start_payment(self, info: Info, input: StartPaymentInput) -> StartPaymentPayload:
+    async def start_payment(
+        self,
+        info: Info,
+        input: Annotated[
+            StartPaymentInput,
+            strawberry.argument(description="The booking, the method and the payer's details."),
+        ],
+    ) -> StartPaymentPayload:
         viewer = info.context.require_viewer()
         order = start.PaymentOrder(
             booking_id=parse_id(input.booking_id, "bookingId"),
@@ -53,7 +62,14 @@ class PaymentMutations:
         return StartPaymentPayload(payment=payment, next_action=payment.next_action)
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Full or partial refund.")
-    async def refund_payment(self, info: Info, input: RefundPaymentInput) -> RefundPaymentPayload:
+    async def refund_payment(
+        self,
+        info: Info,
+        input: Annotated[
+            RefundPaymentInput,
+            strawberry.argument(description="The payment, the amount and the idempotency key."),
+        ],
+    ) -> RefundPaymentPayload:
         viewer = info.context.require_viewer()
         order = refunds.RefundOrder(
             payment_id=parse_id(input.payment_id, "paymentId"),
@@ -79,7 +95,21 @@ class PaymentMutations:
         "/webhooks/{provider} except for its age, applied once.",
     )
     async def payment_webhook(
-        self, info: Info, provider: Provider, payload: str, headers: JSON
+        self,
+        info: Info,
+        provider: Annotated[
+            Provider, strawberry.argument(description="The provider that sent the webhook.")
+        ],
+        payload: Annotated[
+            str, strawberry.argument(description="The raw body, exactly as the provider sent it.")
+        ],
+        headers: Annotated[
+            JSON,
+            strawberry.argument(
+                description="The HTTP headers it came with (the signature among them), a JSON "
+                "object of strings."
+            ),
+        ],
     ) -> PaymentWebhookPayload:
         viewer = info.context.require_viewer()
         if not isinstance(headers, dict) or not all(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from spirit_tours.context import Context
@@ -24,17 +26,39 @@ Info = strawberry.Info[Context, None]
 
 @strawberry.type
 class PaymentQueries:
-    @strawberry.field(permission_classes=[IsAuthenticated], description="ADMIN or the payer.")
-    async def payment(self, info: Info, id: strawberry.ID) -> Payment:
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="One payment, for ADMIN or the booking's owner; NOT_FOUND for anyone else.",
+    )
+    async def payment(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The payment's id.")],
+    ) -> Payment:
         return await load_payment_for(info, parse_id(id, "id"))
 
-    @strawberry.field(permission_classes=[IsAuthenticated], description="Newest first.")
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="The payments the viewer may see (ADMIN: all; an owner: those of its "
+        "bookings), newest first.",
+    )
     async def payments(
         self,
         info: Info,
-        filter: PaymentFilter | None = None,
-        first: int = 20,
-        after: str | None = None,
+        filter: Annotated[
+            PaymentFilter | None,
+            strawberry.argument(description="Only the payments matching it; null: all."),
+        ] = None,
+        first: Annotated[
+            int, strawberry.argument(description="Page size, 1 to 100; default 20.")
+        ] = 20,
+        after: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Start after this cursor (an edge's cursor or "
+                "pageInfo.endCursor); null: from the newest."
+            ),
+        ] = None,
     ) -> PaymentConnection:
         viewer = info.context.require_viewer()
         booking_id = (

@@ -31,13 +31,18 @@ Info = strawberry.Info[Context, None]
 
 @strawberry.type(description="What the client does next; only the fields of its kind are set.")
 class NextAction:
-    kind: NextActionKind
+    kind: NextActionKind = strawberry.field(
+        description="What to do; it says which of the other fields is set."
+    )
     client_secret: str | None = strawberry.field(description="Stripe.js confirmCardPayment.")
     redirect_url: str | None = strawberry.field(description="Send the payer there.")
     qr_code: str | None = strawberry.field(description="PIX copy-and-paste code.")
     qr_code_image: str | None = strawberry.field(description="PIX QR code, base64 PNG.")
     voucher_url: str | None = strawberry.field(description="Boleto or cash voucher.")
-    expires_at: datetime | None
+    expires_at: datetime | None = strawberry.field(
+        description="When the code, voucher or link stops working (ISO 8601, UTC); null if "
+        "the provider gave no limit."
+    )
 
     @classmethod
     def from_json(cls, value: dict[str, Any]) -> NextAction:
@@ -55,38 +60,60 @@ class NextAction:
 
 @strawberry.type(description="A provider tried for the payment (operator only).")
 class PaymentAttempt:
-    provider: str
+    provider: str = strawberry.field(description="The provider tried, e.g. STRIPE.")
     outcome: str = strawberry.field(description="ACCEPTED, UNAVAILABLE or REJECTED.")
-    message: str | None
-    at: str
+    message: str | None = strawberry.field(
+        description="Why it was not accepted, in the provider's words; null when accepted."
+    )
+    at: str = strawberry.field(description="When it was tried (ISO 8601, UTC).")
 
 
 @strawberry.type(description="A webhook as received (operator only).")
 class WebhookDeliveryRecord:
-    id: int
-    provider: Provider
-    received_at: datetime
-    signature_valid: bool
-    event_id: str | None
-    kind: str | None
-    outcome: str
-    detail: str | None
-    headers: JSON
-    body: str
+    id: int = strawberry.field(description="Sequence number of the delivery as stored.")
+    provider: Provider = strawberry.field(description="The provider that sent it.")
+    received_at: datetime = strawberry.field(description="When it was received (ISO 8601, UTC).")
+    signature_valid: bool = strawberry.field(
+        description="Whether its signature verified against the provider's secret."
+    )
+    event_id: str | None = strawberry.field(
+        description="The provider's id of the event, used to apply it once; null if unreadable."
+    )
+    kind: str | None = strawberry.field(
+        description="The provider's event type, e.g. payment_intent.succeeded; null if unreadable."
+    )
+    outcome: str = strawberry.field(description="APPLIED, DUPLICATE, IGNORED or REJECTED.")
+    detail: str | None = strawberry.field(
+        description="A short explanation of the outcome; null when there is none."
+    )
+    headers: JSON = strawberry.field(
+        description="The HTTP headers as received, a JSON object of strings."
+    )
+    body: str = strawberry.field(description="The raw body as received.")
 
 
 @strawberry.type(description="Money sent back to the payer.")
 class PaymentRefund:
-    id: strawberry.ID
-    amount: Money
-    status: RefundStatus
-    reason: str
-    failure_reason: str | None
-    created_at: datetime
+    id: strawberry.ID = strawberry.field(description="Stable identifier, a UUID.")
+    amount: Money = strawberry.field(
+        description="How much is sent back, in the payment's currency."
+    )
+    status: RefundStatus = strawberry.field(description="Where the refund stands.")
+    reason: str = strawberry.field(description="Why it was refunded; may be empty.")
+    failure_reason: str | None = strawberry.field(
+        description="Why it failed: the provider's words for the operator, a plain sentence for "
+        "the payer; null unless it failed."
+    )
+    created_at: datetime = strawberry.field(
+        description="When the refund was asked for (ISO 8601, UTC)."
+    )
     scope: strawberry.Private[PaymentScope]
     row: strawberry.Private[models.PaymentRefund]
 
-    @guarded(can.CanSeeProviderDetails)
+    @guarded(
+        can.CanSeeProviderDetails,
+        description="The provider's id of the refund: for the operator only; null otherwise.",
+    )
     def provider_reference(self) -> str | None:
         return self.row.provider_reference
 
@@ -108,43 +135,65 @@ class PaymentRefund:
 
 @strawberry.type(description="A payment of a booking.")
 class Payment:
-    id: strawberry.ID
-    status: PaymentStatus
-    method: PaymentMethod
-    amount: Money
-    refunded_amount: Money
-    installments: int | None
-    card_last4: str | None
-    failure_reason: str | None
-    next_action: NextAction
+    id: strawberry.ID = strawberry.field(description="Stable identifier, a UUID.")
+    status: PaymentStatus = strawberry.field(description="Where the payment stands.")
+    method: PaymentMethod = strawberry.field(description="How the payer pays.")
+    amount: Money = strawberry.field(description="The amount charged, in the booking's currency.")
+    refunded_amount: Money = strawberry.field(
+        description="How much of it has been refunded so far; zero when nothing."
+    )
+    installments: int | None = strawberry.field(
+        description="Card installments asked for (1 to 24); null when not given."
+    )
+    card_last4: str | None = strawberry.field(
+        description="The card's last four digits, once the provider tells them; null otherwise."
+    )
+    failure_reason: str | None = strawberry.field(
+        description="Why it failed: the provider's words for the operator, a plain sentence for "
+        "the payer; null unless it failed."
+    )
+    next_action: NextAction = strawberry.field(
+        description="What the payer does next to pay; kind NONE when nothing."
+    )
     hold_expires_at: datetime | None = strawberry.field(
         description="While it is open, the booking takes no other payment until then; "
         "after that it EXPIRES (money still arriving for it is credited or refunded)."
     )
-    created_at: datetime
-    updated_at: datetime
+    created_at: datetime = strawberry.field(
+        description="When the payment was started (ISO 8601, UTC)."
+    )
+    updated_at: datetime = strawberry.field(description="When it last changed (ISO 8601, UTC).")
     scope: strawberry.Private[PaymentScope]
     row: strawberry.Private[models.Payment]
 
-    @strawberry.field
+    @strawberry.field(description="The booking it pays, as the viewer may see it.")
     async def booking(self, info: Info) -> Booking | None:
         row = await info.context.loaders.booking.load(self.row.booking_id)
         return await booking_for_viewer(info, row) if row else None
 
-    @strawberry.field
+    @strawberry.field(description="Its refunds, oldest first; empty when none.")
     async def refunds(self, info: Info) -> list[PaymentRefund]:
         rows = await info.context.loaders.payment_refunds.load(self.row.id)
         return [PaymentRefund.build(row, self.scope) for row in rows]
 
-    @guarded(can.CanSeeProviderDetails, description="Operator only.")
+    @guarded(
+        can.CanSeeProviderDetails,
+        description="The provider that took it: for the operator only; null otherwise.",
+    )
     def provider(self) -> Provider | None:
         return self.row.provider
 
-    @guarded(can.CanSeeProviderDetails, description="The provider's id of it (operator only).")
+    @guarded(
+        can.CanSeeProviderDetails,
+        description="The provider's id of it: for the operator only; null otherwise.",
+    )
     def provider_reference(self) -> str | None:
         return self.row.provider_reference
 
-    @guarded(can.CanSeeProviderDetails, description="Providers tried, in order (operator).")
+    @guarded(
+        can.CanSeeProviderDetails,
+        description="Providers tried, in order: for the operator only; null otherwise.",
+    )
     def attempts(self) -> list[PaymentAttempt] | None:
         return [
             PaymentAttempt(
@@ -156,7 +205,10 @@ class Payment:
             for item in self.row.attempts
         ]
 
-    @guarded(can.CanSeeProviderDetails, description="Webhooks received about it (operator).")
+    @guarded(
+        can.CanSeeProviderDetails,
+        description="Webhooks received about it: for the operator only; null otherwise.",
+    )
     async def webhooks(self, info: Info) -> list[WebhookDeliveryRecord] | None:
         rows = await info.context.loaders.webhook_deliveries.load(self.row.id)
         return [webhook_record(row) for row in rows]
@@ -212,34 +264,48 @@ async def load_payment_for(info: Info, payment_id: uuid.UUID) -> Payment:
     return Payment.build(info, row)
 
 
-@strawberry.type
+@strawberry.type(description="One payment of a page, with its cursor.")
 class PaymentEdge:
-    cursor: str
-    node: Payment
+    cursor: str = strawberry.field(
+        description="Opaque cursor of this payment; pass it as `after` to read on from it."
+    )
+    node: Payment = strawberry.field(description="The payment.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of payments, newest first.")
 class PaymentConnection:
-    edges: list[PaymentEdge]
-    page_info: PageInfo
-    total_count: int
+    edges: list[PaymentEdge] = strawberry.field(
+        description="The payments of this page, newest first."
+    )
+    page_info: PageInfo = strawberry.field(description="Whether and how to read the next page.")
+    total_count: int = strawberry.field(
+        description="How many payments the viewer may see that match the filter, on every page."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The payment started, and what the payer does next.")
 class StartPaymentPayload:
-    payment: Payment
-    next_action: NextAction
+    payment: Payment = strawberry.field(description="The payment as stored.")
+    next_action: NextAction = strawberry.field(
+        description="What the client does next to pay (the same as payment.nextAction)."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The refund asked for, and its payment.")
 class RefundPaymentPayload:
-    refund: PaymentRefund
-    payment: Payment
+    refund: PaymentRefund = strawberry.field(description="The refund.")
+    payment: Payment = strawberry.field(description="The payment refunded, as now stored.")
 
 
-@strawberry.type
+@strawberry.type(description="What a replayed webhook did.")
 class PaymentWebhookPayload:
     outcome: str = strawberry.field(description="APPLIED, DUPLICATE, IGNORED or REJECTED.")
-    event_id: str | None
-    detail: str | None
-    payment: Payment | None
+    event_id: str | None = strawberry.field(
+        description="The provider's id of the event; null if unreadable."
+    )
+    detail: str | None = strawberry.field(
+        description="A short explanation of the outcome; null when there is none."
+    )
+    payment: Payment | None = strawberry.field(
+        description="The payment it concerns; null when it concerns none."
+    )
