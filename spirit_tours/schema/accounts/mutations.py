@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated
 
 import strawberry
 
@@ -22,14 +23,22 @@ from spirit_tours.schema.accounts.types import AuthPayload, LogoutPayload
 @strawberry.type
 class AccountMutations:
     @strawberry.mutation(description="Sign in with e-mail and password.")
-    async def login(self, info: strawberry.Info[Context, None], input: LoginInput) -> AuthPayload:
+    async def login(
+        self,
+        info: strawberry.Info[Context, None],
+        input: Annotated[LoginInput, strawberry.argument(description="The e-mail and password.")],
+    ) -> AuthPayload:
         ctx = info.context
         session = await auth.login(ctx.services, input.email, input.password, ctx.client_ip)
         return AuthPayload.from_session(session)
 
     @strawberry.mutation(description="Trade a refresh token for new tokens (it is revoked).")
     async def refresh_token(
-        self, info: strawberry.Info[Context, None], input: RefreshTokenInput
+        self,
+        info: strawberry.Info[Context, None],
+        input: Annotated[
+            RefreshTokenInput, strawberry.argument(description="The refresh token to trade.")
+        ],
     ) -> AuthPayload:
         return AuthPayload.from_session(
             await auth.refresh(info.context.services, input.refresh_token)
@@ -37,7 +46,14 @@ class AccountMutations:
 
     @strawberry.mutation(description="Revoke a session's refresh tokens.")
     async def logout(
-        self, info: strawberry.Info[Context, None], input: LogoutInput
+        self,
+        info: strawberry.Info[Context, None],
+        input: Annotated[
+            LogoutInput,
+            strawberry.argument(
+                description="The session's refresh token, and whether to sign out everywhere."
+            ),
+        ],
     ) -> LogoutPayload:
         revoked = await auth.logout(
             info.context.services, input.refresh_token, everywhere=input.everywhere
@@ -49,7 +65,11 @@ class AccountMutations:
         "address has an account is not revealed."
     )
     async def request_password_reset(
-        self, info: strawberry.Info[Context, None], email: str
+        self,
+        info: strawberry.Info[Context, None],
+        email: Annotated[
+            str, strawberry.argument(description="The e-mail address of the account.")
+        ],
     ) -> bool:
         services = info.context.services
         settings = services.settings
@@ -72,7 +92,12 @@ class AccountMutations:
         description="Set a new password with the e-mailed token; every session is signed out."
     )
     async def reset_password(
-        self, info: strawberry.Info[Context, None], input: ResetPasswordInput
+        self,
+        info: strawberry.Info[Context, None],
+        input: Annotated[
+            ResetPasswordInput,
+            strawberry.argument(description="The e-mailed token and the new password."),
+        ],
     ) -> bool:
         services = info.context.services
         secret = services.settings.jwt_secret.get_secret_value().encode()

@@ -17,11 +17,11 @@ from spirit_tours.schema import enums  # noqa: F401 - registers the GraphQL enum
 
 @strawberry.type(description="A hotel run by a hotel company.")
 class Hotel:
-    id: strawberry.ID
-    name: str
-    city: str
+    id: strawberry.ID = strawberry.field(description="Stable identifier, a UUID.")
+    name: str = strawberry.field(description="The hotel's name.")
+    city: str = strawberry.field(description="The city the hotel is in.")
     country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code.")
-    stars: int | None
+    stars: int | None = strawberry.field(description="Star rating, 1 to 5; null when unrated.")
 
     @classmethod
     def from_model(cls, hotel: models.Hotel) -> Hotel:
@@ -47,9 +47,9 @@ def _hotel_or_none(row: models.Hotel | None) -> Hotel | None:
 
 @strawberry.type(description="The operator, a travel agency or a hotel company.")
 class Company:
-    id: strawberry.ID
-    name: str
-    kind: CompanyKind
+    id: strawberry.ID = strawberry.field(description="Stable identifier, a UUID.")
+    name: str = strawberry.field(description="The company's name.")
+    kind: CompanyKind = strawberry.field(description="Operator, travel agency or hotel company.")
     _id: strawberry.Private[uuid.UUID]
 
     @strawberry.field(description="The hotels this company runs (hotel companies only).")
@@ -68,12 +68,14 @@ class Company:
 
 @strawberry.type(description="A signed-in person.")
 class User:
-    id: strawberry.ID
-    email: str
-    full_name: str
-    role: Role
-    locale: Locale
-    created_at: datetime
+    id: strawberry.ID = strawberry.field(description="Stable identifier, a UUID.")
+    email: str = strawberry.field(description="The e-mail address the user signs in with.")
+    full_name: str = strawberry.field(description="The user's full name.")
+    role: Role = strawberry.field(description="What the user does on the platform.")
+    locale: Locale = strawberry.field(description="The language of the user's e-mail.")
+    created_at: datetime = strawberry.field(
+        description="When the account was created (ISO 8601, UTC)."
+    )
     _company_id: strawberry.Private[uuid.UUID | None]
 
     @strawberry.field(description="The company the user works for; null for clients.")
@@ -99,12 +101,17 @@ class User:
 @strawberry.type(description="Tokens for a signed-in session.")
 class AuthPayload:
     access_token: str = strawberry.field(description="Send as `Authorization: Bearer <token>`.")
-    access_token_expires_at: datetime
+    access_token_expires_at: datetime = strawberry.field(
+        description="When the access token stops working (ISO 8601, UTC; 15 minutes by "
+        "default): refresh before then."
+    )
     refresh_token: str = strawberry.field(
         description="Single use: `refreshToken` returns a new one and revokes this one."
     )
-    refresh_token_expires_at: datetime
-    user: User
+    refresh_token_expires_at: datetime = strawberry.field(
+        description="When the refresh token stops working (ISO 8601, UTC; 30 days by default)."
+    )
+    user: User = strawberry.field(description="The signed-in user.")
 
     @classmethod
     def from_session(cls, session: Session) -> AuthPayload:
@@ -117,6 +124,6 @@ class AuthPayload:
         )
 
 
-@strawberry.type
+@strawberry.type(description="What signing out revoked.")
 class LogoutPayload:
     revoked_sessions: int = strawberry.field(description="How many refresh tokens were revoked.")
