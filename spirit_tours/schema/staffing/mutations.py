@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 import strawberry
 
@@ -35,7 +36,14 @@ async def _guide_payload(info: Info, guide_id: uuid.UUID) -> GuidePayload:
 @strawberry.type
 class StaffingMutations:
     @strawberry.mutation(permission_classes=[IsOperatorStaff], description="ADMIN, or the guide.")
-    async def set_guide_languages(self, info: Info, input: SetGuideLanguagesInput) -> GuidePayload:
+    async def set_guide_languages(
+        self,
+        info: Info,
+        input: Annotated[
+            SetGuideLanguagesInput,
+            strawberry.argument(description="The guide and their languages."),
+        ],
+    ) -> GuidePayload:
         viewer = info.context.require_viewer()
         guide_id = parse_id(input.guide_id, "guideId")
         async with info.context.transaction() as session:
@@ -43,7 +51,13 @@ class StaffingMutations:
         return await _guide_payload(info, guide_id)
 
     @strawberry.mutation(permission_classes=[IsOperatorStaff], description="ADMIN, or the guide.")
-    async def add_guide_time_off(self, info: Info, input: AddGuideTimeOffInput) -> GuidePayload:
+    async def add_guide_time_off(
+        self,
+        info: Info,
+        input: Annotated[
+            AddGuideTimeOffInput, strawberry.argument(description="The guide and the days away.")
+        ],
+    ) -> GuidePayload:
         viewer = info.context.require_viewer()
         guide_id = parse_id(input.guide_id, "guideId")
         period = Period(input.start_date, input.end_date)
@@ -55,7 +69,11 @@ class StaffingMutations:
 
     @strawberry.mutation(permission_classes=[IsOperatorStaff], description="ADMIN, or the guide.")
     async def remove_guide_time_off(
-        self, info: Info, input: RemoveGuideTimeOffInput
+        self,
+        info: Info,
+        input: Annotated[
+            RemoveGuideTimeOffInput, strawberry.argument(description="The time off to remove.")
+        ],
     ) -> GuidePayload:
         viewer = info.context.require_viewer()
         time_off_id = parse_id(input.time_off_id, "timeOffId")
@@ -64,7 +82,13 @@ class StaffingMutations:
         return await _guide_payload(info, guide.user_id)
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Add a vehicle to the fleet.")
-    async def create_vehicle(self, info: Info, input: CreateVehicleInput) -> VehiclePayload:
+    async def create_vehicle(
+        self,
+        info: Info,
+        input: Annotated[
+            CreateVehicleInput, strawberry.argument(description="The vehicle to add.")
+        ],
+    ) -> VehiclePayload:
         viewer = info.context.require_viewer()
         new = rules.NewVehicle(input.name, input.plate, input.kind, input.capacity)
         async with info.context.transaction() as session:

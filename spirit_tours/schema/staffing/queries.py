@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
 import strawberry
 
@@ -32,8 +33,18 @@ def _window(free_from: date | None, free_until: date | None) -> Period | None:
 
 @strawberry.type
 class StaffingQueries:
-    @strawberry.field(permission_classes=[IsAdmin], description="Guides, by language and dates.")
-    async def guides(self, info: Info, filter: GuideFilter | None = None) -> list[Guide]:
+    @strawberry.field(
+        permission_classes=[IsAdmin],
+        description="Guides by name, optionally by language and free dates (ADMIN).",
+    )
+    async def guides(
+        self,
+        info: Info,
+        filter: Annotated[
+            GuideFilter | None,
+            strawberry.argument(description="Only the guides matching it; null: all."),
+        ] = None,
+    ) -> list[Guide]:
         filter = filter or GuideFilter()
         language = rules.language_code(filter.language, "language") if filter.language else None
         window = _window(filter.free_from, filter.free_until)
@@ -42,7 +53,11 @@ class StaffingQueries:
         return [Guide.build(info, guide, user) for guide, user in rows]
 
     @strawberry.field(permission_classes=[IsOperatorStaff], description="ADMIN, or the guide.")
-    async def guide(self, info: Info, id: strawberry.ID) -> Guide:
+    async def guide(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The guide's id.")],
+    ) -> Guide:
         viewer = info.context.require_viewer()
         guide_id = parse_id(id, "id")
         if not is_self_or_operator(viewer, guide_id):
@@ -53,7 +68,14 @@ class StaffingQueries:
         return guide
 
     @strawberry.field(permission_classes=[IsAdmin], description="The fleet, smallest first.")
-    async def vehicles(self, info: Info, filter: VehicleFilter | None = None) -> list[Vehicle]:
+    async def vehicles(
+        self,
+        info: Info,
+        filter: Annotated[
+            VehicleFilter | None,
+            strawberry.argument(description="Only the vehicles matching it; null: all."),
+        ] = None,
+    ) -> list[Vehicle]:
         filter = filter or VehicleFilter()
         window = _window(filter.free_from, filter.free_until)
         async with info.context.session() as session:

@@ -21,21 +21,27 @@ Info = strawberry.Info[Context, None]
 
 @strawberry.type(description="Days a guide is not available (inclusive).")
 class TimeOff:
-    id: strawberry.ID
-    start_date: date
-    end_date: date
-    reason: str
+    id: strawberry.ID = strawberry.field(description="Stable identifier, a UUID.")
+    start_date: date = strawberry.field(description="First day away (ISO 8601 date).")
+    end_date: date = strawberry.field(description="Last day away (ISO 8601 date).")
+    reason: str = strawberry.field(description="Why, as given; may be empty.")
 
 
 @strawberry.type(description="A tour guide and the languages they guide in.")
 class Guide:
-    id: strawberry.ID
-    full_name: str
+    id: strawberry.ID = strawberry.field(
+        description="Stable identifier, a UUID: the guide's user id."
+    )
+    full_name: str = strawberry.field(description="The guide's full name.")
     languages: list[str] = strawberry.field(description="ISO 639 codes, e.g. es, en, qu.")
     scope: strawberry.Private[GuideScope]
     user_id: strawberry.Private[uuid.UUID]
 
-    @guarded(can.CanSeeTimeOff, description="Operator and the guide only.")
+    @guarded(
+        can.CanSeeTimeOff,
+        description="The guide's days off, earliest first: for the operator and the guide "
+        "only; null for everyone else.",
+    )
     async def time_off(self, info: Info) -> list[TimeOff] | None:
         rows = await info.context.loaders.time_off.load(self.user_id)
         return [
@@ -70,12 +76,14 @@ async def load_guide(info: Info, guide_id: uuid.UUID) -> Guide | None:
 
 @strawberry.type(description="A vehicle of the operator's fleet.")
 class Vehicle:
-    id: strawberry.ID
-    name: str
-    plate: str
-    kind: VehicleKind
+    id: strawberry.ID = strawberry.field(description="Stable identifier, a UUID.")
+    name: str = strawberry.field(description="The name staff know the vehicle by.")
+    plate: str = strawberry.field(description="Its licence plate, unique in the fleet.")
+    kind: VehicleKind = strawberry.field(description="What kind of vehicle it is.")
     capacity: int = strawberry.field(description="Seats for travellers.")
-    created_at: datetime
+    created_at: datetime = strawberry.field(
+        description="When it was added to the fleet (ISO 8601, UTC)."
+    )
 
     @classmethod
     def from_model(cls, row: models.Vehicle) -> Vehicle:
@@ -89,11 +97,11 @@ class Vehicle:
         )
 
 
-@strawberry.type
+@strawberry.type(description="The guide after the mutation.")
 class GuidePayload:
-    guide: Guide
+    guide: Guide = strawberry.field(description="The guide as changed.")
 
 
-@strawberry.type
+@strawberry.type(description="The vehicle after the mutation.")
 class VehiclePayload:
-    vehicle: Vehicle
+    vehicle: Vehicle = strawberry.field(description="The vehicle as stored.")
