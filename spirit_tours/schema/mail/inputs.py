@@ -7,20 +7,22 @@ from datetime import datetime
 import strawberry
 
 
-@strawberry.input
+@strawberry.input(description="Marketing mail to switch on (true) or off (false); null: unchanged.")
 class EmailPreferencesInput:
-    newsletter: bool | None = None
-    survey: bool | None = None
-    birthday: bool | None = None
+    newsletter: bool | None = strawberry.field(default=None, description="The newsletter.")
+    survey: bool | None = strawberry.field(default=None, description="Surveys after a trip.")
+    birthday: bool | None = strawberry.field(default=None, description="Birthday greetings.")
 
 
-@strawberry.input
+@strawberry.input(description="A newsletter issue.")
 class SendNewsletterInput:
-    headline: str
-    body: str
-    article_url: str
+    headline: str = strawberry.field(description="The headline, 1 to 200 characters.")
+    body: str = strawberry.field(description="The text, 1 to 20,000 characters.")
+    article_url: str = strawberry.field(
+        description="Link to the full article: an http(s) URL of at most 2,000 characters."
+    )
     scheduled_at: datetime | None = strawberry.field(
-        default=None, description="Send later; unset: now."
+        default=None, description="Send later (ISO 8601 with its UTC offset); unset: now."
     )
     idempotency_key: str | None = strawberry.field(
         default=None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from spirit_tours.context import Context
@@ -24,7 +26,11 @@ class EmailMutations:
     @strawberry.mutation(
         permission_classes=[IsAdmin], description="Send a dead letter again (fresh attempts)."
     )
-    async def requeue_email(self, info: Info, id: strawberry.ID) -> EmailMessage:
+    async def requeue_email(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The dead letter's id.")],
+    ) -> EmailMessage:
         viewer = info.context.require_viewer()
         message_id = parse_id(id, "id")
         async with info.context.transaction() as session:
@@ -40,7 +46,16 @@ class EmailMutations:
         description="Every dead letter (or those of one template) sent again, oldest first, "
         "up to 10,000 per call; returns how many. Password-reset mail is left out.",
     )
-    async def requeue_dead_letters(self, info: Info, template: str | None = None) -> int:
+    async def requeue_dead_letters(
+        self,
+        info: Info,
+        template: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Only the dead letters of this template, e.g. welcome; null: all."
+            ),
+        ] = None,
+    ) -> int:
         viewer = info.context.require_viewer()
         async with info.context.transaction() as session:
             queued = await emails.requeue_all(session, viewer, template)
@@ -55,7 +70,11 @@ class EmailMutations:
         "those who unsubscribed are skipped).",
     )
     async def send_newsletter(
-        self, info: Info, input: SendNewsletterInput
+        self,
+        info: Info,
+        input: Annotated[
+            SendNewsletterInput, strawberry.argument(description="The issue to send.")
+        ],
     ) -> SendNewsletterPayload:
         viewer = info.context.require_viewer()
         services = info.context.services
@@ -75,7 +94,12 @@ class EmailMutations:
         description="Switch marketing mail on or off for your address.",
     )
     async def set_email_preferences(
-        self, info: Info, input: EmailPreferencesInput
+        self,
+        info: Info,
+        input: Annotated[
+            EmailPreferencesInput,
+            strawberry.argument(description="The marketing mail to switch; at least one field."),
+        ],
     ) -> EmailPreferences:
         viewer = info.context.require_viewer()
         wanted = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
 import strawberry
 
@@ -70,7 +71,18 @@ class EmailQueries:
         "`requeueEmail`.",
     )
     async def email_dead_letters(
-        self, info: Info, first: int = 20, after: str | None = None
+        self,
+        info: Info,
+        first: Annotated[
+            int, strawberry.argument(description="Page size, 1 to 100; default 20.")
+        ] = 20,
+        after: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Start after this cursor (an edge's cursor or "
+                "pageInfo.endCursor); null: from the newest."
+            ),
+        ] = None,
     ) -> EmailMessageConnection:
         async with info.context.session() as session:
             page = await newest_first_page(
@@ -96,10 +108,25 @@ class EmailQueries:
     async def email_stats(
         self,
         info: Info,
-        since: date | None = None,
-        until: date | None = None,
-        templates: list[str] | None = None,
-        locales: list[str] | None = None,
+        since: Annotated[
+            date | None,
+            strawberry.argument(
+                description="First UTC day (ISO 8601 date); default: 6 days before until. "
+                "At most 366 days in all."
+            ),
+        ] = None,
+        until: Annotated[
+            date | None,
+            strawberry.argument(description="Last UTC day (ISO 8601 date); default: today."),
+        ] = None,
+        templates: Annotated[
+            list[str] | None,
+            strawberry.argument(description="Only these templates, e.g. welcome; null: all."),
+        ] = None,
+        locales: Annotated[
+            list[str] | None,
+            strawberry.argument(description="Only these languages (es, en, pt); null: all."),
+        ] = None,
     ) -> list[EmailStats]:
         start, end = stats_range(since, until)
         async with info.context.session() as session:
@@ -111,7 +138,10 @@ class EmailQueries:
     async def job_queues(self, info: Info) -> list[JobQueue]:
         return await _queue_info(info)
 
-    @strawberry.field(permission_classes=[IsAuthenticated])
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="The marketing mail the signed-in user receives.",
+    )
     async def email_preferences(self, info: Info) -> EmailPreferences:
         viewer = info.context.require_viewer()
         async with info.context.session() as session:

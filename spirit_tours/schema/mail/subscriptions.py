@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator
 from datetime import date
+from typing import Annotated
 
 import strawberry
 
@@ -28,7 +29,18 @@ class EmailSubscriptions:
         "5 s); default range: today (UTC) — each check counts the range's messages again.",
     )
     async def email_stats(
-        self, info: Info, since: date | None = None, until: date | None = None
+        self,
+        info: Info,
+        since: Annotated[
+            date | None,
+            strawberry.argument(
+                description="First UTC day (ISO 8601 date); default: until, or today."
+            ),
+        ] = None,
+        until: Annotated[
+            date | None,
+            strawberry.argument(description="Last UTC day (ISO 8601 date); default: today."),
+        ] = None,
     ) -> AsyncGenerator[list[EmailStats], None]:
         last: list[EmailStats] | None = None
         while True:

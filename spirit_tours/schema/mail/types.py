@@ -19,21 +19,36 @@ Info = strawberry.Info[Context, None]
 
 @strawberry.type(description="One message to one recipient (ADMIN).")
 class EmailMessage:
-    id: strawberry.ID
-    template: str
-    locale: str
-    recipient: str
+    id: strawberry.ID = strawberry.field(description="Stable identifier, a UUID.")
+    template: str = strawberry.field(description="The template's name, e.g. booking_confirmed.")
+    locale: str = strawberry.field(description="The language it was written in: es, en or pt.")
+    recipient: str = strawberry.field(description="The recipient's e-mail address.")
     priority: str = strawberry.field(description="HIGH, NORMAL, LOW or BULK.")
-    status: EmailStatus
-    attempts: int
-    last_error: str | None
-    requeues: int
-    created_at: datetime
-    scheduled_at: datetime
-    sent_at: datetime | None
-    failed_at: datetime | None
-    opened_at: datetime | None
-    clicked_at: datetime | None
+    status: EmailStatus = strawberry.field(description="Where the message stands.")
+    attempts: int = strawberry.field(
+        description="Send attempts made so far: at most 3, counted afresh after a requeue."
+    )
+    last_error: str | None = strawberry.field(
+        description="The last attempt's error; null when none failed."
+    )
+    requeues: int = strawberry.field(description="How many times the operator requeued it.")
+    created_at: datetime = strawberry.field(description="When it was queued (ISO 8601, UTC).")
+    scheduled_at: datetime = strawberry.field(
+        description="When it is (or was) due to be sent (ISO 8601, UTC)."
+    )
+    sent_at: datetime | None = strawberry.field(
+        description="When the SMTP server accepted it (ISO 8601, UTC); null before."
+    )
+    failed_at: datetime | None = strawberry.field(
+        description="When its last attempt failed for good (ISO 8601, UTC); null unless it did."
+    )
+    opened_at: datetime | None = strawberry.field(
+        description="First time its open pixel was loaded (ISO 8601, UTC); null if never."
+    )
+    clicked_at: datetime | None = strawberry.field(
+        description="First time one of its tracked links was followed (ISO 8601, UTC); null if "
+        "never."
+    )
 
     @classmethod
     def build(cls, row: MessageRow) -> EmailMessage:
@@ -46,44 +61,50 @@ class EmailMessage:
         )  # fmt: skip
 
 
-@strawberry.type
+@strawberry.type(description="One message of a page, with its cursor.")
 class EmailMessageEdge:
-    cursor: str
-    node: EmailMessage
+    cursor: str = strawberry.field(
+        description="Opaque cursor of this message; pass it as `after` to read on from it."
+    )
+    node: EmailMessage = strawberry.field(description="The message.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of messages, newest first.")
 class EmailMessageConnection:
-    edges: list[EmailMessageEdge]
-    page_info: PageInfo
-    total_count: int
+    edges: list[EmailMessageEdge] = strawberry.field(
+        description="The messages of this page, newest first."
+    )
+    page_info: PageInfo = strawberry.field(description="Whether and how to read the next page.")
+    total_count: int = strawberry.field(description="How many messages there are in all.")
 
 
 @strawberry.type(description="Messages of one template and locale queued on one UTC day.")
 class EmailStats:
-    day: date
-    template: str
-    locale: str
+    day: date = strawberry.field(description="The UTC day the messages were queued (ISO 8601).")
+    template: str = strawberry.field(description="The template's name, e.g. welcome.")
+    locale: str = strawberry.field(description="The language: es, en or pt.")
     queued: int = strawberry.field(description="Meant to be sent (suppressed ones excluded).")
-    sent: int
+    sent: int = strawberry.field(description="Accepted by the SMTP server.")
     failed: int = strawberry.field(description="Dead letters: every attempt failed.")
     suppressed: int = strawberry.field(description="Not sent: the recipient unsubscribed.")
-    opened: int
-    clicked: int
-    unsubscribed: int
+    opened: int = strawberry.field(description="Opened at least once (open pixel loaded).")
+    clicked: int = strawberry.field(description="With at least one tracked link followed.")
+    unsubscribed: int = strawberry.field(
+        description="Whose recipient unsubscribed through this message's link."
+    )
 
 
 @strawberry.type(description="A saq queue as its workers report it.")
 class JobQueue:
-    name: str
+    name: str = strawberry.field(description="The queue's name.")
     queued: int = strawberry.field(description="Waiting to run now.")
-    active: int
+    active: int = strawberry.field(description="Running now.")
     scheduled: int = strawberry.field(description="Waiting for a later time (incl. retries).")
-    workers: int
+    workers: int = strawberry.field(description="Live workers serving the queue.")
     completed: int = strawberry.field(description="Since the live workers started.")
-    failed: int
-    retried: int
-    aborted: int
+    failed: int = strawberry.field(description="Jobs failed, since the live workers started.")
+    retried: int = strawberry.field(description="Jobs retried, since the live workers started.")
+    aborted: int = strawberry.field(description="Jobs aborted, since the live workers started.")
     throughput_per_minute: float = strawberry.field(
         description="Completed jobs per minute, averaged over the live workers' uptime."
     )
@@ -91,18 +112,18 @@ class JobQueue:
 
 @strawberry.type(description="Marketing mail you receive; transactional mail always comes.")
 class EmailPreferences:
-    newsletter: bool
-    survey: bool
-    birthday: bool
+    newsletter: bool = strawberry.field(description="Whether you receive the newsletter.")
+    survey: bool = strawberry.field(description="Whether you receive surveys after a trip.")
+    birthday: bool = strawberry.field(description="Whether you receive birthday greetings.")
 
     @classmethod
     def from_suppressed(cls, suppressed: set[str]) -> EmailPreferences:
         return cls(**{category: category not in suppressed for category in emails.MARKETING})
 
 
-@strawberry.type
+@strawberry.type(description="What sending the newsletter queued.")
 class SendNewsletterPayload:
-    queued: int
+    queued: int = strawberry.field(description="Messages queued, one per recipient.")
     suppressed: int = strawberry.field(description="Recipients who unsubscribed: not sent.")
 
 
