@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 
@@ -26,9 +27,9 @@ Info = strawberry.Info[Context, None]
 
 @strawberry.type(description="Someone in a room or a thread.")
 class Participant:
-    id: strawberry.ID
-    full_name: str
-    role: Role
+    id: strawberry.ID = strawberry.field(description="The user's id, a UUID.")
+    full_name: str = strawberry.field(description="The user's full name.")
+    role: Role = strawberry.field(description="The user's role.")
 
 
 async def load_participant(info: Info, user_id: uuid.UUID) -> Participant | None:
@@ -40,13 +41,13 @@ async def load_participant(info: Info, user_id: uuid.UUID) -> Participant | None
 
 @strawberry.type(description="A message in a quotation's thread.")
 class ChatMessage:
-    id: strawberry.ID
-    body: str
+    id: strawberry.ID = strawberry.field(description="Stable identifier, a UUID.")
+    body: str = strawberry.field(description="The text, at most 4,000 characters.")
     thread: str = strawberry.field(description="OWNER, or HOTEL (with one hotel company).")
-    created_at: datetime
+    created_at: datetime = strawberry.field(description="When it was posted (ISO 8601, UTC).")
     author_id: strawberry.Private[uuid.UUID]
 
-    @strawberry.field
+    @strawberry.field(description="Who wrote it; null if the account no longer exists.")
     async def author(self, info: Info) -> Participant | None:
         return await load_participant(info, self.author_id)
 
@@ -61,42 +62,46 @@ class ChatMessage:
         )
 
 
-@strawberry.input
+@strawberry.input(description="A message for a quotation's thread.")
 class PostMessageInput:
-    quotation_id: strawberry.ID
-    body: str
+    quotation_id: strawberry.ID = strawberry.field(description="The quotation, by its id.")
+    body: str = strawberry.field(description="The text, 1 to 4,000 characters.")
     hotel_id: strawberry.ID | None = strawberry.field(
         default=None, description="ADMIN only: the hotel's thread (none: the owner's)."
     )
 
 
-@strawberry.input
+@strawberry.input(description="Whether you are typing in a thread.")
 class SetTypingInput:
-    quotation_id: strawberry.ID
-    typing: bool
-    hotel_id: strawberry.ID | None = None
+    quotation_id: strawberry.ID = strawberry.field(description="The quotation, by its id.")
+    typing: bool = strawberry.field(description="True when you start typing, false when you stop.")
+    hotel_id: strawberry.ID | None = strawberry.field(
+        default=None, description="ADMIN only: the hotel's thread (none: the owner's)."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The message posted.")
 class PostMessagePayload:
-    message: ChatMessage
+    message: ChatMessage = strawberry.field(description="The message as stored.")
 
 
-@strawberry.input
+@strawberry.input(description="An announcement to every signed-in user.")
 class PostAnnouncementInput:
-    title: str
-    body: str
+    title: str = strawberry.field(description="The title, 1 to 200 characters.")
+    body: str = strawberry.field(description="The text, 1 to 5,000 characters.")
 
 
-@strawberry.type
+@strawberry.type(description="The announcement posted.")
 class AnnouncementPayload:
-    title: str
-    body: str
+    title: str = strawberry.field(description="The title, trimmed.")
+    body: str = strawberry.field(description="The text, trimmed.")
 
 
-@strawberry.type
+@strawberry.type(description="What acknowledging removed from the inbox.")
 class AcknowledgePayload:
-    acknowledged: int
+    acknowledged: int = strawberry.field(
+        description="How many of the given entries were removed (unknown ids are skipped)."
+    )
 
 
 def _hotel(value: strawberry.ID | None) -> uuid.UUID | None:
@@ -110,9 +115,22 @@ class ChatQueries:
         description="A thread's latest messages, oldest first (participants and ADMIN).",
     )
     async def messages(
-        self, info: Info, quotation_id: strawberry.ID, hotel_id: strawberry.ID | None = None,
-        last: int = 50,
-    ) -> list[ChatMessage]:  # fmt: skip
+        self,
+        info: Info,
+        quotation_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The quotation, by its id.")
+        ],
+        hotel_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="ADMIN only: the hotel's thread (none: the owner's). Others read "
+                "their own thread whatever they name."
+            ),
+        ] = None,
+        last: Annotated[
+            int, strawberry.argument(description="How many of the latest messages, 1 to 200.")
+        ] = 50,
+    ) -> list[ChatMessage]:
         viewer = info.context.require_viewer()
         if not 1 <= last <= 200:
             raise bad_input("last", "Ask for 1 to 200 messages.")
@@ -126,7 +144,14 @@ class ChatQueries:
 @strawberry.type
 class ChatMutations:
     @strawberry.mutation(permission_classes=[IsAuthenticated], description="Post in a thread.")
-    async def post_message(self, info: Info, input: PostMessageInput) -> PostMessagePayload:
+    async def post_message(
+        self,
+        info: Info,
+        input: Annotated[
+            PostMessageInput,
+            strawberry.argument(description="The quotation, the thread and the text."),
+        ],
+    ) -> PostMessagePayload:
         viewer = info.context.require_viewer()
         quotation = parse_id(input.quotation_id, "quotationId")
         async with info.context.transaction() as session:
@@ -139,7 +164,14 @@ class ChatMutations:
         permission_classes=[IsAuthenticated],
         description="Tell the thread you are (not) typing; live only, never stored.",
     )
-    async def set_typing(self, info: Info, input: SetTypingInput) -> bool:
+    async def set_typing(
+        self,
+        info: Info,
+        input: Annotated[
+            SetTypingInput,
+            strawberry.argument(description="The quotation, the thread and whether you type."),
+        ],
+    ) -> bool:
         viewer = info.context.require_viewer()
         quotation = parse_id(input.quotation_id, "quotationId")
         async with info.context.session() as session:
@@ -155,7 +187,12 @@ class ChatMutations:
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="To every signed-in user.")
     async def post_announcement(
-        self, info: Info, input: PostAnnouncementInput
+        self,
+        info: Info,
+        input: Annotated[
+            PostAnnouncementInput,
+            strawberry.argument(description="The announcement's title and text."),
+        ],
     ) -> AnnouncementPayload:
         viewer = info.context.require_viewer()
         title, body = input.title.strip(), input.body.strip()
@@ -175,7 +212,12 @@ class ChatMutations:
         permission_classes=[IsAuthenticated], description="Remove entries from your inbox."
     )
     async def acknowledge_notifications(
-        self, info: Info, ids: list[strawberry.ID]
+        self,
+        info: Info,
+        ids: Annotated[
+            list[strawberry.ID],
+            strawberry.argument(description="The ids of the inbox entries to remove."),
+        ],
     ) -> AcknowledgePayload:
         viewer = info.context.require_viewer()
         try:
