@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import cast
+from typing import Annotated, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -21,14 +21,22 @@ from spirit_tours.schema.ids import parse_id
 
 @strawberry.type(description="Who did what to which object, and when.")
 class AuditEntry:
-    id: strawberry.ID
-    at: datetime
-    actor_id: strawberry.ID | None
-    actor_role: Role | None
-    action: str
-    object_type: str
-    object_id: strawberry.ID | None
-    details: JSON
+    id: strawberry.ID = strawberry.field(description="Stable identifier, a UUID.")
+    at: datetime = strawberry.field(description="When it happened (ISO 8601, UTC).")
+    actor_id: strawberry.ID | None = strawberry.field(
+        description="The user who acted; null for the system (jobs, webhooks)."
+    )
+    actor_role: Role | None = strawberry.field(
+        description="The actor's role at the time; null for the system."
+    )
+    action: str = strawberry.field(description='What was done, e.g. "quotation.propose".')
+    object_type: str = strawberry.field(description='The kind of object, e.g. "Quotation".')
+    object_id: strawberry.ID | None = strawberry.field(
+        description="The object's id; null when the action concerns no single object."
+    )
+    details: JSON = strawberry.field(
+        description="What the action recorded (prices, reasons, messages…), a JSON object."
+    )
 
     @classmethod
     def from_model(cls, row: AuditRow) -> AuditEntry:
@@ -44,34 +52,55 @@ class AuditEntry:
         )
 
 
-@strawberry.type
+@strawberry.type(description="One audit entry of a page, with its cursor.")
 class AuditEdge:
-    cursor: str
-    node: AuditEntry
+    cursor: str = strawberry.field(
+        description="Opaque cursor of this entry; pass it as `after` to read on from it."
+    )
+    node: AuditEntry = strawberry.field(description="The audit entry.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of the audit log, newest first.")
 class AuditConnection:
-    edges: list[AuditEdge]
-    page_info: PageInfo
+    edges: list[AuditEdge] = strawberry.field(description="The entries of this page, newest first.")
+    page_info: PageInfo = strawberry.field(description="Whether and how to read the next page.")
 
 
-@strawberry.input
+@strawberry.input(description="Narrows the audit log; every condition given must hold.")
 class AuditFilter:
-    object_id: strawberry.ID | None = None
-    actor_id: strawberry.ID | None = None
-    action: str | None = None
+    object_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only entries about this object."
+    )
+    actor_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only entries of this user's actions."
+    )
+    action: str | None = strawberry.field(
+        default=None, description='Only this action, exactly, e.g. "quotation.propose".'
+    )
 
 
 @strawberry.type
 class AuditQueries:
-    @strawberry.field(permission_classes=[IsAdmin], description="ADMIN only; newest first.")
+    @strawberry.field(
+        permission_classes=[IsAdmin], description="Who did what, newest first (ADMIN only)."
+    )
     async def audit_log(
         self,
         info: strawberry.Info[Context, None],
-        filter: AuditFilter | None = None,
-        first: int = 50,
-        after: str | None = None,
+        filter: Annotated[
+            AuditFilter | None,
+            strawberry.argument(description="Only the entries matching it; null: all."),
+        ] = None,
+        first: Annotated[
+            int, strawberry.argument(description="Page size, 1 to 100; default 50.")
+        ] = 50,
+        after: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Start after this cursor (an edge's cursor or "
+                "pageInfo.endCursor); null: from the newest."
+            ),
+        ] = None,
     ) -> AuditConnection:
         given = filter or AuditFilter()
         async with info.context.session() as session:
