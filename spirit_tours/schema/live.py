@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncGenerator
+from typing import Annotated
 
 import strawberry
 from starlette.websockets import WebSocket
@@ -94,7 +95,10 @@ def _company_room(viewer: Viewer) -> str:
     return rooms.company_room(viewer.company_id)
 
 
-@strawberry.type
+@strawberry.type(
+    description="Live events over the WebSocket at /graphql (graphql-transport-ws, the access "
+    "token in connection_init), each filtered for its subscriber by the price-privacy rules."
+)
 class Subscription(EmailSubscriptions):
     @strawberry.subscription(
         permission_classes=[IsAuthenticated],
@@ -102,7 +106,20 @@ class Subscription(EmailSubscriptions):
         "thread's messages, typing and presence.",
     )
     async def quotation_events(
-        self, info: Info, quotation_id: strawberry.ID, after: str | None = None
+        self,
+        info: Info,
+        quotation_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="The quotation; NOT_FOUND without a relation to it."),
+        ],
+        after: Annotated[
+            str | None,
+            strawberry.argument(
+                description="The cursor of the last event received, to resume within 60 s of "
+                "a disconnect: the missed events are replayed once, then live ones. Null: "
+                "live events only."
+            ),
+        ] = None,
     ) -> AsyncGenerator[QuotationRoomEvent, None]:
         viewer = info.context.require_viewer()
         quotation_id_value = parse_id(quotation_id, "quotationId")
@@ -122,7 +139,16 @@ class Subscription(EmailSubscriptions):
         "and payments; the operator's room for ADMIN.",
     )
     async def company_events(
-        self, info: Info, after: str | None = None
+        self,
+        info: Info,
+        after: Annotated[
+            str | None,
+            strawberry.argument(
+                description="The cursor of the last event received, to resume within 60 s of "
+                "a disconnect: the missed events are replayed once, then live ones. Null: "
+                "live events only."
+            ),
+        ] = None,
     ) -> AsyncGenerator[CompanyRoomEvent, None]:
         room = _company_room(info.context.require_viewer())
         await _start(info, COMPANY_EVENTS, room, after)
@@ -135,7 +161,20 @@ class Subscription(EmailSubscriptions):
         "offers, its bookings.",
     )
     async def hotel_events(
-        self, info: Info, hotel_id: strawberry.ID, after: str | None = None
+        self,
+        info: Info,
+        hotel_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="One of your company's hotels (any for ADMIN)."),
+        ],
+        after: Annotated[
+            str | None,
+            strawberry.argument(
+                description="The cursor of the last event received, to resume within 60 s of "
+                "a disconnect: the missed events are replayed once, then live ones. Null: "
+                "live events only."
+            ),
+        ] = None,
     ) -> AsyncGenerator[CompanyRoomEvent, None]:
         viewer = info.context.require_viewer()
         _handoff(info)
@@ -147,9 +186,21 @@ class Subscription(EmailSubscriptions):
         return
         yield
 
-    @strawberry.subscription(permission_classes=[IsAuthenticated])
+    @strawberry.subscription(
+        permission_classes=[IsAuthenticated],
+        description="The operator's announcements to every signed-in user.",
+    )
     async def announcements(
-        self, info: Info, after: str | None = None
+        self,
+        info: Info,
+        after: Annotated[
+            str | None,
+            strawberry.argument(
+                description="The cursor of the last event received, to resume within 60 s of "
+                "a disconnect: the missed events are replayed once, then live ones. Null: "
+                "live events only."
+            ),
+        ] = None,
     ) -> AsyncGenerator[AnnouncementPosted, None]:
         await _start(info, ANNOUNCEMENTS, rooms.ANNOUNCEMENTS, after)
         return
