@@ -13,7 +13,10 @@ from spirit_tours.schema.quotations.mutations import QuotationMutations
 from spirit_tours.schema.staffing.mutations import StaffingMutations
 
 
-@strawberry.type
+@strawberry.type(
+    description="Writes, each in one transaction: bad input or a refused action changes "
+    "nothing and answers an error with `extensions.code`."
+)
 class Mutation(
     QuotationMutations,
     BookingMutations,

@@ -14,7 +14,11 @@ from spirit_tours.schema.quotations.queries import QuotationQueries
 from spirit_tours.schema.staffing.queries import StaffingQueries
 
 
-@strawberry.type
+@strawberry.type(
+    description="Reads. Every field needs a signed-in viewer (`Authorization: Bearer <access "
+    "token>`) and answers under the price-privacy rules of docs/privacy.md: a value the viewer "
+    "may not see is null, an object it may not see NOT_FOUND."
+)
 class Query(
     QuotationQueries,
     BookingQueries,
