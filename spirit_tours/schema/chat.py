@@ -143,7 +143,11 @@ class ChatQueries:
 
 @strawberry.type
 class ChatMutations:
-    @strawberry.mutation(permission_classes=[IsAuthenticated], description="Post in a thread.")
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="Post in a quotation's thread (the owner's or one hotel's, with the "
+        "operator); its readers are told live and in their inbox.",
+    )
     async def post_message(
         self,
         info: Info,
@@ -185,7 +189,11 @@ class ChatMutations:
         await info.context.services.hub.publish_signal(quotation_room(quotation), "typing", data)
         return input.typing
 
-    @strawberry.mutation(permission_classes=[IsAdmin], description="To every signed-in user.")
+    @strawberry.mutation(
+        permission_classes=[IsAdmin],
+        description="ADMIN posts an announcement to every signed-in user (the "
+        "announcements subscription).",
+    )
     async def post_announcement(
         self,
         info: Info,

@@ -62,7 +62,11 @@ class BookingMutations:
         info.context.loaders.forget_quotation(quotation_id)
         return BookingPayload(booking=await present_booking(info, row))
 
-    @strawberry.mutation(permission_classes=[IsAdmin], description="Replaces any other guide.")
+    @strawberry.mutation(
+        permission_classes=[IsAdmin],
+        description="ADMIN assigns a guide who is free for the whole trip (and speaks its "
+        "language, if given); replaces any other guide.",
+    )
     async def assign_guide(
         self,
         info: Info,
@@ -94,7 +98,11 @@ class BookingMutations:
             row = await staffing.unassign_guide(session, viewer, booking_id)
         return BookingPayload(booking=await present_booking(info, row))
 
-    @strawberry.mutation(permission_classes=[IsAdmin], description="Replaces any other vehicle.")
+    @strawberry.mutation(
+        permission_classes=[IsAdmin],
+        description="ADMIN assigns a vehicle with a seat for every traveller, free for the "
+        "whole trip; replaces any other vehicle.",
+    )
     async def assign_transport(
         self,
         info: Info,
@@ -129,7 +137,10 @@ class BookingMutations:
             booking=booking, refund=Refund.from_model(refund) if refund else None
         )
 
-    @strawberry.mutation(permission_classes=[IsAdmin], description="After the trip has ended.")
+    @strawberry.mutation(
+        permission_classes=[IsAdmin],
+        description="ADMIN completes a CONFIRMED booking once its trip has ended.",
+    )
     async def complete_booking(
         self,
         info: Info,

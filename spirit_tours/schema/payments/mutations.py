@@ -61,7 +61,11 @@ class PaymentMutations:
         info.context.loaders.forget_booking(order.booking_id)
         return StartPaymentPayload(payment=payment, next_action=payment.next_action)
 
-    @strawberry.mutation(permission_classes=[IsAdmin], description="Full or partial refund.")
+    @strawberry.mutation(
+        permission_classes=[IsAdmin],
+        description="ADMIN refunds all or part of a succeeded payment through its "
+        "provider; the same idempotencyKey never refunds twice.",
+    )
     async def refund_payment(
         self,
         info: Info,

@@ -59,7 +59,9 @@ async def _offer_payload(
 @strawberry.type
 class QuotationMutations:
     @strawberry.mutation(
-        permission_classes=[IsAuthenticated], description="AGENCY or CLIENT asks for a quotation."
+        permission_classes=[IsAuthenticated],
+        description="An AGENCY (for its company) or a CLIENT asks hotels to bid; the "
+        "quotation starts as DRAFT.",
     )
     async def create_quotation(
         self,
@@ -96,7 +98,11 @@ class QuotationMutations:
             )
         return await _quotation_payload(info, row)
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated], description="ADMIN only.")
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="ADMIN invites hotels to bid (each is told by e-mail and a live event); a "
+        "DRAFT quotation becomes OPEN.",
+    )
     async def invite_hotels(
         self,
         info: Info,
@@ -113,7 +119,9 @@ class QuotationMutations:
         return await _quotation_payload(info, row)
 
     @strawberry.mutation(
-        permission_classes=[IsAuthenticated], description="ADMIN, before the hotel has bid."
+        permission_classes=[IsAuthenticated],
+        description="ADMIN takes back a hotel's invitation before it has bid; the quotation "
+        "then no longer exists for that hotel.",
     )
     async def remove_invitation(
         self,
@@ -152,7 +160,11 @@ class QuotationMutations:
             )
         return await _quotation_payload(info, row)
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated], description="Invited HOTEL.")
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="An invited HOTEL bids on an OPEN quotation, one offer per hotel "
+        "(revise it afterwards).",
+    )
     async def submit_offer(
         self,
         info: Info,
@@ -204,7 +216,10 @@ class QuotationMutations:
             row, offer = await offers.withdraw_offer(session, viewer, offer_id)
         return await _offer_payload(info, row, offer)
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated], description="ADMIN only.")
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="ADMIN stops taking offers before the deadline: OPEN → CLOSED.",
+    )
     async def close_quotation(
         self,
         info: Info,
@@ -219,7 +234,9 @@ class QuotationMutations:
         return await _quotation_payload(info, row)
 
     @strawberry.mutation(
-        permission_classes=[IsAuthenticated], description="ADMIN picks an offer and a markup."
+        permission_classes=[IsAuthenticated],
+        description="ADMIN picks an active offer of a CLOSED quotation and sets its markup; "
+        "the selling price follows and the quotation becomes PROPOSED.",
     )
     async def propose_offer(
         self,
@@ -238,7 +255,10 @@ class QuotationMutations:
             )
         return await _quotation_payload(info, row)
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated], description="The owner.")
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="The owner approves the proposal: PROPOSED → APPROVED, ready to book.",
+    )
     async def approve_quotation(
         self,
         info: Info,
@@ -254,7 +274,11 @@ class QuotationMutations:
             )
         return await _quotation_payload(info, row)
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated], description="The owner.")
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="The owner rejects the proposal: back to CLOSED, and the operator may "
+        "propose again.",
+    )
     async def reject_quotation(
         self,
         info: Info,
@@ -271,7 +295,10 @@ class QuotationMutations:
             )
         return await _quotation_payload(info, row)
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated], description="Owner or ADMIN.")
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="The owner or ADMIN cancels a quotation that is not booked yet.",
+    )
     async def cancel_quotation(
         self,
         info: Info,

@@ -35,7 +35,10 @@ async def _guide_payload(info: Info, guide_id: uuid.UUID) -> GuidePayload:
 
 @strawberry.type
 class StaffingMutations:
-    @strawberry.mutation(permission_classes=[IsOperatorStaff], description="ADMIN, or the guide.")
+    @strawberry.mutation(
+        permission_classes=[IsOperatorStaff],
+        description="ADMIN, or the guide: set the languages the guide guides in.",
+    )
     async def set_guide_languages(
         self,
         info: Info,
@@ -50,7 +53,10 @@ class StaffingMutations:
             await rules.set_guide_languages(session, viewer, guide_id, input.languages)
         return await _guide_payload(info, guide_id)
 
-    @strawberry.mutation(permission_classes=[IsOperatorStaff], description="ADMIN, or the guide.")
+    @strawberry.mutation(
+        permission_classes=[IsOperatorStaff],
+        description="ADMIN, or the guide: days the guide is away, clear of their assignments.",
+    )
     async def add_guide_time_off(
         self,
         info: Info,
@@ -67,7 +73,10 @@ class StaffingMutations:
             )
         return await _guide_payload(info, guide_id)
 
-    @strawberry.mutation(permission_classes=[IsOperatorStaff], description="ADMIN, or the guide.")
+    @strawberry.mutation(
+        permission_classes=[IsOperatorStaff],
+        description="ADMIN, or the guide: take back days off.",
+    )
     async def remove_guide_time_off(
         self,
         info: Info,
@@ -81,7 +90,9 @@ class StaffingMutations:
             guide = await rules.remove_time_off(session, viewer, time_off_id)
         return await _guide_payload(info, guide.user_id)
 
-    @strawberry.mutation(permission_classes=[IsAdmin], description="Add a vehicle to the fleet.")
+    @strawberry.mutation(
+        permission_classes=[IsAdmin], description="ADMIN adds a vehicle to the fleet."
+    )
     async def create_vehicle(
         self,
         info: Info,

@@ -52,7 +52,11 @@ class StaffingQueries:
             rows = await repository.find_guides(session, language=language, free=window)
         return [Guide.build(info, guide, user) for guide, user in rows]
 
-    @strawberry.field(permission_classes=[IsOperatorStaff], description="ADMIN, or the guide.")
+    @strawberry.field(
+        permission_classes=[IsOperatorStaff],
+        description="One guide's profile, for ADMIN or the guide themself (FORBIDDEN for "
+        "other guides).",
+    )
     async def guide(
         self,
         info: Info,
@@ -67,7 +71,9 @@ class StaffingQueries:
             raise not_found("Guide")
         return guide
 
-    @strawberry.field(permission_classes=[IsAdmin], description="The fleet, smallest first.")
+    @strawberry.field(
+        permission_classes=[IsAdmin], description="The fleet, smallest first (ADMIN)."
+    )
     async def vehicles(
         self,
         info: Info,
