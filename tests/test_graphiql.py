@@ -125,29 +125,31 @@ def test_a_vendored_file_changed_by_hand_stops_the_start(
 
 
 def test_both_are_off_in_production_unless_turned_on() -> None:
-    production = Settings(env=Environment.PRODUCTION)
+    production = Settings(_env_file=None, env=Environment.PRODUCTION)
     assert not production.serves_graphiql
     assert not production.allows_introspection
-    turned_on = Settings(env=Environment.PRODUCTION, graphiql=True, introspection=True)
+    turned_on = Settings(
+        _env_file=None, env=Environment.PRODUCTION, graphiql=True, introspection=True
+    )
     assert turned_on.serves_graphiql
     assert turned_on.allows_introspection
     for env in (Environment.DEVELOPMENT, Environment.TEST):
-        assert Settings(env=env).serves_graphiql
-        assert Settings(env=env).allows_introspection
-        assert not Settings(env=env, graphiql=False).serves_graphiql
-        assert not Settings(env=env, introspection=False).allows_introspection
+        assert Settings(_env_file=None, env=env).serves_graphiql
+        assert Settings(_env_file=None, env=env).allows_introspection
+        assert not Settings(_env_file=None, env=env, graphiql=False).serves_graphiql
+        assert not Settings(_env_file=None, env=env, introspection=False).allows_introspection
 
 
 def test_environment_variables_set_them(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SPIRIT_GRAPHIQL", "false")
     monkeypatch.setenv("SPIRIT_INTROSPECTION", "0")
-    settings = Settings(env=Environment.DEVELOPMENT)
+    settings = Settings(_env_file=None, env=Environment.DEVELOPMENT)
     assert not settings.serves_graphiql
     assert not settings.allows_introspection
 
 
 async def test_production_schema_refuses_introspection_by_default() -> None:
-    schema = build_schema(Settings(env=Environment.PRODUCTION))
+    schema = build_schema(Settings(_env_file=None, env=Environment.PRODUCTION))
     result = await schema.execute(SCHEMA)
     assert result.errors
     assert "introspection has been disabled" in result.errors[0].message
