@@ -1,5 +1,5 @@
 // Drives GraphiQL in Chromium (puppeteer-core, the system's browser) as a person would:
-// opens <base>/graphql, runs the login mutation, puts the token in the headers editor and runs
+// opens <base>/graphql, its side panels and dialogs, runs the login mutation, puts the token in the headers editor and runs
 // a subscription, until the announcement titled <title> arrives in the result pane. The browser
 // reaches nothing but <base>: its resolver knows no other host, and any request elsewhere is
 // blocked and reported.
@@ -141,6 +141,23 @@ try {
   const introspection = await schema;
   print("loaded", { status: answer.status(), schemaStatus: introspection.status() });
   await shot("1-graphiql-loaded.png");
+
+  // Its side panels and dialogs (the dialogs insert styles and measure the page's scroll bar).
+  for (const [button, shown] of [
+    ["Show Documentation Explorer", ".graphiql-doc-explorer"],
+    ["Show GraphiQL Explorer", ".graphiql-explorer-root"],
+  ]) {
+    await page.click(`.graphiql-sidebar button[aria-label="${button}"]`);
+    await page.waitForSelector(shown, { visible: true, timeout: STEP_MS });
+  }
+  await page.click('.graphiql-sidebar button[aria-label="Hide GraphiQL Explorer"]');
+  await page.waitForSelector(".graphiql-explorer-root", { hidden: true, timeout: STEP_MS });
+  for (const button of ["Open settings dialog", "Open short keys dialog"]) {
+    await page.click(`.graphiql-sidebar button[aria-label="${button}"]`);
+    await page.waitForSelector('[role="dialog"]', { visible: true, timeout: STEP_MS });
+    await page.keyboard.press("Escape");
+    await page.waitForSelector('[role="dialog"]', { hidden: true, timeout: STEP_MS });
+  }
 
   const login = `mutation Login {
   login(input: {email: ${JSON.stringify(email)}, password: ${JSON.stringify(password)}}) {
