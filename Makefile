@@ -1,13 +1,15 @@
 # The two entry points of the README: `make run` and `make test`.
 # Everything is installed into ./.venv from uv.lock (nothing needed beyond python3), and for the
-# tests the graphql-ws client into tests/js/node_modules from its package-lock.json (node, npm).
+# tests the graphql-ws client and puppeteer-core into tests/js/node_modules from its
+# package-lock.json (node, npm), and Debian's Chromium (as root: apt-get).
 PYTHON ?= python3
 UV_VERSION := 0.13.9
 UV := .tools/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck pytest pytest-embedded bench schema install clean-data
+.PHONY: run test lint typecheck pytest pytest-embedded bench schema install browser clean-data \
+	vendor-graphiql
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -31,7 +33,23 @@ $(JS)/node_modules/.package-lock.json: $(JS)/package.json $(JS)/package-lock.jso
 	cd $(JS) && npm ci --no-audit --no-fund
 	touch $@
 
-install: $(BIN)/spirit-tours $(JS)/node_modules/.package-lock.json
+# The browser tests/test_graphiql_browser.py drives (puppeteer-core, from tests/js): Debian's
+# package `chromium`, installed when missing and this runs as root (CI); otherwise say how.
+# SPIRIT_TEST_CHROMIUM names another Chromium or Chrome binary instead.
+browser:
+	@command -v chromium >/dev/null || [ -n "$$SPIRIT_TEST_CHROMIUM" ] || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "make install: installing Debian's chromium (the GraphiQL browser test)"; \
+			export DEBIAN_FRONTEND=noninteractive; \
+			apt-get install -y -q chromium >/dev/null 2>&1 || \
+				{ apt-get update -q && apt-get install -y -q chromium; }; \
+		else \
+			echo "make install: the GraphiQL browser test needs Chromium: sudo apt-get" \
+				"install chromium (or set SPIRIT_TEST_CHROMIUM to a Chromium binary)" >&2; \
+			exit 1; \
+		fi; }
+
+install: $(BIN)/spirit-tours $(JS)/node_modules/.package-lock.json browser
 
 ## Run the demo: development mode (generated secrets kept in .spirit-tours/, the offline payment
 ## gateway), demo data, embedded PostgreSQL and Redis unless SPIRIT_DATABASE_URL / SPIRIT_REDIS_URL are set.
@@ -80,6 +98,11 @@ schema: install
 ## Run the benchmarks (they print figures beside a baseline measured in the same run).
 bench: install
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
+## Download GraphiQL's pinned npm files into spirit_tours/graphiql/vendor (committed; the server
+## and the tests never download them) and record their SHA-384 in its manifest.json.
+vendor-graphiql: $(BIN)/spirit-tours
+	$(BIN)/python scripts/vendor_graphiql.py
 
 clean-data:
 	rm -rf .spirit-tours

@@ -23,6 +23,8 @@ from spirit_tours.documents.persisted import PersistedDocuments
 from spirit_tours.edge.body import BodyLimit
 from spirit_tours.endpoints.mail import click, open_pixel, unsubscribe
 from spirit_tours.endpoints.payments import offline_checkout, webhook
+from spirit_tours.graphiql.assets import ROUTE as GRAPHIQL_ROUTE
+from spirit_tours.graphiql.assets import bundle, serve_asset
 from spirit_tours.graphql_app import GraphQLApp
 from spirit_tours.http_auth import RequireRole
 from spirit_tours.jobs.monitor import MOUNT, queue_monitor, show_queues
@@ -110,12 +112,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
     schema = build_schema(settings)
     graphql = GraphQLApp(
         schema,
+        graphiql=settings.serves_graphiql,
         persisted_documents=PersistedDocuments(
             max_documents=settings.persisted_queries_max_documents,
             max_bytes=settings.persisted_queries_max_bytes,
             max_document_bytes=settings.persisted_queries_max_document_bytes,
         ),
     )
+
+    # GraphiQL's files (its page is GET /graphql), read and checked against their manifest
+    # now: a vendored file changed by hand stops the start instead of a blank page.
+    graphiql_routes = []
+    if settings.serves_graphiql:
+        bundle()
+        graphiql_routes.append(Route(GRAPHIQL_ROUTE, serve_asset, methods=["GET", "HEAD"]))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -151,6 +161,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/e/c/{message_id}", click),
             Route("/e/u/{message_id}/{signature}", unsubscribe, methods=["GET", "POST"]),
             Mount(MOUNT, RequireRole(queue_monitor(), IsAdmin, "Spirit Tours ops")),
+            *graphiql_routes,
         ],
         lifespan=lifespan,
         exception_handlers={PoolTimeout: pool_exhausted},

@@ -184,9 +184,10 @@ def serve(host: str, port: int, workers: int | None, demo: bool) -> None:
     os.environ["SPIRIT_DATABASE_URL"] = urls.database_url
     os.environ["SPIRIT_REDIS_URL"] = urls.redis_url
     workers = workers or default_workers(settings)
+    served = "GraphQL and GraphiQL" if settings.serves_graphiql else "GraphQL"
     click.echo(
-        f"{settings.env} mode, {workers} worker process{'es' if workers > 1 else ''}; GraphQL "
-        f"and GraphiQL at {settings.public_url}/graphql"
+        f"{settings.env} mode, {workers} worker process{'es' if workers > 1 else ''}; {served} "
+        f"at {settings.public_url}/graphql"
     )
     config = server_config(
         "spirit_tours.app:create_app",

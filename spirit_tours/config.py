@@ -139,6 +139,16 @@ class Settings(BaseSettings):
         ge=2,
         description="A Redis command gives up after this long (a stalled server never hangs)",
     )
+    graphiql: bool | None = Field(
+        default=None,
+        description="Serve GraphiQL to browsers at GET /graphql (its files under /graphiql/); "
+        "unset: off in production, on otherwise",
+    )
+    introspection: bool | None = Field(
+        default=None,
+        description="Answer the introspection fields __schema and __type (GraphiQL's docs and "
+        "completion use them); unset: off in production, on otherwise",
+    )
     seed_demo: bool = Field(
         default=True, description="serve: load the demo data into an empty database"
     )
@@ -314,6 +324,18 @@ class Settings(BaseSettings):
     @property
     def is_development(self) -> bool:
         return self.env == Environment.DEVELOPMENT
+
+    @property
+    def serves_graphiql(self) -> bool:
+        """GraphiQL at /graphql: as set, else everywhere but production."""
+        return self.graphiql if self.graphiql is not None else self.env != Environment.PRODUCTION
+
+    @property
+    def allows_introspection(self) -> bool:
+        """``__schema`` and ``__type`` answered: as set, else everywhere but production."""
+        if self.introspection is not None:
+            return self.introspection
+        return self.env != Environment.PRODUCTION
 
     # --- Secure defaults: secrets, public URL -------------------------------------------
     def secured(self) -> Settings:

@@ -6,12 +6,11 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from datetime import timedelta
-from functools import cached_property
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -39,11 +38,12 @@ from spirit_tours.documents.persisted import (
     requested_hash,
     sha256_hex,
 )
+from spirit_tours.graphiql.page import page_html, page_policy
 from spirit_tours.graphql_ws import SafeCloseWebSocketAdapter
 from spirit_tours.live_connections import LimitedTransportWSHandler
 from spirit_tours.schema.build import SpiritSchema
 from spirit_tours.schema.response_cache import HIT
-from spirit_tours.security_headers import inline_hashes, origin_of
+from spirit_tours.security_headers import origin_of
 from spirit_tours.services import Services
 
 
@@ -52,17 +52,14 @@ def _http_error(error: HTTPException) -> JSONResponse:
     status = error.status_code
     if "not allowed when using GET" in error.reason:
         status = 405  # GraphQL over HTTP: a mutation sent with GET is a wrong method
-    code = ErrorCode.METHOD_NOT_ALLOWED if status == 405 else ErrorCode.BAD_REQUEST
+    code = {405: ErrorCode.METHOD_NOT_ALLOWED, 404: ErrorCode.NOT_FOUND}.get(
+        status, ErrorCode.BAD_REQUEST
+    )  # 404: GraphiQL asked for where it is turned off
     return JSONResponse(
         {"errors": [{"message": printable(error.reason), "extensions": {"code": code.value}}]},
         status_code=status,
         headers={"Allow": "GET, POST"} if status == 405 else None,
     )
-
-
-_IDE_CDN = "https://unpkg.com"
-# In case GraphiQL's stylesheet imports its web fonts (harmless static hosts otherwise).
-_IDE_FONTS_CSS, _IDE_FONTS = "https://fonts.googleapis.com", "https://fonts.gstatic.com"
 
 
 def bearer_token(value: str | None) -> str | None:
@@ -129,42 +126,32 @@ class GraphQLApp(GraphQL[Context, None]):
         *,
         max_subscriptions_per_connection: int = 50,
         persisted_documents: PersistedDocuments | None = None,
+        graphiql: bool = True,
     ) -> None:
+        """``graphiql``: a browser's GET of /graphql gets GraphiQL (``spirit_tours.graphiql``,
+        whose files ``app`` serves); without it, a 404."""
         self.persisted_documents = persisted_documents or default_persisted_documents()
         # Queries over HTTP only (schema/response_cache.py); a WebSocket never reads it.
         self.response_cache = schema.response_cache if isinstance(schema, SpiritSchema) else None
         super().__init__(
             schema,
-            graphql_ide="graphiql",
+            graphql_ide="graphiql" if graphiql else None,
             allow_queries_via_get=True,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             connection_init_wait_timeout=timedelta(seconds=10),
             max_subscriptions_per_connection=max_subscriptions_per_connection,
         )
 
-    @cached_property
-    def _ide_hashes(self) -> str:
-        return " ".join(inline_hashes(self.graphql_ide_html))
-
-    def ide_policy(self, page_url: str) -> str:
-        """GraphiQL's Content Security Policy: its pinned (SRI-checked) scripts and styles from
-        unpkg.com, its own inline script by hash, queries to this server over HTTP and
-        WebSocket (named too: older browsers do not count ws: as 'self')."""
-        origin = origin_of(page_url)
-        sockets = f" {origin.replace('http', 'ws', 1)}" if origin else ""
-        return (
-            f"default-src 'none'; script-src {_IDE_CDN} {self._ide_hashes}; "
-            f"style-src {_IDE_CDN} {_IDE_FONTS_CSS} 'unsafe-inline'; "
-            f"font-src {_IDE_CDN} {_IDE_FONTS} data:; img-src 'self' data:; "
-            f"connect-src 'self'{sockets}; frame-ancestors 'none'; base-uri 'none'; "
-            "form-action 'none'"
-        )
-
     async def render_graphql_ide(self, request: Request) -> Response:
-        response = await super().render_graphql_ide(request)
-        page = str(request.url.replace(query="", fragment=""))
-        response.headers["Content-Security-Policy"] = self.ide_policy(page)
-        return response
+        """Our GraphiQL page (not strawberry's, whose files come from a CDN), always checked
+        again by the browser: it names the current files."""
+        return HTMLResponse(
+            page_html(),
+            headers={
+                "Content-Security-Policy": page_policy(origin_of(str(request.url))),
+                "Cache-Control": "no-cache",
+            },
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -31,8 +31,8 @@ from spirit_tours.persistence.emails import EmailMessage
 from spirit_tours.persistence.events import OutboxEvent
 from spirit_tours.services import Services
 
-_ROUTES = ("/graphql", "/webhooks", "/payments", "/e/", "/ops/queues", "/healthz", "/readyz",
-           "/metrics")  # fmt: skip
+_ROUTES = ("/graphql", "/graphiql", "/webhooks", "/payments", "/e/", "/ops/queues", "/healthz",
+           "/readyz", "/metrics")  # fmt: skip
 
 REQUESTS = Counter(
     "spirit_http_requests", "HTTP requests answered", ["method", "route", "status"],

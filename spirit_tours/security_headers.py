@@ -3,7 +3,7 @@
 Every answer says ``nosniff``, sends no referrer, may not be framed, and carries a Content
 Security Policy suited to what it is: JSON and plain pages may load nothing at all; the e-mail
 preference page and the offline checkout may post their own form; the queue monitor runs its
-own scripts; GraphiQL (``graphql_app``) loads its pinned scripts from unpkg.com. An endpoint
+own scripts; GraphiQL (``graphiql.page``) loads its files from this server only. An endpoint
 that sets its own policy keeps it. Behind an https public URL, browsers are also told to use
 https only (HSTS).
 """

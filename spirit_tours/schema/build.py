@@ -6,7 +6,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaxTokensLimiter
+from strawberry.extensions import DisableIntrospection, MaxTokensLimiter
 from strawberry.types import ExecutionContext
 
 from spirit_tours.auth.rate_limit import CostRateLimiter
@@ -70,6 +70,10 @@ def build_schema(settings: Settings) -> SpiritSchema:
         # Last: stores an automatic persisted query only once every check above passed.
         RegisterValidDocument,
     ]
+    if not settings.allows_introspection:
+        # graphql-core's rule: __schema and __type fail validation (GRAPHQL_VALIDATION_FAILED,
+        # saying introspection is disabled); __typename still works.
+        extensions.insert(0, DisableIntrospection)
     schema = SpiritSchema(
         query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
     )
