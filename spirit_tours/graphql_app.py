@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import timedelta
 from functools import cached_property
 from typing import Any
@@ -155,7 +155,11 @@ class GraphQLApp(GraphQL[Context, None]):
         *,
         max_subscriptions_per_connection: int = 50,
         persisted_documents: PersistedDocuments | None = None,
+        allowed_origins: Collection[str] = (),
     ) -> None:
+        """``allowed_origins``: the cross-origin pages whose WebSocket handshakes are accepted
+        (browsers apply no CORS there; same-origin pages and non-browser clients always are),
+        the same as CORS allows over HTTP (``cross_origin``)."""
         self.persisted_documents = persisted_documents or default_persisted_documents()
         # Queries over HTTP only (schema/response_cache.py); a WebSocket never reads it.
         self.response_cache = schema.response_cache if isinstance(schema, SpiritSchema) else None
@@ -166,6 +170,7 @@ class GraphQLApp(GraphQL[Context, None]):
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             connection_init_wait_timeout=timedelta(seconds=10),
             max_subscriptions_per_connection=max_subscriptions_per_connection,
+            allowed_origins=tuple(allowed_origins),
         )
 
     @cached_property
