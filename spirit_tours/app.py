@@ -18,6 +18,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from spirit_tours.config import Settings, get_settings
+from spirit_tours.cross_origin import CrossOrigin
 from spirit_tours.dev.embedded import start_embedded
 from spirit_tours.documents.persisted import PersistedDocuments
 from spirit_tours.edge.body import BodyLimit
@@ -72,16 +73,23 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 class _App(Starlette):
-    """Starlette with the security headers outermost: even its own error page carries them."""
+    """Starlette with the security headers outermost, CORS next: even its own error page (a
+    500) and the refusals of the middleware (a 413 from ``BodyLimit``) carry both, so a page
+    of an allowed origin can read them; a preflight is answered before anything counts it."""
 
-    def __init__(self, *args: Any, https: bool, live: ASGIApp, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, https: bool, live: ASGIApp, cors: dict[str, Any], **kwargs: Any
+    ) -> None:
         self._https = https
         self._live = live
+        self._cors = cors
         super().__init__(*args, **kwargs)
 
     def build_middleware_stack(self) -> ASGIApp:
         return SecurityHeaders(
-            super().build_middleware_stack(), https=self._https, monitor_mount=MOUNT
+            CrossOrigin(super().build_middleware_stack(), **self._cors),
+            https=self._https,
+            monitor_mount=MOUNT,
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -118,6 +126,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             max_bytes=settings.persisted_queries_max_bytes,
             max_document_bytes=settings.persisted_queries_max_document_bytes,
         ),
+        allowed_origins=settings.allowed_origins,
     )
 
     # GraphiQL's files (its page is GET /graphql), read and checked against their manifest
@@ -168,4 +177,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[Middleware(HttpMetrics), Middleware(BodyLimit, **body_limits(settings))],
         https=serves_https(settings.public_url),
         live=graphql,
+        cors={"origins": settings.allowed_origins, "max_age": settings.cors_max_age_seconds},
     )

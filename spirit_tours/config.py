@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from spirit_tours.core.cancellation import parse_cancellation_policy
 from spirit_tours.core.crypto import KEY_BYTES, KeyConfigurationError, Keyring, development_keyring
 from spirit_tours.core.errors import DomainError
 from spirit_tours.core.payment_routes import parse_routes
-from spirit_tours.network_settings import forwarded_ips_problem, public_url_problem
+from spirit_tours.network_settings import (
+    cors_origin_problem,
+    forwarded_ips_problem,
+    normalize_origin,
+    public_url_problem,
+)
 
 _KEYS_NEEDED = (
     f"SPIRIT_ENCRYPTION_KEYS must be set outside development: id:base64key with a {KEY_BYTES}-"
     "byte key (`spirit-tours generate-key` prints one)"
+)
+
+
+# Where a front end's dev server runs: Vite (`vite`, `vite preview`) and Create React App / Next.
+DEVELOPMENT_CORS_ORIGINS = tuple(
+    f"http://{host}:{port}" for port in (5173, 4173, 3000) for host in ("localhost", "127.0.0.1")
 )
 
 
@@ -247,6 +260,19 @@ class Settings(BaseSettings):
         "first encrypts, all decrypt); unset in development: <data_dir>/encryption.key",
     )
     log_level: str = "info"
+    cors_origins: Annotated[tuple[str, ...] | None, NoDecode] = Field(
+        default=None,
+        description="Web origins whose pages may call the API from a browser (CORS, and the "
+        "WebSocket's Origin check): comma-separated or a JSON list; unset: none, in "
+        "development the local dev servers (DEVELOPMENT_CORS_ORIGINS)",
+    )
+    cors_max_age_seconds: int = Field(
+        default=600,
+        ge=0,
+        le=86_400,
+        description="How long a browser may keep a CORS preflight's answer (Chrome keeps it "
+        "2 hours at most)",
+    )
     forwarded_allow_ips: str = Field(
         default="127.0.0.1",
         description="Proxies whose X-Forwarded-For is trusted (comma-separated, or *)",
@@ -304,6 +330,22 @@ class Settings(BaseSettings):
         parse_routes(value)
         return value
 
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> tuple[str, ...] | None:
+        """A comma-separated list or a JSON list, each origin as browsers spell it."""
+        if value is None:
+            return None
+        if isinstance(value, str):
+            text = value.strip()
+            items: object = json.loads(text) if text.startswith("[") else text.split(",")
+        else:
+            items = value
+        if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+            raise ValueError("SPIRIT_CORS_ORIGINS must be a list of origins")
+        origins = (normalize_origin(item) for item in items if item.strip())
+        return tuple(dict.fromkeys(origins))
+
     @field_validator("redis_url")
     @classmethod
     def _empty_is_none(cls, value: str | None) -> str | None:
@@ -320,6 +362,13 @@ class Settings(BaseSettings):
     @property
     def front_end_url(self) -> str:
         return (self.app_url or self.public_url).rstrip("/")
+
+    @property
+    def allowed_origins(self) -> tuple[str, ...]:
+        """The origins whose pages may call the API (``cors_origins``, or its default)."""
+        if self.cors_origins is not None:
+            return self.cors_origins
+        return DEVELOPMENT_CORS_ORIGINS if self.is_development else ()
 
     @property
     def is_development(self) -> bool:
@@ -391,6 +440,12 @@ class Settings(BaseSettings):
         )
         if url_problem:
             problems.append(url_problem)
+        for origin in self.allowed_origins:
+            origin_problem = cors_origin_problem(
+                origin, production=self.env == Environment.PRODUCTION
+            )
+            if origin_problem:
+                problems.append(origin_problem)
         if not self.is_development and self.encryption_keys is None:
             problems.append(_KEYS_NEEDED)
         if self.encryption_keys is not None:

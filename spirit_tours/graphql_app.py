@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +15,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
-from strawberry.http import GraphQLRequestData
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
@@ -39,6 +39,14 @@ from spirit_tours.documents.persisted import (
     sha256_hex,
 )
 from spirit_tours.graphiql.page import page_html, page_policy
+from spirit_tours.graphql_media import (
+    GRAPHQL_RESPONSE_JSON,
+    JSON,
+    error_status,
+    is_request_error,
+    response_media_type,
+    retry_after,
+)
 from spirit_tours.graphql_ws import SafeCloseWebSocketAdapter
 from spirit_tours.live_connections import LimitedTransportWSHandler
 from spirit_tours.schema.build import SpiritSchema
@@ -47,8 +55,9 @@ from spirit_tours.security_headers import origin_of
 from spirit_tours.services import Services
 
 
-def _http_error(error: HTTPException) -> JSONResponse:
-    """Transport-level refusals as JSON in the shape of GraphQL errors."""
+def _http_error(error: HTTPException, media_type: str) -> JSONResponse:
+    """Transport-level refusals (a body that is no GraphQL request, a wrong method) in the
+    shape of GraphQL errors, with their 4xx status whatever the media type."""
     status = error.status_code
     if "not allowed when using GET" in error.reason:
         status = 405  # GraphQL over HTTP: a mutation sent with GET is a wrong method
@@ -59,6 +68,18 @@ def _http_error(error: HTTPException) -> JSONResponse:
         {"errors": [{"message": printable(error.reason), "extensions": {"code": code.value}}]},
         status_code=status,
         headers={"Allow": "GET, POST"} if status == 405 else None,
+        media_type=media_type,
+    )
+
+
+def _raised_before_execution(result: ExecutionResult) -> bool:
+    """A request error: no data, and errors none of which belongs to a field (a parse or
+    validation error, a variable that does not coerce, a refused cost or rate). A field error
+    that nulls the whole result has the field's path."""
+    return (
+        result.data is None
+        and bool(result.errors)
+        and all(error.path is None for error in result.errors or ())
     )
 
 
@@ -96,13 +117,18 @@ PERSISTED_QUERY_NOT_FOUND = json_codec.dumps(
         ]
     }
 )
-"""Apollo's answer to a hash this process does not know (200, as apollo-client's persisted
-query link expects: it sends the document with the hash next)."""
+"""Apollo's answer to a hash this process does not know: 200 with application/json, as Apollo
+Server answers; 404 with application/graphql-response+json, where an answer without ``data``
+must be 4xx. apollo-client's persisted query link reads either and sends the document next."""
 
 HASH_MISMATCH = (
     "provided sha does not match query: extensions.persistedQuery.sha256Hash must be the "
     "SHA-256 of the query's UTF-8 text, in lowercase hexadecimal."
 )
+
+
+def _media_type(request: Request | WebSocket) -> str:
+    return response_media_type(request.headers.get("accept"))
 
 
 class _PersistedQueryNotFoundError(Exception):
@@ -127,9 +153,13 @@ class GraphQLApp(GraphQL[Context, None]):
         max_subscriptions_per_connection: int = 50,
         persisted_documents: PersistedDocuments | None = None,
         graphiql: bool = True,
+        allowed_origins: Collection[str] = (),
     ) -> None:
         """``graphiql``: a browser's GET of /graphql gets GraphiQL (``spirit_tours.graphiql``,
-        whose files ``app`` serves); without it, a 404."""
+        whose files ``app`` serves); without it, a 404. ``allowed_origins``: the cross-origin
+        pages whose WebSocket handshakes are accepted (browsers apply no CORS there;
+        same-origin pages and non-browser clients always are), the same as CORS allows over
+        HTTP (``cross_origin``)."""
         self.persisted_documents = persisted_documents or default_persisted_documents()
         # Queries over HTTP only (schema/response_cache.py); a WebSocket never reads it.
         self.response_cache = schema.response_cache if isinstance(schema, SpiritSchema) else None
@@ -140,6 +170,7 @@ class GraphQLApp(GraphQL[Context, None]):
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             connection_init_wait_timeout=timedelta(seconds=10),
             max_subscriptions_per_connection=max_subscriptions_per_connection,
+            allowed_origins=tuple(allowed_origins),
         )
 
     async def render_graphql_ide(self, request: Request) -> Response:
@@ -164,14 +195,56 @@ class GraphQLApp(GraphQL[Context, None]):
                     expiry.cancel()
                     forget()
             return
+        request = Request(scope, receive=receive)
         try:
             with registration_scope():
-                response = await self.run(Request(scope, receive=receive))
+                response = await self.run(request)
         except HTTPException as error:
-            response = _http_error(error)
+            response = _http_error(error, _media_type(request))
         except _PersistedQueryNotFoundError:
-            response = Response(PERSISTED_QUERY_NOT_FOUND, media_type="application/json")
+            media_type = _media_type(request)
+            status = 404 if media_type == GRAPHQL_RESPONSE_JSON else 200
+            response = Response(PERSISTED_QUERY_NOT_FOUND, status, media_type=media_type)
         await response(scope, receive, send)
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        """Carries the answer's media type, negotiated from ``Accept`` (``graphql_media``), to
+        ``create_response``."""
+        sub_response = await super().get_sub_response(request)
+        sub_response.media_type = _media_type(request)
+        return sub_response
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        """strawberry's response, without ``data`` when the error was raised before execution
+        began (the GraphQL spec: the entry "should not be present"; strawberry sends null)."""
+        response = await super().process_result(request, result)
+        if _raised_before_execution(result):
+            response.pop("data", None)
+        return response
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        """In the negotiated media type; with application/graphql-response+json a request
+        error has its 4xx or 5xx status (and a 429's or 503's ``Retry-After``)."""
+        response = super().create_response(response_data, sub_response)
+        media_type = sub_response.media_type or JSON
+        response.headers["content-type"] = media_type
+        if (
+            media_type == GRAPHQL_RESPONSE_JSON
+            and isinstance(response_data, dict)
+            and is_request_error(response_data)
+        ):
+            errors = response_data.get("errors") or []
+            response.status_code = error_status(errors)
+            seconds = retry_after(errors)
+            if response.status_code in (429, 503) and seconds is not None:
+                response.headers["Retry-After"] = str(seconds)
+        return response
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         """Not for a GET that names a persisted query (``extensions`` without ``query``)."""

@@ -66,3 +66,49 @@ def forwarded_ips_problem(value: str) -> str | None:
                 "their own address; name the proxy's address (or its small subnet)"
             )
     return None
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def normalize_origin(origin: str) -> str:
+    """``origin`` spelled as browsers send it in the ``Origin`` header (scheme and host in
+    lowercase, no default port, no trailing slash), or ValueError when it is not an http(s)
+    origin: CORS compares the header with the allowed origins as strings, so
+    ``https://App.example.com:443/`` must become ``https://app.example.com`` to ever match."""
+    value = origin.strip()
+    if value == "*":
+        raise ValueError(
+            "SPIRIT_CORS_ORIGINS: name each origin; * would let every web page read the API "
+            "with its visitors' credentials"
+        )
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"SPIRIT_CORS_ORIGINS: {value!r} is not an origin") from None
+    scheme, host = parts.scheme.lower(), (parts.hostname or "")
+    if scheme not in _DEFAULT_PORTS or not host:
+        raise ValueError(f"SPIRIT_CORS_ORIGINS: {value!r} is not an http:// or https:// origin")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username is not None:
+        raise ValueError(
+            f"SPIRIT_CORS_ORIGINS: {value!r} must be only scheme://host[:port], without a path"
+        )
+    if ":" in host:
+        host = f"[{host}]"  # IPv6, as urlsplit took it out of its brackets
+    if port is not None and port != _DEFAULT_PORTS[scheme]:
+        host = f"{host}:{port}"
+    return f"{scheme}://{host}"
+
+
+def cors_origin_problem(origin: str, *, production: bool) -> str | None:
+    """Why the (normalized) ``origin`` may not call the API from a browser in this environment
+    (None when it may): in production a page served over plain http, which anyone on its
+    network path can rewrite, is refused unless it is this machine."""
+    parts = urlsplit(origin)
+    if production and parts.scheme != "https" and not is_loopback_host(parts.hostname or ""):
+        return (
+            f"SPIRIT_CORS_ORIGINS: {origin} must be https:// in production (unless it is this "
+            "machine)"
+        )
+    return None
