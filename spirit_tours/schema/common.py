@@ -6,11 +6,31 @@ from decimal import Decimal
 
 import strawberry
 
+from spirit_tours.core.currencies import Currency
+from spirit_tours.core.money import normalised
 
-@strawberry.type(description="An amount in an ISO 4217 currency. Amounts are exact decimals.")
+
+@strawberry.type(
+    description=(
+        "An exact amount in an ISO 4217 currency, written with exactly the currency's minor "
+        'units: "1000.00" USD, "1000" JPY or CLP, "1000.000" KWD.'
+    )
+)
 class Money:
-    amount: Decimal
-    currency: str
+    amount: Decimal = strawberry.field(
+        description="Always with the currency's number of decimals, never rounded from more."
+    )
+    currency: Currency = strawberry.field(description="The ISO 4217 code of the amount.")
+
+    def __post_init__(self) -> None:
+        # The one place money is shaped for the API, whatever scale the row or sum carries.
+        self.currency = Currency(self.currency)
+        self.amount = normalised(Decimal(self.amount), self.currency)
+
+
+def money(amount: Decimal, currency: str) -> Money:
+    """``Money`` from a row's amount and stored currency code."""
+    return Money(amount=amount, currency=Currency(currency))
 
 
 @strawberry.type

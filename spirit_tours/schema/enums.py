@@ -1,16 +1,31 @@
-"""The persistence enums, registered in place as GraphQL enums (imported before any type)."""
+"""The persistence enums, registered in place as GraphQL enums (imported before any type).
+
+Enums added with the typed API (currency, kinds, outcomes, templates, error codes) describe
+every value: a generated client shows those texts beside the constants.
+"""
+
+from collections.abc import Mapping
+from enum import Enum
+from typing import TypeVar
 
 import strawberry
+from babel.numbers import get_currency_name
 
+from spirit_tours.core.currencies import Currency
 from spirit_tours.core.enums import (
+    AttemptOutcome,
     BookingStatus,
+    ChatThread,
     CompanyKind,
     CompetitorPrices,
     EmailStatus,
+    EmailTemplate,
+    EventKind,
     ExtraService,
     InvitationStatus,
     Locale,
     NextActionKind,
+    NotificationKind,
     OfferStatus,
     PaymentMethod,
     PaymentStatus,
@@ -21,6 +36,26 @@ from spirit_tours.core.enums import (
     RoomType,
     VehicleKind,
 )
+from spirit_tours.core.errors import ErrorCode
+from spirit_tours.core.money import iso_places
+from spirit_tours.emails.queueing import Priority
+from spirit_tours.resolvers.payments.webhooks import WebhookOutcome
+
+E = TypeVar("E", bound=Enum)
+
+
+def described(
+    cls: type[E], descriptions: Mapping[E, str], *, name: str | None = None, description: str
+) -> type[E]:
+    """Register ``cls`` as a GraphQL enum whose every value carries its description."""
+    missing = [member.name for member in cls if member not in descriptions]
+    if missing:
+        raise ValueError(f"{cls.__name__}: no description for {', '.join(missing)}")
+    strawberry.enum(cls, name=name, description=description)
+    for value in cls.__strawberry_definition__.values:  # type: ignore[attr-defined]
+        value.description = descriptions[cls[value.name]]
+    return cls
+
 
 strawberry.enum(Role, description="What a user does on the platform.")
 strawberry.enum(CompanyKind, description="Operator, travel agency or hotel company.")
@@ -39,3 +74,171 @@ strawberry.enum(PaymentMethod, description="How the payer pays.")
 strawberry.enum(PaymentStatus, description="Only ever moves forward.")
 strawberry.enum(NextActionKind, description="What the client does next to pay.")
 strawberry.enum(EmailStatus, description="Where a message stands.")
+
+described(
+    Currency,
+    {
+        code: f"{get_currency_name(code.value, locale='en')}: {iso_places(code)} decimals."
+        for code in Currency
+    },
+    description=(
+        "An ISO 4217 currency code: every currency in use today (CLDR's legal tenders), so a "
+        "quotation can be asked in the traveller's money; which ones a payment provider takes "
+        "is decided when paying (SPIRIT_PAYMENT_ROUTES). Amounts come with exactly its "
+        "decimals (its ISO 4217 minor units, as CLDR gives them); an amount sent may have "
+        "at most that many, and never more than 2 (BAD_USER_INPUT otherwise)."
+    ),
+)
+described(
+    ErrorCode,
+    {
+        ErrorCode.UNAUTHENTICATED: "No valid access token: sign in (or refresh the token).",
+        ErrorCode.FORBIDDEN: "Signed in, but this role or person may not do it.",
+        ErrorCode.NOT_FOUND: "No such object, or one the viewer may not see (never told apart).",
+        ErrorCode.BAD_USER_INPUT: (
+            "An argument or variable is wrong; `extensions.field` names it. Nothing changed."
+        ),
+        ErrorCode.CONFLICT: (
+            "Someone else changed it first, or the idempotency key was used with other input."
+        ),
+        ErrorCode.INVALID_STATE: "Not allowed in the object's current status.",
+        ErrorCode.TOO_MANY_ATTEMPTS: (
+            "Too many sign-ins, resets or connections in a short time; wait and retry."
+        ),
+        ErrorCode.SERVICE_UNAVAILABLE: (
+            "A dependency (database, Redis, provider) is busy or down; retry after "
+            "`extensions.retryAfterSeconds` if given."
+        ),
+        ErrorCode.RATE_LIMITED: (
+            "The viewer spent their query-cost budget; retry after `extensions.retryAfterSeconds`."
+        ),
+        ErrorCode.QUERY_TOO_COMPLEX: (
+            "The operation's estimated cost, depth or size is over the server's limit."
+        ),
+        ErrorCode.CURSOR_EXPIRED: (
+            "A subscription's `after` cursor is older than the replay window: refetch, then "
+            "subscribe without it."
+        ),
+        ErrorCode.GRAPHQL_PARSE_FAILED: "The document is not valid GraphQL syntax.",
+        ErrorCode.GRAPHQL_VALIDATION_FAILED: (
+            "The document or its variables do not match the schema (unknown field, wrong "
+            "type, a value outside an enum, a Decimal that is not a number…)."
+        ),
+        ErrorCode.BAD_REQUEST: (
+            "The HTTP request itself is malformed (body, content type, JSON, parameters)."
+        ),
+        ErrorCode.METHOD_NOT_ALLOWED: "Wrong HTTP method, e.g. a mutation over GET.",
+        ErrorCode.PERSISTED_QUERY_NOT_FOUND: (
+            "Automatic persisted query: the hash is unknown; send the query text with it."
+        ),
+        ErrorCode.INTERNAL_SERVER_ERROR: "A bug on our side; it is logged. Nothing was shown.",
+    },
+    description=(
+        "Every value `extensions.code` of an error can take. Published so that clients can "
+        "switch on it; a new code is added here first."
+    ),
+)
+described(
+    EventKind,
+    {
+        EventKind.QUOTATION_CREATED: "A quotation was asked for.",
+        EventKind.QUOTATION_UPDATED: "Its request (destination, dates, rooms…) changed.",
+        EventKind.QUOTATION_HOTELS_INVITED: "The operator invited hotels to bid.",
+        EventKind.QUOTATION_HOTEL_REMOVED: "The operator withdrew a hotel's invitation.",
+        EventKind.QUOTATION_CLOSED: "It stopped taking offers.",
+        EventKind.QUOTATION_PROPOSED: "The operator proposed an offer with its markup.",
+        EventKind.QUOTATION_APPROVED: "The owner approved the proposal.",
+        EventKind.QUOTATION_REJECTED: "The owner rejected the proposal.",
+        EventKind.QUOTATION_BOOKED: "It became a booking.",
+        EventKind.QUOTATION_CANCELLED: "It was cancelled.",
+        EventKind.QUOTATION_EXPIRED: "It expired unanswered.",
+        EventKind.INVITATION_DECLINED: "An invited hotel declined.",
+        EventKind.OFFER_SUBMITTED: "A hotel submitted an offer.",
+        EventKind.OFFER_REVISED: "A hotel revised its offer.",
+        EventKind.OFFER_WITHDRAWN: "A hotel withdrew its offer.",
+        EventKind.COMPETITION_CHANGED: (
+            "RANK_ONLY hotels: the offer count or your rank changed (no competitor shown)."
+        ),
+        EventKind.MESSAGE_POSTED: "A chat message was posted (`MessagePosted`).",
+        EventKind.ANNOUNCEMENT_POSTED: "The operator posted an announcement.",
+        EventKind.BOOKING_CREATED: "A booking was made from an approved quotation.",
+        EventKind.BOOKING_CONFIRMED: "Enough was paid: the booking is confirmed.",
+        EventKind.BOOKING_COMPLETED: "The trip took place.",
+        EventKind.BOOKING_CANCELLED: "The booking was cancelled.",
+        EventKind.BOOKING_REFUND_DUE: "A cancellation or overpayment made a refund due.",
+        EventKind.BOOKING_GUIDE_ASSIGNED: "A guide was assigned.",
+        EventKind.BOOKING_GUIDE_UNASSIGNED: "The guide was unassigned or replaced.",
+        EventKind.BOOKING_TRANSPORT_ASSIGNED: "A vehicle was assigned.",
+        EventKind.BOOKING_PAYMENT_REMINDER_DUE: "A payment falls due soon.",
+        EventKind.PAYMENT_STARTED: "A provider accepted the payment; the payer acts next.",
+        EventKind.PAYMENT_FAILED: "The payment failed.",
+        EventKind.PAYMENT_EXPIRED: "Its hold on the booking lapsed unpaid.",
+        EventKind.PAYMENT_SUCCEEDED: "The money arrived.",
+        EventKind.PAYMENT_OVERPAID: "More arrived than the booking takes; the excess is due back.",
+        EventKind.PAYMENT_NEEDS_ATTENTION: "The provider's report disagrees with ours (operator).",
+        EventKind.PAYMENT_REFUNDED: "A refund of it went through.",
+        EventKind.PAYMENT_REFUND_FAILED: "A refund of it failed.",
+        EventKind.USER_CREATED: "An account was created.",
+    },
+    description="What happened: the domain event behind a live update.",
+)
+described(
+    NotificationKind,
+    {
+        NotificationKind.INVITATION_RECEIVED: "Your hotel was invited to bid.",
+        NotificationKind.OFFER_RECEIVED: "A hotel submitted an offer (operator).",
+        NotificationKind.PROPOSAL_READY: "The operator proposed an offer for your quotation.",
+        NotificationKind.BOOKING_CONFIRMED: "Your booking is confirmed.",
+        NotificationKind.BOOKING_CANCELLED: "Your booking was cancelled.",
+        NotificationKind.GUIDE_ASSIGNED: "You were assigned to guide a booking.",
+        NotificationKind.PAYMENT_REMINDER: "A payment of your booking falls due soon.",
+        NotificationKind.PAYMENT_RECEIVED: "Your payment arrived.",
+        NotificationKind.MESSAGE_RECEIVED: "A new message in one of your threads.",
+    },
+    description="What an inbox entry is about.",
+)
+described(
+    ChatThread,
+    {
+        ChatThread.OWNER: "Between the operator and the quotation's owner.",
+        ChatThread.HOTEL: "Between the operator and one invited hotel company.",
+    },
+    description="Whom a quotation's chat thread is with.",
+)
+described(
+    EmailTemplate,
+    {template: f"The `{template.value}` e-mail." for template in EmailTemplate},
+    description="An e-mail template; each is sent in the recipient's locale.",
+)
+described(
+    Priority,
+    {
+        Priority.HIGH: "Sent first (payments, password resets).",
+        Priority.NORMAL: "Transactional mail.",
+        Priority.LOW: "Surveys and greetings.",
+        Priority.BULK: "Newsletters: never delay any other lane.",
+    },
+    name="EmailPriority",
+    description="The queue lane of a message.",
+)
+described(
+    AttemptOutcome,
+    {
+        AttemptOutcome.ACCEPTED: "The provider took the payment.",
+        AttemptOutcome.UNAVAILABLE: "The provider was down or slow; the next one was tried.",
+        AttemptOutcome.REJECTED: "The provider refused the payment; no other was tried.",
+        AttemptOutcome.CANCELLED: "Its hold lapsed unpaid; we cancelled it at the provider.",
+        AttemptOutcome.CANCEL_FAILED: "Its hold lapsed; the provider would not cancel it.",
+    },
+    description="What one payment provider answered: to the start, or to a cancellation.",
+)
+described(
+    WebhookOutcome,
+    {
+        WebhookOutcome.APPLIED: "Verified and applied to its payment.",
+        WebhookOutcome.DUPLICATE: "Already received: nothing changed.",
+        WebhookOutcome.IGNORED: "Verified, but about no payment of ours.",
+        WebhookOutcome.REJECTED: "The signature did not verify: nothing changed.",
+    },
+    description="What became of a provider's webhook.",
+)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import strawberry
 
+from spirit_tours.core.enums import EventKind, NotificationKind
 from spirit_tours.schema.bookings.types import Booking
 from spirit_tours.schema.chat import ChatMessage, Participant
 from spirit_tours.schema.payments.types import Payment
@@ -17,7 +18,10 @@ from spirit_tours.schema.quotations.types import Offer, Quotation
 class QuotationChanged:
     cursor: str
     occurred_at: datetime
-    kind: str = strawberry.field(description='The domain event, e.g. "quotation.proposed".')
+    kind: EventKind = strawberry.field(
+        description="The domain event: a QUOTATION_ kind, INVITATION_DECLINED or "
+        "COMPETITION_CHANGED."
+    )
     quotation: Quotation
 
 
@@ -25,7 +29,9 @@ class QuotationChanged:
 class OfferChanged:
     cursor: str
     occurred_at: datetime
-    kind: str
+    kind: EventKind = strawberry.field(
+        description="OFFER_SUBMITTED, OFFER_REVISED or OFFER_WITHDRAWN."
+    )
     offer: Offer
     quotation: Quotation
 
@@ -57,7 +63,7 @@ class PresenceChanged:
 class BookingChanged:
     cursor: str
     occurred_at: datetime
-    kind: str
+    kind: EventKind = strawberry.field(description="One of the BOOKING_ kinds.")
     booking: Booking
 
 
@@ -65,7 +71,7 @@ class BookingChanged:
 class PaymentChanged:
     cursor: str
     occurred_at: datetime
-    kind: str
+    kind: EventKind = strawberry.field(description="One of the PAYMENT_ kinds.")
     payment: Payment
 
 
@@ -80,7 +86,7 @@ class AnnouncementPosted:
 @strawberry.type(description="An inbox entry; acknowledge it to remove it.")
 class Notification:
     id: strawberry.ID
-    kind: str
+    kind: NotificationKind = strawberry.field(description="What the entry is about.")
     occurred_at: datetime
     quotation: Quotation | None
     booking: Booking | None

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from spirit_tours.context import Context
-from spirit_tours.core.enums import SuppressionSource
+from spirit_tours.core.enums import EmailTemplate, SuppressionSource
 from spirit_tours.core.errors import bad_input
 from spirit_tours.emails.queueing import hand_over
 from spirit_tours.permissions.classes import IsAdmin, IsAuthenticated
@@ -40,10 +42,18 @@ class EmailMutations:
         description="Every dead letter (or those of one template) sent again, oldest first, "
         "up to 10,000 per call; returns how many. Password-reset mail is left out.",
     )
-    async def requeue_dead_letters(self, info: Info, template: str | None = None) -> int:
+    async def requeue_dead_letters(
+        self,
+        info: Info,
+        template: Annotated[
+            EmailTemplate | None,
+            strawberry.argument(description="Only this e-mail's dead letters; none: all."),
+        ] = None,
+    ) -> int:
         viewer = info.context.require_viewer()
+        name = template.value if template is not None else None
         async with info.context.transaction() as session:
-            queued = await emails.requeue_all(session, viewer, template)
+            queued = await emails.requeue_all(session, viewer, name)
         services = info.context.services
         timeout = services.settings.email_send_timeout_seconds
         await hand_over(services.email_queues, queued, timeout_seconds=timeout)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
 import strawberry
 
 from spirit_tours.context import Context
-from spirit_tours.core.enums import EmailStatus
+from spirit_tours.core.enums import EmailStatus, EmailTemplate, Locale
 from spirit_tours.permissions.classes import IsAdmin, IsAuthenticated
 from spirit_tours.persistence.emails import EmailMessage as MessageRow
 from spirit_tours.persistence.repositories import accounts
@@ -98,12 +99,18 @@ class EmailQueries:
         info: Info,
         since: date | None = None,
         until: date | None = None,
-        templates: list[str] | None = None,
-        locales: list[str] | None = None,
+        templates: Annotated[
+            list[EmailTemplate] | None, strawberry.argument(description="Only these e-mails.")
+        ] = None,
+        locales: Annotated[
+            list[Locale] | None, strawberry.argument(description="Only these languages.")
+        ] = None,
     ) -> list[EmailStats]:
         start, end = stats_range(since, until)
+        names = [template.value for template in templates] if templates is not None else None
+        codes = [locale.value for locale in locales] if locales is not None else None
         async with info.context.session() as session:
-            return stats_of(await emails.email_stats(session, start, end, templates, locales))
+            return stats_of(await emails.email_stats(session, start, end, names, codes))
 
     @strawberry.field(
         permission_classes=[IsAdmin], description="Every job queue: depth, workers, throughput."

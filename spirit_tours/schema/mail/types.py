@@ -9,7 +9,8 @@ import strawberry
 
 from spirit_tours.context import Context
 from spirit_tours.core.clock import today_utc
-from spirit_tours.core.enums import EmailStatus
+from spirit_tours.core.enums import EmailStatus, EmailTemplate, Locale
+from spirit_tours.emails.queueing import Priority
 from spirit_tours.persistence.emails import EmailMessage as MessageRow
 from spirit_tours.resolvers import emails
 from spirit_tours.schema.common import PageInfo
@@ -20,10 +21,10 @@ Info = strawberry.Info[Context, None]
 @strawberry.type(description="One message to one recipient (ADMIN).")
 class EmailMessage:
     id: strawberry.ID
-    template: str
-    locale: str
+    template: EmailTemplate = strawberry.field(description="Which e-mail it is.")
+    locale: Locale = strawberry.field(description="The language it was written in.")
     recipient: str
-    priority: str = strawberry.field(description="HIGH, NORMAL, LOW or BULK.")
+    priority: Priority = strawberry.field(description="The queue lane it goes through.")
     status: EmailStatus
     attempts: int
     last_error: str | None
@@ -38,8 +39,9 @@ class EmailMessage:
     @classmethod
     def build(cls, row: MessageRow) -> EmailMessage:
         return cls(
-            id=strawberry.ID(str(row.id)), template=row.template, locale=row.locale,
-            recipient=row.recipient, priority=row.priority, status=row.status,
+            id=strawberry.ID(str(row.id)), template=EmailTemplate(row.template),
+            locale=Locale(row.locale), recipient=row.recipient,
+            priority=Priority(row.priority), status=row.status,
             attempts=row.attempts, last_error=row.last_error, requeues=row.requeues,
             created_at=row.created_at, scheduled_at=row.scheduled_at, sent_at=row.sent_at,
             failed_at=row.failed_at, opened_at=row.opened_at, clicked_at=row.clicked_at,
@@ -62,8 +64,8 @@ class EmailMessageConnection:
 @strawberry.type(description="Messages of one template and locale queued on one UTC day.")
 class EmailStats:
     day: date
-    template: str
-    locale: str
+    template: EmailTemplate = strawberry.field(description="The e-mail counted.")
+    locale: Locale = strawberry.field(description="The language counted.")
     queued: int = strawberry.field(description="Meant to be sent (suppressed ones excluded).")
     sent: int
     failed: int = strawberry.field(description="Dead letters: every attempt failed.")

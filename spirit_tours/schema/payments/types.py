@@ -12,6 +12,7 @@ from strawberry.scalars import JSON
 
 from spirit_tours.context import Context
 from spirit_tours.core.enums import (
+    AttemptOutcome,
     NextActionKind,
     PaymentMethod,
     PaymentStatus,
@@ -23,8 +24,9 @@ from spirit_tours.permissions.payments import PaymentScope, payment_scope
 from spirit_tours.permissions.pricing_fields import guarded
 from spirit_tours.persistence import payments as models
 from spirit_tours.resolvers.payments.rules import load_payment
+from spirit_tours.resolvers.payments.webhooks import WebhookOutcome
 from spirit_tours.schema.bookings.types import Booking, booking_for_viewer
-from spirit_tours.schema.common import Money, PageInfo
+from spirit_tours.schema.common import Money, PageInfo, money
 
 Info = strawberry.Info[Context, None]
 
@@ -55,21 +57,24 @@ class NextAction:
 
 @strawberry.type(description="A provider tried for the payment (operator only).")
 class PaymentAttempt:
-    provider: str
-    outcome: str = strawberry.field(description="ACCEPTED, UNAVAILABLE or REJECTED.")
+    provider: Provider = strawberry.field(description="The provider asked.")
+    outcome: AttemptOutcome = strawberry.field(description="What it answered.")
     message: str | None
-    at: str
+    at: datetime = strawberry.field(description="When the provider answered.")
 
 
 @strawberry.type(description="A webhook as received (operator only).")
 class WebhookDeliveryRecord:
-    id: int
+    id: strawberry.ID = strawberry.field(description="Opaque, as every id of the API.")
     provider: Provider
     received_at: datetime
     signature_valid: bool
     event_id: str | None
-    kind: str | None
-    outcome: str
+    kind: str | None = strawberry.field(
+        description="The provider's own name of the notification, e.g. "
+        '"payment_intent.succeeded" (Stripe): its vocabulary, not ours, so a string.'
+    )
+    outcome: WebhookOutcome = strawberry.field(description="What became of it.")
     detail: str | None
     headers: JSON
     body: str
@@ -94,7 +99,7 @@ class PaymentRefund:
     def build(cls, row: models.PaymentRefund, scope: PaymentScope) -> PaymentRefund:
         return cls(
             id=strawberry.ID(str(row.id)),
-            amount=Money(amount=row.amount, currency=row.currency),
+            amount=money(row.amount, row.currency),
             status=row.status,
             reason=row.reason,
             failure_reason=row.failure_reason
@@ -148,10 +153,10 @@ class Payment:
     def attempts(self) -> list[PaymentAttempt] | None:
         return [
             PaymentAttempt(
-                provider=str(item.get("provider")),
-                outcome=str(item.get("outcome")),
+                provider=Provider(item["provider"]),
+                outcome=AttemptOutcome(item["outcome"]),
                 message=item.get("message"),
-                at=str(item.get("at")),
+                at=datetime.fromisoformat(item["at"]),
             )
             for item in self.row.attempts
         ]
@@ -168,8 +173,8 @@ class Payment:
             id=strawberry.ID(str(row.id)),
             status=row.status,
             method=row.method,
-            amount=Money(amount=row.amount, currency=row.currency),
-            refunded_amount=Money(amount=row.refunded_amount, currency=row.currency),
+            amount=money(row.amount, row.currency),
+            refunded_amount=money(row.refunded_amount, row.currency),
             installments=row.installments,
             card_last4=row.card_last4,
             failure_reason=_reason(row.failure_reason, scope),
@@ -192,13 +197,13 @@ def _reason(reason: str | None, scope: PaymentScope) -> str | None:
 
 def webhook_record(row: models.WebhookDelivery) -> WebhookDeliveryRecord:
     return WebhookDeliveryRecord(
-        id=row.id,
+        id=strawberry.ID(str(row.id)),
         provider=row.provider,
         received_at=row.received_at,
         signature_valid=row.signature_valid,
         event_id=row.event_id,
         kind=row.kind,
-        outcome=row.outcome,
+        outcome=WebhookOutcome(row.outcome),
         detail=row.detail,
         headers=cast(JSON, row.headers),
         body=row.body,
@@ -239,7 +244,7 @@ class RefundPaymentPayload:
 
 @strawberry.type
 class PaymentWebhookPayload:
-    outcome: str = strawberry.field(description="APPLIED, DUPLICATE, IGNORED or REJECTED.")
+    outcome: WebhookOutcome = strawberry.field(description="What became of the webhook.")
     event_id: str | None
     detail: str | None
     payment: Payment | None

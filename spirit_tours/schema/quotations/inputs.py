@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import strawberry
 
+from spirit_tours.core.currencies import Currency
 from spirit_tours.core.enums import CompetitorPrices, ExtraService, QuotationStatus, RoomType
 from spirit_tours.resolvers.quotations.lifecycle import QuotationRequest, RoomNeed
 from spirit_tours.resolvers.quotations.offers import OfferTerms
@@ -27,7 +28,9 @@ class CreateQuotationInput:
     end_date: date
     travellers: int
     rooms: list[RoomNeedInput]
-    currency: str = strawberry.field(description="ISO 4217 code; offers must use it.")
+    currency: Currency = strawberry.field(
+        description="The currency every offer and price of the quotation is in."
+    )
     offer_deadline: datetime = strawberry.field(description="Hotels bid until then (with zone).")
     extra_services: list[ExtraService] = strawberry.field(default_factory=list)
     notes: str = ""
@@ -61,7 +64,9 @@ class UpdateQuotationInput:
     rooms: list[RoomNeedInput] | None = strawberry.UNSET
     extra_services: list[ExtraService] | None = strawberry.UNSET
     notes: str | None = strawberry.UNSET
-    currency: str | None = strawberry.UNSET
+    currency: Currency | None = strawberry.field(
+        default=strawberry.UNSET, description="A new currency (before any offer)."
+    )
     offer_deadline: datetime | None = strawberry.UNSET
     competitor_prices: CompetitorPrices | None = strawberry.field(
         default=strawberry.UNSET, description="Operator only."
@@ -103,7 +108,7 @@ class DeclineInvitationInput:
 class SubmitOfferInput:
     quotation_id: strawberry.ID
     net_price: Decimal
-    currency: str
+    currency: Currency = strawberry.field(description="Must be the quotation's currency.")
     valid_until: date
     notes: str = ""
     hotel_id: strawberry.ID | None = strawberry.field(
@@ -118,7 +123,9 @@ class SubmitOfferInput:
 class ReviseOfferInput:
     offer_id: strawberry.ID
     net_price: Decimal | None = None
-    currency: str | None = None
+    currency: Currency | None = strawberry.field(
+        default=None, description="Must be the quotation's currency."
+    )
     valid_until: date | None = None
     notes: str | None = None
 
