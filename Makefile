@@ -91,9 +91,10 @@ EMBEDDED_TESTS := tests/test_auth.py tests/test_password_reset.py \
 pytest-embedded: install
 	SPIRIT_TEST_EMBEDDED=1 $(BIN)/pytest $(EMBEDDED_TESTS) $(PYTEST_ARGS)
 
-## Rewrite schema.graphql from the running schema.
+## Rewrite schema.graphql (and docs/api/guarded-fields.md) from the running schema.
 schema: install
 	$(BIN)/spirit-tours export-schema > schema.graphql
+	$(BIN)/spirit-tours export-schema --guards > docs/api/guarded-fields.md
 
 ## Run the benchmarks (they print figures beside a baseline measured in the same run).
 bench: install

@@ -134,7 +134,7 @@ def baseline_event(room: str, cursor: str, notes: str) -> dict[str, Any]:
     ]
     return {"data": {"quotationEvents": {
         "__typename": "QuotationChanged", "cursor": cursor,
-        "occurredAt": datetime.now(UTC).isoformat(), "kind": "quotation.updated",
+        "occurredAt": datetime.now(UTC).isoformat(), "kind": "QUOTATION_UPDATED",
         "quotation": {"id": room, "notes": notes, "offerCount": 3, "myRank": None,
                       "offers": offers},
     }}}  # fmt: skip

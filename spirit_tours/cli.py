@@ -302,11 +302,16 @@ def create_user_command(
 
 
 @main.command(name="export-schema")
-def export_schema() -> None:
+@click.option(
+    "--guards",
+    is_flag=True,
+    help="Print instead which fields the privacy rules hide (docs/api/guarded-fields.md)",
+)
+def export_schema(guards: bool) -> None:
     """Print the GraphQL SDL (what schema.graphql holds)."""
-    from spirit_tours.schema.build import sdl
+    from spirit_tours.schema.build import guarded_fields_doc, sdl
 
-    click.echo(sdl(), nl=False)
+    click.echo(guarded_fields_doc() if guards else sdl(), nl=False)
 
 
 @main.command(name="generate-key")

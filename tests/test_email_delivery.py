@@ -342,8 +342,12 @@ async def test_admin_requeues_every_dead_letter_after_an_outage_but_not_reset_li
             for n in range(1, 4)
             for template, context in contexts.items()
         )  # fmt: skip
-    unknown = await gql.execute('mutation { requeueDeadLetters(template: "nope") }', token=admin)
-    assert unknown.codes == ["BAD_USER_INPUT"]
+    unknown = await gql.execute("mutation { requeueDeadLetters(template: NOPE) }", token=admin)
+    assert unknown.codes == ["GRAPHQL_VALIDATION_FAILED"]
+    none_of_one = await gql.execute(
+        "mutation { requeueDeadLetters(template: BIRTHDAY) }", token=admin
+    )
+    assert none_of_one.ok() == {"requeueDeadLetters": 0}
     async with running_jobs(settings, port):
         requeued = await gql.execute("mutation { requeueDeadLetters }", token=admin)
         assert requeued.ok() == {"requeueDeadLetters": 3}
@@ -353,7 +357,7 @@ async def test_admin_requeues_every_dead_letter_after_an_outage_but_not_reset_li
         assert again.ok() == {"requeueDeadLetters": 0}
     left = await gql.execute(DEAD_LETTERS, token=admin)
     assert {e["node"]["template"] for e in left.ok()["emailDeadLetters"]["edges"]} == {
-        "password_reset"
+        "PASSWORD_RESET"
     }
 
 

@@ -107,9 +107,15 @@ async def test_statistics_per_template_locale_and_day_also_live(
                             token=admin)  # fmt: skip
     assert bad.codes == ["BAD_USER_INPUT"]
     assert bad.errors[0]["extensions"]["field"] == "since"
-    unknown = await gql.execute('{ emailStats(templates: ["nope"]) { day } }', token=admin)
-    assert unknown.codes == ["BAD_USER_INPUT"]
-    assert unknown.errors[0]["extensions"]["field"] == "templates"
+    # Templates and locales are enums: an unknown one is refused before anything runs.
+    unknown = await gql.execute("{ emailStats(templates: [nope]) { day } }", token=admin)
+    assert unknown.codes == ["GRAPHQL_VALIDATION_FAILED"]
+    by_variable = await gql.execute(
+        "query($t: [EmailTemplate!]) { emailStats(templates: $t) { day } }",
+        {"t": ["welcome"]},  # the stored name, not the enum's
+        token=admin,
+    )
+    assert by_variable.codes == ["GRAPHQL_VALIDATION_FAILED"]
     today = datetime.now(UTC).date().isoformat()
     async with live(live_server.url, admin) as client:
         await client.subscribe("stats", "subscription { emailStats { template locale sent } }")
@@ -123,15 +129,22 @@ async def test_statistics_per_template_locale_and_day_also_live(
             await until(lambda: len(inbox.received) >= 3, 20, "the welcome mails")
             for _ in range(10):
                 update = (await client.data("stats", wait=10))["emailStats"]
-                if sum(row["sent"] for row in update if row["template"] == "welcome") == 3:
+                if sum(row["sent"] for row in update if row["template"] == "WELCOME") == 3:
                     break
             else:
                 raise AssertionError(f"no live update with 3 welcome mails: {first}")
     stats = (await gql.execute(STATS, {"since": today}, token=admin)).ok()["emailStats"]
-    welcome = {row["locale"]: row for row in stats if row["template"] == "welcome"}
-    assert set(welcome) == {"en", "es", "pt"}
-    assert welcome["pt"]["day"] == today
-    assert (welcome["pt"]["queued"], welcome["pt"]["sent"], welcome["pt"]["failed"]) == (1, 1, 0)
+    welcome = {row["locale"]: row for row in stats if row["template"] == "WELCOME"}
+    assert set(welcome) == {"EN", "ES", "PT"}
+    assert welcome["PT"]["day"] == today
+    assert (welcome["PT"]["queued"], welcome["PT"]["sent"], welcome["PT"]["failed"]) == (1, 1, 0)
+    only = await gql.execute(
+        "query($d: Date, $t: [EmailTemplate!], $l: [Locale!]) "
+        "{ emailStats(since: $d, templates: $t, locales: $l) { template locale sent } }",
+        {"d": today, "t": ["WELCOME"], "l": ["PT"]},
+        token=admin,
+    )
+    assert only.ok()["emailStats"] == [{"template": "WELCOME", "locale": "PT", "sent": 1}]
     yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
     past = await gql.execute(
         "query($d: Date) { emailStats(since: $d, until: $d) { day } }", {"d": yesterday},

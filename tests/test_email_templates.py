@@ -19,7 +19,7 @@ from babel.numbers import format_currency
 from spirit_tours.emails import TEMPLATES, Attachment, render
 from spirit_tours.emails.voucher import VOUCHER_MSGIDS
 from spirit_tours.endpoints.mail import PAGE_MSGIDS
-from spirit_tours.schema.common import Money
+from spirit_tours.schema.common import money
 
 ROOT = Path(__file__).resolve().parent.parent / "spirit_tours"
 TEMPLATE_DIR = ROOT / "emails" / "templates"
@@ -63,7 +63,7 @@ SAMPLE: dict[str, object] = {
     "travellers": 4,
     "minutes": 30,
     "total": TOTAL,
-    "amount": Money(amount=Decimal("500.00"), currency="EUR"),
+    "amount": money(Decimal("500.00"), "EUR"),
     "headline": "Machu Picchu in spring",
     "body": "Five new itineraries through the Sacred Valley.",
     "quotation_url": "https://spirit.test/q/1",

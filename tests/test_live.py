@@ -96,7 +96,7 @@ async def test_resume_with_a_cursor_replays_exactly_the_missed_events(
         assert [e["__typename"] for e in missed] == ["OfferChanged", "OfferChanged",
                                                     "QuotationChanged"]  # fmt: skip
         assert [e["offer"]["netPrice"]["amount"] for e in missed[:2]] == ["950.00", "990.00"]
-        assert missed[2]["kind"] == "quotation.closed"
+        assert missed[2]["kind"] == "QUOTATION_CLOSED"
         await admin.nothing("s", 1.0)  # exactly once
         await admin.subscribe("bad", ROOM, {"q": quotation, "after": "p999999"})
         refused = await admin.next("bad")
@@ -385,15 +385,15 @@ async def test_a_hotel_never_hears_of_a_competitors_invitation(
             invited = {"q": quotation, "h": world.outsider_hotel.hotel_id}
             (await gql.execute(INVITE_MORE, invited, token=admin_token)).ok()
             kinds = [(await admin.event(mode, "quotationEvents"))["kind"] for _ in range(3)]
-            assert kinds == ["quotation.hotel_removed", "invitation.declined",
-                             "quotation.hotels_invited"]  # fmt: skip
+            assert kinds == ["QUOTATION_HOTEL_REMOVED", "INVITATION_DECLINED",
+                             "QUOTATION_HOTELS_INVITED"]  # fmt: skip
         for key in (*modes, "company"):
             await inti.nothing(key, 0.5)
         # The rival's subscriptions are alive: a competitor's bid reaches it as
         # docs/privacy.md §2.3 says.
         await submit(gql, world.outsider_hotel, quotations["RANK_ONLY"], "900.00")
         ranked = await inti.event("RANK_ONLY", "quotationEvents")
-        assert ranked["kind"] == "competition.changed"
+        assert ranked["kind"] == "COMPETITION_CHANGED"
         assert ranked["quotation"] == {"status": "OPEN", "offerCount": 1, "myRank": None}
         await inti.nothing("HIDDEN", 0.5)
 
@@ -427,12 +427,12 @@ async def test_rank_only_competitors_hear_of_a_revision_only_when_their_rank_mov
             revised = {"input": {"offerId": rival_offer, **terms}}
             (await gql.execute(REVISE, revised, token=world.hotels[1].token)).ok()
             seen = await admin.event("q", "quotationEvents")  # delivered to the room
-            assert seen["kind"] == "offer.revised"
+            assert seen["kind"] == "OFFER_REVISED"
             own = await rival.event("q", "quotationEvents")
             assert own["offer"]["hotelAlias"] is None  # not even its own, outside OPEN
             assert own["offer"]["netPrice"] is not None
         # Only the last revision moved Inti from second to first.
         ranked = await inti.event("q", "quotationEvents")
-        assert ranked["kind"] == "competition.changed"
+        assert ranked["kind"] == "COMPETITION_CHANGED"
         assert ranked["quotation"]["myRank"] == 1
         await inti.nothing("q", 0.5)

@@ -112,7 +112,7 @@ async def test_a_mutation_on_one_process_reaches_a_subscriber_on_another(
             break
         else:
             pytest.fail("no change made on this process reached the other process's subscriber")
-        assert event["kind"] == "quotation.updated"
+        assert event["kind"] == "QUOTATION_UPDATED"
         assert time.monotonic() - started < 3
 
 

@@ -98,7 +98,7 @@ async def test_each_scope_gets_its_own_fields_and_each_event_renders_once_per_sc
         assert closed["payload"][0]["extensions"]["code"] == "NOT_FOUND"
         for name in ("admin", "admin2", "owner", "owner2"):
             removal = await clients[name].event("room", "quotationEvents")
-            assert removal["kind"] == "quotation.hotel_removed"
+            assert removal["kind"] == "QUOTATION_HOTEL_REMOVED"
             assert len(removal["quotation"]["invitations"]) == 3
         for name in ("own", "own2", "rival1", "rival2"):
             await clients[name].nothing("room", 0.3)
@@ -138,7 +138,7 @@ async def test_each_scope_gets_its_own_fields_and_each_event_renders_once_per_sc
                 assert rival["offer"]["notes"] is None
                 assert rival["offer"]["hotelAlias"].startswith("Hotel ")
             else:  # RANK_ONLY: only that the competition changed
-                assert rival == {"__typename": "QuotationChanged", "kind": "competition.changed",
+                assert rival == {"__typename": "QuotationChanged", "kind": "COMPETITION_CHANGED",
                                  "quotation": {"offerCount": 1, "myRank": None,
                                                "invitations": [{"hotelAlias": None}]}}  # fmt: skip
         after = await _counters(http)

@@ -8,6 +8,7 @@ import json
 import time
 import uuid
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -35,6 +36,8 @@ from tests.payment_flows import (
 )
 from tests.quotation_flows import make_world
 
+TYPED_DETAILS = """
+query($id: ID!) { payment(id: $id) { attempts { provider outcome at } webhooks { id } } }"""
 START_ATTEMPTS = "query($id: ID!) { payment(id: $id) { provider attempts { provider outcome } } }"
 
 
@@ -98,6 +101,14 @@ async def test_a_card_payment_through_stripe_confirms_the_booking_once(
     assert admin_view["booking"] == {"status": "CONFIRMED", "amountPaid": {"amount": "360.00"}}
     assert (admin_view["provider"], admin_view["providerReference"]) == ("STRIPE", "pi_3Spirit0001")
     assert [w["outcome"] for w in admin_view["webhooks"]] == ["APPLIED", "DUPLICATE", "APPLIED"]
+    # Typed values: the attempt's time is a DateTime with its offset, a webhook's id an ID.
+    typed = await gql.execute(TYPED_DETAILS, {"id": payment["id"]}, token=world.admin.token)
+    (attempt,) = typed.ok()["payment"]["attempts"]
+    assert (attempt["provider"], attempt["outcome"]) == ("STRIPE", "ACCEPTED")
+    assert datetime.fromisoformat(attempt["at"]).utcoffset() == timedelta(0)
+    ids = [webhook["id"] for webhook in typed.ok()["payment"]["webhooks"]]
+    assert len(ids) == 3
+    assert all(isinstance(i, str) and i.isdigit() for i in ids)
     owner_view = await gql.execute(PAYMENT, {"id": payment["id"]}, token=world.agency.token)
     assert owner_view.ok()["payment"]["webhooks"] == []
     assert await event_count(sessions, "booking.confirmed") == 1

@@ -112,4 +112,4 @@ async def test_live_updates_fail_open_while_redis_is_stalled(
                                  token=world.admin.token)).ok()  # fmt: skip
             # ...and the change arrives from PostgreSQL although Redis never announced it.
             event = await admin.event("s", "quotationEvents")
-            assert event["kind"] == "quotation.updated"
+            assert event["kind"] == "QUOTATION_UPDATED"

@@ -200,3 +200,99 @@ class SuppressionSource(StrEnum):
     ONE_CLICK = "ONE_CLICK"  # RFC 8058 POST from the mail client
     PREFERENCES = "PREFERENCES"  # the preferences page
     ADMIN = "ADMIN"
+
+
+class AttemptOutcome(StrEnum):
+    """What one provider answered when a payment was started, or when we cancelled it after
+    its hold lapsed (``Payment.attempts``)."""
+
+    ACCEPTED = "ACCEPTED"  # it took the payment: the payment is its from now on
+    UNAVAILABLE = "UNAVAILABLE"  # down, timed out or failing: the next provider was tried
+    REJECTED = "REJECTED"  # it refused the payment itself: no other provider is tried
+    CANCELLED = "CANCELLED"  # later: its hold lapsed and we cancelled it at the provider
+    CANCEL_FAILED = "CANCEL_FAILED"  # later: that cancellation was refused or failed
+
+
+class EmailTemplate(StrEnum):
+    """The e-mail templates (``emails.render.TEMPLATES`` holds what each one needs)."""
+
+    QUOTATION_CREATED = "quotation_created"
+    QUOTATION_APPROVED = "quotation_approved"
+    BOOKING_CONFIRMED = "booking_confirmed"
+    PAYMENT_RECEIVED = "payment_received"
+    HOTEL_INVITATION = "hotel_invitation"
+    GUIDE_ASSIGNED = "guide_assigned"
+    REMINDER_PAYMENT = "reminder_payment"
+    DEADLINE_WARNING = "deadline_warning"
+    CANCELLATION_NOTICE = "cancellation_notice"
+    REFUND_PROCESSED = "refund_processed"
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - a template's name, not a password
+    WELCOME = "welcome"
+    NEWSLETTER = "newsletter"
+    SURVEY = "survey"
+    BIRTHDAY = "birthday"
+
+
+class EventKind(StrEnum):
+    """Every domain event the outbox carries (``persistence.repositories.events.emit_event``).
+
+    The value is what is stored and what the mail triggers and live rules key on; the API shows
+    the name (``QUOTATION_PROPOSED``)."""
+
+    QUOTATION_CREATED = "quotation.created"
+    QUOTATION_UPDATED = "quotation.updated"
+    QUOTATION_HOTELS_INVITED = "quotation.hotels_invited"
+    QUOTATION_HOTEL_REMOVED = "quotation.hotel_removed"
+    QUOTATION_CLOSED = "quotation.closed"
+    QUOTATION_PROPOSED = "quotation.proposed"
+    QUOTATION_APPROVED = "quotation.approved"
+    QUOTATION_REJECTED = "quotation.rejected"
+    QUOTATION_BOOKED = "quotation.booked"
+    QUOTATION_CANCELLED = "quotation.cancelled"
+    QUOTATION_EXPIRED = "quotation.expired"
+    INVITATION_DECLINED = "invitation.declined"
+    OFFER_SUBMITTED = "offer.submitted"
+    OFFER_REVISED = "offer.revised"
+    OFFER_WITHDRAWN = "offer.withdrawn"
+    COMPETITION_CHANGED = "competition.changed"  # never stored: what a RANK_ONLY hotel is told
+    MESSAGE_POSTED = "message.posted"
+    ANNOUNCEMENT_POSTED = "announcement.posted"
+    BOOKING_CREATED = "booking.created"
+    BOOKING_CONFIRMED = "booking.confirmed"
+    BOOKING_COMPLETED = "booking.completed"
+    BOOKING_CANCELLED = "booking.cancelled"
+    BOOKING_REFUND_DUE = "booking.refund_due"
+    BOOKING_GUIDE_ASSIGNED = "booking.guide_assigned"
+    BOOKING_GUIDE_UNASSIGNED = "booking.guide_unassigned"
+    BOOKING_TRANSPORT_ASSIGNED = "booking.transport_assigned"
+    BOOKING_PAYMENT_REMINDER_DUE = "booking.payment_reminder_due"
+    PAYMENT_STARTED = "payment.started"
+    PAYMENT_FAILED = "payment.failed"
+    PAYMENT_EXPIRED = "payment.expired"
+    PAYMENT_SUCCEEDED = "payment.succeeded"
+    PAYMENT_OVERPAID = "payment.overpaid"
+    PAYMENT_NEEDS_ATTENTION = "payment.needs_attention"
+    PAYMENT_REFUNDED = "payment.refunded"
+    PAYMENT_REFUND_FAILED = "payment.refund_failed"
+    USER_CREATED = "user.created"
+
+
+class NotificationKind(StrEnum):
+    """What an inbox entry tells its user (``permissions.live.NOTIFICATIONS``)."""
+
+    INVITATION_RECEIVED = "INVITATION_RECEIVED"
+    OFFER_RECEIVED = "OFFER_RECEIVED"
+    PROPOSAL_READY = "PROPOSAL_READY"
+    BOOKING_CONFIRMED = "BOOKING_CONFIRMED"
+    BOOKING_CANCELLED = "BOOKING_CANCELLED"
+    GUIDE_ASSIGNED = "GUIDE_ASSIGNED"
+    PAYMENT_REMINDER = "PAYMENT_REMINDER"
+    PAYMENT_RECEIVED = "PAYMENT_RECEIVED"
+    MESSAGE_RECEIVED = "MESSAGE_RECEIVED"
+
+
+class ChatThread(StrEnum):
+    """A quotation's chat runs in threads between the operator and one party."""
+
+    OWNER = "OWNER"  # with the quotation's owner
+    HOTEL = "HOTEL"  # with one invited hotel's company

@@ -5,28 +5,38 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cache
 
-from babel.numbers import get_currency_precision, list_currencies
+from babel.numbers import get_currency_precision
 
+from spirit_tours.core.currencies import Currency
 from spirit_tours.core.errors import bad_input
 
 MAX_AMOUNT = Decimal("999999999999.99")
 
 
-@cache
-def _currencies() -> frozenset[str]:
-    return frozenset(list_currencies())
-
-
 def currency_code(value: str, field: str = "currency") -> str:
-    """An ISO 4217 code, upper-cased, or BAD_USER_INPUT."""
+    """One of the API's ISO 4217 codes (``Currency``), upper-cased, or BAD_USER_INPUT."""
     code = value.strip().upper()
-    if len(code) != 3 or code not in _currencies():
+    if code not in Currency.__members__:
         raise bad_input(field, f"{value!r} is not an ISO 4217 currency code.")
     return code
 
 
+@cache
+def iso_places(currency: str) -> int:
+    """The currency's minor units (CLDR): USD 2, JPY and CLP 0, KWD 3."""
+    return int(get_currency_precision(currency))
+
+
 def minor_units(currency: str) -> int:
-    return min(2, int(get_currency_precision(currency)))
+    """The decimals an amount may have: the currency's, at most the 2 our columns store."""
+    return min(2, iso_places(currency))
+
+
+def normalised(amount: Decimal, currency: str) -> Decimal:
+    """The amount written with exactly the currency's minor units ("1000.00" USD, "1000" JPY,
+    "1000.000" KWD): how the API shows money. Stored amounts never have more decimals than
+    :func:`minor_units` allows, so nothing is rounded away."""
+    return amount.quantize(Decimal(1).scaleb(-iso_places(currency)), rounding=ROUND_HALF_UP)
 
 
 def positive_amount(value: Decimal, currency: str, field: str) -> Decimal:

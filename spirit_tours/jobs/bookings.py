@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.core.booking_policies import payment_policy_of
 from spirit_tours.core.clock import today_utc
-from spirit_tours.core.enums import BookingStatus, PaymentDue
+from spirit_tours.core.enums import BookingStatus, EventKind, PaymentDue
 from spirit_tours.persistence.bookings import Booking, PaymentReminder
 from spirit_tours.persistence.repositories.events import emit_event
 
@@ -58,7 +58,7 @@ async def announce_payment_reminders(session: AsyncSession, today: date) -> int:
                 .returning(PaymentReminder.booking_id)
             )
             if inserted is not None:
-                emit_event(session, "booking.payment_reminder_due", "Booking", booking.id,
+                emit_event(session, EventKind.BOOKING_PAYMENT_REMINDER_DUE, "Booking", booking.id,
                            due=due.value, due_date=due_date.isoformat())  # fmt: skip
                 announced += 1
     return announced

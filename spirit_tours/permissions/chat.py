@@ -8,11 +8,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from spirit_tours.core.enums import ChatThread
 from spirit_tours.core.errors import forbidden
 from spirit_tours.permissions.quotations import Relation
 
-OWNER = "OWNER"
-HOTEL = "HOTEL"
+OWNER = ChatThread.OWNER
+HOTEL = ChatThread.HOTEL
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from enum import Enum
 
-from spirit_tours.core.enums import Role
+from spirit_tours.core.enums import EventKind, NotificationKind, Role
 from spirit_tours.permissions.quotations import (
     OfferFacts,
     QuotationScope,
@@ -134,14 +134,17 @@ class Audience(Enum):
 
 #: event kind → (notification kind users see, who gets it). A competitor never gets an entry
 #: about another hotel's offer: new offers go to the operator only.
-NOTIFICATIONS: dict[str, tuple[str, Audience]] = {
-    "quotation.hotels_invited": ("INVITATION_RECEIVED", Audience.INVITED_HOTELS),
-    "offer.submitted": ("OFFER_RECEIVED", Audience.OPERATOR),
-    "quotation.proposed": ("PROPOSAL_READY", Audience.OWNER),
-    "booking.confirmed": ("BOOKING_CONFIRMED", Audience.OWNER),
-    "booking.cancelled": ("BOOKING_CANCELLED", Audience.OWNER),
-    "booking.guide_assigned": ("GUIDE_ASSIGNED", Audience.GUIDE),
-    "booking.payment_reminder_due": ("PAYMENT_REMINDER", Audience.OWNER),
-    "payment.succeeded": ("PAYMENT_RECEIVED", Audience.PAYER),
-    "message.posted": ("MESSAGE_RECEIVED", Audience.THREAD),
+NOTIFICATIONS: dict[str, tuple[NotificationKind, Audience]] = {
+    EventKind.QUOTATION_HOTELS_INVITED: (
+        NotificationKind.INVITATION_RECEIVED,
+        Audience.INVITED_HOTELS,
+    ),
+    EventKind.OFFER_SUBMITTED: (NotificationKind.OFFER_RECEIVED, Audience.OPERATOR),
+    EventKind.QUOTATION_PROPOSED: (NotificationKind.PROPOSAL_READY, Audience.OWNER),
+    EventKind.BOOKING_CONFIRMED: (NotificationKind.BOOKING_CONFIRMED, Audience.OWNER),
+    EventKind.BOOKING_CANCELLED: (NotificationKind.BOOKING_CANCELLED, Audience.OWNER),
+    EventKind.BOOKING_GUIDE_ASSIGNED: (NotificationKind.GUIDE_ASSIGNED, Audience.GUIDE),
+    EventKind.BOOKING_PAYMENT_REMINDER_DUE: (NotificationKind.PAYMENT_REMINDER, Audience.OWNER),
+    EventKind.PAYMENT_SUCCEEDED: (NotificationKind.PAYMENT_RECEIVED, Audience.PAYER),
+    EventKind.MESSAGE_POSTED: (NotificationKind.MESSAGE_RECEIVED, Audience.THREAD),
 }

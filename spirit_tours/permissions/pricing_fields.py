@@ -18,6 +18,9 @@ from typing import Any
 import strawberry
 from strawberry.permission import BasePermission
 
+GUARD = "spirit_tours.guard"
+"""The key of a guarded field's ``metadata`` that holds its permission class."""
+
 
 class _ScopeRule(BasePermission):
     """True when the source's ``scope`` has the attribute ``rule`` set."""
@@ -100,11 +103,9 @@ def guarded(permission: type[_ScopeRule], **field_options: Any) -> Any:
     else ``null`` — what strawberry's ``PermissionExtension(fail_silently=True)`` answered —
     without calling the resolver."""
     shows = permission.shows
-    # The rule stays visible in the SDL as a directive (``@canSeeNetPrice``), as before.
-    field_options["directives"] = [
-        *field_options.get("directives", ()),
-        permission().schema_directive,
-    ]
+    # Recorded on the field, not published: the public schema carries no directive of ours.
+    # ``schema.build.guarded_fields`` reads it back for docs/api/guarded-fields.md.
+    field_options["metadata"] = {**field_options.get("metadata", {}), GUARD: permission}
 
     def decorate(resolver: Callable[..., Any]) -> Any:
         returns = field_options.get("graphql_type") or resolver.__annotations__.get("return")

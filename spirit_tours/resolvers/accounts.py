@@ -9,7 +9,7 @@ from datetime import date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
-from spirit_tours.core.enums import Locale, Role
+from spirit_tours.core.enums import EventKind, Locale, Role
 from spirit_tours.core.errors import DomainError, ErrorCode, bad_input
 from spirit_tours.persistence.accounts import Company, Hotel, User
 from spirit_tours.persistence.repositories import accounts
@@ -100,7 +100,7 @@ async def create_user(session: AsyncSession, new: NewUser) -> User:
     )
     session.add(user)
     await session.flush()
-    emit_event(session, "user.created", "User", user.id)  # the welcome mail
+    emit_event(session, EventKind.USER_CREATED, "User", user.id)  # the welcome mail
     if new.role == Role.GUIDE:
         session.add(Guide(user_id=user.id, languages=[new.locale.value]))
         await session.flush()

@@ -8,6 +8,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spirit_tours.core.enums import EventKind
 from spirit_tours.core.errors import bad_input, not_found
 from spirit_tours.permissions.chat import HOTEL, Thread, party_thread
 from spirit_tours.permissions.quotations import Relation
@@ -62,7 +63,7 @@ async def post_message(
     session.add(message)
     record_audit(session, viewer, "chat.message", "Quotation", quotation_id,
                  message_id=str(message.id), thread=thread.kind, body=text)  # fmt: skip
-    emit_event(session, "message.posted", "Quotation", quotation_id, message_id=message.id)
+    emit_event(session, EventKind.MESSAGE_POSTED, "Quotation", quotation_id, message_id=message.id)
     return message
 
 

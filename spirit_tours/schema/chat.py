@@ -10,7 +10,7 @@ import strawberry
 
 from spirit_tours.context import Context
 from spirit_tours.core.clock import now_utc
-from spirit_tours.core.enums import Role
+from spirit_tours.core.enums import ChatThread, EventKind, Role
 from spirit_tours.core.errors import bad_input
 from spirit_tours.permissions.classes import IsAdmin, IsAuthenticated
 from spirit_tours.persistence.events import ChatMessage as MessageRow
@@ -43,7 +43,9 @@ async def load_participant(info: Info, user_id: uuid.UUID) -> Participant | None
 class ChatMessage:
     id: strawberry.ID = strawberry.field(description="Stable identifier, a UUID.")
     body: str = strawberry.field(description="The text, at most 4,000 characters.")
-    thread: str = strawberry.field(description="OWNER, or HOTEL (with one hotel company).")
+    thread: ChatThread = strawberry.field(
+        description="Whom the thread is with: OWNER, or HOTEL (with one hotel company)."
+    )
     created_at: datetime = strawberry.field(description="When it was posted (ISO 8601, UTC).")
     author_id: strawberry.Private[uuid.UUID]
 
@@ -56,7 +58,7 @@ class ChatMessage:
         return cls(
             id=strawberry.ID(str(row.id)),
             body=row.body,
-            thread=row.thread,
+            thread=ChatThread(row.thread),
             created_at=row.created_at,
             author_id=row.author_id,
         )
@@ -210,7 +212,7 @@ class ChatMutations:
             raise bad_input("body", "A body of 1 to 5000 characters.")
         announcement = uuid.uuid4()
         async with info.context.transaction() as session:
-            emit_event(session, "announcement.posted", "Announcement", announcement,
+            emit_event(session, EventKind.ANNOUNCEMENT_POSTED, "Announcement", announcement,
                        title=title, body=body)  # fmt: skip
             record_audit(session, viewer, "announcement.post", "Announcement", announcement,
                          title=title)  # fmt: skip

@@ -6,14 +6,32 @@ from decimal import Decimal
 
 import strawberry
 
+from spirit_tours.core.currencies import Currency
+from spirit_tours.core.money import normalised
 
-@strawberry.type(description="An amount in an ISO 4217 currency. Amounts are exact decimals.")
+
+@strawberry.type(
+    description=(
+        "An exact amount in an ISO 4217 currency, written with exactly the currency's minor "
+        'units: "1000.00" USD, "1000" JPY or CLP, "1000.000" KWD.'
+    )
+)
 class Money:
     amount: Decimal = strawberry.field(
-        description='The amount as an exact decimal string, e.g. "1250.00", with no more '
-        "decimals than the currency has; never a float."
+        description='The amount as an exact decimal string, e.g. "1250.00", with exactly '
+        "the currency's number of decimals (never rounded from more); never a float."
     )
-    currency: str = strawberry.field(description="ISO 4217 currency code, e.g. USD, BRL.")
+    currency: Currency = strawberry.field(description="ISO 4217 currency code, e.g. USD, BRL.")
+
+    def __post_init__(self) -> None:
+        # The one place money is shaped for the API, whatever scale the row or sum carries.
+        self.currency = Currency(self.currency)
+        self.amount = normalised(Decimal(self.amount), self.currency)
+
+
+def money(amount: Decimal, currency: str) -> Money:
+    """``Money`` from a row's amount and stored currency code."""
+    return Money(amount=amount, currency=Currency(currency))
 
 
 @strawberry.type(description="Where a page of a list stands, for cursor pagination.")

@@ -16,6 +16,7 @@ from typing import Any, cast
 import strawberry
 
 from spirit_tours.context import Context
+from spirit_tours.core.enums import EventKind, NotificationKind
 from spirit_tours.permissions.chat import Thread, thread_includes
 from spirit_tours.permissions.live import (
     OfferNews,
@@ -87,7 +88,7 @@ class EventView:
             if booking is None:
                 return None
             return BookingChanged(cursor=self.cursor, occurred_at=event.occurred_at,
-                                  kind=event.kind, booking=booking)  # fmt: skip
+                                  kind=EventKind(event.kind), booking=booking)  # fmt: skip
         if event.aggregate_type == "Payment":
             return await self._payment_event(event)
         if event.aggregate_type == "Announcement":
@@ -110,14 +111,18 @@ class EventView:
             news = offer_news(quotation.scope, offer, event.kind)
             if news == OfferNews.OFFER:
                 built = Offer.build(offer, quotation.scope, quotation.alias_of(offer.hotel_id))
-                return OfferChanged(**common, kind=event.kind, offer=built, quotation=quotation)
+                return OfferChanged(
+                    **common, kind=EventKind(event.kind), offer=built, quotation=quotation
+                )
             if news == OfferNews.NOTHING:
                 return None  # HIDDEN: competitors learn nothing of each other's bids
             if news == OfferNews.COMPETITION_IF_RANK_MOVES and not await self._moves_rank(
                 quotation, event
             ):
                 return None  # RANK_ONLY: the offer count is unchanged, and so is the rank
-            return QuotationChanged(**common, kind="competition.changed", quotation=quotation)
+            return QuotationChanged(
+                **common, kind=EventKind.COMPETITION_CHANGED, quotation=quotation
+            )
         if event.kind == "message.posted":
             message = await self.context.loaders.message.load(
                 uuid.UUID(event.payload["message_id"])
@@ -130,7 +135,7 @@ class EventView:
             return MessagePosted(**common, message=ChatMessage.from_model(message))
         if not await self._sees_invitations(quotation, rooms.hotels_named(event.payload)):
             return None  # another hotel invited, declining or removed: a competitor's business
-        return QuotationChanged(**common, kind=event.kind, quotation=quotation)
+        return QuotationChanged(**common, kind=EventKind(event.kind), quotation=quotation)
 
     async def _moves_rank(self, quotation: Quotation, event: StoredEvent) -> bool:
         previous, current = event.payload.get("previous_net_price"), event.payload.get("net_price")
@@ -154,7 +159,8 @@ class EventView:
         booking = await self.context.loaders.booking.load(row.booking_id) if row else None
         if row is None or booking is None or not sees_payment(self.viewer, booking):
             return None
-        return PaymentChanged(cursor=self.cursor, occurred_at=event.occurred_at, kind=event.kind,
+        return PaymentChanged(cursor=self.cursor, occurred_at=event.occurred_at,
+                              kind=EventKind(event.kind),
                               payment=Payment.build(self.info, row))  # fmt: skip
 
     async def signal(self, signal: Signal, relation: Relation) -> LiveEvent | None:
@@ -194,6 +200,6 @@ class EventView:
             paid = await self.context.loaders.payment.load(row.aggregate_id)
             if paid is not None:
                 payment = Payment.build(self.info, paid)
-        return Notification(id=strawberry.ID(str(row.id)), kind=row.kind,
+        return Notification(id=strawberry.ID(str(row.id)), kind=NotificationKind(row.kind),
                             occurred_at=row.created_at, quotation=quotation, booking=booking,
                             payment=payment)  # fmt: skip

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import strawberry
 
+from spirit_tours.core.enums import EventKind, NotificationKind
 from spirit_tours.schema.bookings.types import Booking
 from spirit_tours.schema.chat import ChatMessage, Participant
 from spirit_tours.schema.payments.types import Payment
@@ -19,9 +20,9 @@ class QuotationChanged:
         description="Resume point: pass the last cursor received as `after` when reconnecting."
     )
     occurred_at: datetime = strawberry.field(description="When it happened (ISO 8601, UTC).")
-    kind: str = strawberry.field(
-        description='The domain event, e.g. "quotation.proposed"; "competition.changed" when '
-        "only the offer count or your rank may have moved."
+    kind: EventKind = strawberry.field(
+        description="The domain event: a QUOTATION_ kind, INVITATION_DECLINED, or "
+        "COMPETITION_CHANGED when only the offer count or your rank may have moved."
     )
     quotation: Quotation = strawberry.field(description="The quotation as you may now see it.")
 
@@ -32,8 +33,8 @@ class OfferChanged:
         description="Resume point: pass the last cursor received as `after` when reconnecting."
     )
     occurred_at: datetime = strawberry.field(description="When it happened (ISO 8601, UTC).")
-    kind: str = strawberry.field(
-        description='"offer.submitted", "offer.revised" or "offer.withdrawn".'
+    kind: EventKind = strawberry.field(
+        description="OFFER_SUBMITTED, OFFER_REVISED or OFFER_WITHDRAWN."
     )
     offer: Offer = strawberry.field(description="The offer as you may see it.")
     quotation: Quotation = strawberry.field(description="Its quotation as you may now see it.")
@@ -76,7 +77,9 @@ class BookingChanged:
         description="Resume point: pass the last cursor received as `after` when reconnecting."
     )
     occurred_at: datetime = strawberry.field(description="When it happened (ISO 8601, UTC).")
-    kind: str = strawberry.field(description='The domain event, e.g. "booking.confirmed".')
+    kind: EventKind = strawberry.field(
+        description="The domain event: one of the BOOKING_ kinds, e.g. BOOKING_CONFIRMED."
+    )
     booking: Booking = strawberry.field(description="The booking as you may now see it.")
 
 
@@ -86,7 +89,9 @@ class PaymentChanged:
         description="Resume point: pass the last cursor received as `after` when reconnecting."
     )
     occurred_at: datetime = strawberry.field(description="When it happened (ISO 8601, UTC).")
-    kind: str = strawberry.field(description='The domain event, e.g. "payment.succeeded".')
+    kind: EventKind = strawberry.field(
+        description="The domain event: one of the PAYMENT_ kinds, e.g. PAYMENT_SUCCEEDED."
+    )
     payment: Payment = strawberry.field(description="The payment as you may now see it.")
 
 
@@ -105,9 +110,9 @@ class Notification:
     id: strawberry.ID = strawberry.field(
         description="The entry's id (a number); give it to acknowledgeNotifications."
     )
-    kind: str = strawberry.field(
-        description='What happened, e.g. "INVITATION_RECEIVED", "PROPOSAL_READY", '
-        '"PAYMENT_RECEIVED", "MESSAGE_RECEIVED".'
+    kind: NotificationKind = strawberry.field(
+        description="What the entry is about, e.g. INVITATION_RECEIVED, PROPOSAL_READY, "
+        "PAYMENT_RECEIVED, MESSAGE_RECEIVED."
     )
     occurred_at: datetime = strawberry.field(description="When it happened (ISO 8601, UTC).")
     quotation: Quotation | None = strawberry.field(

@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spirit_tours.core.enums import Role
+from spirit_tours.core.enums import EventKind, Role
 from spirit_tours.persistence.events import AuditEntry, OutboxEvent
 
 
@@ -60,7 +60,7 @@ def record_audit(
 
 def emit_event(
     session: AsyncSession,
-    kind: str,
+    kind: EventKind,
     aggregate_type: str,
     aggregate_id: uuid.UUID,
     **payload: Any,

@@ -23,7 +23,7 @@ from spirit_tours.core.cancellation import (
     parse_cancellation_policy,
 )
 from spirit_tours.core.clock import now_utc
-from spirit_tours.core.enums import BookingStatus, QuotationStatus, ReleaseReason
+from spirit_tours.core.enums import BookingStatus, EventKind, QuotationStatus, ReleaseReason
 from spirit_tours.core.errors import DomainError, ErrorCode, bad_input, forbidden
 from spirit_tours.core.money import positive_amount
 from spirit_tours.permissions.bookings import BOOKING_ALLOWED, BookingAction
@@ -135,8 +135,10 @@ async def create_booking(
     record_audit(session, viewer, "booking.create", "Booking", booking.id,
                  quotation_id=str(quotation.id), selling_price=str(booking.selling_price),
                  net_price=str(offer.net_price))  # fmt: skip
-    emit_event(session, "booking.created", "Booking", booking.id, quotation_id=quotation.id)
-    emit_event(session, "quotation.booked", "Quotation", quotation.id, booking_id=booking.id)
+    emit_event(session, EventKind.BOOKING_CREATED, "Booking", booking.id, quotation_id=quotation.id)
+    emit_event(
+        session, EventKind.QUOTATION_BOOKED, "Quotation", quotation.id, booking_id=booking.id
+    )
     return booking
 
 
@@ -173,7 +175,7 @@ def credit_booking(
     if booking.status == BookingStatus.PENDING_PAYMENT and booking.amount_paid >= needed:
         booking.status = BookingStatus.CONFIRMED
         booking.confirmed_at = now_utc()
-        emit_event(session, "booking.confirmed", "Booking", booking.id)
+        emit_event(session, EventKind.BOOKING_CONFIRMED, "Booking", booking.id)
     return booking
 
 
@@ -230,9 +232,11 @@ async def cancel_booking(
     record_audit(session, viewer, "booking.cancel", "Booking", booking.id, reason=reason,
                  refund=str(due.amount), refund_percent=str(due.refund_percent),
                  days_before_start=due.days_before_start)  # fmt: skip
-    emit_event(session, "booking.cancelled", "Booking", booking.id, by=viewer.user_id)
+    emit_event(session, EventKind.BOOKING_CANCELLED, "Booking", booking.id, by=viewer.user_id)
     if refund is not None:
-        emit_event(session, "booking.refund_due", "Booking", booking.id, refund_id=refund.id)
+        emit_event(
+            session, EventKind.BOOKING_REFUND_DUE, "Booking", booking.id, refund_id=refund.id
+        )
     return booking, refund
 
 
@@ -252,5 +256,5 @@ async def complete_booking(session: AsyncSession, viewer: Viewer, booking_id: uu
     booking.status = BookingStatus.COMPLETED
     booking.completed_at = now
     record_audit(session, viewer, "booking.complete", "Booking", booking.id)
-    emit_event(session, "booking.completed", "Booking", booking.id)
+    emit_event(session, EventKind.BOOKING_COMPLETED, "Booking", booking.id)
     return booking

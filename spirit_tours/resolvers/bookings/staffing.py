@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.core.clock import now_utc
-from spirit_tours.core.enums import ReleaseReason
+from spirit_tours.core.enums import EventKind, ReleaseReason
 from spirit_tours.core.errors import DomainError, ErrorCode, bad_input, not_found
 from spirit_tours.permissions.bookings import BOOKING_ALLOWED, BookingAction
 from spirit_tours.permissions.viewer import Viewer
@@ -121,9 +121,9 @@ async def assign_guide(
     record_audit(session, viewer, "booking.assign_guide", "Booking", booking.id,
                  guide_id=str(guide_id), language=code,
                  replaced=str(current.guide_id) if current else None)  # fmt: skip
-    emit_event(session, "booking.guide_assigned", "Booking", booking.id, guide_id=guide_id)
+    emit_event(session, EventKind.BOOKING_GUIDE_ASSIGNED, "Booking", booking.id, guide_id=guide_id)
     if current is not None:
-        emit_event(session, "booking.guide_unassigned", "Booking", booking.id,
+        emit_event(session, EventKind.BOOKING_GUIDE_UNASSIGNED, "Booking", booking.id,
                    guide_id=current.guide_id)  # fmt: skip
     return booking
 
@@ -140,7 +140,7 @@ async def unassign_guide(session: AsyncSession, viewer: Viewer, booking_id: uuid
     current.release_reason = ReleaseReason.UNASSIGNED
     record_audit(session, viewer, "booking.unassign_guide", "Booking", booking.id,
                  guide_id=str(current.guide_id))  # fmt: skip
-    emit_event(session, "booking.guide_unassigned", "Booking", booking.id,
+    emit_event(session, EventKind.BOOKING_GUIDE_UNASSIGNED, "Booking", booking.id,
                guide_id=current.guide_id)  # fmt: skip
     return booking
 
@@ -198,5 +198,7 @@ async def assign_transport(
     )
     record_audit(session, viewer, "booking.assign_transport", "Booking", booking.id,
                  vehicle_id=str(vehicle_id))  # fmt: skip
-    emit_event(session, "booking.transport_assigned", "Booking", booking.id, vehicle_id=vehicle_id)
+    emit_event(
+        session, EventKind.BOOKING_TRANSPORT_ASSIGNED, "Booking", booking.id, vehicle_id=vehicle_id
+    )
     return booking

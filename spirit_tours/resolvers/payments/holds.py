@@ -21,7 +21,13 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.core.clock import now_utc
-from spirit_tours.core.enums import OPEN_STATUSES, PaymentStatus, Provider
+from spirit_tours.core.enums import (
+    OPEN_STATUSES,
+    AttemptOutcome,
+    EventKind,
+    PaymentStatus,
+    Provider,
+)
 from spirit_tours.payments.gateway import CancellableGateway, PaymentError
 from spirit_tours.payments.providers import PaymentProviders
 from spirit_tours.persistence.database import SessionFactory
@@ -92,7 +98,9 @@ async def expire_lapsed(
     )
     lapsed = []
     for payment_id, payment_booking, provider, reference in rows:
-        emit_event(session, "payment.expired", "Payment", payment_id, booking_id=payment_booking)
+        emit_event(
+            session, EventKind.PAYMENT_EXPIRED, "Payment", payment_id, booking_id=payment_booking
+        )
         lapsed.append(Lapsed(payment_id, provider, reference))
     return lapsed
 
@@ -112,15 +120,15 @@ async def call_off(
             continue
         try:
             await gateway.cancel_payment(item.reference)
-            outcome, message = "CANCELLED", "Hold lapsed: cancelled at the provider."
+            outcome, message = AttemptOutcome.CANCELLED, "Hold lapsed: cancelled at the provider."
         except PaymentError as error:
-            outcome, message = "CANCEL_FAILED", error.message
+            outcome, message = AttemptOutcome.CANCEL_FAILED, error.message
         except Exception as error:  # an adapter bug must not stop the other cancellations
             log.exception("cancelling payment %s failed unexpectedly", item.payment_id)
-            outcome, message = "CANCEL_FAILED", type(error).__name__
+            outcome, message = AttemptOutcome.CANCEL_FAILED, type(error).__name__
         async with sessions() as session, session.begin():
             payment = await session.get_one(Payment, item.payment_id, with_for_update=True)
             payment.attempts = [*payment.attempts, {
-                "provider": gateway.provider.value, "outcome": outcome, "message": message,
+                "provider": gateway.provider.value, "outcome": outcome.value, "message": message,
                 "at": now_utc().isoformat(),
             }]  # fmt: skip

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.core.clock import now_utc
-from spirit_tours.core.enums import PaymentStatus, RefundOutcome, RefundStatus
+from spirit_tours.core.enums import EventKind, PaymentStatus, RefundOutcome, RefundStatus
 from spirit_tours.core.errors import DomainError, ErrorCode, bad_input
 from spirit_tours.core.idempotency import fingerprint, idempotency_key, require_same_request
 from spirit_tours.core.money import positive_amount
@@ -145,7 +145,7 @@ async def _store(
         if outcome is None or outcome.outcome == RefundOutcome.FAILED:
             refund.status = RefundStatus.FAILED
             refund.failure_reason = failure if outcome is None else "The provider refused it."
-            emit_event(session, "payment.refund_failed", "Payment", payment.id,
+            emit_event(session, EventKind.PAYMENT_REFUND_FAILED, "Payment", payment.id,
                        refund_id=refund.id)  # fmt: skip
         elif outcome.outcome == RefundOutcome.PENDING:
             # Accepted but not done: it stays PROCESSING (the provider's refund webhook
@@ -156,7 +156,7 @@ async def _store(
             refund.status = RefundStatus.REFUNDED
             await _count_refunds(session, payment, refund.amount,
                                  uncredited=await _is_overpayment(session, refund))  # fmt: skip
-            emit_event(session, "payment.refunded", "Payment", payment.id,
+            emit_event(session, EventKind.PAYMENT_REFUNDED, "Payment", payment.id,
                        refund_id=refund.id, amount=str(refund.amount))  # fmt: skip
         if refund.booking_refund_id is not None:
             await _settle_booking_refund(session, refund.booking_refund_id)

@@ -27,7 +27,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.core.booking_policies import payment_policy_of
 from spirit_tours.core.clock import now_utc
-from spirit_tours.core.enums import BookingStatus, PaymentMethod, PaymentStatus
+from spirit_tours.core.enums import (
+    AttemptOutcome,
+    BookingStatus,
+    EventKind,
+    PaymentMethod,
+    PaymentStatus,
+)
 from spirit_tours.core.errors import DomainError, ErrorCode, bad_input
 from spirit_tours.core.idempotency import fingerprint, idempotency_key, require_same_request
 from spirit_tours.core.money import positive_amount
@@ -400,32 +406,35 @@ async def _pay(
             result = await _try(gateway, request, providers.call_timeout)
         except ProviderUnavailableError as error:
             providers.breaker.failed(gateway.provider)
-            attempts.append(_attempt(gateway, "UNAVAILABLE", error))
+            attempts.append(_attempt(gateway, AttemptOutcome.UNAVAILABLE, error))
             failure = "No payment provider is available right now; try again later."
             continue
         except ProviderRejectedError as error:
             providers.breaker.succeeded(gateway.provider)
-            attempts.append(_attempt(gateway, "REJECTED", error))
+            attempts.append(_attempt(gateway, AttemptOutcome.REJECTED, error))
             failure = error.message
             break
         except Exception as error:  # an adapter bug must not leave the payment stuck
             log.exception("payment provider %s failed unexpectedly", gateway.provider.value)
             providers.breaker.failed(gateway.provider)
             unexpected = ProviderUnavailableError(gateway.provider, type(error).__name__)
-            attempts.append(_attempt(gateway, "UNAVAILABLE", unexpected))
+            attempts.append(_attempt(gateway, AttemptOutcome.UNAVAILABLE, unexpected))
             failure = "No payment provider is available right now; try again later."
             continue
         providers.breaker.succeeded(gateway.provider)
-        attempts.append({"provider": gateway.provider.value, "outcome": "ACCEPTED",
+        accepted = AttemptOutcome.ACCEPTED.value
+        attempts.append({"provider": gateway.provider.value, "outcome": accepted,
                          "at": now_utc().isoformat()})  # fmt: skip
         chosen = gateway
         break
     await _store(sessions, payment_id, chosen, result, attempts, failure)
 
 
-def _attempt(gateway: PaymentGateway, outcome: str, error: PaymentError) -> dict[str, str]:
+def _attempt(
+    gateway: PaymentGateway, outcome: AttemptOutcome, error: PaymentError
+) -> dict[str, str]:
     log.warning("payment provider %s: %s", gateway.provider.value, error)
-    return {"provider": gateway.provider.value, "outcome": outcome, "message": error.message,
+    return {"provider": gateway.provider.value, "outcome": outcome.value, "message": error.message,
             "at": now_utc().isoformat()}  # fmt: skip
 
 
@@ -447,7 +456,7 @@ async def _store(
         if gateway is None or result is None:
             payment.status = PaymentStatus.FAILED
             payment.failure_reason = failure
-            emit_event(session, "payment.failed", "Payment", payment.id,
+            emit_event(session, EventKind.PAYMENT_FAILED, "Payment", payment.id,
                        booking_id=payment.booking_id)  # fmt: skip
             return
         payment.provider = gateway.provider
@@ -456,7 +465,7 @@ async def _store(
         payment.next_action = _action_json(result)
         if may_move(payment.status, result.status):
             payment.status = result.status
-        emit_event(session, "payment.started", "Payment", payment.id,
+        emit_event(session, EventKind.PAYMENT_STARTED, "Payment", payment.id,
                    booking_id=payment.booking_id, provider=gateway.provider.value)  # fmt: skip
 
 

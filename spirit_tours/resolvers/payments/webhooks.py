@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.core.clock import now_utc
-from spirit_tours.core.enums import PaymentStatus, Provider, RefundStatus
+from spirit_tours.core.enums import EventKind, PaymentStatus, Provider, RefundStatus
 from spirit_tours.core.errors import DomainError, ErrorCode
 from spirit_tours.payments.gateway import InvalidSignatureError, WebhookEvent
 from spirit_tours.payments.providers import PaymentProviders
@@ -250,7 +250,7 @@ async def _credit(session: AsyncSession, payment: Payment, event: WebhookEvent) 
             f"{AMOUNT_MISMATCH} the provider reports {event.amount} {event.currency}, "
             f"not {payment.amount} {payment.currency}."
         )
-        emit_event(session, "payment.needs_attention", "Payment", payment.id,
+        emit_event(session, EventKind.PAYMENT_NEEDS_ATTENTION, "Payment", payment.id,
                    booking_id=payment.booking_id)  # fmt: skip
         return payment.failure_reason
     booking = await session.get_one(Booking, payment.booking_id, with_for_update=True)
@@ -262,7 +262,7 @@ async def _credit(session: AsyncSession, payment: Payment, event: WebhookEvent) 
     payment.credited_at = now_utc()
     payment.credited_amount = credit
     if credit > 0:
-        emit_event(session, "payment.succeeded", "Payment", payment.id,
+        emit_event(session, EventKind.PAYMENT_SUCCEEDED, "Payment", payment.id,
                    booking_id=payment.booking_id, amount=str(payment.amount))  # fmt: skip
     excess = payment.amount - credit
     if excess <= 0:
@@ -295,9 +295,9 @@ def _excess_due(session: AsyncSession, payment: Payment, booking: Booking, exces
     record_audit(session, None, "payment.overpaid", "Payment", payment.id,
                  booking_id=str(booking.id), amount=str(payment.amount),
                  excess=str(excess), refund_id=str(due.id))  # fmt: skip
-    emit_event(session, "payment.overpaid", "Payment", payment.id,
+    emit_event(session, EventKind.PAYMENT_OVERPAID, "Payment", payment.id,
                booking_id=booking.id, refund_id=due.id, excess=str(excess))  # fmt: skip
-    emit_event(session, "booking.refund_due", "Booking", booking.id, refund_id=due.id)
+    emit_event(session, EventKind.BOOKING_REFUND_DUE, "Booking", booking.id, refund_id=due.id)
     return why
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.core.clock import now_utc
-from spirit_tours.core.enums import InvitationStatus, QuotationStatus
+from spirit_tours.core.enums import EventKind, InvitationStatus, QuotationStatus
 from spirit_tours.core.errors import DomainError, ErrorCode, bad_input, not_found
 from spirit_tours.permissions.quotations import ALLOWED, Action
 from spirit_tours.permissions.viewer import Viewer
@@ -85,7 +85,7 @@ async def invite_hotels(
         invited = [str(invitation.hotel_id) for invitation in created]
         record_audit(session, viewer, "quotation.invite_hotels", "Quotation", quotation.id,
                      hotel_ids=invited)  # fmt: skip
-        emit_event(session, "quotation.hotels_invited", "Quotation", quotation.id,
+        emit_event(session, EventKind.QUOTATION_HOTELS_INVITED, "Quotation", quotation.id,
                    hotel_ids=invited)  # fmt: skip
     return quotation, existing + created
 
@@ -135,7 +135,7 @@ async def decline_invitation(
     invitation.decline_reason = reason
     record_audit(session, viewer, "invitation.decline", "HotelInvitation", invitation.id,
                  quotation_id=str(quotation.id), reason=reason)  # fmt: skip
-    emit_event(session, "invitation.declined", "Quotation", quotation.id,
+    emit_event(session, EventKind.INVITATION_DECLINED, "Quotation", quotation.id,
                hotel_id=invitation.hotel_id)  # fmt: skip
     return quotation, invitation
 
@@ -168,5 +168,7 @@ async def remove_invitation(
     await session.delete(invitation)
     record_audit(session, viewer, "quotation.remove_invitation", "Quotation", quotation.id,
                  hotel_id=str(hotel_id))  # fmt: skip
-    emit_event(session, "quotation.hotel_removed", "Quotation", quotation.id, hotel_id=hotel_id)
+    emit_event(
+        session, EventKind.QUOTATION_HOTEL_REMOVED, "Quotation", quotation.id, hotel_id=hotel_id
+    )
     return quotation

@@ -11,7 +11,14 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.core.clock import now_utc
-from spirit_tours.core.enums import CompetitorPrices, ExtraService, QuotationStatus, Role, RoomType
+from spirit_tours.core.enums import (
+    CompetitorPrices,
+    EventKind,
+    ExtraService,
+    QuotationStatus,
+    Role,
+    RoomType,
+)
 from spirit_tours.core.errors import DomainError, ErrorCode, bad_input, forbidden
 from spirit_tours.core.idempotency import fingerprint
 from spirit_tours.core.money import currency_code
@@ -165,7 +172,7 @@ async def create_quotation(
         return found
     record_audit(session, viewer, "quotation.create", "Quotation", quotation.id,
                  destination=quotation.destination)  # fmt: skip
-    emit_event(session, "quotation.created", "Quotation", quotation.id)
+    emit_event(session, EventKind.QUOTATION_CREATED, "Quotation", quotation.id)
     return quotation
 
 
@@ -195,7 +202,7 @@ async def update_quotation(
     _validate(quotation, now)
     record_audit(session, viewer, "quotation.update", "Quotation", quotation.id,
                  fields=sorted(request.provided))  # fmt: skip
-    emit_event(session, "quotation.updated", "Quotation", quotation.id)
+    emit_event(session, EventKind.QUOTATION_UPDATED, "Quotation", quotation.id)
     return quotation
 
 
@@ -211,7 +218,7 @@ async def close_quotation(
                    action="close the quotation")  # fmt: skip
     quotation.status = QuotationStatus.CLOSED
     record_audit(session, viewer, "quotation.close", "Quotation", quotation.id)
-    emit_event(session, "quotation.closed", "Quotation", quotation.id)
+    emit_event(session, EventKind.QUOTATION_CLOSED, "Quotation", quotation.id)
     return quotation
 
 
@@ -234,7 +241,7 @@ async def cancel_quotation(
     quotation.status = QuotationStatus.CANCELLED
     quotation.decided_at = now_utc()
     record_audit(session, viewer, "quotation.cancel", "Quotation", quotation.id, reason=reason)
-    emit_event(session, "quotation.cancelled", "Quotation", quotation.id)
+    emit_event(session, EventKind.QUOTATION_CANCELLED, "Quotation", quotation.id)
     return quotation
 
 
@@ -256,5 +263,5 @@ async def expire_started(session: AsyncSession, today: date) -> list[uuid.UUID]:
         )
     )
     for quotation_id in expired:
-        emit_event(session, "quotation.expired", "Quotation", quotation_id)
+        emit_event(session, EventKind.QUOTATION_EXPIRED, "Quotation", quotation_id)
     return expired

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.core.clock import now_utc
-from spirit_tours.core.enums import InvitationStatus, OfferStatus, QuotationStatus
+from spirit_tours.core.enums import EventKind, InvitationStatus, OfferStatus, QuotationStatus
 from spirit_tours.core.errors import DomainError, ErrorCode, bad_input, not_found
 from spirit_tours.core.money import currency_code, positive_amount
 from spirit_tours.permissions.quotations import ALLOWED, Action, acts_on_offer
@@ -48,7 +48,7 @@ def _record_version(
     offer: HotelOffer,
     *,
     action: str,
-    event: str,
+    event: EventKind,
     previous_net_price: Decimal | None = None,
     **details: str,
 ) -> None:
@@ -133,7 +133,7 @@ async def submit_offer(
         ) from error
     invitation.status = InvitationStatus.RESPONDED
     _record_version(session, viewer, quotation, offer, action="offer.submit",
-                    event="offer.submitted", net_price=str(offer.net_price))  # fmt: skip
+                    event=EventKind.OFFER_SUBMITTED, net_price=str(offer.net_price))  # fmt: skip
     return quotation, offer
 
 
@@ -172,7 +172,7 @@ async def revise_offer(
     offer.revision += 1
     offer.submitted_by_id = viewer.user_id
     _record_version(session, viewer, quotation, offer, action="offer.revise",
-                    event="offer.revised", previous_net_price=previous_net_price,
+                    event=EventKind.OFFER_REVISED, previous_net_price=previous_net_price,
                     net_price=str(offer.net_price))  # fmt: skip
     return quotation, offer
 
@@ -187,6 +187,6 @@ async def withdraw_offer(
     offer.status = OfferStatus.WITHDRAWN
     offer.revision += 1
     _record_version(
-        session, viewer, quotation, offer, action="offer.withdraw", event="offer.withdrawn"
+        session, viewer, quotation, offer, action="offer.withdraw", event=EventKind.OFFER_WITHDRAWN
     )
     return quotation, offer

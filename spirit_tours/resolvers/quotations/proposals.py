@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.core.clock import now_utc
-from spirit_tours.core.enums import OfferStatus, QuotationStatus
+from spirit_tours.core.enums import EventKind, OfferStatus, QuotationStatus
 from spirit_tours.core.errors import DomainError, ErrorCode, bad_input, not_found
 from spirit_tours.core.money import round_to_currency
 from spirit_tours.permissions.quotations import ALLOWED, Action
@@ -60,7 +60,7 @@ async def propose_offer(
     record_audit(session, viewer, "quotation.propose", "Quotation", quotation.id,
                  offer_id=str(offer.id), markup_percent=str(markup_percent),
                  selling_price=str(quotation.selling_price))  # fmt: skip
-    emit_event(session, "quotation.proposed", "Quotation", quotation.id, offer_id=offer.id)
+    emit_event(session, EventKind.QUOTATION_PROPOSED, "Quotation", quotation.id, offer_id=offer.id)
     return quotation
 
 
@@ -85,5 +85,6 @@ async def decide_proposal(
         quotation.proposed_at = None
     verb = "approve" if approve else "reject"
     record_audit(session, viewer, f"quotation.{verb}", "Quotation", quotation.id, reason=reason)
-    emit_event(session, f"quotation.{verb}d", "Quotation", quotation.id)
+    decided = EventKind.QUOTATION_APPROVED if approve else EventKind.QUOTATION_REJECTED
+    emit_event(session, decided, "Quotation", quotation.id)
     return quotation

@@ -11,6 +11,7 @@ import strawberry
 
 from spirit_tours.context import Context
 from spirit_tours.core.booking_policies import payment_policy_of
+from spirit_tours.core.currencies import Currency
 from spirit_tours.core.enums import BookingStatus, RefundStatus, RoomType
 from spirit_tours.core.errors import not_found
 from spirit_tours.permissions import pricing_fields as can
@@ -26,7 +27,7 @@ from spirit_tours.persistence import bookings as models
 from spirit_tours.persistence.staffing import GuideAssignment
 from spirit_tours.resolvers.loaders import MaybeAwaitable
 from spirit_tours.schema.accounts.types import Hotel, load_hotel
-from spirit_tours.schema.common import Money, PageInfo
+from spirit_tours.schema.common import Money, PageInfo, money
 from spirit_tours.schema.quotations.types import Quotation, QuotationOwner, RoomNeed, owner_of
 from spirit_tours.schema.staffing.types import Guide, Vehicle, load_guide
 
@@ -53,7 +54,7 @@ class BookedHotel:
         "currency: for the operator, and for the hotel its own rooms; null for everyone else.",
     )
     def net_price(self) -> Money | None:
-        return Money(amount=self.row.net_price, currency=self.row.currency)
+        return money(self.row.net_price, self.row.currency)
 
 
 @strawberry.type(description="When the money is due.")
@@ -107,8 +108,8 @@ class Refund:
     def from_model(cls, row: models.BookingRefund) -> Refund:
         return cls(
             id=strawberry.ID(str(row.id)),
-            amount=Money(amount=row.amount, currency=row.currency),
-            paid_amount=Money(amount=row.paid_amount, currency=row.currency),
+            amount=money(row.amount, row.currency),
+            paid_amount=money(row.paid_amount, row.currency),
             refund_percent=row.refund_percent,
             days_before_start=row.days_before_start,
             status=row.status,
@@ -157,7 +158,9 @@ class Booking:
     end_date: date = strawberry.field(description="Last day of the trip (ISO 8601 date).")
     travellers: int = strawberry.field(description="How many people travel.")
     rooms: list[RoomNeed] = strawberry.field(description="The rooms booked, per room type.")
-    currency: str = strawberry.field(description="ISO 4217 code of every price of the booking.")
+    currency: Currency = strawberry.field(
+        description="ISO 4217 code of every amount of the booking (the quotation's)."
+    )
     created_at: datetime = strawberry.field(description="When it was booked (ISO 8601, UTC).")
     updated_at: datetime = strawberry.field(
         description="When the booking last changed (ISO 8601, UTC)."
@@ -189,7 +192,7 @@ class Booking:
         "the owner; null for hotels and guides.",
     )
     def selling_price(self) -> Money | None:
-        return Money(amount=self.row.selling_price, currency=self.row.currency)
+        return money(self.row.selling_price, self.row.currency)
 
     @guarded(
         can.CanSeeMarkup,
@@ -198,14 +201,14 @@ class Booking:
     )
     def margin(self) -> Money | None:
         net = sum((line.net_price for line in self.hotel_rows), Decimal(0))
-        return Money(amount=self.row.selling_price - net, currency=self.row.currency)
+        return money(self.row.selling_price - net, self.row.currency)
 
     @guarded(
         can.CanSeePayments,
         description="Received so far: for the operator and the owner; null for hotels and guides.",
     )
     def amount_paid(self) -> Money | None:
-        return Money(amount=self.row.amount_paid, currency=self.row.currency)
+        return money(self.row.amount_paid, self.row.currency)
 
     @guarded(
         can.CanSeePayments,
@@ -216,7 +219,7 @@ class Booking:
         due = self.row.selling_price - self.row.amount_paid
         if self.row.status == BookingStatus.CANCELLED:
             due = Decimal(0).quantize(due)
-        return Money(amount=due, currency=self.row.currency)
+        return money(due, self.row.currency)
 
     @guarded(
         can.CanSeePayments,
@@ -228,7 +231,7 @@ class Booking:
         deposit = None
         if policy.deposit_percent is not None:
             amount = policy.amount_to_confirm(self.row.selling_price, self.row.currency)
-            deposit = Money(amount=amount, currency=self.row.currency)
+            deposit = money(amount, self.row.currency)
         return PaymentPolicy(
             full_payment=policy.deposit_percent is None,
             deposit_percent=policy.deposit_percent,
@@ -328,7 +331,7 @@ class Booking:
             end_date=row.end_date,
             travellers=row.travellers,
             rooms=_rooms(row.rooms),
-            currency=row.currency,
+            currency=Currency(row.currency),
             created_at=row.created_at,
             updated_at=row.updated_at,
             confirmed_at=row.confirmed_at,

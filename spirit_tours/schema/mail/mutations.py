@@ -7,7 +7,7 @@ from typing import Annotated
 import strawberry
 
 from spirit_tours.context import Context
-from spirit_tours.core.enums import SuppressionSource
+from spirit_tours.core.enums import EmailTemplate, SuppressionSource
 from spirit_tours.core.errors import bad_input
 from spirit_tours.emails.queueing import hand_over
 from spirit_tours.permissions.classes import IsAdmin, IsAuthenticated
@@ -50,15 +50,16 @@ class EmailMutations:
         self,
         info: Info,
         template: Annotated[
-            str | None,
+            EmailTemplate | None,
             strawberry.argument(
-                description="Only the dead letters of this template, e.g. welcome; null: all."
+                description="Only the dead letters of this template, e.g. WELCOME; null: all."
             ),
         ] = None,
     ) -> int:
         viewer = info.context.require_viewer()
+        name = template.value if template is not None else None
         async with info.context.transaction() as session:
-            queued = await emails.requeue_all(session, viewer, template)
+            queued = await emails.requeue_all(session, viewer, name)
         services = info.context.services
         timeout = services.settings.email_send_timeout_seconds
         await hand_over(services.email_queues, queued, timeout_seconds=timeout)

@@ -8,7 +8,7 @@ from typing import Annotated
 import strawberry
 
 from spirit_tours.context import Context
-from spirit_tours.core.enums import EmailStatus
+from spirit_tours.core.enums import EmailStatus, EmailTemplate, Locale
 from spirit_tours.permissions.classes import IsAdmin, IsAuthenticated
 from spirit_tours.persistence.emails import EmailMessage as MessageRow
 from spirit_tours.persistence.repositories import accounts
@@ -120,17 +120,19 @@ class EmailQueries:
             strawberry.argument(description="Last UTC day (ISO 8601 date); default: today."),
         ] = None,
         templates: Annotated[
-            list[str] | None,
-            strawberry.argument(description="Only these templates, e.g. welcome; null: all."),
+            list[EmailTemplate] | None,
+            strawberry.argument(description="Only these templates, e.g. WELCOME; null: all."),
         ] = None,
         locales: Annotated[
-            list[str] | None,
-            strawberry.argument(description="Only these languages (es, en, pt); null: all."),
+            list[Locale] | None,
+            strawberry.argument(description="Only these languages (ES, EN, PT); null: all."),
         ] = None,
     ) -> list[EmailStats]:
         start, end = stats_range(since, until)
+        names = [template.value for template in templates] if templates is not None else None
+        codes = [locale.value for locale in locales] if locales is not None else None
         async with info.context.session() as session:
-            return stats_of(await emails.email_stats(session, start, end, templates, locales))
+            return stats_of(await emails.email_stats(session, start, end, names, codes))
 
     @strawberry.field(
         permission_classes=[IsAdmin], description="Every job queue: depth, workers, throughput."

@@ -9,7 +9,8 @@ import strawberry
 
 from spirit_tours.context import Context
 from spirit_tours.core.clock import today_utc
-from spirit_tours.core.enums import EmailStatus
+from spirit_tours.core.enums import EmailStatus, EmailTemplate, Locale
+from spirit_tours.emails.queueing import Priority
 from spirit_tours.persistence.emails import EmailMessage as MessageRow
 from spirit_tours.resolvers import emails
 from spirit_tours.schema.common import PageInfo
@@ -20,10 +21,12 @@ Info = strawberry.Info[Context, None]
 @strawberry.type(description="One message to one recipient (ADMIN).")
 class EmailMessage:
     id: strawberry.ID = strawberry.field(description="Stable identifier, a UUID.")
-    template: str = strawberry.field(description="The template's name, e.g. booking_confirmed.")
-    locale: str = strawberry.field(description="The language it was written in: es, en or pt.")
+    template: EmailTemplate = strawberry.field(
+        description="Which e-mail it is, e.g. BOOKING_CONFIRMED."
+    )
+    locale: Locale = strawberry.field(description="The language it was written in.")
     recipient: str = strawberry.field(description="The recipient's e-mail address.")
-    priority: str = strawberry.field(description="HIGH, NORMAL, LOW or BULK.")
+    priority: Priority = strawberry.field(description="The queue lane it goes through.")
     status: EmailStatus = strawberry.field(description="Where the message stands.")
     attempts: int = strawberry.field(
         description="Send attempts made so far: at most 3, counted afresh after a requeue."
@@ -53,8 +56,9 @@ class EmailMessage:
     @classmethod
     def build(cls, row: MessageRow) -> EmailMessage:
         return cls(
-            id=strawberry.ID(str(row.id)), template=row.template, locale=row.locale,
-            recipient=row.recipient, priority=row.priority, status=row.status,
+            id=strawberry.ID(str(row.id)), template=EmailTemplate(row.template),
+            locale=Locale(row.locale), recipient=row.recipient,
+            priority=Priority(row.priority), status=row.status,
             attempts=row.attempts, last_error=row.last_error, requeues=row.requeues,
             created_at=row.created_at, scheduled_at=row.scheduled_at, sent_at=row.sent_at,
             failed_at=row.failed_at, opened_at=row.opened_at, clicked_at=row.clicked_at,
@@ -81,8 +85,8 @@ class EmailMessageConnection:
 @strawberry.type(description="Messages of one template and locale queued on one UTC day.")
 class EmailStats:
     day: date = strawberry.field(description="The UTC day the messages were queued (ISO 8601).")
-    template: str = strawberry.field(description="The template's name, e.g. welcome.")
-    locale: str = strawberry.field(description="The language: es, en or pt.")
+    template: EmailTemplate = strawberry.field(description="The e-mail counted, e.g. WELCOME.")
+    locale: Locale = strawberry.field(description="The language counted.")
     queued: int = strawberry.field(description="Meant to be sent (suppressed ones excluded).")
     sent: int = strawberry.field(description="Accepted by the SMTP server.")
     failed: int = strawberry.field(description="Dead letters: every attempt failed.")

@@ -127,7 +127,7 @@ class PaymentMutations:
         )  # fmt: skip
         payment = await load_payment_for(info, result.payment_id) if result.payment_id else None
         return PaymentWebhookPayload(
-            outcome=result.outcome.value,
+            outcome=result.outcome,
             event_id=result.event_id,
             detail=result.detail,
             payment=payment,

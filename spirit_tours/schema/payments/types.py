@@ -12,6 +12,7 @@ from strawberry.scalars import JSON
 
 from spirit_tours.context import Context
 from spirit_tours.core.enums import (
+    AttemptOutcome,
     NextActionKind,
     PaymentMethod,
     PaymentStatus,
@@ -23,8 +24,9 @@ from spirit_tours.permissions.payments import PaymentScope, payment_scope
 from spirit_tours.permissions.pricing_fields import guarded
 from spirit_tours.persistence import payments as models
 from spirit_tours.resolvers.payments.rules import load_payment
+from spirit_tours.resolvers.payments.webhooks import WebhookOutcome
 from spirit_tours.schema.bookings.types import Booking, booking_for_viewer
-from spirit_tours.schema.common import Money, PageInfo
+from spirit_tours.schema.common import Money, PageInfo, money
 
 Info = strawberry.Info[Context, None]
 
@@ -60,17 +62,19 @@ class NextAction:
 
 @strawberry.type(description="A provider tried for the payment (operator only).")
 class PaymentAttempt:
-    provider: str = strawberry.field(description="The provider tried, e.g. STRIPE.")
-    outcome: str = strawberry.field(description="ACCEPTED, UNAVAILABLE or REJECTED.")
+    provider: Provider = strawberry.field(description="The provider tried, e.g. STRIPE.")
+    outcome: AttemptOutcome = strawberry.field(description="What the provider answered.")
     message: str | None = strawberry.field(
         description="Why it was not accepted, in the provider's words; null when accepted."
     )
-    at: str = strawberry.field(description="When it was tried (ISO 8601, UTC).")
+    at: datetime = strawberry.field(description="When the provider answered (ISO 8601, UTC).")
 
 
 @strawberry.type(description="A webhook as received (operator only).")
 class WebhookDeliveryRecord:
-    id: int = strawberry.field(description="Sequence number of the delivery as stored.")
+    id: strawberry.ID = strawberry.field(
+        description="Opaque identifier of the delivery as stored, as every id of the API."
+    )
     provider: Provider = strawberry.field(description="The provider that sent it.")
     received_at: datetime = strawberry.field(description="When it was received (ISO 8601, UTC).")
     signature_valid: bool = strawberry.field(
@@ -80,9 +84,10 @@ class WebhookDeliveryRecord:
         description="The provider's id of the event, used to apply it once; null if unreadable."
     )
     kind: str | None = strawberry.field(
-        description="The provider's event type, e.g. payment_intent.succeeded; null if unreadable."
+        description="The provider's own name of the event, e.g. payment_intent.succeeded "
+        "(Stripe): its vocabulary, not ours, so a string; null if unreadable."
     )
-    outcome: str = strawberry.field(description="APPLIED, DUPLICATE, IGNORED or REJECTED.")
+    outcome: WebhookOutcome = strawberry.field(description="What became of it.")
     detail: str | None = strawberry.field(
         description="A short explanation of the outcome; null when there is none."
     )
@@ -121,7 +126,7 @@ class PaymentRefund:
     def build(cls, row: models.PaymentRefund, scope: PaymentScope) -> PaymentRefund:
         return cls(
             id=strawberry.ID(str(row.id)),
-            amount=Money(amount=row.amount, currency=row.currency),
+            amount=money(row.amount, row.currency),
             status=row.status,
             reason=row.reason,
             failure_reason=row.failure_reason
@@ -197,10 +202,10 @@ class Payment:
     def attempts(self) -> list[PaymentAttempt] | None:
         return [
             PaymentAttempt(
-                provider=str(item.get("provider")),
-                outcome=str(item.get("outcome")),
+                provider=Provider(item["provider"]),
+                outcome=AttemptOutcome(item["outcome"]),
                 message=item.get("message"),
-                at=str(item.get("at")),
+                at=datetime.fromisoformat(item["at"]),
             )
             for item in self.row.attempts
         ]
@@ -220,8 +225,8 @@ class Payment:
             id=strawberry.ID(str(row.id)),
             status=row.status,
             method=row.method,
-            amount=Money(amount=row.amount, currency=row.currency),
-            refunded_amount=Money(amount=row.refunded_amount, currency=row.currency),
+            amount=money(row.amount, row.currency),
+            refunded_amount=money(row.refunded_amount, row.currency),
             installments=row.installments,
             card_last4=row.card_last4,
             failure_reason=_reason(row.failure_reason, scope),
@@ -244,13 +249,13 @@ def _reason(reason: str | None, scope: PaymentScope) -> str | None:
 
 def webhook_record(row: models.WebhookDelivery) -> WebhookDeliveryRecord:
     return WebhookDeliveryRecord(
-        id=row.id,
+        id=strawberry.ID(str(row.id)),
         provider=row.provider,
         received_at=row.received_at,
         signature_valid=row.signature_valid,
         event_id=row.event_id,
         kind=row.kind,
-        outcome=row.outcome,
+        outcome=WebhookOutcome(row.outcome),
         detail=row.detail,
         headers=cast(JSON, row.headers),
         body=row.body,
@@ -299,7 +304,7 @@ class RefundPaymentPayload:
 
 @strawberry.type(description="What a replayed webhook did.")
 class PaymentWebhookPayload:
-    outcome: str = strawberry.field(description="APPLIED, DUPLICATE, IGNORED or REJECTED.")
+    outcome: WebhookOutcome = strawberry.field(description="What became of the webhook.")
     event_id: str | None = strawberry.field(
         description="The provider's id of the event; null if unreadable."
     )

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import strawberry
 
+from spirit_tours.core.currencies import Currency
 from spirit_tours.core.enums import CompetitorPrices, ExtraService, QuotationStatus, RoomType
 from spirit_tours.resolvers.quotations.lifecycle import QuotationRequest, RoomNeed
 from spirit_tours.resolvers.quotations.offers import OfferTerms
@@ -35,7 +36,9 @@ class CreateQuotationInput:
     rooms: list[RoomNeedInput] = strawberry.field(
         description="The rooms needed: at least one, at most 300 in all."
     )
-    currency: str = strawberry.field(description="ISO 4217 code; offers must use it.")
+    currency: Currency = strawberry.field(
+        description="The currency every offer and price of the quotation is in."
+    )
     offer_deadline: datetime = strawberry.field(
         description="Hotels bid until this instant: ISO 8601 with a time zone, in the future "
         "and no later than the trip's start."
@@ -91,8 +94,8 @@ class UpdateQuotationInput:
         default=strawberry.UNSET, description="The extra services, replacing the current ones."
     )
     notes: str | None = strawberry.field(default=strawberry.UNSET, description="New notes.")
-    currency: str | None = strawberry.field(
-        default=strawberry.UNSET, description="New ISO 4217 currency code."
+    currency: Currency | None = strawberry.field(
+        default=strawberry.UNSET, description="A new currency (before any offer)."
     )
     offer_deadline: datetime | None = strawberry.field(
         default=strawberry.UNSET,
@@ -154,7 +157,7 @@ class SubmitOfferInput:
         description="What the hotel asks for the rooms, an exact decimal string greater than "
         "zero with no more decimals than the currency has."
     )
-    currency: str = strawberry.field(description="ISO 4217 code; must be the quotation's currency.")
+    currency: Currency = strawberry.field(description="Must be the quotation's currency.")
     valid_until: date = strawberry.field(
         description="Last day the hotel holds the price (ISO 8601 date), today or later."
     )
@@ -179,8 +182,8 @@ class ReviseOfferInput:
     net_price: Decimal | None = strawberry.field(
         default=None, description="New net price, an exact decimal string greater than zero."
     )
-    currency: str | None = strawberry.field(
-        default=None, description="ISO 4217 code; if given, must be the quotation's currency."
+    currency: Currency | None = strawberry.field(
+        default=None, description="If given, must be the quotation's currency."
     )
     valid_until: date | None = strawberry.field(
         default=None, description="New last day of validity (ISO 8601 date), today or later."

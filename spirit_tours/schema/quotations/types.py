@@ -15,6 +15,7 @@ import strawberry
 
 from spirit_tours.context import Context
 from spirit_tours.core.clock import now_utc
+from spirit_tours.core.currencies import Currency
 from spirit_tours.core.enums import (
     CompetitorPrices,
     ExtraService,
@@ -38,7 +39,7 @@ from spirit_tours.persistence import quotations as models
 from spirit_tours.resolvers.loaders import MaybeAwaitable, loaded, then
 from spirit_tours.resolvers.quotations.rules import effective_status
 from spirit_tours.schema.accounts.types import Company, Hotel, load_hotel
-from spirit_tours.schema.common import Money, PageInfo
+from spirit_tours.schema.common import Money, PageInfo, money
 
 if TYPE_CHECKING:
     from spirit_tours.schema.bookings.types import Booking
@@ -136,7 +137,7 @@ class Offer:
         "the owner included (docs/privacy.md §1).",
     )
     def net_price(self) -> Money | None:
-        return Money(amount=self.row.net_price, currency=self.row.currency)
+        return money(self.row.net_price, self.row.currency)
 
     @guarded(
         can.CanSeeHotel,
@@ -165,7 +166,7 @@ class Offer:
         return [
             OfferRevision(
                 revision=row.revision,
-                net_price=Money(amount=row.net_price, currency=self.row.currency),
+                net_price=money(row.net_price, self.row.currency),
                 valid_until=row.valid_until,
                 notes=row.notes,
                 status=row.status,
@@ -243,7 +244,7 @@ class Quotation:
         description="Services wanted besides the rooms; empty when none."
     )
     notes: str = strawberry.field(description="Free-text notes of the owner; empty when none.")
-    currency: str = strawberry.field(
+    currency: Currency = strawberry.field(
         description="ISO 4217 code of every price of this quotation; offers must use it."
     )
     offer_deadline: datetime = strawberry.field(
@@ -370,7 +371,7 @@ class Quotation:
     def selling_price(self) -> Money | None:
         if self.row.selling_price is None:
             return None
-        return Money(amount=self.row.selling_price, currency=self.row.currency)
+        return money(self.row.selling_price, self.row.currency)
 
     @guarded(
         can.CanSeeMarkup,
@@ -387,7 +388,7 @@ class Quotation:
         for row in rows:
             if row.id == self.row.selected_offer_id and self.row.selling_price is not None:
                 margin = self.row.selling_price - row.net_price
-                return Money(amount=margin, currency=self.row.currency)
+                return money(margin, self.row.currency)
         return None
 
     @guarded(
@@ -433,7 +434,7 @@ class Quotation:
             rooms=[RoomNeed(type=RoomType(r["type"]), count=r["count"]) for r in row.rooms],
             extra_services=list(row.extra_services),
             notes=row.notes,
-            currency=row.currency,
+            currency=Currency(row.currency),
             offer_deadline=row.offer_deadline,
             competitor_prices=row.competitor_prices,
             created_at=row.created_at,
