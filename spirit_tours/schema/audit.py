@@ -15,7 +15,7 @@ from spirit_tours.persistence.events import AuditEntry as AuditRow
 from spirit_tours.persistence.repositories.audit import audit_page
 from spirit_tours.persistence.repositories.pagination import encode_cursor, page_size
 from spirit_tours.schema import enums  # noqa: F401 - registers the GraphQL enums
-from spirit_tours.schema.common import PageInfo
+from spirit_tours.schema.common import PageInfo, forward_page
 from spirit_tours.schema.ids import parse_id
 
 
@@ -55,6 +55,10 @@ class AuditConnection:
     edges: list[AuditEdge]
     page_info: PageInfo
 
+    @strawberry.field(description="The edges' nodes, for a client that needs no cursor.")
+    def nodes(self) -> list[AuditEntry]:
+        return [edge.node for edge in self.edges]
+
 
 @strawberry.input
 class AuditFilter:
@@ -89,7 +93,7 @@ class AuditQueries:
         ]
         return AuditConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
+            page_info=forward_page(
+                [edge.cursor for edge in edges], has_next=page.has_next, after=after
             ),
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 
@@ -14,11 +15,18 @@ from spirit_tours.core.errors import bad_input
 from spirit_tours.permissions.classes import IsAdmin, IsAuthenticated
 from spirit_tours.persistence.events import ChatMessage as MessageRow
 from spirit_tours.persistence.events import Notification as NotificationRow
+from spirit_tours.persistence.repositories import chat as messages_repository
 from spirit_tours.persistence.repositories import notifications as inbox
 from spirit_tours.persistence.repositories.events import emit_event, record_audit
+from spirit_tours.persistence.repositories.pagination import (
+    UNSET_PAGE_SIZE,
+    encode_cursor,
+    page_size,
+)
 from spirit_tours.realtime.rooms import quotation_room
 from spirit_tours.resolvers import chat
 from spirit_tours.schema import enums  # noqa: F401 - registers the GraphQL enums
+from spirit_tours.schema.common import Node, PageInfo
 from spirit_tours.schema.ids import parse_id
 
 Info = strawberry.Info[Context, None]
@@ -39,8 +47,7 @@ async def load_participant(info: Info, user_id: uuid.UUID) -> Participant | None
 
 
 @strawberry.type(description="A message in a quotation's thread.")
-class ChatMessage:
-    id: strawberry.ID
+class ChatMessage(Node):
     body: str
     thread: str = strawberry.field(description="OWNER, or HOTEL (with one hotel company).")
     created_at: datetime
@@ -59,6 +66,23 @@ class ChatMessage:
             created_at=row.created_at,
             author_id=row.author_id,
         )
+
+
+@strawberry.type
+class ChatMessageEdge:
+    cursor: str
+    node: ChatMessage
+
+
+@strawberry.type
+class ChatMessageConnection:
+    edges: list[ChatMessageEdge]
+    page_info: PageInfo
+    total_count: int = strawberry.field(description="Messages in the whole thread.")
+
+    @strawberry.field(description="The edges' nodes, for a client that needs no cursor.")
+    def nodes(self) -> list[ChatMessage]:
+        return [edge.node for edge in self.edges]
 
 
 @strawberry.input
@@ -107,20 +131,70 @@ def _hotel(value: strawberry.ID | None) -> uuid.UUID | None:
 class ChatQueries:
     @strawberry.field(
         permission_classes=[IsAuthenticated],
-        description="A thread's latest messages, oldest first (participants and ADMIN).",
+        description=(
+            "A thread's messages (participants and ADMIN), oldest first within a page. "
+            f"Neither first nor last: the latest {UNSET_PAGE_SIZE}; page back through the "
+            "history with `last` and `before: pageInfo.startCursor`, or forwards from the "
+            "first message with `first` and `after`."
+        ),
     )
     async def messages(
-        self, info: Info, quotation_id: strawberry.ID, hotel_id: strawberry.ID | None = None,
-        last: int = 50,
-    ) -> list[ChatMessage]:  # fmt: skip
+        self,
+        info: Info,
+        quotation_id: strawberry.ID,
+        hotel_id: strawberry.ID | None = None,
+        first: Annotated[
+            int | None, strawberry.argument(description="Page forwards: this many (1 to 100).")
+        ] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="Page forwards: after this cursor.")
+        ] = None,
+        last: Annotated[
+            int | None, strawberry.argument(description="Page backwards: this many (1 to 100).")
+        ] = None,
+        before: Annotated[
+            str | None, strawberry.argument(description="Page backwards: before this cursor.")
+        ] = None,
+    ) -> ChatMessageConnection:
         viewer = info.context.require_viewer()
-        if not 1 <= last <= 200:
-            raise bad_input("last", "Ask for 1 to 200 messages.")
+        forwards = first is not None or after is not None
+        if forwards and (last is not None or before is not None):
+            raise bad_input(
+                "last", "Page forwards (first, after) or backwards (last, before), not both."
+            )
+        if forwards:
+            size = page_size(first if first is not None else UNSET_PAGE_SIZE, "first")
+        else:
+            size = page_size(last if last is not None else UNSET_PAGE_SIZE, "last")
         quotation = parse_id(quotation_id, "quotationId")
         async with info.context.session() as session:
             thread, _ = await chat.thread_for(session, viewer, quotation, _hotel(hotel_id))
-            rows = await chat.thread_messages(session, quotation, thread, last)
-        return [ChatMessage.from_model(row) for row in rows]
+            page = await messages_repository.thread_page(
+                session,
+                quotation,
+                thread.kind,
+                thread.hotel_company_id,
+                size=size,
+                forwards=forwards,
+                cursor=after if forwards else before,
+            )
+        edges = [
+            ChatMessageEdge(
+                cursor=encode_cursor(row.created_at, row.id), node=ChatMessage.from_model(row)
+            )
+            for row in page.rows
+        ]
+        cursors = [edge.cursor for edge in edges]
+        return ChatMessageConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next,
+                end_cursor=cursors[-1] if cursors else None,
+                has_previous_page=page.has_previous,
+                start_cursor=cursors[0] if cursors else None,
+            ),
+            total_count=page.total,
+        )
 
 
 @strawberry.type

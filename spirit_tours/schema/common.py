@@ -1,7 +1,8 @@
-"""Types shared by several domains: money and page info."""
+"""Types shared by several domains: money, page info and the ``Node`` interface."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 import strawberry
@@ -13,7 +14,41 @@ class Money:
     currency: str
 
 
-@strawberry.type
+@strawberry.type(description="Where a page of a connection stands in the whole list.")
 class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(
+        description="More items follow the last one of this page (ask again `after: endCursor`)."
+    )
+    end_cursor: str | None = strawberry.field(
+        description="The last edge's cursor; null when the page is empty."
+    )
+    has_previous_page: bool = strawberry.field(
+        description=(
+            "Items come before the first one of this page: true when the page was asked "
+            "`after` a cursor, or (paging backwards with `last`) when older items remain."
+        ),
+    )
+    start_cursor: str | None = strawberry.field(
+        description="The first edge's cursor; null when the page is empty."
+    )
+
+
+def forward_page(cursors: Sequence[str], *, has_next: bool, after: str | None) -> PageInfo:
+    """The page info of a page read forwards (``first``/``after``): items precede it exactly
+    when it starts after a cursor, which costs nothing to know."""
+    return PageInfo(
+        has_next_page=has_next,
+        end_cursor=cursors[-1] if cursors else None,
+        has_previous_page=after is not None,
+        start_cursor=cursors[0] if cursors else None,
+    )
+
+
+@strawberry.interface(
+    description=(
+        "An object with an identity: its `id` is a UUID unique across every type, so "
+        "`node(id:)` fetches it again, under the same visibility rules as its typed lookup."
+    )
+)
+class Node:
+    id: strawberry.ID = strawberry.field(description="Unique across every type (a UUID).")

@@ -1,13 +1,16 @@
-"""Opaque keyset cursors over (timestamp, id), newest first."""
+"""Opaque keyset cursors: over (timestamp, id), newest first, for most lists; over any sort
+key (``encode_key``) for lists in another order (guides by name, the fleet by size)."""
 
 from __future__ import annotations
 
 import base64
+import binascii
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +21,9 @@ from spirit_tours.persistence.base import Base
 from spirit_tours.persistence.repositories.batching import plain_rows, plain_select
 
 MAX_PAGE_SIZE = 100
+UNSET_PAGE_SIZE = 50
+"""The page a connection serves when asked for neither ``first`` nor ``last`` (a chat thread's
+latest messages)."""
 T = TypeVar("T")
 M = TypeVar("M", bound=Base)
 
@@ -26,17 +32,49 @@ def encode_cursor(at: datetime, row_id: uuid.UUID) -> str:
     return base64.urlsafe_b64encode(f"{at.isoformat()}|{row_id}".encode()).decode()
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+def decode_cursor(cursor: str, argument: str = "after") -> tuple[datetime, uuid.UUID]:
     try:
         at, _, row_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
         return datetime.fromisoformat(at), uuid.UUID(row_id)
     except (ValueError, UnicodeDecodeError) as error:
-        raise bad_input("after", "The cursor is not one this API gave out.") from error
+        raise bad_input(argument, "The cursor is not one this API gave out.") from error
 
 
-def page_size(first: int) -> int:
+def encode_key(values: Sequence[str | int | uuid.UUID]) -> str:
+    """A cursor for a row of a list sorted by ``values`` (its sort key, id last)."""
+    plain = [value if isinstance(value, int) else str(value) for value in values]
+    return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode()
+
+
+def decode_key(cursor: str, kinds: Sequence[type], argument: str = "after") -> list[Any]:
+    """The sort key ``encode_key`` wrote, each value checked against ``kinds`` (``int``,
+    ``str`` or ``uuid.UUID``): anything else is BAD_USER_INPUT, never a SQL error."""
+    refused = bad_input(argument, "The cursor is not one this API gave out.")
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, binascii.Error, UnicodeDecodeError) as error:
+        raise refused from error
+    if not isinstance(values, list) or len(values) != len(kinds):
+        raise refused
+    decoded: list[Any] = []
+    for kind, value in zip(kinds, values, strict=True):
+        if kind is uuid.UUID and isinstance(value, str):
+            try:
+                decoded.append(uuid.UUID(value))
+            except ValueError as error:
+                raise refused from error
+        elif (kind is int and type(value) is int and abs(value) < 2**31) or (
+            kind is str and isinstance(value, str) and "\x00" not in value and len(value) < 1000
+        ):
+            decoded.append(value)
+        else:
+            raise refused
+    return decoded
+
+
+def page_size(first: int, argument: str = "first") -> int:
     if not 1 <= first <= MAX_PAGE_SIZE:
-        raise bad_input("first", f"Ask for 1 to {MAX_PAGE_SIZE} items.")
+        raise bad_input(argument, f"Ask for 1 to {MAX_PAGE_SIZE} items.")
     return first
 
 

@@ -67,6 +67,18 @@ async def quotations_by_ids(
     return await plain_by_ids(session, Quotation, ids)
 
 
+async def offers_by_ids(
+    session: AsyncSession, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, HotelOffer]:
+    return await plain_by_ids(session, HotelOffer, ids)
+
+
+async def invitations_by_ids(
+    session: AsyncSession, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, HotelInvitation]:
+    return await plain_by_ids(session, HotelInvitation, ids)
+
+
 async def invitations_by_quotation(
     session: AsyncSession, quotation_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[HotelInvitation]]:

@@ -13,11 +13,11 @@ from spirit_tours.persistence import accounts as models
 from spirit_tours.resolvers.auth import Session
 from spirit_tours.resolvers.loaders import MaybeAwaitable, loaded, then
 from spirit_tours.schema import enums  # noqa: F401 - registers the GraphQL enums
+from spirit_tours.schema.common import Node
 
 
 @strawberry.type(description="A hotel run by a hotel company.")
-class Hotel:
-    id: strawberry.ID
+class Hotel(Node):
     name: str
     city: str
     country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code.")
@@ -46,8 +46,7 @@ def _hotel_or_none(row: models.Hotel | None) -> Hotel | None:
 
 
 @strawberry.type(description="The operator, a travel agency or a hotel company.")
-class Company:
-    id: strawberry.ID
+class Company(Node):
     name: str
     kind: CompanyKind
     _id: strawberry.Private[uuid.UUID]
@@ -67,8 +66,7 @@ class Company:
 
 
 @strawberry.type(description="A signed-in person.")
-class User:
-    id: strawberry.ID
+class User(Node):
     email: str
     full_name: str
     role: Role

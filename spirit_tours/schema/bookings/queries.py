@@ -1,6 +1,8 @@
-"""Booking queries: one by id (NOT_FOUND when hidden) and a cursor-paginated list."""
+"""Booking queries: one by id (null and NOT_FOUND when hidden) and a cursor-paginated list."""
 
 from __future__ import annotations
+
+import uuid
 
 import strawberry
 
@@ -18,18 +20,29 @@ from spirit_tours.schema.bookings.types import (
     BookingEdge,
     booking_for_viewer,
 )
-from spirit_tours.schema.common import PageInfo
+from spirit_tours.schema.common import forward_page
 from spirit_tours.schema.ids import parse_id
 
 Info = strawberry.Info[Context, None]
 
 
+async def find_booking(info: Info, booking_id: uuid.UUID) -> Booking | None:
+    """``booking(id:)`` and ``node(id:)``: the booking the viewer may see, or None."""
+    row = await info.context.loaders.booking.load(booking_id)
+    return await booking_for_viewer(info, row) if row else None
+
+
 @strawberry.type
 class BookingQueries:
-    @strawberry.field(permission_classes=[IsAuthenticated])
-    async def booking(self, info: Info, id: strawberry.ID) -> Booking:
-        row = await info.context.loaders.booking.load(parse_id(id, "id"))
-        booking = await booking_for_viewer(info, row) if row else None
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description=(
+            "One booking; null, with a NOT_FOUND error, when it does not exist or the viewer "
+            "may not see it."
+        ),
+    )
+    async def booking(self, info: Info, id: strawberry.ID) -> Booking | None:
+        booking = await find_booking(info, parse_id(id, "id"))
         if booking is None:
             raise not_found("Booking")
         return booking
@@ -62,8 +75,8 @@ class BookingQueries:
                 edges.append(BookingEdge(cursor=encode_cursor(row.created_at, row.id), node=node))
         return BookingConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
+            page_info=forward_page(
+                [edge.cursor for edge in edges], has_next=page.has_next, after=after
             ),
             total_count=page.total,
         )

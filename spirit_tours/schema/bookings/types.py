@@ -26,7 +26,7 @@ from spirit_tours.persistence import bookings as models
 from spirit_tours.persistence.staffing import GuideAssignment
 from spirit_tours.resolvers.loaders import MaybeAwaitable
 from spirit_tours.schema.accounts.types import Hotel, load_hotel
-from spirit_tours.schema.common import Money, PageInfo
+from spirit_tours.schema.common import Money, Node, PageInfo
 from spirit_tours.schema.quotations.types import Quotation, QuotationOwner, RoomNeed, owner_of
 from spirit_tours.schema.staffing.types import Guide, Vehicle, load_guide
 
@@ -115,8 +115,7 @@ class TransportOnBooking:
 
 
 @strawberry.type(description="A booked trip, made from an approved quotation.")
-class Booking:
-    id: strawberry.ID
+class Booking(Node):
     reference: str = strawberry.field(description='Human-friendly, e.g. "ST-1001".')
     status: BookingStatus
     destination: str
@@ -285,3 +284,7 @@ class BookingConnection:
     edges: list[BookingEdge]
     page_info: PageInfo
     total_count: int
+
+    @strawberry.field(description="The edges' nodes, for a client that needs no cursor.")
+    def nodes(self) -> list[Booking]:
+        return [edge.node for edge in self.edges]

@@ -17,7 +17,7 @@ from spirit_tours.persistence.repositories.pagination import (
     page_size,
 )
 from spirit_tours.resolvers import emails
-from spirit_tours.schema.common import PageInfo
+from spirit_tours.schema.common import forward_page
 from spirit_tours.schema.mail.types import (
     EmailMessage,
     EmailMessageConnection,
@@ -83,8 +83,8 @@ class EmailQueries:
         ]
         return EmailMessageConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
+            page_info=forward_page(
+                [edge.cursor for edge in edges], has_next=page.has_next, after=after
             ),
             total_count=page.total,
         )

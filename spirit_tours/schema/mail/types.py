@@ -58,6 +58,10 @@ class EmailMessageConnection:
     page_info: PageInfo
     total_count: int
 
+    @strawberry.field(description="The edges' nodes, for a client that needs no cursor.")
+    def nodes(self) -> list[EmailMessage]:
+        return [edge.node for edge in self.edges]
+
 
 @strawberry.type(description="Messages of one template and locale queued on one UTC day.")
 class EmailStats:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+
 import strawberry
 
 from spirit_tours.context import Context
 from spirit_tours.permissions.classes import IsAuthenticated
-from spirit_tours.permissions.payments import visible_payments
+from spirit_tours.permissions.payments import sees_payment, visible_payments
 from spirit_tours.persistence.repositories import payments as repository
 from spirit_tours.persistence.repositories.pagination import encode_cursor, page_size
-from spirit_tours.schema.common import PageInfo
+from spirit_tours.schema.common import forward_page
 from spirit_tours.schema.ids import parse_id
 from spirit_tours.schema.payments.inputs import PaymentFilter
 from spirit_tours.schema.payments.types import (
@@ -22,10 +24,25 @@ from spirit_tours.schema.payments.types import (
 Info = strawberry.Info[Context, None]
 
 
+async def find_payment(info: Info, payment_id: uuid.UUID) -> Payment | None:
+    """``node(id:)``: the payment if the viewer may see it (``sees_payment``, the rule of
+    ``payment(id:)``), read through the request's DataLoaders; None otherwise."""
+    row = await info.context.loaders.payment.load(payment_id)
+    booking = await info.context.loaders.booking.load(row.booking_id) if row else None
+    if row is None or booking is None or not sees_payment(info.context.require_viewer(), booking):
+        return None
+    return Payment.build(info, row)
+
+
 @strawberry.type
 class PaymentQueries:
-    @strawberry.field(permission_classes=[IsAuthenticated], description="ADMIN or the payer.")
-    async def payment(self, info: Info, id: strawberry.ID) -> Payment:
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description=(
+            "ADMIN or the payer; null, with a NOT_FOUND error, for anyone else or an unknown id."
+        ),
+    )
+    async def payment(self, info: Info, id: strawberry.ID) -> Payment | None:
         return await load_payment_for(info, parse_id(id, "id"))
 
     @strawberry.field(permission_classes=[IsAuthenticated], description="Newest first.")
@@ -55,8 +72,8 @@ class PaymentQueries:
         ]
         return PaymentConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
+            page_info=forward_page(
+                [edge.cursor for edge in edges], has_next=page.has_next, after=after
             ),
             total_count=page.total,
         )

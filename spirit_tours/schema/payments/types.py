@@ -24,7 +24,7 @@ from spirit_tours.permissions.pricing_fields import guarded
 from spirit_tours.persistence import payments as models
 from spirit_tours.resolvers.payments.rules import load_payment
 from spirit_tours.schema.bookings.types import Booking, booking_for_viewer
-from spirit_tours.schema.common import Money, PageInfo
+from spirit_tours.schema.common import Money, Node, PageInfo
 
 Info = strawberry.Info[Context, None]
 
@@ -107,8 +107,7 @@ class PaymentRefund:
 
 
 @strawberry.type(description="A payment of a booking.")
-class Payment:
-    id: strawberry.ID
+class Payment(Node):
     status: PaymentStatus
     method: PaymentMethod
     amount: Money
@@ -223,6 +222,10 @@ class PaymentConnection:
     edges: list[PaymentEdge]
     page_info: PageInfo
     total_count: int
+
+    @strawberry.field(description="The edges' nodes, for a client that needs no cursor.")
+    def nodes(self) -> list[Payment]:
+        return [edge.node for edge in self.edges]
 
 
 @strawberry.type

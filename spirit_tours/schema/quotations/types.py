@@ -38,7 +38,7 @@ from spirit_tours.persistence import quotations as models
 from spirit_tours.resolvers.loaders import MaybeAwaitable, loaded, then
 from spirit_tours.resolvers.quotations.rules import effective_status
 from spirit_tours.schema.accounts.types import Company, Hotel, load_hotel
-from spirit_tours.schema.common import Money, PageInfo
+from spirit_tours.schema.common import Money, Node, PageInfo
 
 if TYPE_CHECKING:
     from spirit_tours.schema.bookings.types import Booking
@@ -90,8 +90,7 @@ ALIAS_DOC = (
 
 
 @strawberry.type(description="A hotel's offer. Net price and identity follow docs/privacy.md §1.")
-class Offer:
-    id: strawberry.ID
+class Offer(Node):
     status: OfferStatus
     revision: int
     valid_until: date
@@ -157,8 +156,7 @@ class Offer:
 
 
 @strawberry.type(description="A hotel invited to bid.")
-class Invitation:
-    id: strawberry.ID
+class Invitation(Node):
     status: InvitationStatus
     invited_at: datetime
     row: strawberry.Private[models.HotelInvitation]
@@ -176,10 +174,19 @@ class Invitation:
     def decline_reason(self) -> str | None:
         return self.row.decline_reason
 
+    @classmethod
+    def build(cls, row: models.HotelInvitation, scope: QuotationScope) -> Invitation:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            status=row.status,
+            invited_at=row.created_at,
+            row=row,
+            scope=scope.invitation_scope(row.hotel_company_id),
+        )
+
 
 @strawberry.type(description="A request for quotation and its bidding.")
-class Quotation:
-    id: strawberry.ID
+class Quotation(Node):
     status: QuotationStatus
     destination: str
     start_date: date
@@ -210,13 +217,7 @@ class Quotation:
     @strawberry.field(description="Invitations: all for operator and owner, own for a hotel.")
     def invitations(self) -> list[Invitation]:
         return [
-            Invitation(
-                id=strawberry.ID(str(row.id)),
-                status=row.status,
-                invited_at=row.created_at,
-                row=row,
-                scope=self.scope.invitation_scope(row.hotel_company_id),
-            )
+            Invitation.build(row, self.scope)
             for row in self.invitation_rows
             if self.scope.sees_invitation(row.hotel_company_id)
         ]
@@ -376,3 +377,7 @@ class QuotationConnection:
     edges: list[QuotationEdge]
     page_info: PageInfo
     total_count: int
+
+    @strawberry.field(description="The edges' nodes, for a client that needs no cursor.")
+    def nodes(self) -> list[Quotation]:
+        return [edge.node for edge in self.edges]

@@ -11,11 +11,21 @@ from spirit_tours.core.errors import bad_input, forbidden, not_found
 from spirit_tours.permissions.classes import IsAdmin, IsOperatorStaff
 from spirit_tours.permissions.staffing import is_self_or_operator
 from spirit_tours.persistence.repositories import staffing as repository
+from spirit_tours.persistence.repositories.pagination import page_size
 from spirit_tours.persistence.repositories.staffing import Period
 from spirit_tours.resolvers import guides as rules
+from spirit_tours.schema.common import forward_page
 from spirit_tours.schema.ids import parse_id
 from spirit_tours.schema.staffing.inputs import GuideFilter, VehicleFilter
-from spirit_tours.schema.staffing.types import Guide, Vehicle, load_guide
+from spirit_tours.schema.staffing.types import (
+    Guide,
+    GuideConnection,
+    GuideEdge,
+    Vehicle,
+    VehicleConnection,
+    VehicleEdge,
+    load_guide,
+)
 
 Info = strawberry.Info[Context, None]
 
@@ -32,17 +42,43 @@ def _window(free_from: date | None, free_until: date | None) -> Period | None:
 
 @strawberry.type
 class StaffingQueries:
-    @strawberry.field(permission_classes=[IsAdmin], description="Guides, by language and dates.")
-    async def guides(self, info: Info, filter: GuideFilter | None = None) -> list[Guide]:
+    @strawberry.field(
+        permission_classes=[IsAdmin], description="Guides, by language and dates; by name."
+    )
+    async def guides(
+        self,
+        info: Info,
+        filter: GuideFilter | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> GuideConnection:
         filter = filter or GuideFilter()
         language = rules.language_code(filter.language, "language") if filter.language else None
         window = _window(filter.free_from, filter.free_until)
         async with info.context.session() as session:
-            rows = await repository.find_guides(session, language=language, free=window)
-        return [Guide.build(info, guide, user) for guide, user in rows]
+            page = await repository.guide_page(
+                session, language=language, free=window, first=page_size(first), after=after
+            )
+        edges = [
+            GuideEdge(cursor=repository.guide_cursor(user), node=Guide.build(info, guide, user))
+            for guide, user in page.rows
+        ]
+        return GuideConnection(
+            edges=edges,
+            page_info=forward_page(
+                [edge.cursor for edge in edges], has_next=page.has_next, after=after
+            ),
+            total_count=page.total,
+        )
 
-    @strawberry.field(permission_classes=[IsOperatorStaff], description="ADMIN, or the guide.")
-    async def guide(self, info: Info, id: strawberry.ID) -> Guide:
+    @strawberry.field(
+        permission_classes=[IsOperatorStaff],
+        description=(
+            "ADMIN, or the guide; null, with a NOT_FOUND error, for an unknown id "
+            "(FORBIDDEN for another guide's)."
+        ),
+    )
+    async def guide(self, info: Info, id: strawberry.ID) -> Guide | None:
         viewer = info.context.require_viewer()
         guide_id = parse_id(id, "id")
         if not is_self_or_operator(viewer, guide_id):
@@ -52,12 +88,34 @@ class StaffingQueries:
             raise not_found("Guide")
         return guide
 
-    @strawberry.field(permission_classes=[IsAdmin], description="The fleet, smallest first.")
-    async def vehicles(self, info: Info, filter: VehicleFilter | None = None) -> list[Vehicle]:
+    @strawberry.field(
+        permission_classes=[IsAdmin], description="The fleet, smallest first (then by name)."
+    )
+    async def vehicles(
+        self,
+        info: Info,
+        filter: VehicleFilter | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> VehicleConnection:
         filter = filter or VehicleFilter()
         window = _window(filter.free_from, filter.free_until)
         async with info.context.session() as session:
-            rows = await repository.find_vehicles(
-                session, min_capacity=filter.min_capacity, free=window
+            page = await repository.vehicle_page(
+                session,
+                min_capacity=filter.min_capacity,
+                free=window,
+                first=page_size(first),
+                after=after,
             )
-        return [Vehicle.from_model(row) for row in rows]
+        edges = [
+            VehicleEdge(cursor=repository.vehicle_cursor(row), node=Vehicle.from_model(row))
+            for row in page.rows
+        ]
+        return VehicleConnection(
+            edges=edges,
+            page_info=forward_page(
+                [edge.cursor for edge in edges], has_next=page.has_next, after=after
+            ),
+            total_count=page.total,
+        )

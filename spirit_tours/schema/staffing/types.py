@@ -15,6 +15,7 @@ from spirit_tours.permissions.staffing import GuideScope, guide_scope
 from spirit_tours.persistence import staffing as models
 from spirit_tours.persistence.accounts import User
 from spirit_tours.schema import enums  # noqa: F401 - registers the GraphQL enums
+from spirit_tours.schema.common import Node, PageInfo
 
 Info = strawberry.Info[Context, None]
 
@@ -28,8 +29,7 @@ class TimeOff:
 
 
 @strawberry.type(description="A tour guide and the languages they guide in.")
-class Guide:
-    id: strawberry.ID
+class Guide(Node):
     full_name: str
     languages: list[str] = strawberry.field(description="ISO 639 codes, e.g. es, en, qu.")
     scope: strawberry.Private[GuideScope]
@@ -69,8 +69,7 @@ async def load_guide(info: Info, guide_id: uuid.UUID) -> Guide | None:
 
 
 @strawberry.type(description="A vehicle of the operator's fleet.")
-class Vehicle:
-    id: strawberry.ID
+class Vehicle(Node):
     name: str
     plate: str
     kind: VehicleKind
@@ -87,6 +86,40 @@ class Vehicle:
             capacity=row.capacity,
             created_at=row.created_at,
         )
+
+
+@strawberry.type
+class GuideEdge:
+    cursor: str
+    node: Guide
+
+
+@strawberry.type
+class GuideConnection:
+    edges: list[GuideEdge]
+    page_info: PageInfo
+    total_count: int
+
+    @strawberry.field(description="The edges' nodes, for a client that needs no cursor.")
+    def nodes(self) -> list[Guide]:
+        return [edge.node for edge in self.edges]
+
+
+@strawberry.type
+class VehicleEdge:
+    cursor: str
+    node: Vehicle
+
+
+@strawberry.type
+class VehicleConnection:
+    edges: list[VehicleEdge]
+    page_info: PageInfo
+    total_count: int
+
+    @strawberry.field(description="The edges' nodes, for a client that needs no cursor.")
+    def nodes(self) -> list[Vehicle]:
+        return [edge.node for edge in self.edges]
 
 
 @strawberry.type
