@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import ColumnElement, exists, or_, true
+from sqlalchemy import ColumnElement, exists, or_, select, true
 
 from spirit_tours.core.enums import Role
 from spirit_tours.permissions.bookings import visible_bookings
@@ -40,14 +40,15 @@ def visible_hotels(viewer: Viewer) -> ColumnElement[bool]:
         return true()
     if viewer.role == Role.HOTEL:
         return Hotel.company_id == viewer.company_id
-    invited = exists().where(
-        HotelInvitation.hotel_id == Hotel.id,
-        HotelInvitation.quotation_id == Quotation.id,
-        visible_quotations(viewer),
+    # Explicit joins: a rule that is ``false`` for this role leaves no cartesian product.
+    invited = exists(
+        select(HotelInvitation.id)
+        .join(Quotation, HotelInvitation.quotation_id == Quotation.id)
+        .where(HotelInvitation.hotel_id == Hotel.id, visible_quotations(viewer))
     )
-    booked = exists().where(
-        BookingHotel.hotel_id == Hotel.id,
-        BookingHotel.booking_id == Booking.id,
-        visible_bookings(viewer),
+    booked = exists(
+        select(BookingHotel.id)
+        .join(Booking, BookingHotel.booking_id == Booking.id)
+        .where(BookingHotel.hotel_id == Hotel.id, visible_bookings(viewer))
     )
     return or_(invited, booked)
