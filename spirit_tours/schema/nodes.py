@@ -121,12 +121,13 @@ async def resolve_nodes(info: Info, ids: Sequence[uuid.UUID]) -> list[Node | Non
     run together, so the DataLoaders batch them: a round trip per type, not per id."""
     kinds = await info.context.loaders.node_kind.load_many(list(ids))
     hotel_ids = [i for i, kind in zip(ids, kinds, strict=True) if kind == "Hotel"]
-    finders = [
-        FINDERS[kind](info, i) if kind in FINDERS else _nothing()
-        for i, kind in zip(ids, kinds, strict=True)
-    ]
     hotels = await _hotels(info, hotel_ids) if hotel_ids else {}
-    found = await asyncio.gather(*finders)
+    found = await asyncio.gather(
+        *(
+            FINDERS[kind](info, i) if kind in FINDERS else _nothing()
+            for i, kind in zip(ids, kinds, strict=True)
+        )
+    )
     return [
         hotels.get(i) if kind == "Hotel" else node
         for i, kind, node in zip(ids, kinds, found, strict=True)
