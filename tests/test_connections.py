@@ -6,18 +6,19 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import date, timedelta
 from typing import Any
 
 from spirit_tours.core.enums import Role
-from tests.booking_flows import CREATE_VEHICLE
+from tests.booking_flows import CREATE_VEHICLE, booked
 from tests.conftest import UserFactory
 from tests.graphql_client import GraphQLClient
 from tests.quotation_flows import CREATE, make_world, open_quotation, quotation_input
 
 PAGE_INFO = "pageInfo { hasNextPage hasPreviousPage startCursor endCursor }"
 QUOTATIONS = f"""
-query($first: Int!, $after: String) {{
-  quotations(first: $first, after: $after) {{
+query($first: Int!, $after: String, $last: Int, $before: String) {{
+  quotations(first: $first, after: $after, last: $last, before: $before) {{
     totalCount edges {{ cursor node {{ destination }} }} nodes {{ destination }} {PAGE_INFO}
   }}
 }}"""
@@ -92,6 +93,28 @@ async def test_quotation_pages_tell_what_lies_before_and_after(
     assert [node["destination"] for node in second["nodes"]] == ["Cusco"]
     assert _flags(second) == (True, False)
     assert second["totalCount"] == 3
+
+    # Backwards from the end, still newest first within each page.
+    end = (await gql.execute(QUOTATIONS, {"first": 20, "last": 2}, token=token)).ok()
+    end = _check(end["quotations"])
+    assert [node["destination"] for node in end["nodes"]] == ["Puno", "Cusco"]
+    assert _flags(end) == (True, False)
+    before = {"first": 20, "last": 2, "before": end["pageInfo"]["startCursor"]}
+    start = _check((await gql.execute(QUOTATIONS, before, token=token)).ok()["quotations"])
+    assert [node["destination"] for node in start["nodes"]] == ["Arequipa"]
+    assert _flags(start) == (False, True)
+    assert start["totalCount"] == 3
+    cursor = end["pageInfo"]["startCursor"]
+    for arguments, field in (
+        ({"last": 2, "after": cursor}, "after"),
+        ({"before": cursor, "after": cursor}, "after"),
+        ({"last": 101}, "last"),
+        ({"last": 0}, "last"),
+        ({"before": "garbage"}, "before"),
+    ):
+        refused = await gql.execute(QUOTATIONS, {"first": 2, **arguments}, token=token)
+        assert refused.codes == ["BAD_USER_INPUT"], arguments
+        assert refused.errors[0]["extensions"]["field"] == field, arguments
 
 
 async def test_guides_and_vehicles_are_paged_by_name_and_by_size(
@@ -203,3 +226,29 @@ async def test_a_chat_thread_is_read_backwards_a_page_at_a_time(
         refused = await gql.execute(MESSAGES, {"q": quotation, **arguments}, token=owner)
         assert refused.codes == ["BAD_USER_INPUT"], arguments
         assert refused.errors[0]["extensions"]["field"] == field, (arguments, refused.errors)
+
+
+async def test_booking_pages_read_backwards_too(gql: GraphQLClient, make_user: UserFactory) -> None:
+    world = await make_world(gql, make_user)
+    made = [
+        await booked(gql, world, start=date.today() + timedelta(days=40 + 10 * n)) for n in range(3)
+    ]
+    newest_first = list(reversed(made))
+    query = f"""
+    query($last: Int, $before: String) {{
+      bookings(last: $last, before: $before) {{
+        totalCount edges {{ cursor node {{ id }} }} {PAGE_INFO}
+      }}
+    }}"""
+    token = world.agency.token
+    end = _check((await gql.execute(query, {"last": 2}, token=token)).ok()["bookings"])
+    assert [edge["node"]["id"] for edge in end["edges"]] == newest_first[1:]
+    assert _flags(end) == (True, False)
+    before = {"last": 2, "before": end["pageInfo"]["startCursor"]}
+    start = _check((await gql.execute(query, before, token=token)).ok()["bookings"])
+    assert [edge["node"]["id"] for edge in start["edges"]] == newest_first[:1]
+    assert _flags(start) == (False, True)
+    assert start["totalCount"] == 3
+    # Another agency's page backwards is empty: the same visibility rule.
+    theirs = await gql.execute(query, {"last": 2}, token=world.other_agency.token)
+    assert theirs.ok()["bookings"]["edges"] == []

@@ -204,6 +204,7 @@ NESTED_QUOTATIONS = """
             1 + 3 * (1 + 1 + 10),
         ),
         ('{ node(id: "a") { id } }', 1 + 1),
+        ("{ quotations(last: 100) { nodes { id } } }", 1 + 1 + 100),  # last over first's 20
         ("{ viewer { company { hotels { name } } } }", 1 + 1 + 1 + 10),
         ("query { ...Q ...Q } fragment Q on Query { viewer { id } }", 4),
     ],

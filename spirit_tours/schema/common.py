@@ -24,8 +24,8 @@ class PageInfo:
     )
     has_previous_page: bool = strawberry.field(
         description=(
-            "Items come before the first one of this page: true when the page was asked "
-            "`after` a cursor, or (paging backwards with `last`) when older items remain."
+            "Items come before the first one of this page: when it was asked `after` a "
+            "cursor, or, paging backwards (`last`), when more lie before it."
         ),
     )
     start_cursor: str | None = strawberry.field(
@@ -33,15 +33,27 @@ class PageInfo:
     )
 
 
-def forward_page(cursors: Sequence[str], *, has_next: bool, after: str | None) -> PageInfo:
-    """The page info of a page read forwards (``first``/``after``): items precede it exactly
-    when it starts after a cursor, which costs nothing to know."""
+def page_info(cursors: Sequence[str], *, has_next: bool, has_previous: bool) -> PageInfo:
     return PageInfo(
         has_next_page=has_next,
         end_cursor=cursors[-1] if cursors else None,
-        has_previous_page=after is not None,
+        has_previous_page=has_previous,
         start_cursor=cursors[0] if cursors else None,
     )
+
+
+def forward_page(cursors: Sequence[str], *, has_next: bool, after: str | None) -> PageInfo:
+    """The page info of a page read forwards (``first``/``after``): items precede it exactly
+    when it starts after a cursor, which costs nothing to know."""
+    return page_info(cursors, has_next=has_next, has_previous=after is not None)
+
+
+LAST = strawberry.argument(
+    description="Page backwards: the last this many (1 to 100; default `first`) before `before`."
+)
+BEFORE = strawberry.argument(
+    description="Page backwards: before this cursor (e.g. `pageInfo.startCursor`); none: the end."
+)
 
 
 @strawberry.interface(

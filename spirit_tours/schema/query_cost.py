@@ -177,11 +177,12 @@ class _Coster:
             arguments = get_argument_values(definition, node, self.variables)
         except GraphQLError:
             return PAGE_SIZE_CAP
-        for name, cap in PAGE_ARGUMENTS.items():
-            value = arguments.get(name)
-            if isinstance(value, int):
-                return max(1, min(value, cap))
-        return UNSET_PAGE_SIZE
+        sizes = [
+            max(1, min(value, cap))
+            for name, cap in PAGE_ARGUMENTS.items()
+            if isinstance(value := arguments.get(name), int)
+        ]
+        return max(sizes) if sizes else UNSET_PAGE_SIZE  # the larger: a default first, a last
 
     def id_count(self, definition: Any, node: FieldNode) -> int:
         """How many ids the field is given (its resolver refuses more than a page's worth)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 import strawberry
 
@@ -12,7 +13,7 @@ from spirit_tours.permissions.bookings import visible_bookings
 from spirit_tours.permissions.classes import IsAuthenticated
 from spirit_tours.persistence.repositories import bookings as repository
 from spirit_tours.persistence.repositories.bookings import BookingFilters
-from spirit_tours.persistence.repositories.pagination import encode_cursor, page_size
+from spirit_tours.persistence.repositories.pagination import encode_cursor, window
 from spirit_tours.schema.bookings.inputs import BookingFilter
 from spirit_tours.schema.bookings.types import (
     Booking,
@@ -20,7 +21,7 @@ from spirit_tours.schema.bookings.types import (
     BookingEdge,
     booking_for_viewer,
 )
-from spirit_tours.schema.common import forward_page
+from spirit_tours.schema.common import BEFORE, LAST, page_info
 from spirit_tours.schema.ids import parse_id
 
 Info = strawberry.Info[Context, None]
@@ -57,12 +58,20 @@ class BookingQueries:
         filter: BookingFilter | None = None,
         first: int = 20,
         after: str | None = None,
+        last: Annotated[int | None, LAST] = None,
+        before: Annotated[str | None, BEFORE] = None,
     ) -> BookingConnection:
         viewer = info.context.require_viewer()
         filters = filter.filters() if filter else BookingFilters()
+        pages = window(first, after, last, before)
         async with info.context.session() as session:
             page = await repository.booking_page(
-                session, visible_bookings(viewer), filters, first=page_size(first), after=after
+                session,
+                visible_bookings(viewer),
+                filters,
+                first=pages.size,
+                after=pages.after,
+                backwards=pages if pages.backwards else None,
             )
         loaders = info.context.loaders
         ids = [row.id for row in page.rows]
@@ -75,8 +84,10 @@ class BookingQueries:
                 edges.append(BookingEdge(cursor=encode_cursor(row.created_at, row.id), node=node))
         return BookingConnection(
             edges=edges,
-            page_info=forward_page(
-                [edge.cursor for edge in edges], has_next=page.has_next, after=after
+            page_info=page_info(
+                [edge.cursor for edge in edges],
+                has_next=page.has_next,
+                has_previous=page.has_previous,
             ),
             total_count=page.total,
         )

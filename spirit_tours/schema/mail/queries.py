@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
 import strawberry
 
@@ -14,10 +15,10 @@ from spirit_tours.persistence.repositories import accounts
 from spirit_tours.persistence.repositories.pagination import (
     encode_cursor,
     newest_first_page,
-    page_size,
+    window,
 )
 from spirit_tours.resolvers import emails
-from spirit_tours.schema.common import forward_page
+from spirit_tours.schema.common import BEFORE, LAST, page_info
 from spirit_tours.schema.mail.types import (
     EmailMessage,
     EmailMessageConnection,
@@ -70,12 +71,19 @@ class EmailQueries:
         "`requeueEmail`.",
     )
     async def email_dead_letters(
-        self, info: Info, first: int = 20, after: str | None = None
+        self,
+        info: Info,
+        first: int = 20,
+        after: str | None = None,
+        last: Annotated[int | None, LAST] = None,
+        before: Annotated[str | None, BEFORE] = None,
     ) -> EmailMessageConnection:
+        pages = window(first, after, last, before)
         async with info.context.session() as session:
             page = await newest_first_page(
                 session, MessageRow, [MessageRow.status == EmailStatus.FAILED],
-                first=page_size(first), after=after,
+                first=pages.size, after=pages.after,
+                backwards=pages if pages.backwards else None,
             )  # fmt: skip
         edges = [
             EmailMessageEdge(cursor=encode_cursor(r.created_at, r.id), node=EmailMessage.build(r))
@@ -83,8 +91,10 @@ class EmailQueries:
         ]
         return EmailMessageConnection(
             edges=edges,
-            page_info=forward_page(
-                [edge.cursor for edge in edges], has_next=page.has_next, after=after
+            page_info=page_info(
+                [edge.cursor for edge in edges],
+                has_next=page.has_next,
+                has_previous=page.has_previous,
             ),
             total_count=page.total,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 import strawberry
 
@@ -10,8 +11,8 @@ from spirit_tours.context import Context
 from spirit_tours.permissions.classes import IsAuthenticated
 from spirit_tours.permissions.payments import sees_payment, visible_payments
 from spirit_tours.persistence.repositories import payments as repository
-from spirit_tours.persistence.repositories.pagination import encode_cursor, page_size
-from spirit_tours.schema.common import forward_page
+from spirit_tours.persistence.repositories.pagination import encode_cursor, window
+from spirit_tours.schema.common import BEFORE, LAST, page_info
 from spirit_tours.schema.ids import parse_id
 from spirit_tours.schema.payments.inputs import PaymentFilter
 from spirit_tours.schema.payments.types import (
@@ -52,8 +53,11 @@ class PaymentQueries:
         filter: PaymentFilter | None = None,
         first: int = 20,
         after: str | None = None,
+        last: Annotated[int | None, LAST] = None,
+        before: Annotated[str | None, BEFORE] = None,
     ) -> PaymentConnection:
         viewer = info.context.require_viewer()
+        pages = window(first, after, last, before)
         booking_id = (
             parse_id(filter.booking_id, "bookingId") if filter and filter.booking_id else None
         )
@@ -63,8 +67,9 @@ class PaymentQueries:
                 visible_payments(viewer),
                 booking_id=booking_id,
                 statuses=filter.statuses if filter else None,
-                first=page_size(first),
-                after=after,
+                first=pages.size,
+                after=pages.after,
+                backwards=pages if pages.backwards else None,
             )
         edges = [
             PaymentEdge(cursor=encode_cursor(row.created_at, row.id), node=Payment.build(info, row))
@@ -72,8 +77,10 @@ class PaymentQueries:
         ]
         return PaymentConnection(
             edges=edges,
-            page_info=forward_page(
-                [edge.cursor for edge in edges], has_next=page.has_next, after=after
+            page_info=page_info(
+                [edge.cursor for edge in edges],
+                has_next=page.has_next,
+                has_previous=page.has_previous,
             ),
             total_count=page.total,
         )

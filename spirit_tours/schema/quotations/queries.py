@@ -4,6 +4,7 @@ the lookups ``node(id:)`` shares."""
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 import strawberry
 
@@ -14,8 +15,8 @@ from spirit_tours.core.errors import not_found
 from spirit_tours.permissions.classes import IsAuthenticated
 from spirit_tours.permissions.quotations import visible_quotations
 from spirit_tours.persistence.repositories import quotations as repository
-from spirit_tours.persistence.repositories.pagination import encode_cursor, page_size
-from spirit_tours.schema.common import forward_page
+from spirit_tours.persistence.repositories.pagination import encode_cursor, window
+from spirit_tours.schema.common import BEFORE, LAST, page_info
 from spirit_tours.schema.ids import parse_id
 from spirit_tours.schema.quotations.inputs import QuotationFilter
 from spirit_tours.schema.quotations.types import (
@@ -55,16 +56,20 @@ class QuotationQueries:
         filter: QuotationFilter | None = None,
         first: int = 20,
         after: str | None = None,
+        last: Annotated[int | None, LAST] = None,
+        before: Annotated[str | None, BEFORE] = None,
     ) -> QuotationConnection:
         viewer = info.context.require_viewer()
+        pages = window(first, after, last, before)
         loaders = info.context.loaders
         async with loaders.reads.session() as session:
             page = await repository.quotation_page(
                 session,
                 visible_quotations(viewer),
                 now=now_utc(),
-                first=page_size(first),
-                after=after,
+                first=pages.size,
+                after=pages.after,
+                backwards=pages if pages.backwards else None,
                 statuses=filter.statuses if filter else None,
                 destination=filter.destination if filter else None,
             )
@@ -83,8 +88,10 @@ class QuotationQueries:
         ]
         return QuotationConnection(
             edges=edges,
-            page_info=forward_page(
-                [edge.cursor for edge in edges], has_next=page.has_next, after=after
+            page_info=page_info(
+                [edge.cursor for edge in edges],
+                has_next=page.has_next,
+                has_previous=page.has_previous,
             ),
             total_count=page.total,
         )
