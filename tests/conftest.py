@@ -168,10 +168,11 @@ async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
 
 
 @contextlib.asynccontextmanager
-async def serving(settings: Settings) -> AsyncIterator[LiveServer]:
+async def serving(settings: Settings, port: int = 0) -> AsyncIterator[LiveServer]:
+    """A server on ``port`` (0: a free one; a stopped server's, to restart it)."""
     app = create_app(settings)
     config = server_config(
-        app, settings, host="127.0.0.1", port=0, log_level="warning", lifespan="on"
+        app, settings, host="127.0.0.1", port=port, log_level="warning", lifespan="on"
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

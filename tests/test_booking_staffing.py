@@ -31,8 +31,10 @@ UNASSIGN = (
 )
 MY_BOOKINGS = "{ bookings { totalCount edges { node { id } } } }"
 GUIDES = """
-query($f: GuideFilter) { guides(filter: $f) { id fullName languages timeOff { startDate } } }"""
-VEHICLES = "query($f: VehicleFilter) { vehicles(filter: $f) { plate } }"
+query($f: GuideFilter) {
+  guides(filter: $f) { nodes { id fullName languages timeOff { startDate } } }
+}"""
+VEHICLES = "query($f: VehicleFilter) { vehicles(filter: $f) { nodes { plate } } }"
 LANGUAGES = """
 mutation($g: ID!, $l: [String!]!) {
   setGuideLanguages(input: {guideId: $g, languages: $l}) { guide { languages } }
@@ -232,7 +234,10 @@ async def test_assignment_rules_and_typed_refusals(
 
     # Replacing frees the first guide; unassigning leaves the booking without a guide.
     free = {"f": {"freeFrom": str(START), "freeUntil": str(START + timedelta(days=4))}}
-    names = [g["fullName"] for g in (await gql.execute(GUIDES, free, token=admin)).ok()["guides"]]
+    names = [
+        g["fullName"]
+        for g in (await gql.execute(GUIDES, free, token=admin)).ok()["guides"]["nodes"]
+    ]
     assert names == ["lucia"]
     (await gql.execute(ASSIGN_GUIDE, {"b": booking, "g": lucia}, token=admin)).ok()
     assert await _active_assignments(sessions, uuid.UUID(pedro)) == 0
@@ -241,7 +246,7 @@ async def test_assignment_rules_and_typed_refusals(
     assert unassigned.ok()["unassignGuide"]["booking"]["guide"] is None
     assert (await gql.execute(UNASSIGN, {"b": booking}, token=admin)).codes == ["INVALID_STATE"]
     by_language = await gql.execute(GUIDES, {"f": {"language": "qu"}}, token=admin)
-    assert [g["fullName"] for g in by_language.ok()["guides"]] == ["pedro"]
+    assert [g["fullName"] for g in by_language.ok()["guides"]["nodes"]] == ["pedro"]
     assert (await gql.execute(GUIDES, token=world.agency.token)).codes == ["FORBIDDEN"]
 
 
@@ -297,6 +302,6 @@ async def test_a_vehicle_must_seat_every_traveller_and_serve_one_trip_at_a_time(
     busy = await gql.execute(ASSIGN_TRANSPORT, {**van, "b": overlapping}, token=admin)
     assert busy.codes == ["CONFLICT"]
     window = {"f": {"minCapacity": 10, "freeFrom": str(START), "freeUntil": str(START)}}
-    assert (await gql.execute(VEHICLES, window, token=admin)).ok()["vehicles"] == []
+    assert (await gql.execute(VEHICLES, window, token=admin)).ok()["vehicles"]["nodes"] == []
     hotel = await gql.execute(ASSIGN_TRANSPORT, van, token=world.hotels[0].token)
     assert hotel.codes == ["FORBIDDEN"]

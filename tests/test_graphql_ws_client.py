@@ -145,6 +145,51 @@ async def test_an_expired_token_is_retried_by_graphql_ws_with_a_fresh_one(
     assert not client.events("error"), "the subscription went on"
 
 
+async def test_graphql_ws_reconnects_after_a_server_restart_and_receives_later_events(
+    gql: GraphQLClient,
+    make_user: UserFactory,
+    live_server: LiveServer,
+    settings: Settings,
+    sessions: SessionFactory,
+) -> None:
+    """The server process goes away under a subscribed client (a deploy, a crash) and comes
+    back on the same address: the client's retry policy (``retryAttempts``) reconnects, signs
+    in again, subscribes again, and the events published after that reach it."""
+    world = await make_world(gql, make_user)
+    quotation = await open_quotation(gql, world, mode="OPEN")
+    await relayed(sessions)
+    first = serving(settings)
+    server: LiveServer | None = await first.__aenter__()
+    try:
+        assert server is not None
+        async with graphql_ws(server, world.admin.email, ROOM, {"q": quotation}) as client:
+            assert (await client.until("connected"))["retrying"] is False
+            await listening(server, {room_of(quotation): 1})
+            await submit(gql, world.hotels[0], quotation, "900.00")
+            before = (await client.until(is_offer))["result"]["data"]["quotationEvents"]
+            assert before["offer"]["netPrice"] == {"amount": "900.00"}
+
+            port = int(server.url.rsplit(":", 1)[1])
+            server = None
+            await first.__aexit__(None, None, None)  # the process is gone: sockets close
+            closed = await client.until("closed")
+            async with serving(settings, port=port) as again:
+                assert (await client.until("connected", wait=20))["retrying"] is True
+                await listening(again, {room_of(quotation): 1})
+                await submit(gql, world.hotels[1], quotation, "850.00")
+                after = (await client.until(is_offer))["result"]["data"]["quotationEvents"]
+                assert after["offer"]["netPrice"] == {"amount": "850.00"}
+    finally:
+        if server is not None:
+            await first.__aexit__(None, None, None)
+
+    print(*client.lines, sep="\n")  # shown when the test fails
+    assert closed["code"] == 1012  # uvicorn going away: "service restart", not a refusal
+    assert [line["retrying"] for line in client.events("connecting")][:2] == [False, True]
+    assert [call["via"] for call in client.events("connectionParams")][:2] == ["login", "refresh"]
+    assert not client.events("error"), "the subscription went on"
+
+
 async def test_a_signed_out_session_is_not_retried_by_graphql_ws(
     gql: GraphQLClient, make_user: UserFactory, live_server: LiveServer
 ) -> None:

@@ -223,11 +223,13 @@ async def test_chat_typing_and_presence_stay_inside_their_thread(
         await owner.nothing("room", 0.5)
         await inti.nothing("room", 0.5)  # nor the owner's the hotel's
 
-    history = """query($q: ID!, $h: ID) { messages(quotationId: $q, hotelId: $h) { body } }"""
+    history = (
+        """query($q: ID!, $h: ID) { messages(quotationId: $q, hotelId: $h) { nodes { body } } }"""
+    )
     own = await gql.execute(history, {"q": quotation}, token=world.hotels[0].token)
-    assert own.ok()["messages"] == [{"body": "Can you hold 6 doubles?"}]
+    assert own.ok()["messages"]["nodes"] == [{"body": "Can you hold 6 doubles?"}]
     other = await gql.execute(history, {"q": quotation}, token=world.hotels[1].token)
-    assert other.ok()["messages"] == []
+    assert other.ok()["messages"]["nodes"] == []
     spy = await gql.execute(history, {"q": quotation, "h": inti_hotel}, token=world.agency.token)
     assert spy.codes == ["FORBIDDEN"]
 

@@ -67,6 +67,7 @@ FIELDS: dict[str, str] = {
     "invitations": "invitations { hotelAlias hotel { id name } }",
 }
 ALL_FIELDS = frozenset(FIELDS)
+OFFERS_ONLY = frozenset({"offers"})
 VIEWERS = (
     "admin",
     "owner",
@@ -85,6 +86,18 @@ def selection(fields: frozenset[str]) -> str:
 
 def quotation_query(fields: frozenset[str]) -> str:
     return f"query($id: ID!) {{ quotation(id: $id) {{ {selection(fields)} }} }}"
+
+
+def node_query(fields: frozenset[str]) -> str:
+    return f"query($id: ID!) {{ node(id: $id) {{ ... on Quotation {{ {selection(fields)} }} }} }}"
+
+
+# Every offer by id (``nodes``), beside the offers the viewer's quotation(id) lists.
+OFFER_NODES = f"""
+query($id: ID!, $ids: [ID!]!) {{
+  quotation(id: $id) {{ offers {{ {OFFER} }} }}
+  nodes(ids: $ids) {{ ... on Offer {{ {OFFER} }} }}
+}}"""
 
 
 def quotations_query(fields: frozenset[str]) -> str:
@@ -406,14 +419,22 @@ async def check_outsider(
     raw, body = await post(gql, quotation_query(fields), {"id": q}, party)
     codes = [(error.get("extensions") or {}).get("code") for error in body.get("errors") or []]
     assert codes == ["NOT_FOUND"], f"{name} reads quotation(id): {raw}"
-    assert body.get("data") is None, f"{name} reads quotation(id): {raw}"
+    assert body.get("data") == {"quotation": None}, f"{name} reads quotation(id): {raw}"
+    # node(id:) answers exactly as for an id that does not exist.
+    node_raw, node_body = await post(gql, node_query(fields), {"id": q}, party)
+    unknown_raw, unknown = await post(gql, node_query(fields), {"id": str(uuid.uuid4())}, party)
+    assert node_body == unknown, f"{name} reads node(id): {node_raw} vs {unknown_raw}"
+    assert node_body["data"] == {"node": None}, f"{name} reads node(id): {node_raw}"
+    offer_ids = [offer.offer_id for offer in state.offers.values()]
+    nodes_raw, nodes_body = await post(gql, OFFER_NODES, {"id": q, "ids": offer_ids}, party)
+    assert nodes_body["data"] == {"quotation": None, "nodes": [None] * len(offer_ids)}, nodes_raw
     list_raw, list_body = await post(gql, quotations_query(fields), {"d": dest}, party)
     listed = data_of(list_body, f"{name} lists quotations")["quotations"]
     assert listed == {"totalCount": 0, "edges": []}, f"{name} lists it: {list_raw}"
     words = owner_identity(state)
     for hotel in range(3):
         words.update(hotel_identity(world, hotel))
-    for text in (raw, list_raw):
+    for text in (raw, list_raw, node_raw, nodes_raw):
         assert_hidden(text, secret_amounts(state), words, set(), f"{name} (outsider)")
 
 
@@ -562,17 +583,29 @@ async def test_no_viewer_ever_receives_a_price_or_identity_it_may_not_see(
             continue
         one_raw, one = await post(gql, quotation_query(fields), {"id": q}, party)
         many_raw, many = await post(gql, quotations_query(fields), {"d": destination}, party)
+        node_raw, node = await post(gql, node_query(fields), {"id": q}, party)
         one_data = data_of(one, f"{viewer} reads quotation(id)")
         many_data = data_of(many, f"{viewer} lists quotations")
+        node_data = data_of(node, f"{viewer} reads node(id)")
         assert many_data["quotations"]["totalCount"] == 1, f"{viewer} cannot list it"
         assert many_data["quotations"]["edges"][0]["node"]["id"] == q
+        # node(id:) is the typed lookup under another name: the same fields, the same nulls.
+        assert node_data["node"] == one_data["quotation"], f"{viewer}: node(id) differs"
+        offer_ids = [offer.offer_id for offer in state.offers.values()]
+        nodes_raw, nodes = await post(gql, OFFER_NODES, {"id": q, "ids": offer_ids}, party)
+        nodes_data = data_of(nodes, f"{viewer} reads nodes(ids)")
+        listed = {offer["id"]: offer for offer in nodes_data["quotation"]["offers"]}
+        # An offer by id is what the quotation lists of it, and null where it lists nothing.
+        assert nodes_data["nodes"] == [listed.get(i) for i in offer_ids], f"{viewer}: {nodes_raw}"
         for raw, data, path in (
             (one_raw, one_data, "quotation(id)"),
             (many_raw, many_data, "quotations"),
+            (node_raw, node_data, "node(id)"),
+            (nodes_raw, nodes_data, "nodes(ids)"),
         ):
             where = f"{path} selecting {sorted(fields)}"
-            if viewer == "admin":
-                check_admin(raw, data, state, fields)
+            if viewer == "admin":  # nodes(ids) selects the offers alone
+                check_admin(raw, data, state, OFFERS_ONLY if path == "nodes(ids)" else fields)
             elif viewer == "owner":
                 check_owner(raw, data, state, where)
             else:

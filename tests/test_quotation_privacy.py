@@ -159,7 +159,7 @@ async def test_uninvited_viewers_get_not_found(gql: GraphQLClient, make_user: Us
     for outsider in (world.other_agency, world.outsider_hotel, world.client):
         result = await gql.execute(VIEW, {"id": quotation_id}, token=outsider.token)
         assert result.codes == ["NOT_FOUND"], outsider.email
-        assert result.data is None
+        assert result.data == {"quotation": None}  # as for an unknown id
         listed = await gql.execute("{ quotations { totalCount edges { node { id } } } }",
                                    token=outsider.token)  # fmt: skip
         assert listed.ok()["quotations"] == {"totalCount": 0, "edges": []}

@@ -194,7 +194,17 @@ NESTED_QUOTATIONS = """
         ("{ quotations { edges { node { id offers { id } } } } }", 20 * (1 + 1 + 1 + 10) + 2),
         ("{ quotations(first: 5) { totalCount edges { node { id } } } }", 1 + 1 + 1 + 5 * 2),
         ("{ quotations(first: 1000) { edges { node { id } } } }", 2 + 100 * 2),  # page cap
-        ("{ messages(quotationId: 1, last: 3) { body } }", 1 + 3),
+        ("{ messages(quotationId: 1, last: 3) { nodes { body } } }", 1 + 1 + 3),
+        ("{ messages(quotationId: 1) { edges { node { body } } } }", 1 + 1 + 50 * 2),  # unset
+        ("{ messages(quotationId: 1, first: 500) { nodes { body } } }", 1 + 1 + 100),
+        ("{ guides(first: 5) { nodes { id languages } } }", 1 + 1 + 5 * 2),
+        ("{ vehicles { totalCount nodes { plate } } }", 1 + 1 + 1 + 20),
+        (
+            '{ nodes(ids: ["a", "b", "c"]) { id ... on Quotation { offers { id } } } }',
+            1 + 3 * (1 + 1 + 10),
+        ),
+        ('{ node(id: "a") { id } }', 1 + 1),
+        ("{ quotations(last: 100) { nodes { id } } }", 1 + 1 + 100),  # last over first's 20
         ("{ viewer { company { hotels { name } } } }", 1 + 1 + 1 + 10),
         ("query { ...Q ...Q } fragment Q on Query { viewer { id } }", 4),
     ],

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.core.enums import EventKind
@@ -65,15 +64,3 @@ async def post_message(
                  message_id=str(message.id), thread=thread.kind, body=text)  # fmt: skip
     emit_event(session, EventKind.MESSAGE_POSTED, "Quotation", quotation_id, message_id=message.id)
     return message
-
-
-async def thread_messages(
-    session: AsyncSession, quotation_id: uuid.UUID, thread: Thread, limit: int
-) -> list[ChatMessage]:
-    statement = select(ChatMessage).where(
-        ChatMessage.quotation_id == quotation_id, ChatMessage.thread == thread.kind
-    )
-    if thread.hotel_company_id is not None:
-        statement = statement.where(ChatMessage.hotel_company_id == thread.hotel_company_id)
-    rows = await session.scalars(statement.order_by(ChatMessage.created_at.desc()).limit(limit))
-    return list(reversed(list(rows)))

@@ -22,7 +22,14 @@ from spirit_tours.persistence.quotations import (
     OfferRevision,
     Quotation,
 )
-from spirit_tours.persistence.repositories import accounts, bookings, chat, payments, quotations
+from spirit_tours.persistence.repositories import (
+    accounts,
+    bookings,
+    chat,
+    nodes,
+    payments,
+    quotations,
+)
 from spirit_tours.persistence.staffing import (
     Guide,
     GuideAssignment,
@@ -79,6 +86,16 @@ class Loaders:
         )
         self.quotation: DataLoader[uuid.UUID, Quotation | None] = _loader(
             reads, quotations.quotations_by_ids, _none
+        )
+        self.offer: DataLoader[uuid.UUID, HotelOffer | None] = _loader(
+            reads, quotations.offers_by_ids, _none
+        )
+        self.invitation: DataLoader[uuid.UUID, HotelInvitation | None] = _loader(
+            reads, quotations.invitations_by_ids, _none
+        )
+        # The GraphQL type an id belongs to (``node(id:)``), every table in one statement.
+        self.node_kind: DataLoader[uuid.UUID, str | None] = _loader(
+            reads, nodes.kinds_by_ids, _none
         )
 
         self.booking: DataLoader[uuid.UUID, Booking | None] = _loader(

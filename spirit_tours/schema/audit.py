@@ -15,7 +15,7 @@ from spirit_tours.persistence.events import AuditEntry as AuditRow
 from spirit_tours.persistence.repositories.audit import audit_page
 from spirit_tours.persistence.repositories.pagination import encode_cursor, page_size
 from spirit_tours.schema import enums  # noqa: F401 - registers the GraphQL enums
-from spirit_tours.schema.common import PageInfo
+from spirit_tours.schema.common import PageInfo, forward_page
 from spirit_tours.schema.ids import parse_id
 
 
@@ -64,6 +64,10 @@ class AuditEdge:
 class AuditConnection:
     edges: list[AuditEdge] = strawberry.field(description="The entries of this page, newest first.")
     page_info: PageInfo = strawberry.field(description="Whether and how to read the next page.")
+
+    @strawberry.field(description="The edges' nodes, for a client that needs no cursor.")
+    def nodes(self) -> list[AuditEntry]:
+        return [edge.node for edge in self.edges]
 
 
 @strawberry.input(description="Narrows the audit log; every condition given must hold.")
@@ -118,7 +122,7 @@ class AuditQueries:
         ]
         return AuditConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
+            page_info=forward_page(
+                [edge.cursor for edge in edges], has_next=page.has_next, after=after
             ),
         )

@@ -15,11 +15,18 @@ from spirit_tours.core.errors import bad_input
 from spirit_tours.permissions.classes import IsAdmin, IsAuthenticated
 from spirit_tours.persistence.events import ChatMessage as MessageRow
 from spirit_tours.persistence.events import Notification as NotificationRow
+from spirit_tours.persistence.repositories import chat as messages_repository
 from spirit_tours.persistence.repositories import notifications as inbox
 from spirit_tours.persistence.repositories.events import emit_event, record_audit
+from spirit_tours.persistence.repositories.pagination import (
+    UNSET_PAGE_SIZE,
+    encode_cursor,
+    page_size,
+)
 from spirit_tours.realtime.rooms import quotation_room
 from spirit_tours.resolvers import chat
 from spirit_tours.schema import enums  # noqa: F401 - registers the GraphQL enums
+from spirit_tours.schema.common import Node, PageInfo
 from spirit_tours.schema.ids import parse_id
 
 Info = strawberry.Info[Context, None]
@@ -40,8 +47,7 @@ async def load_participant(info: Info, user_id: uuid.UUID) -> Participant | None
 
 
 @strawberry.type(description="A message in a quotation's thread.")
-class ChatMessage:
-    id: strawberry.ID = strawberry.field(description="Stable identifier, a UUID.")
+class ChatMessage(Node):
     body: str = strawberry.field(description="The text, at most 4,000 characters.")
     thread: ChatThread = strawberry.field(
         description="Whom the thread is with: OWNER, or HOTEL (with one hotel company)."
@@ -62,6 +68,27 @@ class ChatMessage:
             created_at=row.created_at,
             author_id=row.author_id,
         )
+
+
+@strawberry.type(description="A message of a thread and its cursor.")
+class ChatMessageEdge:
+    cursor: str = strawberry.field(
+        description="Where this message stands: pass it as `before` or `after`."
+    )
+    node: ChatMessage = strawberry.field(description="The message.")
+
+
+@strawberry.type(description="A page of a thread's messages, oldest first within the page.")
+class ChatMessageConnection:
+    edges: list[ChatMessageEdge] = strawberry.field(
+        description="The messages of this page, oldest first."
+    )
+    page_info: PageInfo = strawberry.field(description="Where this page stands in the thread.")
+    total_count: int = strawberry.field(description="Messages in the whole thread.")
+
+    @strawberry.field(description="The edges' nodes, for a client that needs no cursor.")
+    def nodes(self) -> list[ChatMessage]:
+        return [edge.node for edge in self.edges]
 
 
 @strawberry.input(description="A message for a quotation's thread.")
@@ -114,7 +141,12 @@ def _hotel(value: strawberry.ID | None) -> uuid.UUID | None:
 class ChatQueries:
     @strawberry.field(
         permission_classes=[IsAuthenticated],
-        description="A thread's latest messages, oldest first (participants and ADMIN).",
+        description=(
+            "A thread's messages (participants and ADMIN), oldest first within a page. "
+            f"Neither first nor last: the latest {UNSET_PAGE_SIZE}; page back through the "
+            "history with `last` and `before: pageInfo.startCursor`, or forwards from the "
+            "first message with `first` and `after`."
+        ),
     )
     async def messages(
         self,
@@ -129,18 +161,62 @@ class ChatQueries:
                 "their own thread whatever they name."
             ),
         ] = None,
+        first: Annotated[
+            int | None, strawberry.argument(description="Page forwards: this many (1 to 100).")
+        ] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="Page forwards: after this cursor.")
+        ] = None,
         last: Annotated[
-            int, strawberry.argument(description="How many of the latest messages, 1 to 200.")
-        ] = 50,
-    ) -> list[ChatMessage]:
+            int | None,
+            strawberry.argument(
+                description="Page backwards: this many (1 to 100); with no argument at all, "
+                "the latest 50."
+            ),
+        ] = None,
+        before: Annotated[
+            str | None, strawberry.argument(description="Page backwards: before this cursor.")
+        ] = None,
+    ) -> ChatMessageConnection:
         viewer = info.context.require_viewer()
-        if not 1 <= last <= 200:
-            raise bad_input("last", "Ask for 1 to 200 messages.")
+        forwards = first is not None or after is not None
+        if forwards and (last is not None or before is not None):
+            raise bad_input(
+                "last", "Page forwards (first, after) or backwards (last, before), not both."
+            )
+        if forwards:
+            size = page_size(first if first is not None else UNSET_PAGE_SIZE, "first")
+        else:
+            size = page_size(last if last is not None else UNSET_PAGE_SIZE, "last")
         quotation = parse_id(quotation_id, "quotationId")
         async with info.context.session() as session:
             thread, _ = await chat.thread_for(session, viewer, quotation, _hotel(hotel_id))
-            rows = await chat.thread_messages(session, quotation, thread, last)
-        return [ChatMessage.from_model(row) for row in rows]
+            page = await messages_repository.thread_page(
+                session,
+                quotation,
+                thread.kind,
+                thread.hotel_company_id,
+                size=size,
+                forwards=forwards,
+                cursor=after if forwards else before,
+            )
+        edges = [
+            ChatMessageEdge(
+                cursor=encode_cursor(row.created_at, row.id), node=ChatMessage.from_model(row)
+            )
+            for row in page.rows
+        ]
+        cursors = [edge.cursor for edge in edges]
+        return ChatMessageConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next,
+                end_cursor=cursors[-1] if cursors else None,
+                has_previous_page=page.has_previous,
+                start_cursor=cursors[0] if cursors else None,
+            ),
+            total_count=page.total,
+        )
 
 
 @strawberry.type

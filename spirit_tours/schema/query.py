@@ -9,6 +9,7 @@ from spirit_tours.schema.audit import AuditQueries
 from spirit_tours.schema.bookings.queries import BookingQueries
 from spirit_tours.schema.chat import ChatQueries
 from spirit_tours.schema.mail.queries import EmailQueries
+from spirit_tours.schema.nodes import NodeQueries
 from spirit_tours.schema.payments.queries import PaymentQueries
 from spirit_tours.schema.quotations.queries import QuotationQueries
 from spirit_tours.schema.staffing.queries import StaffingQueries
@@ -27,6 +28,7 @@ class Query(
     ChatQueries,
     AuditQueries,
     EmailQueries,
+    NodeQueries,
     AccountQueries,  # fields print in base order: these stay last in schema.graphql
 ):
     pass

@@ -43,14 +43,17 @@ from graphql.execution.values import VariableValues, get_argument_values, get_va
 from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
 from graphql.utilities import get_operation_ast
 
-from spirit_tours.persistence.repositories.pagination import MAX_PAGE_SIZE
+from spirit_tours.persistence.repositories.pagination import MAX_PAGE_SIZE, UNSET_PAGE_SIZE
 
 DEFAULT_LIST_SIZE = 10
-# The page size arguments and the most any resolver serves for them (connections: pagination's
-# MAX_PAGE_SIZE; chat messages: 200). A larger page is refused by its resolver with
-# BAD_USER_INPUT, so it costs what could at most be fetched.
-PAGE_ARGUMENTS = {"first": MAX_PAGE_SIZE, "last": 200}
+# The page size arguments and the most any resolver serves for them (pagination's
+# MAX_PAGE_SIZE, forwards or backwards). A larger page is refused by its resolver with
+# BAD_USER_INPUT, so it costs what could at most be fetched; a page whose size is left unset
+# (a chat thread's latest messages) costs the UNSET_PAGE_SIZE its resolver serves.
+PAGE_ARGUMENTS = {"first": MAX_PAGE_SIZE, "last": MAX_PAGE_SIZE}
 PAGE_SIZE_CAP = max(PAGE_ARGUMENTS.values())
+# A list of objects fetched by a list of ids (``nodes(ids:)``) costs one item per id given.
+ID_LIST_ARGUMENT = "ids"
 
 
 def _wrapper_depth(kind: Any) -> int:
@@ -166,17 +169,28 @@ class _Coster:
         return 1 + math.ceil(multiplier * inner)
 
     def page_size(self, definition: Any, node: FieldNode) -> int | None:
+        if ID_LIST_ARGUMENT in definition.args and is_list_type(get_nullable_type(definition.type)):
+            return self.id_count(definition, node)
         if not any(name in definition.args for name in PAGE_ARGUMENTS):
             return None
         try:
             arguments = get_argument_values(definition, node, self.variables)
         except GraphQLError:
             return PAGE_SIZE_CAP
-        for name, cap in PAGE_ARGUMENTS.items():
-            value = arguments.get(name)
-            if isinstance(value, int):
-                return max(1, min(value, cap))
-        return DEFAULT_LIST_SIZE
+        sizes = [
+            max(1, min(value, cap))
+            for name, cap in PAGE_ARGUMENTS.items()
+            if isinstance(value := arguments.get(name), int)
+        ]
+        return max(sizes) if sizes else UNSET_PAGE_SIZE  # the larger: a default first, a last
+
+    def id_count(self, definition: Any, node: FieldNode) -> int:
+        """How many ids the field is given (its resolver refuses more than a page's worth)."""
+        try:
+            ids = get_argument_values(definition, node, self.variables).get(ID_LIST_ARGUMENT)
+        except GraphQLError:
+            return PAGE_SIZE_CAP
+        return max(1, min(len(ids) if isinstance(ids, list) else 1, PAGE_SIZE_CAP))
 
 
 def operation_cost(

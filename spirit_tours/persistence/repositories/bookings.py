@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spirit_tours.core.enums import BookingStatus
 from spirit_tours.persistence.bookings import Booking, BookingHotel, BookingRefund
 from spirit_tours.persistence.repositories.batching import children_by_parent
-from spirit_tours.persistence.repositories.pagination import Page, newest_first_page
+from spirit_tours.persistence.repositories.pagination import Page, Window, newest_first_page
 from spirit_tours.persistence.staffing import (
     Guide,
     GuideAssignment,
@@ -65,10 +65,13 @@ async def booking_page(
     *,
     first: int,
     after: str | None,
+    backwards: Window | None = None,
 ) -> Page[Booking]:
     """``visible`` is the viewer's rule (``permissions.bookings.visible_bookings``)."""
     conditions = _conditions(visible, filters)
-    return await newest_first_page(session, Booking, conditions, first=first, after=after)
+    return await newest_first_page(
+        session, Booking, conditions, first=first, after=after, backwards=backwards
+    )
 
 
 async def bookings_by_ids(

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spirit_tours.core.enums import PaymentStatus
 from spirit_tours.persistence.payments import Payment, PaymentRefund, WebhookDelivery
 from spirit_tours.persistence.repositories.batching import children_by_parent
-from spirit_tours.persistence.repositories.pagination import Page, newest_first_page
+from spirit_tours.persistence.repositories.pagination import Page, Window, newest_first_page
 
 
 async def payment_page(
@@ -22,6 +22,7 @@ async def payment_page(
     statuses: Sequence[PaymentStatus] | None,
     first: int,
     after: str | None,
+    backwards: Window | None = None,
 ) -> Page[Payment]:
     """``visible`` is the viewer's rule (``permissions.payments.visible_payments``)."""
     conditions = [visible]
@@ -29,7 +30,9 @@ async def payment_page(
         conditions.append(Payment.booking_id == booking_id)
     if statuses:
         conditions.append(Payment.status.in_(statuses))
-    return await newest_first_page(session, Payment, conditions, first=first, after=after)
+    return await newest_first_page(
+        session, Payment, conditions, first=first, after=after, backwards=backwards
+    )
 
 
 async def refunds_by_payment(

@@ -26,7 +26,7 @@ from spirit_tours.persistence.quotations import (
     Quotation,
 )
 from spirit_tours.persistence.repositories.batching import children_by_parent, plain_by_ids
-from spirit_tours.persistence.repositories.pagination import Page, newest_first_page
+from spirit_tours.persistence.repositories.pagination import Page, Window, newest_first_page
 
 
 def effective_status_expression(now: datetime) -> ColumnElement[str]:
@@ -49,6 +49,7 @@ async def quotation_page(
     after: str | None,
     statuses: Sequence[QuotationStatus] | None,
     destination: str | None,
+    backwards: Window | None = None,
 ) -> Page[Quotation]:
     """``visible`` is the viewer's rule (``permissions.quotations.visible_quotations``)."""
     conditions = [visible]
@@ -57,7 +58,7 @@ async def quotation_page(
     if destination:
         conditions.append(Quotation.destination.icontains(destination, autoescape=True))
     return await newest_first_page(
-        session, Quotation, conditions, first=first, after=after, plain=True
+        session, Quotation, conditions, first=first, after=after, plain=True, backwards=backwards
     )
 
 
@@ -65,6 +66,18 @@ async def quotations_by_ids(
     session: AsyncSession, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, Quotation]:
     return await plain_by_ids(session, Quotation, ids)
+
+
+async def offers_by_ids(
+    session: AsyncSession, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, HotelOffer]:
+    return await plain_by_ids(session, HotelOffer, ids)
+
+
+async def invitations_by_ids(
+    session: AsyncSession, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, HotelInvitation]:
+    return await plain_by_ids(session, HotelInvitation, ids)
 
 
 async def invitations_by_quotation(

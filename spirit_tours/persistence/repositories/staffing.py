@@ -6,11 +6,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import ColumnElement, and_, any_, exists, literal, not_, select
+from sqlalchemy import ColumnElement, and_, any_, exists, func, literal, not_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from spirit_tours.persistence.accounts import User
+from spirit_tours.persistence.repositories.pagination import Page, decode_key, encode_key
 from spirit_tours.persistence.staffing import (
     Guide,
     GuideAssignment,
@@ -49,32 +50,77 @@ def _guide_away(period: Period) -> ColumnElement[bool]:
     )
 
 
-async def find_guides(
-    session: AsyncSession, *, language: str | None, free: Period | None
-) -> list[tuple[Guide, User]]:
-    statement = select(Guide, User).join(User, User.id == Guide.user_id).where(User.is_active)
+async def guide_page(
+    session: AsyncSession,
+    *,
+    language: str | None,
+    free: Period | None,
+    first: int,
+    after: str | None,
+) -> Page[tuple[Guide, User]]:
+    """A page of the active guides (speaking ``language``, free over ``free``) by name, then
+    id, with the count of all that match."""
+    conditions: list[ColumnElement[bool]] = [User.is_active.is_(True)]
     if language:
-        statement = statement.where(literal(language) == any_(Guide.languages))
+        conditions.append(literal(language) == any_(Guide.languages))
     if free is not None:
-        statement = statement.where(not_(_guide_busy(free)), not_(_guide_away(free)))
-    rows = await session.execute(statement.order_by(User.full_name, User.id))
-    return [(guide, user) for guide, user in rows.all()]
+        conditions += [not_(_guide_busy(free)), not_(_guide_away(free))]
+    joined = select(Guide, User).join(User, User.id == Guide.user_id)
+    count = select(func.count()).select_from(Guide).join(User, User.id == Guide.user_id)
+    where = list(conditions)
+    if after is not None:
+        name, user_id = decode_key(after, (str, uuid.UUID))
+        where.append(tuple_(User.full_name, User.id) > tuple_(literal(name), literal(user_id)))
+    statement = joined.where(*where).order_by(User.full_name, User.id).limit(first + 1)
+    rows = [(guide, user) for guide, user in (await session.execute(statement)).all()]
+    total = await session.scalar(count.where(*conditions))
+    return Page(rows=rows[:first], has_next=len(rows) > first, total=int(total or 0))
 
 
-async def find_vehicles(
-    session: AsyncSession, *, min_capacity: int | None, free: Period | None
-) -> list[Vehicle]:
-    statement = select(Vehicle)
+def guide_cursor(user: User) -> str:
+    return encode_key((user.full_name, user.id))
+
+
+async def vehicle_page(
+    session: AsyncSession,
+    *,
+    min_capacity: int | None,
+    free: Period | None,
+    first: int,
+    after: str | None,
+) -> Page[Vehicle]:
+    """A page of the fleet (seating ``min_capacity``, free over ``free``), smallest first, then
+    by name and id, with the count of all that match."""
+    conditions: list[ColumnElement[bool]] = []
     if min_capacity is not None:
-        statement = statement.where(Vehicle.capacity >= min_capacity)
+        conditions.append(Vehicle.capacity >= min_capacity)
     if free is not None:
         busy = exists().where(
             TransportAssignment.vehicle_id == Vehicle.id,
             TransportAssignment.released_at.is_(None),
             overlaps(TransportAssignment.start_date, TransportAssignment.end_date, free),
         )
-        statement = statement.where(not_(busy))
-    return list(await session.scalars(statement.order_by(Vehicle.capacity, Vehicle.name)))
+        conditions.append(not_(busy))
+    where = list(conditions)
+    if after is not None:
+        capacity, name, vehicle_id = decode_key(after, (int, str, uuid.UUID))
+        where.append(
+            tuple_(Vehicle.capacity, Vehicle.name, Vehicle.id)
+            > tuple_(literal(capacity), literal(name), literal(vehicle_id))
+        )
+    statement = (
+        select(Vehicle)
+        .where(*where)
+        .order_by(Vehicle.capacity, Vehicle.name, Vehicle.id)
+        .limit(first + 1)
+    )
+    rows = list(await session.scalars(statement))
+    total = await session.scalar(select(func.count()).select_from(Vehicle).where(*conditions))
+    return Page(rows=rows[:first], has_next=len(rows) > first, total=int(total or 0))
+
+
+def vehicle_cursor(vehicle: Vehicle) -> str:
+    return encode_key((vehicle.capacity, vehicle.name, vehicle.id))
 
 
 async def guide_clash(

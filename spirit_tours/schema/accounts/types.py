@@ -13,11 +13,11 @@ from spirit_tours.persistence import accounts as models
 from spirit_tours.resolvers.auth import Session
 from spirit_tours.resolvers.loaders import MaybeAwaitable, loaded, then
 from spirit_tours.schema import enums  # noqa: F401 - registers the GraphQL enums
+from spirit_tours.schema.common import Node
 
 
 @strawberry.type(description="A hotel run by a hotel company.")
-class Hotel:
-    id: strawberry.ID = strawberry.field(description="Stable identifier, a UUID.")
+class Hotel(Node):
     name: str = strawberry.field(description="The hotel's name.")
     city: str = strawberry.field(description="The city the hotel is in.")
     country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code.")
@@ -46,8 +46,7 @@ def _hotel_or_none(row: models.Hotel | None) -> Hotel | None:
 
 
 @strawberry.type(description="The operator, a travel agency or a hotel company.")
-class Company:
-    id: strawberry.ID = strawberry.field(description="Stable identifier, a UUID.")
+class Company(Node):
     name: str = strawberry.field(description="The company's name.")
     kind: CompanyKind = strawberry.field(description="Operator, travel agency or hotel company.")
     _id: strawberry.Private[uuid.UUID]
@@ -67,8 +66,7 @@ class Company:
 
 
 @strawberry.type(description="A signed-in person.")
-class User:
-    id: strawberry.ID = strawberry.field(description="Stable identifier, a UUID.")
+class User(Node):
     email: str = strawberry.field(description="The e-mail address the user signs in with.")
     full_name: str = strawberry.field(description="The user's full name.")
     role: Role = strawberry.field(description="What the user does on the platform.")

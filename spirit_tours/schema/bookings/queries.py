@@ -1,7 +1,8 @@
-"""Booking queries: one by id (NOT_FOUND when hidden) and a cursor-paginated list."""
+"""Booking queries: one by id (null and NOT_FOUND when hidden) and a cursor-paginated list."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 import strawberry
@@ -12,7 +13,7 @@ from spirit_tours.permissions.bookings import visible_bookings
 from spirit_tours.permissions.classes import IsAuthenticated
 from spirit_tours.persistence.repositories import bookings as repository
 from spirit_tours.persistence.repositories.bookings import BookingFilters
-from spirit_tours.persistence.repositories.pagination import encode_cursor, page_size
+from spirit_tours.persistence.repositories.pagination import encode_cursor, window
 from spirit_tours.schema.bookings.inputs import BookingFilter
 from spirit_tours.schema.bookings.types import (
     Booking,
@@ -20,26 +21,33 @@ from spirit_tours.schema.bookings.types import (
     BookingEdge,
     booking_for_viewer,
 )
-from spirit_tours.schema.common import PageInfo
+from spirit_tours.schema.common import BEFORE, LAST, page_info
 from spirit_tours.schema.ids import parse_id
 
 Info = strawberry.Info[Context, None]
+
+
+async def find_booking(info: Info, booking_id: uuid.UUID) -> Booking | None:
+    """``booking(id:)`` and ``node(id:)``: the booking the viewer may see, or None."""
+    row = await info.context.loaders.booking.load(booking_id)
+    return await booking_for_viewer(info, row) if row else None
 
 
 @strawberry.type
 class BookingQueries:
     @strawberry.field(
         permission_classes=[IsAuthenticated],
-        description="One booking as the viewer may see it; NOT_FOUND if the viewer has no "
-        "relation to it.",
+        description=(
+            "One booking as the viewer may see it; null, with a NOT_FOUND error, when it does "
+            "not exist or the viewer has no relation to it."
+        ),
     )
     async def booking(
         self,
         info: Info,
         id: Annotated[strawberry.ID, strawberry.argument(description="The booking's id.")],
-    ) -> Booking:
-        row = await info.context.loaders.booking.load(parse_id(id, "id"))
-        booking = await booking_for_viewer(info, row) if row else None
+    ) -> Booking | None:
+        booking = await find_booking(info, parse_id(id, "id"))
         if booking is None:
             raise not_found("Booking")
         return booking
@@ -65,12 +73,20 @@ class BookingQueries:
                 "pageInfo.endCursor); null: from the newest."
             ),
         ] = None,
+        last: Annotated[int | None, LAST] = None,
+        before: Annotated[str | None, BEFORE] = None,
     ) -> BookingConnection:
         viewer = info.context.require_viewer()
         filters = filter.filters() if filter else BookingFilters()
+        pages = window(first, after, last, before)
         async with info.context.session() as session:
             page = await repository.booking_page(
-                session, visible_bookings(viewer), filters, first=page_size(first), after=after
+                session,
+                visible_bookings(viewer),
+                filters,
+                first=pages.size,
+                after=pages.after,
+                backwards=pages if pages.backwards else None,
             )
         loaders = info.context.loaders
         ids = [row.id for row in page.rows]
@@ -83,8 +99,10 @@ class BookingQueries:
                 edges.append(BookingEdge(cursor=encode_cursor(row.created_at, row.id), node=node))
         return BookingConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
+            page_info=page_info(
+                [edge.cursor for edge in edges],
+                has_next=page.has_next,
+                has_previous=page.has_previous,
             ),
             total_count=page.total,
         )

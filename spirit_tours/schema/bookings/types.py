@@ -27,7 +27,7 @@ from spirit_tours.persistence import bookings as models
 from spirit_tours.persistence.staffing import GuideAssignment
 from spirit_tours.resolvers.loaders import MaybeAwaitable
 from spirit_tours.schema.accounts.types import Hotel, load_hotel
-from spirit_tours.schema.common import Money, PageInfo, money
+from spirit_tours.schema.common import Money, Node, PageInfo, money
 from spirit_tours.schema.quotations.types import Quotation, QuotationOwner, RoomNeed, owner_of
 from spirit_tours.schema.staffing.types import Guide, Vehicle, load_guide
 
@@ -147,8 +147,7 @@ class TransportOnBooking:
 
 
 @strawberry.type(description="A booked trip, made from an approved quotation.")
-class Booking:
-    id: strawberry.ID = strawberry.field(description="Stable identifier, a UUID.")
+class Booking(Node):
     reference: str = strawberry.field(
         description='Human-friendly reference for travellers and staff, e.g. "ST-1001".'
     )
@@ -376,3 +375,7 @@ class BookingConnection:
     total_count: int = strawberry.field(
         description="How many bookings the viewer may see that match the filter, on every page."
     )
+
+    @strawberry.field(description="The edges' nodes, for a client that needs no cursor.")
+    def nodes(self) -> list[Booking]:
+        return [edge.node for edge in self.edges]

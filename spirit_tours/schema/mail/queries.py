@@ -15,10 +15,10 @@ from spirit_tours.persistence.repositories import accounts
 from spirit_tours.persistence.repositories.pagination import (
     encode_cursor,
     newest_first_page,
-    page_size,
+    window,
 )
 from spirit_tours.resolvers import emails
-from spirit_tours.schema.common import PageInfo
+from spirit_tours.schema.common import BEFORE, LAST, page_info
 from spirit_tours.schema.mail.types import (
     EmailMessage,
     EmailMessageConnection,
@@ -83,11 +83,15 @@ class EmailQueries:
                 "pageInfo.endCursor); null: from the newest."
             ),
         ] = None,
+        last: Annotated[int | None, LAST] = None,
+        before: Annotated[str | None, BEFORE] = None,
     ) -> EmailMessageConnection:
+        pages = window(first, after, last, before)
         async with info.context.session() as session:
             page = await newest_first_page(
                 session, MessageRow, [MessageRow.status == EmailStatus.FAILED],
-                first=page_size(first), after=after,
+                first=pages.size, after=pages.after,
+                backwards=pages if pages.backwards else None,
             )  # fmt: skip
         edges = [
             EmailMessageEdge(cursor=encode_cursor(r.created_at, r.id), node=EmailMessage.build(r))
@@ -95,8 +99,10 @@ class EmailQueries:
         ]
         return EmailMessageConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
+            page_info=page_info(
+                [edge.cursor for edge in edges],
+                has_next=page.has_next,
+                has_previous=page.has_previous,
             ),
             total_count=page.total,
         )

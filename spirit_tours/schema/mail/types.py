@@ -81,6 +81,10 @@ class EmailMessageConnection:
     page_info: PageInfo = strawberry.field(description="Whether and how to read the next page.")
     total_count: int = strawberry.field(description="How many messages there are in all.")
 
+    @strawberry.field(description="The edges' nodes, for a client that needs no cursor.")
+    def nodes(self) -> list[EmailMessage]:
+        return [edge.node for edge in self.edges]
+
 
 @strawberry.type(description="Messages of one template and locale queued on one UTC day.")
 class EmailStats:

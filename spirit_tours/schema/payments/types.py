@@ -26,7 +26,7 @@ from spirit_tours.persistence import payments as models
 from spirit_tours.resolvers.payments.rules import load_payment
 from spirit_tours.resolvers.payments.webhooks import WebhookOutcome
 from spirit_tours.schema.bookings.types import Booking, booking_for_viewer
-from spirit_tours.schema.common import Money, PageInfo, money
+from spirit_tours.schema.common import Money, Node, PageInfo, money
 
 Info = strawberry.Info[Context, None]
 
@@ -139,8 +139,7 @@ class PaymentRefund:
 
 
 @strawberry.type(description="A payment of a booking.")
-class Payment:
-    id: strawberry.ID = strawberry.field(description="Stable identifier, a UUID.")
+class Payment(Node):
     status: PaymentStatus = strawberry.field(description="Where the payment stands.")
     method: PaymentMethod = strawberry.field(description="How the payer pays.")
     amount: Money = strawberry.field(description="The amount charged, in the booking's currency.")
@@ -286,6 +285,10 @@ class PaymentConnection:
     total_count: int = strawberry.field(
         description="How many payments the viewer may see that match the filter, on every page."
     )
+
+    @strawberry.field(description="The edges' nodes, for a client that needs no cursor.")
+    def nodes(self) -> list[Payment]:
+        return [edge.node for edge in self.edges]
 
 
 @strawberry.type(description="The payment started, and what the payer does next.")

@@ -1,4 +1,5 @@
-"""Quotation queries: one by id (NOT_FOUND when hidden) and a cursor-paginated list."""
+"""Quotation queries: one by id (null and NOT_FOUND when hidden) and a cursor-paginated list;
+the lookups ``node(id:)`` shares."""
 
 from __future__ import annotations
 
@@ -14,11 +15,13 @@ from spirit_tours.core.errors import not_found
 from spirit_tours.permissions.classes import IsAuthenticated
 from spirit_tours.permissions.quotations import visible_quotations
 from spirit_tours.persistence.repositories import quotations as repository
-from spirit_tours.persistence.repositories.pagination import encode_cursor, page_size
-from spirit_tours.schema.common import PageInfo
+from spirit_tours.persistence.repositories.pagination import encode_cursor, window
+from spirit_tours.schema.common import BEFORE, LAST, page_info
 from spirit_tours.schema.ids import parse_id
 from spirit_tours.schema.quotations.inputs import QuotationFilter
 from spirit_tours.schema.quotations.types import (
+    Invitation,
+    Offer,
     Quotation,
     QuotationConnection,
     QuotationEdge,
@@ -32,37 +35,18 @@ Info = strawberry.Info[Context, None]
 class QuotationQueries:
     @strawberry.field(
         permission_classes=[IsAuthenticated],
-        description="One quotation as the viewer may see it; NOT_FOUND if the viewer has no "
-        "relation to it. An invited hotel reading it marks its invitation VIEWED.",
+        description="One quotation as the viewer may see it; null, with a NOT_FOUND error, "
+        "when it does not exist or the viewer has no relation to it (the other root fields keep "
+        "their data). An invited hotel reading it marks its invitation VIEWED.",
     )
     async def quotation(
         self,
         info: Info,
         id: Annotated[strawberry.ID, strawberry.argument(description="The quotation's id.")],
-    ) -> Quotation:
-        viewer = info.context.require_viewer()
-        quotation_id = parse_id(id, "id")
-        row = await info.context.loaders.quotation.load(quotation_id)
-        if row is None:
-            raise not_found("Quotation")
-        invitations = await info.context.loaders.invitations.load(row.id)
-        quotation = Quotation.for_viewer(row, viewer, invitations)
+    ) -> Quotation | None:
+        quotation = await find_quotation(info, parse_id(id, "id"))
         if quotation is None:
             raise not_found("Quotation")
-        unseen = [
-            invitation
-            for invitation in invitations
-            if invitation.hotel_company_id == viewer.company_id
-            and invitation.status == InvitationStatus.INVITED
-        ]
-        if viewer.role == Role.HOTEL and unseen and viewer.company_id is not None:
-            async with info.context.transaction() as session:
-                await repository.mark_viewed(session, row.id, viewer.company_id)
-            info.context.loaders.invitations.clear(row.id)  # read back as VIEWED
-            invitations = await info.context.loaders.invitations.load(row.id)
-            quotation = Quotation.for_viewer(row, viewer, invitations)
-            if quotation is None:
-                raise not_found("Quotation")
         return quotation
 
     @strawberry.field(
@@ -86,16 +70,20 @@ class QuotationQueries:
                 "pageInfo.endCursor); null: from the newest."
             ),
         ] = None,
+        last: Annotated[int | None, LAST] = None,
+        before: Annotated[str | None, BEFORE] = None,
     ) -> QuotationConnection:
         viewer = info.context.require_viewer()
+        pages = window(first, after, last, before)
         loaders = info.context.loaders
         async with loaders.reads.session() as session:
             page = await repository.quotation_page(
                 session,
                 visible_quotations(viewer),
                 now=now_utc(),
-                first=page_size(first),
-                after=after,
+                first=pages.size,
+                after=pages.after,
+                backwards=pages if pages.backwards else None,
                 statuses=filter.statuses if filter else None,
                 destination=filter.destination if filter else None,
             )
@@ -114,11 +102,68 @@ class QuotationQueries:
         ]
         return QuotationConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
+            page_info=page_info(
+                [edge.cursor for edge in edges],
+                has_next=page.has_next,
+                has_previous=page.has_previous,
             ),
             total_count=page.total,
         )
+
+
+async def visible_quotation(info: Info, quotation_id: uuid.UUID) -> Quotation | None:
+    """The quotation as the viewer may see it, None when they may not see it at all: read
+    through the request's DataLoaders, nothing changed."""
+    row = await info.context.loaders.quotation.load(quotation_id)
+    if row is None:
+        return None
+    invitations = await info.context.loaders.invitations.load(row.id)
+    return Quotation.for_viewer(row, info.context.require_viewer(), invitations)
+
+
+async def find_quotation(info: Info, quotation_id: uuid.UUID) -> Quotation | None:
+    """``quotation(id:)`` and ``node(id:)``: the quotation the viewer may see, or None. An
+    invited hotel opening it marks its invitation VIEWED."""
+    viewer = info.context.require_viewer()
+    quotation = await visible_quotation(info, quotation_id)
+    if quotation is None or viewer.role != Role.HOTEL or viewer.company_id is None:
+        return quotation
+    unseen = [
+        invitation
+        for invitation in quotation.invitation_rows
+        if invitation.hotel_company_id == viewer.company_id
+        and invitation.status == InvitationStatus.INVITED
+    ]
+    if not unseen:
+        return quotation
+    async with info.context.transaction() as session:
+        await repository.mark_viewed(session, quotation_id, viewer.company_id)
+    info.context.loaders.invitations.clear(quotation_id)  # read back as VIEWED
+    return await visible_quotation(info, quotation_id)
+
+
+async def find_offer(info: Info, offer_id: uuid.UUID) -> Offer | None:
+    """An offer by id: its quotation's rules decide (``lists_offer``): a competitor's offer is
+    None unless the quotation runs in OPEN mode, and then it is anonymised like in ``offers``."""
+    row = await info.context.loaders.offer.load(offer_id)
+    quotation = await visible_quotation(info, row.quotation_id) if row else None
+    if row is None or quotation is None or not quotation.scope.lists_offer(row):
+        return None
+    return Offer.build(row, quotation.scope, quotation.alias_of(row.hotel_id))
+
+
+async def find_invitation(info: Info, invitation_id: uuid.UUID) -> Invitation | None:
+    """An invitation by id, if its quotation shows it to the viewer (``sees_invitation``): a
+    hotel never learns of a competitor's."""
+    row = await info.context.loaders.invitation.load(invitation_id)
+    quotation = await visible_quotation(info, row.quotation_id) if row else None
+    if (
+        row is None
+        or quotation is None
+        or not quotation.scope.sees_invitation(row.hotel_company_id)
+    ):
+        return None
+    return Invitation.build(row, quotation.scope)
 
 
 OFFER_FIELDS = {"offers", "offerCount", "myOffer", "myRank", "selectedOffer", "margin"}

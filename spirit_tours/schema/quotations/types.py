@@ -39,7 +39,7 @@ from spirit_tours.persistence import quotations as models
 from spirit_tours.resolvers.loaders import MaybeAwaitable, loaded, then
 from spirit_tours.resolvers.quotations.rules import effective_status
 from spirit_tours.schema.accounts.types import Company, Hotel, load_hotel
-from spirit_tours.schema.common import Money, PageInfo, money
+from spirit_tours.schema.common import Money, Node, PageInfo, money
 
 if TYPE_CHECKING:
     from spirit_tours.schema.bookings.types import Booking
@@ -103,8 +103,7 @@ ALIAS_DOC = (
 
 
 @strawberry.type(description="A hotel's offer. Net price and identity follow docs/privacy.md §1.")
-class Offer:
-    id: strawberry.ID = strawberry.field(description="Stable identifier, a UUID.")
+class Offer(Node):
     status: OfferStatus = strawberry.field(
         description="ACTIVE while it stands; WITHDRAWN once the hotel took it back."
     )
@@ -193,8 +192,7 @@ class Offer:
 
 
 @strawberry.type(description="A hotel invited to bid.")
-class Invitation:
-    id: strawberry.ID = strawberry.field(description="Stable identifier, a UUID.")
+class Invitation(Node):
     status: InvitationStatus = strawberry.field(
         description="Whether the hotel has opened, declined or answered the invitation."
     )
@@ -222,10 +220,19 @@ class Invitation:
     def decline_reason(self) -> str | None:
         return self.row.decline_reason
 
+    @classmethod
+    def build(cls, row: models.HotelInvitation, scope: QuotationScope) -> Invitation:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            status=row.status,
+            invited_at=row.created_at,
+            row=row,
+            scope=scope.invitation_scope(row.hotel_company_id),
+        )
+
 
 @strawberry.type(description="A request for quotation and its bidding.")
-class Quotation:
-    id: strawberry.ID = strawberry.field(description="Stable identifier, a UUID.")
+class Quotation(Node):
     status: QuotationStatus = strawberry.field(
         description="Where the quotation stands; an OPEN one past its offer deadline reads CLOSED."
     )
@@ -285,13 +292,7 @@ class Quotation:
     )
     def invitations(self) -> list[Invitation]:
         return [
-            Invitation(
-                id=strawberry.ID(str(row.id)),
-                status=row.status,
-                invited_at=row.created_at,
-                row=row,
-                scope=self.scope.invitation_scope(row.hotel_company_id),
-            )
+            Invitation.build(row, self.scope)
             for row in self.invitation_rows
             if self.scope.sees_invitation(row.hotel_company_id)
         ]
@@ -476,3 +477,7 @@ class QuotationConnection:
     total_count: int = strawberry.field(
         description="How many quotations the viewer may see that match the filter, on every page."
     )
+
+    @strawberry.field(description="The edges' nodes, for a client that needs no cursor.")
+    def nodes(self) -> list[Quotation]:
+        return [edge.node for edge in self.edges]

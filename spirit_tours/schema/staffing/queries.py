@@ -12,11 +12,21 @@ from spirit_tours.core.errors import bad_input, forbidden, not_found
 from spirit_tours.permissions.classes import IsAdmin, IsOperatorStaff
 from spirit_tours.permissions.staffing import is_self_or_operator
 from spirit_tours.persistence.repositories import staffing as repository
+from spirit_tours.persistence.repositories.pagination import page_size
 from spirit_tours.persistence.repositories.staffing import Period
 from spirit_tours.resolvers import guides as rules
+from spirit_tours.schema.common import forward_page
 from spirit_tours.schema.ids import parse_id
 from spirit_tours.schema.staffing.inputs import GuideFilter, VehicleFilter
-from spirit_tours.schema.staffing.types import Guide, Vehicle, load_guide
+from spirit_tours.schema.staffing.types import (
+    Guide,
+    GuideConnection,
+    GuideEdge,
+    Vehicle,
+    VehicleConnection,
+    VehicleEdge,
+    load_guide,
+)
 
 Info = strawberry.Info[Context, None]
 
@@ -44,24 +54,46 @@ class StaffingQueries:
             GuideFilter | None,
             strawberry.argument(description="Only the guides matching it; null: all."),
         ] = None,
-    ) -> list[Guide]:
+        first: Annotated[
+            int, strawberry.argument(description="Page size, 1 to 100; default 20.")
+        ] = 20,
+        after: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Start after this cursor (an edge's cursor or "
+                "pageInfo.endCursor); null: from the start."
+            ),
+        ] = None,
+    ) -> GuideConnection:
         filter = filter or GuideFilter()
         language = rules.language_code(filter.language, "language") if filter.language else None
         window = _window(filter.free_from, filter.free_until)
         async with info.context.session() as session:
-            rows = await repository.find_guides(session, language=language, free=window)
-        return [Guide.build(info, guide, user) for guide, user in rows]
+            page = await repository.guide_page(
+                session, language=language, free=window, first=page_size(first), after=after
+            )
+        edges = [
+            GuideEdge(cursor=repository.guide_cursor(user), node=Guide.build(info, guide, user))
+            for guide, user in page.rows
+        ]
+        return GuideConnection(
+            edges=edges,
+            page_info=forward_page(
+                [edge.cursor for edge in edges], has_next=page.has_next, after=after
+            ),
+            total_count=page.total,
+        )
 
     @strawberry.field(
         permission_classes=[IsOperatorStaff],
-        description="One guide's profile, for ADMIN or the guide themself (FORBIDDEN for "
-        "other guides).",
+        description="One guide's profile, for ADMIN or the guide themself; null, with a "
+        "NOT_FOUND error, for an unknown id (FORBIDDEN for another guide's).",
     )
     async def guide(
         self,
         info: Info,
         id: Annotated[strawberry.ID, strawberry.argument(description="The guide's id.")],
-    ) -> Guide:
+    ) -> Guide | None:
         viewer = info.context.require_viewer()
         guide_id = parse_id(id, "id")
         if not is_self_or_operator(viewer, guide_id):
@@ -72,7 +104,7 @@ class StaffingQueries:
         return guide
 
     @strawberry.field(
-        permission_classes=[IsAdmin], description="The fleet, smallest first (ADMIN)."
+        permission_classes=[IsAdmin], description="The fleet, smallest first, then by name (ADMIN)."
     )
     async def vehicles(
         self,
@@ -81,11 +113,35 @@ class StaffingQueries:
             VehicleFilter | None,
             strawberry.argument(description="Only the vehicles matching it; null: all."),
         ] = None,
-    ) -> list[Vehicle]:
+        first: Annotated[
+            int, strawberry.argument(description="Page size, 1 to 100; default 20.")
+        ] = 20,
+        after: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Start after this cursor (an edge's cursor or "
+                "pageInfo.endCursor); null: from the start."
+            ),
+        ] = None,
+    ) -> VehicleConnection:
         filter = filter or VehicleFilter()
         window = _window(filter.free_from, filter.free_until)
         async with info.context.session() as session:
-            rows = await repository.find_vehicles(
-                session, min_capacity=filter.min_capacity, free=window
+            page = await repository.vehicle_page(
+                session,
+                min_capacity=filter.min_capacity,
+                free=window,
+                first=page_size(first),
+                after=after,
             )
-        return [Vehicle.from_model(row) for row in rows]
+        edges = [
+            VehicleEdge(cursor=repository.vehicle_cursor(row), node=Vehicle.from_model(row))
+            for row in page.rows
+        ]
+        return VehicleConnection(
+            edges=edges,
+            page_info=forward_page(
+                [edge.cursor for edge in edges], has_next=page.has_next, after=after
+            ),
+            total_count=page.total,
+        )

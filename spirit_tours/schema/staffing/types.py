@@ -15,6 +15,7 @@ from spirit_tours.permissions.staffing import GuideScope, guide_scope
 from spirit_tours.persistence import staffing as models
 from spirit_tours.persistence.accounts import User
 from spirit_tours.schema import enums  # noqa: F401 - registers the GraphQL enums
+from spirit_tours.schema.common import Node, PageInfo
 
 Info = strawberry.Info[Context, None]
 
@@ -28,9 +29,9 @@ class TimeOff:
 
 
 @strawberry.type(description="A tour guide and the languages they guide in.")
-class Guide:
+class Guide(Node):
     id: strawberry.ID = strawberry.field(
-        description="Stable identifier, a UUID: the guide's user id."
+        description="Unique across every type (a UUID): the guide's user id."
     )
     full_name: str = strawberry.field(description="The guide's full name.")
     languages: list[str] = strawberry.field(description="ISO 639 codes, e.g. es, en, qu.")
@@ -75,8 +76,7 @@ async def load_guide(info: Info, guide_id: uuid.UUID) -> Guide | None:
 
 
 @strawberry.type(description="A vehicle of the operator's fleet.")
-class Vehicle:
-    id: strawberry.ID = strawberry.field(description="Stable identifier, a UUID.")
+class Vehicle(Node):
     name: str = strawberry.field(description="The name staff know the vehicle by.")
     plate: str = strawberry.field(description="Its licence plate, unique in the fleet.")
     kind: VehicleKind = strawberry.field(description="What kind of vehicle it is.")
@@ -95,6 +95,44 @@ class Vehicle:
             capacity=row.capacity,
             created_at=row.created_at,
         )
+
+
+@strawberry.type(description="A guide and its cursor.")
+class GuideEdge:
+    cursor: str = strawberry.field(description="Where this guide stands: pass it as `after`.")
+    node: Guide = strawberry.field(description="The guide.")
+
+
+@strawberry.type(description="A page of guides, by name.")
+class GuideConnection:
+    edges: list[GuideEdge] = strawberry.field(description="The guides of this page.")
+    page_info: PageInfo = strawberry.field(description="Where this page stands in the whole list.")
+    total_count: int = strawberry.field(
+        description="How many guides match the filter, on every page."
+    )
+
+    @strawberry.field(description="The edges' nodes, for a client that needs no cursor.")
+    def nodes(self) -> list[Guide]:
+        return [edge.node for edge in self.edges]
+
+
+@strawberry.type(description="A vehicle and its cursor.")
+class VehicleEdge:
+    cursor: str = strawberry.field(description="Where this vehicle stands: pass it as `after`.")
+    node: Vehicle = strawberry.field(description="The vehicle.")
+
+
+@strawberry.type(description="A page of vehicles, smallest first, then by name.")
+class VehicleConnection:
+    edges: list[VehicleEdge] = strawberry.field(description="The vehicles of this page.")
+    page_info: PageInfo = strawberry.field(description="Where this page stands in the whole list.")
+    total_count: int = strawberry.field(
+        description="How many vehicles match the filter, on every page."
+    )
+
+    @strawberry.field(description="The edges' nodes, for a client that needs no cursor.")
+    def nodes(self) -> list[Vehicle]:
+        return [edge.node for edge in self.edges]
 
 
 @strawberry.type(description="The guide after the mutation.")
