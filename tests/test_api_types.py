@@ -153,6 +153,8 @@ def test_decimals_are_written_in_plain_notation_and_only_finite_ones_are_read() 
     assert DECIMAL.serialize(Decimal("-0.50")) == "-0.50"
     assert DECIMAL.parse_value(1e3) == Decimal("1000")
     assert DECIMAL.parse_value("12.50") == Decimal("12.50")
+    for zero in ("-0", "-0.00", -0.0, "-0e5"):
+        assert not DECIMAL.parse_value(zero).is_signed(), zero
     for bad in ("NaN", "Infinity", "-inf", "12,5", "", True, None, [1]):
         with pytest.raises(StrawberryInputCoercionError):
             DECIMAL.parse_value(bad)

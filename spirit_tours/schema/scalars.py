@@ -67,7 +67,8 @@ def _parse_decimal(value: object) -> decimal.Decimal:
         raise _refuse("Decimal", value) from None
     if not parsed.is_finite():
         raise _refuse("Decimal", value, " Expected a finite number.")
-    return parsed
+    # "-0" is zero: kept as it was written, it would be stored and shown as "-0.00".
+    return parsed.copy_abs() if parsed.is_zero() else parsed
 
 
 DATE_TIME = ScalarDefinition(
