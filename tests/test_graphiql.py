@@ -84,8 +84,11 @@ async def test_files_are_sent_gzipped_to_browsers_that_accept_it(http: httpx.Asy
     assert zipped.headers["vary"] == "Accept-Encoding"
     assert int(zipped.headers["content-length"]) < len(plain.content) / 3
     assert zipped.content == plain.content  # httpx decoded it
-    refused = await http.get(bundle, headers={"Accept-Encoding": "gzip;q=0"})
-    assert "content-encoding" not in refused.headers
+    for not_acceptable in ("gzip;q=0", "gzip; q=0.000", "GZIP;Q=0.00", "br, gzip;q=0.0"):
+        refused = await http.get(bundle, headers={"Accept-Encoding": not_acceptable})
+        assert "content-encoding" not in refused.headers, not_acceptable
+    weighted = await http.get(bundle, headers={"Accept-Encoding": "gzip;q=0.5, identity;q=0.1"})
+    assert weighted.headers["content-encoding"] == "gzip"
 
 
 async def test_only_the_current_files_are_served(http: httpx.AsyncClient) -> None:
