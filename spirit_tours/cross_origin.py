@@ -31,6 +31,9 @@ ALLOW_HEADERS = (
     "traceparent",
     "tracestate",
     "baggage",
+    # Sentry's browser tracing sends its own trace header beside baggage (traceparent only
+    # when asked to), to the API hosts named in its tracePropagationTargets.
+    "sentry-trace",
 )
 EXPOSE_HEADERS = (
     "X-Spirit-Cache",  # graphql_app.CACHE_HEADER: hit, miss or bypass

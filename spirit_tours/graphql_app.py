@@ -205,6 +205,9 @@ class GraphQLApp(GraphQL[Context, None]):
             media_type = _media_type(request)
             status = 404 if media_type == GRAPHQL_RESPONSE_JSON else 200
             response = Response(PERSISTED_QUERY_NOT_FOUND, status, media_type=media_type)
+        # The answer's media type and status (graphql_media), and GraphiQL's page or JSON for
+        # a GET, follow Accept: no cache may hand one client's answer to another.
+        response.headers.add_vary_header("Accept")
         await response(scope, receive, send)
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:

@@ -153,7 +153,13 @@ def test_decimals_are_written_in_plain_notation_and_only_finite_ones_are_read() 
     assert DECIMAL.serialize(Decimal("-0.50")) == "-0.50"
     assert DECIMAL.parse_value(1e3) == Decimal("1000")
     assert DECIMAL.parse_value("12.50") == Decimal("12.50")
-    for bad in ("NaN", "Infinity", "-inf", "12,5", "", True, None, [1]):
+    for zero in ("-0", "-0.00", -0.0, "-0e5"):
+        assert not DECIMAL.parse_value(zero).is_signed(), zero
+    assert DECIMAL.parse_value(" -.5e2 ") == Decimal("-50")
+    assert DECIMAL.parse_value(10**30) == Decimal(10**30)
+    other_scripts = ("\u0661\u0662", "\uff11\uff12")  # Arabic-Indic 12, full-width 12
+    for bad in ("NaN", "Infinity", "-inf", "12,5", "", True, None, [1], "1_000", *other_scripts,
+                "0x10", "1e", "e3", ".", "+", "1.2.3"):  # fmt: skip
         with pytest.raises(StrawberryInputCoercionError):
             DECIMAL.parse_value(bad)
 

@@ -243,3 +243,27 @@ async def test_the_deposit_confirms_the_booking_once(
     after = await gql.execute(status, {"id": booking_id}, token=world.agency.token)
     assert after.ok()["booking"]["status"] == "CONFIRMED"
     assert await event_count(sessions, "booking.confirmed") == 1
+
+
+async def test_a_percentage_written_as_negative_zero_reads_as_zero(
+    gql: GraphQLClient, make_user: UserFactory
+) -> None:
+    """A refund percent of -0 passes "from 0 to 100": it is kept and shown as 0, never -0.00."""
+    world = await make_world(gql, make_user)
+    quotation_id = await approved_quotation(gql, world, owner=world.client)
+    due = date.today() + timedelta(days=20)
+    booking_id = await book(
+        gql,
+        world.admin.token,
+        quotation_id,
+        paymentPolicy={"balanceDueDate": due.isoformat()},
+        cancellationPolicy=[
+            {"daysBefore": 45, "refundPercent": "-0"},
+            {"daysBefore": 10, "refundPercent": -0.0},
+        ],
+    )
+    seen = (await gql.execute(BOOKING, {"id": booking_id}, token=world.client.token)).ok()
+    assert seen["booking"]["cancellationPolicy"] == [
+        {"daysBefore": 45, "refundPercent": "0.00"},
+        {"daysBefore": 10, "refundPercent": "0.00"},
+    ]

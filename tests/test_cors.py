@@ -81,6 +81,16 @@ async def test_preflight_from_another_origin_is_refused(browser: httpx.AsyncClie
         assert "access-control-allow-origin" not in response.headers, origin
 
 
+async def test_preflight_from_a_page_with_sentry_tracing_succeeds(
+    browser: httpx.AsyncClient,
+) -> None:
+    """Sentry's browser tracing adds sentry-trace and baggage to the API's requests."""
+    headers = "authorization, baggage, content-type, sentry-trace"
+    response = await browser.options("/graphql", headers=preflight(APP, headers))
+    assert response.status_code == 200, response.text
+    assert listed(headers) <= listed(response.headers["access-control-allow-headers"])
+
+
 async def test_preflight_asking_for_an_unlisted_header_or_method_is_refused(
     browser: httpx.AsyncClient,
 ) -> None:

@@ -9,6 +9,7 @@ import hashlib
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -19,6 +20,8 @@ from spirit_tours.graphiql.assets import AssetMismatchError
 from spirit_tours.schema.build import build_schema
 from tests.conftest import LiveServer, serving
 from tests.graphql_client import GraphQLClient
+from tests.live_client import live
+from tests.quotation_flows import quotation_input
 
 HTML = {"Accept": "text/html"}
 SCHEMA = "{ __schema { queryType { name } } }"
@@ -81,8 +84,11 @@ async def test_files_are_sent_gzipped_to_browsers_that_accept_it(http: httpx.Asy
     assert zipped.headers["vary"] == "Accept-Encoding"
     assert int(zipped.headers["content-length"]) < len(plain.content) / 3
     assert zipped.content == plain.content  # httpx decoded it
-    refused = await http.get(bundle, headers={"Accept-Encoding": "gzip;q=0"})
-    assert "content-encoding" not in refused.headers
+    for not_acceptable in ("gzip;q=0", "gzip; q=0.000", "GZIP;Q=0.00", "br, gzip;q=0.0"):
+        refused = await http.get(bundle, headers={"Accept-Encoding": not_acceptable})
+        assert "content-encoding" not in refused.headers, not_acceptable
+    weighted = await http.get(bundle, headers={"Accept-Encoding": "gzip;q=0.5, identity;q=0.1"})
+    assert weighted.headers["content-encoding"] == "gzip"
 
 
 async def test_only_the_current_files_are_served(http: httpx.AsyncClient) -> None:
@@ -200,3 +206,49 @@ async def test_with_introspection_off_schema_and_type_are_refused(settings: Sett
         # GraphiQL itself is still served (a setting of its own); without introspection it
         # has no docs or completion, but runs operations.
         assert (await client.get("/graphql", headers=HTML)).status_code == 200
+
+
+# Near misses of a field, an argument, an input field and an enum value: graphql-core answers
+# each with "Did you mean …?", naming the schema's own names.
+NEAR_MISSES: list[tuple[str, dict[str, Any] | None]] = [
+    ("{ quotatio { id } }", None),
+    ("{ quotations(frist: 1) { totalCount } }", None),
+    ('mutation { login(input: {emial: "a@b.example", password: "x"}) { accessToken } }', None),
+    ("{ quotations(filter: {status: OPEN}) { totalCount } }", None),
+    ("{ quotations(filter: {statuses: [OPNE]}) { totalCount } }", None),
+    (
+        "mutation($i: CreateQuotationInput!) { createQuotation(input: $i) { quotation { id } } }",
+        {"i": quotation_input(currency="USDD")},
+    ),
+]
+
+
+async def test_with_introspection_off_errors_suggest_no_names(settings: Settings) -> None:
+    """Suggestions would spell the schema out, name by name, to whoever guesses near it."""
+    async with (
+        serving(settings.model_copy(update={"introspection": False})) as server,
+        httpx.AsyncClient(base_url=server.url) as client,
+    ):
+        gql = GraphQLClient(client)
+        for query, variables in NEAR_MISSES:
+            result = await gql.execute(query, variables)
+            assert result.errors, query
+            for error in result.errors:
+                assert "Did you mean" not in error["message"], error
+        typo = await gql.execute("{ quotatio { id } }")
+        assert typo.errors[0]["message"] == "Cannot query field 'quotatio' on type 'Query'."
+        async with live(server.url, None) as socket:
+            await socket.subscribe("1", "subscription { announcemnts { title } }")
+            refused = await socket.next("1")
+            assert refused["type"] == "error"
+            assert all("Did you mean" not in e["message"] for e in refused["payload"]), refused
+
+
+async def test_with_introspection_on_errors_still_suggest(http: httpx.AsyncClient) -> None:
+    """The schema is public then: each near miss above gets its hint."""
+    gql = GraphQLClient(http)
+    for query, variables in NEAR_MISSES:
+        result = await gql.execute(query, variables)
+        assert any("Did you mean" in error["message"] for error in result.errors), result.errors
+    typo = await gql.execute("{ quotatio { id } }")
+    assert "Did you mean 'quotation' or 'quotations'?" in typo.errors[0]["message"]

@@ -108,5 +108,10 @@ async def test_graphiql_works_offline_with_login_and_a_subscription(
     assert done["httpErrors"] == []
     ws = live_server.url.replace("http://", "ws://") + "/graphql"
     assert set(done["sockets"]) == {ws}  # the subscription's WebSocket, to this server
+    # The login mutation's password is in the query and the token in the headers: neither
+    # outlives the tab in the browser's lasting storage (GraphiQL's tabs and history).
+    kept = done["localStorage"]
+    assert PASSWORD not in kept
+    assert "Bearer" not in kept
     for name in ("1-graphiql-loaded.png", "2-login-mutation.png", "3-subscription-event.png"):
         assert (artifacts / name).stat().st_size > 0

@@ -55,6 +55,21 @@ async def test_media_type_follows_accept(
     assert response.json() == {"data": {"__typename": "Query"}}
 
 
+async def test_answers_vary_by_accept(http: httpx.AsyncClient) -> None:
+    """One URL, several answers by Accept (JSON, the new media type and its status, GraphiQL's
+    page): a shared cache must not hand one to a client that asked for another."""
+    query = {"query": "{ __typename }"}
+    for accept in (JSON, GRAPHQL_RESPONSE, "text/html"):
+        for response in (
+            await http.get("/graphql", params=query, headers={"Accept": accept}),
+            await http.get("/graphql", headers={"Accept": accept}),
+            await post(http, query, accept),
+            await post(http, {"query": "{"}, accept),
+        ):
+            vary = {v.strip().lower() for v in response.headers.get("vary", "").split(",")}
+            assert "accept" in vary, (accept, response.request.url, response.headers)
+
+
 REQUEST_ERRORS: dict[str, tuple[dict[str, Any], str]] = {
     "parse": ({"query": "{ viewer { email "}, "GRAPHQL_PARSE_FAILED"),
     "validation": ({"query": "{ viewer { password } }"}, "GRAPHQL_VALIDATION_FAILED"),

@@ -100,8 +100,9 @@ def test_nan_and_infinity_are_not_json(text: str) -> None:
         b"",
         b'{"a":1} x',
         b'{"a" 1}',
+        b'{"a":' + b"1" * 5_000 + b"}",
     ],
-    ids=["deep", "deep-unclosed", "invalid-utf8", "empty", "trailing", "no-colon"],
+    ids=["deep", "deep-unclosed", "invalid-utf8", "empty", "trailing", "no-colon", "long-int"],
 )
 def test_malformed_json_is_a_decode_error(data: bytes) -> None:
     with pytest.raises(json.JSONDecodeError):
@@ -164,6 +165,14 @@ async def test_amounts_round_trip_exactly(gql: GraphQLClient, make_user: UserFac
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
 async def test_nan_in_a_body_is_a_bad_request(http: httpx.AsyncClient, constant: str) -> None:
     body = '{"query":"query($x:Decimal){__typename}","variables":{"x":' + constant + "}}"
+    response = await http.post("/graphql", content=body.encode(), headers=JSON_HEADERS)
+    assert response.status_code == 400, response.text
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+async def test_an_integer_too_long_to_read_is_a_bad_request(http: httpx.AsyncClient) -> None:
+    """Past Python's 4,300 digits an integer cannot be converted: malformed, not a crash."""
+    body = '{"query":"query($x:Decimal){__typename}","variables":{"x":' + "9" * 5_000 + "}}"
     response = await http.post("/graphql", content=body.encode(), headers=JSON_HEADERS)
     assert response.status_code == 400, response.text
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"

@@ -11,7 +11,8 @@ standard library took them, and a ``NaN`` reached a Decimal input as ``Decimal('
 - what orjson refuses goes to the standard library too, so what it accepted still is, with the
   same value: a ``\\uD800`` escape stays a lone surrogate (the input checks name its field), a
   UTF-8 byte order mark or a UTF-16 body is still read;
-- malformed JSON, nesting too deep for the parser and invalid UTF-8 raise
+- malformed JSON, nesting too deep for the parser, invalid UTF-8 and an integer of more digits
+  than Python converts (4,300) raise
   ``json.JSONDecodeError`` (the transport answers 400, or closes a WebSocket with 4400).
 
 A number with a fraction is a binary float in both parsers: exact amounts travel as strings
@@ -47,6 +48,11 @@ def _stdlib_loads(data: str | bytes) -> object:
         raise json.JSONDecodeError("nested too deeply", "", 0) from error
     except UnicodeDecodeError as error:
         raise json.JSONDecodeError("not UTF-8", "", error.start) from error
+    except json.JSONDecodeError:
+        raise
+    except ValueError as error:
+        # An integer of more digits than Python converts (4,300: sys.get_int_max_str_digits).
+        raise json.JSONDecodeError("number too long", "", 0) from error
 
 
 def loads(data: str | bytes) -> object:

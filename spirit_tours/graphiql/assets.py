@@ -113,11 +113,23 @@ def bundle() -> Bundle:
 
 
 def _accepts_gzip(request: Request) -> bool:
+    """Whether ``Accept-Encoding`` names gzip with a weight above 0 (RFC 9110 §12.5.3: a
+    qvalue of 0 — "0", "0.0", "0.000" — means "not acceptable")."""
     for part in request.headers.get("accept-encoding", "").lower().split(","):
         coding, _, params = part.strip().partition(";")
-        if coding.strip() == "gzip" and params.replace(" ", "") not in ("q=0", "q=0.0"):
+        if coding.strip() == "gzip" and _weight(params) > 0:
             return True
     return False
+
+
+def _weight(params: str) -> float:
+    key, _, value = params.replace(" ", "").partition("=")
+    if key != "q":
+        return 1.0
+    try:
+        return float(value)
+    except ValueError:
+        return 0.0
 
 
 async def serve_asset(request: Request) -> Response:

@@ -17,7 +17,7 @@ from spirit_tours.documents.parsed import DocumentCache
 from spirit_tours.documents.persisted import RegisterValidDocument
 from spirit_tours.permissions.pricing_fields import GUARD
 from spirit_tours.schema.document_limits import DocumentLimits, precheck_rules
-from spirit_tours.schema.errors import apply_error_policy
+from spirit_tours.schema.errors import apply_error_policy, hide_suggestions
 from spirit_tours.schema.live import Subscription
 from spirit_tours.schema.mutation import Mutation
 from spirit_tours.schema.query import Query
@@ -40,6 +40,9 @@ class SpiritSchema(strawberry.Schema):
     """The schema, applying the error convention of ``spirit_tours.core.errors`` to every error."""
 
     mask_errors: bool = True
+    # With introspection off, graphql-core's "Did you mean 'quotation'?" would still name the
+    # schema's fields, arguments, input fields and enum values to whoever guesses near them.
+    hides_suggestions: bool = False
     # Served by the HTTP transport (graphql_app) around execute; None: off.
     response_cache: ResponseCache | None = None
 
@@ -48,6 +51,8 @@ class SpiritSchema(strawberry.Schema):
     ) -> None:
         for error in errors:
             apply_error_policy(error, mask=self.mask_errors)
+            if self.hides_suggestions:
+                hide_suggestions(error)
 
 
 def build_schema(settings: Settings) -> SpiritSchema:
@@ -89,6 +94,7 @@ def build_schema(settings: Settings) -> SpiritSchema:
         extensions.insert(0, DisableIntrospection)
     schema = SpiritSchema(**SCHEMA_PARTS, extensions=extensions)
     schema.mask_errors = not settings.is_development
+    schema.hides_suggestions = not settings.allows_introspection
     if settings.response_cache_seconds > 0:
         schema.response_cache = ResponseCache(
             max_age_seconds=settings.response_cache_seconds,

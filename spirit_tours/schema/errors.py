@@ -7,6 +7,7 @@ operation (parse, validation, execution, subscription), so no path escapes the c
 from __future__ import annotations
 
 import logging
+import re
 
 from graphql import GraphQLError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -14,6 +15,9 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from spirit_tours.core.errors import DomainError, ErrorCode
 
 log = logging.getLogger("spirit_tours.core.errors")
+
+# graphql-core's suggestion (``did_you_mean``): names between quotes, which never hold a "?".
+_SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
 
 INTERNAL_MESSAGE = "Internal server error."
 BUSY_MESSAGE = "The service is busy; try again shortly."
@@ -58,3 +62,10 @@ def apply_error_policy(error: GraphQLError, *, mask: bool) -> None:
     if mask:
         error.message = INTERNAL_MESSAGE
         error.original_error = None
+
+
+def hide_suggestions(error: GraphQLError) -> None:
+    """Drop graphql-core's "Did you mean 'quotation'?" from the message, in place: where
+    introspection is off, the names of the schema are not told to whoever guesses near them
+    (a misspelt field, argument, input field, type or enum value)."""
+    error.message = _SUGGESTION.sub("", error.message)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import re
 from typing import Any
 
 from strawberry.exceptions import StrawberryInputCoercionError
@@ -17,6 +18,9 @@ from strawberry.types.scalar import ScalarDefinition
 # RFC 3339 §5.6 defines both productions: ``date-time`` (DateTime) and ``full-date`` (Date).
 RFC_3339 = "https://www.rfc-editor.org/rfc/rfc3339#section-5.6"
 XSD_DECIMAL = "https://www.w3.org/TR/xmlschema11-2/#decimal"
+# XML Schema's decimal, and an exponent; ASCII digits only (``decimal.Decimal`` alone also reads
+# "1_000" and the digits of other scripts, Arabic-Indic or full-width, as numbers).
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 def _refuse(type_name: str, value: object, why: str = "") -> StrawberryInputCoercionError:
@@ -61,13 +65,19 @@ def _parse_decimal(value: object) -> decimal.Decimal:
     # because Python prints the shortest text that round-trips.
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise _refuse("Decimal", value, " Expected a string or a number.")
+    text = str(value).strip()
+    if not _DECIMAL_TEXT.fullmatch(text):
+        if text.lstrip("+-").lower() in ("nan", "snan", "inf", "infinity"):
+            raise _refuse("Decimal", value, " Expected a finite number.")
+        raise _refuse("Decimal", value)
     try:
-        parsed = decimal.Decimal(str(value).strip())
+        parsed = decimal.Decimal(text)
     except decimal.DecimalException:
         raise _refuse("Decimal", value) from None
     if not parsed.is_finite():
         raise _refuse("Decimal", value, " Expected a finite number.")
-    return parsed
+    # "-0" is zero: kept as it was written, it would be stored and shown as "-0.00".
+    return parsed.copy_abs() if parsed.is_zero() else parsed
 
 
 DATE_TIME = ScalarDefinition(

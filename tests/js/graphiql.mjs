@@ -7,7 +7,7 @@
 // Usage: node graphiql.mjs <chromium> <http base url> <email> <password> <title> <artifacts dir>
 // Prints JSON lines on stdout: {"event": "loaded" | "signedIn" | "subscribing" | "received" |
 // "done" | "failed", ...}; "done" lists every console error, page error, failed or refused
-// request, HTTP error status and WebSocket seen. Screenshots go to <artifacts dir>.
+// request, HTTP error status and WebSocket seen, and what the page left in localStorage. Screenshots go to <artifacts dir>.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import puppeteer from "puppeteer-core";
@@ -180,7 +180,10 @@ try {
   print("subscribing");
   print("received", { result: JSON.parse(await response(title)) });
   await shot("3-subscription-event.png");
-  print("done", seen);
+  // What GraphiQL left in the browser's lasting storage (tabs, history…), once it has saved.
+  await new Promise((done) => setTimeout(done, 1000));
+  const localStorage = await page.evaluate(() => JSON.stringify(Object.entries(window.localStorage)));
+  print("done", { ...seen, localStorage });
 } catch (error) {
   await shot("failure.png").catch(() => {});
   print("failed", { error: String(error && error.stack ? error.stack : error), ...seen });

@@ -39,6 +39,9 @@ mutation Login {
       isHeadersEditorEnabled: true,
       // A token typed in the headers is not kept in this browser's storage.
       shouldPersistHeaders: false,
+      // Tabs, queries, variables and history (the login mutation holds a password) last as
+      // long as this tab, not in localStorage for whoever uses this browser next.
+      storage: window.sessionStorage,
       inputValueDeprecation: true,
     }),
   );
