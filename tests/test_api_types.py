@@ -14,15 +14,17 @@ import httpx
 import pytest
 import strawberry
 from babel.numbers import get_currency_precision, list_currencies
+from sqlalchemy import text
 from strawberry.exceptions import StrawberryInputCoercionError
 
-from spirit_tours.core.currencies import Currency
+from spirit_tours.core.currencies import WITHDRAWN, Currency
 from spirit_tours.core.enums import EventKind
 from spirit_tours.core.errors import ErrorCode
 from spirit_tours.emails.render import TEMPLATES
 from spirit_tours.emails.triggers import TRIGGERS
 from spirit_tours.permissions import pricing_fields as can
 from spirit_tours.permissions.live import NOTIFICATIONS
+from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.schema.build import SCHEMA_PARTS, guarded_fields, guarded_fields_doc, sdl
 from spirit_tours.schema.scalars import DECIMAL
 from tests.conftest import UserFactory
@@ -106,11 +108,16 @@ async def test_the_codes_of_real_failures_are_published_values(http: httpx.Async
     assert set(codes) <= published
 
 
-def test_currencies_are_iso_4217_codes_babel_knows() -> None:
+def test_currencies_are_every_iso_4217_code_babel_knows_the_withdrawn_ones_deprecated() -> None:
     known = set(list_currencies())
     assert {"USD", "EUR", "BRL", "CLP", "COP", "JPY", "KWD", "MXN", "PEN"} <= set(Currency)
-    assert [code for code in Currency if code not in known] == []
-    assert all(get_currency_precision(code) in (0, 2, 3) for code in Currency)
+    # Every code the API took before the enum (any Babel knew) still reads on stored rows.
+    assert set(Currency) == known
+    assert {"ESP", "HRK", "VEF", "XAU", "CLF"} <= WITHDRAWN
+    assert not {"USD", "EUR", "BRL", "CLP", "COP", "JPY", "KWD"} & WITHDRAWN
+    assert all(get_currency_precision(code) in (0, 2, 3) for code in set(Currency) - WITHDRAWN)
+    deprecated = re.findall(r"^  ([A-Z]{3}) @deprecated", sdl(), flags=re.M)
+    assert set(deprecated) == {code.value for code in WITHDRAWN}
 
 
 def test_the_templates_enum_is_the_template_registry() -> None:
@@ -263,10 +270,18 @@ async def test_an_enum_input_takes_the_same_string_in_variables_and_refuses_othe
 ) -> None:
     world = await make_world(gql, make_user)
     token = world.agency.token
-    for wrong in ("XYZ", "usd", "ESP", ""):
+    for wrong in ("XYZ", "usd", ""):
         refused = await gql.execute(CREATE, {"input": quotation_input(currency=wrong)}, token=token)
         assert refused.codes == ["GRAPHQL_VALIDATION_FAILED"], wrong
         assert "Currency" in refused.errors[0]["message"], refused.errors
+    # A withdrawn code is a (deprecated) value: it reads on old rows, new amounts refuse it.
+    for withdrawn in ("ESP", "HRK"):
+        refused = await gql.execute(
+            CREATE, {"input": quotation_input(currency=withdrawn)}, token=token
+        )
+        assert refused.codes == ["BAD_USER_INPUT"], withdrawn
+        assert refused.errors[0]["extensions"]["field"] == "currency"
+        assert "no longer in use" in refused.errors[0]["message"]
     literal = await gql.execute(
         'mutation { createQuotation(input: {destination: "Cusco", startDate: "2099-01-01", '
         'endDate: "2099-01-05", travellers: 2, rooms: [{type: DOUBLE, count: 1}], '
@@ -286,3 +301,29 @@ async def test_an_enum_input_takes_the_same_string_in_variables_and_refuses_othe
     assert offer.codes == ["GRAPHQL_VALIDATION_FAILED"]
     offers = await gql.execute(OFFERS, {"id": quotation_id}, token=world.admin.token)
     assert offers.ok()["quotation"]["offers"] == []
+
+
+async def test_amounts_stored_in_a_code_the_api_took_before_still_read(
+    gql: GraphQLClient, make_user: UserFactory, sessions: SessionFactory
+) -> None:
+    """Before the enum the API took any code Babel knew (HRK until Croatia took the euro);
+    such a row reads with its code instead of failing the whole page."""
+    world = await make_world(gql, make_user)
+    token = world.agency.token
+    for _ in range(2):
+        (await gql.execute(CREATE, {"input": quotation_input(currency="EUR")}, token=token)).ok()
+    async with sessions() as session, session.begin():
+        await session.execute(
+            text(
+                "UPDATE quotations SET currency = 'HRK' "
+                "WHERE id = (SELECT min(id::text)::uuid FROM quotations)"
+            )
+        )
+    page = await gql.execute(
+        "{ quotations(first: 10) { totalCount nodes { currency } } }", token=token
+    )
+    assert page.ok()["quotations"]["totalCount"] == 2
+    assert sorted(node["currency"] for node in page.data["quotations"]["nodes"]) == [
+        "EUR",
+        "HRK",
+    ]

@@ -7,17 +7,20 @@ from functools import cache
 
 from babel.numbers import get_currency_precision
 
-from spirit_tours.core.currencies import Currency
+from spirit_tours.core.currencies import WITHDRAWN, Currency
 from spirit_tours.core.errors import bad_input
 
 MAX_AMOUNT = Decimal("999999999999.99")
 
 
 def currency_code(value: str, field: str = "currency") -> str:
-    """One of the API's ISO 4217 codes (``Currency``), upper-cased, or BAD_USER_INPUT."""
+    """The ISO 4217 code of a new amount, upper-cased: one of ``Currency`` still in use
+    (a ``WITHDRAWN`` code only reads on stored rows), or BAD_USER_INPUT."""
     code = value.strip().upper()
     if code not in Currency.__members__:
         raise bad_input(field, f"{value!r} is not an ISO 4217 currency code.")
+    if Currency(code) in WITHDRAWN:
+        raise bad_input(field, f"{code} is no longer in use: choose a current ISO 4217 code.")
     return code
 
 

@@ -9,7 +9,7 @@ from typing import TypeVar
 import strawberry
 from babel.numbers import get_currency_name
 
-from spirit_tours.core.currencies import Currency
+from spirit_tours.core.currencies import WITHDRAWN, Currency
 from spirit_tours.core.enums import (
     AttemptOutcome,
     BookingStatus,
@@ -48,19 +48,23 @@ def described(
     *,
     name: str | None = None,
     description: str,
+    deprecated: Mapping[E, str] | None = None,
 ) -> type[E]:
     """Register ``cls`` as a GraphQL enum whose every value carries its description.
 
     The enums live in ``core``, which knows nothing of GraphQL, so ``strawberry.enum_value``
     cannot describe their members in place; the descriptions are given here, by member or
     member name, and every member must have exactly one (a new member without one fails at
-    import)."""
+    import). ``deprecated`` members carry their reason (hidden from introspection unless asked
+    with ``includeDeprecated``)."""
     by_name = {getattr(key, "name", key): text for key, text in descriptions.items()}
     if set(by_name) != set(cls.__members__):
         raise ValueError(f"{cls.__name__}: describe exactly {sorted(cls.__members__)}")
     strawberry.enum(cls, name=name, description=description)
+    reasons = {member.name: reason for member, reason in (deprecated or {}).items()}
     for value in cls.__strawberry_definition__.values:  # type: ignore[attr-defined]
         value.description = by_name[value.name]
+        value.deprecation_reason = reasons.get(value.name)
     return cls
 
 
@@ -261,7 +265,12 @@ described(
         "quotation can be asked in the traveller's money; which ones a payment provider takes "
         "is decided when paying (SPIRIT_PAYMENT_ROUTES). Amounts come with exactly its "
         "decimals (its ISO 4217 minor units, as CLDR gives them); an amount sent may have "
-        "at most that many, and never more than 2 (BAD_USER_INPUT otherwise)."
+        "at most that many, and never more than 2 (BAD_USER_INPUT otherwise). Codes withdrawn "
+        "from circulation are deprecated: amounts stored in them still read, new quotations "
+        "in them are refused (BAD_USER_INPUT)."
+    ),
+    deprecated=dict.fromkeys(
+        WITHDRAWN, "No longer in use: amounts stored in it still read; new ones are refused."
     ),
 )
 described(
