@@ -27,20 +27,28 @@ from __future__ import annotations
 import asyncio
 import email.policy
 import heapq
-import io
 import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from email.generator import BytesGenerator
 from email.message import EmailMessage
 from typing import Any
 
 import aiosmtplib
 
+from spirit_tours.emails.mime import flatten
+
 log = logging.getLogger(__name__)
 
 _QUIT_SECONDS = 5.0
+# aiosmtplib's flattening policy by (SMTPUTF8, 8BITMIME): 8-bit bodies re-encoded for others.
+_POLICIES = {
+    (utf8, eight_bit): (email.policy.SMTPUTF8 if utf8 else email.policy.SMTP).clone(
+        cte_type="8bit" if eight_bit else "7bit"
+    )
+    for utf8 in (False, True)
+    for eight_bit in (False, True)
+}
 _SERVICE_CLOSING = 421  # "service not available, closing transmission channel"
 
 
@@ -67,12 +75,8 @@ class _Flat:
         """What ``aiosmtplib.email.flatten_message`` writes for this server."""
         if (found := self.forms.get((utf8, eight_bit))) is not None:
             return found
-        policy = email.policy.SMTPUTF8 if utf8 else email.policy.SMTP
-        if not eight_bit:
-            policy = policy.clone(cte_type="7bit")
-        with io.BytesIO() as output:
-            BytesGenerator(output, policy=policy).flatten(self.message)
-            flat = self.forms[utf8, eight_bit] = output.getvalue()
+        policy = _POLICIES[utf8, eight_bit]
+        flat = self.forms[utf8, eight_bit] = flatten(self.message, policy)
         return flat
 
 
