@@ -18,9 +18,13 @@ from email.utils import make_msgid
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtplib.email import extract_recipients, extract_sender
 
 from spirit_tours.config import Settings
 from spirit_tours.core.enums import EmailStatus
+from spirit_tours.emails.compose import Composer
+from spirit_tours.emails.context import encode_context
+from spirit_tours.emails.links import LinkSigner
 from spirit_tours.emails.mime import assemble
 from spirit_tours.emails.queueing import Queued
 from spirit_tours.emails.smtp_pool import PoolLimits
@@ -271,3 +275,28 @@ async def test_a_message_sent_with_its_envelope_goes_as_send_message_sends_it_bc
     assert with_bcc[1] == ["ana@example.com"]  # the envelope's recipients only
     assert b"hidden@example.com" not in with_bcc[3]
     assert with_bcc[3] == by_envelope[3]
+
+
+@pytest.mark.parametrize(
+    "to",
+    [
+        "ana@example.test",
+        "o'neil+tours@mail.example.test",
+        "Ana Pérez <ana@example.test>",
+        '"Pérez, Ana" <ana.perez@example.test>',
+    ],
+)
+def test_the_envelope_holds_the_addresses_send_message_reads_from_the_headers(to: str) -> None:
+    composer = Composer(
+        "Spirit Tours <no-reply@spirit-tours.example>",
+        LinkSigner(b"s" * 32, "https://api.spirit-tours.example"),
+    )
+    row = MessageRow(
+        id=uuid.uuid4(), template="welcome", locale="en", recipient=to, priority="HIGH",
+        context=encode_context(WELCOME), status=EmailStatus.QUEUED,
+        message_id="<a2@spirit-tours.example>", attempts=0,
+    )  # fmt: skip
+    message, _ = composer.compose(row)
+    envelope = composer.envelope(row)
+    assert envelope.sender == extract_sender(message)
+    assert list(envelope.recipients) == extract_recipients(message)

@@ -11,6 +11,7 @@ from functools import cache
 
 from spirit_tours.emails.context import decode_context
 from spirit_tours.emails.links import LinkSigner
+from spirit_tours.emails.mime import BARE_ADDRESS
 from spirit_tours.emails.render import Attachment, render, template_info
 from spirit_tours.emails.tracking import Tracker
 from spirit_tours.emails.transport import Envelope
@@ -46,9 +47,10 @@ class Composer:
     def envelope(self, row: EmailMessage) -> Envelope:
         """MAIL FROM and RCPT TO for the message: the sender's address and the row's
         recipient, the addresses its From and To headers carry."""
-        return Envelope(
-            envelope_sender(self.sender), (parseaddr(row.recipient)[1] or row.recipient,)
-        )
+        to = row.recipient
+        if not BARE_ADDRESS.fullmatch(to):  # a display name, a comment: parsed (slower)
+            to = parseaddr(to)[1] or to.strip()
+        return Envelope(envelope_sender(self.sender), (to,))
 
     def compose(self, row: EmailMessage) -> tuple[MimeMessage, list[str]]:
         """The message and the click targets it was sent with."""

@@ -48,6 +48,7 @@ _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _ADDR_SPEC = rf"{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
 _SIMPLE_ADDRESS = re.compile(rf"{_ADDR_SPEC}|{_ATOM}(?: {_ATOM})* <{_ADDR_SPEC}>")
 _SIMPLE_MESSAGE_ID = re.compile(rf"<{_ADDR_SPEC}>")
+BARE_ADDRESS = re.compile(_ADDR_SPEC)  # local@domain of dot-atoms: what an envelope carries
 _RFC2045_WORD = r"[A-Za-z0-9!#$&^_.+-]+"
 _MIME_TYPE = re.compile(rf"{_RFC2045_WORD}/{_RFC2045_WORD}")
 _SIMPLE_FILENAME = re.compile(r"[A-Za-z0-9._-]+")
