@@ -2,7 +2,8 @@
 more connections than the pool's size, QUIT after a connection's last message or an idle
 while; a connection the server closed while idle is replaced and the message still sent once,
 but one dropped after the message's DATA is that attempt's failure, retried later, never sent
-again at once; HIGH mail is first in line for a connection."""
+again at once; HIGH mail is first in line for a connection; a message sent with its envelope
+goes out byte for byte as aiosmtplib's send_message sends it, without its Bcc."""
 
 from __future__ import annotations
 
@@ -14,16 +15,27 @@ import uuid
 from email.message import EmailMessage
 from email.utils import make_msgid
 
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtplib.email import extract_recipients, extract_sender
+
 from spirit_tours.config import Settings
 from spirit_tours.core.enums import EmailStatus
+from spirit_tours.emails.compose import Composer
+from spirit_tours.emails.context import encode_context
+from spirit_tours.emails.links import LinkSigner
+from spirit_tours.emails.mime import assemble
 from spirit_tours.emails.queueing import Queued
 from spirit_tours.emails.smtp_pool import PoolLimits
+from spirit_tours.emails.transport import Envelope as MailEnvelope
 from spirit_tours.emails.transport import SmtpTransport
 from spirit_tours.jobs.worker import JobRunner
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.emails import EmailMessage as MessageRow
 from tests.email_flows import (
     Inbox,
+    free_port,
     message_row,
     queue_now,
     running_jobs,
@@ -211,3 +223,80 @@ async def test_a_high_message_gets_the_next_free_connection_before_waiting_bulk_
         "bulk3@example.com",
     ]  # fmt: skip
     assert inbox.connections.opened == 1
+
+
+class _Wire:
+    """aiosmtpd handler keeping each transaction as it came: envelope, options and bytes."""
+
+    def __init__(self) -> None:
+        self.got: list[tuple[str, list[str], list[str], bytes]] = []
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+        assert envelope.mail_from is not None
+        assert envelope.original_content is not None
+        self.got.append((envelope.mail_from, envelope.rcpt_tos, envelope.mail_options,
+                         envelope.original_content))  # fmt: skip
+        return "250 OK"
+
+
+@pytest.mark.parametrize("eight_bit", [True, False], ids=["8BITMIME", "7bit server"])
+async def test_a_message_sent_with_its_envelope_goes_as_send_message_sends_it_bcc_never(
+    eight_bit: bool,
+) -> None:
+    wire = _Wire()
+    port = free_port()
+    # decode_data: aiosmtpd then offers no 8BITMIME, and the 8-bit body must be re-encoded.
+    controller = Controller(wire, hostname="127.0.0.1", port=port, decode_data=not eight_bit)
+    controller.start()
+    transport = SmtpTransport(f"smtp://127.0.0.1:{port}", timeout_seconds=10)
+    message = assemble(
+        subject="Año nuevo en el Valle Sagrado",
+        sender="Spirit Tours <no-reply@spirit-tours.example>", to="ana@example.com",
+        date="Mon, 30 Nov 2026 09:00:00 +0000",
+        message_id="<a1@spirit-tours.example>", unsubscribe_url=None, language="es",
+        text="Señora Pérez: cinco itinerarios nuevos, ¡con una noche en Aguas Calientes!\n" * 3,
+        html="<p>Señora Pérez: cinco itinerarios nuevos.</p>\n.a line that starts with a dot\n",
+    )  # fmt: skip
+    envelope = MailEnvelope("no-reply@spirit-tours.example", ("ana@example.com",))
+    try:
+        await transport.send(message)  # aiosmtplib's send_message: the envelope from headers
+        await transport.send(message, envelope=envelope)
+        message["Bcc"] = "hidden@example.com"
+        await transport.send(message, envelope=envelope)
+    finally:
+        await transport.close()
+        controller.stop()
+    (by_headers, by_envelope, with_bcc) = wire.got
+    assert by_envelope == by_headers
+    assert by_envelope[0] == "no-reply@spirit-tours.example"
+    assert by_envelope[1] == ["ana@example.com"]
+    assert ("BODY=8BITMIME" in by_envelope[2]) is eight_bit
+    assert by_envelope[3].isascii() is not eight_bit
+    assert with_bcc[1] == ["ana@example.com"]  # the envelope's recipients only
+    assert b"hidden@example.com" not in with_bcc[3]
+    assert with_bcc[3] == by_envelope[3]
+
+
+@pytest.mark.parametrize(
+    "to",
+    [
+        "ana@example.test",
+        "o'neil+tours@mail.example.test",
+        "Ana Pérez <ana@example.test>",
+        '"Pérez, Ana" <ana.perez@example.test>',
+    ],
+)
+def test_the_envelope_holds_the_addresses_send_message_reads_from_the_headers(to: str) -> None:
+    composer = Composer(
+        "Spirit Tours <no-reply@spirit-tours.example>",
+        LinkSigner(b"s" * 32, "https://api.spirit-tours.example"),
+    )
+    row = MessageRow(
+        id=uuid.uuid4(), template="welcome", locale="en", recipient=to, priority="HIGH",
+        context=encode_context(WELCOME), status=EmailStatus.QUEUED,
+        message_id="<a2@spirit-tours.example>", attempts=0,
+    )  # fmt: skip
+    message, _ = composer.compose(row)
+    envelope = composer.envelope(row)
+    assert envelope.sender == extract_sender(message)
+    assert list(envelope.recipients) == extract_recipients(message)

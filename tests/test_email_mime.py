@@ -114,6 +114,34 @@ def test_every_header_and_part_is_the_standard_routes(
     assert _shape(_parsed(ours)) == _shape(_parsed(theirs))
     assert _shape(ours) == _shape(_parsed(ours, email.policy.default))  # in memory as written
     _assert_wire_format(ours.as_bytes(policy=email.policy.SMTP))
+    for message in (ours, theirs):  # what delivery sends: the generator's bytes, every server
+        for policy in SERVER_POLICIES:
+            assert mime.flatten(message, policy) == message.as_bytes(policy=policy)
+
+
+# What aiosmtplib flattens with: an 8BITMIME server or a 7-bit one, SMTPUTF8 or not.
+SERVER_POLICIES = [
+    email.policy.SMTP,
+    email.policy.SMTPUTF8,
+    email.policy.SMTP.clone(cte_type="7bit"),
+    email.policy.SMTPUTF8.clone(cte_type="7bit"),
+]
+
+
+def test_flatten_leaves_what_it_does_not_cover_to_the_generator() -> None:
+    message = _newsletter()
+    message.preamble = "This is a multi-part message in MIME format."
+    message.epilogue = "the end"
+    plain = EmailMessage()
+    plain["To"] = "ana@example.test"
+    plain.set_payload("A line\nanother\r\n.a dot\rlast")  # no Content-Type, mixed line ends
+    forwarded = EmailMessage()
+    forwarded["To"] = "ana@example.test"
+    forwarded.set_content(_newsletter())  # message/rfc822
+    for case in (message, plain, forwarded):
+        for policy in SERVER_POLICIES:
+            assert mime.flatten(case, policy) == case.as_bytes(policy=policy)
+    assert mime.flatten(plain, email.policy.SMTP).endswith(b".a dot\r\nlast")
 
 
 def _assert_wire_format(data: bytes) -> None:

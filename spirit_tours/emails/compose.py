@@ -11,8 +11,10 @@ from functools import cache
 
 from spirit_tours.emails.context import decode_context
 from spirit_tours.emails.links import LinkSigner
+from spirit_tours.emails.mime import BARE_ADDRESS
 from spirit_tours.emails.render import Attachment, render, template_info
 from spirit_tours.emails.tracking import Tracker
+from spirit_tours.emails.transport import Envelope
 from spirit_tours.persistence.emails import EmailMessage
 
 
@@ -31,10 +33,24 @@ def _attachments(template: str, context: dict[str, object], locale: str) -> list
     return []
 
 
+@cache
+def envelope_sender(sender: str) -> str:
+    """The bare address of the From header, for MAIL FROM."""
+    return parseaddr(sender)[1] or sender.strip()
+
+
 @dataclass(frozen=True, slots=True)
 class Composer:
     sender: str
     signer: LinkSigner
+
+    def envelope(self, row: EmailMessage) -> Envelope:
+        """MAIL FROM and RCPT TO for the message: the sender's address and the row's
+        recipient, the addresses its From and To headers carry."""
+        to = row.recipient
+        if not BARE_ADDRESS.fullmatch(to):  # a display name, a comment: parsed (slower)
+            to = parseaddr(to)[1] or to.strip()
+        return Envelope(envelope_sender(self.sender), (to,))
 
     def compose(self, row: EmailMessage) -> tuple[MimeMessage, list[str]]:
         """The message and the click targets it was sent with."""

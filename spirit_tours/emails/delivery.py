@@ -25,7 +25,7 @@ from spirit_tours.emails.claims import ClaimBook, Outcome
 from spirit_tours.emails.compose import Composer
 from spirit_tours.emails.queueing import ATTEMPTS, lane_rank
 from spirit_tours.emails.render import template_info
-from spirit_tours.emails.transport import Transport
+from spirit_tours.emails.transport import Envelope, Transport
 from spirit_tours.persistence.emails import EmailMessage
 
 log = logging.getLogger(__name__)
@@ -92,12 +92,12 @@ def _quiet(task: asyncio.Task[None]) -> None:
 
 
 async def _send_within(
-    transport: Transport, message: MimeMessage, seconds: float, *, rank: int
+    transport: Transport, message: MimeMessage, envelope: Envelope, seconds: float, *, rank: int
 ) -> None:
     """Send, or raise TimeoutError after ``seconds``. Not ``wait_for``: it waits for the
     cancelled send to finish, and aiosmtplib's cancellation politely waits for the very
     server that stopped answering."""
-    task = asyncio.create_task(transport.send(message, rank=rank))
+    task = asyncio.create_task(transport.send(message, rank=rank, envelope=envelope))
     try:
         done, _ = await asyncio.wait({task}, timeout=seconds)
     except BaseException:  # cancelled from outside (saq's timeout, an abort): no orphan send
@@ -134,7 +134,8 @@ async def deliver(
         return "suppressed"
     try:
         message, links = composer.compose(row)
-        await _send_within(transport, message, lease * 0.75, rank=lane_rank(row.priority))
+        envelope = composer.envelope(row)
+        await _send_within(transport, message, envelope, lease * 0.75, rank=lane_rank(row.priority))
     except Exception as error:
         final = is_permanent(error) or row.attempts >= policy.attempts
         reason = _error_text(error, _secret_values(row))  # never a reset token in a log

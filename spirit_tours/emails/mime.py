@@ -16,15 +16,19 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import re
 import secrets
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email import quoprimime
+from email.generator import BytesGenerator
 from email.header import Header
 from email.headerregistry import BaseHeader
 from email.message import EmailMessage, Message
+from email.policy import EmailPolicy
+from email.utils import _has_surrogates  # type: ignore[attr-defined]  # the generator's own test
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -44,6 +48,7 @@ _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _ADDR_SPEC = rf"{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
 _SIMPLE_ADDRESS = re.compile(rf"{_ADDR_SPEC}|{_ATOM}(?: {_ATOM})* <{_ADDR_SPEC}>")
 _SIMPLE_MESSAGE_ID = re.compile(rf"<{_ADDR_SPEC}>")
+BARE_ADDRESS = re.compile(_ADDR_SPEC)  # local@domain of dot-atoms: what an envelope carries
 _RFC2045_WORD = r"[A-Za-z0-9!#$&^_.+-]+"
 _MIME_TYPE = re.compile(rf"{_RFC2045_WORD}/{_RFC2045_WORD}")
 _SIMPLE_FILENAME = re.compile(r"[A-Za-z0-9._-]+")
@@ -269,3 +274,71 @@ def assemble(
         message.set_payload(body)
     message.set_raw("Content-Language", _header("Content-Language", language, _PLAIN))
     return message
+
+
+_LINE_ENDS = re.compile(r"\r\n|\r|\n")  # what the standard generator splits lines on
+
+
+def flatten(message: EmailMessage, policy: EmailPolicy[EmailMessage]) -> bytes:
+    """The bytes ``email.generator.BytesGenerator`` writes for ``message`` under ``policy``
+    (what aiosmtplib sends), without its per-line writes: each header folded by the policy as
+    the generator folds it, each body's line ends replaced at once. A message of a shape this
+    does not cover (a body that must be re-encoded for a 7-bit server, a preamble, a message
+    part) is written by the generator itself. tests/test_email_mime.py compares the two for
+    every template, locale and server."""
+    if policy.mangle_from_ or not policy.linesep:
+        return _generated(message, policy)
+    chunks: list[bytes] = []
+    if not _flatten_into(message, policy, chunks):
+        return _generated(message, policy)
+    return b"".join(chunks)
+
+
+def _generated(message: EmailMessage, policy: EmailPolicy[EmailMessage]) -> bytes:
+    with io.BytesIO() as output:
+        BytesGenerator(output, policy=policy).flatten(message)
+        return output.getvalue()
+
+
+def _flatten_into(
+    message: EmailMessage, policy: EmailPolicy[EmailMessage], chunks: list[bytes]
+) -> bool:
+    """Append the part's bytes to ``chunks``; False (``chunks`` then undefined) if the part is
+    one the generator must write."""
+    for name, value in message.raw_items():
+        chunks.append(policy.fold_binary(name, value))
+    newline = policy.linesep
+    newline_bytes = newline.encode("ascii")
+    chunks.append(newline_bytes)
+    maintype = message.get_content_maintype()
+    # The stored payload, as the generator reads it (get_payload would decode 8-bit text).
+    payload: object = message.__dict__.get("_payload")
+    if maintype == "multipart":
+        boundary = message.get_boundary()
+        if (
+            not isinstance(payload, list)
+            or not boundary
+            or message.get_content_subtype() == "signed"
+            or message.preamble is not None
+            or message.epilogue is not None
+        ):
+            return False
+        separator = f"{newline}--{boundary}{newline}".encode("ascii")
+        chunks.append(separator[len(newline) :])
+        for index, part in enumerate(payload):
+            if index:
+                chunks.append(separator)
+            if not _flatten_into(part, policy, chunks):
+                return False
+        chunks.append(f"{newline}--{boundary}--{newline}".encode("ascii"))
+        return True
+    if maintype == "message" or not isinstance(payload, str):
+        return False
+    eight_bit = not payload.isascii()  # 8-bit text is kept as surrogates (``encode_text``)
+    if eight_bit and (policy.cte_type == "7bit" or not _has_surrogates(payload)):
+        return False
+    if "\r" in payload:
+        chunks.append(_LINE_ENDS.sub(newline, payload).encode("ascii", "surrogateescape"))
+    else:  # the same, faster: only "\n" ends a line
+        chunks.append(payload.encode("ascii", "surrogateescape").replace(b"\n", newline_bytes))
+    return True

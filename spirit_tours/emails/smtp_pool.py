@@ -16,11 +16,16 @@ client may open.
 - Any other failure closes the connection, except a refusal of the message itself (a 4xx or
   5xx answer to MAIL, RCPT or DATA): aiosmtplib has reset the transaction (RSET), the
   connection goes back to the pool, and the error is the caller's.
+- A message sent with its ``Envelope`` is flattened here once for the server's capabilities
+  (8BITMIME, SMTPUTF8), as aiosmtplib's ``send_message`` would flatten it, and handed over as
+  bytes: ``send_message`` also copies the message and parses its From and To headers each
+  time to find an envelope the caller already knows.
 """
 
 from __future__ import annotations
 
 import asyncio
+import email.policy
 import heapq
 import itertools
 import logging
@@ -31,10 +36,48 @@ from typing import Any
 
 import aiosmtplib
 
+from spirit_tours.emails.mime import flatten
+
 log = logging.getLogger(__name__)
 
 _QUIT_SECONDS = 5.0
+# aiosmtplib's flattening policy by (SMTPUTF8, 8BITMIME): 8-bit bodies re-encoded for others.
+_POLICIES = {
+    (utf8, eight_bit): (email.policy.SMTPUTF8 if utf8 else email.policy.SMTP).clone(
+        cte_type="8bit" if eight_bit else "7bit"
+    )
+    for utf8 in (False, True)
+    for eight_bit in (False, True)
+}
 _SERVICE_CLOSING = 421  # "service not available, closing transmission channel"
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """Who the message is from and to, as the SMTP commands MAIL and RCPT say it (bare
+    addresses): known to the caller, so never parsed back out of the message's headers."""
+
+    sender: str
+    recipients: tuple[str, ...]
+
+
+class _Flat:
+    """A message and its bytes, flattened once per kind of server (8BITMIME, SMTPUTF8) however
+    many connections the send takes."""
+
+    __slots__ = ("forms", "message")
+
+    def __init__(self, message: EmailMessage) -> None:
+        self.message = message
+        self.forms: dict[tuple[bool, bool], bytes] = {}
+
+    def bytes_for(self, *, utf8: bool, eight_bit: bool) -> bytes:
+        """What ``aiosmtplib.email.flatten_message`` writes for this server."""
+        if (found := self.forms.get((utf8, eight_bit))) is not None:
+            return found
+        policy = _POLICIES[utf8, eight_bit]
+        flat = self.forms[utf8, eight_bit] = flatten(self.message, policy)
+        return flat
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +95,32 @@ class PooledClient(aiosmtplib.SMTP):
     """An aiosmtplib client that tells whether the current message's DATA has started."""
 
     data_started = False
+
+    async def send_flat(self, flat: _Flat, envelope: Envelope) -> None:
+        """``send_message`` with the envelope given and the bytes flattened at most once per
+        kind of server."""
+        if self.is_ehlo_or_helo_needed:  # the extensions decide the bytes (as send_message)
+            try:
+                await self.ehlo()
+            except aiosmtplib.SMTPHeloError:
+                if not self.is_connected:
+                    raise
+                await self.helo()
+        options = []
+        utf8 = not (envelope.sender + "".join(envelope.recipients)).isascii()
+        if utf8:
+            if not self.supports_extension("smtputf8"):
+                raise aiosmtplib.SMTPNotSupported(
+                    "An address containing non-ASCII characters was provided, but "
+                    "SMTPUTF8 is not supported by this server"
+                )
+            options.append("SMTPUTF8")
+        eight_bit = self.supports_extension("8BITMIME")
+        if eight_bit:
+            options.append("BODY=8BITMIME")
+        content = flat.bytes_for(utf8=utf8, eight_bit=eight_bit)
+        recipients = list(envelope.recipients)
+        await self.sendmail(envelope.sender, recipients, content, mail_options=options)
 
     async def data(self, *args: Any, **kwargs: Any) -> aiosmtplib.SMTPResponse:
         self.data_started = True
@@ -75,6 +144,10 @@ def closed_by_server(error: BaseException) -> bool:
     if isinstance(error, aiosmtplib.SMTPResponseException):
         return error.code == _SERVICE_CLOSING
     return isinstance(error, ConnectionError)  # SMTPServerDisconnected is one
+
+
+def _has_bcc(message: EmailMessage) -> bool:
+    return "Bcc" in message or "Resent-Bcc" in message  # names compared without case
 
 
 def _refused_message(error: BaseException) -> bool:
@@ -103,15 +176,27 @@ class SmtpPool:
     def open_connections(self) -> int:
         return self._count
 
-    async def send(self, message: EmailMessage, *, rank: int = 0) -> None:
-        """Send on a pooled connection; raises what aiosmtplib raises."""
+    async def send(
+        self, message: EmailMessage, *, rank: int = 0, envelope: Envelope | None = None
+    ) -> None:
+        """Send on a pooled connection, to ``envelope`` (else to the addresses of the
+        message's headers, Bcc left out); raises what aiosmtplib raises."""
         stale = 0
+        # A Bcc header must not go out: only send_message's copy leaves it behind.
+        flat = None if envelope is None or _has_bcc(message) else _Flat(message)
         while True:
             connection = await self._acquire(rank)
             client = connection.client
             client.data_started = False
             try:
-                await client.send_message(message)
+                if flat is not None and envelope is not None:
+                    await client.send_flat(flat, envelope)
+                elif envelope is not None:
+                    await client.send_message(
+                        message, sender=envelope.sender, recipients=list(envelope.recipients)
+                    )
+                else:
+                    await client.send_message(message)
             except BaseException as error:
                 if (
                     connection.sent

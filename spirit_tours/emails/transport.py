@@ -16,12 +16,17 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
-from spirit_tours.emails.smtp_pool import PooledClient, PoolLimits, SmtpPool
+from spirit_tours.emails.smtp_pool import Envelope, PooledClient, PoolLimits, SmtpPool
+
+__all__ = ["Envelope", "OutboxTransport", "SmtpTransport", "Transport", "transport_for"]
 
 
 class Transport(Protocol):
-    async def send(self, message: EmailMessage, *, rank: int = 0) -> None:
-        """Send one message; ``rank`` orders senders waiting for the same resource (0 first:
+    async def send(
+        self, message: EmailMessage, *, rank: int = 0, envelope: Envelope | None = None
+    ) -> None:
+        """Send one message to ``envelope`` (None: the addresses of its headers); ``rank``
+        orders senders waiting for the same resource (0 first:
         ``spirit_tours.emails.queueing.lane_rank``)."""
 
     async def close(self) -> None:
@@ -47,8 +52,10 @@ class SmtpTransport:
         self._local_hostname: str | None = None
         self.pool = SmtpPool(self._connect, limits or PoolLimits())
 
-    async def send(self, message: EmailMessage, *, rank: int = 0) -> None:
-        await self.pool.send(message, rank=rank)
+    async def send(
+        self, message: EmailMessage, *, rank: int = 0, envelope: Envelope | None = None
+    ) -> None:
+        await self.pool.send(message, rank=rank, envelope=envelope)
 
     async def close(self) -> None:
         await self.pool.close()
@@ -80,7 +87,9 @@ class OutboxTransport:
     def __init__(self, folder: Path) -> None:
         self._folder = folder
 
-    async def send(self, message: EmailMessage, *, rank: int = 0) -> None:
+    async def send(
+        self, message: EmailMessage, *, rank: int = 0, envelope: Envelope | None = None
+    ) -> None:
         name = str(message["Message-ID"] or "message").strip("<>").replace("/", "_") + ".eml"
         await asyncio.to_thread(self._write, self._folder / name, message.as_bytes())
 

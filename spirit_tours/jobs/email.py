@@ -27,8 +27,12 @@ from spirit_tours.persistence.database import SessionFactory
 
 log = logging.getLogger(__name__)
 
-# Concurrent sends per queue in one worker process.
-CONCURRENCY = {Priority.HIGH: 4, Priority.NORMAL: 4, Priority.LOW: 2, Priority.BULK: 4}
+# Concurrent sends per queue in one worker process. BULK runs many at once: its sends wait on
+# the SMTP server, the database and Redis far more than on this process, and the claims and
+# outcomes of concurrent jobs go to the database together (``emails.claims``). HIGH has
+# workers of its own and is first in line for a free SMTP connection, so it never waits behind
+# them.
+CONCURRENCY = {Priority.HIGH: 4, Priority.NORMAL: 4, Priority.LOW: 2, Priority.BULK: 32}
 
 
 def email_queues(redis_url: str, *, client: Redis | None = None) -> dict[Priority, Queue]:
