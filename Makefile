@@ -14,7 +14,7 @@ $(UV):
 	.tools/bin/pip install --quiet uv==$(UV_VERSION)
 
 $(BIN)/spirit-tours: pyproject.toml uv.lock | $(UV)
-	UV_PYTHON_DOWNLOADS=never $(UV) sync --locked --python $(PYTHON)
+	UV_PYTHON_DOWNLOADS=never $(UV) sync --locked --extra embedded --python $(PYTHON)
 	touch $@
 
 JS := tests/js
