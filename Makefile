@@ -7,7 +7,7 @@ UV := .tools/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck pytest pytest-embedded bench schema install clean-data
+.PHONY: run test lint typecheck pytest pytest-embedded bench schema install promtool clean-data
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -32,6 +32,22 @@ $(JS)/node_modules/.package-lock.json: $(JS)/package.json $(JS)/package-lock.jso
 	touch $@
 
 install: $(BIN)/spirit-tours $(JS)/node_modules/.package-lock.json
+
+# promtool, which checks deploy/prometheus in the tests (tests/test_deploy_monitoring.py): from
+# Debian's prometheus package, installed here when missing if we are root (CI is); otherwise
+# this says what to install. Its own target: `make install` needs no root.
+promtool:
+	@command -v promtool >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "make promtool: installing Debian's prometheus package (promtool)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+				apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
+		else \
+			echo "make promtool: promtool is missing; the tests of deploy/prometheus need it:" \
+				"install Debian's prometheus package (sudo apt-get install prometheus)" >&2; \
+			exit 1; \
+		fi; }
+	@promtool --version 2>&1 | head -1
 
 ## Run the demo: development mode (generated secrets kept in .spirit-tours/, the offline payment
 ## gateway), demo data, embedded PostgreSQL and Redis unless SPIRIT_DATABASE_URL / SPIRIT_REDIS_URL are set.
@@ -58,7 +74,7 @@ typecheck: install
 # first and are handed out two tests at a time (--maxschedchunk 2; by default xdist gives the
 # first quarter of the list to one worker in a block, which then ran every slow test alone).
 PYTEST_WORKERS ?= 4
-pytest: install
+pytest: install promtool
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist load --maxschedchunk 2 $(PYTEST_ARGS)
 
 # Sign-in and its throttle, live updates, e-mail delivery and the migrations, once more on the
