@@ -328,3 +328,19 @@ def test_the_production_overlay_sets_its_namespace_and_registry() -> None:
     api = _container(rendered, "Deployment", "spirit-tours-api")
     assert api["resources"]["limits"]["cpu"] == "4"  # the patch merged into the container
     assert api["readinessProbe"]["httpGet"]["path"] == "/readyz"  # and kept the rest
+
+
+def _deploying_section() -> str:
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("\n## Deploying\n")
+    return readme[start : readme.index("\n## ", start + 1)]
+
+
+def test_the_readme_names_only_real_settings_and_files() -> None:
+    section = _deploying_section()
+    for name in set(re.findall(r"\bSPIRIT_[A-Z0-9_]+", section)):
+        assert name in SETTINGS_ENV, f"README, Deploying: {name} is no setting"
+    for path in set(re.findall(r"`(deploy/[^`\s]+)`", section)):
+        assert (ROOT / path).exists(), f"README, Deploying: {path} does not exist"
+    for name in set(re.findall(r"`([a-z-]+\.yaml)`", section)):
+        assert list(KUBERNETES.rglob(name)), f"README, Deploying: no {name}"

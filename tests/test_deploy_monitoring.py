@@ -208,3 +208,11 @@ async def test_every_metric_used_is_served_or_planned(http: httpx.AsyncClient) -
     arrived = set(PLANNED_METRICS) & served
     assert not arrived, f"now served by /metrics: remove from PLANNED_METRICS: {sorted(arrived)}"
     assert set(PLANNED_METRICS) <= used, "PLANNED_METRICS lists only what is used"
+
+
+def test_the_readme_lists_every_alert() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("\n## Deploying\n") :]
+    section = section[: section.index("\n## ", 1)]
+    listed = set(re.findall(r"`(Spirit[A-Za-z0-9]+)`", section))
+    assert listed == {rule["alert"] for rule in _alert_rules()}
