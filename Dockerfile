@@ -25,7 +25,7 @@ COPY --from=build /opt/venv /opt/venv
 RUN groupadd --system --gid 10001 spirit \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin spirit
 USER 10001
-WORKDIR /tmp
+WORKDIR /app
 EXPOSE 8000
 # The API's liveness (/healthz: the process answers). The worker serves no HTTP: its compose
 # service and Kubernetes Deployment replace this with its heartbeat check
