@@ -8,15 +8,15 @@ UV := .tools/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck pytest pytest-embedded bench schema install browser clean-data \
-	vendor-graphiql
+.PHONY: run test lint typecheck pytest pytest-embedded bench schema install browser promtool \
+	clean-data vendor-graphiql
 
 $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet uv==$(UV_VERSION)
 
 $(BIN)/spirit-tours: pyproject.toml uv.lock | $(UV)
-	UV_PYTHON_DOWNLOADS=never $(UV) sync --locked --python $(PYTHON)
+	UV_PYTHON_DOWNLOADS=never $(UV) sync --locked --extra embedded --python $(PYTHON)
 	touch $@
 
 JS := tests/js
@@ -51,6 +51,22 @@ browser:
 
 install: $(BIN)/spirit-tours $(JS)/node_modules/.package-lock.json browser
 
+# promtool, which checks deploy/prometheus in the tests (tests/test_deploy_monitoring.py): from
+# Debian's prometheus package, installed here when missing if we are root (CI is); otherwise
+# this says what to install. Its own target: `make install` needs no root.
+promtool:
+	@command -v promtool >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "make promtool: installing Debian's prometheus package (promtool)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+				apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
+		else \
+			echo "make promtool: promtool is missing; the tests of deploy/prometheus need it:" \
+				"install Debian's prometheus package (sudo apt-get install prometheus)" >&2; \
+			exit 1; \
+		fi; }
+	@promtool --version 2>&1 | head -1
+
 ## Run the demo: development mode (generated secrets kept in .spirit-tours/, the offline payment
 ## gateway), demo data, embedded PostgreSQL and Redis unless SPIRIT_DATABASE_URL / SPIRIT_REDIS_URL are set.
 run: $(BIN)/spirit-tours
@@ -76,7 +92,7 @@ typecheck: install
 # first and are handed out two tests at a time (--maxschedchunk 2; by default xdist gives the
 # first quarter of the list to one worker in a block, which then ran every slow test alone).
 PYTEST_WORKERS ?= 4
-pytest: install
+pytest: install promtool
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist load --maxschedchunk 2 $(PYTEST_ARGS)
 
 # Sign-in and its throttle, live updates, e-mail delivery and the migrations, once more on the

