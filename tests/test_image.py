@@ -47,7 +47,7 @@ def _name(requirement: str) -> str:
 def _exported(*flags: str) -> set[str]:
     """The packages `uv sync` installs with ``flags``, from uv.lock (nothing is downloaded)."""
     output = subprocess.run(  # noqa: S603 - our own uv, fixed arguments
-        [str(UV), "export", "--no-hashes", "--no-emit-project", *flags],
+        [str(UV), "export", "--offline", "--no-hashes", "--no-emit-project", *flags],
         cwd=ROOT, capture_output=True, text=True, check=True, timeout=120,
     ).stdout  # fmt: skip
     return {_name(line) for line in output.splitlines() if line and line[0] not in " #-"}
