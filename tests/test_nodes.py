@@ -13,8 +13,8 @@ from tests.booking_flows import ASSIGN_GUIDE, ASSIGN_TRANSPORT, CREATE_VEHICLE, 
 from tests.conftest import PASSWORD, LiveServer, UserFactory
 from tests.graphql_client import GraphQLClient, Result
 from tests.payment_flows import start_payment, stripe_api
-from tests.quotation_flows import CREATE, Party, World, make_world, quotation_input
-from tests.sql_counter import count_statements
+from tests.quotation_flows import CREATE, Party, World, make_world, open_quotation, quotation_input
+from tests.sql_counter import count_statements, statement_connections
 
 BOOKING = """
   id status travellers owner { fullName email }
@@ -275,3 +275,25 @@ async def test_a_batch_of_nodes_costs_the_same_sql_for_one_id_or_ten(
         assert [node["id"] for node in found["nodes"]] == batch
         counts.append(len(statements))
     assert counts[0] == counts[1], counts
+
+
+async def test_an_id_repeated_in_nodes_is_looked_up_once(
+    gql: GraphQLClient, make_user: UserFactory, live_server: LiveServer
+) -> None:
+    """A hotel opening a quotation marks its invitation VIEWED, in a transaction: the same id
+    a hundred times in one call is one lookup and one write, not a hundred transactions that
+    take every connection of the pool at once."""
+    world = await make_world(gql, make_user)
+    quotation = await open_quotation(gql, world)
+    query = """
+    query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Quotation { invitations { status } } } }"""
+    hotel = world.hotels[0].token
+    async with (
+        count_statements(live_server) as statements,
+        statement_connections(live_server) as connections,
+    ):
+        found = await gql.execute(query, {"ids": [quotation] * 100}, token=hotel)
+    expected = {"id": quotation, "invitations": [{"status": "VIEWED"}]}
+    assert found.ok()["nodes"] == [expected] * 100
+    assert sum(statement.startswith("UPDATE") for statement in statements) == 1, statements
+    assert len(connections) <= 2, len(connections)  # the reads' and the one write's
