@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -32,6 +33,10 @@ class Context:
     # it with a stored answer and charges it again for each hit).
     operation_cost: int | None = None
     _loaders: Loaders | None = field(default=None, repr=False)
+    # Reads that write as a side effect (a hotel opening a quotation marks its invitation
+    # VIEWED) take turns: a query reading many quotations at once holds one write connection,
+    # never the whole pool.
+    side_writes: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     def require_viewer(self) -> Viewer:
         if self.viewer is not None:

@@ -252,3 +252,47 @@ async def test_booking_pages_read_backwards_too(gql: GraphQLClient, make_user: U
     # Another agency's page backwards is empty: the same visibility rule.
     theirs = await gql.execute(query, {"last": 2}, token=world.other_agency.token)
     assert theirs.ok()["bookings"]["edges"] == []
+
+
+def _timestamp_cursor(at: str) -> str:
+    """A keyset cursor as the newest-first lists write it, with a forged timestamp."""
+    return base64.urlsafe_b64encode(f"{at}|6a1c5a1e-0000-4000-8000-000000000000".encode()).decode()
+
+
+KEYSET_LISTS = {
+    "quotations": "quotations(first: 5, after: $after, last: $last, before: $before)",
+    "bookings": "bookings(first: 5, after: $after, last: $last, before: $before)",
+    "payments": "payments(first: 5, after: $after, last: $last, before: $before)",
+    "emailDeadLetters": "emailDeadLetters(first: 5, after: $after, last: $last, before: $before)",
+    "messages": "messages(quotationId: $q, after: $after, last: $last, before: $before)",
+}
+
+
+async def test_forged_timestamps_in_cursors_are_bad_input_on_every_keyset_list(
+    gql: GraphQLClient, make_user: UserFactory
+) -> None:
+    """A cursor's instant out of the range a timestamp can hold once in UTC (year 1 ahead of
+    UTC, year 9999 behind it), or without a time zone (never given out), is refused like any
+    other foreign cursor, never an internal error; an ordinary forged instant is a position."""
+    world = await make_world(gql, make_user)
+    quotation = await open_quotation(gql, world)
+    refused_cursors = [
+        _timestamp_cursor("0001-01-01T00:00:00+05:00"),
+        _timestamp_cursor("9999-12-31T23:59:59-05:00"),
+        _timestamp_cursor("2020-01-01T00:00:00"),
+    ]
+    position = _timestamp_cursor("2020-01-01T00:00:00+00:00")
+    for name, field in KEYSET_LISTS.items():
+        quotation_id = "$q: ID!, " if "$q" in field else ""
+        query = f"""
+        query({quotation_id}$after: String, $last: Int, $before: String) {{
+          {field} {{ edges {{ cursor }} }}
+        }}"""
+        for argument in ("after", "before"):
+            for cursor in refused_cursors:
+                variables = {"q": quotation, argument: cursor}
+                refused = await gql.execute(query, variables, token=world.admin.token)
+                assert refused.codes == ["BAD_USER_INPUT"], (name, argument, cursor, refused.body)
+                assert refused.errors[0]["extensions"]["field"] == argument, (name, argument)
+            variables = {"q": quotation, argument: position}
+            assert (await gql.execute(query, variables, token=world.admin.token)).ok()

@@ -281,6 +281,34 @@ async def test_an_old_cursor_is_refused_with_a_code_so_the_client_refetches(
         assert resumed["cursor"] == f"p{int(str(last)) + 1}"
 
 
+async def test_forged_resume_cursors_are_refused_as_unknown_ones_never_as_server_errors(
+    gql: GraphQLClient, make_user: UserFactory, live_server: LiveServer
+) -> None:
+    """A position no database column holds (past a bigint, thousands of digits, non-ASCII
+    digits) is a cursor never given out; and a subscription that fails before its first event
+    does not answer with the failure's own text (SQL, a driver's message) as the client's
+    mistake."""
+    world = await make_world(gql, make_user)
+    quotation = await open_quotation(gql, world)
+    forged = ["p" + "9" * 30, "p" + "9" * 5000, "p\u0661\u0662", f"p{2**63}"]
+    async with live(live_server.url, world.admin.token) as admin:
+        for n, cursor in enumerate(forged):
+            await admin.subscribe(f"s{n}", ROOM, {"q": quotation, "after": cursor})
+            refused = await admin.next(f"s{n}")
+            assert refused["payload"]["errors"] == [
+                {
+                    "message": "The cursor is not one this API gave out.",
+                    "extensions": {"code": "BAD_USER_INPUT", "field": "after"},
+                }
+            ], (cursor[:40], refused)
+        # The largest position a bigint holds is a cursor like any other (no such event).
+        await admin.subscribe("max", ROOM, {"q": quotation, "after": f"p{2**63 - 1}"})
+        assert (await admin.next("max"))["payload"]["errors"][0]["extensions"] == {
+            "code": "BAD_USER_INPUT",
+            "field": "after",
+        }
+
+
 async def test_the_connection_closes_when_its_token_expires(
     live_server: LiveServer, make_user: UserFactory
 ) -> None:

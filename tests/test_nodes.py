@@ -5,15 +5,19 @@ unknown id, bounded batches, and a batch costing the same SQL whatever its size.
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy import event
 
 from spirit_tours.core.enums import Role
 from tests.booking_flows import ASSIGN_GUIDE, ASSIGN_TRANSPORT, CREATE_VEHICLE, booked
 from tests.conftest import PASSWORD, LiveServer, UserFactory
 from tests.graphql_client import GraphQLClient, Result
 from tests.payment_flows import start_payment, stripe_api
-from tests.quotation_flows import CREATE, Party, World, make_world, quotation_input
+from tests.quotation_flows import CREATE, Party, World, make_world, open_quotation, quotation_input
 from tests.sql_counter import count_statements
 
 BOOKING = """
@@ -275,3 +279,75 @@ async def test_a_batch_of_nodes_costs_the_same_sql_for_one_id_or_ten(
         assert [node["id"] for node in found["nodes"]] == batch
         counts.append(len(statements))
     assert counts[0] == counts[1], counts
+
+
+@asynccontextmanager
+async def most_connections_held(live_server: LiveServer) -> AsyncIterator[list[int]]:
+    """The most pooled connections the server held at once inside the block (``[n]``)."""
+    pool = live_server.app.state.services.engine.sync_engine.pool
+    held, most = 0, [0]
+
+    def checkout(*_: Any) -> None:
+        nonlocal held
+        held += 1
+        most[0] = max(most[0], held)
+
+    def checkin(*_: Any) -> None:
+        nonlocal held
+        held -= 1
+
+    event.listen(pool, "checkout", checkout)
+    event.listen(pool, "checkin", checkin)
+    try:
+        yield most
+    finally:
+        event.remove(pool, "checkout", checkout)
+        event.remove(pool, "checkin", checkin)
+
+
+async def test_an_id_repeated_in_nodes_is_looked_up_once(
+    gql: GraphQLClient, make_user: UserFactory, live_server: LiveServer
+) -> None:
+    """A hotel opening a quotation marks its invitation VIEWED, in a transaction: the same id
+    a hundred times in one call is one lookup and one write, not a hundred transactions that
+    take every connection of the pool at once."""
+    world = await make_world(gql, make_user)
+    quotation = await open_quotation(gql, world)
+    query = """
+    query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Quotation { invitations { status } } } }"""
+    hotel = world.hotels[0].token
+    async with (
+        count_statements(live_server) as statements,
+        most_connections_held(live_server) as held,
+    ):
+        found = await gql.execute(query, {"ids": [quotation] * 100}, token=hotel)
+    expected = {"id": quotation, "invitations": [{"status": "VIEWED"}]}
+    assert found.ok()["nodes"] == [expected] * 100
+    assert sum(statement.startswith("UPDATE") for statement in statements) == 1, statements
+    # The reads' connection and the one write's, and the outbox relay's that a commit wakes;
+    # a hundred transactions at once took the whole pool (20).
+    assert held[0] <= 5, held
+
+
+async def test_a_hotel_opening_many_fresh_quotations_at_once_holds_one_write_connection(
+    gql: GraphQLClient, make_user: UserFactory, live_server: LiveServer
+) -> None:
+    """Each quotation a hotel opens for the first time marks its invitation VIEWED, a
+    transaction; many in one query take turns, so one request never holds the whole pool."""
+    world = await make_world(gql, make_user)
+    fresh = [await open_quotation(gql, world) for _ in range(20)]
+    query = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"
+    async with (
+        count_statements(live_server) as statements,
+        most_connections_held(live_server) as held,
+    ):
+        found = await gql.execute(query, {"ids": fresh}, token=world.hotels[0].token)
+    assert [node["id"] for node in found.ok()["nodes"]] == fresh
+    assert sum(statement.startswith("UPDATE") for statement in statements) == len(fresh)
+    # The reads' connection and one write's at a time, and the outbox relay's that a commit
+    # wakes; all at once, they took the whole pool (20).
+    assert held[0] <= 6, held
+    seen = "query($id: ID!) { quotation(id: $id) { invitations { status } } }"
+    for quotation in fresh:
+        read = await gql.execute(seen, {"id": quotation}, token=world.hotels[0].token)
+        assert read.ok()["quotation"]["invitations"] == [{"status": "VIEWED"}]

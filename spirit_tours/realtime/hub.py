@@ -128,10 +128,22 @@ def encode_cursor(position: int) -> str:
     return f"p{position}"
 
 
+MAX_POSITION = 2**63 - 1
+"""The largest outbox position (a PostgreSQL ``bigint``)."""
+
+
 def decode_cursor(cursor: str) -> int:
-    if not cursor.startswith("p") or not cursor[1:].isdigit():
+    """The outbox position ``encode_cursor`` wrote: ASCII digits that fit a ``bigint``
+    (anything longer would reach the database as a value it cannot hold)."""
+    digits = cursor[1:]
+    if (
+        not cursor.startswith("p")
+        or not (digits.isascii() and digits.isdigit())
+        or len(digits) > len(str(MAX_POSITION))
+        or int(digits) > MAX_POSITION
+    ):
         raise bad_input("after", "The cursor is not one this API gave out.")
-    return int(cursor[1:])
+    return int(digits)
 
 
 class EventHub:

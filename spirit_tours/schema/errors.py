@@ -11,6 +11,8 @@ import re
 
 from graphql import GraphQLError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from strawberry.exceptions import MissingQueryError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from spirit_tours.core.errors import DomainError, ErrorCode
 
@@ -20,6 +22,13 @@ log = logging.getLogger("spirit_tours.core.errors")
 _SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
 
 INTERNAL_MESSAGE = "Internal server error."
+INPUT_ERRORS = (
+    RecursionError,  # variables nested deeper than graphql-core coerces
+    MissingQueryError,
+    CannotGetOperationTypeError,
+    InvalidOperationTypeError,
+)
+"""What strawberry reports outside any field, without a node, that a client's input caused."""
 BUSY_MESSAGE = "The service is busy; try again shortly."
 BUSY_RETRY_AFTER_SECONDS = 5
 
@@ -53,8 +62,11 @@ def apply_error_policy(error: GraphQLError, *, mask: bool) -> None:
             "retryAfterSeconds": BUSY_RETRY_AFTER_SECONDS,
         }
         return
-    if error.path is None:
-        # Raised while coercing variables or arguments (a malformed ID, a bad enum): input.
+    if error.path is None and (error.nodes or isinstance(original, INPUT_ERRORS)):
+        # Raised while coercing variables or arguments (a malformed ID, a bad enum), or
+        # choosing the operation: input. Other errors outside any field are the server's:
+        # strawberry reports a subscription whose resolver raised before its first event so
+        # (no field path, no node), and its text can be anything, SQL included.
         _set_code(error, ErrorCode.BAD_USER_INPUT)
         return
     log.error("unexpected error at %s", error.path, exc_info=original)

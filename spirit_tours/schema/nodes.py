@@ -117,21 +117,25 @@ async def _hotels(info: Info, ids: list[uuid.UUID]) -> dict[uuid.UUID, Node]:
 
 
 async def resolve_nodes(info: Info, ids: Sequence[uuid.UUID]) -> list[Node | None]:
-    """Each id's object as the viewer may see it, or None, in the order asked. The lookups
-    run together, so the DataLoaders batch them: a round trip per type, not per id."""
-    kinds = await info.context.loaders.node_kind.load_many(list(ids))
-    hotel_ids = [i for i, kind in zip(ids, kinds, strict=True) if kind == "Hotel"]
+    """Each id's object as the viewer may see it, or None, in the order asked. Each distinct
+    id is looked up once (a lookup may write: a hotel opening a quotation marks its invitation
+    VIEWED, in a transaction of its own), and the lookups run together, so the DataLoaders
+    batch them: a round trip per type, not per id."""
+    distinct = list(dict.fromkeys(ids))
+    kinds = await info.context.loaders.node_kind.load_many(distinct)
+    hotel_ids = [i for i, kind in zip(distinct, kinds, strict=True) if kind == "Hotel"]
     hotels = await _hotels(info, hotel_ids) if hotel_ids else {}
     found = await asyncio.gather(
         *(
             FINDERS[kind](info, i) if kind in FINDERS else _nothing()
-            for i, kind in zip(ids, kinds, strict=True)
+            for i, kind in zip(distinct, kinds, strict=True)
         )
     )
-    return [
-        hotels.get(i) if kind == "Hotel" else node
-        for i, kind, node in zip(ids, kinds, found, strict=True)
-    ]
+    nodes = {
+        i: hotels.get(i) if kind == "Hotel" else node
+        for i, kind, node in zip(distinct, kinds, found, strict=True)
+    }
+    return [nodes[i] for i in ids]
 
 
 async def _nothing() -> None:

@@ -9,7 +9,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, func, literal, select, tuple_
@@ -33,11 +33,18 @@ def encode_cursor(at: datetime, row_id: uuid.UUID) -> str:
 
 
 def decode_cursor(cursor: str, argument: str = "after") -> tuple[datetime, uuid.UUID]:
+    """The (timestamp, id) ``encode_cursor`` wrote. Its timestamps are always aware: a naive
+    one, or one whose UTC instant falls outside ``datetime``'s range (year 1 ahead of UTC,
+    year 9999 behind it, which the database driver could not send), is BAD_USER_INPUT too."""
+    refused = bad_input(argument, "The cursor is not one this API gave out.")
     try:
-        at, _, row_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return datetime.fromisoformat(at), uuid.UUID(row_id)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise bad_input(argument, "The cursor is not one this API gave out.") from error
+        text, _, row_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        at = datetime.fromisoformat(text)
+        if at.tzinfo is None:
+            raise refused
+        return at.astimezone(UTC), uuid.UUID(row_id)
+    except (ValueError, OverflowError, UnicodeDecodeError) as error:
+        raise refused from error
 
 
 def encode_key(values: Sequence[str | int | uuid.UUID]) -> str:

@@ -136,7 +136,7 @@ async def find_quotation(info: Info, quotation_id: uuid.UUID) -> Quotation | Non
     ]
     if not unseen:
         return quotation
-    async with info.context.transaction() as session:
+    async with info.context.side_writes, info.context.transaction() as session:
         await repository.mark_viewed(session, quotation_id, viewer.company_id)
     info.context.loaders.invitations.clear(quotation_id)  # read back as VIEWED
     return await visible_quotation(info, quotation_id)
