@@ -29,6 +29,7 @@ from spirit_tours.graphiql.assets import bundle, serve_asset
 from spirit_tours.graphql_app import GraphQLApp
 from spirit_tours.http_auth import RequireRole
 from spirit_tours.jobs.monitor import MOUNT, queue_monitor, show_queues
+from spirit_tours.logs.request_id import RequestIds, bind_scope
 from spirit_tours.metrics import HttpMetrics, metrics
 from spirit_tours.overload import pool_exhausted
 from spirit_tours.permissions.classes import IsAdmin
@@ -84,6 +85,7 @@ class _App(Starlette):
         self._live = live
         self._cors = cors
         super().__init__(*args, **kwargs)
+        self._with_request_ids = RequestIds(super().__call__)
 
     def build_middleware_stack(self) -> ASGIApp:
         return SecurityHeaders(
@@ -95,12 +97,17 @@ class _App(Starlette):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The GraphQL WebSocket goes straight to its endpoint: every middleware passes a
         WebSocket through untouched, but each would hold a suspended frame (and closures) for
-        the connection's lifetime — kilobytes per idle subscriber."""
-        if scope["type"] == "websocket" and scope["path"] == "/graphql":
-            scope["app"] = self
-            await self._live(scope, receive, send)
+        the connection's lifetime — kilobytes per idle subscriber. Its log lines carry the
+        connection's request id all the same (bound here, in the connection's own task)."""
+        if scope["type"] == "websocket":
+            bind_scope(scope)
+            if scope["path"] == "/graphql":
+                scope["app"] = self
+                await self._live(scope, receive, send)
+                return
+            await super().__call__(scope, receive, send)
             return
-        await super().__call__(scope, receive, send)
+        await self._with_request_ids(scope, receive, send)
 
 
 def body_limits(settings: Settings) -> dict[str, Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 import signal
 import sys
@@ -20,6 +19,7 @@ from spirit_tours.core.crypto import EncryptionError, KeyConfigurationError, Key
 from spirit_tours.core.enums import Locale, Role
 from spirit_tours.core.errors import DomainError
 from spirit_tours.dev.embedded import EmbeddedServerError, ServerUrls, start_embedded
+from spirit_tours.logs.setup import configure_logging
 from spirit_tours.persistence.database import create_engine, create_session_factory
 from spirit_tours.persistence.migrate import migrate
 
@@ -66,12 +66,17 @@ def _keyring(settings: Settings) -> Keyring:
 @click.option("--log-level", default=None, help="debug, info, warning, error")
 def main(log_level: str | None) -> None:
     """Spirit Tours backend."""
-    level = (log_level or get_settings().log_level).upper()
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if level != "DEBUG":  # saq logs two lines per job at INFO: 200,000 lines per 100,000 mails
-        logging.getLogger("saq").setLevel(logging.WARNING)
-        logging.getLogger("pgserver").setLevel(logging.WARNING)  # logs every pg_ctl run
+    if log_level is not None:  # the worker processes of `serve` read it from the environment
+        os.environ["SPIRIT_LOG_LEVEL"] = log_level
+        get_settings.cache_clear()
+    _configure_logging()
     signal.signal(signal.SIGTERM, _exit_normally)
+
+
+def _configure_logging() -> None:
+    """Logs as the settings say (again after ``--demo`` turned development on)."""
+    settings = get_settings()
+    configure_logging(settings.logs_as, settings.log_level)
 
 
 def _secured(settings: Settings) -> Settings:
@@ -158,6 +163,7 @@ def serve(host: str, port: int, workers: int | None, demo: bool) -> None:
     if demo:
         os.environ["SPIRIT_ENV"] = Environment.DEVELOPMENT.value
     get_settings.cache_clear()
+    _configure_logging()
     configured = get_settings()
     if "public_url" not in configured.model_fields_set and configured.env != Environment.PRODUCTION:
         os.environ["SPIRIT_PUBLIC_URL"] = local_url(host, port)  # production must say it
@@ -216,6 +222,7 @@ def worker(concurrency: int, demo: bool) -> None:
     if demo:
         os.environ["SPIRIT_ENV"] = Environment.DEVELOPMENT.value
         get_settings.cache_clear()
+        _configure_logging()
     settings = _secured(get_settings())
     urls = _servers(settings)
 

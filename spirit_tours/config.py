@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -259,7 +259,15 @@ class Settings(BaseSettings):
         description="Keys that encrypt sensitive columns: id:base64key,… (32-byte keys; the "
         "first encrypts, all decrypt); unset in development: <data_dir>/encryption.key",
     )
-    log_level: str = "info"
+    log_level: str = Field(
+        default="info", description="debug, info, warning, error (SQLAlchemy, saq: warning "
+        "unless debug)"
+    )  # fmt: skip
+    log_format: Literal["json", "console"] | None = Field(
+        default=None,
+        description="json: one JSON object per line (the default); console: readable lines "
+        "(the default in development, `make run`)",
+    )
     cors_origins: Annotated[tuple[str, ...] | None, NoDecode] = Field(
         default=None,
         description="Web origins whose pages may call the API from a browser (CORS, and the "
@@ -369,6 +377,13 @@ class Settings(BaseSettings):
         if self.cors_origins is not None:
             return self.cors_origins
         return DEVELOPMENT_CORS_ORIGINS if self.is_development else ()
+
+    @property
+    def logs_as(self) -> Literal["json", "console"]:
+        """SPIRIT_LOG_FORMAT, else readable lines in development and JSON everywhere else."""
+        if self.log_format is not None:
+            return self.log_format
+        return "console" if self.is_development else "json"
 
     @property
     def is_development(self) -> bool:

@@ -38,6 +38,7 @@ ALLOW_HEADERS = (
 EXPOSE_HEADERS = (
     "X-Spirit-Cache",  # graphql_app.CACHE_HEADER: hit, miss or bypass
     "Retry-After",  # on a 429 or 503 (application/graphql-response+json)
+    "X-Request-ID",  # logs.request_id: the id to quote when reporting a problem
 )
 
 

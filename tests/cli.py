@@ -8,6 +8,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.conftest import known_secrets
+from tests.log_secrets import leaks
+
 SCRIPT = str(Path(sys.executable).parent / "spirit-tours")
 
 
@@ -35,4 +38,12 @@ async def run_cli(*args: str, env: dict[str, str]) -> Completed:
     )
     stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
     assert process.returncode is not None
-    return Completed(process.returncode, stdout.decode(), stderr.decode())
+    completed = Completed(process.returncode, stdout.decode(), stderr.decode())
+    # Its logs (stderr) show none of the secrets it was given or the tests use.
+    given = [value for key, value in env.items() if key.startswith("SPIRIT_") and _secret(key)]
+    assert not leaks(completed.stderr, [*known_secrets(), *given]), completed.stderr
+    return completed
+
+
+def _secret(setting: str) -> bool:
+    return any(part in setting for part in ("SECRET", "TOKEN", "KEY", "PASSWORD"))

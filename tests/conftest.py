@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -28,8 +29,10 @@ from spirit_tours.config import Environment, Settings
 from spirit_tours.core.crypto import Keyring, new_key_spec
 from spirit_tours.core.enums import Locale, Role
 from spirit_tours.dev import servers as services
+from spirit_tours.dev.demo import DEMO_PASSWORD
 from spirit_tours.edge.server import server_config
 from spirit_tours.jobs.monitor import show_queues
+from spirit_tours.logs.setup import QUIET_ALWAYS
 from spirit_tours.persistence.accounts import User
 from spirit_tours.persistence.database import SessionFactory, create_engine, create_session_factory
 from spirit_tours.persistence.migrate import migrate
@@ -37,6 +40,7 @@ from spirit_tours.persistence.models import Base
 from spirit_tours.resolvers.accounts import NewUser, create_user
 from tests import paypal_pki
 from tests.graphql_client import GraphQLClient
+from tests.log_secrets import SecretWatch
 
 TEST_JWT_SECRET = "test-secret-" + uuid.uuid4().hex
 TEST_EMAIL_SECRET = "test-email-secret-" + uuid.uuid4().hex
@@ -67,6 +71,38 @@ PASSWORD = "correct horse battery"
 # script and server subprocesses hash as production does (test_cli checks the parameters).
 TEST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 passwords.use_hasher(TEST_HASHER)
+
+
+def known_secrets() -> list[str]:
+    """Every secret the tests use: none may reach a log line (tests/log_secrets.py)."""
+    sealed = [value.get_secret_value() for value in PROVIDER_SETTINGS.values()
+              if isinstance(value, SecretStr)]  # fmt: skip
+    return [
+        PASSWORD, DEMO_PASSWORD, "wrong-pass", "guess-123", "secret-pass-1",
+        TEST_JWT_SECRET, TEST_EMAIL_SECRET, METRICS_TOKEN, TEST_ENCRYPTION_KEYS.partition(":")[2],
+        STRIPE_WEBHOOK_SECRET, MERCADOPAGO_WEBHOOK_SECRET, *sealed,
+    ]  # fmt: skip
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_secrets_in_logs() -> Iterator[None]:
+    """Every log record of this test process, at DEBUG, rendered as production renders it:
+    at the end of the session (of each xdist worker), one that shows a test's password, token,
+    key or card number fails the run."""
+    watch = SecretWatch(known_secrets())
+    root = logging.getLogger()
+    level = root.level
+    quiet = {name: logging.getLogger(name).level for name in QUIET_ALWAYS}
+    for name in QUIET_ALWAYS:  # as in production, SQLAlchemy's statement log stays off
+        logging.getLogger(name).setLevel(logging.WARNING)
+    root.setLevel(logging.DEBUG)
+    root.addHandler(watch)
+    yield
+    root.removeHandler(watch)
+    root.setLevel(level)
+    for name, previous in quiet.items():
+        logging.getLogger(name).setLevel(previous)
+    assert not watch.found, "secrets in the logs:\n" + "\n".join(watch.found[:20])
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -172,7 +208,13 @@ async def serving(settings: Settings, port: int = 0) -> AsyncIterator[LiveServer
     """A server on ``port`` (0: a free one; a stopped server's, to restart it)."""
     app = create_app(settings)
     config = server_config(
-        app, settings, host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+        app,
+        settings,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        log_config=None,  # the test process keeps pytest's logging (and the secrets check)
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

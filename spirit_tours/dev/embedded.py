@@ -456,7 +456,10 @@ def start_embedded(data_dir: Path, database_url: str | None, redis_url: str | No
 
 
 if __name__ == "__main__":  # the watchdog: python -m spirit_tours.dev.embedded watch <data_dir>
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    from spirit_tours.config import get_settings
+    from spirit_tours.logs.setup import configure_logging
+
+    configure_logging(get_settings().logs_as, "info")
     if len(sys.argv) != 3 or sys.argv[1] != "watch":
         sys.exit("usage: python -m spirit_tours.dev.embedded watch <data_dir>")
     watch(Path(sys.argv[2]))

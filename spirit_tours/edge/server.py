@@ -13,6 +13,7 @@ from uvicorn.supervisors import Multiprocess
 from spirit_tours.config import Settings
 from spirit_tours.edge.protocol import EdgeConfig, EdgeHttpToolsProtocol
 from spirit_tours.edge.websocket import LeanWebSocketProtocol
+from spirit_tours.logs.setup import logging_config
 from spirit_tours.security_headers import serves_https
 
 WS_MAX_SIZE = 64 * 1024
@@ -35,6 +36,9 @@ def server_config(app: Any, settings: Settings, **options: Any) -> EdgeConfig:
         # Only used by uvicorn's h11 protocol (not ours); kept in line with our head limit.
         "h11_max_incomplete_event_size": settings.max_header_bytes,
         "log_level": settings.log_level.lower(),
+        # Ours, applied by uvicorn in this process and in each worker process it starts (the
+        # tests' in-process server passes None: pytest keeps its own).
+        "log_config": logging_config(settings.logs_as, settings.log_level),
         # A worker process answers uvicorn's health pings only once it has imported the app;
         # on a busy host that takes longer than uvicorn's 5 s, and the supervisor would kill
         # and restart healthy workers in a loop.

@@ -143,7 +143,7 @@ async def deliver(
             dead = Outcome(EmailStatus.FAILED, failed_at=now_utc(), last_error=reason,
                            context=_spent(row))  # fmt: skip
             await claims.record(claim, dead)
-            log.warning("e-mail %s to %s dead-lettered: %s", row.template, row.recipient, reason)
+            log.warning("e-mail %s (%s) dead-lettered: %s", row.id, row.template, reason)
             return "dead-lettered"
         delay = policy.delay(row.attempts)
         later = now_utc() + timedelta(seconds=delay)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from saq.job import Job
 from saq.queue.redis import RedisQueue
+
+from spirit_tours.logs.context import REQUEST_ID, current_request_id
 
 
 class JobQueue(RedisQueue):  # type: ignore[misc]  # saq's redis module is untyped
@@ -16,6 +21,18 @@ class JobQueue(RedisQueue):  # type: ignore[misc]  # saq's redis module is untyp
     claims its row under a lease in PostgreSQL and records its outcome only while the claim
     is still its own, so a late answer from the stuck attempt changes nothing.
     """
+
+    async def enqueue(self, job_or_func: str | Job, **kwargs: Any) -> Job | None:
+        """saq's enqueue; a job enqueued while serving a request keeps the request's id in its
+        ``meta``, and the worker's log lines of that job carry it (``worker.JobRequestIds``)."""
+        request_id = current_request_id()
+        if request_id is not None:
+            if isinstance(job_or_func, Job):
+                job_or_func.meta.setdefault(REQUEST_ID, request_id)
+            else:
+                kwargs["meta"] = {REQUEST_ID: request_id, **kwargs.get("meta", {})}
+        job: Job | None = await super().enqueue(job_or_func, **kwargs)
+        return job
 
     async def sweep(self, lock: int = 60, abort: float | None = None) -> list[str]:
         swept: list[str] = await super().sweep(lock, abort=None)

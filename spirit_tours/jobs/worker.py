@@ -34,6 +34,7 @@ from spirit_tours.jobs.names import MAINTENANCE_QUEUE
 from spirit_tours.jobs.payments import execute_due_refunds, expire_payment_holds
 from spirit_tours.jobs.queue import JobQueue
 from spirit_tours.jobs.quotations import expire_quotations
+from spirit_tours.logs.context import REQUEST_ID, bind_request_id
 from spirit_tours.payments.providers import PaymentProviders
 from spirit_tours.persistence.database import create_engine, create_session_factory
 from spirit_tours.realtime.relay import Relay
@@ -70,6 +71,15 @@ class _Worker(Worker):  # type: ignore[misc]  # saq.Worker is untyped here
 
     SIGNALS: ClassVar[list[signal.Signals]] = []
     GRACE_SECONDS: ClassVar[float] = 10.0
+
+    async def _before_process(self, ctx: dict[str, Any]) -> None:
+        """The job's log lines (saq's "Processing", ours, its errors) carry the id of the
+        request that enqueued it. Each job runs in a task of its own: nothing leaks to the
+        next one."""
+        request_id = ctx["job"].meta.get(REQUEST_ID)
+        if isinstance(request_id, str):
+            bind_request_id(request_id)
+        await super()._before_process(ctx)
 
     async def stop(self) -> None:
         """saq cancels running jobs at once (no grace period set); let them finish first, so
