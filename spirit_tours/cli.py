@@ -4,11 +4,14 @@ create-user, export-schema, generate-key, rotate-keys."""
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import logging
 import os
+import shutil
 import signal
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -19,6 +22,7 @@ from spirit_tours.config import Environment, InsecureSettingsError, Settings, ge
 from spirit_tours.core.crypto import EncryptionError, KeyConfigurationError, Keyring, new_key_spec
 from spirit_tours.core.enums import Locale, Role
 from spirit_tours.core.errors import DomainError
+from spirit_tours.core.metrics import MULTIPROC_ENV
 from spirit_tours.dev.embedded import EmbeddedServerError, ServerUrls, start_embedded
 from spirit_tours.persistence.database import create_engine, create_session_factory
 from spirit_tours.persistence.migrate import migrate
@@ -131,6 +135,26 @@ def default_workers(settings: Settings) -> int:
     return 1 if settings.is_development else available_cpus()
 
 
+def _settings_of(demo: bool) -> Settings:
+    if demo:
+        os.environ["SPIRIT_ENV"] = Environment.DEVELOPMENT.value
+    get_settings.cache_clear()
+    return get_settings()
+
+
+def _metrics_folder(workers: int) -> None:
+    """Several processes: a private, empty folder for prometheus_client's multiprocess mode
+    (``core.metrics``), which they inherit through the environment and which goes when serve
+    ends. One process keeps its metrics in memory: an inherited folder is not used (files
+    left there by another run would be summed with ours)."""
+    os.environ.pop(MULTIPROC_ENV, None)
+    if workers == 1:
+        return
+    folder = tempfile.mkdtemp(prefix="spirit-tours-metrics-")
+    os.environ[MULTIPROC_ENV] = folder
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -153,6 +177,8 @@ def serve(host: str, port: int, workers: int | None, demo: bool) -> None:
     from spirit_tours.edge.server import run as run_server
     from spirit_tours.edge.server import server_config
 
+    # Before anything imports prometheus_client (it reads the variable once, at import).
+    _metrics_folder(workers or default_workers(_settings_of(demo)))
     # The worker processes read their settings from the environment: what serve decides
     # (the mode, the public URL) is passed on there.
     if demo:

@@ -2,8 +2,9 @@
 time (job queues from Redis, undelivered mail and unpublished events from PostgreSQL), so any
 process answers the same for those.
 
-Request counters are per process (with ``serve --workers N`` each worker counts its own; a
-scrape reaches one of them).
+With ``serve --workers N`` whichever process answers reports the sum over all of them
+(prometheus_client's multiprocess mode, ``core.metrics``); the shared state is read once, by
+that process.
 
 Who may read it: Prometheus with ``Authorization: Bearer $SPIRIT_METRICS_TOKEN``, an ADMIN's
 access token, and in development any client on this machine (loopback). Queue depths and mail
@@ -25,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from spirit_tours.core.enums import EmailStatus
 from spirit_tours.core.errors import DomainError
-from spirit_tours.core.metrics import PROCESS
+from spirit_tours.core.metrics import PROCESS, exposition
 from spirit_tours.graphql_app import bearer_token
 from spirit_tours.persistence.emails import EmailMessage
 from spirit_tours.persistence.events import OutboxEvent
@@ -139,5 +140,5 @@ async def metrics(request: Request) -> Response:
     refusal = await _refusal(request, services)
     if refusal is not None:
         return refusal
-    body = generate_latest(PROCESS) + generate_latest(await _shared_state(services))
+    body = exposition() + generate_latest(await _shared_state(services))
     return Response(body, media_type=CONTENT_TYPE_LATEST)

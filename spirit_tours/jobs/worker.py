@@ -7,12 +7,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from pathlib import Path
 from typing import Any, ClassVar
 
+from prometheus_client import Histogram
 from saq import CronJob, Worker
 
 from spirit_tours.config import Environment, Settings
+from spirit_tours.core.metrics import PROCESS
 from spirit_tours.emails.claims import ClaimBook
 from spirit_tours.emails.compose import Composer, message_id_domain
 from spirit_tours.emails.delivery import DeliveryPolicy
@@ -64,12 +67,25 @@ def smtp_limits(settings: Settings) -> PoolLimits:
     )
 
 
+JOB_DURATION = Histogram(
+    "spirit_job_duration_seconds", "Jobs run by the workers: from start to end (done, failed, "
+    "retried or aborted), by queue", ["queue"], registry=PROCESS,
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)  # fmt: skip
+
+
 class _Worker(Worker):  # type: ignore[misc]  # saq.Worker is untyped here
     """A saq worker that leaves signals alone: the process (uvicorn, or ``run``) owns them
-    and stops the workers itself."""
+    and stops the workers itself; it times every job it runs (``spirit_job_duration_seconds``)."""
 
     SIGNALS: ClassVar[list[signal.Signals]] = []
     GRACE_SECONDS: ClassVar[float] = 10.0
+
+    async def _after_process(self, ctx: dict[str, Any]) -> None:
+        job = ctx.get("job")
+        if job is not None and job.started:  # saq's milliseconds since the epoch
+            JOB_DURATION.labels(self.queue.name).observe(max(0.0, time.time() - job.started / 1000))
+        await super()._after_process(ctx)
 
     async def stop(self) -> None:
         """saq cancels running jobs at once (no grace period set); let them finish first, so
