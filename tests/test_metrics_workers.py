@@ -56,7 +56,7 @@ def _served_by(folder: Path, pid: int) -> float:
         return 0
     return sum(
         value
-        for key, value, _, _ in MmapedDict.read_all_values_from_file(str(path))
+        for key, value, _, _ in MmapedDict.read_all_values_from_file(str(path))  # type: ignore[no-untyped-call]
         if "spirit_http_requests" in key and '"/healthz"' in key
     )
 

@@ -1,8 +1,18 @@
-"""The saq queue every job of ours goes through."""
+"""The saq queue every job of ours goes through, and the histogram of how long its jobs take
+(observed by the workers; defined here, so every process that knows the queues announces it)."""
 
 from __future__ import annotations
 
+from prometheus_client import Histogram
 from saq.queue.redis import RedisQueue
+
+from spirit_tours.core.metrics import PROCESS
+
+JOB_DURATION = Histogram(
+    "spirit_job_duration_seconds", "Jobs run by the workers: from start to end (done, failed, "
+    "retried or aborted), by queue", ["queue"], registry=PROCESS,
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)  # fmt: skip
 
 
 class JobQueue(RedisQueue):  # type: ignore[misc]  # saq's redis module is untyped

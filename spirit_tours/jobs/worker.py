@@ -11,11 +11,9 @@ import time
 from pathlib import Path
 from typing import Any, ClassVar
 
-from prometheus_client import Histogram
 from saq import CronJob, Worker
 
 from spirit_tours.config import Environment, Settings
-from spirit_tours.core.metrics import PROCESS
 from spirit_tours.emails.claims import ClaimBook
 from spirit_tours.emails.compose import Composer, message_id_domain
 from spirit_tours.emails.delivery import DeliveryPolicy
@@ -35,7 +33,7 @@ from spirit_tours.jobs.heartbeat import Heartbeat, heartbeat_path
 from spirit_tours.jobs.maintenance import purge_refresh_tokens
 from spirit_tours.jobs.names import MAINTENANCE_QUEUE
 from spirit_tours.jobs.payments import execute_due_refunds, expire_payment_holds
-from spirit_tours.jobs.queue import JobQueue
+from spirit_tours.jobs.queue import JOB_DURATION, JobQueue
 from spirit_tours.jobs.quotations import expire_quotations
 from spirit_tours.payments.providers import PaymentProviders
 from spirit_tours.persistence.database import create_engine, create_session_factory
@@ -65,13 +63,6 @@ def smtp_limits(settings: Settings) -> PoolLimits:
         max_messages=settings.smtp_max_messages_per_connection,
         idle_seconds=settings.smtp_idle_seconds,
     )
-
-
-JOB_DURATION = Histogram(
-    "spirit_job_duration_seconds", "Jobs run by the workers: from start to end (done, failed, "
-    "retried or aborted), by queue", ["queue"], registry=PROCESS,
-    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
-)  # fmt: skip
 
 
 class _Worker(Worker):  # type: ignore[misc]  # saq.Worker is untyped here
