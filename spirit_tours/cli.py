@@ -238,17 +238,29 @@ def worker(concurrency: int, demo: bool) -> None:
 
     from spirit_tours.emails.transport import OutboxRefusedError
     from spirit_tours.jobs.worker import JobRunner
+    from spirit_tours.worker_metrics import metrics_server
 
     if demo:
         os.environ["SPIRIT_ENV"] = Environment.DEVELOPMENT.value
         get_settings.cache_clear()
     settings = _secured(get_settings())
+    if settings.worker_metrics_port and not settings.metrics_token and not settings.is_development:
+        raise click.ClickException(
+            "SPIRIT_WORKER_METRICS_PORT needs SPIRIT_METRICS_TOKEN (Prometheus's bearer token)"
+        )
     urls = _servers(settings)
 
     async def run() -> None:
         await _with_database(settings, urls.database_url, _nothing)
         runner = JobRunner(settings, urls.database_url, urls.redis_url, concurrency=concurrency)
-        await runner.run()
+        server = metrics_server(settings)
+        serving = asyncio.create_task(server.serve()) if server else None
+        try:
+            await runner.run()
+        finally:
+            if server is not None and serving is not None:
+                server.should_exit = True
+                await serving
 
     try:
         with contextlib.suppress(KeyboardInterrupt):

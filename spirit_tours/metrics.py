@@ -109,7 +109,7 @@ async def _shared_state(services: Services) -> CollectorRegistry:
 PENDING = (EmailStatus.QUEUED, EmailStatus.SENDING, EmailStatus.FAILED)
 
 
-def _loopback(request: Request) -> bool:
+def loopback(request: Request) -> bool:
     try:
         return request.client is not None and ipaddress.ip_address(request.client.host).is_loopback
     except ValueError:
@@ -122,7 +122,7 @@ async def _refusal(request: Request, services: Services) -> Response | None:
     token = bearer_token(request.headers.get("authorization"))
     challenge = {"WWW-Authenticate": 'Bearer realm="metrics"'}
     if token is None:
-        if settings.is_development and _loopback(request):
+        if settings.is_development and loopback(request):
             return None
         return PlainTextResponse("Send the metrics token as a bearer token.", 401, challenge)
     expected = settings.metrics_token.get_secret_value() if settings.metrics_token else ""

@@ -16,8 +16,12 @@ import pytest
 from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.cli import SCRIPT
-from tests.conftest import METRICS_TOKEN
+from spirit_tours.config import Settings
+from spirit_tours.emails.queueing import enqueue_messages, queue_email
+from spirit_tours.jobs.email import email_queues
+from spirit_tours.persistence.database import SessionFactory
+from tests.cli import SCRIPT, clean_env
+from tests.conftest import METRICS_TOKEN, TEST_ENCRYPTION_KEYS
 from tests.test_cli import _descendants, _env, free_port
 
 AUTH = {"Authorization": f"Bearer {METRICS_TOKEN}"}
@@ -153,3 +157,76 @@ async def test_metrics_sum_over_both_worker_processes(
             assert sum(v for _, v in _samples(body, "spirit_serving_processes")) == 2
             assert _healthz_count(body) == sent
     assert not folder.exists()  # serve removes its folder
+
+
+WELCOME = {"name": "Ana", "login_url": "https://app.spirit-tours.example/login"}
+
+
+@pytest.mark.slow  # runs the console script's job worker
+async def test_the_worker_serves_its_own_metrics_with_the_token(
+    settings: Settings, sessions: SessionFactory, tmp_path: Path
+) -> None:
+    """The job worker is a process of its own (its own pod): its /metrics reports what its
+    jobs did — here the delivery of one message, to its outbox folder."""
+    assert settings.database_url
+    assert settings.redis_url
+    port = free_port()
+    env = clean_env(
+        SPIRIT_ENV="test",
+        SPIRIT_DATABASE_URL=settings.database_url,
+        SPIRIT_REDIS_URL=settings.redis_url,
+        SPIRIT_DATA_DIR=str(tmp_path),
+        SPIRIT_ENCRYPTION_KEYS=TEST_ENCRYPTION_KEYS,
+        SPIRIT_JWT_SECRET=settings.jwt_secret.get_secret_value(),
+        SPIRIT_EMAIL_SECRET=settings.email_secret.get_secret_value(),
+        SPIRIT_METRICS_TOKEN=METRICS_TOKEN,
+        SPIRIT_WORKER_METRICS_PORT=str(port),
+    )
+    worker = await asyncio.create_subprocess_exec(
+        SCRIPT, "worker", "--concurrency", "1", env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    sent = {"template": "welcome", "outcome": "sent"}
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+            for _ in range(1200):
+                assert worker.returncode is None, "the worker exited early"
+                with contextlib.suppress(httpx.TransportError):
+                    if (await http.get("/metrics", headers=AUTH)).status_code == 200:
+                        break
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("the worker's /metrics did not answer")
+            assert (await http.get("/metrics")).status_code == 401
+            wrong = {"Authorization": "Bearer not-the-token"}
+            assert (await http.get("/metrics", headers=wrong)).status_code == 401
+            assert (await http.get("/", headers=AUTH)).status_code == 404
+
+            async with sessions() as session, session.begin():
+                queued = await queue_email(
+                    session, template="welcome", to="ana@example.com", locale="en",
+                    context=WELCOME, message_id_domain="spirit-tours.example",
+                )  # fmt: skip
+            assert queued is not None
+            queues = email_queues(settings.redis_url)
+            try:
+                await enqueue_messages(queues, [queued])
+            finally:
+                for queue in queues.values():
+                    await queue.disconnect()
+            for _ in range(600):
+                body = (await http.get("/metrics", headers=AUTH)).text
+                outcomes = [v for labels, v in _samples(body, "spirit_email_outcomes_total")
+                            if labels == sent]  # fmt: skip
+                if outcomes == [1.0]:
+                    break
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError(body)
+            durations = _samples(body, "spirit_job_duration_seconds_count")
+            assert sum(value for _, value in durations) >= 1
+            assert len(_samples(body, "process_cpu_seconds_total")) == 1
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        output, _ = await asyncio.wait_for(worker.communicate(), 60)
+    assert worker.returncode == 0, output.decode()
