@@ -62,6 +62,10 @@ async def test_graphql_operations_are_timed_and_their_errors_counted_by_name(
     # A document that does not validate or parse keeps its name out of the labels.
     invalid = _key(ERRORS, operation="invalid", code="GRAPHQL_VALIDATION_FAILED")
     assert _delta(before, after, invalid) == 1
+    parse_failed = _key(ERRORS, operation="invalid", code="GRAPHQL_PARSE_FAILED")
+    assert _delta(before, after, parse_failed) == 1
+    internal = [k for k in after if k[0] == ERRORS and ("code", "INTERNAL_SERVER_ERROR") in k[1]]
+    assert not [k for k in internal if _delta(before, after, k)]  # a client's error is no bug
     assert not any(dict(labels).get("operation") == "MetricsBroken" for _, labels in after)
     assert not any(dict(labels).get("operation") == "MetricsProbe" for name, labels in after
                    if name == ERRORS)  # fmt: skip

@@ -70,6 +70,22 @@ def _code(error: GraphQLError) -> str:
     return str(code) if code in ErrorCode.__members__ else ErrorCode.INTERNAL_SERVER_ERROR.value
 
 
+def _raised_code(error: BaseException) -> str:
+    """The code of an error raised through the operation, which strawberry turns into the
+    result's error afterwards (``schema.errors`` gives it its code then): a document that does
+    not parse raises from the parsing hook."""
+    if isinstance(error, DomainError):
+        return error.code.value
+    if isinstance(error, GraphQLError):
+        if error.extensions and "code" in error.extensions:
+            return _code(error)
+        if error.original_error is None:
+            syntax = error.message.startswith("Syntax Error")
+            code = ErrorCode.GRAPHQL_PARSE_FAILED if syntax else ErrorCode.GRAPHQL_VALIDATION_FAILED
+            return code.value
+    return ErrorCode.INTERNAL_SERVER_ERROR.value
+
+
 class OperationMetrics(SchemaExtension):
     """Listed right after the validation: its ``on_validate`` sees whether the document is
     valid before the request guard adds its own refusals (cost, rate)."""
@@ -106,9 +122,7 @@ class OperationMetrics(SchemaExtension):
             context.result.errors if context.result is not None else None
         )
         codes = {_code(error) for error in errors or ()}
-        if isinstance(raised, DomainError):
-            codes.add(raised.code.value)
-        elif isinstance(raised, Exception):
-            codes.add(ErrorCode.INTERNAL_SERVER_ERROR.value)
+        if raised is not None:
+            codes.add(_raised_code(raised))
         for code in codes:
             ERRORS.labels(operation, code).inc()
