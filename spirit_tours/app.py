@@ -18,6 +18,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from spirit_tours.config import Settings, get_settings
+from spirit_tours.core.metrics import mark_serving
 from spirit_tours.cross_origin import CrossOrigin
 from spirit_tours.dev.embedded import start_embedded
 from spirit_tours.documents.persisted import PersistedDocuments
@@ -151,6 +152,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         services.fanout.renderer = LiveRenderer(schema, services)
         show_queues(services.queues.values())
         await services.start()
+        mark_serving()
         runner = None
         if settings.run_workers or (settings.run_workers is None and settings.redis_url is None):
             from spirit_tours.jobs.worker import JobRunner

@@ -4,10 +4,13 @@ create-user, export-schema, generate-key, rotate-keys."""
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import os
+import shutil
 import signal
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -18,6 +21,7 @@ from spirit_tours.config import Environment, InsecureSettingsError, Settings, ge
 from spirit_tours.core.crypto import EncryptionError, KeyConfigurationError, Keyring, new_key_spec
 from spirit_tours.core.enums import Locale, Role
 from spirit_tours.core.errors import DomainError
+from spirit_tours.core.metrics import MULTIPROC_ENV
 from spirit_tours.dev.embedded import EmbeddedServerError, ServerUrls, start_embedded
 from spirit_tours.logs.setup import configure_logging
 from spirit_tours.persistence.database import create_engine, create_session_factory
@@ -136,6 +140,26 @@ def default_workers(settings: Settings) -> int:
     return 1 if settings.is_development else available_cpus()
 
 
+def _settings_of(demo: bool) -> Settings:
+    if demo:
+        os.environ["SPIRIT_ENV"] = Environment.DEVELOPMENT.value
+    get_settings.cache_clear()
+    return get_settings()
+
+
+def _metrics_folder(workers: int) -> None:
+    """Several processes: a private, empty folder for prometheus_client's multiprocess mode
+    (``core.metrics``), which they inherit through the environment and which goes when serve
+    ends. One process keeps its metrics in memory: an inherited folder is not used (files
+    left there by another run would be summed with ours)."""
+    os.environ.pop(MULTIPROC_ENV, None)
+    if workers == 1:
+        return
+    folder = tempfile.mkdtemp(prefix="spirit-tours-metrics-")
+    os.environ[MULTIPROC_ENV] = folder
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -158,6 +182,8 @@ def serve(host: str, port: int, workers: int | None, demo: bool) -> None:
     from spirit_tours.edge.server import run as run_server
     from spirit_tours.edge.server import server_config
 
+    # Before anything imports prometheus_client (it reads the variable once, at import).
+    _metrics_folder(workers or default_workers(_settings_of(demo)))
     # The worker processes read their settings from the environment: what serve decides
     # (the mode, the public URL) is passed on there.
     if demo:
@@ -218,18 +244,30 @@ def worker(concurrency: int, demo: bool) -> None:
 
     from spirit_tours.emails.transport import OutboxRefusedError
     from spirit_tours.jobs.worker import JobRunner
+    from spirit_tours.worker_metrics import metrics_server
 
     if demo:
         os.environ["SPIRIT_ENV"] = Environment.DEVELOPMENT.value
         get_settings.cache_clear()
         _configure_logging()
     settings = _secured(get_settings())
+    if settings.worker_metrics_port and not settings.metrics_token and not settings.is_development:
+        raise click.ClickException(
+            "SPIRIT_WORKER_METRICS_PORT needs SPIRIT_METRICS_TOKEN (Prometheus's bearer token)"
+        )
     urls = _servers(settings)
 
     async def run() -> None:
         await _with_database(settings, urls.database_url, _nothing)
         runner = JobRunner(settings, urls.database_url, urls.redis_url, concurrency=concurrency)
-        await runner.run()
+        server = metrics_server(settings)
+        serving = asyncio.create_task(server.serve()) if server else None
+        try:
+            await runner.run()
+        finally:
+            if server is not None and serving is not None:
+                server.should_exit = True
+                await serving
 
     try:
         with contextlib.suppress(KeyboardInterrupt):

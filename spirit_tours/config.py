@@ -288,6 +288,17 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = Field(
         default=None, description="Bearer token Prometheus sends to /metrics (ADMIN tokens too)"
     )
+    worker_metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Port of the `worker` command's own /metrics (job durations, e-mail and "
+        "payment outcomes of its jobs); unset: none",
+    )
+    worker_metrics_host: str = Field(
+        default="127.0.0.1",
+        description="Address the worker's /metrics listens on (0.0.0.0 in a container)",
+    )
     # The HTTP edge: what one request may cost before the application sees it.
     max_body_bytes: int = Field(
         default=1024 * 1024, ge=1024, description="Largest request body (/graphql and others)"

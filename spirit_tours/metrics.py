@@ -2,8 +2,9 @@
 time (job queues from Redis, undelivered mail and unpublished events from PostgreSQL), so any
 process answers the same for those.
 
-Request counters are per process (with ``serve --workers N`` each worker counts its own; a
-scrape reaches one of them).
+With ``serve --workers N`` whichever process answers reports the sum over all of them
+(prometheus_client's multiprocess mode, ``core.metrics``); the shared state is read once, by
+that process.
 
 Who may read it: Prometheus with ``Authorization: Bearer $SPIRIT_METRICS_TOKEN``, an ADMIN's
 access token, and in development any client on this machine (loopback). Queue depths and mail
@@ -25,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from spirit_tours.core.enums import EmailStatus
 from spirit_tours.core.errors import DomainError
-from spirit_tours.core.metrics import PROCESS
+from spirit_tours.core.metrics import PROCESS, exposition
 from spirit_tours.graphql_app import bearer_token
 from spirit_tours.persistence.emails import EmailMessage
 from spirit_tours.persistence.events import OutboxEvent
@@ -108,7 +109,7 @@ async def _shared_state(services: Services) -> CollectorRegistry:
 PENDING = (EmailStatus.QUEUED, EmailStatus.SENDING, EmailStatus.FAILED)
 
 
-def _loopback(request: Request) -> bool:
+def loopback(request: Request) -> bool:
     try:
         return request.client is not None and ipaddress.ip_address(request.client.host).is_loopback
     except ValueError:
@@ -121,7 +122,7 @@ async def _refusal(request: Request, services: Services) -> Response | None:
     token = bearer_token(request.headers.get("authorization"))
     challenge = {"WWW-Authenticate": 'Bearer realm="metrics"'}
     if token is None:
-        if settings.is_development and _loopback(request):
+        if settings.is_development and loopback(request):
             return None
         return PlainTextResponse("Send the metrics token as a bearer token.", 401, challenge)
     expected = settings.metrics_token.get_secret_value() if settings.metrics_token else ""
@@ -139,5 +140,5 @@ async def metrics(request: Request) -> Response:
     refusal = await _refusal(request, services)
     if refusal is not None:
         return refusal
-    body = generate_latest(PROCESS) + generate_latest(await _shared_state(services))
+    body = exposition() + generate_latest(await _shared_state(services))
     return Response(body, media_type=CONTENT_TYPE_LATEST)

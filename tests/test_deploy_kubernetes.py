@@ -148,13 +148,16 @@ def test_every_container_runs_a_real_command(rendered: list[Resource]) -> None:
 
 
 def test_the_worker_probe_is_its_heartbeat_check(rendered: list[Resource]) -> None:
-    """The worker serves no HTTP: its probes run the heartbeat check (tests/test_worker_health.py
-    runs the same command against a real worker)."""
+    """The worker serves only its /metrics: its probes run the heartbeat check
+    (tests/test_worker_health.py runs the same command against a real worker)."""
     worker = _container(rendered, "Deployment", "spirit-tours-worker")
     for probe in ("startupProbe", "livenessProbe"):
         command = worker[probe]["exec"]["command"]
         assert command[:3] == ["python", "-m", "spirit_tours.jobs.heartbeat"], probe
-    assert "ports" not in worker
+    assert worker["ports"] == [{"name": "metrics", "containerPort": 9100, "protocol": "TCP"}]
+    env = {variable["name"]: variable["value"] for variable in worker["env"]}
+    listen = "0.0.0.0"  # noqa: S104 - in its pod, for Prometheus
+    assert env == {"SPIRIT_WORKER_METRICS_PORT": "9100", "SPIRIT_WORKER_METRICS_HOST": listen}
     assert "readinessProbe" not in worker
 
 
@@ -259,7 +262,12 @@ def test_the_autoscaler_and_the_disruption_budget_cover_the_api_pods(
     selector = pdb["spec"]["selector"]["matchLabels"]
     assert _matches(selector, api_labels)
     assert not _matches(selector, worker_labels)
-    for service in (r for r in rendered if r["kind"] == "Service"):
+    services = {r["metadata"]["name"]: r for r in rendered if r["kind"] == "Service"}
+    worker_pods = services.pop("spirit-tours-worker-pods")  # the workers' /metrics
+    assert _matches(worker_pods["spec"]["selector"], worker_labels)
+    assert not _matches(worker_pods["spec"]["selector"], api_labels)
+    assert {port["targetPort"] for port in worker_pods["spec"]["ports"]} == {"metrics"}
+    for service in services.values():
         assert _matches(service["spec"]["selector"], api_labels)
         assert not _matches(service["spec"]["selector"], worker_labels)
         assert {port["targetPort"] for port in service["spec"]["ports"]} == {"http"}
@@ -307,7 +315,7 @@ def test_network_policies_allow_only_what_each_part_uses(rendered: list[Resource
     assert _ports(api_policy["spec"]["egress"]) == DNS | {POSTGRES, REDIS, HTTPS}
     worker = _one(rendered, "Deployment", "spirit-tours-worker")
     worker_policy = _policy_for(rendered, worker["spec"]["template"]["metadata"]["labels"])
-    assert worker_policy["spec"]["ingress"] == []
+    assert _ports(worker_policy["spec"]["ingress"]) == {("TCP", 9100)}  # its /metrics
     assert _ports(worker_policy["spec"]["egress"]) == DNS | {POSTGRES, REDIS, HTTPS} | SMTP
     job = _one(rendered, "Job", "spirit-tours-migrate")
     job_policy = _policy_for(rendered, job["spec"]["template"]["metadata"]["labels"])

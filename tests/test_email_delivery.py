@@ -23,6 +23,7 @@ from sqlalchemy import func, insert, select, text
 from spirit_tours.config import Settings
 from spirit_tours.core.clock import now_utc
 from spirit_tours.core.enums import EmailStatus, Role
+from spirit_tours.core.metrics import PROCESS
 from spirit_tours.emails.queueing import Queued, enqueue_messages
 from spirit_tours.jobs.email import email_queues
 from spirit_tours.persistence.database import SessionFactory
@@ -75,6 +76,12 @@ async def test_a_message_is_delivered_once_with_both_parts_and_tracked_links(
     assert "https://app.spirit-tours.example/login" in found["text/plain"]
 
 
+def _outcome(template: str, outcome: str) -> float:
+    """The workers run in this process: their counters are in this registry."""
+    labels = {"template": template, "outcome": outcome}
+    return PROCESS.get_sample_value("spirit_email_outcomes_total", labels) or 0.0
+
+
 async def test_a_refused_message_is_retried_dead_lettered_and_requeued_by_admin_once(
     smtp: tuple[Inbox, int],
     settings: Settings,
@@ -86,11 +93,16 @@ async def test_a_refused_message_is_retried_dead_lettered_and_requeued_by_admin_
     inbox.down = True
     await make_user("ops@spirit.example")
     await make_user("agent@agency.example", role=Role.AGENCY, company="Andes Agency")
+    outcomes = {o: _outcome("welcome", o) for o in ("retried", "failed")}
     # 3 s then 6 s: wide enough apart for saq's once-a-second scheduling to keep the order
     async with running_jobs(settings, port, retry_delay_seconds=3.0) as runner:
         queued = await queue_now(sessions, runner, "welcome", "ana@example.com", "es", WELCOME)
 
         await until_status(sessions, queued.id, EmailStatus.FAILED, 60)
+        # spirit_email_outcomes_total: two attempts retried, the third a dead letter (the
+        # welcome mail of the two users made above fails alike, maybe not yet to the end)
+        assert _outcome("welcome", "retried") - outcomes["retried"] >= 2
+        assert _outcome("welcome", "failed") - outcomes["failed"] >= 1
         row = await message_row(sessions, queued.id)
         assert row.attempts == 3
         assert row.failed_at is not None

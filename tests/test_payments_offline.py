@@ -14,6 +14,7 @@ from pydantic import SecretStr
 
 from spirit_tours.config import Environment, Settings
 from spirit_tours.core.enums import Provider
+from spirit_tours.core.metrics import PROCESS
 from spirit_tours.payments.offline.gateway import OfflineGateway
 from spirit_tours.services import Services
 from tests.booking_flows import booked
@@ -50,6 +51,8 @@ async def development_server(settings: Settings) -> AsyncIterator[LiveServer]:
 async def test_a_booking_is_paid_end_to_end_with_the_offline_gateway(
     development_server: LiveServer, make_user: UserFactory
 ) -> None:
+    succeeded = {"provider": "OFFLINE", "outcome": "succeeded"}
+    paid_before = PROCESS.get_sample_value("spirit_payment_outcomes_total", succeeded) or 0
     async with httpx.AsyncClient(base_url=development_server.url, timeout=30) as http:
         gql = GraphQLClient(http)
         world = await make_world(gql, make_user)
@@ -77,6 +80,9 @@ async def test_a_booking_is_paid_end_to_end_with_the_offline_gateway(
         assert seen["payment"]["cardLast4"] == "4242"
         assert seen["payment"]["booking"]["status"] == "CONFIRMED"
         assert [w["outcome"] for w in seen["payment"]["webhooks"]] == ["APPLIED"]
+        # The server runs in this process: its payment outcomes are in this registry.
+        counted = PROCESS.get_sample_value("spirit_payment_outcomes_total", succeeded) or 0
+        assert counted - paid_before == 1
 
         # A forged offline webhook is refused like any other.
         forged = OfflineGateway("not-the-secret", PUBLIC_URL)

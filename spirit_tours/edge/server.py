@@ -7,10 +7,12 @@ import sys
 from typing import Any
 
 import uvicorn
+from prometheus_client import multiprocess
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
 from spirit_tours.config import Settings
+from spirit_tours.core.metrics import multiprocess_dir
 from spirit_tours.edge.protocol import EdgeConfig, EdgeHttpToolsProtocol
 from spirit_tours.edge.websocket import LeanWebSocketProtocol
 from spirit_tours.logs.setup import logging_config
@@ -54,6 +56,39 @@ def server_config(app: Any, settings: Settings, **options: Any) -> EdgeConfig:
     )
 
 
+class _Supervisor(Multiprocess):
+    """uvicorn's supervisor, telling prometheus_client when a worker process has gone (died
+    and replaced, or retired by a SIGHUP's restart, or stopped with the server): its ``livesum``
+    gauges (open WebSockets, cache entries) stop counting, its counters still do."""
+
+    def _pids(self) -> set[int]:
+        return {process.pid for process in self.processes if process.pid is not None}
+
+    def _reap(self, before: set[int]) -> None:
+        folder = multiprocess_dir()
+        if folder is not None:
+            for pid in before - self._pids():
+                multiprocess.mark_process_dead(pid, str(folder))  # type: ignore[no-untyped-call]
+
+    def keep_subprocess_alive(self) -> None:
+        before = self._pids()
+        super().keep_subprocess_alive()
+        self._reap(before)
+
+    def restart_all(self) -> None:
+        before = self._pids()
+        super().restart_all()
+        self._reap(before)
+
+    def run(self) -> None:
+        try:
+            super().run()
+        finally:
+            every = self._pids()
+            self.processes = []
+            self._reap(every)
+
+
 def run(config: EdgeConfig) -> None:
     """``uvicorn.run`` for a ready configuration: one process, or ``config.workers``. As there,
     the SIGINT that uvicorn re-raises after a graceful shutdown ends it quietly, and a server
@@ -61,7 +96,7 @@ def run(config: EdgeConfig) -> None:
     server = uvicorn.Server(config)
     try:
         if config.workers > 1:
-            Multiprocess(config, sockets=[config.bind_socket()]).run()
+            _Supervisor(config, sockets=[config.bind_socket()]).run()
         else:
             server.run()
     except KeyboardInterrupt:

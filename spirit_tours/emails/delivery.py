@@ -18,9 +18,11 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import aiosmtplib
+from prometheus_client import Counter
 
 from spirit_tours.core.clock import now_utc
 from spirit_tours.core.enums import EmailStatus
+from spirit_tours.core.metrics import PROCESS
 from spirit_tours.emails.claims import ClaimBook, Outcome
 from spirit_tours.emails.compose import Composer
 from spirit_tours.emails.queueing import ATTEMPTS, lane_rank
@@ -29,6 +31,12 @@ from spirit_tours.emails.transport import Envelope, Transport
 from spirit_tours.persistence.emails import EmailMessage
 
 log = logging.getLogger(__name__)
+
+OUTCOMES = Counter(
+    "spirit_email_outcomes", "Delivery attempts by template and outcome: sent, retried (a "
+    "failure to try again), failed (the last attempt: a dead letter), suppressed (the recipient "
+    "unsubscribed or bounced)", ["template", "outcome"], registry=PROCESS,
+)  # fmt: skip
 
 
 def _error_text(error: BaseException, secrets: Iterable[str] = ()) -> str:
@@ -131,6 +139,7 @@ async def deliver(
     row = claim.row
     if claim.suppressed:
         await claims.record(claim, Outcome(EmailStatus.SUPPRESSED, keep_error=True))
+        OUTCOMES.labels(row.template, "suppressed").inc()
         return "suppressed"
     try:
         message, links = composer.compose(row)
@@ -143,6 +152,7 @@ async def deliver(
             dead = Outcome(EmailStatus.FAILED, failed_at=now_utc(), last_error=reason,
                            context=_spent(row))  # fmt: skip
             await claims.record(claim, dead)
+            OUTCOMES.labels(row.template, "failed").inc()
             log.warning("e-mail %s (%s) dead-lettered: %s", row.id, row.template, reason)
             return "dead-lettered"
         delay = policy.delay(row.attempts)
@@ -150,6 +160,7 @@ async def deliver(
         await claims.record(
             claim, Outcome(EmailStatus.QUEUED, scheduled_at=later, last_error=reason)
         )
+        OUTCOMES.labels(row.template, "retried").inc()
         # Run again after the delay (no jitter: a refusing server sees a predictable, growing
         # pause); should the queue give up first, the dispatcher finds the QUEUED row.
         retry_in(delay)
@@ -158,4 +169,5 @@ async def deliver(
         raise
     sent = Outcome(EmailStatus.SENT, sent_at=now_utc(), links=links, context=_spent(row))
     await claims.record(claim, sent)
+    OUTCOMES.labels(row.template, "sent").inc()
     return "sent"

@@ -1,13 +1,22 @@
-"""The saq queue every job of ours goes through."""
+"""The saq queue every job of ours goes through, and the histogram of how long its jobs take
+(observed by the workers; defined here, so every process that knows the queues announces it)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from prometheus_client import Histogram
 from saq.job import Job
 from saq.queue.redis import RedisQueue
 
+from spirit_tours.core.metrics import PROCESS
 from spirit_tours.logs.context import REQUEST_ID, current_request_id
+
+JOB_DURATION = Histogram(
+    "spirit_job_duration_seconds", "Jobs run by the workers: from start to end (done, failed, "
+    "retried or aborted), by queue", ["queue"], registry=PROCESS,
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)  # fmt: skip
 
 
 class JobQueue(RedisQueue):  # type: ignore[misc]  # saq's redis module is untyped

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -32,7 +33,7 @@ from spirit_tours.jobs.heartbeat import Heartbeat, heartbeat_path
 from spirit_tours.jobs.maintenance import purge_refresh_tokens
 from spirit_tours.jobs.names import MAINTENANCE_QUEUE
 from spirit_tours.jobs.payments import execute_due_refunds, expire_payment_holds
-from spirit_tours.jobs.queue import JobQueue
+from spirit_tours.jobs.queue import JOB_DURATION, JobQueue
 from spirit_tours.jobs.quotations import expire_quotations
 from spirit_tours.logs.context import REQUEST_ID, bind_request_id
 from spirit_tours.payments.providers import PaymentProviders
@@ -67,7 +68,7 @@ def smtp_limits(settings: Settings) -> PoolLimits:
 
 class _Worker(Worker):  # type: ignore[misc]  # saq.Worker is untyped here
     """A saq worker that leaves signals alone: the process (uvicorn, or ``run``) owns them
-    and stops the workers itself."""
+    and stops the workers itself; it times every job it runs (``spirit_job_duration_seconds``)."""
 
     SIGNALS: ClassVar[list[signal.Signals]] = []
     GRACE_SECONDS: ClassVar[float] = 10.0
@@ -80,6 +81,12 @@ class _Worker(Worker):  # type: ignore[misc]  # saq.Worker is untyped here
         if isinstance(request_id, str):
             bind_request_id(request_id)
         await super()._before_process(ctx)
+
+    async def _after_process(self, ctx: dict[str, Any]) -> None:
+        job = ctx.get("job")
+        if job is not None and job.started:  # saq's milliseconds since the epoch
+            JOB_DURATION.labels(self.queue.name).observe(max(0.0, time.time() - job.started / 1000))
+        await super()._after_process(ctx)
 
     async def stop(self) -> None:
         """saq cancels running jobs at once (no grace period set); let them finish first, so

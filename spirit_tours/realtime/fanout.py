@@ -29,7 +29,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from spirit_tours.core.clock import now_utc
 from spirit_tours.core.errors import ErrorCode
-from spirit_tours.core.metrics import PROCESS
+from spirit_tours.core.metrics import LIVESUM, PROCESS
 from spirit_tours.realtime.hub import Delivery, EventHub, Signal, StoredEvent
 from spirit_tours.realtime.tasks import stop_tasks
 
@@ -63,15 +63,17 @@ LAG = Histogram(
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10), registry=PROCESS,
 )  # fmt: skip
 SUBSCRIPTIONS = Gauge(
-    "spirit_live_subscriptions", "Live subscriptions held by this process, by kind of room",
-    ["room_kind"], registry=PROCESS,
+    "spirit_live_subscriptions", "Live subscriptions held, by kind of room",
+    ["room_kind"], registry=PROCESS, multiprocess_mode=LIVESUM,
 )  # fmt: skip
 SOCKETS = Gauge(
-    "spirit_live_websockets", "WebSocket connections open on this process", registry=PROCESS
-)
+    "spirit_live_websockets", "WebSocket connections open", registry=PROCESS,
+    multiprocess_mode=LIVESUM,
+)  # fmt: skip
 GROUPS = Gauge(
-    "spirit_live_scope_groups", "Groups of subscribers sharing one rendering", registry=PROCESS
-)
+    "spirit_live_scope_groups", "Groups of subscribers sharing one rendering", registry=PROCESS,
+    multiprocess_mode=LIVESUM,
+)  # fmt: skip
 
 
 def room_kind(room: str) -> str:

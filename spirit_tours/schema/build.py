@@ -20,6 +20,7 @@ from spirit_tours.schema.document_limits import DocumentLimits, precheck_rules
 from spirit_tours.schema.errors import apply_error_policy, hide_suggestions
 from spirit_tours.schema.live import Subscription
 from spirit_tours.schema.mutation import Mutation
+from spirit_tours.schema.operation_metrics import OperationMetrics
 from spirit_tours.schema.query import Query
 from spirit_tours.schema.query_cost import OperationCosts
 from spirit_tours.schema.request_guard import GuardedValidation, RequestGuard
@@ -79,6 +80,8 @@ def build_schema(settings: Settings) -> SpiritSchema:
         lambda: DocumentCache(maxsize=1024),
         # In this order: the guard's hook runs once validation has passed.
         lambda: GuardedValidation(limits, maxsize=1024),
+        # Right after the validation: it labels only the names of valid operations.
+        OperationMetrics,
         lambda: RequestGuard(
             max_cost=settings.max_query_cost,
             limiter=limiter,

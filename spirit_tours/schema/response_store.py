@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from prometheus_client import Counter, Gauge
 
-from spirit_tours.core.metrics import PROCESS
+from spirit_tours.core.metrics import LIVESUM, PROCESS
 
 LOOKUPS = Counter(
     "spirit_response_cache_lookups", "GraphQL queries the response cache could serve, by outcome "
@@ -28,11 +28,13 @@ EVICTIONS = Counter(
     registry=PROCESS,
 )  # fmt: skip
 ENTRIES = Gauge(
-    "spirit_response_cache_entries", "Answers held by the response cache", registry=PROCESS
-)
+    "spirit_response_cache_entries", "Answers held by the response cache", registry=PROCESS,
+    multiprocess_mode=LIVESUM,
+)  # fmt: skip
 BYTES = Gauge(
-    "spirit_response_cache_bytes", "JSON bytes held by the response cache", registry=PROCESS
-)
+    "spirit_response_cache_bytes", "JSON bytes held by the response cache", registry=PROCESS,
+    multiprocess_mode=LIVESUM,
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from spirit_tours.core.enums import (
     Provider,
 )
 from spirit_tours.payments.gateway import CancellableGateway, PaymentError
+from spirit_tours.payments.outcomes import payment_moved
 from spirit_tours.payments.providers import PaymentProviders
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.payments import Payment
@@ -98,6 +99,7 @@ async def expire_lapsed(
     )
     lapsed = []
     for payment_id, payment_booking, provider, reference in rows:
+        payment_moved(provider, PaymentStatus.EXPIRED)
         emit_event(
             session, EventKind.PAYMENT_EXPIRED, "Payment", payment_id, booking_id=payment_booking
         )

@@ -46,6 +46,7 @@ from spirit_tours.payments.gateway import (
     ProviderRejectedError,
     ProviderUnavailableError,
 )
+from spirit_tours.payments.outcomes import payment_moved
 from spirit_tours.payments.providers import PaymentProviders
 from spirit_tours.permissions.bookings import BOOKING_ALLOWED, BookingAction
 from spirit_tours.permissions.viewer import Viewer
@@ -456,6 +457,7 @@ async def _store(
         if gateway is None or result is None:
             payment.status = PaymentStatus.FAILED
             payment.failure_reason = failure
+            payment_moved(gateway.provider if gateway else None, PaymentStatus.FAILED)
             emit_event(session, EventKind.PAYMENT_FAILED, "Payment", payment.id,
                        booking_id=payment.booking_id)  # fmt: skip
             return
@@ -463,8 +465,9 @@ async def _store(
         if payment.provider_reference is None:
             payment.provider_reference = result.reference
         payment.next_action = _action_json(result)
-        if may_move(payment.status, result.status):
+        if may_move(payment.status, result.status) and payment.status != result.status:
             payment.status = result.status
+            payment_moved(gateway.provider, result.status)
         emit_event(session, EventKind.PAYMENT_STARTED, "Payment", payment.id,
                    booking_id=payment.booking_id, provider=gateway.provider.value)  # fmt: skip
 

@@ -23,6 +23,7 @@ from spirit_tours.core.clock import now_utc
 from spirit_tours.core.enums import EventKind, PaymentStatus, Provider, RefundStatus
 from spirit_tours.core.errors import DomainError, ErrorCode
 from spirit_tours.payments.gateway import InvalidSignatureError, WebhookEvent
+from spirit_tours.payments.outcomes import WEBHOOK_FAILURES, payment_moved
 from spirit_tours.payments.providers import PaymentProviders
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.bookings import Booking, BookingRefund
@@ -121,17 +122,21 @@ async def receive_webhook(
                              provider=provider.value, outcome=WebhookOutcome.REJECTED.value,
                              detail=error.message)  # fmt: skip
         return WebhookResult(WebhookOutcome.REJECTED, detail=error.message)
-    async with sessions() as session, session.begin():
-        known = await _record_duplicate(session, provider, event, body, lowered, replayed_by)
-        result = known or await _apply(session, provider, event)
-        if known is None:
-            session.add(_delivery(provider, body, lowered, result.outcome, event=event,
-                                  detail=result.detail, payment_id=result.payment_id,
-                                  replayed_by=replayed_by))  # fmt: skip
-        if replayed_by is not None:
-            record_audit(session, replayed_by, "payment.webhook_replay", "Payment",
-                         result.payment_id, provider=provider.value, event_id=event.event_id,
-                         outcome=result.outcome.value)  # fmt: skip
+    try:
+        async with sessions() as session, session.begin():
+            known = await _record_duplicate(session, provider, event, body, lowered, replayed_by)
+            result = known or await _apply(session, provider, event)
+            if known is None:
+                session.add(_delivery(provider, body, lowered, result.outcome, event=event,
+                                      detail=result.detail, payment_id=result.payment_id,
+                                      replayed_by=replayed_by))  # fmt: skip
+            if replayed_by is not None:
+                record_audit(session, replayed_by, "payment.webhook_replay", "Payment",
+                             result.payment_id, provider=provider.value,
+                             event_id=event.event_id, outcome=result.outcome.value)  # fmt: skip
+    except Exception:
+        WEBHOOK_FAILURES.labels(provider.value).inc()  # verified, yet not processed
+        raise
     return result
 
 
@@ -230,6 +235,8 @@ def _update(payment: Payment, provider: Provider, event: WebhookEvent) -> str | 
         return f"Stays {payment.status.value}."
     before = payment.status
     payment.status = status
+    if status != before:
+        payment_moved(provider, status)
     if status == PaymentStatus.FAILED:
         payment.failure_reason = payment.failure_reason or f"{provider.value}: {event.kind}"
     return f"{before.value} → {status.value}"
@@ -306,5 +313,6 @@ def refunded(payment: Payment, amount: Decimal) -> None:
     payment.refunded_amount = min(payment.refunded_amount + amount, payment.amount)
     full = payment.refunded_amount >= payment.amount
     target = PaymentStatus.REFUNDED if full else PaymentStatus.PARTIALLY_REFUNDED
-    if may_move(payment.status, target):
+    if may_move(payment.status, target) and payment.status != target:
         payment.status = target
+        payment_moved(payment.provider, target)
