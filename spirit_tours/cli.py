@@ -210,6 +210,7 @@ def worker(concurrency: int, demo: bool) -> None:
     """Run the job workers: housekeeping, cron jobs, the e-mail feed and e-mail delivery."""
     import uvloop
 
+    from spirit_tours.core.tracing_setup import configure_tracing, flush_tracing
     from spirit_tours.emails.transport import OutboxRefusedError
     from spirit_tours.jobs.worker import JobRunner
 
@@ -219,10 +220,15 @@ def worker(concurrency: int, demo: bool) -> None:
     settings = _secured(get_settings())
     urls = _servers(settings)
 
+    configure_tracing("spirit-tours-worker")  # off unless OTEL_* asks for it
+
     async def run() -> None:
         await _with_database(settings, urls.database_url, _nothing)
         runner = JobRunner(settings, urls.database_url, urls.redis_url, concurrency=concurrency)
-        await runner.run()
+        try:
+            await runner.run()
+        finally:
+            flush_tracing()
 
     try:
         with contextlib.suppress(KeyboardInterrupt):

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from saq import CronJob, Worker
 
 from spirit_tours.config import Environment, Settings
+from spirit_tours.core.tracing import enabled as tracing_enabled
 from spirit_tours.emails.claims import ClaimBook
 from spirit_tours.emails.compose import Composer, message_id_domain
 from spirit_tours.emails.delivery import DeliveryPolicy
@@ -34,6 +35,7 @@ from spirit_tours.jobs.names import MAINTENANCE_QUEUE
 from spirit_tours.jobs.payments import execute_due_refunds, expire_payment_holds
 from spirit_tours.jobs.queue import JobQueue
 from spirit_tours.jobs.quotations import expire_quotations
+from spirit_tours.jobs.tracing import traced
 from spirit_tours.payments.providers import PaymentProviders
 from spirit_tours.persistence.database import create_engine, create_session_factory
 from spirit_tours.realtime.relay import Relay
@@ -70,6 +72,12 @@ class _Worker(Worker):  # type: ignore[misc]  # saq.Worker is untyped here
 
     SIGNALS: ClassVar[list[signal.Signals]] = []
     GRACE_SECONDS: ClassVar[float] = 10.0
+    functions: dict[str, Any]  # saq's, by name
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if tracing_enabled():  # each job under its span, continuing the trace that queued it
+            self.functions = {name: traced(fn) for name, fn in self.functions.items()}
 
     async def stop(self) -> None:
         """saq cancels running jobs at once (no grace period set); let them finish first, so
