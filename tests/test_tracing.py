@@ -116,6 +116,46 @@ def test_one_trace_links_the_request_the_operation_sql_redis_and_the_job(
 
 
 @pytest.mark.slow
+def test_the_outbox_event_carries_the_trace_to_the_relay_the_feed_and_the_job(
+    traced: tuple[list[Span], str],
+) -> None:
+    spans, _ = traced
+    (operation,) = [s for s in spans if s["name"] == "mutation CreateQuotation"]
+    in_trace = [s for s in spans if s["trace_id"] == operation["trace_id"]]
+    by_id = {s["span_id"]: s for s in in_trace}
+    (field,) = [s for s in in_trace if s["name"] == "GraphQL field createQuotation"]
+    # The event's row is written with the field's span as its trace parent.
+    inserts = [
+        s
+        for s in in_trace
+        if "INSERT INTO outbox_events" in s["attributes"].get("db.statement", "")
+    ]
+    assert inserts
+    assert all(field in _ancestors(s, by_id) for s in inserts)
+
+    # The worker's feed turns the event into mail inside the same trace: e-mail span →
+    # producer → the job, whose statements are below it.
+    (feed,) = [s for s in in_trace if s["name"] == "e-mail for quotation.created"]
+    assert feed["parent_id"] == field["span_id"]
+    assert any(
+        feed in _ancestors(s, by_id)
+        for s in in_trace
+        if "INSERT INTO email_messages" in s["attributes"].get("db.statement", "")
+    )
+    (producer,) = [s for s in in_trace if s["name"] == "send send_email"]
+    assert producer["parent_id"] == feed["span_id"]
+    (job,) = [s for s in in_trace if s["name"] == "process send_email"]
+    assert job["parent_id"] == producer["span_id"]
+    assert job["attributes"]["messaging.destination.name"] == "email-normal"
+
+    # The relay publishes events in batches: its span is its own, linked to the request.
+    relays = [s for s in spans if s["name"] == "publish outbox events"]
+    linked = [s for s in relays if operation["trace_id"] in s["links"]]
+    assert linked, relays
+    assert all(s["trace_id"] != operation["trace_id"] for s in linked)
+
+
+@pytest.mark.slow
 def test_no_span_records_a_password_an_address_or_the_document(
     traced: tuple[list[Span], str],
 ) -> None:

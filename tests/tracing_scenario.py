@@ -3,8 +3,10 @@ process-wide: switched on in the test process it would trace every other test).
 
 Tracing is configured as the app does it, with an in-memory exporter; a real server signs a
 user in (the password once as a variable, once written into the document), asks for a
-password reset (SQL, Redis, a saq job), then a worker process's runner sends that e-mail. The
-finished spans are printed as JSON lines for the test to read.
+password reset (SQL, Redis, a saq job) and, as an agency, creates a quotation (an outbox
+event, which the relay publishes and the e-mail feed turns into a job); then a worker
+process's runner sends both e-mails. The finished spans are printed as JSON lines for the
+test to read.
 
 Input (environment): TRACE_DATABASE_URL, TRACE_REDIS_URL, TRACE_DATA_DIR, TRACE_PASSWORD,
 SPIRIT_ENCRYPTION_KEYS.
@@ -16,7 +18,6 @@ import asyncio
 import json
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -32,11 +33,17 @@ from spirit_tours.jobs.worker import JobRunner
 from spirit_tours.persistence.database import create_engine, create_session_factory
 from spirit_tours.resolvers.accounts import NewUser, create_user
 from tests.conftest import serving
+from tests.quotation_flows import quotation_input
 
 EMAIL = "traced@example.com"
+AGENCY = "agency@trace.example"
 LOGIN_VARIABLES = """
 mutation SignIn($input: LoginInput!) { login(input: $input) { accessToken } }"""
 REQUEST_RESET = "mutation RequestReset($e: String!) { requestPasswordReset(email: $e) }"
+CREATE_QUOTATION = """
+mutation CreateQuotation($input: CreateQuotationInput!) {
+  createQuotation(input: $input) { quotation { id } }
+}"""
 
 
 def _span(span: ReadableSpan) -> dict[str, Any]:
@@ -54,6 +61,7 @@ def _span(span: ReadableSpan) -> dict[str, Any]:
             for event in span.events
         ],
         "service": str(span.resource.attributes.get("service.name")),
+        "links": [f"{link.context.trace_id:032x}" for link in span.links],
     }
 
 
@@ -76,6 +84,7 @@ async def scenario(exporter: InMemorySpanExporter) -> None:
     engine = create_engine(settings.database_url, keyring=settings.keyring())
     async with create_session_factory(engine)() as session, session.begin():
         await create_user(session, NewUser(EMAIL, password, Role.CLIENT, locale=Locale.EN))
+        await create_user(session, NewUser(AGENCY, password, Role.AGENCY, company="Trace Tours"))
     await engine.dispose()
 
     async with serving(settings) as server, httpx.AsyncClient(base_url=server.url) as http:
@@ -98,6 +107,21 @@ async def scenario(exporter: InMemorySpanExporter) -> None:
             ),
             await http.post("/graphql", json={"query": REQUEST_RESET, "variables": {"e": EMAIL}}),
         ]
+        signed_in = await http.post(
+            "/graphql",
+            json={
+                "query": LOGIN_VARIABLES,
+                "variables": {"input": {"email": AGENCY, "password": password}},
+            },
+        )
+        token = signed_in.json()["data"]["login"]["accessToken"]
+        answers.append(
+            await http.post(
+                "/graphql",
+                json={"query": CREATE_QUOTATION, "variables": {"input": quotation_input()}},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        )
         for answer in answers:
             assert answer.status_code == 200, answer.text
             assert "errors" not in answer.json(), answer.text
@@ -105,13 +129,20 @@ async def scenario(exporter: InMemorySpanExporter) -> None:
         runner = JobRunner(settings, settings.database_url, settings.redis_url, concurrency=1)
         await runner.start()
         try:
-            outbox = Path(settings.data_dir) / "outbox"
+            # The reset e-mail (queued by the request) and the quotation's (queued by the
+            # feed for the outbox event), each sent in a job that continues a request's trace.
             for _ in range(600):
-                if outbox.exists() and any(outbox.iterdir()):
+                flush_tracing()
+                continued = [
+                    span
+                    for span in exporter.get_finished_spans()
+                    if span.name == "process send_email" and span.parent is not None
+                ]
+                if len(continued) >= 2:
                     break
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(0.1)
             else:
-                raise AssertionError("the reset e-mail was not sent")
+                raise AssertionError("the e-mails were not sent in their requests' traces")
         finally:
             await runner.stop()
     flush_tracing()

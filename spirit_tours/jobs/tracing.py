@@ -13,7 +13,7 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
-from spirit_tours.core.tracing import context_from, current_carrier
+from spirit_tours.core.tracing import context_from, current_carrier, in_sampled_trace
 
 TRACE_META = "trace"  # the job's meta key holding its trace context
 _tracer = trace.get_tracer("spirit_tours.jobs")
@@ -25,7 +25,7 @@ JobFunction = Callable[..., Awaitable[Any]]
 def enqueue_span(function: str, queue: str) -> Iterator[dict[str, str]]:
     """Around an enqueue made inside a trace: the carrier to store in the job (empty outside
     one, so that polling loops leave no orphan spans)."""
-    if not trace.get_current_span().is_recording():
+    if not in_sampled_trace():
         yield {}
         return
     with _tracer.start_as_current_span(
