@@ -53,6 +53,8 @@ def _run_scenario(database_url: str, redis_url: str, data_dir: Path, password: s
         check=False,
     )
     assert done.returncode == 0, done.stderr[-4000:]
+    # Every span's context was put back as it was (the operation's spans a generator hook).
+    assert "Failed to detach context" not in done.stderr, done.stderr[-4000:]
     return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
 
 
@@ -153,6 +155,19 @@ def test_the_outbox_event_carries_the_trace_to_the_relay_the_feed_and_the_job(
     linked = [s for s in relays if operation["trace_id"] in s["links"]]
     assert linked, relays
     assert all(s["trace_id"] != operation["trace_id"] for s in linked)
+
+
+@pytest.mark.slow
+def test_an_operation_over_the_websocket_is_a_trace_of_its_own(
+    traced: tuple[list[Span], str],
+) -> None:
+    spans, _ = traced
+    (operation,) = [s for s in spans if s["name"] == "query WsQuotation"]
+    assert operation["parent_id"] is None
+    assert operation["kind"] == "SERVER"
+    in_trace = [s for s in spans if s["trace_id"] == operation["trace_id"]]
+    assert any(s["attributes"].get("db.system") == "postgresql" for s in in_trace)
+    assert not any(s["attributes"].get("http.method") for s in in_trace)
 
 
 @pytest.mark.slow

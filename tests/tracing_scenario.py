@@ -33,6 +33,7 @@ from spirit_tours.jobs.worker import JobRunner
 from spirit_tours.persistence.database import create_engine, create_session_factory
 from spirit_tours.resolvers.accounts import NewUser, create_user
 from tests.conftest import serving
+from tests.live_client import live
 from tests.quotation_flows import quotation_input
 
 EMAIL = "traced@example.com"
@@ -40,6 +41,7 @@ AGENCY = "agency@trace.example"
 LOGIN_VARIABLES = """
 mutation SignIn($input: LoginInput!) { login(input: $input) { accessToken } }"""
 REQUEST_RESET = "mutation RequestReset($e: String!) { requestPasswordReset(email: $e) }"
+WS_QUERY = "query WsQuotation($id: ID!) { quotation(id: $id) { id destination } }"
 CREATE_QUOTATION = """
 mutation CreateQuotation($input: CreateQuotationInput!) {
   createQuotation(input: $input) { quotation { id } }
@@ -125,6 +127,11 @@ async def scenario(exporter: InMemorySpanExporter) -> None:
         for answer in answers:
             assert answer.status_code == 200, answer.text
             assert "errors" not in answer.json(), answer.text
+        quotation_id = answers[-1].json()["data"]["createQuotation"]["quotation"]["id"]
+        # An operation sent as a WebSocket message: no HTTP span wraps it.
+        async with live(server.url, token) as socket:
+            await socket.subscribe("1", WS_QUERY, {"id": quotation_id})
+            assert (await socket.data("1"))["quotation"]["id"] == quotation_id
 
         runner = JobRunner(settings, settings.database_url, settings.redis_url, concurrency=1)
         await runner.start()
