@@ -1,6 +1,7 @@
 """OpenTelemetry tracing: one trace from the HTTP request through the GraphQL operation, its SQL
 and Redis calls, to the saq job it queued and that job's own SQL; no secret in any span;
-real OTLP export from `spirit-tours serve` with worker processes; nothing at all when off."""
+real OTLP export from `spirit-tours serve` (two worker processes) and `spirit-tours worker`, one
+trace across them; nothing at all when off."""
 
 from __future__ import annotations
 
@@ -24,10 +25,11 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from spirit_tours.core import tracing
+from spirit_tours.core.enums import Role
 from spirit_tours.core.tracing_setup import configure_tracing, exporters_wanted
 from spirit_tours.schema.tracing import OperationTracing
 from tests.cli import SCRIPT, clean_env
-from tests.conftest import TEST_ENCRYPTION_KEYS, LiveServer
+from tests.conftest import TEST_ENCRYPTION_KEYS, LiveServer, UserFactory
 from tests.test_cli import free_port
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -278,30 +280,44 @@ def collector() -> Iterator[tuple[int, list[ExportTraceServiceRequest]]]:
         server.server_close()
 
 
-def _spans_of(requests: list[ExportTraceServiceRequest]) -> list[tuple[str, str, int]]:
+def _spans_of(requests: list[ExportTraceServiceRequest]) -> list[tuple[str, str, str]]:
+    """(service name, span name, trace id) of every span the collector received."""
     found = []
     for request in requests:
         for resource in request.resource_spans:
-            service = next(
-                (
-                    a.value.string_value
-                    for a in resource.resource.attributes
-                    if a.key == "service.name"
-                ),
-                "",
-            )
+            names = [
+                a.value.string_value
+                for a in resource.resource.attributes
+                if a.key == "service.name"
+            ]
+            service = names[0] if names else ""
             for scope in resource.scope_spans:
-                found += [(service, span.name, span.kind) for span in scope.spans]
+                found += [(service, span.name, span.trace_id.hex()) for span in scope.spans]
     return found
 
 
-@pytest.mark.slow  # runs the console script's server, with two worker processes
-async def test_serve_exports_over_otlp_from_each_worker_process(
-    database_url: str, redis_url: str, tmp_path: Path
+async def _start(*args: str, env: dict[str, str]) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        SCRIPT, *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+
+
+async def _stop(process: asyncio.subprocess.Process) -> str:
+    if process.returncode is None:
+        process.terminate()
+    output, _ = await asyncio.wait_for(process.communicate(), 120)
+    return output.decode()
+
+
+@pytest.mark.slow  # runs the console script's server (two worker processes) and its worker
+async def test_serve_and_worker_export_one_trace_over_otlp(
+    database_url: str, redis_url: str, tmp_path: Path, make_user: UserFactory
 ) -> None:
+    await make_user("otlp@example.com", Role.CLIENT)
     port = free_port()
     with collector() as (collector_port, received):
         env = clean_env(
+            SPIRIT_ENV="test",  # the worker writes its mail to the data folder's outbox
             SPIRIT_DATABASE_URL=database_url,
             SPIRIT_REDIS_URL=redis_url,
             SPIRIT_ENCRYPTION_KEYS=TEST_ENCRYPTION_KEYS,
@@ -314,36 +330,48 @@ async def test_serve_exports_over_otlp_from_each_worker_process(
             OTEL_RESOURCE_ATTRIBUTES="deployment.environment=test",
             OTEL_BSP_SCHEDULE_DELAY="100",
         )
-        process = await asyncio.create_subprocess_exec(
-            SCRIPT, "serve", "--port", str(port), env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        )  # fmt: skip
+        server = await _start("serve", "--port", str(port), env=env)
+        worker = await _start("worker", "--concurrency", "1", env=env)
         try:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-                for _ in range(1200):
-                    assert process.returncode is None, "serve exited early"
+                for _ in range(1200):  # the server's processes import the app: slow when busy
+                    assert server.returncode is None, "serve exited early"
                     with contextlib.suppress(httpx.TransportError):
                         if (await http.get("/readyz")).status_code == 200:
                             break
                     await asyncio.sleep(0.1)
                 else:
                     raise AssertionError("serve did not become ready")
-                for _ in range(20):  # both worker processes answer some of them
+                for _ in range(5):
                     answer = await http.post(
                         "/graphql", json={"query": "query Ping { __typename }"}
                     )
                     assert answer.status_code == 200
-            for _ in range(100):
-                if len([s for s in _spans_of(received) if s[1] == "query Ping"]) >= 20:
+                reset = await http.post(
+                    "/graphql",
+                    json={
+                        "query": "mutation Reset($e: String!) { requestPasswordReset(email: $e) }",
+                        "variables": {"e": "otlp@example.com"},
+                    },
+                )
+                assert reset.json() == {"data": {"requestPasswordReset": True}}
+            for _ in range(600):  # until the worker ran the job and exported its span
+                assert worker.returncode is None, "worker exited early"
+                if any(s[1] == "process send_email" for s in _spans_of(received)):
                     break
                 await asyncio.sleep(0.1)
         finally:
-            process.terminate()
-            output, _ = await asyncio.wait_for(process.communicate(), 120)
+            server_output = await _stop(server)
+            worker_output = await _stop(worker)
     spans = _spans_of(received)
-    assert process.returncode == 0, output.decode()[-3000:]
-    assert len([s for s in spans if s[1] == "query Ping"]) == 20, spans
-    assert {s[0] for s in spans} == {"spirit-tours-api"}
-    assert any(s[1] == "POST" or s[1].startswith("POST ") for s in spans), spans
-    # The probes polled above are not traced.
-    assert not any("readyz" in s[1] for s in spans)
+    assert server.returncode == 0, server_output[-3000:]
+    assert worker.returncode == 0, worker_output[-3000:]
+    assert len([s for s in spans if s[1] == "query Ping"]) == 5, spans
+    assert not any("readyz" in s[1] for s in spans)  # the probes polled above are not traced
+    # One trace across the processes: the API's request and operation, the worker's job.
+    (operation,) = [s for s in spans if s[1] == "mutation Reset"]
+    assert operation[0] == "spirit-tours-api"
+    trace_spans = {(s[0], s[1]) for s in spans if s[2] == operation[2]}
+    assert ("spirit-tours-api", "POST /graphql") in trace_spans, trace_spans
+    assert ("spirit-tours-api", "send send_email") in trace_spans, trace_spans
+    assert ("spirit-tours-worker", "process send_email") in trace_spans, trace_spans
