@@ -170,6 +170,9 @@ def test_an_operation_over_the_websocket_is_a_trace_of_its_own(
     in_trace = [s for s in spans if s["trace_id"] == operation["trace_id"]]
     assert any(s["attributes"].get("db.system") == "postgresql" for s in in_trace)
     assert not any(s["attributes"].get("http.method") for s in in_trace)
+    # A subscription's span lasts as long as it, and ended with it.
+    (subscription,) = [s for s in spans if s["name"] == "subscription WsEvents"]
+    assert subscription["parent_id"] is None
 
 
 @pytest.mark.slow

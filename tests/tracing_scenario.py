@@ -42,6 +42,8 @@ LOGIN_VARIABLES = """
 mutation SignIn($input: LoginInput!) { login(input: $input) { accessToken } }"""
 REQUEST_RESET = "mutation RequestReset($e: String!) { requestPasswordReset(email: $e) }"
 WS_QUERY = "query WsQuotation($id: ID!) { quotation(id: $id) { id destination } }"
+WS_SUBSCRIPTION = """
+subscription WsEvents($id: ID!) { quotationEvents(quotationId: $id) { __typename } }"""
 CREATE_QUOTATION = """
 mutation CreateQuotation($input: CreateQuotationInput!) {
   createQuotation(input: $input) { quotation { id } }
@@ -132,6 +134,11 @@ async def scenario(exporter: InMemorySpanExporter) -> None:
         async with live(server.url, token) as socket:
             await socket.subscribe("1", WS_QUERY, {"id": quotation_id})
             assert (await socket.data("1"))["quotation"]["id"] == quotation_id
+            # A subscription: its operation span ends when it does.
+            await socket.subscribe("2", WS_SUBSCRIPTION, {"id": quotation_id})
+            await asyncio.sleep(0.5)
+            await socket.stop("2")
+            await asyncio.sleep(0.5)
 
         runner = JobRunner(settings, settings.database_url, settings.redis_url, concurrency=1)
         await runner.start()

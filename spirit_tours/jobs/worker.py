@@ -68,7 +68,8 @@ def smtp_limits(settings: Settings) -> PoolLimits:
 
 class _Worker(Worker):  # type: ignore[misc]  # saq.Worker is untyped here
     """A saq worker that leaves signals alone: the process (uvicorn, or ``run``) owns them
-    and stops the workers itself."""
+    and stops the workers itself. With tracing on, each job runs under its own span
+    (``jobs.tracing``)."""
 
     SIGNALS: ClassVar[list[signal.Signals]] = []
     GRACE_SECONDS: ClassVar[float] = 10.0
