@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.routing import Match, Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from spirit_tours.config import Settings, get_settings
@@ -94,7 +94,16 @@ class _App(Starlette):
             monitor_mount=MOUNT,
         )
         # Outermost when tracing is on: the server span covers every answer, a refusal too.
-        return traced_asgi(stack) if tracing_enabled() else stack
+        return traced_asgi(stack, self._route_of) if tracing_enabled() else stack
+
+    def _route_of(self, scope: Scope) -> str | None:
+        """The path template a request goes to (``/e/u/{message_id}/{signature}``), or None:
+        what its span is named by, never the path itself."""
+        for route in self.routes:
+            match, _ = route.matches(scope)
+            if match != Match.NONE:
+                return str(getattr(route, "path", "")) or None
+        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The GraphQL WebSocket goes straight to its endpoint: every middleware passes a

@@ -195,6 +195,28 @@ def test_no_span_records_a_password_an_address_or_the_document(
 
 
 @pytest.mark.slow
+def test_server_spans_are_named_by_route_without_parameters_or_query(
+    traced: tuple[list[Span], str],
+) -> None:
+    spans, _ = traced
+    servers = [s for s in spans if s["kind"] == "SERVER" and "http.method" in s["attributes"]]
+    (pixel,) = [s for s in servers if s["name"] == "GET /e/o/{message_id}/{signature}"]
+    assert pixel["attributes"]["http.route"] == "/e/o/{message_id}/{signature}"
+    assert pixel["attributes"]["http.target"] == "/e/o/{message_id}/{signature}"
+    assert pixel["attributes"]["http.url"].endswith("/e/o/{message_id}/{signature}")
+    (get_query,) = [s for s in servers if s["name"] == "GET /graphql"]
+    assert "?" not in get_query["attributes"]["http.url"]
+    (unknown,) = [s for s in servers if s["name"] == "GET"]  # no route: not the path
+    assert unknown["attributes"]["http.target"] == "/{unmatched}"
+    assert {s["name"] for s in servers} <= {
+        "POST /graphql",
+        "GET /graphql",
+        "GET /e/o/{message_id}/{signature}",
+        "GET",
+    }
+
+
+@pytest.mark.slow
 def test_background_polling_leaves_no_orphan_client_spans(traced: tuple[list[Span], str]) -> None:
     """The relay, the hub and the workers poll PostgreSQL and Redis several times a second:
     a statement or command outside a request or a job is not traced."""

@@ -18,6 +18,7 @@ import asyncio
 import json
 import os
 import sys
+import uuid
 from typing import Any
 
 import httpx
@@ -42,6 +43,7 @@ LOGIN_VARIABLES = """
 mutation SignIn($input: LoginInput!) { login(input: $input) { accessToken } }"""
 REQUEST_RESET = "mutation RequestReset($e: String!) { requestPasswordReset(email: $e) }"
 WS_QUERY = "query WsQuotation($id: ID!) { quotation(id: $id) { id destination } }"
+GET_QUERY = "query OverGet($id: ID!) { quotation(id: $id) { id } }"
 WS_SUBSCRIPTION = """
 subscription WsEvents($id: ID!) { quotationEvents(quotationId: $id) { __typename } }"""
 CREATE_QUOTATION = """
@@ -130,6 +132,12 @@ async def scenario(exporter: InMemorySpanExporter) -> None:
             assert answer.status_code == 200, answer.text
             assert "errors" not in answer.json(), answer.text
         quotation_id = answers[-1].json()["data"]["createQuotation"]["quotation"]["id"]
+        # Paths and query strings that carry what a trace must not: an e-mail link's signature,
+        # a GET query's variables; and a path no route knows.
+        await http.get(f"/e/o/{uuid.uuid4()}/sig-{password}")
+        variables = json.dumps({"id": password})
+        await http.get("/graphql", params={"query": GET_QUERY, "variables": variables})
+        await http.get(f"/no-such-page-{password}")
         # An operation sent as a WebSocket message: no HTTP span wraps it.
         async with live(server.url, token) as socket:
             await socket.subscribe("1", WS_QUERY, {"id": quotation_id})

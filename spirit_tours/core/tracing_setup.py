@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 # The server span of these paths (probes every few seconds, Prometheus scrapes) is not taken.
 UNTRACED_PATHS = "/healthz,/readyz,/metrics"
+# What a path no route knows is recorded as (a scanner's paths can hold anything).
+UNMATCHED = "/{unmatched}"
 
 
 def exporters_wanted(environ: Mapping[str, str]) -> list[str]:
@@ -108,30 +110,45 @@ def instrument_engine(engine: AsyncEngine) -> None:
     EngineTracer(tracer, engine.sync_engine, unused_counter)  # type: ignore[no-untyped-call]
 
 
-def traced_asgi(app: Any) -> Any:
+def traced_asgi(app: Any, route_of: Callable[[dict[str, Any]], str | None]) -> Any:
     """``app`` inside OpenTelemetry's ASGI middleware: one server span per request (none per
-    ASGI message), continuing the caller's ``traceparent``; the query string is left out of
-    the recorded URL (a GET query's variables would be in it)."""
+    ASGI message), continuing the caller's ``traceparent``, named by its route (``route_of``:
+    the path template, or None for an unknown path). A path's parameters (an e-mail link's
+    signature), an unknown path and the query string (a GET query's variables) are not
+    recorded."""
     from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+
+    def details(scope: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        method = str(scope.get("method") or "HTTP")
+        route = route_of(scope)
+        return (f"{method} {route}", {"http.route": route}) if route else (method, {})
+
+    def redact(span: Any, scope: dict[str, Any]) -> None:
+        if not span.is_recording():
+            return
+        attributes = getattr(span, "attributes", None) or {}
+        route = route_of(scope)
+        path = UNMATCHED if route is None else route if "{" in route else None
+        for key in ("http.url", "url.full"):
+            url = attributes.get(key)
+            if isinstance(url, str):
+                url = url.split("?", 1)[0]
+                if path is not None:
+                    url = url[: len(url) - len(str(scope.get("path", "")))] + path
+                span.set_attribute(key, url)
+        for key in ("http.target", "url.path"):
+            if path is not None and key in attributes:
+                span.set_attribute(key, path)
+        if "url.query" in attributes:
+            span.set_attribute("url.query", "")
 
     return OpenTelemetryMiddleware(
         app,
         excluded_urls=UNTRACED_PATHS,
-        server_request_hook=_without_query,
+        default_span_details=details,
+        server_request_hook=redact,
         exclude_spans=["receive", "send"],  # a span per ASGI message: noise and cost
     )
-
-
-def _without_query(span: Any, scope: dict[str, Any]) -> None:
-    if not scope.get("query_string") or not span.is_recording():
-        return
-    attributes = getattr(span, "attributes", None) or {}
-    for key in ("http.url", "url.full"):
-        url = attributes.get(key)
-        if isinstance(url, str):
-            span.set_attribute(key, url.split("?", 1)[0])
-    if "url.query" in attributes:
-        span.set_attribute("url.query", "")
 
 
 def _build_exporters(names: list[str], environ: Mapping[str, str]) -> list[SpanExporter]:
