@@ -59,7 +59,11 @@ def configure_tracing(
     """Install tracing once per process if the environment asks for it (or ``exporters`` are
     given: the tests' in-memory one); whether this process traces. ``OTEL_SERVICE_NAME`` and
     ``OTEL_RESOURCE_ATTRIBUTES`` name the service, else ``default_service_name``;
-    ``OTEL_TRACES_SAMPLER`` (and ``_ARG``) samples."""
+    ``OTEL_TRACES_SAMPLER`` (and ``_ARG``) samples. ``environ`` is what decides whether to
+    trace (tests pass their own); the SDK reads the rest from the process's environment.
+
+    The sampler is read with the SDK's own (private, pinned) reader, so that every value
+    ``OTEL_TRACES_SAMPLER`` takes means what the SDK documents."""
     if enabled():
         return True
     environ = os.environ if environ is None else environ
