@@ -14,11 +14,13 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.routing import Match, Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from spirit_tours.config import Settings, get_settings
 from spirit_tours.core.metrics import mark_serving
+from spirit_tours.core.tracing import enabled as tracing_enabled
+from spirit_tours.core.tracing_setup import configure_tracing, flush_tracing, traced_asgi
 from spirit_tours.cross_origin import CrossOrigin
 from spirit_tours.dev.embedded import start_embedded
 from spirit_tours.documents.persisted import PersistedDocuments
@@ -89,11 +91,22 @@ class _App(Starlette):
         self._with_request_ids = RequestIds(super().__call__)
 
     def build_middleware_stack(self) -> ASGIApp:
-        return SecurityHeaders(
+        stack = SecurityHeaders(
             CrossOrigin(super().build_middleware_stack(), **self._cors),
             https=self._https,
             monitor_mount=MOUNT,
         )
+        # Outermost when tracing is on: the server span covers every answer, a refusal too.
+        return traced_asgi(stack, self._route_of) if tracing_enabled() else stack
+
+    def _route_of(self, scope: Scope) -> str | None:
+        """The path template a request goes to (``/e/u/{message_id}/{signature}``), or None:
+        what its span is named by, never the path itself."""
+        for route in self.routes:
+            match, _ = route.matches(scope)
+            if match != Match.NONE:
+                return str(getattr(route, "path", "")) or None
+        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The GraphQL WebSocket goes straight to its endpoint: every middleware passes a
@@ -125,6 +138,9 @@ def body_limits(settings: Settings) -> dict[str, Any]:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = (settings or get_settings()).secured()
+    # Here, in each server process (uvicorn calls this factory after spawning it), before the
+    # schema and the engines that tracing instruments are made. Off unless OTEL_* asks.
+    configure_tracing("spirit-tours-api")
     schema = build_schema(settings)
     graphql = GraphQLApp(
         schema,
@@ -165,6 +181,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             if runner is not None:
                 await runner.stop()
             await services.close()
+            flush_tracing()
 
     return _App(
         routes=[

@@ -242,6 +242,7 @@ def worker(concurrency: int, demo: bool) -> None:
     """Run the job workers: housekeeping, cron jobs, the e-mail feed and e-mail delivery."""
     import uvloop
 
+    from spirit_tours.core.tracing_setup import configure_tracing, flush_tracing
     from spirit_tours.emails.transport import OutboxRefusedError
     from spirit_tours.jobs.worker import JobRunner
     from spirit_tours.worker_metrics import metrics_server
@@ -257,6 +258,8 @@ def worker(concurrency: int, demo: bool) -> None:
         )
     urls = _servers(settings)
 
+    configure_tracing("spirit-tours-worker")  # off unless OTEL_* asks for it
+
     async def run() -> None:
         await _with_database(settings, urls.database_url, _nothing)
         runner = JobRunner(settings, urls.database_url, urls.redis_url, concurrency=concurrency)
@@ -265,6 +268,7 @@ def worker(concurrency: int, demo: bool) -> None:
         try:
             await runner.run()
         finally:
+            flush_tracing()
             if server is not None and serving is not None:
                 server.should_exit = True
                 await serving

@@ -10,12 +10,14 @@ only one process reads at a time (the cursor row is locked, others skip it).
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spirit_tours.core.tracing import continued, current_traceparent
 from spirit_tours.emails.queueing import Queued, queue_email
 from spirit_tours.emails.triggers import FrontEnd, outgoing_for
 from spirit_tours.persistence.database import SessionFactory
@@ -55,8 +57,10 @@ async def feed_once(
         )
         for event in events:
             try:
-                async with session.begin_nested():  # one bad event must not stop the mail
-                    queued.extend(await _queue_for(session, event, links, message_id_domain))
+                # In the trace of the request that caused the event, when it was traced.
+                with continued(event.trace_parent, f"e-mail for {event.kind}"):
+                    async with session.begin_nested():  # one bad event must not stop the mail
+                        queued.extend(await _queue_for(session, event, links, message_id_domain))
             except DBAPIError:
                 raise  # the database's trouble: the whole batch is read again
             except Exception:  # the event's own (a payload no trigger understands): logged
@@ -98,5 +102,7 @@ async def _queue_for(
             source_key=f"event:{event.position}:{out.template}:{out.user.id}{suffix}",
         )
         if message is not None:
-            queued.append(message)
+            # Its job continues this trace (the span of the event's e-mail, if any).
+            trace_parent = current_traceparent()
+            queued.append(replace(message, trace_parent=trace_parent) if trace_parent else message)
     return queued

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.core.clock import epoch_seconds, now_utc
 from spirit_tours.core.enums import EmailStatus
+from spirit_tours.core.tracing import attached
 from spirit_tours.emails.catalog import check_locale
 from spirit_tours.emails.context import encode_context
 from spirit_tours.emails.render import template_info
@@ -47,6 +48,8 @@ class Queued:
     id: uuid.UUID
     priority: str
     scheduled_at: datetime
+    # The trace its job continues (core/tracing.py): a message queued for a traced event.
+    trace_parent: str | None = None
 
 
 class Priority(StrEnum):
@@ -156,17 +159,18 @@ async def enqueue_messages(
     now = epoch_seconds()
     for message in messages:
         at = message.scheduled_at.timestamp()
-        job = await queues[Priority(message.priority)].enqueue(
-            "send_email",
-            key=f"email:{message.id}",
-            message_id=str(message.id),
-            retries=ATTEMPTS + 2,  # the row's own count decides; saq must not give up first
-            retry_delay=RETRY_DELAY_SECONDS,
-            retry_backoff=False,
-            # 0 puts it straight on the queue; a time waits for saq's once-a-second scheduler
-            scheduled=int(at) if at > now + 1 else 0,
-            timeout=timeout_seconds,
-        )
+        with attached(message.trace_parent):
+            job = await queues[Priority(message.priority)].enqueue(
+                "send_email",
+                key=f"email:{message.id}",
+                message_id=str(message.id),
+                retries=ATTEMPTS + 2,  # the row's own count decides; saq must not give up first
+                retry_delay=RETRY_DELAY_SECONDS,
+                retry_backoff=False,
+                # 0 puts it straight on the queue; a time waits for saq's once-a-second scheduler
+                scheduled=int(at) if at > now + 1 else 0,
+                timeout=timeout_seconds,
+            )
         added += job is not None
     return added
 

@@ -10,6 +10,8 @@ from saq.job import Job
 from saq.queue.redis import RedisQueue
 
 from spirit_tours.core.metrics import PROCESS
+from spirit_tours.core.tracing import enabled as tracing_enabled
+from spirit_tours.jobs.tracing import TRACE_META, enqueue_span
 from spirit_tours.logs.context import REQUEST_ID, current_request_id
 
 JOB_DURATION = Histogram(
@@ -21,7 +23,7 @@ JOB_DURATION = Histogram(
 
 class JobQueue(RedisQueue):  # type: ignore[misc]  # saq's redis module is untyped
     """saq's Redis queue, with a sweep that does not wait for the stuck job to acknowledge
-    its abort.
+    its abort, and jobs that carry the trace that queued them.
 
     saq 0.26 waits for that acknowledgement on its shared pub/sub listener, and tearing the
     listener down afterwards can raise (the cancelled reader has already dropped the
@@ -31,18 +33,28 @@ class JobQueue(RedisQueue):  # type: ignore[misc]  # saq's redis module is untyp
     is still its own, so a late answer from the stuck attempt changes nothing.
     """
 
+    async def sweep(self, lock: int = 60, abort: float | None = None) -> list[str]:
+        swept: list[str] = await super().sweep(lock, abort=None)
+        return swept
+
     async def enqueue(self, job_or_func: str | Job, **kwargs: Any) -> Job | None:
         """saq's enqueue; a job enqueued while serving a request keeps the request's id in its
-        ``meta``, and the worker's log lines of that job carry it (``worker.JobRequestIds``)."""
+        ``meta``, so the worker's log lines of that job carry it (``worker.JobRequestIds``),
+        and, with tracing on, it is enqueued inside a producer span whose context the job keeps
+        in its ``meta`` too (``jobs.tracing``)."""
         request_id = current_request_id()
         if request_id is not None:
             if isinstance(job_or_func, Job):
                 job_or_func.meta.setdefault(REQUEST_ID, request_id)
             else:
                 kwargs["meta"] = {REQUEST_ID: request_id, **kwargs.get("meta", {})}
-        job: Job | None = await super().enqueue(job_or_func, **kwargs)
-        return job
-
-    async def sweep(self, lock: int = 60, abort: float | None = None) -> list[str]:
-        swept: list[str] = await super().sweep(lock, abort=None)
-        return swept
+        if not tracing_enabled():
+            return await super().enqueue(job_or_func, **kwargs)
+        function = job_or_func if isinstance(job_or_func, str) else job_or_func.function
+        with enqueue_span(function, self.name) as carrier:
+            if carrier:
+                if isinstance(job_or_func, Job):
+                    job_or_func.meta = {**(job_or_func.meta or {}), TRACE_META: carrier}
+                else:
+                    kwargs["meta"] = {**(kwargs.get("meta") or {}), TRACE_META: carrier}
+            return await super().enqueue(job_or_func, **kwargs)

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from saq import CronJob, Worker
 
 from spirit_tours.config import Environment, Settings
+from spirit_tours.core.tracing import enabled as tracing_enabled
 from spirit_tours.emails.claims import ClaimBook
 from spirit_tours.emails.compose import Composer, message_id_domain
 from spirit_tours.emails.delivery import DeliveryPolicy
@@ -35,6 +36,7 @@ from spirit_tours.jobs.names import MAINTENANCE_QUEUE
 from spirit_tours.jobs.payments import execute_due_refunds, expire_payment_holds
 from spirit_tours.jobs.queue import JOB_DURATION, JobQueue
 from spirit_tours.jobs.quotations import expire_quotations
+from spirit_tours.jobs.tracing import traced
 from spirit_tours.logs.context import REQUEST_ID, bind_request_id
 from spirit_tours.payments.providers import PaymentProviders
 from spirit_tours.persistence.database import create_engine, create_session_factory
@@ -68,10 +70,17 @@ def smtp_limits(settings: Settings) -> PoolLimits:
 
 class _Worker(Worker):  # type: ignore[misc]  # saq.Worker is untyped here
     """A saq worker that leaves signals alone: the process (uvicorn, or ``run``) owns them
-    and stops the workers itself; it times every job it runs (``spirit_job_duration_seconds``)."""
+    and stops the workers itself; it times every job it runs (``spirit_job_duration_seconds``)
+    and, with tracing on, runs each under its own span (``jobs.tracing``)."""
 
     SIGNALS: ClassVar[list[signal.Signals]] = []
     GRACE_SECONDS: ClassVar[float] = 10.0
+    functions: dict[str, Any]  # saq's, by name
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if tracing_enabled():  # each job under its span, continuing the trace that queued it
+            self.functions = {name: traced(fn) for name, fn in self.functions.items()}
 
     async def _before_process(self, ctx: dict[str, Any]) -> None:
         """The job's log lines (saq's "Processing", ours, its errors) carry the id of the

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from spirit_tours.core.crypto import Keyring
+from spirit_tours.core.tracing_setup import instrument_engine
 from spirit_tours.persistence.encryption import bind_keyring
 
 SessionFactory = async_sessionmaker[AsyncSession]
@@ -45,6 +46,7 @@ def create_engine(
         connect_args={"server_settings": {"application_name": "spirit-tours"}},
     )
     _ping_when_idle(engine, ping_after_idle_seconds)
+    instrument_engine(engine)  # only when tracing is on
     if keyring is not None:
         bind_keyring(engine, keyring)
     return engine

@@ -68,6 +68,9 @@ class OutboxEvent(Base):
     rooms: Mapped[list[str]] = mapped_column(
         ARRAY(String(80)), default=list, server_default=text("'{}'")
     )
+    # The W3C traceparent of the request or job that caused the event, when it was traced
+    # (core/tracing.py): the relay's span links to it, the e-mail it causes continues it.
+    trace_parent: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         Index(

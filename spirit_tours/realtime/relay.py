@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from spirit_tours.core.clock import now_utc
+from spirit_tours.core.tracing import linked
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.events import Notification, OutboxEvent
 from spirit_tours.realtime.inbox import NOTIFIED, addressees
@@ -56,27 +57,29 @@ async def relay_once(sessions: SessionFactory) -> int | None:
             await session.scalar(select(func.coalesce(func.max(OutboxEvent.position), 0))) or 0
         )
         now = now_utc()
-        for event in events:
-            position += 1
-            event.position = position
-            event.published_at = now
-            rooms = await rooms_of(session, event)
-            readers = await addressees(session, event) if event.kind in NOTIFIED else []
-            event.rooms = sorted({*rooms, *(user_room(user_id) for user_id in readers)})
-            if readers:
-                for user_id in readers:
-                    await session.execute(
-                        insert(Notification)
-                        .values(
-                            user_id=user_id,
-                            kind=NOTIFIED[event.kind],
-                            event_position=position,
-                            aggregate_type=event.aggregate_type,
-                            aggregate_id=event.aggregate_id,
-                            created_at=now,
+        # One span for the batch, linked to the trace of each event's request (when traced).
+        with linked("publish outbox events", (event.trace_parent for event in events)):
+            for event in events:
+                position += 1
+                event.position = position
+                event.published_at = now
+                rooms = await rooms_of(session, event)
+                readers = await addressees(session, event) if event.kind in NOTIFIED else []
+                event.rooms = sorted({*rooms, *(user_room(user_id) for user_id in readers)})
+                if readers:
+                    for user_id in readers:
+                        await session.execute(
+                            insert(Notification)
+                            .values(
+                                user_id=user_id,
+                                kind=NOTIFIED[event.kind],
+                                event_position=position,
+                                aggregate_type=event.aggregate_type,
+                                aggregate_id=event.aggregate_id,
+                                created_at=now,
+                            )
+                            .on_conflict_do_nothing()
                         )
-                        .on_conflict_do_nothing()
-                    )
         return position
 
 

@@ -13,6 +13,7 @@ from strawberry.types.base import StrawberryObjectDefinition
 from spirit_tours.auth.rate_limit import CostRateLimiter
 from spirit_tours.config import Settings
 from spirit_tours.core.errors import ErrorCode
+from spirit_tours.core.tracing import enabled as tracing_enabled
 from spirit_tours.documents.parsed import DocumentCache
 from spirit_tours.documents.persisted import RegisterValidDocument
 from spirit_tours.permissions.pricing_fields import GUARD
@@ -26,6 +27,7 @@ from spirit_tours.schema.query_cost import OperationCosts
 from spirit_tours.schema.request_guard import GuardedValidation, RequestGuard
 from spirit_tours.schema.response_cache import ResponseCache
 from spirit_tours.schema.scalars import SCALAR_OVERRIDES
+from spirit_tours.schema.tracing import OperationTracing
 
 SCHEMA_PARTS: dict[str, Any] = {
     "query": Query,
@@ -95,6 +97,9 @@ def build_schema(settings: Settings) -> SpiritSchema:
         # graphql-core's rule: __schema and __type fail validation (GRAPHQL_VALIDATION_FAILED,
         # saying introspection is disabled); __typename still works.
         extensions.insert(0, DisableIntrospection)
+    if tracing_enabled():
+        # First: its span covers the checks too (and is the parent of their Redis calls).
+        extensions.insert(0, OperationTracing)
     schema = SpiritSchema(**SCHEMA_PARTS, extensions=extensions)
     schema.mask_errors = not settings.is_development
     schema.hides_suggestions = not settings.allows_introspection

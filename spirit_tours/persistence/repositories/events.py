@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.core.enums import EventKind, Role
+from spirit_tours.core.tracing import current_traceparent
 from spirit_tours.persistence.events import AuditEntry, OutboxEvent
 
 
@@ -75,5 +76,6 @@ def emit_event(
                 key: str(value) if isinstance(value, uuid.UUID) else value
                 for key, value in payload.items()
             },
+            trace_parent=current_traceparent(),
         )
     )
