@@ -15,7 +15,7 @@ from spirit_tours.persistence.events import AuditEntry as AuditRow
 from spirit_tours.persistence.repositories.audit import audit_page
 from spirit_tours.persistence.repositories.pagination import encode_cursor, page_size
 from spirit_tours.schema import enums  # noqa: F401 - registers the GraphQL enums
-from spirit_tours.schema.common import PageInfo, forward_page
+from spirit_tours.schema.common import AFTER, PageInfo, forward_page
 from spirit_tours.schema.ids import parse_id
 
 
@@ -98,13 +98,7 @@ class AuditQueries:
         first: Annotated[
             int, strawberry.argument(description="Page size, 1 to 100; default 50.")
         ] = 50,
-        after: Annotated[
-            str | None,
-            strawberry.argument(
-                description="Start after this cursor (an edge's cursor or "
-                "pageInfo.endCursor); null: from the newest."
-            ),
-        ] = None,
+        after: Annotated[str | None, AFTER] = None,
     ) -> AuditConnection:
         given = filter or AuditFilter()
         async with info.context.session() as session:

@@ -69,6 +69,11 @@ def forward_page(cursors: Sequence[str], *, has_next: bool, after: str | None) -
     return page_info(cursors, has_next=has_next, has_previous=after is not None)
 
 
+FIRST = strawberry.argument(description="Page size, 1 to 100; default 20.")
+AFTER = strawberry.argument(
+    description="Start after this cursor (an edge's cursor or pageInfo.endCursor); null: from "
+    "the first item."
+)
 LAST = strawberry.argument(
     description="Page backwards: the last this many (1 to 100; default `first`) before `before`."
 )

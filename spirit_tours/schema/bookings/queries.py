@@ -21,7 +21,7 @@ from spirit_tours.schema.bookings.types import (
     BookingEdge,
     booking_for_viewer,
 )
-from spirit_tours.schema.common import BEFORE, LAST, page_info
+from spirit_tours.schema.common import AFTER, BEFORE, FIRST, LAST, page_info
 from spirit_tours.schema.ids import parse_id
 
 Info = strawberry.Info[Context, None]
@@ -63,16 +63,8 @@ class BookingQueries:
             BookingFilter | None,
             strawberry.argument(description="Only the bookings matching it; null: all."),
         ] = None,
-        first: Annotated[
-            int, strawberry.argument(description="Page size, 1 to 100; default 20.")
-        ] = 20,
-        after: Annotated[
-            str | None,
-            strawberry.argument(
-                description="Start after this cursor (an edge's cursor or "
-                "pageInfo.endCursor); null: from the newest."
-            ),
-        ] = None,
+        first: Annotated[int, FIRST] = 20,
+        after: Annotated[str | None, AFTER] = None,
         last: Annotated[int | None, LAST] = None,
         before: Annotated[str | None, BEFORE] = None,
     ) -> BookingConnection:

@@ -18,7 +18,7 @@ from spirit_tours.persistence.repositories.pagination import (
     window,
 )
 from spirit_tours.resolvers import emails
-from spirit_tours.schema.common import BEFORE, LAST, page_info
+from spirit_tours.schema.common import AFTER, BEFORE, FIRST, LAST, page_info
 from spirit_tours.schema.mail.types import (
     EmailMessage,
     EmailMessageConnection,
@@ -73,16 +73,8 @@ class EmailQueries:
     async def email_dead_letters(
         self,
         info: Info,
-        first: Annotated[
-            int, strawberry.argument(description="Page size, 1 to 100; default 20.")
-        ] = 20,
-        after: Annotated[
-            str | None,
-            strawberry.argument(
-                description="Start after this cursor (an edge's cursor or "
-                "pageInfo.endCursor); null: from the newest."
-            ),
-        ] = None,
+        first: Annotated[int, FIRST] = 20,
+        after: Annotated[str | None, AFTER] = None,
         last: Annotated[int | None, LAST] = None,
         before: Annotated[str | None, BEFORE] = None,
     ) -> EmailMessageConnection:

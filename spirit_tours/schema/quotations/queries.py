@@ -16,7 +16,7 @@ from spirit_tours.permissions.classes import IsAuthenticated
 from spirit_tours.permissions.quotations import visible_quotations
 from spirit_tours.persistence.repositories import quotations as repository
 from spirit_tours.persistence.repositories.pagination import encode_cursor, window
-from spirit_tours.schema.common import BEFORE, LAST, page_info
+from spirit_tours.schema.common import AFTER, BEFORE, FIRST, LAST, page_info
 from spirit_tours.schema.ids import parse_id
 from spirit_tours.schema.quotations.inputs import QuotationFilter
 from spirit_tours.schema.quotations.types import (
@@ -60,16 +60,8 @@ class QuotationQueries:
             QuotationFilter | None,
             strawberry.argument(description="Only the quotations matching it; null: all."),
         ] = None,
-        first: Annotated[
-            int, strawberry.argument(description="Page size, 1 to 100; default 20.")
-        ] = 20,
-        after: Annotated[
-            str | None,
-            strawberry.argument(
-                description="Start after this cursor (an edge's cursor or "
-                "pageInfo.endCursor); null: from the newest."
-            ),
-        ] = None,
+        first: Annotated[int, FIRST] = 20,
+        after: Annotated[str | None, AFTER] = None,
         last: Annotated[int | None, LAST] = None,
         before: Annotated[str | None, BEFORE] = None,
     ) -> QuotationConnection:

@@ -15,7 +15,7 @@ from spirit_tours.persistence.repositories import staffing as repository
 from spirit_tours.persistence.repositories.pagination import page_size
 from spirit_tours.persistence.repositories.staffing import Period
 from spirit_tours.resolvers import guides as rules
-from spirit_tours.schema.common import forward_page
+from spirit_tours.schema.common import AFTER, FIRST, forward_page
 from spirit_tours.schema.ids import parse_id
 from spirit_tours.schema.staffing.inputs import GuideFilter, VehicleFilter
 from spirit_tours.schema.staffing.types import (
@@ -54,16 +54,8 @@ class StaffingQueries:
             GuideFilter | None,
             strawberry.argument(description="Only the guides matching it; null: all."),
         ] = None,
-        first: Annotated[
-            int, strawberry.argument(description="Page size, 1 to 100; default 20.")
-        ] = 20,
-        after: Annotated[
-            str | None,
-            strawberry.argument(
-                description="Start after this cursor (an edge's cursor or "
-                "pageInfo.endCursor); null: from the start."
-            ),
-        ] = None,
+        first: Annotated[int, FIRST] = 20,
+        after: Annotated[str | None, AFTER] = None,
     ) -> GuideConnection:
         filter = filter or GuideFilter()
         language = rules.language_code(filter.language, "language") if filter.language else None
@@ -113,16 +105,8 @@ class StaffingQueries:
             VehicleFilter | None,
             strawberry.argument(description="Only the vehicles matching it; null: all."),
         ] = None,
-        first: Annotated[
-            int, strawberry.argument(description="Page size, 1 to 100; default 20.")
-        ] = 20,
-        after: Annotated[
-            str | None,
-            strawberry.argument(
-                description="Start after this cursor (an edge's cursor or "
-                "pageInfo.endCursor); null: from the start."
-            ),
-        ] = None,
+        first: Annotated[int, FIRST] = 20,
+        after: Annotated[str | None, AFTER] = None,
     ) -> VehicleConnection:
         filter = filter or VehicleFilter()
         window = _window(filter.free_from, filter.free_until)
