@@ -231,3 +231,56 @@ def test_json_is_the_default_except_in_development() -> None:
     assert Settings(env=Environment.PRODUCTION).logs_as == "json"
     assert Settings(env=Environment.DEVELOPMENT).logs_as == "console"
     assert Settings(env=Environment.DEVELOPMENT, log_format="json").logs_as == "json"
+
+
+@pytest.mark.slow  # runs the console script's job worker
+async def test_the_worker_s_lines_stay_json_while_its_metrics_server_runs(
+    database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    """The worker's /metrics is a uvicorn server inside the worker: its warnings (a request it
+    cannot read) are JSON lines like the worker's own, not uvicorn's plain text."""
+    port = _free_port()
+    token = secrets.token_urlsafe(24)
+    env = clean_env(
+        SPIRIT_ENV="test",
+        SPIRIT_DATABASE_URL=database_url,
+        SPIRIT_REDIS_URL=redis_url,
+        SPIRIT_DATA_DIR=str(tmp_path),
+        SPIRIT_ENCRYPTION_KEYS=TEST_ENCRYPTION_KEYS,
+        SPIRIT_JWT_SECRET=secrets.token_urlsafe(48),
+        SPIRIT_EMAIL_SECRET=secrets.token_urlsafe(48),
+        SPIRIT_METRICS_TOKEN=token,
+        SPIRIT_WORKER_METRICS_PORT=str(port),
+        SPIRIT_LOG_FORMAT="json",
+    )
+    worker = await asyncio.create_subprocess_exec(
+        SCRIPT, "worker", "--concurrency", "1", env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+            auth = {"Authorization": f"Bearer {token}"}
+            for _ in range(1200):
+                assert worker.returncode is None, "the worker exited early"
+                with contextlib.suppress(httpx.TransportError):
+                    if (await http.get("/metrics", headers=auth)).status_code == 200:
+                        break
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("the worker's /metrics did not answer")
+        # A request the server cannot parse: uvicorn warns "Invalid HTTP request received."
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"NOT HTTP AT ALL\r\n\r\n")
+        await writer.drain()
+        await asyncio.wait_for(reader.read(), 10)
+        writer.close()
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(worker.communicate(), 60)
+    text = stderr.decode()
+    assert worker.returncode == 0, text
+    lines = _json_lines(text)
+    assert any(
+        line["logger"] == "uvicorn.error" and line["level"] == "warning" for line in lines
+    ), text
+    assert not leaks(text, [*known_secrets(), token]), text
