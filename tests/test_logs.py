@@ -13,6 +13,7 @@ import signal
 import socket
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +22,18 @@ import pytest
 from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 from redis.asyncio import Redis
+from sqlalchemy.exc import IntegrityError
 
 from spirit_tours.config import Environment, Settings
+from spirit_tours.core.enums import Locale, Role
 from spirit_tours.jobs.queue import JobQueue
 from spirit_tours.jobs.worker import _Worker
 from spirit_tours.logs.context import bind_request_id
 from spirit_tours.logs.setup import formatter
+from spirit_tours.persistence.accounts import User
+from spirit_tours.persistence.database import SessionFactory
 from tests.cli import SCRIPT, clean_env
-from tests.conftest import PASSWORD, TEST_ENCRYPTION_KEYS, known_secrets
+from tests.conftest import PASSWORD, TEST_ENCRYPTION_KEYS, UserFactory, known_secrets
 from tests.log_secrets import leaks
 
 TEST_CARD = "4242 4242 4242 4242"
@@ -194,6 +199,39 @@ async def test_secrets_and_personal_data_are_scrubbed_by_key_and_by_look() -> No
     assert first["user"]["email"] == "b***@example.org"
     assert first["at_ms"] == 1764498245123  # a timestamp is no card number
     assert "ValueError: provider said: token=" in failure["exception"]
+
+
+async def test_a_failed_statement_s_values_stay_out_of_its_logged_traceback(
+    sessions: SessionFactory, make_user: UserFactory
+) -> None:
+    """An unexpected database error is logged with its traceback (``schema.errors``): the
+    statement and the constraint it broke are there, but not the values it carried — neither
+    SQLAlchemy's ``[parameters: …]`` nor PostgreSQL's DETAIL (the conflicting key, the failing
+    row): a person's name, birth date, password hash or address."""
+    taken = await make_user("ana.maria@example.com", Role.CLIENT)
+    name = "Ana Maria Quispe-" + secrets.token_hex(4)
+    password_hash = "$argon2id$v=19$m=65536,t=3,p=4$" + secrets.token_hex(16)
+    log = logging.getLogger("spirit_tours.test")
+    with _rendered() as out:
+        for company_id in (None, uuid.uuid4()):  # a unique key, then a check: the failing row
+            email = taken.email if company_id is None else f"{secrets.token_hex(6)}@example.com"
+            try:
+                async with sessions() as session, session.begin():
+                    session.add(
+                        User(email=email, password_hash=password_hash, full_name=name,
+                             role=Role.CLIENT, company_id=company_id, locale=Locale.EN,
+                             birth_date=date(1987, 6, 5))
+                    )  # fmt: skip
+            except IntegrityError:
+                log.exception("unexpected error at %s", "createUser")
+    text = out.getvalue()
+    failures = _json_lines(text)
+    assert len(failures) == 2, text
+    assert "uq_users_email_lower" in failures[0]["exception"]
+    assert "client_has_no_company" in failures[1]["exception"]
+    assert all("INSERT INTO users" in line["exception"] for line in failures)
+    for value in (name, password_hash, "1987", "ana.maria", email.split("@")[0]):
+        assert value not in text, value
 
 
 async def test_a_job_s_log_lines_carry_the_request_id_that_enqueued_it(redis_url: str) -> None:

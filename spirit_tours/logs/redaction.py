@@ -47,6 +47,11 @@ _PAIR = re.compile(
 _QUERY = re.compile(r"(?P<lead>[?&])(?P<key>[^=&\s\"'#]+)=(?P<value>[^&\s\"'#]*)")
 # The signature segment of the open-pixel and unsubscribe links (/e/o/<id>/<sig>, /e/u/…).
 _SIGNED_PATH = re.compile(r"(?P<lead>/e/[ou]/[^/\s?\"']+/)[^/\s?\"'#]+")
+# PostgreSQL's DETAIL of a refused write quotes the values: ``Key (lower(email::text))=(…)
+# already exists``, ``Failing row contains (…)`` (the whole row). The columns stay.
+_PG_DETAIL = re.compile(
+    r"(?P<lead>DETAIL:\s+(?:Key \((?:[^()\n]|\([^()\n]*\))*\)=|Failing row contains ))[^\n]*"
+)
 _EMAIL = re.compile(
     r"\b([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@(?P<domain>[A-Za-z0-9.-]+\.[A-Za-z]{2,})\b"
 )
@@ -99,6 +104,7 @@ def _query(match: re.Match[str]) -> str:
 
 def scrub_text(text: str) -> str:
     """``text`` with every secret-looking part replaced."""
+    text = _PG_DETAIL.sub(lambda m: f"{m.group('lead')}{REDACTED}", text)
     text = _JWT.sub("[jwt]", text)
     text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
     text = _PROVIDER_KEY.sub(REDACTED, text)
