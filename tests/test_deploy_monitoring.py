@@ -77,7 +77,8 @@ def test_the_alert_rules_pass_promtool() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     names = {rule["alert"] for rule in _alert_rules()}
     wanted = {"SpiritHighErrorRate", "SpiritHighLatencyP95", "SpiritQueueBacklog",
-              "SpiritDeadLetters", "SpiritWebhookFailures", "SpiritHubReconnects"}  # fmt: skip
+              "SpiritDeadLetters", "SpiritWebhookFailures", "SpiritHubReconnects",
+              "SpiritApiUnreachable", "SpiritWorkerUnreachable"}  # fmt: skip
     assert wanted <= names
     for rule in _alert_rules():
         assert rule["labels"]["severity"] in ("warning", "critical"), rule["alert"]
