@@ -123,6 +123,13 @@ async def test_a_request_s_json_lines_carry_its_request_id_and_no_secret(
             await http.get(
                 "/graphql", params={"query": "{ viewer { id } }", "variables": variables}
             )
+            # A document with its literals inline (a mutation over GET is refused, but its
+            # access line is written): the URL holds the password and the address.
+            inline = (
+                f'mutation {{ login(input: {{email: "ana@example.com", password: "{signature}"}})'
+                " { accessToken } }"
+            )
+            await http.get("/graphql", params={"query": inline})
     finally:
         process.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(process.communicate(), 120)
@@ -145,6 +152,7 @@ async def test_a_request_s_json_lines_carry_its_request_id_and_no_secret(
     ), text
     assert "Finished server process" in text  # uvicorn's own lines, as JSON too
     assert not leaks(text, [*known_secrets(), signature, webhook_secret, "ana@example.com"]), text
+    assert "ana%40example.com" not in text  # nor percent-encoded in a URL
 
 
 @contextlib.contextmanager

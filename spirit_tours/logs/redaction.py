@@ -27,8 +27,9 @@ _SECRET_PARTS = (
 _SECRET_KEYS = frozenset({"pan", "card", "pin", "auth", "otp"})
 _EMAIL_PARTS = ("email", "recipient")
 # Query parameters that carry a secret besides those named like one above: the signature of
-# the e-mail click links (endpoints/mail.py) and GraphQL's variables, where a password travels.
-_SECRET_QUERY_KEYS = frozenset({"s", "sig", "code", "key", "variables"})
+# the e-mail click links (endpoints/mail.py) and GraphQL's variables and document (its inline
+# literals: ``login(input: {password: "…"})``), where a password travels percent-encoded.
+_SECRET_QUERY_KEYS = frozenset({"s", "sig", "code", "key", "variables", "query"})
 
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
