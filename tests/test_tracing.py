@@ -213,6 +213,9 @@ def test_server_spans_are_named_by_route_without_parameters_or_query(
     (get_query,) = [s for s in servers if s["name"] == "GET /graphql"]
     assert "?" not in get_query["attributes"]["http.url"]
     (unknown,) = [s for s in servers if s["name"] == "GET"]  # no route: not the path
+    # Only the probes' own paths go untraced, not a request whose Host header names one.
+    (behind,) = [s for s in spans if s["name"] == "query BehindProbeHost"]
+    assert behind["kind"] == "INTERNAL"  # under the request's server span
     assert unknown["attributes"]["http.target"] == "/{unmatched}"
     assert {s["name"] for s in servers} <= {
         "POST /graphql",
