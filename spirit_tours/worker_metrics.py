@@ -65,5 +65,9 @@ def metrics_server(settings: Settings) -> uvicorn.Server | None:
         lifespan="off",
         access_log=False,
         log_level="warning",
+        # Not uvicorn's own logging configuration, which building the Config would apply:
+        # its plain-text handlers on the uvicorn loggers would replace the worker's JSON
+        # lines and their scrubbing (logs.setup) for the rest of the process.
+        log_config=None,
     )
     return _QuietServer(config)

@@ -8,6 +8,7 @@ tests fail and say so: they are never skipped."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 import shutil
@@ -20,6 +21,8 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from spirit_tours.config import Settings
+from spirit_tours.worker_metrics import metrics_app
 from tests.conftest import METRICS_TOKEN
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,7 +80,8 @@ def test_the_alert_rules_pass_promtool() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     names = {rule["alert"] for rule in _alert_rules()}
     wanted = {"SpiritHighErrorRate", "SpiritHighLatencyP95", "SpiritQueueBacklog",
-              "SpiritDeadLetters", "SpiritWebhookFailures", "SpiritHubReconnects"}  # fmt: skip
+              "SpiritDeadLetters", "SpiritWebhookFailures", "SpiritHubReconnects",
+              "SpiritApiUnreachable", "SpiritWorkerUnreachable"}  # fmt: skip
     assert wanted <= names
     for rule in _alert_rules():
         assert rule["labels"]["severity"] in ("warning", "critical"), rule["alert"]
@@ -185,11 +189,24 @@ def _served(body: str) -> set[str]:
     return names
 
 
-async def test_every_metric_used_is_served_or_planned(http: httpx.AsyncClient) -> None:
+async def test_every_metric_used_is_served_or_planned(
+    http: httpx.AsyncClient, settings: Settings
+) -> None:
+    """Served by the API's /metrics or the worker's (``spirit-tours worker``, which imports
+    the job modules: the e-mail outcomes are counted there). This process imports them as
+    the worker does, rather than counting on another test having imported them first."""
+    importlib.import_module("spirit_tours.jobs.worker")
     await http.get("/healthz")  # the request histogram has a route label: give it a sample
-    response = await http.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    auth = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+    response = await http.get("/metrics", headers=auth)
     assert response.status_code == 200
-    served = _served(response.text)
+    worker_app = metrics_app(settings)  # the settings carry the metrics token
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=worker_app), base_url="http://worker"
+    ) as worker:
+        from_worker = await worker.get("/metrics", headers=auth)
+    assert from_worker.status_code == 200
+    served = _served(response.text) | _served(from_worker.text)
     assert "spirit_http_requests_total" in served
     assert "spirit_http_request_duration_seconds_bucket" in served
     assert "spirit_webhook_refusals_total" in served  # labelled, maybe without a sample yet

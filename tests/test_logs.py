@@ -13,6 +13,7 @@ import signal
 import socket
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +22,18 @@ import pytest
 from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 from redis.asyncio import Redis
+from sqlalchemy.exc import IntegrityError
 
 from spirit_tours.config import Environment, Settings
+from spirit_tours.core.enums import Locale, Role
 from spirit_tours.jobs.queue import JobQueue
 from spirit_tours.jobs.worker import _Worker
 from spirit_tours.logs.context import bind_request_id
 from spirit_tours.logs.setup import formatter
+from spirit_tours.persistence.accounts import User
+from spirit_tours.persistence.database import SessionFactory
 from tests.cli import SCRIPT, clean_env
-from tests.conftest import PASSWORD, TEST_ENCRYPTION_KEYS, known_secrets
+from tests.conftest import PASSWORD, TEST_ENCRYPTION_KEYS, UserFactory, known_secrets
 from tests.log_secrets import leaks
 
 TEST_CARD = "4242 4242 4242 4242"
@@ -118,6 +123,13 @@ async def test_a_request_s_json_lines_carry_its_request_id_and_no_secret(
             await http.get(
                 "/graphql", params={"query": "{ viewer { id } }", "variables": variables}
             )
+            # A document with its literals inline (a mutation over GET is refused, but its
+            # access line is written): the URL holds the password and the address.
+            inline = (
+                f'mutation {{ login(input: {{email: "ana@example.com", password: "{signature}"}})'
+                " { accessToken } }"
+            )
+            await http.get("/graphql", params={"query": inline})
     finally:
         process.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(process.communicate(), 120)
@@ -140,6 +152,7 @@ async def test_a_request_s_json_lines_carry_its_request_id_and_no_secret(
     ), text
     assert "Finished server process" in text  # uvicorn's own lines, as JSON too
     assert not leaks(text, [*known_secrets(), signature, webhook_secret, "ana@example.com"]), text
+    assert "ana%40example.com" not in text  # nor percent-encoded in a URL
 
 
 @contextlib.contextmanager
@@ -196,6 +209,39 @@ async def test_secrets_and_personal_data_are_scrubbed_by_key_and_by_look() -> No
     assert "ValueError: provider said: token=" in failure["exception"]
 
 
+async def test_a_failed_statement_s_values_stay_out_of_its_logged_traceback(
+    sessions: SessionFactory, make_user: UserFactory
+) -> None:
+    """An unexpected database error is logged with its traceback (``schema.errors``): the
+    statement and the constraint it broke are there, but not the values it carried — neither
+    SQLAlchemy's ``[parameters: …]`` nor PostgreSQL's DETAIL (the conflicting key, the failing
+    row): a person's name, birth date, password hash or address."""
+    taken = await make_user("ana.maria@example.com", Role.CLIENT)
+    name = "Ana Maria Quispe-" + secrets.token_hex(4)
+    password_hash = "$argon2id$v=19$m=65536,t=3,p=4$" + secrets.token_hex(16)
+    log = logging.getLogger("spirit_tours.test")
+    with _rendered() as out:
+        for company_id in (None, uuid.uuid4()):  # a unique key, then a check: the failing row
+            email = taken.email if company_id is None else f"{secrets.token_hex(6)}@example.com"
+            try:
+                async with sessions() as session, session.begin():
+                    session.add(
+                        User(email=email, password_hash=password_hash, full_name=name,
+                             role=Role.CLIENT, company_id=company_id, locale=Locale.EN,
+                             birth_date=date(1987, 6, 5))
+                    )  # fmt: skip
+            except IntegrityError:
+                log.exception("unexpected error at %s", "createUser")
+    text = out.getvalue()
+    failures = _json_lines(text)
+    assert len(failures) == 2, text
+    assert "uq_users_email_lower" in failures[0]["exception"]
+    assert "client_has_no_company" in failures[1]["exception"]
+    assert all("INSERT INTO users" in line["exception"] for line in failures)
+    for value in (name, password_hash, "1987", "ana.maria", email.split("@")[0]):
+        assert value not in text, value
+
+
 async def test_a_job_s_log_lines_carry_the_request_id_that_enqueued_it(redis_url: str) -> None:
     queue = JobQueue(Redis.from_url(redis_url), name=f"logs-{uuid.uuid4().hex}")
     await queue.connect()
@@ -231,3 +277,56 @@ def test_json_is_the_default_except_in_development() -> None:
     assert Settings(env=Environment.PRODUCTION).logs_as == "json"
     assert Settings(env=Environment.DEVELOPMENT).logs_as == "console"
     assert Settings(env=Environment.DEVELOPMENT, log_format="json").logs_as == "json"
+
+
+@pytest.mark.slow  # runs the console script's job worker
+async def test_the_worker_s_lines_stay_json_while_its_metrics_server_runs(
+    database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    """The worker's /metrics is a uvicorn server inside the worker: its warnings (a request it
+    cannot read) are JSON lines like the worker's own, not uvicorn's plain text."""
+    port = _free_port()
+    token = secrets.token_urlsafe(24)
+    env = clean_env(
+        SPIRIT_ENV="test",
+        SPIRIT_DATABASE_URL=database_url,
+        SPIRIT_REDIS_URL=redis_url,
+        SPIRIT_DATA_DIR=str(tmp_path),
+        SPIRIT_ENCRYPTION_KEYS=TEST_ENCRYPTION_KEYS,
+        SPIRIT_JWT_SECRET=secrets.token_urlsafe(48),
+        SPIRIT_EMAIL_SECRET=secrets.token_urlsafe(48),
+        SPIRIT_METRICS_TOKEN=token,
+        SPIRIT_WORKER_METRICS_PORT=str(port),
+        SPIRIT_LOG_FORMAT="json",
+    )
+    worker = await asyncio.create_subprocess_exec(
+        SCRIPT, "worker", "--concurrency", "1", env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+            auth = {"Authorization": f"Bearer {token}"}
+            for _ in range(1200):
+                assert worker.returncode is None, "the worker exited early"
+                with contextlib.suppress(httpx.TransportError):
+                    if (await http.get("/metrics", headers=auth)).status_code == 200:
+                        break
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("the worker's /metrics did not answer")
+        # A request the server cannot parse: uvicorn warns "Invalid HTTP request received."
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"NOT HTTP AT ALL\r\n\r\n")
+        await writer.drain()
+        await asyncio.wait_for(reader.read(), 10)
+        writer.close()
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(worker.communicate(), 60)
+    text = stderr.decode()
+    assert worker.returncode == 0, text
+    lines = _json_lines(text)
+    assert any(
+        line["logger"] == "uvicorn.error" and line["level"] == "warning" for line in lines
+    ), text
+    assert not leaks(text, [*known_secrets(), token]), text

@@ -19,17 +19,23 @@ from typing import Any
 
 import httpx
 import pytest
+from aiosmtpd.controller import Controller
 from opentelemetry import trace
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from spirit_tours.config import Settings
 from spirit_tours.core import tracing
 from spirit_tours.core.enums import Role
 from spirit_tours.core.tracing_setup import configure_tracing, exporters_wanted
+from spirit_tours.emails.queueing import enqueue_messages, queue_email
+from spirit_tours.jobs.email import email_queues
+from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.schema.tracing import OperationTracing
 from tests.cli import SCRIPT, clean_env
 from tests.conftest import TEST_ENCRYPTION_KEYS, LiveServer, UserFactory
+from tests.email_flows import Inbox
 from tests.test_cli import free_port
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -207,6 +213,9 @@ def test_server_spans_are_named_by_route_without_parameters_or_query(
     (get_query,) = [s for s in servers if s["name"] == "GET /graphql"]
     assert "?" not in get_query["attributes"]["http.url"]
     (unknown,) = [s for s in servers if s["name"] == "GET"]  # no route: not the path
+    # Only the probes' own paths go untraced, not a request whose Host header names one.
+    (behind,) = [s for s in spans if s["name"] == "query BehindProbeHost"]
+    assert behind["kind"] == "INTERNAL"  # under the request's server span
     assert unknown["attributes"]["http.target"] == "/{unmatched}"
     assert {s["name"] for s in servers} <= {
         "POST /graphql",
@@ -400,3 +409,86 @@ async def test_serve_and_worker_export_one_trace_over_otlp(
     assert ("spirit-tours-api", "POST /graphql") in trace_spans, trace_spans
     assert ("spirit-tours-api", "send send_email") in trace_spans, trace_spans
     assert ("spirit-tours-worker", "process send_email") in trace_spans, trace_spans
+
+
+class _Greylisting(Inbox):
+    """A relay that greylists every recipient, naming it in its answer as Postfix does."""
+
+    async def handle_RCPT(  # noqa: N802
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        return f"450 4.2.0 <{address}>: Recipient address rejected: Greylisted"
+
+
+def _span_texts(requests: list[ExportTraceServiceRequest], name: str) -> list[str]:
+    """The status message and every event attribute of the exported spans named ``name``."""
+    texts = []
+    for request in requests:
+        for resource in request.resource_spans:
+            for scope in resource.scope_spans:
+                for span in scope.spans:
+                    if span.name == name:
+                        texts.append(span.status.message)
+                        texts += [
+                            a.value.string_value for event in span.events for a in event.attributes
+                        ]
+    return texts
+
+
+@pytest.mark.slow  # runs the console script's worker against a local relay and collector
+async def test_a_failed_job_s_span_names_its_error_not_the_recipient(
+    settings: Settings, sessions: SessionFactory, tmp_path: Path
+) -> None:
+    """A relay refusing a recipient says its address; the job's span is failed, described by
+    the error's class, without that answer (which the worker's log scrubs)."""
+    assert settings.database_url
+    assert settings.redis_url
+    recipient = f"greylisted-{secrets.token_hex(4)}@example.com"
+    inbox = _Greylisting()
+    smtp_port = free_port()
+    relay = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
+    relay.start()
+    try:
+        with collector() as (collector_port, received):
+            env = clean_env(
+                SPIRIT_ENV="test",
+                SPIRIT_DATABASE_URL=settings.database_url,
+                SPIRIT_REDIS_URL=settings.redis_url,
+                SPIRIT_ENCRYPTION_KEYS=TEST_ENCRYPTION_KEYS,
+                SPIRIT_JWT_SECRET=secrets.token_urlsafe(48),
+                SPIRIT_EMAIL_SECRET=secrets.token_urlsafe(48),
+                SPIRIT_DATA_DIR=str(tmp_path),
+                SPIRIT_SMTP_URL=f"smtp://127.0.0.1:{smtp_port}",
+                OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{collector_port}",
+                OTEL_BSP_SCHEDULE_DELAY="100",
+            )
+            worker = await _start("worker", "--concurrency", "1", env=env)
+            try:
+                async with sessions() as session, session.begin():
+                    queued = await queue_email(
+                        session, template="welcome", to=recipient, locale="en",
+                        context={"name": "Ana", "login_url": "https://app.example/login"},
+                        message_id_domain="spirit-tours.example",
+                    )  # fmt: skip
+                assert queued is not None
+                queues = email_queues(settings.redis_url)
+                try:
+                    await enqueue_messages(queues, [queued])
+                finally:
+                    for queue in queues.values():
+                        await queue.disconnect()
+                for _ in range(1200):  # until the worker ran the job and exported its span
+                    assert worker.returncode is None, "worker exited early"
+                    if _span_texts(received, "process send_email"):
+                        break
+                    await asyncio.sleep(0.1)
+                else:
+                    raise AssertionError("the job's span did not arrive")
+            finally:
+                output = await _stop(worker)
+    finally:
+        relay.stop()
+    assert worker.returncode == 0, output[-3000:]
+    texts = _span_texts(received, "process send_email")
+    assert "SMTPRecipientsRefused" in texts, texts
+    assert not any(recipient in text or "Greylisted" in text for text in texts), texts

@@ -138,6 +138,13 @@ async def scenario(exporter: InMemorySpanExporter) -> None:
         variables = json.dumps({"id": password})
         await http.get("/graphql", params={"query": GET_QUERY, "variables": variables})
         await http.get(f"/no-such-page-{password}")
+        # A Host header that names a probe's path: the request is traced all the same.
+        hidden = await http.post(
+            "/graphql",
+            json={"query": "query BehindProbeHost { __typename }"},
+            headers={"Host": "api.example/healthz"},
+        )
+        assert hidden.status_code == 200, hidden.text
         # An operation sent as a WebSocket message: no HTTP span wraps it.
         async with live(server.url, token) as socket:
             await socket.subscribe("1", WS_QUERY, {"id": quotation_id})

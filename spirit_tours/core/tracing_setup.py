@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # The server span of these paths (probes every few seconds, Prometheus scrapes) is not taken.
-UNTRACED_PATHS = "/healthz,/readyz,/metrics"
+# A regular expression searched in scheme://host/path, whose host is the client's Host header:
+# anchored, so that a Host naming one of them ("x/healthz") does not hide a request.
+UNTRACED_PATHS = r"^[a-z]+://[^/]*/(?:healthz|readyz|metrics)$"
 # What a path no route knows is recorded as (a scanner's paths can hold anything).
 UNMATCHED = "/{unmatched}"
 

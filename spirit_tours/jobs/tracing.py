@@ -13,7 +13,12 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
-from spirit_tours.core.tracing import context_from, current_carrier, in_sampled_trace
+from spirit_tours.core.tracing import (
+    context_from,
+    current_carrier,
+    in_sampled_trace,
+    mark_failed,
+)
 
 TRACE_META = "trace"  # the job's meta key holding its trace context
 _tracer = trace.get_tracer("spirit_tours.jobs")
@@ -49,9 +54,14 @@ def traced(function: JobFunction) -> JobFunction:
         attributes["messaging.message.id"] = job.key
         attributes["spirit.job.attempt"] = job.attempts
         with _tracer.start_as_current_span(
-            f"process {job.function}", context=parent, kind=SpanKind.CONSUMER, attributes=attributes
-        ):
-            return await function(ctx, **kwargs)
+            f"process {job.function}", context=parent, kind=SpanKind.CONSUMER,
+            attributes=attributes, record_exception=False, set_status_on_exception=False,
+        ) as span:  # fmt: skip
+            try:
+                return await function(ctx, **kwargs)
+            except BaseException as error:
+                mark_failed(span, error)  # saq logs the error, scrubbed like every line
+                raise
 
     return run
 

@@ -27,8 +27,9 @@ _SECRET_PARTS = (
 _SECRET_KEYS = frozenset({"pan", "card", "pin", "auth", "otp"})
 _EMAIL_PARTS = ("email", "recipient")
 # Query parameters that carry a secret besides those named like one above: the signature of
-# the e-mail click links (endpoints/mail.py) and GraphQL's variables, where a password travels.
-_SECRET_QUERY_KEYS = frozenset({"s", "sig", "code", "key", "variables"})
+# the e-mail click links (endpoints/mail.py) and GraphQL's variables and document (its inline
+# literals: ``login(input: {password: "…"})``), where a password travels percent-encoded.
+_SECRET_QUERY_KEYS = frozenset({"s", "sig", "code", "key", "variables", "query"})
 
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
@@ -47,6 +48,11 @@ _PAIR = re.compile(
 _QUERY = re.compile(r"(?P<lead>[?&])(?P<key>[^=&\s\"'#]+)=(?P<value>[^&\s\"'#]*)")
 # The signature segment of the open-pixel and unsubscribe links (/e/o/<id>/<sig>, /e/u/…).
 _SIGNED_PATH = re.compile(r"(?P<lead>/e/[ou]/[^/\s?\"']+/)[^/\s?\"'#]+")
+# PostgreSQL's DETAIL of a refused write quotes the values: ``Key (lower(email::text))=(…)
+# already exists``, ``Failing row contains (…)`` (the whole row). The columns stay.
+_PG_DETAIL = re.compile(
+    r"(?P<lead>DETAIL:\s+(?:Key \((?:[^()\n]|\([^()\n]*\))*\)=|Failing row contains ))[^\n]*"
+)
 _EMAIL = re.compile(
     r"\b([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@(?P<domain>[A-Za-z0-9.-]+\.[A-Za-z]{2,})\b"
 )
@@ -99,6 +105,7 @@ def _query(match: re.Match[str]) -> str:
 
 def scrub_text(text: str) -> str:
     """``text`` with every secret-looking part replaced."""
+    text = _PG_DETAIL.sub(lambda m: f"{m.group('lead')}{REDACTED}", text)
     text = _JWT.sub("[jwt]", text)
     text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
     text = _PROVIDER_KEY.sub(REDACTED, text)

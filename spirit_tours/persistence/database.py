@@ -44,6 +44,9 @@ def create_engine(
         max_overflow=pool_size,
         pool_timeout=pool_timeout,
         connect_args={"server_settings": {"application_name": "spirit-tours"}},
+        # A failed statement's error (logged with its traceback, recorded by tracing) names the
+        # statement, not the values bound to it: personal data, hashes, sealed values.
+        hide_parameters=True,
     )
     _ping_when_idle(engine, ping_after_idle_seconds)
     instrument_engine(engine)  # only when tracing is on

@@ -25,6 +25,8 @@ from opentelemetry.trace import Span, SpanKind
 from strawberry.extensions import LifecycleStep
 from strawberry.extensions.tracing import OpenTelemetryExtensionSync
 
+from spirit_tours.core.tracing import mark_failed
+
 
 class OperationTracing(OpenTelemetryExtensionSync):
     def on_operation(self) -> Generator[None, None, None]:
@@ -77,10 +79,15 @@ class OperationTracing(OpenTelemetryExtensionSync):
                 "graphql.field.parent_type": info.parent_type.name,
             },
         )
-        with trace.use_span(span, end_on_exit=False):
+        # No exception recorded, only its class: a message can quote an argument, and a
+        # traceback the SQL error it was raised from.
+        with trace.use_span(
+            span, end_on_exit=False, record_exception=False, set_status_on_exception=False
+        ):
             try:
                 result = _next(root, info, *args, **kwargs)
-            except BaseException:
+            except BaseException as error:
+                mark_failed(span, error)
                 span.end()
                 raise
         if not isawaitable(result):
@@ -88,7 +95,13 @@ class OperationTracing(OpenTelemetryExtensionSync):
             return result
 
         async def finish() -> Any:
-            with trace.use_span(span, end_on_exit=True):
-                return await result
+            with trace.use_span(
+                span, end_on_exit=True, record_exception=False, set_status_on_exception=False
+            ):
+                try:
+                    return await result
+                except BaseException as error:
+                    mark_failed(span, error)
+                    raise
 
         return finish()
