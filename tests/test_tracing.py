@@ -12,7 +12,7 @@ import secrets
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -29,12 +29,14 @@ from spirit_tours.config import Settings
 from spirit_tours.core import tracing
 from spirit_tours.core.enums import Role
 from spirit_tours.core.tracing_setup import configure_tracing, exporters_wanted
+from spirit_tours.dev import servers as services
 from spirit_tours.emails.queueing import enqueue_messages, queue_email
 from spirit_tours.jobs.email import email_queues
-from spirit_tours.persistence.database import SessionFactory
+from spirit_tours.persistence.database import SessionFactory, create_engine
+from spirit_tours.persistence.migrate import migrate
 from spirit_tours.schema.tracing import OperationTracing
 from tests.cli import SCRIPT, clean_env
-from tests.conftest import TEST_ENCRYPTION_KEYS, LiveServer, UserFactory
+from tests.conftest import TEST_ENCRYPTION_KEYS, TEST_KEYRING, LiveServer, UserFactory
 from tests.email_flows import Inbox
 from tests.test_cli import free_port
 
@@ -67,11 +69,26 @@ def _run_scenario(database_url: str, redis_url: str, data_dir: Path, password: s
 
 
 @pytest.fixture(scope="module")
+async def scenario_database() -> AsyncIterator[str]:
+    """A database of the scenario's own: the worker's shared one may hold rows other tests
+    wrote with other encryption keys (a development server's), which the scenario's server
+    would read and fail on."""
+    url = await services.create_database("spirit_trace")
+    engine = create_engine(url, pool_size=1, keyring=TEST_KEYRING)
+    await migrate(engine)
+    await engine.dispose()
+    try:
+        yield url
+    finally:
+        await services.drop_database(url)
+
+
+@pytest.fixture(scope="module")
 def traced(
-    database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+    scenario_database: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[list[Span], str]:
     password = "tr4ce-" + secrets.token_hex(8)
-    spans = _run_scenario(database_url, redis_url, tmp_path_factory.mktemp("traced"), password)
+    spans = _run_scenario(scenario_database, redis_url, tmp_path_factory.mktemp("traced"), password)
     return spans, password
 
 
