@@ -95,6 +95,12 @@ def _company_room(viewer: Viewer) -> str:
     return rooms.company_room(viewer.company_id)
 
 
+RESUME_AFTER = strawberry.argument(
+    description="The cursor of the last event received, to resume within 60 s of a "
+    "disconnect: the missed events are replayed once, then live ones. Null: live events only."
+)
+
+
 @strawberry.type(
     description="Live events over the WebSocket at /graphql (graphql-transport-ws, the access "
     "token in connection_init), each filtered for its subscriber by the price-privacy rules."
@@ -112,14 +118,7 @@ class Subscription(EmailSubscriptions):
             strawberry.ID,
             strawberry.argument(description="The quotation; NOT_FOUND without a relation to it."),
         ],
-        after: Annotated[
-            str | None,
-            strawberry.argument(
-                description="The cursor of the last event received, to resume within 60 s of "
-                "a disconnect: the missed events are replayed once, then live ones. Null: "
-                "live events only."
-            ),
-        ] = None,
+        after: Annotated[str | None, RESUME_AFTER] = None,
     ) -> AsyncGenerator[QuotationRoomEvent, None]:
         viewer = info.context.require_viewer()
         quotation_id_value = parse_id(quotation_id, "quotationId")
@@ -141,14 +140,7 @@ class Subscription(EmailSubscriptions):
     async def company_events(
         self,
         info: Info,
-        after: Annotated[
-            str | None,
-            strawberry.argument(
-                description="The cursor of the last event received, to resume within 60 s of "
-                "a disconnect: the missed events are replayed once, then live ones. Null: "
-                "live events only."
-            ),
-        ] = None,
+        after: Annotated[str | None, RESUME_AFTER] = None,
     ) -> AsyncGenerator[CompanyRoomEvent, None]:
         room = _company_room(info.context.require_viewer())
         await _start(info, COMPANY_EVENTS, room, after)
@@ -167,14 +159,7 @@ class Subscription(EmailSubscriptions):
             strawberry.ID,
             strawberry.argument(description="One of your company's hotels (any for ADMIN)."),
         ],
-        after: Annotated[
-            str | None,
-            strawberry.argument(
-                description="The cursor of the last event received, to resume within 60 s of "
-                "a disconnect: the missed events are replayed once, then live ones. Null: "
-                "live events only."
-            ),
-        ] = None,
+        after: Annotated[str | None, RESUME_AFTER] = None,
     ) -> AsyncGenerator[CompanyRoomEvent, None]:
         viewer = info.context.require_viewer()
         _handoff(info)
@@ -193,14 +178,7 @@ class Subscription(EmailSubscriptions):
     async def announcements(
         self,
         info: Info,
-        after: Annotated[
-            str | None,
-            strawberry.argument(
-                description="The cursor of the last event received, to resume within 60 s of "
-                "a disconnect: the missed events are replayed once, then live ones. Null: "
-                "live events only."
-            ),
-        ] = None,
+        after: Annotated[str | None, RESUME_AFTER] = None,
     ) -> AsyncGenerator[AnnouncementPosted, None]:
         await _start(info, ANNOUNCEMENTS, rooms.ANNOUNCEMENTS, after)
         return
