@@ -182,7 +182,8 @@ def serve(host: str, port: int, workers: int | None, demo: bool) -> None:
     from spirit_tours.edge.server import run as run_server
     from spirit_tours.edge.server import server_config
 
-    # Before anything imports prometheus_client (it reads the variable once, at import).
+    # Before uvicorn spawns the processes that serve: each reads the variable when it first
+    # imports prometheus_client (this parent has imported it already and serves nothing).
     _metrics_folder(workers or default_workers(_settings_of(demo)))
     # The worker processes read their settings from the environment: what serve decides
     # (the mode, the public URL) is passed on there.
