@@ -22,11 +22,12 @@ log = logging.getLogger("spirit_tours.core.errors")
 _SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
 
 INTERNAL_MESSAGE = "Internal server error."
+REQUEST_REFUSALS = (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError)
+"""The request names no operation to run: no query, no operation of that name, a mutation
+over GET."""
 INPUT_ERRORS = (
     RecursionError,  # variables nested deeper than graphql-core coerces
-    MissingQueryError,
-    CannotGetOperationTypeError,
-    InvalidOperationTypeError,
+    *REQUEST_REFUSALS,
 )
 """What strawberry reports outside any field, without a node, that a client's input caused."""
 BUSY_MESSAGE = "The service is busy; try again shortly."
@@ -35,6 +36,13 @@ BUSY_RETRY_AFTER_SECONDS = 5
 
 def _set_code(error: GraphQLError, code: ErrorCode) -> None:
     error.extensions = {**(error.extensions or {}), "code": code.value}
+
+
+def document_error_code(error: GraphQLError) -> ErrorCode:
+    """The code of an error of the document itself (graphql-core's, raised by no resolver):
+    it did not parse, or it does not fit the schema."""
+    syntax = error.message.startswith("Syntax Error")
+    return ErrorCode.GRAPHQL_PARSE_FAILED if syntax else ErrorCode.GRAPHQL_VALIDATION_FAILED
 
 
 def apply_error_policy(error: GraphQLError, *, mask: bool) -> None:
@@ -46,10 +54,7 @@ def apply_error_policy(error: GraphQLError, *, mask: bool) -> None:
     if error.extensions and "code" in error.extensions:
         return
     if original is None or isinstance(original, GraphQLError):
-        syntax = error.message.startswith("Syntax Error")
-        _set_code(
-            error, ErrorCode.GRAPHQL_PARSE_FAILED if syntax else ErrorCode.GRAPHQL_VALIDATION_FAILED
-        )
+        _set_code(error, document_error_code(error))
         return
     if isinstance(original, PoolTimeout):
         # No database connection came in time: an overload, not a bug; never its internals.

@@ -19,12 +19,11 @@ from collections.abc import Iterator
 
 from graphql import GraphQLError
 from prometheus_client import Counter, Histogram
-from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import SchemaExtension
-from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from spirit_tours.core.errors import DomainError, ErrorCode
 from spirit_tours.core.metrics import PROCESS
+from spirit_tours.schema.errors import REQUEST_REFUSALS, document_error_code
 
 MAX_OPERATION_NAMES = 200
 MAX_NAME_LENGTH = 100
@@ -44,9 +43,6 @@ ERRORS = Counter(
     ["operation", "code"], registry=PROCESS,
 )  # fmt: skip
 
-# Refusals of the request itself (no query, no such operation, a mutation over GET): HTTP 4xx
-# answers that run no operation, counted by the HTTP metrics only.
-_NOT_OPERATIONS = (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError)
 
 _known: set[str] = set()
 
@@ -80,9 +76,7 @@ def _raised_code(error: BaseException) -> str:
         if error.extensions and "code" in error.extensions:
             return _code(error)
         if error.original_error is None:
-            syntax = error.message.startswith("Syntax Error")
-            code = ErrorCode.GRAPHQL_PARSE_FAILED if syntax else ErrorCode.GRAPHQL_VALIDATION_FAILED
-            return code.value
+            return document_error_code(error).value
     return ErrorCode.INTERNAL_SERVER_ERROR.value
 
 
@@ -108,8 +102,8 @@ class OperationMetrics(SchemaExtension):
             self._record(time.perf_counter() - started, raised)
 
     def _record(self, seconds: float, raised: BaseException | None) -> None:
-        if isinstance(raised, _NOT_OPERATIONS):
-            return
+        if isinstance(raised, REQUEST_REFUSALS):
+            return  # an HTTP 4xx that ran no operation: counted by the HTTP metrics only
         context = self.execution_context
         try:
             kind = context.operation_type.value
