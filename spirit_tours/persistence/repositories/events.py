@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.core.enums import EventKind, Role
 from spirit_tours.core.tracing import current_traceparent
+from spirit_tours.logs.redaction import REDACTED, secret_key
 from spirit_tours.persistence.events import AuditEntry, OutboxEvent
 
 
@@ -23,15 +24,13 @@ class Actor(Protocol):
     def role(self) -> Role: ...
 
 
-_SECRET_KEYS = frozenset({"password", "token", "refresh_token", "access_token", "secret"})
-
-
 def redact(details: dict[str, Any]) -> dict[str, Any]:
-    """Drop secrets, whatever the nesting: the audit log is never a place for them."""
+    """Drop secrets, whatever the nesting: the audit log is never a place for them. A secret
+    is what the logs call one (``logs.redaction.secret_key``: passwords, tokens, card data…)."""
     clean: dict[str, Any] = {}
     for key, value in details.items():
-        if key.lower() in _SECRET_KEYS:
-            clean[key] = "[redacted]"
+        if secret_key(key):
+            clean[key] = REDACTED
         elif isinstance(value, dict):
             clean[key] = redact(value)
         else:
