@@ -1,4 +1,5 @@
-"""The ASGI application: /graphql, health, provider webhooks, e-mail links, queue monitor."""
+"""The ASGI application: /graphql, health, provider webhooks, e-mail links, analytics exports,
+queue monitor."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from spirit_tours.cross_origin import CrossOrigin
 from spirit_tours.dev.embedded import start_embedded
 from spirit_tours.documents.persisted import PersistedDocuments
 from spirit_tours.edge.body import BodyLimit
+from spirit_tours.endpoints.analytics import export_report
 from spirit_tours.endpoints.mail import click, open_pixel, unsubscribe
 from spirit_tours.endpoints.payments import offline_checkout, webhook
 from spirit_tours.graphiql.assets import ROUTE as GRAPHIQL_ROUTE
@@ -195,6 +197,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/e/o/{message_id}/{signature}", open_pixel),
             Route("/e/c/{message_id}", click),
             Route("/e/u/{message_id}/{signature}", unsubscribe, methods=["GET", "POST"]),
+            Route("/analytics/{report}.csv", export_report, methods=["GET", "HEAD"]),
             Mount(MOUNT, RequireRole(queue_monitor(), IsAdmin, "Spirit Tours ops")),
             *graphiql_routes,
         ],

@@ -330,6 +330,21 @@ def seed_demo_command() -> None:
     click.echo(asyncio.run(_with_database(settings, urls.database_url, seed)))
 
 
+@main.command(name="refresh-analytics")
+def refresh_analytics_command() -> None:
+    """Refresh the analytics rollups now (the workers also do it on a schedule)."""
+    from spirit_tours.resolvers.analytics.refresh import refresh_rollups
+
+    settings = _checked(get_settings())
+    urls = _servers(settings)
+
+    async def refresh(engine: AsyncEngine, session: AsyncSession) -> str:
+        done = await refresh_rollups(session)
+        return "\n".join(f"refreshed {item.view} in {item.duration_ms} ms" for item in done)
+
+    click.echo(asyncio.run(_with_database(settings, urls.database_url, refresh)))
+
+
 @main.command(name="create-user")
 @click.option("--email", required=True)
 @click.option("--password", required=True)

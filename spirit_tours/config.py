@@ -248,6 +248,12 @@ class Settings(BaseSettings):
     job_sweep_seconds: int = Field(
         default=60, ge=1, description="How often workers look for jobs of crashed workers"
     )
+    analytics_refresh_minutes: int = Field(
+        default=5,
+        ge=1,
+        le=60,
+        description="How often the workers refresh the analytics rollups the reports read",
+    )
     password_reset_ttl_minutes: int = Field(default=30, ge=5, le=24 * 60)
     run_workers: bool | None = Field(
         default=None,

@@ -22,6 +22,7 @@ from spirit_tours.emails.links import LinkSigner
 from spirit_tours.emails.smtp_pool import PoolLimits
 from spirit_tours.emails.transport import Transport, transport_for
 from spirit_tours.emails.triggers import FrontEnd
+from spirit_tours.jobs.analytics import analytics_cron
 from spirit_tours.jobs.bookings import payment_reminders
 from spirit_tours.jobs.email import (
     dispatch_stranded,
@@ -155,11 +156,12 @@ class JobRunner:
             "message_id_domain": domain,
             "front_end": FrontEnd(settings.front_end_url),
         }
+        crons = [*MAINTENANCE_JOBS, analytics_cron(settings.analytics_refresh_minutes)]
         self.workers = [
             _Worker(
                 self.maintenance,
-                functions=[job.function for job in MAINTENANCE_JOBS],
-                cron_jobs=MAINTENANCE_JOBS,
+                functions=[job.function for job in crons],
+                cron_jobs=crons,
                 concurrency=concurrency,
                 startup=self._startup,
                 timers={"sweep": sweep_seconds},

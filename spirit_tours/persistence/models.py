@@ -1,6 +1,7 @@
 """Every mapped model, imported in one place so the metadata is complete (Alembic, tests)."""
 
 from spirit_tours.persistence.accounts import Company, Hotel, RefreshToken, User
+from spirit_tours.persistence.analytics.views import AnalyticsRefresh
 from spirit_tours.persistence.base import Base
 from spirit_tours.persistence.bookings import Booking, BookingHotel, BookingRefund, PaymentReminder
 from spirit_tours.persistence.emails import EmailFeedCursor, EmailMessage, EmailSuppression
@@ -26,6 +27,7 @@ from spirit_tours.persistence.staffing import (
 )
 
 __all__ = [
+    "AnalyticsRefresh",
     "AuditEntry",
     "Base",
     "Booking",

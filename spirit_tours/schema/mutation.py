@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from spirit_tours.schema.accounts.mutations import AccountMutations
+from spirit_tours.schema.analytics.mutations import AnalyticsMutations
 from spirit_tours.schema.bookings.mutations import BookingMutations
 from spirit_tours.schema.chat import ChatMutations
 from spirit_tours.schema.mail.mutations import EmailMutations
@@ -24,6 +25,7 @@ class Mutation(
     StaffingMutations,
     ChatMutations,
     EmailMutations,
+    AnalyticsMutations,
     AccountMutations,  # fields print in base order: these stay last in schema.graphql
 ):
     pass

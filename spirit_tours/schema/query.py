@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from spirit_tours.schema.accounts.queries import AccountQueries
+from spirit_tours.schema.analytics.queries import AnalyticsQueries
 from spirit_tours.schema.audit import AuditQueries
 from spirit_tours.schema.bookings.queries import BookingQueries
 from spirit_tours.schema.chat import ChatQueries
@@ -28,6 +29,7 @@ class Query(
     ChatQueries,
     AuditQueries,
     EmailQueries,
+    AnalyticsQueries,
     NodeQueries,
     AccountQueries,  # fields print in base order: these stay last in schema.graphql
 ):

@@ -1,0 +1,1 @@
+"""Analytics rollups: the materialized views and the queries that read them."""

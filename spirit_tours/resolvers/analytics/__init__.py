@@ -1,0 +1,1 @@
+"""Analytics (ADMIN): the reports built from the rollups, their CSV tables, the refresh."""

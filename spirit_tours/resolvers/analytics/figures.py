@@ -1,0 +1,26 @@
+"""How the reports round what they compute: ratios, hours and percentages."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+RATIO_PLACES = Decimal("0.0001")
+PERCENT_PLACES = Decimal("0.01")
+
+
+def ratio(part: int, whole: int) -> float | None:
+    """``part / whole`` rounded half-up to 4 decimals; None when ``whole`` is 0."""
+    if whole == 0:
+        return None
+    return float((Decimal(part) / Decimal(whole)).quantize(RATIO_PLACES, ROUND_HALF_UP))
+
+
+def hours(value: float | None) -> float | None:
+    """Hours rounded half-up to 2 decimals."""
+    if value is None:
+        return None
+    return float(Decimal(repr(value)).quantize(PERCENT_PLACES, ROUND_HALF_UP))
+
+
+def percent(value: Decimal) -> Decimal:
+    return value.quantize(PERCENT_PLACES, ROUND_HALF_UP)

@@ -1,0 +1,1 @@
+"""Analytics (ADMIN only): the root field ``analytics``, its reports and the refresh."""
