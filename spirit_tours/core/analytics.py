@@ -58,3 +58,20 @@ class RevenueGroupBy(StrEnum):
     MONTH = "MONTH"
     DESTINATION = "DESTINATION"
     MONTH_AND_DESTINATION = "MONTH_AND_DESTINATION"
+
+
+class HotelGroupBy(StrEnum):
+    HOTEL = "HOTEL"
+    HOTEL_AND_DESTINATION = "HOTEL_AND_DESTINATION"
+
+
+class PaymentFailure(StrEnum):
+    """How a payment failed (``analytics_payment_outcomes.failure``, migration 0013): read
+    from its status and whether a provider took it, never from its free-text reason (provider
+    messages and amounts, one value per payment)."""
+
+    NOT_STARTED = "NOT_STARTED"
+    DECLINED = "DECLINED"
+    CANCELLED = "CANCELLED"
+    HOLD_LAPSED = "HOLD_LAPSED"
+    NOT_CREDITED = "NOT_CREDITED"

@@ -21,10 +21,16 @@ from spirit_tours.persistence.base import Base
 
 FUNNEL_VIEW = "analytics_quotation_funnel"
 REVENUE_VIEW = "analytics_revenue_daily"
+HOTELS_VIEW = "analytics_hotel_invitations"
+CANCELLATIONS_VIEW = "analytics_booking_cancellations"
+PAYMENTS_VIEW = "analytics_payment_outcomes"
 
 VIEWS: list[str] = [
     FUNNEL_VIEW,
     REVENUE_VIEW,
+    HOTELS_VIEW,
+    CANCELLATIONS_VIEW,
+    PAYMENTS_VIEW,
 ]
 
 

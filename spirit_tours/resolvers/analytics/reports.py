@@ -14,10 +14,19 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spirit_tours.core.analytics import DateRange, FunnelGroupBy, RevenueGroupBy
+from spirit_tours.core.analytics import DateRange, FunnelGroupBy, HotelGroupBy, RevenueGroupBy
 from spirit_tours.core.money import normalised
-from spirit_tours.persistence.analytics.views import FUNNEL_VIEW, REVENUE_VIEW
+from spirit_tours.persistence.analytics.views import (
+    CANCELLATIONS_VIEW,
+    FUNNEL_VIEW,
+    HOTELS_VIEW,
+    PAYMENTS_VIEW,
+    REVENUE_VIEW,
+)
+from spirit_tours.resolvers.analytics.cancellations import cancellation_report
 from spirit_tours.resolvers.analytics.funnel import quotation_funnel
+from spirit_tours.resolvers.analytics.hotels import hotel_report
+from spirit_tours.resolvers.analytics.payments import payment_report
 from spirit_tours.resolvers.analytics.revenue import revenue_report
 
 EXPORT_LIMIT = 10_000
@@ -90,11 +99,82 @@ async def revenue_table(
     return ReportTable(columns, rows, report.refreshed_at, report.truncated)
 
 
+async def hotel_table(
+    session: AsyncSession, days: DateRange, group_by: HotelGroupBy
+) -> ReportTable:
+    report = await hotel_report(session, days, group_by, None, limit=EXPORT_LIMIT)
+    rows: list[list[Cell]] = [
+        [str(row.hotel_id), row.hotel_name, row.destination, row.invitations, row.responses,
+         row.response_rate, row.offers, row.offer_rate, row.median_response_hours, row.wins,
+         row.win_rate, row.priced_losses, row.median_gap_percent]
+        for row in report.rows
+    ]  # fmt: skip
+    columns = ["hotel_id", "hotel", "destination", "invitations", "responses", "response_rate",
+               "offers", "offer_rate", "median_response_hours", "wins", "win_rate",
+               "priced_losses", "median_gap_percent"]  # fmt: skip
+    return ReportTable(columns, rows, report.refreshed_at, report.truncated)
+
+
+async def cancellation_table(session: AsyncSession, days: DateRange, _: None) -> ReportTable:
+    report = await cancellation_report(session, days, None, limit=EXPORT_LIMIT)
+    rows: list[list[Cell]] = [
+        [row.month, row.destination, row.currency, row.bookings, row.cancelled_bookings,
+         row.cancellation_rate, row.median_days_before_start, row.refunds,
+         normalised(row.refund_amount, row.currency),
+         normalised(row.refunded_amount, row.currency), row.average_refund_percent]
+        for row in report.rows
+    ]  # fmt: skip
+    columns = ["month", "destination", "currency", "bookings", "cancelled_bookings",
+               "cancellation_rate", "median_days_before_start", "refunds", "refund_amount",
+               "refunded_amount", "average_refund_percent"]  # fmt: skip
+    return ReportTable(columns, rows, report.refreshed_at, report.truncated)
+
+
+async def payment_outcome_table(session: AsyncSession, days: DateRange, _: None) -> ReportTable:
+    report = await payment_report(session, days, limit=EXPORT_LIMIT)
+    rows: list[list[Cell]] = [
+        [row.provider, row.method, row.status, row.currency, row.payments,
+         normalised(row.amount, row.currency)]
+        for row in report.outcomes
+    ]  # fmt: skip
+    columns = ["provider", "method", "status", "currency", "payments", "amount"]
+    return ReportTable(columns, rows, report.refreshed_at, report.truncated)
+
+
+async def payment_route_table(session: AsyncSession, days: DateRange, _: None) -> ReportTable:
+    report = await payment_report(session, days, limit=EXPORT_LIMIT)
+    rows: list[list[Cell]] = [
+        [row.provider, row.method, row.payments, row.settled, row.succeeded, row.success_rate,
+         row.median_minutes_to_credit]
+        for row in report.routes
+    ]  # fmt: skip
+    columns = ["provider", "method", "payments", "settled", "succeeded", "success_rate",
+               "median_minutes_to_credit"]  # fmt: skip
+    return ReportTable(columns, rows, report.refreshed_at, False)
+
+
+async def payment_failure_table(session: AsyncSession, days: DateRange, _: None) -> ReportTable:
+    report = await payment_report(session, days, limit=EXPORT_LIMIT)
+    rows: list[list[Cell]] = [
+        [row.provider, row.method, row.failure, row.payments] for row in report.failures
+    ]
+    columns = ["provider", "method", "failure", "payments"]
+    return ReportTable(columns, rows, report.refreshed_at, False)
+
+
 _REPORTS = [
     Report("quotation-funnel", "quotationFunnel", FunnelGroupBy, FunnelGroupBy.MONTH,
            (FUNNEL_VIEW,), funnel_table),
     Report("revenue", "revenue", RevenueGroupBy, RevenueGroupBy.MONTH_AND_DESTINATION,
            (REVENUE_VIEW,), revenue_table),
+    Report("hotel-performance", "hotelPerformance", HotelGroupBy, HotelGroupBy.HOTEL,
+           (HOTELS_VIEW,), hotel_table),
+    Report("cancellations", "cancellations", None, None, (CANCELLATIONS_VIEW,),
+           cancellation_table),
+    Report("payments", "payments", None, None, (PAYMENTS_VIEW,), payment_outcome_table),
+    Report("payment-routes", "payments", None, None, (PAYMENTS_VIEW,), payment_route_table),
+    Report("payment-failures", "payments", None, None, (PAYMENTS_VIEW,),
+           payment_failure_table),
 ]  # fmt: skip
 
 REPORTS: dict[str, Report] = {report.name: report for report in _REPORTS}

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from spirit_tours.core.analytics import FunnelGroupBy, FunnelStep, RevenueGroupBy
+from spirit_tours.core.analytics import (
+    FunnelGroupBy,
+    FunnelStep,
+    HotelGroupBy,
+    PaymentFailure,
+    RevenueGroupBy,
+)
 from spirit_tours.schema.enums import described
 
 described(
@@ -39,4 +45,26 @@ described(
         "MONTH_AND_DESTINATION": "Month of sale and destination.",
     },
     description="How the revenue report groups its bookings (always also by currency).",
+)
+described(
+    HotelGroupBy,
+    {
+        "HOTEL": "The invited hotel, every destination together.",
+        "HOTEL_AND_DESTINATION": "The invited hotel and the quotation's destination, as written.",
+    },
+    description="How the hotel performance report groups its invitations.",
+)
+described(
+    PaymentFailure,
+    {
+        "NOT_STARTED": "FAILED before any provider took it: none was available, none takes "
+        "the method and currency, or the one asked refused it at the start.",
+        "DECLINED": "FAILED at the provider that took it (its notification said so).",
+        "CANCELLED": "CANCELLED at the provider.",
+        "HOLD_LAPSED": "EXPIRED: its hold on the booking lapsed before the money arrived.",
+        "NOT_CREDITED": "Succeeded at the provider but not credited to its booking: its "
+        "notification has not arrived yet, or it reported another amount or currency than "
+        "the payment's (the operator settles it).",
+    },
+    description="How a payment failed, from its status and whether a provider took it.",
 )

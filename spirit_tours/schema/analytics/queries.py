@@ -14,7 +14,10 @@ import strawberry
 from spirit_tours.context import Context
 from spirit_tours.core.analytics import MAX_RANGE_DAYS, DateRange
 from spirit_tours.permissions.classes import IsAdmin
+from spirit_tours.schema.analytics.cancellations import CancellationReports
 from spirit_tours.schema.analytics.funnel import FunnelReports
+from spirit_tours.schema.analytics.hotels import HotelReports
+from spirit_tours.schema.analytics.payments import PaymentReports
 from spirit_tours.schema.analytics.revenue import RevenueReports
 
 
@@ -23,7 +26,7 @@ from spirit_tours.schema.analytics.revenue import RevenueReports
     "figure comes from the analytics rollups, refreshed every few minutes (each report's "
     "`refreshedAt`) or on demand (`refreshAnalytics`); CSV: GET /analytics/<report>.csv."
 )
-class Analytics(FunnelReports, RevenueReports):
+class Analytics(FunnelReports, RevenueReports, HotelReports, CancellationReports, PaymentReports):
     start: date = strawberry.field(name="from", description="First day of the range (UTC).")
     end: date = strawberry.field(name="to", description="Last day of the range (UTC), included.")
 
