@@ -105,7 +105,7 @@ async def test_each_grouping_matches_the_history(
     report = result.ok()["analytics"]["quotationFunnel"]
     assert report["groupBy"] == group_by
     specs = [spec for spec in SPECS if in_2026(spec)]
-    expected: dict[str | None, tuple[str, list[Spec]]] = {}
+    expected: dict[str, tuple[str, list[Spec]]] = {}
     for spec in specs:
         if group_by == "MONTH":
             key = label = spec.created_at.strftime("%Y-%m")
@@ -122,9 +122,9 @@ async def test_each_grouping_matches_the_history(
         expected.setdefault(key, (label, []))[1].append(spec)
     got = {group["key"]: group for group in report["groups"]}
     assert set(got) == set(expected)
-    for key, (label, members) in expected.items():
-        assert got[key]["label"] == label
-        assert got[key]["steps"] == by_hand(members), key
+    for group_key, (group_label, members) in expected.items():
+        assert got[group_key]["label"] == group_label
+        assert got[group_key]["steps"] == by_hand(members), group_key
     if group_by == "MONTH":
         assert [group["key"] for group in report["groups"]] == ["2026-03", "2026-04"]
     else:  # the groups with most quotations first
