@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from httpx import AsyncClient
@@ -27,8 +27,10 @@ from tests.analytics_facts import (
 )
 from tests.analytics_flows import export
 from tests.analytics_flows import refresh as refresh_over_graphql
+from tests.booking_flows import CANCEL, booked, pay
 from tests.conftest import UserFactory
 from tests.graphql_client import GraphQLClient
+from tests.quotation_flows import make_world
 
 DAYS = DateRange(date(2026, 9, 1), date(2026, 10, 31))
 TRIP = date(2026, 12, 1)
@@ -221,3 +223,47 @@ async def test_hostile_input_gets_typed_errors(
                    {**RANGE, "destination": "Lima"}):  # fmt: skip
         answer = await export(http, "cancellations", admin, **params)
         assert answer.status_code == 400, params
+
+
+async def test_the_real_cancellation_fills_the_rollup_as_the_report_says(
+    sessions: SessionFactory, make_user: UserFactory, gql: GraphQLClient
+) -> None:
+    """A booking paid and cancelled through the API: 20 days before a trip, the default policy
+    (30:100, 14:50, 7:25) gives back 50 % of the 300 paid."""
+    world = await make_world(gql, make_user)
+    start = datetime.now(UTC).date() + timedelta(days=20)
+    booking_id = await booked(gql, world, start=start)
+    await pay(sessions, booking_id, "300.00")
+    cancelled = await gql.execute(CANCEL, {"b": booking_id, "reason": "Plans changed"},
+                                  token=world.agency.token)  # fmt: skip
+    assert cancelled.ok()["cancelBooking"]["refund"]["refundPercent"] == "50.00"
+    await refresh_over_graphql(gql, world.admin.token)
+    today = datetime.now(UTC).date().isoformat()
+    answer = await gql.execute(CANCELLATIONS, {"from": today, "to": today},
+                               token=world.admin.token)  # fmt: skip
+    rows = answer.ok()["analytics"]["cancellations"]["rows"]
+    assert [(row["destination"], row["bookings"], row["cancelledBookings"],
+             row["medianDaysBeforeStart"], row["refunds"], row["refundAmount"],
+             row["averageRefundPercent"]) for row in rows] == [
+        ("Cusco", 1, 1, 20.0, 1, usd("150.00"), "50.00")
+    ]  # fmt: skip
+
+
+async def test_the_report_is_the_rollup_as_last_refreshed(
+    sessions: SessionFactory, make_user: UserFactory
+) -> None:
+    await refresh(sessions)  # whatever an earlier test left in the views
+    people = await cast(sessions, make_user)
+    await history(sessions, people)
+    async with sessions() as session:
+        assert await cancellation_sums(session, DAYS, None, limit=100) == ([], False)
+    await refresh(sessions)
+    async with sessions() as session:
+        b = await booking(session, people, at("2026-10-12"), start=TRIP)
+        await cancel(session, b, at("2026-10-13"))
+        await session.commit()
+    async with sessions() as session:
+        rows, _ = await cancellation_sums(session, DAYS, None, limit=100)
+    october = next(row for row in rows if (row.month, row.currency) == ("2026-10", "USD")
+                   and row.destination == "Cusco")  # fmt: skip
+    assert (october.bookings, october.cancelled) == (2, 2)  # not 3: not refreshed since

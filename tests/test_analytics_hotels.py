@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from httpx import AsyncClient
@@ -30,6 +30,8 @@ from tests.analytics_flows import export
 from tests.analytics_flows import refresh as refresh_over_graphql
 from tests.conftest import UserFactory
 from tests.graphql_client import GraphQLClient
+from tests.quotation_flows import CLOSE, PROPOSE, make_world, open_quotation, submit
+from tests.test_quotation_workflow import DECLINE
 
 DAYS = DateRange(date(2026, 10, 1), date(2026, 10, 31))
 
@@ -322,3 +324,35 @@ async def test_hostile_input_gets_typed_errors(
     ):
         answer = await export(http, "hotel-performance", admin, **params)
         assert answer.status_code == 400, params
+
+
+async def test_the_real_workflow_fills_the_rollup_as_the_report_says(
+    make_user: UserFactory, gql: GraphQLClient
+) -> None:
+    """The columns the rollup reads are the ones the API really sets: an offer, a decline, a
+    proposal (the selected offer) through the GraphQL mutations."""
+    world = await make_world(gql, make_user)
+    admin = world.admin.token
+    quotation_id = await open_quotation(gql, world)
+    await submit(gql, world.hotels[0], quotation_id, "900.00")
+    winner = await submit(gql, world.hotels[1], quotation_id, "1000.00")
+    (await gql.execute(DECLINE, {"q": quotation_id}, token=world.hotels[2].token)).ok()
+    (await gql.execute(CLOSE, {"q": quotation_id}, token=admin)).ok()
+    (await gql.execute(PROPOSE, {"q": quotation_id, "o": winner, "m": "15"}, token=admin)).ok()
+    await refresh_over_graphql(gql, admin)
+    today = datetime.now(UTC).date().isoformat()
+    rows = (await gql.execute(HOTELS, {"from": today, "to": today}, token=admin)).ok()["analytics"][
+        "hotelPerformance"
+    ]["rows"]
+    figures = {
+        row["hotelName"]: (row["invitations"], row["responses"], row["offers"], row["wins"],
+                           row["pricedLosses"], row["medianGapPercent"])
+        for row in rows
+    }  # fmt: skip
+    # Inti Palace lost at 900 against 1000: (900 - 1000) / 1000 = -10 %.
+    assert figures == {
+        "Inti Palace": (1, 1, 1, 0, 1, "-10.00"),
+        "Qorikancha Suites": (1, 1, 1, 1, 0, None),
+        "Andean Lodge": (1, 1, 0, 0, 0, None),
+    }
+    assert all(0 <= row["medianResponseHours"] < 1 for row in rows)

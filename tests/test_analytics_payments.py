@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from httpx import AsyncClient
@@ -26,8 +26,11 @@ from tests.analytics_facts import (
 )
 from tests.analytics_flows import export
 from tests.analytics_flows import refresh as refresh_over_graphql
+from tests.booking_flows import booked
 from tests.conftest import UserFactory
 from tests.graphql_client import GraphQLClient
+from tests.payment_flows import start_payment, stripe_api, stripe_event, stripe_signature
+from tests.quotation_flows import make_world
 
 DAYS = DateRange(date(2026, 10, 1), date(2026, 10, 31))
 CARD, PIX, BOLETO = PaymentMethod.CARD, PaymentMethod.PIX, PaymentMethod.BOLETO
@@ -238,3 +241,45 @@ async def test_hostile_input_gets_typed_errors(
                        {"from": "2026-10-01", "to": "2026-10-01T00:00"}):  # fmt: skip
             answer = await export(http, name, admin, **params)
             assert answer.status_code == 400, (name, params)
+
+
+async def test_a_real_stripe_payment_fills_the_rollup_as_the_report_says(
+    make_user: UserFactory, gql: GraphQLClient, http: AsyncClient
+) -> None:
+    """Started through the API (Stripe recorded), succeeded by its signed webhook: the
+    columns the rollup reads (provider, status, credited_at) are the ones the code sets."""
+    world = await make_world(gql, make_user)
+    booking_id = await booked(gql, world)
+    with stripe_api():
+        started = await start_payment(gql, world.agency.token, booking_id)
+    payment_id = started.ok()["startPayment"]["payment"]["id"]
+    succeeded = stripe_event("payment_intent.succeeded", payment_id, amount=36000)
+    delivered = await http.post("/webhooks/stripe", content=succeeded,
+                                headers=stripe_signature(succeeded))  # fmt: skip
+    assert delivered.json()["outcome"] == "APPLIED"
+    await refresh_over_graphql(gql, world.admin.token)
+    today = datetime.now(UTC).date().isoformat()
+    answer = await gql.execute(PAYMENTS, {"from": today, "to": today}, token=world.admin.token)
+    report = answer.ok()["analytics"]["payments"]
+    (route,) = report["routes"]
+    assert (route["provider"], route["method"], route["payments"], route["succeeded"]) == (
+        "STRIPE", "CARD", 1, 1
+    )  # fmt: skip
+    assert 0 <= route["medianMinutesToCredit"] < 5
+    assert report["outcomes"] == [
+        {"provider": "STRIPE", "method": "CARD", "status": "SUCCEEDED", "currency": "USD",
+         "payments": 1, "amount": {"amount": "360.00", "currency": "USD"}}
+    ]  # fmt: skip
+    assert report["failures"] == []
+
+
+async def test_the_report_is_the_rollup_as_last_refreshed(
+    sessions: SessionFactory, make_user: UserFactory
+) -> None:
+    await refresh(sessions)  # whatever an earlier test left in the views
+    await history(sessions, await cast(sessions, make_user))
+    async with sessions() as session:
+        assert await route_counts(session, DAYS) == []
+    await refresh(sessions)
+    async with sessions() as session:
+        assert sum(route.payments for route in await route_counts(session, DAYS)) == 12
