@@ -1,6 +1,7 @@
 """Hotel performance's rollup (``analytics_hotel_invitations``: one row per invitation with its
 response, its offer's outcome and its price gap already derived, migration 0013) and the query
-that adds it up per hotel over a range of invitation days."""
+that adds it up per hotel over a range of invitation days (then names the few hotels of the
+answer from ``hotels``)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from spirit_tours.core.analytics import DateRange, HotelGroupBy
+from spirit_tours.persistence.accounts import Hotel
 from spirit_tours.persistence.analytics.medians import exact_median
 from spirit_tours.persistence.analytics.views import HOTELS_VIEW
 
@@ -31,7 +33,6 @@ hotels_view = table(
     HOTELS_VIEW,
     column("invitation_id", Uuid()),
     column("hotel_id", Uuid()),
-    column("hotel_name", String()),
     column("destination", String()),
     column("invited_on", Date()),
     column("offered", Boolean()),
@@ -73,19 +74,16 @@ async def hotel_counts(
     one destination (case and surrounding spaces aside) or all: the first ``limit`` rows by
     most invitations, then name, and whether rows were left out."""
     v = hotels_view.c
-    invitations = func.count().label("invitations")
-    name = func.min(v.hotel_name)
     keys = [v.hotel_id]
     place: ColumnElement[str | None] = literal(None, String())
     if group_by is HotelGroupBy.HOTEL_AND_DESTINATION:
         keys.append(v.destination)
         place = v.destination
-    query = (
+    sums = (
         select(
             v.hotel_id,
-            name.label("hotel_name"),
             place.label("destination"),
-            invitations,
+            func.count().label("invitations"),
             func.count().filter(v.offered | v.declined).label("responses"),
             func.count().filter(v.offered).label("offers"),
             func.count().filter(v.won).label("wins"),
@@ -95,9 +93,16 @@ async def hotel_counts(
         )
         .where(v.invited_on >= days.start, v.invited_on <= days.end)
         .group_by(*keys)
-        .order_by(invitations.desc(), name, *keys)
     )
     if destination is not None:
-        query = query.where(func.lower(v.destination) == destination.strip().lower())
+        sums = sums.where(func.lower(v.destination) == destination.strip().lower())
+    per_hotel = sums.subquery()
+    query = (
+        select(per_hotel.c.hotel_id, Hotel.name.label("hotel_name"),
+               *(c for c in per_hotel.c if c.name != "hotel_id"))
+        .join(Hotel, Hotel.id == per_hotel.c.hotel_id)
+        .order_by(per_hotel.c.invitations.desc(), Hotel.name, per_hotel.c.hotel_id,
+                  per_hotel.c.destination)
+    )  # fmt: skip
     rows = (await session.execute(query.limit(limit + 1))).mappings().all()
     return [HotelCounts(**row) for row in rows[:limit]], len(rows) > limit

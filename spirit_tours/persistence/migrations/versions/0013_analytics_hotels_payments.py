@@ -28,13 +28,13 @@ depends_on: str | Sequence[str] | None = None
 # final: a declined hotel cannot bid, a bidding hotel cannot decline, so updated_at is the
 # moment it declined). A win is the offer the quotation's selected_offer_id names (proposed by
 # the operator and not rejected by the owner). The price gap compares an ACTIVE offer that
-# lost with the selected one, in the same currency.
+# lost with the selected one, in the same currency. The hotel's name is read at query time, for
+# the few rows of the answer: the view stays narrow, its sorts in memory.
 HOTEL_INVITATIONS = """
 CREATE MATERIALIZED VIEW analytics_hotel_invitations AS
 SELECT
     i.id AS invitation_id,
     i.hotel_id,
-    h.name AS hotel_name,
     q.destination,
     (i.created_at AT TIME ZONE 'UTC')::date AS invited_on,
     o.id IS NOT NULL AS offered,
@@ -50,7 +50,6 @@ SELECT
     END AS gap_percent
 FROM hotel_invitations i
 JOIN quotations q ON q.id = i.quotation_id
-JOIN hotels h ON h.id = i.hotel_id
 LEFT JOIN hotel_offers o ON o.quotation_id = i.quotation_id AND o.hotel_id = i.hotel_id
 LEFT JOIN hotel_offers w ON w.id = q.selected_offer_id
 """
