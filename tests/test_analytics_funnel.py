@@ -19,7 +19,8 @@ from spirit_tours.persistence.database import SessionFactory
 from tests.analytics_flows import Tokens, funnel, refresh, sign_in_everyone
 from tests.analytics_history import SPECS, STEPS, Spec, add, known_history
 from tests.booking_flows import approved_quotation, book
-from tests.conftest import UserFactory
+from tests.cli import clean_env, run_cli
+from tests.conftest import TEST_ENCRYPTION_KEYS, UserFactory
 from tests.graphql_client import GraphQLClient
 from tests.quotation_flows import CLOSE, PROPOSE, make_world, open_quotation, submit
 
@@ -208,6 +209,26 @@ async def test_the_funnel_follows_the_real_workflow(
     )
     groups = clients.ok()["analytics"]["quotationFunnel"]["groups"]
     assert [group["steps"][0]["count"] for group in groups] == [1]
+
+
+@pytest.mark.slow  # runs the console script
+async def test_the_command_refreshes_the_rollups(
+    gql: GraphQLClient,
+    tokens: Tokens,
+    make_user: UserFactory,
+    sessions: SessionFactory,
+    database_url: str,
+    redis_url: str,
+) -> None:
+    await refresh(gql, tokens.admin)
+    await known_history(make_user, sessions)
+    env = clean_env(SPIRIT_DATABASE_URL=database_url, SPIRIT_REDIS_URL=redis_url,
+                    SPIRIT_ENCRYPTION_KEYS=TEST_ENCRYPTION_KEYS)  # fmt: skip
+    done = await run_cli("refresh-analytics", env=env)
+    assert done.code == 0, done.stderr
+    assert "refreshed analytics_quotation_funnel in " in done.stdout
+    report = (await funnel(gql, tokens.admin, FROM, TO)).ok()["analytics"]["quotationFunnel"]
+    assert report["total"]["steps"][0]["count"] == 7
 
 
 @pytest.mark.parametrize(

@@ -54,7 +54,7 @@ async def revenue_sums(
     """The sums of the bookings sold in ``days``, per group and currency (months and
     destinations in order; at most ``limit`` rows), and whether rows were left out."""
     v = revenue_view.c
-    month = func.to_char(v.sold_on, "YYYY-MM").label("month")
+    month = func.date_trunc("month", v.sold_on).label("month")  # sorts faster than its text
     keys: list[ColumnElement[Any]] = []
     if group_by is not RevenueGroupBy.DESTINATION:
         keys.append(month)
@@ -83,7 +83,7 @@ async def revenue_sums(
     rows = (await session.execute(query)).mappings().all()
     result = [
         RevenueSums(
-            month=row.get("month"),
+            month=row["month"].strftime("%Y-%m") if "month" in row else None,
             destination=row.get("destination"),
             currency=row["currency"],
             bookings=int(row["bookings"]),

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spirit_tours.core.analytics import DateRange, FunnelGroupBy, FunnelStep
 from spirit_tours.persistence.analytics.funnel import FunnelCounts, funnel_counts
 from spirit_tours.persistence.analytics.views import FUNNEL_VIEW, last_refreshed
+from spirit_tours.resolvers.analytics.answers import ANSWERS
 from spirit_tours.resolvers.analytics.figures import hours, ratio
 
 STEPS = list(FunnelStep)
@@ -62,14 +63,20 @@ def _figures(counts: FunnelCounts) -> FunnelGroup:
 async def quotation_funnel(
     session: AsyncSession, days: DateRange, group_by: FunnelGroupBy, *, limit: int
 ) -> FunnelReport:
-    """The funnel of the quotations created in ``days`` (UTC), read from the rollup."""
+    """The funnel of the quotations created in ``days`` (UTC), read from the rollup (or
+    kept from an earlier request since its last refresh)."""
     refreshed_at = await last_refreshed(session, [FUNNEL_VIEW])
-    (total,), _ = await funnel_counts(session, days, None, limit=1)
-    groups, truncated = await funnel_counts(session, days, group_by, limit=limit)
-    return FunnelReport(
-        refreshed_at=refreshed_at,
-        group_by=group_by,
-        total=_figures(total),
-        groups=[_figures(group) for group in groups],
-        truncated=truncated,
-    )
+
+    async def compute() -> FunnelReport:
+        (total,), _ = await funnel_counts(session, days, None, limit=1)
+        groups, truncated = await funnel_counts(session, days, group_by, limit=limit)
+        return FunnelReport(
+            refreshed_at=refreshed_at,
+            group_by=group_by,
+            total=_figures(total),
+            groups=[_figures(group) for group in groups],
+            truncated=truncated,
+        )
+
+    question = ("quotation-funnel", days, group_by, limit)
+    return await ANSWERS.get_or_compute(question, refreshed_at, compute)

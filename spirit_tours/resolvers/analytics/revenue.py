@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spirit_tours.core.analytics import DateRange, RevenueGroupBy
 from spirit_tours.persistence.analytics.revenue import RevenueSums, revenue_sums
 from spirit_tours.persistence.analytics.views import REVENUE_VIEW, last_refreshed
+from spirit_tours.resolvers.analytics.answers import ANSWERS
 from spirit_tours.resolvers.analytics.figures import percent
 
 
@@ -60,7 +61,13 @@ def _row(sums: RevenueSums) -> RevenueRow:
 async def revenue_report(
     session: AsyncSession, days: DateRange, group_by: RevenueGroupBy, *, limit: int
 ) -> RevenueReport:
-    """The bookings sold (created) in ``days`` (UTC), read from the rollup."""
+    """The bookings sold (created) in ``days`` (UTC), read from the rollup (or kept from an
+    earlier request since its last refresh)."""
     refreshed_at = await last_refreshed(session, [REVENUE_VIEW])
-    sums, truncated = await revenue_sums(session, days, group_by, limit=limit)
-    return RevenueReport(refreshed_at, group_by, [_row(row) for row in sums], truncated)
+
+    async def compute() -> RevenueReport:
+        sums, truncated = await revenue_sums(session, days, group_by, limit=limit)
+        return RevenueReport(refreshed_at, group_by, [_row(row) for row in sums], truncated)
+
+    question = ("revenue", days, group_by, limit)
+    return await ANSWERS.get_or_compute(question, refreshed_at, compute)
