@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spirit_tours.core.analytics import DateRange
 from spirit_tours.persistence.analytics.cancellations import CancellationSums, cancellation_sums
 from spirit_tours.persistence.analytics.views import CANCELLATIONS_VIEW, last_refreshed
+from spirit_tours.resolvers.analytics.answers import ANSWERS
 from spirit_tours.resolvers.analytics.destinations import destination_filter
 from spirit_tours.resolvers.analytics.figures import hours, percent, ratio
 
@@ -61,8 +62,14 @@ def _row(sums: CancellationSums) -> CancellationRow:
 async def cancellation_report(
     session: AsyncSession, days: DateRange, destination: str | None, *, limit: int
 ) -> CancellationReport:
-    """The bookings made on ``days`` (UTC), read from the rollup."""
+    """The bookings made on ``days`` (UTC), read from the rollup (or kept from an earlier
+    request since its last refresh); BAD_USER_INPUT for a destination that cannot be one."""
     wanted = destination_filter(destination)
     refreshed_at = await last_refreshed(session, [CANCELLATIONS_VIEW])
-    sums, truncated = await cancellation_sums(session, days, wanted, limit=limit)
-    return CancellationReport(refreshed_at, wanted, [_row(row) for row in sums], truncated)
+
+    async def compute() -> CancellationReport:
+        sums, truncated = await cancellation_sums(session, days, wanted, limit=limit)
+        return CancellationReport(refreshed_at, wanted, [_row(row) for row in sums], truncated)
+
+    question = ("cancellations", days, wanted, limit)
+    return await ANSWERS.get_or_compute(question, refreshed_at, compute)

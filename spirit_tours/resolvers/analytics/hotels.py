@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spirit_tours.core.analytics import DateRange, HotelGroupBy
 from spirit_tours.persistence.analytics.hotels import HotelCounts, hotel_counts
 from spirit_tours.persistence.analytics.views import HOTELS_VIEW, last_refreshed
+from spirit_tours.resolvers.analytics.answers import ANSWERS
 from spirit_tours.resolvers.analytics.destinations import destination_filter
 from spirit_tours.resolvers.analytics.figures import hours, percent, ratio
 
@@ -72,9 +73,15 @@ async def hotel_report(
     limit: int,
 ) -> HotelReport:
     """The invitations made on ``days`` (UTC), per hotel (and destination), read from the
-    rollup; BAD_USER_INPUT for a destination that cannot be one."""
+    rollup (or kept from an earlier request since its last refresh); BAD_USER_INPUT for a
+    destination that cannot be one."""
     wanted = destination_filter(destination)
     refreshed_at = await last_refreshed(session, [HOTELS_VIEW])
-    counts, truncated = await hotel_counts(session, days, group_by, wanted, limit=limit)
-    rows = [_row(row) for row in counts]
-    return HotelReport(refreshed_at, group_by, wanted, rows, truncated)
+
+    async def compute() -> HotelReport:
+        counts, truncated = await hotel_counts(session, days, group_by, wanted, limit=limit)
+        rows = [_row(row) for row in counts]
+        return HotelReport(refreshed_at, group_by, wanted, rows, truncated)
+
+    question = ("hotel-performance", days, group_by, wanted, limit)
+    return await ANSWERS.get_or_compute(question, refreshed_at, compute)

@@ -19,6 +19,7 @@ from spirit_tours.persistence.analytics.payments import (
     route_counts,
 )
 from spirit_tours.persistence.analytics.views import PAYMENTS_VIEW, last_refreshed
+from spirit_tours.resolvers.analytics.answers import ANSWERS
 from spirit_tours.resolvers.analytics.figures import hours, ratio
 
 
@@ -56,9 +57,14 @@ def _route(counts: RouteCounts) -> RouteRow:
 
 
 async def payment_report(session: AsyncSession, days: DateRange, *, limit: int) -> PaymentReport:
-    """The payments started on ``days`` (UTC), read from the rollup."""
+    """The payments started on ``days`` (UTC), read from the rollup (or kept from an earlier
+    request since its last refresh)."""
     refreshed_at = await last_refreshed(session, [PAYMENTS_VIEW])
-    outcomes, truncated = await outcome_sums(session, days, limit=limit)
-    routes = [_route(row) for row in await route_counts(session, days)]
-    failures = await failure_counts(session, days)
-    return PaymentReport(refreshed_at, routes, outcomes, failures, truncated)
+
+    async def compute() -> PaymentReport:
+        outcomes, truncated = await outcome_sums(session, days, limit=limit)
+        routes = [_route(row) for row in await route_counts(session, days)]
+        failures = await failure_counts(session, days)
+        return PaymentReport(refreshed_at, routes, outcomes, failures, truncated)
+
+    return await ANSWERS.get_or_compute(("payments", days, limit), refreshed_at, compute)
