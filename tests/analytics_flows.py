@@ -29,10 +29,8 @@ query($from: Date!, $to: Date!, $groupBy: RevenueGroupBy!) {
   analytics(from: $from, to: $to) {
     revenue(groupBy: $groupBy) {
       refreshedAt groupBy truncated
-      rows { month destination currency bookings cancelledBookings
-             sellingTotal { amount currency } hotelNetTotal { amount currency }
-             margin { amount currency } averageMarkupPercent paidTotal { amount currency }
-             refundsTotal { amount currency } netRevenue { amount currency } }
+      rows { month destination currency bookings cancelledBookings sellingTotal hotelNetTotal
+             margin averageMarkupPercent paidTotal refundsTotal netRevenue }
     }
   }
 }"""

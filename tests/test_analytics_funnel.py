@@ -5,6 +5,7 @@ rollup semantics (old figures until a refresh); the refresh job and schedule; ho
 from __future__ import annotations
 
 import statistics
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -16,8 +17,9 @@ from spirit_tours.core.clock import today_utc
 from spirit_tours.jobs.analytics import refresh_analytics, refresh_schedule
 from spirit_tours.jobs.worker import JobRunner
 from spirit_tours.persistence.database import SessionFactory
+from spirit_tours.resolvers.analytics.answers import Answers
 from tests.analytics_flows import Tokens, funnel, refresh, sign_in_everyone
-from tests.analytics_history import SPECS, STEPS, Spec, add, known_history
+from tests.analytics_history import SPECS, STEPS, Spec, add, known_history, utc
 from tests.booking_flows import approved_quotation, book
 from tests.cli import clean_env, run_cli
 from tests.conftest import TEST_ENCRYPTION_KEYS, UserFactory
@@ -283,3 +285,25 @@ async def test_the_workers_refresh_on_the_configured_schedule(settings: Settings
 def test_the_interval_setting_is_bounded() -> None:
     with pytest.raises(ValueError, match="analytics_refresh_minutes"):
         Settings(analytics_refresh_minutes=0)
+
+
+async def test_answers_are_kept_per_refresh_and_bounded() -> None:
+    answers = Answers(size=2)
+    computed: list[str] = []
+
+    def compute(value: str) -> Callable[[], Awaitable[str]]:
+        async def run() -> str:
+            computed.append(value)
+            return value
+
+        return run
+
+    first, second = utc(2026, 1, 1), utc(2026, 1, 2)
+    assert await answers.get_or_compute("q", first, compute("a")) == "a"
+    assert await answers.get_or_compute("q", first, compute("b")) == "a"  # kept
+    assert await answers.get_or_compute("q", second, compute("c")) == "c"  # refreshed since
+    assert await answers.get_or_compute("q", None, compute("d")) == "d"  # never refreshed
+    assert await answers.get_or_compute("q", None, compute("e")) == "e"  # …never kept
+    assert await answers.get_or_compute("r", second, compute("f")) == "f"
+    assert await answers.get_or_compute("q", first, compute("g")) == "g"  # the oldest went
+    assert computed == ["a", "c", "d", "e", "f", "g"]

@@ -5,10 +5,22 @@ the time it reached each step) and the query that aggregates it over a range of 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Date, Float, String, Uuid, cast, column, func, literal, select, table
+from sqlalchemy import (
+    Date,
+    Float,
+    String,
+    Uuid,
+    cast,
+    column,
+    func,
+    literal,
+    literal_column,
+    select,
+    table,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -60,15 +72,14 @@ class FunnelCounts:
     median_hours: dict[FunnelStep, float | None]
 
 
-def _group(group_by: FunnelGroupBy | None) -> tuple[ColumnElement[Any], ColumnElement[str]]:
+def _group(group_by: FunnelGroupBy) -> tuple[ColumnElement[Any], ColumnElement[str]]:
     """The group's key and its label (a month's are its first day, written YYYY-MM here: a
     date sorts and groups faster than its text)."""
     v = funnel_view.c
-    if group_by is None:
-        return literal(None, String()), literal("All", String())
     if group_by is FunnelGroupBy.MONTH:
-        month = func.date_trunc("month", v.created_on)
-        return month, literal(None, String())
+        # 'month' written inline: a bound parameter would make each mention of the key a
+        # different expression to PostgreSQL (GROUP BY, GROUPING(), ORDER BY).
+        return func.date_trunc(literal_column("'month'"), v.created_on), literal(None, String())
     if group_by is FunnelGroupBy.DESTINATION:
         return v.destination, v.destination
     if group_by is FunnelGroupBy.AGENCY:
@@ -76,15 +87,25 @@ def _group(group_by: FunnelGroupBy | None) -> tuple[ColumnElement[Any], ColumnEl
     return cast(v.client_id, String()), v.client_name
 
 
-def _month(first_day: datetime) -> str:
-    return first_day.strftime("%Y-%m")
+def _counts(row: Any, key: str | None, label: str) -> FunnelCounts:
+    return FunnelCounts(
+        key=key,
+        label=label,
+        counts={step: int(row[step.value]) for step in STEP_TIMES},
+        median_hours={step: row[f"h_{step.value}"] for step in STEP_HOURS},
+    )
 
 
 async def funnel_counts(
-    session: AsyncSession, days: DateRange, group_by: FunnelGroupBy | None, *, limit: int
-) -> tuple[list[FunnelCounts], bool]:
-    """The funnel of the quotations created in ``days``, per group (the ``limit`` groups with
-    most quotations; months in order), and whether groups were left out."""
+    session: AsyncSession, days: DateRange, group_by: FunnelGroupBy, *, limit: int
+) -> tuple[FunnelCounts, list[FunnelCounts], bool]:
+    """The funnel of every quotation created in ``days``, the funnel per group (the ``limit``
+    groups with most quotations; months in order), and whether groups were left out.
+
+    One scan: ``GROUPING SETS ((key), ())`` gives the groups and the total together. The total
+    row comes first; quotations outside the grouping (an agency's under CLIENT, a client's
+    under AGENCY) make a group of a null key, sorted last and left out.
+    """
     v = funnel_view.c
     key, label = _group(group_by)
     counts = [func.count(v[name]).label(step.value) for step, name in STEP_TIMES.items()]
@@ -92,27 +113,25 @@ async def funnel_counts(
         func.percentile_cont(0.5).within_group(v[name]).label(f"h_{step.value}")
         for step, name in STEP_HOURS.items()
     ]
-    query = select(key.label("key"), func.max(label).label("label"), *counts, *medians).where(
-        v.created_on >= days.start, v.created_on <= days.end
-    )
-    if group_by is not None:
-        query = query.group_by(key)
-    if group_by is FunnelGroupBy.AGENCY:
-        query = query.where(v.agency_id.is_not(None))
-    elif group_by is FunnelGroupBy.CLIENT:
-        query = query.where(v.client_id.is_not(None))
-    if group_by is FunnelGroupBy.MONTH:
-        query = query.order_by(key)
-    elif group_by is not None:
-        query = query.order_by(func.count().desc(), key)
-    rows = (await session.execute(query.limit(limit + 1))).mappings().all()
-    groups = [
-        FunnelCounts(
-            key=_month(row["key"]) if group_by is FunnelGroupBy.MONTH else row["key"],
-            label=_month(row["key"]) if group_by is FunnelGroupBy.MONTH else row["label"] or "",
-            counts={step: int(row[step.value]) for step in STEP_TIMES},
-            median_hours={step: row[f"h_{step.value}"] for step in STEP_HOURS},
-        )
-        for row in rows[:limit]
-    ]
-    return groups, len(rows) > limit
+    total = func.grouping(key)
+    order = [key] if group_by is FunnelGroupBy.MONTH else [func.count().desc(), key]
+    query = (
+        select(key.label("key"), func.max(label).label("label"), total.label("total"),
+               *counts, *medians)
+        .where(v.created_on >= days.start, v.created_on <= days.end)
+        .group_by(func.grouping_sets(tuple_(key), tuple_()))
+        .order_by(total.desc(), key.is_(None), *order)
+        .limit(limit + 2)
+    )  # fmt: skip
+    rows = (await session.execute(query)).mappings().all()
+    everything = _counts(rows[0], None, "All")
+    groups = []
+    for row in rows[1:]:
+        if row["key"] is None:
+            continue
+        if group_by is FunnelGroupBy.MONTH:
+            month = row["key"].strftime("%Y-%m")
+            groups.append(_counts(row, month, month))
+        else:
+            groups.append(_counts(row, row["key"], row["label"] or ""))
+    return everything, groups[:limit], len(groups) > limit

@@ -68,8 +68,7 @@ async def quotation_funnel(
     refreshed_at = await last_refreshed(session, [FUNNEL_VIEW])
 
     async def compute() -> FunnelReport:
-        (total,), _ = await funnel_counts(session, days, None, limit=1)
-        groups, truncated = await funnel_counts(session, days, group_by, limit=limit)
+        total, groups, truncated = await funnel_counts(session, days, group_by, limit=limit)
         return FunnelReport(
             refreshed_at=refreshed_at,
             group_by=group_by,

@@ -11,9 +11,9 @@ import strawberry
 from spirit_tours.context import Context
 from spirit_tours.core.analytics import DateRange, RevenueGroupBy
 from spirit_tours.core.currencies import Currency
+from spirit_tours.core.money import normalised
 from spirit_tours.resolvers.analytics import revenue
 from spirit_tours.schema.analytics import enums  # noqa: F401 - registers the GraphQL enums
-from spirit_tours.schema.common import Money, money
 
 GRAPHQL_ROW_LIMIT = 2000
 """The most rows one answer holds; ``truncated`` tells."""
@@ -21,7 +21,8 @@ GRAPHQL_ROW_LIMIT = 2000
 
 @strawberry.type(
     description="The bookings sold (created) in one month and/or destination, in one "
-    "currency. Cancelled bookings count in `bookings`, `paidTotal` and `refundsTotal` only."
+    "currency: every amount is an exact decimal in `currency`. Cancelled bookings count in "
+    "`bookings`, `paidTotal` and `refundsTotal` only."
 )
 class RevenueRow:
     month: str | None = strawberry.field(
@@ -31,18 +32,19 @@ class RevenueRow:
         description="The destination; null when grouped by month only."
     )
     currency: Currency = strawberry.field(
-        description="The currency of every amount of this row (never added across currencies)."
+        description="The currency of every amount of this row, each written with exactly its "
+        "minor units (never added across currencies)."
     )
     bookings: int = strawberry.field(description="Bookings sold, cancelled ones included.")
     cancelled_bookings: int = strawberry.field(description="Of those, how many are cancelled now.")
-    selling_total: Money = strawberry.field(
+    selling_total: Decimal = strawberry.field(
         description="Sum of the selling prices (net + markup) of the bookings not cancelled."
     )
-    hotel_net_total: Money = strawberry.field(
+    hotel_net_total: Decimal = strawberry.field(
         description="Sum of the hotels' net prices (the booking's hotel lines) of the bookings "
         "not cancelled: what the operator owes the hotels."
     )
-    margin: Money = strawberry.field(
+    margin: Decimal = strawberry.field(
         description="sellingTotal - hotelNetTotal: what the operator earns on the bookings not "
         "cancelled."
     )
@@ -50,15 +52,15 @@ class RevenueRow:
         description="Mean, over the bookings not cancelled, of each booking's markup "
         "(selling - net) / net x 100, 2 decimals; null when there are none."
     )
-    paid_total: Money = strawberry.field(
+    paid_total: Decimal = strawberry.field(
         description="Money received for these bookings (their amount paid, cancelled ones "
         "included; over-payments sent back are never counted)."
     )
-    refunds_total: Money = strawberry.field(
+    refunds_total: Decimal = strawberry.field(
         description="Refunds the cancellation policy made due on these bookings, whatever "
         "their progress."
     )
-    net_revenue: Money = strawberry.field(
+    net_revenue: Decimal = strawberry.field(
         description="paidTotal - refundsTotal: the money received that the operator keeps."
     )
 
@@ -67,13 +69,13 @@ class RevenueRow:
         return cls(
             month=row.month, destination=row.destination, currency=Currency(row.currency),
             bookings=row.bookings, cancelled_bookings=row.cancelled_bookings,
-            selling_total=money(row.selling_total, row.currency),
-            hotel_net_total=money(row.hotel_net_total, row.currency),
-            margin=money(row.margin, row.currency),
+            selling_total=normalised(row.selling_total, row.currency),
+            hotel_net_total=normalised(row.hotel_net_total, row.currency),
+            margin=normalised(row.margin, row.currency),
             average_markup_percent=row.average_markup_percent,
-            paid_total=money(row.paid_total, row.currency),
-            refunds_total=money(row.refunds_total, row.currency),
-            net_revenue=money(row.net_revenue, row.currency),
+            paid_total=normalised(row.paid_total, row.currency),
+            refunds_total=normalised(row.refunds_total, row.currency),
+            net_revenue=normalised(row.net_revenue, row.currency),
         )  # fmt: skip
 
 
