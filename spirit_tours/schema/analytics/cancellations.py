@@ -11,8 +11,8 @@ import strawberry
 from spirit_tours.context import Context
 from spirit_tours.core.analytics import DateRange
 from spirit_tours.core.currencies import Currency
+from spirit_tours.core.money import normalised
 from spirit_tours.resolvers.analytics import cancellations
-from spirit_tours.schema.common import Money, money
 
 GRAPHQL_ROW_LIMIT = 2000
 """The most rows one answer holds; ``truncated`` tells."""
@@ -20,12 +20,15 @@ GRAPHQL_ROW_LIMIT = 2000
 
 @strawberry.type(
     description="The bookings sold (created) in one month and destination, in one currency, "
-    "and what became of them."
+    "and what became of them: every amount is an exact decimal in `currency`."
 )
 class CancellationRow:
     month: str = strawberry.field(description="The UTC month of sale, YYYY-MM.")
     destination: str = strawberry.field(description="The booking's destination, as written.")
-    currency: Currency = strawberry.field(description="The bookings' currency.")
+    currency: Currency = strawberry.field(
+        description="The bookings' currency: every amount of this row is in it, written with "
+        "exactly its minor units (never added across currencies)."
+    )
     bookings: int = strawberry.field(description="Bookings sold, cancelled ones included.")
     cancelled_bookings: int = strawberry.field(
         description="Of those, how many are cancelled now (by the owner or the operator)."
@@ -43,10 +46,10 @@ class CancellationRow:
         "with nothing paid, or past every refund tier, makes none); over-payments sent back "
         "are not cancellations' and are not counted."
     )
-    refund_amount: Money = strawberry.field(
+    refund_amount: Decimal = strawberry.field(
         description="What those refunds give back, whatever their progress."
     )
-    refunded_amount: Money = strawberry.field(
+    refunded_amount: Decimal = strawberry.field(
         description="Of that, what was sent back already (refunds REFUNDED)."
     )
     average_refund_percent: Decimal | None = strawberry.field(
@@ -61,8 +64,8 @@ class CancellationRow:
             bookings=row.bookings, cancelled_bookings=row.cancelled_bookings,
             cancellation_rate=row.cancellation_rate,
             median_days_before_start=row.median_days_before_start, refunds=row.refunds,
-            refund_amount=money(row.refund_amount, row.currency),
-            refunded_amount=money(row.refunded_amount, row.currency),
+            refund_amount=normalised(row.refund_amount, row.currency),
+            refunded_amount=normalised(row.refunded_amount, row.currency),
             average_refund_percent=row.average_refund_percent,
         )  # fmt: skip
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 import strawberry
 
@@ -11,10 +12,10 @@ from spirit_tours.context import Context
 from spirit_tours.core.analytics import DateRange, PaymentFailure
 from spirit_tours.core.currencies import Currency
 from spirit_tours.core.enums import PaymentMethod, PaymentStatus, Provider
+from spirit_tours.core.money import normalised
 from spirit_tours.persistence.analytics.payments import FailureCounts, OutcomeSums
 from spirit_tours.resolvers.analytics import payments as payment_reports
 from spirit_tours.schema.analytics import enums  # noqa: F401 - registers the GraphQL enums
-from spirit_tours.schema.common import Money, money
 
 GRAPHQL_ROW_LIMIT = 2000
 """The most outcome rows one answer holds; ``truncated`` tells."""
@@ -61,9 +62,12 @@ class PaymentOutcomeRow:
     provider: Provider | None = strawberry.field(description=_PROVIDER)
     method: PaymentMethod = strawberry.field(description="How the payer pays.")
     status: PaymentStatus = strawberry.field(description="The payments' status now.")
-    currency: Currency = strawberry.field(description="The payments' currency.")
+    currency: Currency = strawberry.field(
+        description="The payments' currency: `amount` is in it, written with exactly its minor "
+        "units."
+    )
     payments: int = strawberry.field(description="How many.")
-    amount: Money = strawberry.field(
+    amount: Decimal = strawberry.field(
         description="The sum of their amounts (what the payers were asked, refunds not deducted)."
     )
 
@@ -72,7 +76,7 @@ class PaymentOutcomeRow:
         return cls(
             provider=row.provider, method=row.method, status=row.status,
             currency=Currency(row.currency), payments=row.payments,
-            amount=money(row.amount, row.currency),
+            amount=normalised(row.amount, row.currency),
         )  # fmt: skip
 
 
