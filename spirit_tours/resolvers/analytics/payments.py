@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +22,10 @@ from spirit_tours.persistence.analytics.payments import (
 from spirit_tours.persistence.analytics.views import PAYMENTS_VIEW, last_refreshed
 from spirit_tours.resolvers.analytics.answers import ANSWERS
 from spirit_tours.resolvers.analytics.figures import hours, ratio
+
+Part = Literal["outcomes", "routes", "failures"]
+"""A part of the report: the GraphQL field has all three, each CSV export one."""
+EVERY_PART: frozenset[Part] = frozenset({"outcomes", "routes", "failures"})
 
 
 @dataclass(frozen=True)
@@ -56,15 +61,49 @@ def _route(counts: RouteCounts) -> RouteRow:
     )
 
 
-async def payment_report(session: AsyncSession, days: DateRange, *, limit: int) -> PaymentReport:
-    """The payments started on ``days`` (UTC), read from the rollup (or kept from an earlier
-    request since its last refresh)."""
+async def _outcomes(
+    session: AsyncSession, days: DateRange, refreshed_at: datetime | None, limit: int
+) -> tuple[list[OutcomeSums], bool]:
+    async def compute() -> tuple[list[OutcomeSums], bool]:
+        return await outcome_sums(session, days, limit=limit)
+
+    question = ("payment-outcomes", days, limit)
+    return await ANSWERS.get_or_compute(question, refreshed_at, compute)
+
+
+async def _routes(
+    session: AsyncSession, days: DateRange, refreshed_at: datetime | None
+) -> list[RouteRow]:
+    async def compute() -> list[RouteRow]:
+        return [_route(row) for row in await route_counts(session, days)]
+
+    return await ANSWERS.get_or_compute(("payment-routes", days), refreshed_at, compute)
+
+
+async def _failures(
+    session: AsyncSession, days: DateRange, refreshed_at: datetime | None
+) -> list[FailureCounts]:
+    async def compute() -> list[FailureCounts]:
+        return await failure_counts(session, days)
+
+    return await ANSWERS.get_or_compute(("payment-failures", days), refreshed_at, compute)
+
+
+async def payment_report(
+    session: AsyncSession,
+    days: DateRange,
+    *,
+    limit: int,
+    parts: frozenset[Part] = EVERY_PART,
+) -> PaymentReport:
+    """The payments started on ``days`` (UTC), read from the rollup (each part kept from an
+    earlier request since its last refresh); only the ``parts`` asked for are computed (the
+    others are empty): a CSV export is one of them."""
     refreshed_at = await last_refreshed(session, [PAYMENTS_VIEW])
-
-    async def compute() -> PaymentReport:
-        outcomes, truncated = await outcome_sums(session, days, limit=limit)
-        routes = [_route(row) for row in await route_counts(session, days)]
-        failures = await failure_counts(session, days)
-        return PaymentReport(refreshed_at, routes, outcomes, failures, truncated)
-
-    return await ANSWERS.get_or_compute(("payments", days, limit), refreshed_at, compute)
+    outcomes: list[OutcomeSums] = []
+    truncated = False
+    if "outcomes" in parts:
+        outcomes, truncated = await _outcomes(session, days, refreshed_at, limit)
+    routes = await _routes(session, days, refreshed_at) if "routes" in parts else []
+    failures = await _failures(session, days, refreshed_at) if "failures" in parts else []
+    return PaymentReport(refreshed_at, routes, outcomes, failures, truncated)

@@ -131,7 +131,7 @@ async def cancellation_table(session: AsyncSession, days: DateRange, _: None) ->
 
 
 async def payment_outcome_table(session: AsyncSession, days: DateRange, _: None) -> ReportTable:
-    report = await payment_report(session, days, limit=EXPORT_LIMIT)
+    report = await payment_report(session, days, limit=EXPORT_LIMIT, parts=frozenset({"outcomes"}))
     rows: list[list[Cell]] = [
         [row.provider, row.method, row.status, row.currency, row.payments,
          normalised(row.amount, row.currency)]
@@ -142,7 +142,7 @@ async def payment_outcome_table(session: AsyncSession, days: DateRange, _: None)
 
 
 async def payment_route_table(session: AsyncSession, days: DateRange, _: None) -> ReportTable:
-    report = await payment_report(session, days, limit=EXPORT_LIMIT)
+    report = await payment_report(session, days, limit=EXPORT_LIMIT, parts=frozenset({"routes"}))
     rows: list[list[Cell]] = [
         [row.provider, row.method, row.payments, row.settled, row.succeeded, row.success_rate,
          row.median_minutes_to_credit]
@@ -154,7 +154,7 @@ async def payment_route_table(session: AsyncSession, days: DateRange, _: None) -
 
 
 async def payment_failure_table(session: AsyncSession, days: DateRange, _: None) -> ReportTable:
-    report = await payment_report(session, days, limit=EXPORT_LIMIT)
+    report = await payment_report(session, days, limit=EXPORT_LIMIT, parts=frozenset({"failures"}))
     rows: list[list[Cell]] = [
         [row.provider, row.method, row.failure, row.payments] for row in report.failures
     ]
