@@ -27,8 +27,9 @@ The world (``catalogue``, fixed whatever the seed)
     82-95 %, 2-8 h), ``balanced`` (0.9-1.2, 60-85 %, 8-30 h), ``flaky`` (0.8-1.1,
     25-45 %, 12-48 h) — stars mostly following the price level, a reputation (-1..1) and a
     popularity (how readily it is invited). 8 agencies (1-3 AGENCY users each) and 40
-    CLIENT users, each with an approval rate, a markup shift (clients pay 3-8 points more),
-    a cancellation factor and a share of the requests. Three ADMIN users of Spirit Tours.
+    CLIENT users, each with an approval rate (agencies 0.45-0.85, clients 0.3-0.6), a
+    markup shift (agencies -3 to +5 points, clients +3 to +8), a cancellation factor
+    (0.6-1.6 and 0.8-2.0) and a share of the requests. Three ADMIN users of Spirit Tours.
 
 A request (``simulation``)
     Destination by share; trip start over the last three years (15 days to 3 years ago),
@@ -58,7 +59,7 @@ Invitations and offers
     withdrawn before the deadline.
 
 Winner, proposal, decision
-    65 % of the time the operator proposes the cheapest active offer; otherwise the lowest
+    55 % of the time the operator proposes the cheapest active offer; otherwise the lowest
     log(price) - 0.10 (stars - 4) - 0.12 reputation + noise(0.03): a dearer, better hotel
     sometimes wins. Markup = destination's + customer's shift + 2 in high season + N(0, 1.5),
     8-30 %, in half points; selling price by ``proposals.selling_price``. The owner approves

@@ -196,12 +196,12 @@ def _plan() -> _Plan:
     agencies = []
     for name, country, locale in AGENCIES:
         users = [f"{_slug(name)}-{k + 1}" for k in range(rng.choice((1, 2, 3)))]
-        agencies.append((name, country, locale, users, rng.uniform(0.55, 0.9),
+        agencies.append((name, country, locale, users, rng.uniform(0.45, 0.85),
                          rng.uniform(-3.0, 5.0), rng.uniform(0.6, 1.6),
                          rng.uniform(0.6, 2.0)))  # fmt: skip
     countries = ("US", "BR", "AR", "ES", "PE", "MX", "DE", "FR", "GB", "CO")
     clients = [
-        (f"traveller{k + 1:02d}", rng.choice(countries), rng.uniform(0.35, 0.7),
+        (f"traveller{k + 1:02d}", rng.choice(countries), rng.uniform(0.3, 0.6),
          rng.uniform(3.0, 8.0), rng.uniform(0.8, 2.0))
         for k in range(CLIENTS)
     ]  # fmt: skip

@@ -54,7 +54,7 @@ ROOM_FACTOR = {
     RoomType.SUITE: 2.2,
 }
 PRICE_NOISE = 0.10  # sigma of the lognormal noise on every offer
-CHEAPEST_FIRST = 0.65  # the operator picks the cheapest offer outright this often
+CHEAPEST_FIRST = 0.55  # the operator picks the cheapest offer outright this often
 DECLINE_REASONS = (
     "Fully booked on those dates.",
     "We cannot hold that many rooms.",
