@@ -12,10 +12,11 @@ from sqlalchemy import select, text
 
 from spirit_tours.config import Settings
 from spirit_tours.dev.history import seed_history
+from spirit_tours.dev.history.catalogue import DESTINATIONS
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.payments import Payment
 from tests.cli import clean_env, run_cli
-from tests.conftest import TEST_ENCRYPTION_KEYS
+from tests.conftest import TEST_ENCRYPTION_KEYS, empty_database
 
 TODAY = date(2026, 11, 30)
 
@@ -177,8 +178,6 @@ async def snapshot(sessions: SessionFactory) -> list[Any]:
 async def test_a_seed_repeats_the_history_and_a_second_run_adds_another(
     sessions: SessionFactory, settings: Settings, engine: Any
 ) -> None:
-    from tests.conftest import empty_database
-
     await generate(sessions, settings, 60, seed=3)
     first = await snapshot(sessions)
     await empty_database(engine)
@@ -195,12 +194,7 @@ async def test_a_seed_repeats_the_history_and_a_second_run_adds_another(
     assert len(both) == 120
     assert len({row[0] for row in both}) == 120
     hotels = await rows(sessions, "SELECT count(*) FROM hotels")
-    assert hotels[0][0] == sum(
-        d.hotels
-        for d in __import__(
-            "spirit_tours.dev.history.catalogue", fromlist=["DESTINATIONS"]
-        ).DESTINATIONS
-    )
+    assert hotels[0][0] == sum(destination.hotels for destination in DESTINATIONS)
 
 
 async def test_encrypted_columns_are_sealed_and_read_through_the_orm(

@@ -105,9 +105,9 @@ class Rows:
 
 @dataclass
 class _Offer:
-    row: Row
     hotel: HotelTraits
-    versions: list[tuple[Decimal, datetime, OfferStatus]]
+    versions: list[tuple[Decimal, datetime, OfferStatus]]  # price, when, status
+    row: Row = field(default_factory=dict)  # the hotel_offers row, once bidding is over
 
 
 @dataclass
@@ -385,8 +385,7 @@ class Simulation:
                 invitation["status"] = InvitationStatus.RESPONDED
                 invitation["updated_at"] = submitted
                 net = self.money(price, quotation["currency"])
-                return _Offer({"invitation": invitation}, hotel,
-                              [(net, submitted, OfferStatus.ACTIVE)])  # fmt: skip
+                return _Offer(hotel, [(net, submitted, OfferStatus.ACTIVE)])
             invitation["status"] = InvitationStatus.VIEWED  # too slow for the deadline
             invitation["updated_at"] = min(at + delay / 2, deadline - HOUR)
             return None
