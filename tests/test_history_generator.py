@@ -4,7 +4,6 @@ keeps, leave nothing for the worker, repeat with a seed, and carry the patterns 
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -220,19 +219,22 @@ async def test_the_patterns_are_there(sessions: SessionFactory, settings: Settin
     """What the analytics and the models are meant to find (see the package docstring)."""
     await generate(sessions, settings, 1500, seed=11)
 
-    # Per night and room, offers in a destination's high season cost more than in low season.
+    # The same hotel asks more per night and traveller in its destination's high season.
     season = await rows(
         sessions,
         """
-        SELECT q.destination,
-               avg(o.net_price / ((q.end_date - q.start_date) * q.travellers))
-                 FILTER (WHERE extract(month FROM q.start_date) IN (6, 7, 8))
+        WITH ratios AS (
+          SELECT avg(o.net_price / ((q.end_date - q.start_date) * q.travellers))
+                   FILTER (WHERE extract(month FROM q.start_date) IN (6, 7, 8))
                  / avg(o.net_price / ((q.end_date - q.start_date) * q.travellers))
-                 FILTER (WHERE extract(month FROM q.start_date) IN (11, 1, 2))
-        FROM hotel_offers o JOIN quotations q ON q.id = o.quotation_id
-        WHERE q.destination IN ('Lisbon', 'Barcelona') GROUP BY q.destination""",
+                   FILTER (WHERE extract(month FROM q.start_date) IN (11, 1, 2)) AS ratio
+          FROM hotel_offers o JOIN quotations q ON q.id = o.quotation_id
+          WHERE q.destination IN ('Lisbon', 'Barcelona') AND q.travellers BETWEEN 2 AND 12
+          GROUP BY o.hotel_id)
+        SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ratio), count(ratio) FROM ratios""",
     )
-    assert all(ratio > Decimal("1.15") for _, ratio in season), season
+    assert season[0][0] > 1.2, season
+    assert season[0][1] >= 10, season
     # Hotels that answer more often in one half of the history do so in the other too.
     halves = await rows(
         sessions,
@@ -246,6 +248,21 @@ async def test_the_patterns_are_there(sessions: SessionFactory, settings: Settin
           ON a.hotel_id = b.hotel_id AND a.half = 0 AND b.half = 1""",
     )
     assert halves[0][0] > 0.6, halves
+    # Some hotels that answer small requests well hardly answer big groups (their capacity).
+    groups = await rows(
+        sessions,
+        """
+        WITH rates AS (
+          SELECT i.hotel_id,
+                 avg((i.status = 'RESPONDED')::int) FILTER (WHERE q.travellers <= 6) AS small,
+                 avg((i.status = 'RESPONDED')::int) FILTER (WHERE q.travellers >= 30) AS big
+          FROM hotel_invitations i JOIN quotations q ON q.id = i.quotation_id
+          GROUP BY i.hotel_id)
+        SELECT count(*) FILTER (WHERE small > 0.45 AND big < 0.2),
+               count(*) FILTER (WHERE small > 0.45 AND big > 0.4) FROM rates""",
+    )
+    assert groups[0][0] >= 3, groups
+    assert groups[0][1] >= 3, groups
     # The cheapest offer usually wins, but not always.
     cheapest = await rows(
         sessions,
