@@ -118,10 +118,6 @@ class _Proposal:
     at: datetime
 
 
-def is_high_season(destination_months: frozenset[int], month: int) -> bool:
-    return month in destination_months
-
-
 def season_factor(high_months: frozenset[int], uplift: float, month: int) -> float:
     """High season the full uplift, the months next to it half of it, the rest none."""
     if month in high_months:
