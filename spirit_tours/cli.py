@@ -318,17 +318,39 @@ def migrate_command() -> None:
 
 
 @main.command(name="seed-demo")
-def seed_demo_command() -> None:
+@click.option(
+    "--history",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Also add this many past quotations with their offers, bookings and payments "
+    "(spirit_tours/dev/history); each run adds another history.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=None,
+    help="Seed of the generated history (default: a fixed one, so runs are repeatable).",
+)
+def seed_demo_command(history: int | None, seed: int | None) -> None:
     """Load the demo data (idempotent) and print the demo logins."""
     from spirit_tours.dev.demo import format_logins, seed_demo
+    from spirit_tours.dev.history import DEFAULT_SEED, seed_history
 
+    if seed is not None and history is None:
+        raise click.UsageError("--seed goes with --history N.")
     settings = _checked(get_settings())
     urls = _servers(settings)
 
-    async def seed(engine: AsyncEngine, session: AsyncSession) -> str:
-        return format_logins(await seed_demo(session, settings))
+    async def seed_all(engine: AsyncEngine, session: AsyncSession) -> str:
+        printed = format_logins(await seed_demo(session, settings))
+        if history is None:
+            return printed
+        summary = await seed_history(
+            session, settings, history, seed=DEFAULT_SEED if seed is None else seed
+        )
+        return f"{printed}\n{summary.format()}"
 
-    click.echo(asyncio.run(_with_database(settings, urls.database_url, seed)))
+    click.echo(asyncio.run(_with_database(settings, urls.database_url, seed_all)))
 
 
 @main.command(name="create-user")
