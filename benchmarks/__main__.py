@@ -1,15 +1,15 @@
-"""python -m benchmarks [http|subscriptions|ws-memory|email|payments] [--seconds S]
+"""python -m benchmarks [http|subscriptions|ws-memory|email|payments|ml] [--seconds S]
 [--concurrency C] [--only SUBSTR] [--load-processes L] [--clients N] [--rooms R] [--events E]
 [--processes P]
 [--workers W[,W…]] [--rate D] [--paced-seconds S] [--compression on|off] [--no-trace] [--ws IMPL]
 [--messages M] [--renders R] [--render-only] [--workers-concurrency W] [--payers P]
-[--connections N] [--smoke] [--worker-nice N]"""
+[--connections N] [--smoke] [--worker-nice N] [--history N]"""
 
 from __future__ import annotations
 
 import argparse
 
-from benchmarks import email, http_api, payments, subscriptions, ws_memory
+from benchmarks import email, http_api, ml, payments, subscriptions, ws_memory
 
 
 def _counts(text: str) -> list[int]:
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
         "which",
         nargs="?",
         default="http",
-        choices=["http", "subscriptions", "ws-memory", "email", "payments"],
+        choices=["http", "subscriptions", "ws-memory", "email", "payments", "ml"],
     )
     parser.add_argument(
         "--seconds",
@@ -125,7 +125,10 @@ def main(argv: list[str] | None = None) -> None:
         help="payments: keep-alive connections (default: --concurrency)",
     )
     parser.add_argument(
-        "--smoke", action="store_true", help="payments: a tiny run (the test suite's)"
+        "--smoke", action="store_true", help="payments, ml: a tiny run (the test suite's)"
+    )
+    parser.add_argument(
+        "--history", type=int, default=20_000, help="ml: generated quotations (default 20,000)"
     )
     parser.add_argument(
         "--worker-nice",
@@ -173,6 +176,8 @@ def main(argv: list[str] | None = None) -> None:
                 connections=args.connections,
                 worker_nice=args.worker_nice,
             )
+    elif args.which == "ml":
+        ml.smoke() if args.smoke else ml.main(history=args.history)
     elif args.render_only:
         email.render_only(args.renders)
     else:

@@ -18,11 +18,18 @@ from numpy.typing import NDArray
 Matrix = NDArray[np.float64]
 
 
+_CONTROLLER: list[Any] = []
+
+
 @contextmanager
 def one_thread() -> Iterator[None]:
-    from threadpoolctl import threadpool_limits
+    """OpenMP limited to one thread; the controller is made once (finding the libraries
+    costs 5 ms, more than a prediction)."""
+    if not _CONTROLLER:
+        from threadpoolctl import ThreadpoolController
 
-    with threadpool_limits(limits=1, user_api="openmp"):
+        _CONTROLLER.append(ThreadpoolController())
+    with _CONTROLLER[0].limit(limits=1, user_api="openmp"):
         yield
 
 
@@ -51,6 +58,18 @@ class BoostedProbability:
 Probability = ConstantProbability | BoostedProbability
 
 
+def _trainable(features: Matrix) -> Matrix:
+    """The features with every all-missing column set to 0: the trees cannot bin a column
+    without one value (stars nobody entered), and a constant is never split on, so the
+    predictions ignore that column whatever it holds later."""
+    empty = np.isnan(features).all(axis=0)
+    if not empty.any():
+        return features
+    filled = features.copy()
+    filled[:, empty] = 0.0
+    return filled
+
+
 def fit_probability(
     features: Matrix, labels: NDArray[np.float64], categorical: list[int]
 ) -> Probability:
@@ -72,7 +91,7 @@ def fit_probability(
         random_state=0,
     )
     with one_thread():
-        model.fit(features, labels)
+        model.fit(_trainable(features), labels)
     return BoostedProbability(model)
 
 
@@ -94,7 +113,7 @@ def fit_quantile(
         random_state=0,
     )
     with one_thread():
-        model.fit(features, target)
+        model.fit(_trainable(features), target)
     return model
 
 

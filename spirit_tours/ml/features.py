@@ -21,12 +21,14 @@ MAX_CATEGORIES = 250
 """HistGradientBoosting takes at most 255 categories per feature; rarer ones become unknown."""
 
 REQUEST_FEATURES = ["destination", "currency", "month", "nights", "travellers", "rooms",
-                    "lead_days"]  # fmt: skip
+                    "lead_days", "single_share", "triple_share", "suite_share",
+                    "bidding_days"]  # fmt: skip
 CATEGORICAL = [0, 1]
 """Positions of the categorical request features (destination, currency)."""
 
-HOTEL_FEATURES = ["stars", "invitations", "answer_rate", "decided_offers", "win_rate",
-                  "price_level", "priced_offers", "price_vs_candidates"]  # fmt: skip
+HOTEL_FEATURES = ["stars", "invitations", "answer_rate", "answer_log_hours", "decided_offers",
+                  "win_rate", "price_level", "priced_offers", "price_vs_candidates",
+                  "cheaper_rivals", "candidates"]  # fmt: skip
 
 ANSWER_PRIOR = 0.5
 WIN_PRIOR = 0.25
@@ -71,6 +73,8 @@ class RequestEncoder:
             float(request.travellers),
             float(request.rooms),
             float(request.lead_days),
+            *request.room_mix,
+            request.bidding_days,
         ]
 
 
@@ -85,22 +89,46 @@ class HotelRecord:
     won: int = 0
     price_sum: float = 0.0
     priced: int = 0
+    delay_sum: float = 0.0  # log hours from invitation to offer, summed over its answers
 
     def price_level(self) -> float:
         """Mean of log(its price / the mean of its competitors' prices): below 0 is cheaper."""
         return self.price_sum / self.priced if self.priced else 0.0
 
-    def row(self, stars: int | None, price_vs_candidates: float) -> list[float]:
+    def answer_rate(self) -> float:
+        return (self.answered + 2 * ANSWER_PRIOR) / (self.invitations + 2)
+
+    def row(self, stars: int | None, competition: list[float]) -> list[float]:
         return [
             math.nan if stars is None else float(stars),
             float(self.invitations),
-            (self.answered + 2 * ANSWER_PRIOR) / (self.invitations + 2),
+            self.answer_rate(),
+            self.delay_sum / self.answered if self.answered else math.nan,
             float(self.decided),
             (self.won + 2 * WIN_PRIOR) / (self.decided + 2),
             self.price_level(),
             float(self.priced),
-            price_vs_candidates,
+            *competition,
         ]
+
+
+def competition(records: list[HotelRecord]) -> list[list[float]]:
+    """Each candidate against the others: its price level minus theirs on average, how many
+    cheaper rivals are expected to answer (the sum of their answer rates), how many there are."""
+    levels = [record.price_level() for record in records]
+    gaps = price_vs_candidates(levels)
+    return [
+        [
+            gap,
+            sum(
+                other.answer_rate()
+                for j, other in enumerate(records)
+                if j != i and levels[j] < levels[i]
+            ),
+            float(len(records)),
+        ]
+        for i, gap in enumerate(gaps)
+    ]
 
 
 def price_vs_candidates(levels: list[float]) -> list[float]:
@@ -117,6 +145,7 @@ class _Event:
     kind: int  # 0 answer, 1 decided, 2 priced
     hotel_id: uuid.UUID = field(compare=False)
     value: float = field(compare=False)
+    delay: float = field(compare=False, default=0.0)
 
 
 def _events(history: History) -> list[_Event]:
@@ -134,7 +163,9 @@ def _events(history: History) -> list[_Event]:
             None,
         )
         if answer is not None:
-            events.append(_Event(answer.submitted_at, 0, invitation.hotel_id, 1.0))
+            hours = (answer.submitted_at - invitation.invited_at).total_seconds() / 3600
+            delay = math.log(max(hours, 0.0) + 1.0)
+            events.append(_Event(answer.submitted_at, 0, invitation.hotel_id, 1.0, delay))
         else:
             events.append(_Event(quotation.offer_deadline, 0, invitation.hotel_id, 0.0))
     for quotation in history.quotations:
@@ -156,6 +187,7 @@ def _apply(record: HotelRecord, event: _Event) -> None:
     if event.kind == 0:
         record.invitations += 1
         record.answered += int(event.value)
+        record.delay_sum += event.delay
     elif event.kind == 1:
         record.decided += 1
         record.won += int(event.value)

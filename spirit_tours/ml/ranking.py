@@ -21,7 +21,7 @@ from spirit_tours.ml.features import (
     RecordSweep,
     RequestEncoder,
     by_created,
-    price_vs_candidates,
+    competition,
 )
 from spirit_tours.ml.predictions import CandidateHotel, HotelScore
 from spirit_tours.ml.records import History, OfferRecord, RequestFacts
@@ -66,10 +66,9 @@ def candidate_rows(
     """The feature rows of ``hotels`` as candidates for ``request``."""
     base = encoder.row(request)
     known = [records.get(h.hotel_id) or HotelRecord() for h in hotels]
-    gaps = price_vs_candidates([record.price_level() for record in known])
     return [
-        base + record.row(hotel.stars, gap)
-        for hotel, record, gap in zip(hotels, known, gaps, strict=True)
+        base + record.row(hotel.stars, rivals)
+        for hotel, record, rivals in zip(hotels, known, competition(known), strict=True)
     ]
 
 

@@ -6,6 +6,7 @@ invitations and offers are a few hundred thousand small tuples.
 
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -29,6 +30,16 @@ class RequestFacts:
     travellers: int
     rooms: int
     created_at: datetime
+    room_mix: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    """The shares of single, triple and suite rooms (the rest: doubles and twins)."""
+    offer_deadline: datetime | None = None
+
+    @property
+    def bidding_days(self) -> float:
+        """How long hotels have to answer: a slow hotel misses a short deadline."""
+        if self.offer_deadline is None:
+            return math.nan
+        return (self.offer_deadline - self.created_at).total_seconds() / 86400
 
     @property
     def nights(self) -> int:
@@ -48,6 +59,22 @@ def room_count(rooms: list[dict[str, object]]) -> int:
     return max(1, total)
 
 
+def room_mix(rooms: list[dict[str, object]]) -> tuple[float, float, float]:
+    """The shares of SINGLE, TRIPLE and SUITE rooms: a suite costs more than a double."""
+    total = room_count(rooms)
+    by_type: dict[object, int] = {}
+    for need in rooms:
+        count = need.get("count", 0)
+        by_type[need.get("type")] = by_type.get(need.get("type"), 0) + (
+            count if isinstance(count, int) else 0
+        )
+    return (
+        by_type.get("SINGLE", 0) / total,
+        by_type.get("TRIPLE", 0) / total,
+        by_type.get("SUITE", 0) / total,
+    )
+
+
 def request_of(row: Quotation) -> RequestFacts:
     return RequestFacts(
         destination=row.destination,
@@ -57,6 +84,8 @@ def request_of(row: Quotation) -> RequestFacts:
         travellers=row.travellers,
         rooms=room_count(row.rooms),
         created_at=row.created_at,
+        room_mix=room_mix(row.rooms),
+        offer_deadline=row.offer_deadline,
     )
 
 
@@ -116,6 +145,8 @@ async def load_history(session: AsyncSession, until: datetime) -> History:
                 travellers=row.travellers,
                 rooms=room_count(row.rooms),
                 created_at=row.created_at,
+                room_mix=room_mix(row.rooms),
+                offer_deadline=row.offer_deadline,
             ),
             offer_deadline=row.offer_deadline,
             selected_offer_id=row.selected_offer_id,
