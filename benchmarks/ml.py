@@ -16,11 +16,11 @@ import asyncio
 import json
 import statistics
 import time
-from datetime import datetime
 from typing import Any
 
 from benchmarks.keys import KEYRING
 from spirit_tours.config import Settings
+from spirit_tours.core.clock import now_utc
 from spirit_tours.dev import servers as devservers
 from spirit_tours.dev.history import seed_history
 from spirit_tours.ml.predictions import HOTEL_RANKING, NET_PRICE, CandidateHotel
@@ -131,7 +131,7 @@ async def _run(history: int) -> dict[str, Any]:
         seconds: dict[str, Any] = {"quotations": history, "seed": await _seed(sessions, history)}
         started = time.perf_counter()
         async with sessions() as session:
-            loaded = await load_history(session, datetime.now().astimezone())
+            loaded = await load_history(session, now_utc())
         seconds["read"] = time.perf_counter() - started
         seconds["rows"] = len(loaded.invitations)
         started = time.perf_counter()

@@ -12,16 +12,19 @@ import pytest
 from sqlalchemy import select
 
 from spirit_tours.config import Settings
+from spirit_tours.core.clock import now_utc
 from spirit_tours.core.enums import Role
 from spirit_tours.dev.history import seed_history
+from spirit_tours.ml.features import RecordSweep, by_created
 from spirit_tours.ml.predictions import HOTEL_RANKING, NET_PRICE
+from spirit_tours.ml.records import load_history
 from spirit_tours.ml.serving import ModelCache
 from spirit_tours.ml.training import train_models
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.ml import MlModel
 from tests.conftest import PASSWORD, LiveServer, UserFactory, serving
 from tests.graphql_client import GraphQLClient
-from tests.ml_market import make_market
+from tests.ml_market import HOTELS, make_market
 from tests.quotation_flows import CREATE, quotation_input
 
 ADVICE = """
@@ -134,9 +137,7 @@ async def test_the_cheap_reliable_hotel_comes_first_and_the_range_is_ordered(
     market = await make_market(sessions, make_user)
     await make_user("admin@op.example", Role.ADMIN)
     admin = await fresh.token_for("admin@op.example", PASSWORD)
-    assert (await fresh.execute("mutation { trainModels { jobKey queuedAt } }",
-                                token=admin)).ok()["trainModels"]["jobKey"]  # fmt: skip
-    await train_models(sessions, min_currency_rows=5)  # what the queued job runs
+    await train_models(sessions, min_currency_rows=5)  # what trainModels' job runs
     agency = await fresh.token_for(market.agency_email, PASSWORD)
     start = date.today() + timedelta(days=60)
     request = quotation_input(startDate=start.isoformat(),
@@ -215,3 +216,27 @@ async def test_a_page_size_out_of_range_is_bad_input(
         query, {"id": quotation["createQuotation"]["quotation"]["id"], "n": first}, token=admin
     )
     assert result.codes == ["BAD_USER_INPUT"]
+
+
+async def test_a_hotels_record_counts_only_what_was_known_before_the_quotation(
+    sessions: SessionFactory, make_user: UserFactory
+) -> None:
+    """No leakage: quotations 4 days apart, each answered after 1 day, closed after 5,
+    proposed after 6 — the record each quotation is scored with holds exactly those outcomes."""
+    market = await make_market(sessions, make_user, quotations=3)
+    async with sessions() as session:
+        history = await load_history(session, now_utc())
+    sweep = RecordSweep(history)
+    asked = [q.request.created_at for q in by_created(history.quotations)]
+    cheap, dear, silent = (market.hotel_ids[name] for name in HOTELS)
+
+    assert sweep.at(asked[0]) == {}  # the first quotation: nothing known yet
+    second = sweep.at(asked[1])  # day 4: the first one's offers are in, nothing decided
+    assert (second[cheap].invitations, second[cheap].answered, second[cheap].decided) == (1, 1, 0)
+    assert silent not in second  # its silence counts only once the deadline passed
+    third = sweep.at(asked[2])  # day 8: the first one closed (day 5) and proposed (day 6)
+    assert (third[cheap].invitations, third[cheap].answered) == (2, 2)  # 2nd answered day 5
+    assert (third[cheap].decided, third[cheap].won) == (1, 1)
+    assert (third[dear].decided, third[dear].won) == (1, 0)
+    assert (third[silent].invitations, third[silent].answered) == (1, 0)
+    assert third[cheap].price_level() < 0 < third[dear].price_level()

@@ -55,7 +55,10 @@ class CandidateHotel:
 
 class Ranker(Protocol):
     def recommend(
-        self, request: RequestFacts, hotels: list[CandidateHotel]
+        self,
+        request: RequestFacts,
+        hotels: list[CandidateHotel],
+        invited: frozenset[uuid.UUID] = frozenset(),
     ) -> list[HotelScore]: ...
 
 

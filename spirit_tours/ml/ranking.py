@@ -140,11 +140,26 @@ class HotelRanker:
     def scores(self, features: Matrix) -> tuple[Matrix, Matrix]:
         return self.answer.probability(features), self.win.probability(features)
 
-    def recommend(self, request: RequestFacts, hotels: list[CandidateHotel]) -> list[HotelScore]:
-        """Every hotel scored for ``request``, best first (ties by id, so stable)."""
+    def recommend(
+        self,
+        request: RequestFacts,
+        hotels: list[CandidateHotel],
+        invited: frozenset[uuid.UUID] = frozenset(),
+    ) -> list[HotelScore]:
+        """Every hotel scored for ``request``, best first (ties by id, so stable). A hotel
+        competes with the hotels already ``invited`` (as in training, where its rivals were
+        the invited ones), or, before any invitation, with every hotel of the destination."""
         if not hotels:
             return []
-        rows = np.array(candidate_rows(self.encoder, request, hotels, self.records))
+        if not any(hotel.hotel_id in invited for hotel in hotels):
+            rows = np.array(candidate_rows(self.encoder, request, hotels, self.records))
+        else:
+            found = []
+            for hotel in hotels:
+                group = [h for h in hotels if h.hotel_id in invited or h is hotel]
+                position = group.index(hotel)
+                found.append(candidate_rows(self.encoder, request, group, self.records)[position])
+            rows = np.array(found)
         answer, win = self.scores(rows)
         scored = [
             HotelScore(hotel.hotel_id, float(a), float(w))

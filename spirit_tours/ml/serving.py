@@ -12,17 +12,15 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.ml.store import ModelInfo, deserialize, latest_id, load_model
+from spirit_tours.persistence.database import SessionFactory
 
 log = logging.getLogger(__name__)
-
-SessionFactory = Callable[[], Any]
 
 
 @dataclass(frozen=True)

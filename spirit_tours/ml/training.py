@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,14 +24,13 @@ from spirit_tours.ml.pricing import PriceEstimator, evaluate_pricing, sales
 from spirit_tours.ml.ranking import HotelRanker, evaluate_ranking, ranking_data, wins_in
 from spirit_tours.ml.records import History, load_history
 from spirit_tours.ml.store import ModelInfo, save_model, serialize
+from spirit_tours.persistence.database import SessionFactory
 
 log = logging.getLogger(__name__)
 
 HOLD_OUT = 0.2
 MIN_HOLD_OUT_QUOTATIONS = 10
 """Fewer quotations than this: the model is trained, the evaluation says it could not be."""
-
-SessionFactory = Callable[[], Any]
 
 
 @dataclass(frozen=True)

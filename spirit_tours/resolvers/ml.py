@@ -7,6 +7,7 @@ competitor-price data.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -52,17 +53,21 @@ def check_first(first: int) -> int:
 
 
 async def recommend_hotels(
-    session: AsyncSession, models: ModelCache, quotation: Quotation, first: int
+    session: AsyncSession,
+    models: ModelCache,
+    quotation: Quotation,
+    invited: frozenset[uuid.UUID],
+    first: int,
 ) -> Recommendations:
-    """The hotels of the quotation's destination, best first, at most ``first``."""
+    """The hotels of the quotation's destination, best first, at most ``first``; each one
+    weighed against the hotels already ``invited``."""
     served = await models.get(HOTEL_RANKING)
     if served is None:
         return Recommendations([], None, None, NO_MODEL.format(kind="hotel ranking"))
     hotels = await hotels_in(session, quotation.destination)
     ranker: Ranker = served.model
-    scores = ranker.recommend(
-        request_of(quotation), [CandidateHotel(h.id, h.stars) for h in hotels]
-    )
+    candidates = [CandidateHotel(h.id, h.stars) for h in hotels]
+    scores = ranker.recommend(request_of(quotation), candidates, invited)
     reason = None if hotels else "No hotel is in this destination's city."
     return Recommendations(scores[:first], served.info.version, served.info.trained_at, reason)
 

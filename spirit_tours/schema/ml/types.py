@@ -43,7 +43,9 @@ class HotelRecommendation:
         return load_hotel(info, self.hotel_id)
 
     @classmethod
-    def build(cls, rank: int, score: HotelScore, invited: set[uuid.UUID]) -> HotelRecommendation:
+    def build(
+        cls, rank: int, score: HotelScore, invited: frozenset[uuid.UUID]
+    ) -> HotelRecommendation:
         return cls(
             rank=rank,
             offer_probability=round(score.offer_probability, 4),
@@ -74,7 +76,7 @@ class HotelRecommendations:
     )
 
     @classmethod
-    def build(cls, found: Recommendations, invited: set[uuid.UUID]) -> HotelRecommendations:
+    def build(cls, found: Recommendations, invited: frozenset[uuid.UUID]) -> HotelRecommendations:
         return cls(
             hotels=[
                 HotelRecommendation.build(rank, score, invited)

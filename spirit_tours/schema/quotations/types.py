@@ -412,7 +412,8 @@ class Quotation(Node):
     @guarded(
         can.CanSeeModelInsights,
         description="The hotels of the destination ranked by the latest model's chance that "
-        "they answer with an offer and that it wins: for the operator only (learned from "
+        "they answer with an offer and that it wins against the hotels already invited (before "
+        "any invitation: against the destination's): for the operator only (learned from "
         "every hotel's offers); null for everyone else.",
     )
     async def hotel_recommendations(
@@ -424,9 +425,9 @@ class Quotation(Node):
     ) -> HotelRecommendations | None:
         check_first(first)
         models = info.context.services.models
+        invited = frozenset(invitation.hotel_id for invitation in self.invitation_rows)
         async with info.context.session() as session:
-            found = await recommend_hotels(session, models, self.row, first)
-        invited = {invitation.hotel_id for invitation in self.invitation_rows}
+            found = await recommend_hotels(session, models, self.row, invited, first)
         return HotelRecommendations.build(found, invited)
 
     @guarded(
