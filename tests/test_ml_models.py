@@ -3,6 +3,8 @@ with version, date and evaluation, picked up by a serving process, sane answers 
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -240,3 +242,14 @@ async def test_a_hotels_record_counts_only_what_was_known_before_the_quotation(
     assert (third[dear].decided, third[dear].won) == (1, 0)
     assert (third[silent].invitations, third[silent].answered) == (1, 0)
     assert third[cheap].price_level() < 0 < third[dear].price_level()
+
+
+def test_the_server_and_the_worker_start_without_numpy_or_scikit_learn() -> None:
+    """The models' libraries load when a model is trained or first served, not at start-up."""
+    probe = ("import sys, spirit_tours.app, spirit_tours.jobs.worker, spirit_tours.cli; "
+             "print(sorted({'numpy', 'sklearn', 'joblib'} & set(sys.modules)))")  # fmt: skip
+    run = subprocess.run(  # noqa: S603 - this Python, a fixed probe
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
