@@ -11,11 +11,13 @@ from typing import Any
 import httpx
 import pytest
 from babel.numbers import format_decimal
+from sqlalchemy import select
 
 from spirit_tours.config import Settings
 from spirit_tours.core.enums import Role
 from spirit_tours.ml.training import train_models
 from spirit_tours.persistence.database import SessionFactory
+from spirit_tours.persistence.events import AuditEntry
 from tests.conftest import PASSWORD, LiveServer, UserFactory, serving
 from tests.email_flows import Inbox, parts, running_jobs, settled, smtp
 from tests.graphql_client import GraphQLClient
@@ -212,7 +214,11 @@ async def test_mails_never_carry_them(
     async with running_jobs(settings, port) as runner:
         await make_market(sessions, make_user, quotations=40)
         world = await make_world(fresh, make_user)
-        (await fresh.execute(TRAIN, token=world.admin.token)).ok()
+        trained = (await fresh.execute(TRAIN, token=world.admin.token)).ok()["trainModels"]
+        audit = select(AuditEntry.action, AuditEntry.actor_role, AuditEntry.details)
+        async with sessions() as session:
+            audited = (await session.execute(audit.where(AuditEntry.action == "ml.train"))).all()
+        assert audited == [("ml.train", Role.ADMIN, {"job_key": trained["jobKey"]})]
         for _ in range(600):
             if (await fresh.execute(MODELS, token=world.admin.token)).ok()["mlModels"]:
                 break

@@ -25,7 +25,9 @@ from spirit_tours.ml.predictions import (
 )
 from spirit_tours.ml.records import hotels_in, request_of
 from spirit_tours.ml.serving import ModelCache
+from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.quotations import Quotation
+from spirit_tours.persistence.repositories.events import record_audit
 
 MAX_RECOMMENDATIONS = 50
 NO_MODEL = "No {kind} model has been trained yet: run trainModels (or spirit-tours train-models)."
@@ -80,3 +82,8 @@ async def estimate_net_price(models: ModelCache, quotation: Quotation) -> Estima
     return Estimate(
         model.estimate(request_of(quotation)), served.info.version, served.info.trained_at
     )
+
+
+def record_training_request(session: AsyncSession, viewer: Viewer, job_key: str) -> None:
+    """The audit line of an ADMIN's trainModels: who asked for a training, and its job."""
+    record_audit(session, viewer, "ml.train", "MlModel", None, job_key=job_key)

@@ -9,6 +9,7 @@ from spirit_tours.core.clock import now_utc
 from spirit_tours.jobs.ml import enqueue_training
 from spirit_tours.jobs.names import MAINTENANCE_QUEUE
 from spirit_tours.permissions.classes import IsAdmin
+from spirit_tours.resolvers.ml import record_training_request
 from spirit_tours.schema.ml.types import TrainModelsPayload
 
 Info = strawberry.Info[Context, None]
@@ -22,6 +23,8 @@ class MlMutations:
         "history (ADMIN); it returns at once, mlModels lists the new versions when done.",
     )
     async def train_models(self, info: Info) -> TrainModelsPayload:
-        info.context.require_viewer()
+        viewer = info.context.require_viewer()
         key = await enqueue_training(info.context.services.queues[MAINTENANCE_QUEUE])
+        async with info.context.transaction() as session:
+            record_training_request(session, viewer, key)
         return TrainModelsPayload(job_key=key, queued_at=now_utc())
