@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,7 +76,20 @@ def room_mix(rooms: list[dict[str, object]]) -> tuple[float, float, float]:
     )
 
 
-def request_of(row: Quotation) -> RequestFacts:
+class Asked(Protocol):
+    """What a request is read from: a ``Quotation`` row, or a row of its selected columns."""
+
+    destination: str
+    currency: str
+    start_date: date
+    end_date: date
+    travellers: int
+    rooms: list[dict[str, Any]]
+    created_at: datetime
+    offer_deadline: datetime
+
+
+def request_of(row: Asked) -> RequestFacts:
     return RequestFacts(
         destination=row.destination,
         currency=row.currency,
@@ -116,7 +130,7 @@ class OfferRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class HotelRecord:
+class HotelFacts:
     id: uuid.UUID
     city: str
     stars: int | None
@@ -127,7 +141,7 @@ class History:
     quotations: list[QuotationRecord]
     invitations: list[InvitationRecord]
     offers: list[OfferRecord]
-    hotels: list[HotelRecord]
+    hotels: list[HotelFacts]
 
 
 async def load_history(session: AsyncSession, until: datetime) -> History:
@@ -137,17 +151,7 @@ async def load_history(session: AsyncSession, until: datetime) -> History:
     quotations = [
         QuotationRecord(
             id=row.id,
-            request=RequestFacts(
-                destination=row.destination,
-                currency=row.currency,
-                start_date=row.start_date,
-                end_date=row.end_date,
-                travellers=row.travellers,
-                rooms=room_count(row.rooms),
-                created_at=row.created_at,
-                room_mix=room_mix(row.rooms),
-                offer_deadline=row.offer_deadline,
-            ),
+            request=request_of(row),
             offer_deadline=row.offer_deadline,
             selected_offer_id=row.selected_offer_id,
             proposed_at=row.proposed_at,
@@ -191,7 +195,7 @@ async def load_history(session: AsyncSession, until: datetime) -> History:
         )
     ]
     hotels = [
-        HotelRecord(row.id, row.city, row.stars)
+        HotelFacts(row.id, row.city, row.stars)
         for row in await session.execute(select(Hotel.id, Hotel.city, Hotel.stars))
     ]
     return History(quotations, invitations, offers, hotels)
@@ -202,7 +206,7 @@ def place(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-async def hotels_in(session: AsyncSession, destination: str) -> list[HotelRecord]:
+async def hotels_in(session: AsyncSession, destination: str) -> list[HotelFacts]:
     """The hotels whose city is the destination (case and outer spaces ignored)."""
     wanted = place(destination)
     rows = await session.execute(
@@ -210,4 +214,4 @@ async def hotels_in(session: AsyncSession, destination: str) -> list[HotelRecord
             func.lower(func.btrim(Hotel.city)) == wanted
         )
     )
-    return [HotelRecord(row.id, row.city, row.stars) for row in rows if place(row.city) == wanted]
+    return [HotelFacts(row.id, row.city, row.stars) for row in rows if place(row.city) == wanted]
