@@ -24,7 +24,8 @@ from spirit_tours.ml.serving import ModelCache
 from spirit_tours.ml.training import train_models
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.ml import MlModel
-from tests.conftest import PASSWORD, LiveServer, UserFactory, serving
+from tests.cli import clean_env, run_cli
+from tests.conftest import PASSWORD, TEST_ENCRYPTION_KEYS, LiveServer, UserFactory, serving
 from tests.graphql_client import GraphQLClient
 from tests.ml_market import HOTELS, make_market
 from tests.quotation_flows import CREATE, quotation_input
@@ -253,3 +254,21 @@ def test_the_server_and_the_worker_start_without_numpy_or_scikit_learn() -> None
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "[]"
+
+
+async def test_the_command_trains_and_prints_each_version_with_its_evaluation(
+    database_url: str, redis_url: str, sessions: SessionFactory, make_user: UserFactory
+) -> None:
+    await make_market(sessions, make_user, quotations=30)
+    env = clean_env(SPIRIT_DATABASE_URL=database_url, SPIRIT_REDIS_URL=redis_url,
+                    SPIRIT_ENCRYPTION_KEYS=TEST_ENCRYPTION_KEYS,
+                    SPIRIT_ML_MIN_CURRENCY_ROWS="5")  # fmt: skip
+    first = await run_cli("train-models", env=env)
+    second = await run_cli("train-models", env=env)
+    assert first.code == 0, first.stderr
+    assert "hotel_ranking v1: 90 rows" in first.stdout  # 30 quotations x 3 invitations
+    assert "net_price v1: 30 rows" in first.stdout
+    assert '"precision_at_3_baseline"' in first.stdout
+    assert second.code == 0, second.stderr
+    assert "hotel_ranking v2" in second.stdout
+    assert "net_price v2" in second.stdout
