@@ -4,7 +4,6 @@ keeps, leave nothing for the worker, repeat with a seed, and carry the patterns 
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -12,10 +11,11 @@ from sqlalchemy import select, text
 
 from spirit_tours.config import Settings
 from spirit_tours.dev.history import seed_history
+from spirit_tours.dev.history.catalogue import DESTINATIONS
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.payments import Payment
 from tests.cli import clean_env, run_cli
-from tests.conftest import TEST_ENCRYPTION_KEYS
+from tests.conftest import TEST_ENCRYPTION_KEYS, empty_database
 
 TODAY = date(2026, 11, 30)
 
@@ -177,8 +177,6 @@ async def snapshot(sessions: SessionFactory) -> list[Any]:
 async def test_a_seed_repeats_the_history_and_a_second_run_adds_another(
     sessions: SessionFactory, settings: Settings, engine: Any
 ) -> None:
-    from tests.conftest import empty_database
-
     await generate(sessions, settings, 60, seed=3)
     first = await snapshot(sessions)
     await empty_database(engine)
@@ -195,12 +193,7 @@ async def test_a_seed_repeats_the_history_and_a_second_run_adds_another(
     assert len(both) == 120
     assert len({row[0] for row in both}) == 120
     hotels = await rows(sessions, "SELECT count(*) FROM hotels")
-    assert hotels[0][0] == sum(
-        d.hotels
-        for d in __import__(
-            "spirit_tours.dev.history.catalogue", fromlist=["DESTINATIONS"]
-        ).DESTINATIONS
-    )
+    assert hotels[0][0] == sum(destination.hotels for destination in DESTINATIONS)
 
 
 async def test_encrypted_columns_are_sealed_and_read_through_the_orm(
@@ -226,19 +219,22 @@ async def test_the_patterns_are_there(sessions: SessionFactory, settings: Settin
     """What the analytics and the models are meant to find (see the package docstring)."""
     await generate(sessions, settings, 1500, seed=11)
 
-    # Per night and room, offers in a destination's high season cost more than in low season.
+    # The same hotel asks more per night and traveller in its destination's high season.
     season = await rows(
         sessions,
         """
-        SELECT q.destination,
-               avg(o.net_price / ((q.end_date - q.start_date) * q.travellers))
-                 FILTER (WHERE extract(month FROM q.start_date) IN (6, 7, 8))
+        WITH ratios AS (
+          SELECT avg(o.net_price / ((q.end_date - q.start_date) * q.travellers))
+                   FILTER (WHERE extract(month FROM q.start_date) IN (6, 7, 8))
                  / avg(o.net_price / ((q.end_date - q.start_date) * q.travellers))
-                 FILTER (WHERE extract(month FROM q.start_date) IN (11, 1, 2))
-        FROM hotel_offers o JOIN quotations q ON q.id = o.quotation_id
-        WHERE q.destination IN ('Lisbon', 'Barcelona') GROUP BY q.destination""",
+                   FILTER (WHERE extract(month FROM q.start_date) IN (11, 1, 2)) AS ratio
+          FROM hotel_offers o JOIN quotations q ON q.id = o.quotation_id
+          WHERE q.destination IN ('Lisbon', 'Barcelona') AND q.travellers BETWEEN 2 AND 12
+          GROUP BY o.hotel_id)
+        SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ratio), count(ratio) FROM ratios""",
     )
-    assert all(ratio > Decimal("1.15") for _, ratio in season), season
+    assert season[0][0] > 1.2, season
+    assert season[0][1] >= 10, season
     # Hotels that answer more often in one half of the history do so in the other too.
     halves = await rows(
         sessions,
@@ -252,6 +248,21 @@ async def test_the_patterns_are_there(sessions: SessionFactory, settings: Settin
           ON a.hotel_id = b.hotel_id AND a.half = 0 AND b.half = 1""",
     )
     assert halves[0][0] > 0.6, halves
+    # Some hotels that answer small requests well hardly answer big groups (their capacity).
+    groups = await rows(
+        sessions,
+        """
+        WITH rates AS (
+          SELECT i.hotel_id,
+                 avg((i.status = 'RESPONDED')::int) FILTER (WHERE q.travellers <= 6) AS small,
+                 avg((i.status = 'RESPONDED')::int) FILTER (WHERE q.travellers >= 30) AS big
+          FROM hotel_invitations i JOIN quotations q ON q.id = i.quotation_id
+          GROUP BY i.hotel_id)
+        SELECT count(*) FILTER (WHERE small > 0.45 AND big < 0.2),
+               count(*) FILTER (WHERE small > 0.45 AND big > 0.4) FROM rates""",
+    )
+    assert groups[0][0] >= 3, groups
+    assert groups[0][1] >= 3, groups
     # The cheapest offer usually wins, but not always.
     cheapest = await rows(
         sessions,

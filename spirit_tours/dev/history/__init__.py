@@ -25,10 +25,15 @@ The world (``catalogue``, fixed whatever the seed)
     latent traits from one of four archetypes — ``budget_slow`` (price level 0.7-0.9,
     answers 35-55 % of invitations, median delay 30-72 h), ``premium_fast`` (1.2-1.5,
     82-95 %, 2-8 h), ``balanced`` (0.9-1.2, 60-85 %, 8-30 h), ``flaky`` (0.8-1.1,
-    25-45 %, 12-48 h) — stars mostly following the price level, a reputation (-1..1) and a
-    popularity (how readily it is invited). 8 agencies (1-3 AGENCY users each) and 40
-    CLIENT users, each with an approval rate, a markup shift (clients pay 3-8 points more),
-    a cancellation factor and a share of the requests. Three ADMIN users of Spirit Tours.
+    25-45 %, 12-48 h) — stars mostly following the price level, a reputation (-1..1), a
+    popularity (how readily it is invited), and traits that interact with the request: a
+    group capacity (group hotels 25-60 rooms and a 0.85 price factor from 10 rooms, 25 % of
+    premium and 45 % of the others; the rest 6-16 rooms at full price) and a high-season
+    busyness (4-5 stars keep 50-70 % of their answer rate in high season, 3 stars 75-95 %).
+    8 agencies (1-3 AGENCY users each) and 40 CLIENT users, each with an approval rate
+    (agencies 0.45-0.85, clients 0.3-0.6), a markup shift (agencies -3 to +5 points,
+    clients +3 to +8), a cancellation factor (0.6-1.6 and 0.8-2.0) and a share of the
+    requests. Three ADMIN users of Spirit Tours.
 
 A request (``simulation``)
     Destination by share; trip start over the last three years (15 days to 3 years ago),
@@ -41,24 +46,25 @@ A request (``simulation``)
 Invitations and offers
     The operator invites 3-7 of the destination's hotels (weighted by popularity) 1-30 h
     after the request; bidding lasts 20 % of the lead time (2-10 days). A hotel answers with
-    probability responsiveness x 0.75 in high season x 0.75 for a 3-star hotel asked for 12+
-    rooms x 0.85 when bidding is under 3 days, after its median delay x lognormal(sigma 0.6):
-    an answer after the deadline is lost (invitation VIEWED). Otherwise it declines (65 % in
-    high season, mostly "Fully booked", 45 % else) or stays silent (VIEWED or INVITED).
+    probability responsiveness x its busyness in high season x 0.25 when asked for more
+    rooms than its capacity x 0.85 when bidding is under 3 days, after its median delay x
+    lognormal(sigma 0.6): an answer after the deadline is lost (invitation VIEWED). Otherwise
+    it declines (always when over capacity; else 65 % in high season, mostly "Fully
+    booked", 45 % else) or stays silent (VIEWED or INVITED).
     When fewer than two offers arrive by half-time, 60 % of the time 1-2 more hotels are
     invited then. The net price is
 
         base rate x season factor x hotel level x room units x nights x lead factor
-        x group factor x lognormal(sigma 0.10)
+        x hotel's group factor (from 10 rooms) x lognormal(sigma 0.10)
 
     with room units SINGLE 0.8, DOUBLE/TWIN 1, TRIPLE 1.3, SUITE 2.2; lead factor 1.08
-    under 21 days, 0.95 beyond 180; group factor 0.92 from 10 rooms. Revisions lower the
+    under 21 days, 0.95 beyond 180. Revisions lower the
     price 2-8 % (chance 12 %, +20 % when competitors' prices are visible, +15 % more for a
     hotel that is not the cheapest; a second one at a third of that); 4 % of offers are
     withdrawn before the deadline.
 
 Winner, proposal, decision
-    65 % of the time the operator proposes the cheapest active offer; otherwise the lowest
+    55 % of the time the operator proposes the cheapest active offer; otherwise the lowest
     log(price) - 0.10 (stars - 4) - 0.12 reputation + noise(0.03): a dearer, better hotel
     sometimes wins. Markup = destination's + customer's shift + 2 in high season + N(0, 1.5),
     8-30 %, in half points; selling price by ``proposals.selling_price``. The owner approves

@@ -73,6 +73,9 @@ class HotelTraits:
     delay_hours: float  # median hours from invitation to offer
     reputation: float  # quality the operator weighs against price (about -1 to 1)
     popularity: float  # how readily the operator invites it
+    capacity: int  # rooms it can hold for one group; asked for more, it rarely answers
+    group_rate: float  # price factor for 10 rooms or more (0.85 for group hotels, else 1)
+    busy: float  # chance of still answering in high season, relative to low season
 
 
 @dataclass
@@ -143,6 +146,9 @@ class _HotelSpec:
     reputation: float
     popularity: float
     name: str = ""
+    capacity: int = 0
+    group_rate: float = 1.0
+    busy: float = 1.0
 
 
 @dataclass
@@ -180,6 +186,14 @@ def _plan() -> _Plan:
                     popularity=rng.uniform(0.5, 1.5) * (0.7 + 0.6 * rng.uniform(*answer)),
                 )
             )
+    # Traits that make a hotel's chances depend on the request (drawn apart, so the names and
+    # the traits above stay what they were before these existed).
+    extra = random.Random(CATALOGUE_SEED + 1)  # noqa: S311 - a made-up world, not secrets
+    for spec in hotels:
+        groups = extra.random() < (0.25 if spec.archetype == "premium_fast" else 0.45)
+        spec.capacity = extra.randint(25, 60) if groups else extra.randint(6, 16)
+        spec.group_rate = 0.85 if groups else 1.0
+        spec.busy = extra.uniform(0.5, 0.7) if spec.stars >= 4 else extra.uniform(0.75, 0.95)
     order = list(range(len(hotels)))
     rng.shuffle(order)
     companies: list[tuple[str, str, list[int]]] = []
@@ -196,12 +210,12 @@ def _plan() -> _Plan:
     agencies = []
     for name, country, locale in AGENCIES:
         users = [f"{_slug(name)}-{k + 1}" for k in range(rng.choice((1, 2, 3)))]
-        agencies.append((name, country, locale, users, rng.uniform(0.55, 0.9),
+        agencies.append((name, country, locale, users, rng.uniform(0.45, 0.85),
                          rng.uniform(-3.0, 5.0), rng.uniform(0.6, 1.6),
                          rng.uniform(0.6, 2.0)))  # fmt: skip
     countries = ("US", "BR", "AR", "ES", "PE", "MX", "DE", "FR", "GB", "CO")
     clients = [
-        (f"traveller{k + 1:02d}", rng.choice(countries), rng.uniform(0.35, 0.7),
+        (f"traveller{k + 1:02d}", rng.choice(countries), rng.uniform(0.3, 0.6),
          rng.uniform(3.0, 8.0), rng.uniform(0.8, 2.0))
         for k in range(CLIENTS)
     ]  # fmt: skip
@@ -303,6 +317,9 @@ async def ensure_catalogue(session: AsyncSession, since: datetime) -> Catalogue:
                     delay_hours=spec.delay_hours,
                     reputation=spec.reputation,
                     popularity=spec.popularity,
+                    capacity=spec.capacity,
+                    group_rate=spec.group_rate,
+                    busy=spec.busy,
                 )
             )
     owners: list[Owner] = []

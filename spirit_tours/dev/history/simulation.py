@@ -54,7 +54,7 @@ ROOM_FACTOR = {
     RoomType.SUITE: 2.2,
 }
 PRICE_NOISE = 0.10  # sigma of the lognormal noise on every offer
-CHEAPEST_FIRST = 0.65  # the operator picks the cheapest offer outright this often
+CHEAPEST_FIRST = 0.55  # the operator picks the cheapest offer outright this often
 DECLINE_REASONS = (
     "Fully booked on those dates.",
     "We cannot hold that many rooms.",
@@ -105,9 +105,9 @@ class Rows:
 
 @dataclass
 class _Offer:
-    row: Row
     hotel: HotelTraits
-    versions: list[tuple[Decimal, datetime, OfferStatus]]
+    versions: list[tuple[Decimal, datetime, OfferStatus]]  # price, when, status
+    row: Row = field(default_factory=dict)  # the hotel_offers row, once bidding is over
 
 
 @dataclass
@@ -116,10 +116,6 @@ class _Proposal:
     markup: Decimal
     price: Decimal
     at: datetime
-
-
-def is_high_season(destination_months: frozenset[int], month: int) -> bool:
-    return month in destination_months
 
 
 def season_factor(high_months: frozenset[int], uplift: float, month: int) -> float:
@@ -265,7 +261,6 @@ class Simulation:
             * room_units
             * nights
             * (1.08 if lead < 21 else 0.95 if lead > 180 else 1.0)
-            * (0.92 if room_count >= 10 else 1.0)
         )
         offers = self._bidding(quotation, destination.name, invite_at, deadline, high,
                                room_count, window, factor, competitor)  # fmt: skip
@@ -374,26 +369,29 @@ class Simulation:
             "created_at": at, "updated_at": at,
         }  # fmt: skip
         self.rows.invitations.append(invitation)
-        answer = hotel.responsiveness * (0.75 if high else 1.0)
-        answer *= 0.75 if room_count >= 12 and hotel.stars == 3 else 1.0
+        answer = hotel.responsiveness * (hotel.busy if high else 1.0)
+        answer *= 0.25 if room_count > hotel.capacity else 1.0
         answer *= 0.85 if window < 3 else 1.0
         delay = timedelta(hours=hotel.delay_hours * rng.lognormvariate(0, 0.6))
         if rng.random() < answer:
             submitted = at + delay
             if submitted < deadline - timedelta(minutes=30):
-                price = factor * hotel.level * rng.lognormvariate(0, PRICE_NOISE)
+                group = hotel.group_rate if room_count >= 10 else 1.0
+                price = factor * hotel.level * group * rng.lognormvariate(0, PRICE_NOISE)
                 invitation["status"] = InvitationStatus.RESPONDED
                 invitation["updated_at"] = submitted
                 net = self.money(price, quotation["currency"])
-                return _Offer({"invitation": invitation}, hotel,
-                              [(net, submitted, OfferStatus.ACTIVE)])  # fmt: skip
+                return _Offer(hotel, [(net, submitted, OfferStatus.ACTIVE)])
             invitation["status"] = InvitationStatus.VIEWED  # too slow for the deadline
             invitation["updated_at"] = min(at + delay / 2, deadline - HOUR)
             return None
-        if rng.random() < (0.65 if high else 0.45):
-            reason = (
-                DECLINE_REASONS[0] if high and rng.random() < 0.7 else rng.choice(DECLINE_REASONS)
-            )
+        if room_count > hotel.capacity or rng.random() < (0.65 if high else 0.45):
+            if room_count > hotel.capacity:
+                reason = DECLINE_REASONS[1]  # too many rooms
+            elif high and rng.random() < 0.7:
+                reason = DECLINE_REASONS[0]  # fully booked
+            else:
+                reason = rng.choice(DECLINE_REASONS)
             invitation["status"] = InvitationStatus.DECLINED
             invitation["decline_reason"] = reason
             invitation["updated_at"] = min(at + delay / 2, deadline - HOUR)
