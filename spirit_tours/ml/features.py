@@ -26,12 +26,24 @@ REQUEST_FEATURES = ["destination", "currency", "month", "nights", "travellers", 
 CATEGORICAL = [0, 1]
 """Positions of the categorical request features (destination, currency)."""
 
-HOTEL_FEATURES = ["stars", "invitations", "answer_rate", "answer_log_hours", "decided_offers",
+HOTEL_FEATURES = ["stars", "invitations", "answer_rate", "answer_rate_like_this",
+                  "answer_rate_this_season", "answer_log_hours", "decided_offers",
                   "win_rate", "price_level", "priced_offers", "price_vs_candidates",
                   "cheaper_rivals", "candidates"]  # fmt: skip
 
 ANSWER_PRIOR = 0.5
 WIN_PRIOR = 0.25
+LARGE_GROUP_ROOMS = 10
+"""From this many rooms a request is a group: some hotels answer groups less often."""
+
+
+def _size_class(request: RequestFacts) -> int:
+    return int(request.rooms >= LARGE_GROUP_ROOMS)
+
+
+def _season(request: RequestFacts) -> int:
+    """The trip's month, 0-11."""
+    return request.start_date.month - 1
 
 
 @dataclass(frozen=True)
@@ -90,6 +102,9 @@ class HotelRecord:
     price_sum: float = 0.0
     priced: int = 0
     delay_sum: float = 0.0  # log hours from invitation to offer, summed over its answers
+    # invitations and answers by request size (small, group) and by the trip's month
+    by_size: list[list[int]] = field(default_factory=lambda: [[0, 0], [0, 0]])
+    by_month: list[list[int]] = field(default_factory=lambda: [[0, 0] for _ in range(12)])
 
     def price_level(self) -> float:
         """Mean of log(its price / the mean of its competitors' prices): below 0 is cheaper."""
@@ -98,11 +113,25 @@ class HotelRecord:
     def answer_rate(self) -> float:
         return (self.answered + 2 * ANSWER_PRIOR) / (self.invitations + 2)
 
-    def row(self, stars: int | None, competition: list[float]) -> list[float]:
+    def answer_rate_for(self, request: RequestFacts) -> tuple[float, float]:
+        """Its answer rate for requests of this size, and for trips of this month and the
+        months beside it, each smoothed towards its overall rate."""
+        overall = self.answer_rate()
+        invited, answered = self.by_size[_size_class(request)]
+        by_size = (answered + 4 * overall) / (invited + 4)
+        month = _season(request)
+        near = [self.by_month[(month + step) % 12] for step in (-1, 0, 1)]
+        invited, answered = sum(n[0] for n in near), sum(n[1] for n in near)
+        return by_size, (answered + 4 * overall) / (invited + 4)
+
+    def row(
+        self, stars: int | None, request: RequestFacts, competition: list[float]
+    ) -> list[float]:
         return [
             math.nan if stars is None else float(stars),
             float(self.invitations),
             self.answer_rate(),
+            *self.answer_rate_for(request),
             self.delay_sum / self.answered if self.answered else math.nan,
             float(self.decided),
             (self.won + 2 * WIN_PRIOR) / (self.decided + 2),
@@ -112,19 +141,17 @@ class HotelRecord:
         ]
 
 
-def competition(records: list[HotelRecord]) -> list[list[float]]:
+def competition(records: list[HotelRecord], request: RequestFacts) -> list[list[float]]:
     """Each candidate against the others: its price level minus theirs on average, how many
-    cheaper rivals are expected to answer (the sum of their answer rates), how many there are."""
+    cheaper rivals are expected to answer (the sum of their answer rates for such a request),
+    how many there are."""
     levels = [record.price_level() for record in records]
     gaps = price_vs_candidates(levels)
+    rates = [record.answer_rate_for(request)[0] for record in records]
     return [
         [
             gap,
-            sum(
-                other.answer_rate()
-                for j, other in enumerate(records)
-                if j != i and levels[j] < levels[i]
-            ),
+            sum(rates[j] for j, other in enumerate(records) if j != i and levels[j] < levels[i]),
             float(len(records)),
         ]
         for i, gap in enumerate(gaps)
@@ -146,6 +173,7 @@ class _Event:
     hotel_id: uuid.UUID = field(compare=False)
     value: float = field(compare=False)
     delay: float = field(compare=False, default=0.0)
+    request: RequestFacts | None = field(compare=False, default=None)
 
 
 def _events(history: History) -> list[_Event]:
@@ -165,9 +193,15 @@ def _events(history: History) -> list[_Event]:
         if answer is not None:
             hours = (answer.submitted_at - invitation.invited_at).total_seconds() / 3600
             delay = math.log(max(hours, 0.0) + 1.0)
-            events.append(_Event(answer.submitted_at, 0, invitation.hotel_id, 1.0, delay))
+            events.append(
+                _Event(answer.submitted_at, 0, invitation.hotel_id, 1.0, delay, quotation.request)
+            )
         else:
-            events.append(_Event(quotation.offer_deadline, 0, invitation.hotel_id, 0.0))
+            events.append(
+                _Event(
+                    quotation.offer_deadline, 0, invitation.hotel_id, 0.0, 0.0, quotation.request
+                )
+            )
     for quotation in history.quotations:
         offers = offers_by_quotation.get(quotation.id, [])
         if quotation.selected_offer_id is not None:
@@ -188,6 +222,11 @@ def _apply(record: HotelRecord, event: _Event) -> None:
         record.invitations += 1
         record.answered += int(event.value)
         record.delay_sum += event.delay
+        if event.request is not None:
+            for counts in (record.by_size[_size_class(event.request)],
+                           record.by_month[_season(event.request)]):  # fmt: skip
+                counts[0] += 1
+                counts[1] += int(event.value)
     elif event.kind == 1:
         record.decided += 1
         record.won += int(event.value)
@@ -211,10 +250,6 @@ class RecordSweep:
             _apply(self.records[event.hotel_id], event)
             self._next += 1
         return self.records
-
-    def snapshot(self, hotel_id: uuid.UUID) -> HotelRecord:
-        found = self.records.get(hotel_id)
-        return HotelRecord(**vars(found)) if found else HotelRecord()
 
 
 def by_created(quotations: Iterable[QuotationRecord]) -> list[QuotationRecord]:

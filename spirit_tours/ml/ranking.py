@@ -66,9 +66,10 @@ def candidate_rows(
     """The feature rows of ``hotels`` as candidates for ``request``."""
     base = encoder.row(request)
     known = [records.get(h.hotel_id) or HotelRecord() for h in hotels]
+    rivals = competition(known, request)
     return [
-        base + record.row(hotel.stars, rivals)
-        for hotel, record, rivals in zip(hotels, known, competition(known), strict=True)
+        base + record.row(hotel.stars, request, against)
+        for hotel, record, against in zip(hotels, known, rivals, strict=True)
     ]
 
 

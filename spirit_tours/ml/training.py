@@ -9,6 +9,7 @@ scikit-learn releases the GIL, and the event loop of the worker keeps serving it
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import time
 from dataclasses import dataclass
@@ -62,7 +63,7 @@ def _split(history: History) -> tuple[History, History, datetime] | None:
 
 
 def _copy(records: dict[Any, HotelRecord]) -> dict[Any, HotelRecord]:
-    return {key: HotelRecord(**vars(value)) for key, value in records.items()}
+    return copy.deepcopy(dict(records))
 
 
 def fit_ranking(history: History, now: datetime) -> Fitted:
