@@ -1,4 +1,4 @@
-"""python -m benchmarks [http|subscriptions|ws-memory|email|payments|analytics] [--seconds S]
+"""python -m benchmarks [http|subscriptions|ws-memory|email|payments|analytics|ml] [--seconds S]
 [--concurrency C] [--only SUBSTR] [--load-processes L] [--clients N] [--rooms R] [--events E]
 [--processes P]
 [--workers W[,W…]] [--rate D] [--paced-seconds S] [--compression on|off] [--no-trace] [--ws IMPL]
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from benchmarks import analytics, email, http_api, payments, subscriptions, ws_memory
+from benchmarks import analytics, email, http_api, ml, payments, subscriptions, ws_memory
 
 
 def _counts(text: str) -> list[int]:
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
         "which",
         nargs="?",
         default="http",
-        choices=["http", "subscriptions", "ws-memory", "email", "payments", "analytics"],
+        choices=["http", "subscriptions", "ws-memory", "email", "payments", "analytics", "ml"],
     )
     parser.add_argument(
         "--seconds",
@@ -125,13 +125,15 @@ def main(argv: list[str] | None = None) -> None:
         help="payments: keep-alive connections (default: --concurrency)",
     )
     parser.add_argument(
-        "--smoke", action="store_true", help="payments, analytics: a tiny run (the test suite's)"
+        "--smoke",
+        action="store_true",
+        help="payments, analytics, ml: a tiny run (the test suite's)",
     )
     parser.add_argument(
         "--history",
         type=int,
         default=20_000,
-        help="analytics: generated quotations (spirit-tours seed-demo --history N)",
+        help="analytics, ml: generated quotations (spirit-tours seed-demo --history N)",
     )
     parser.add_argument(
         "--requests", type=int, default=200, help="analytics: sequential requests of each kind"
@@ -187,6 +189,8 @@ def main(argv: list[str] | None = None) -> None:
             analytics.smoke()
         else:
             analytics.main(history=args.history, requests=args.requests)
+    elif args.which == "ml":
+        ml.smoke() if args.smoke else ml.main(history=args.history)
     elif args.render_only:
         email.render_only(args.renders)
     else:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -475,3 +476,30 @@ def rotate_keys_command(batch_size: int) -> None:
         asyncio.run(rotate())
     except EncryptionError as error:
         raise click.ClickException(str(error)) from error
+
+
+@main.command(name="train-models")
+def train_models_command() -> None:
+    """Train the hotel ranking and net price models now, in this process, and store them
+    (the workers also train on SPIRIT_ML_TRAIN_CRON; ADMIN's trainModels queues it)."""
+    from spirit_tours.ml.training import train_models
+
+    settings = _checked(get_settings())
+    urls = _servers(settings)
+
+    async def train() -> None:
+        engine = create_engine(urls.database_url, pool_size=2, keyring=_keyring(settings))
+        try:
+            await migrate(engine)
+            stored = await train_models(
+                create_session_factory(engine), min_currency_rows=settings.ml_min_currency_rows
+            )
+        finally:
+            await engine.dispose()
+        for info in stored:
+            click.echo(
+                f"{info.kind} v{info.version}: {info.training_rows} rows, "
+                f"held-out evaluation {json.dumps(info.evaluation, sort_keys=True)}"
+            )
+
+    asyncio.run(train())

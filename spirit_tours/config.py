@@ -255,6 +255,23 @@ class Settings(BaseSettings):
         description="How often the workers refresh the analytics rollups the reports read",
     )
     password_reset_ttl_minutes: int = Field(default=30, ge=5, le=24 * 60)
+    ml_train_cron: str = Field(
+        default="40 3 * * *",
+        description="When the workers retrain the hotel ranking and net price models (cron, "
+        "UTC); ADMIN's trainModels and `spirit-tours train-models` train on demand",
+    )
+    ml_reload_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="How long a process serves its loaded model before it checks the database "
+        "for a newer version (0: at every use)",
+    )
+    ml_min_currency_rows: int = Field(
+        default=30,
+        ge=1,
+        description="Winning prices a currency needs in the training data before the net price "
+        "estimate answers in it",
+    )
     run_workers: bool | None = Field(
         default=None,
         description="serve also runs the job and e-mail workers; unset: only when Redis is "

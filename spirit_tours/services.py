@@ -17,6 +17,7 @@ from spirit_tours.emails.links import LinkSigner
 from spirit_tours.emails.queueing import Priority, queue_name
 from spirit_tours.jobs.names import MAINTENANCE_QUEUE
 from spirit_tours.jobs.queue import JobQueue
+from spirit_tours.ml.serving import ModelCache
 from spirit_tours.payments.providers import PaymentProviders
 from spirit_tours.persistence.database import (
     SessionFactory,
@@ -51,6 +52,7 @@ class Services:
     queues: dict[str, Queue]  # every saq queue by name: e-mail lanes and maintenance
     links: LinkSigner
     live_limits: LiveLimits
+    models: ModelCache  # the latest trained models, loaded on first use (spirit_tours/ml)
 
     @property
     def email_queues(self) -> dict[Priority, Queue]:
@@ -114,6 +116,7 @@ class Services:
                 database_concurrency=settings.live_database_concurrency,
                 start_timeout_seconds=settings.database_pool_timeout_seconds,
             ),
+            models=ModelCache(sessions, settings.ml_reload_seconds),
         )
 
     async def authenticate(self, token: str) -> AccessClaims:

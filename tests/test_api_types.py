@@ -190,7 +190,9 @@ def test_the_guards_are_still_on_their_fields_and_documented() -> None:
     assert guards["Quotation.markupPercent"] is can.CanSeeMarkup
     assert guards["Payment.providerReference"] is can.CanSeeProviderDetails
     assert guards["Booking.owner"] is can.CanSeeOwner
-    assert len(guards) == 32
+    assert guards["Quotation.netPriceEstimate"] is can.CanSeeModelInsights
+    assert guards["Quotation.hotelRecommendations"] is can.CanSeeModelInsights
+    assert len(guards) == 34
     assert {guard.__name__ for guard in guards.values()} == {
         cls.__name__ for cls in vars(can).values()
         if isinstance(cls, type) and issubclass(cls, can._ScopeRule) and cls is not can._ScopeRule

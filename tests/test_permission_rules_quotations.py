@@ -74,19 +74,20 @@ def test_a_client_never_owns_an_agency_quotation_it_created_for_nobody() -> None
     assert relation_to(VIEWERS["owner client"], same_user_in_company, INVITED) == Relation.NONE
 
 
-# relation x mode → (owner, markup, selling price, offer count, own rank, all invitations)
+# relation x mode → (owner, markup, selling price, offer count, own rank, all invitations,
+#                     model insights: the hotel ranking and the net price estimate)
 QUOTATION_FIELDS = {
-    (Relation.ADMIN, HIDDEN): (True, True, True, True, False, True),
-    (Relation.ADMIN, RANK_ONLY): (True, True, True, True, False, True),
-    (Relation.ADMIN, OPEN): (True, True, True, True, False, True),
-    (Relation.OWNER, HIDDEN): (True, False, True, True, False, True),
-    (Relation.OWNER, RANK_ONLY): (True, False, True, True, False, True),
-    (Relation.OWNER, OPEN): (True, False, True, True, False, True),
-    (Relation.INVITED_HOTEL, HIDDEN): (False, False, False, False, False, False),
-    (Relation.INVITED_HOTEL, RANK_ONLY): (False, False, False, True, True, False),
-    (Relation.INVITED_HOTEL, OPEN): (False, False, False, True, True, False),
-    (Relation.NONE, HIDDEN): (False, False, False, False, False, False),
-    (Relation.NONE, OPEN): (False, False, False, False, False, False),
+    (Relation.ADMIN, HIDDEN): (True, True, True, True, False, True, True),
+    (Relation.ADMIN, RANK_ONLY): (True, True, True, True, False, True, True),
+    (Relation.ADMIN, OPEN): (True, True, True, True, False, True, True),
+    (Relation.OWNER, HIDDEN): (True, False, True, True, False, True, False),
+    (Relation.OWNER, RANK_ONLY): (True, False, True, True, False, True, False),
+    (Relation.OWNER, OPEN): (True, False, True, True, False, True, False),
+    (Relation.INVITED_HOTEL, HIDDEN): (False, False, False, False, False, False, False),
+    (Relation.INVITED_HOTEL, RANK_ONLY): (False, False, False, True, True, False, False),
+    (Relation.INVITED_HOTEL, OPEN): (False, False, False, True, True, False, False),
+    (Relation.NONE, HIDDEN): (False, False, False, False, False, False, False),
+    (Relation.NONE, OPEN): (False, False, False, False, False, False, False),
 }
 
 
@@ -94,7 +95,8 @@ QUOTATION_FIELDS = {
 def test_quotation_fields(relation: Relation, mode: CompetitorPrices) -> None:
     scope = QuotationScope(relation, mode, HOTEL_A_CO)
     seen = (scope.sees_owner, scope.sees_markup, scope.sees_selling_price,
-            scope.sees_offer_count, scope.sees_own_rank, scope.sees_all_invitations)  # fmt: skip
+            scope.sees_offer_count, scope.sees_own_rank, scope.sees_all_invitations,
+            scope.sees_model_insights)  # fmt: skip
     assert seen == QUOTATION_FIELDS[(relation, mode)]
 
 

@@ -33,6 +33,7 @@ from spirit_tours.jobs.email_crons import birthday_mail, deadline_warnings
 from spirit_tours.jobs.email_feed import EmailFeed
 from spirit_tours.jobs.heartbeat import Heartbeat, heartbeat_path
 from spirit_tours.jobs.maintenance import purge_refresh_tokens
+from spirit_tours.jobs.ml import TRAIN_TIMEOUT_SECONDS, train_models
 from spirit_tours.jobs.names import MAINTENANCE_QUEUE
 from spirit_tours.jobs.payments import execute_due_refunds, expire_payment_holds
 from spirit_tours.jobs.queue import JOB_DURATION, JobQueue
@@ -58,6 +59,13 @@ MAINTENANCE_JOBS = [
     CronJob(expire_quotations, cron="35 * * * *"),
     CronJob(birthday_mail, cron="0 9 * * *"),
 ]
+
+
+def maintenance_jobs(settings: Settings) -> list[CronJob]:
+    """The crons above, the rollups' refresh every ``SPIRIT_ANALYTICS_REFRESH_MINUTES`` and the
+    models' training on its configured schedule."""
+    training = CronJob(train_models, cron=settings.ml_train_cron, timeout=TRAIN_TIMEOUT_SECONDS)
+    return [*MAINTENANCE_JOBS, analytics_cron(settings.analytics_refresh_minutes), training]
 
 
 def smtp_limits(settings: Settings) -> PoolLimits:
@@ -156,7 +164,7 @@ class JobRunner:
             "message_id_domain": domain,
             "front_end": FrontEnd(settings.front_end_url),
         }
-        crons = [*MAINTENANCE_JOBS, analytics_cron(settings.analytics_refresh_minutes)]
+        crons = maintenance_jobs(settings)
         self.workers = [
             _Worker(
                 self.maintenance,

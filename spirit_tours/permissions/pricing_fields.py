@@ -50,6 +50,10 @@ class CanSeeSellingPrice(_ScopeRule):
     rule = "sees_selling_price"
 
 
+class CanSeeModelInsights(_ScopeRule):
+    rule = "sees_model_insights"
+
+
 class CanSeeOfferCount(_ScopeRule):
     rule = "sees_offer_count"
 

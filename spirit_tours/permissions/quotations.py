@@ -151,6 +151,12 @@ class QuotationScope:
         return self.relation in (Relation.ADMIN, Relation.OWNER)
 
     @property
+    def sees_model_insights(self) -> bool:
+        """The hotel ranking and the net price estimate, learned from every hotel's offers:
+        competitor-price data (docs/privacy.md §1), the operator's only."""
+        return self.relation == Relation.ADMIN
+
+    @property
     def sees_offer_count(self) -> bool:
         if self.relation == Relation.INVITED_HOTEL:
             return self.mode != CompetitorPrices.HIDDEN

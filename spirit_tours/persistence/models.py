@@ -6,6 +6,7 @@ from spirit_tours.persistence.base import Base
 from spirit_tours.persistence.bookings import Booking, BookingHotel, BookingRefund, PaymentReminder
 from spirit_tours.persistence.emails import EmailFeedCursor, EmailMessage, EmailSuppression
 from spirit_tours.persistence.events import AuditEntry, ChatMessage, Notification, OutboxEvent
+from spirit_tours.persistence.ml import MlModel
 from spirit_tours.persistence.payments import (
     Payment,
     PaymentRefund,
@@ -44,6 +45,7 @@ __all__ = [
     "Hotel",
     "HotelInvitation",
     "HotelOffer",
+    "MlModel",
     "Notification",
     "OfferRevision",
     "OutboxEvent",

@@ -9,6 +9,7 @@ from spirit_tours.schema.analytics.mutations import AnalyticsMutations
 from spirit_tours.schema.bookings.mutations import BookingMutations
 from spirit_tours.schema.chat import ChatMutations
 from spirit_tours.schema.mail.mutations import EmailMutations
+from spirit_tours.schema.ml.mutations import MlMutations
 from spirit_tours.schema.payments.mutations import PaymentMutations
 from spirit_tours.schema.quotations.mutations import QuotationMutations
 from spirit_tours.schema.staffing.mutations import StaffingMutations
@@ -26,6 +27,7 @@ class Mutation(
     ChatMutations,
     EmailMutations,
     AnalyticsMutations,
+    MlMutations,
     AccountMutations,  # fields print in base order: these stay last in schema.graphql
 ):
     pass

@@ -10,6 +10,7 @@ from spirit_tours.schema.audit import AuditQueries
 from spirit_tours.schema.bookings.queries import BookingQueries
 from spirit_tours.schema.chat import ChatQueries
 from spirit_tours.schema.mail.queries import EmailQueries
+from spirit_tours.schema.ml.queries import MlQueries
 from spirit_tours.schema.nodes import NodeQueries
 from spirit_tours.schema.payments.queries import PaymentQueries
 from spirit_tours.schema.quotations.queries import QuotationQueries
@@ -30,6 +31,7 @@ class Query(
     AuditQueries,
     EmailQueries,
     AnalyticsQueries,
+    MlQueries,
     NodeQueries,
     AccountQueries,  # fields print in base order: these stay last in schema.graphql
 ):

@@ -37,9 +37,11 @@ from spirit_tours.permissions.quotations import (
 from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence import quotations as models
 from spirit_tours.resolvers.loaders import MaybeAwaitable, loaded, then
+from spirit_tours.resolvers.ml import check_first, estimate_net_price, recommend_hotels
 from spirit_tours.resolvers.quotations.rules import effective_status
 from spirit_tours.schema.accounts.types import Company, Hotel, load_hotel
 from spirit_tours.schema.common import Money, Node, PageInfo, money
+from spirit_tours.schema.ml.types import HotelRecommendations, NetPriceEstimate
 
 if TYPE_CHECKING:
     from spirit_tours.schema.bookings.types import Booking
@@ -406,6 +408,37 @@ class Quotation(Node):
             if row.id == self.row.selected_offer_id:
                 return Offer.build(row, self.scope, self.alias_of(row.hotel_id))
         return None
+
+    @guarded(
+        can.CanSeeModelInsights,
+        description="The hotels of the destination ranked by the latest model's chance that "
+        "they answer with an offer and that it wins against the hotels already invited (before "
+        "any invitation: against the destination's): for the operator only (learned from "
+        "every hotel's offers); null for everyone else.",
+    )
+    async def hotel_recommendations(
+        self,
+        info: Info,
+        first: Annotated[
+            int, strawberry.argument(description="How many hotels, 1 to 50; default 10.")
+        ] = 10,
+    ) -> HotelRecommendations | None:
+        check_first(first)
+        models = info.context.services.models
+        invited = frozenset(invitation.hotel_id for invitation in self.invitation_rows)
+        async with info.context.session() as session:
+            found = await recommend_hotels(session, models, self.row, invited, first)
+        return HotelRecommendations.build(found, invited)
+
+    @guarded(
+        can.CanSeeModelInsights,
+        description="The expected winning net price (10th, 50th, 90th percentile) in the "
+        "quotation's currency, from the latest model: for the operator only (learned from "
+        "competitors' prices, docs/privacy.md §1); null for everyone else.",
+    )
+    async def net_price_estimate(self, info: Info) -> NetPriceEstimate | None:
+        found = await estimate_net_price(info.context.services.models, self.row)
+        return NetPriceEstimate.build(found, self.row.currency)
 
     @strawberry.field(description="The booking made from it, if the viewer may see that booking.")
     async def booking(

@@ -1,0 +1,1 @@
+"""The operator's machine-learning fields: recommendations, price estimates, stored models."""
