@@ -53,12 +53,13 @@ class RevenueRow:
         "(selling - net) / net x 100, 2 decimals; null when there are none."
     )
     paid_total: Decimal = strawberry.field(
-        description="Money received for these bookings (their amount paid, cancelled ones "
-        "included; over-payments sent back are never counted)."
+        description="Money received for these bookings, cancelled ones included, before any "
+        "refund (what they hold now plus what was sent back from it; over-payments sent back "
+        "are never counted)."
     )
     refunds_total: Decimal = strawberry.field(
-        description="Refunds the cancellation policy made due on these bookings, whatever "
-        "their progress."
+        description="Refunds of that money: those the cancellation policy made due, whatever "
+        "their progress, and those the operator sent back otherwise (e.g. goodwill)."
     )
     net_revenue: Decimal = strawberry.field(
         description="paidTotal - refundsTotal: the money received that the operator keeps."
