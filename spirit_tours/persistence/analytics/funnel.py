@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     Date,
+    DateTime,
     Float,
     String,
     Uuid,
@@ -78,8 +79,12 @@ def _group(group_by: FunnelGroupBy) -> tuple[ColumnElement[Any], ColumnElement[s
     v = funnel_view.c
     if group_by is FunnelGroupBy.MONTH:
         # 'month' written inline: a bound parameter would make each mention of the key a
-        # different expression to PostgreSQL (GROUP BY, GROUPING(), ORDER BY).
-        return func.date_trunc(literal_column("'month'"), v.created_on), literal(None, String())
+        # different expression to PostgreSQL (GROUP BY, GROUPING(), ORDER BY). The date is
+        # truncated as a timestamp without time zone: a bare date would become a timestamptz
+        # at midnight in the session's TimeZone, and east of UTC its month would read as the
+        # month before.
+        month = func.date_trunc(literal_column("'month'"), cast(v.created_on, DateTime()))
+        return month, literal(None, String())
     if group_by is FunnelGroupBy.DESTINATION:
         return v.destination, v.destination
     if group_by is FunnelGroupBy.AGENCY:

@@ -8,7 +8,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, Numeric, String, column, func, select, table
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    Numeric,
+    String,
+    cast,
+    column,
+    func,
+    select,
+    table,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -54,7 +65,9 @@ async def revenue_sums(
     """The sums of the bookings sold in ``days``, per group and currency (months and
     destinations in order; at most ``limit`` rows), and whether rows were left out."""
     v = revenue_view.c
-    month = func.date_trunc("month", v.sold_on).label("month")  # sorts faster than its text
+    # Sorts faster than its text. Truncated as a timestamp without time zone: a bare date
+    # would become a timestamptz in the session's TimeZone (east of UTC, the month before).
+    month = func.date_trunc("month", cast(v.sold_on, DateTime())).label("month")
     keys: list[ColumnElement[Any]] = []
     if group_by is not RevenueGroupBy.DESTINATION:
         keys.append(month)
