@@ -219,6 +219,8 @@ async def _paid_offline(
         attempts=[{"provider": "OFFLINE", "outcome": "ACCEPTED", "at": now.isoformat()}],
         credited_at=now,
         credited_amount=amount,
+        created_at=now,  # not the database's later default: credited before it was started
+        updated_at=now,
     )
     session.add(payment)
     await bookings.apply_payment(session, booking.id, amount, booking.currency)

@@ -16,10 +16,11 @@ def ratio(part: int, whole: int) -> float | None:
 
 
 def hours(value: float | None) -> float | None:
-    """Hours rounded half-up to 2 decimals."""
+    """Hours rounded half-up to 2 decimals; a value that rounds to zero is 0.0, never -0.0 (a
+    credit stamped a moment before its payment's row would print as "-0.0")."""
     if value is None:
         return None
-    return float(Decimal(repr(value)).quantize(PERCENT_PLACES, ROUND_HALF_UP))
+    return float(Decimal(repr(value)).quantize(PERCENT_PLACES, ROUND_HALF_UP)) + 0.0
 
 
 def percent(value: Decimal) -> Decimal:
