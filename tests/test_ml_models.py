@@ -26,6 +26,7 @@ from spirit_tours.ml.features import RecordSweep, by_created
 from spirit_tours.ml.predictions import HOTEL_RANKING, NET_PRICE
 from spirit_tours.ml.records import load_history
 from spirit_tours.ml.serving import ModelCache
+from spirit_tours.ml.store import save_model
 from spirit_tours.ml.training import train_models
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.events import AuditEntry
@@ -314,3 +315,33 @@ async def test_repeated_training_requests_queue_one_training_at_a_time(
             select(AuditEntry.id).where(AuditEntry.action == "ml.train")
         )
         assert len(audited.all()) == 6  # every request, queued or not
+
+
+async def test_a_model_that_cannot_be_loaded_leaves_the_previous_one_served(
+    fresh: GraphQLClient,
+    sessions: SessionFactory,
+    make_user: UserFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A newer row the process cannot unpickle (a scikit-learn it does not run) is skipped,
+    logged once: the operator keeps the previous version's answers, and no request pays for
+    reading and unpickling that row again."""
+    market = await make_market(sessions, make_user)
+    await make_user("admin@op.example", Role.ADMIN)
+    admin = await fresh.token_for("admin@op.example", PASSWORD)
+    await train_models(sessions, min_currency_rows=5)
+    agency = await fresh.token_for(market.agency_email, PASSWORD)
+    created = await fresh.execute(CREATE, {"input": quotation_input()}, token=agency)
+    quotation_id = created.ok()["createQuotation"]["quotation"]["id"]
+    assert (await fresh.execute(ADVICE, {"id": quotation_id}, token=admin)).ok()
+    async with sessions() as session, session.begin():
+        for kind in (HOTEL_RANKING, NET_PRICE):
+            await save_model(session, kind, trained_at=now_utc(), training_rows=1,
+                             evaluation={}, payload=b"not a joblib file")  # fmt: skip
+    for _ in range(3):
+        advice = (await fresh.execute(ADVICE, {"id": quotation_id}, token=admin)).ok()
+        assert advice["quotation"]["hotelRecommendations"]["modelVersion"] == 1
+        assert advice["quotation"]["hotelRecommendations"]["hotels"]
+        assert advice["quotation"]["netPriceEstimate"]["modelVersion"] == 1
+    skipped = [r for r in caplog.records if "cannot be loaded" in r.getMessage()]
+    assert len(skipped) == 2  # once per kind
