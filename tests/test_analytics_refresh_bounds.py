@@ -1,18 +1,24 @@
-"""Heavy operator requests are single-flight: a refreshAnalytics while a refresh is running is
-refused at once (CONFLICT, nothing done, no audit line) instead of holding a connection blocked
-behind the views' locks, and the schedule's refresh waits its turn."""
+"""Heavy operator requests are bounded. refreshAnalytics is single-flight: while a refresh is
+running it is refused at once (CONFLICT, nothing done, no audit line) instead of holding a
+connection blocked behind the views' locks, and the schedule's refresh waits its turn. A CSV
+export spends the viewer's rate-limit points (one per cell) like a GraphQL answer."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
+import httpx
+import pytest
 from sqlalchemy import select
 
+from spirit_tours.config import Settings
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.events import AuditEntry
 from spirit_tours.resolvers.analytics.refresh import refresh_rollups
 from tests.analytics_flows import REFRESH, refresh, sign_in_everyone
-from tests.conftest import UserFactory
+from tests.analytics_history import known_history
+from tests.conftest import LiveServer, UserFactory, serving
 from tests.graphql_client import GraphQLClient
 
 # Far longer than a refresh of an empty database takes; a request blocked behind the running
@@ -58,3 +64,36 @@ async def test_the_schedules_refresh_waits_for_a_running_one(
         await first.commit()
         assert len(await asyncio.wait_for(waiting, PATIENCE_SECONDS)) == 5
         await second.commit()
+
+
+@pytest.fixture(scope="module")
+async def frugal_server(settings: Settings) -> AsyncIterator[LiveServer]:
+    """A server granting 200 points a minute per viewer."""
+    async with serving(settings.model_copy(update={"rate_limit_points": 200})) as server:
+        yield server
+
+
+async def test_exports_spend_the_viewers_points_like_queries(
+    frugal_server: LiveServer, make_user: UserFactory, sessions: SessionFactory
+) -> None:
+    async with httpx.AsyncClient(base_url=frugal_server.url, timeout=30) as http:
+        gql = GraphQLClient(http)
+        admin = (await sign_in_everyone(gql, make_user)).admin
+        await known_history(make_user, sessions)
+        await refresh(gql, admin)
+        answers = []
+        for _ in range(10):  # 4 rows of 12 cells each time
+            answers.append(await http.get(
+                "/analytics/revenue.csv", params={"from": "2026-01-01", "to": "2026-12-31"},
+                headers={"Authorization": f"Bearer {admin}"},
+            ))  # fmt: skip
+        statuses = [answer.status_code for answer in answers]
+        served = statuses.count(200)
+        assert 1 <= served < 10  # served until the minute's points ran out
+        assert statuses == [200] * served + [429] * (10 - served)
+        refused = answers[served]
+        assert 1 <= int(refused.headers["retry-after"]) <= 60
+        assert refused.headers["cache-control"].startswith("no-store")
+        # The same points: this minute's GraphQL answers are refused too.
+        limited = await gql.execute("{ viewer { email } }", token=admin)
+        assert limited.codes == ["RATE_LIMITED"]
