@@ -90,6 +90,9 @@ def bearer_token(value: str | None) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+NO_STORE = "no-store, private"
+"""The ``Cache-Control`` of every answer: per viewer, never kept by a browser or a proxy."""
+
 CACHE_HEADER = "X-Spirit-Cache"
 """How the response cache took part: ``hit``, ``miss`` or ``bypass``; absent for operations it
 does not keep (mutations, other root fields, anonymous callers) or when it is off."""
@@ -237,6 +240,9 @@ class GraphQLApp(GraphQL[Context, None]):
         response = super().create_response(response_data, sub_response)
         media_type = sub_response.media_type or JSON
         response.headers["content-type"] = media_type
+        # An answer is the viewer's (ADMIN's reports, estimates, net prices): no cache, the
+        # browser's disk included, keeps it — a GET's answer as well as a POST's.
+        response.headers.setdefault("Cache-Control", NO_STORE)
         if (
             media_type == GRAPHQL_RESPONSE_JSON
             and isinstance(response_data, dict)

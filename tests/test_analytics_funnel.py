@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -307,3 +308,35 @@ async def test_answers_are_kept_per_refresh_and_bounded() -> None:
     assert await answers.get_or_compute("r", second, compute("f")) == "f"
     assert await answers.get_or_compute("q", first, compute("g")) == "g"  # the oldest went
     assert computed == ["a", "c", "d", "e", "f", "g"]
+
+
+async def test_answers_kept_are_bounded_in_rows_too() -> None:
+    """A few hundred large answers (a CSV export holds up to 10,000 rows; every range of days
+    is another question) would hold gigabytes under a bound in answers alone."""
+
+    @dataclass(frozen=True)
+    class Report:
+        rows: list[int]
+
+    answers = Answers(size=100, max_rows=25)
+    refreshed = datetime(2026, 1, 1, tzinfo=UTC)
+    computed: list[str] = []
+
+    def report(name: str, rows: int) -> Callable[[], Awaitable[Report]]:
+        async def compute() -> Report:
+            computed.append(name)
+            return Report(list(range(rows)))
+
+        return compute
+
+    for name in ("a", "b", "c"):  # 11 rows each (the list's items and the report)
+        await answers.get_or_compute(name, refreshed, report(name, 10))
+    assert answers.rows == 22  # "a" went to make room for "c"
+    await answers.get_or_compute("b", refreshed, report("b", 10))  # kept
+    await answers.get_or_compute("a", refreshed, report("a", 10))  # computed again
+    assert computed == ["a", "b", "c", "a"]
+    huge = await answers.get_or_compute("huge", refreshed, report("huge", 30))
+    assert len(huge.rows) == 30
+    assert answers.rows == 22  # larger than the whole budget: answered, never kept
+    await answers.get_or_compute("b", refreshed, report("b", 10))
+    assert computed == ["a", "b", "c", "a", "huge"]

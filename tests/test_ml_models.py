@@ -3,6 +3,7 @@ with version, date and evaluation, picked up by a serving process, sane answers 
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -11,18 +12,24 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from redis.asyncio import Redis
+from saq.job import Status
 from sqlalchemy import select
 
 from spirit_tours.config import Settings
 from spirit_tours.core.clock import now_utc
 from spirit_tours.core.enums import Role
 from spirit_tours.dev.history import seed_history
+from spirit_tours.jobs.names import MAINTENANCE_QUEUE
+from spirit_tours.jobs.queue import JobQueue
 from spirit_tours.ml.features import RecordSweep, by_created
 from spirit_tours.ml.predictions import HOTEL_RANKING, NET_PRICE
 from spirit_tours.ml.records import load_history
 from spirit_tours.ml.serving import ModelCache
+from spirit_tours.ml.store import save_model
 from spirit_tours.ml.training import train_models
 from spirit_tours.persistence.database import SessionFactory
+from spirit_tours.persistence.events import AuditEntry
 from spirit_tours.persistence.ml import MlModel
 from tests.cli import clean_env, run_cli
 from tests.conftest import PASSWORD, TEST_ENCRYPTION_KEYS, LiveServer, UserFactory, serving
@@ -272,3 +279,69 @@ async def test_the_command_trains_and_prints_each_version_with_its_evaluation(
     assert second.code == 0, second.stderr
     assert "hotel_ranking v2" in second.stdout
     assert "net_price v2" in second.stdout
+
+
+TRAIN = "mutation { trainModels { jobKey queuedAt } }"
+
+
+async def test_repeated_training_requests_queue_one_training_at_a_time(
+    gql: GraphQLClient, make_user: UserFactory, redis: Redis, sessions: SessionFactory
+) -> None:
+    """A training takes minutes of the CPU and a maintenance worker's slot: requests while one
+    is queued or running (no worker runs here) get that one, audited each; once it is done, the
+    next request queues a new one."""
+    await make_user("admin@op.example", Role.ADMIN)
+    admin = await gql.token_for("admin@op.example", PASSWORD)
+    first = (await gql.execute(TRAIN, token=admin)).ok()["trainModels"]
+    await asyncio.sleep(1.1)  # another second: the per-second key of before was another
+    again = [(await gql.execute(TRAIN, token=admin)).ok()["trainModels"] for _ in range(3)]
+    assert again == [first] * 3  # the same job, queued when the first request queued it
+    queue = JobQueue(redis, name=MAINTENANCE_QUEUE)
+    try:
+        assert await queue.count("queued") == 1
+        job = await queue.dequeue(timeout=1)  # a worker takes it: still running
+        assert job is not None
+        assert job.function == "train_models"
+        assert (await gql.execute(TRAIN, token=admin)).ok()["trainModels"] == first
+        assert await queue.count("queued") == 0
+        await job.finish(Status.COMPLETE)
+        after = (await gql.execute(TRAIN, token=admin)).ok()["trainModels"]
+        assert after["queuedAt"] > first["queuedAt"]
+        assert await queue.count("queued") == 1
+    finally:
+        await queue.disconnect()
+    async with sessions() as session:
+        audited = await session.scalars(
+            select(AuditEntry.id).where(AuditEntry.action == "ml.train")
+        )
+        assert len(audited.all()) == 6  # every request, queued or not
+
+
+async def test_a_model_that_cannot_be_loaded_leaves_the_previous_one_served(
+    fresh: GraphQLClient,
+    sessions: SessionFactory,
+    make_user: UserFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A newer row the process cannot unpickle (a scikit-learn it does not run) is skipped,
+    logged once: the operator keeps the previous version's answers, and no request pays for
+    reading and unpickling that row again."""
+    market = await make_market(sessions, make_user)
+    await make_user("admin@op.example", Role.ADMIN)
+    admin = await fresh.token_for("admin@op.example", PASSWORD)
+    await train_models(sessions, min_currency_rows=5)
+    agency = await fresh.token_for(market.agency_email, PASSWORD)
+    created = await fresh.execute(CREATE, {"input": quotation_input()}, token=agency)
+    quotation_id = created.ok()["createQuotation"]["quotation"]["id"]
+    assert (await fresh.execute(ADVICE, {"id": quotation_id}, token=admin)).ok()
+    async with sessions() as session, session.begin():
+        for kind in (HOTEL_RANKING, NET_PRICE):
+            await save_model(session, kind, trained_at=now_utc(), training_rows=1,
+                             evaluation={}, payload=b"not a joblib file")  # fmt: skip
+    for _ in range(3):
+        advice = (await fresh.execute(ADVICE, {"id": quotation_id}, token=admin)).ok()
+        assert advice["quotation"]["hotelRecommendations"]["modelVersion"] == 1
+        assert advice["quotation"]["hotelRecommendations"]["hotels"]
+        assert advice["quotation"]["netPriceEstimate"]["modelVersion"] == 1
+    skipped = [r for r in caplog.records if "cannot be loaded" in r.getMessage()]
+    assert len(skipped) == 2  # once per kind

@@ -4,6 +4,10 @@ ADMIN only, with the same bearer token as ``/graphql`` (401 without a valid one,
 other role). The reports are the registry's (``resolvers/analytics/reports.py``), so a new
 report is exported without a line here. Every text cell that a spreadsheet would read as a
 formula (starting with = + - @, a tab or a carriage return) is prefixed with ``'``.
+
+An export spends the viewer's rate-limit points like a GraphQL answer (the same counter, one
+point per cell, as a field of a GraphQL answer costs one): 429 with ``Retry-After`` once they
+are spent for this minute, before any report is read.
 """
 
 from __future__ import annotations
@@ -18,10 +22,12 @@ from enum import StrEnum
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from spirit_tours.auth.rate_limit import CostRateLimiter
 from spirit_tours.core.analytics import DateRange
 from spirit_tours.core.errors import DomainError, ErrorCode
 from spirit_tours.graphql_app import bearer_token
 from spirit_tours.permissions.classes import IsAdmin
+from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.resolvers.analytics.reports import REPORTS, Cell, Report, ReportTable
 from spirit_tours.services import Services
 
@@ -99,8 +105,8 @@ def render_csv(table: ReportTable) -> str:
     return out.getvalue()
 
 
-async def _refused(request: Request, services: Services) -> Response | None:
-    """None for an ADMIN; else the 401, 403 or 503 to answer."""
+async def _refused(request: Request, services: Services) -> Response | Viewer:
+    """The ADMIN asking; else the 401, 403 or 503 to answer."""
     token = bearer_token(request.headers.get("authorization"))
     challenge = {"WWW-Authenticate": 'Bearer realm="Spirit Tours"'}
     if token is None:
@@ -114,15 +120,29 @@ async def _refused(request: Request, services: Services) -> Response | None:
         return _refusal(error.message, 401, challenge)
     if claims.viewer.role not in IsAdmin.roles:
         return _refusal("Forbidden: the analytics exports are for ADMIN only.", 403)
-    return None
+    return claims.viewer
+
+
+async def _spent(services: Services, viewer: Viewer, points: int) -> Response | None:
+    """Charge ``points`` to the viewer's minute; the 429 to answer once it is spent."""
+    settings = services.settings
+    limiter = CostRateLimiter(
+        points_per_minute=settings.rate_limit_points,
+        timeout_seconds=settings.rate_limit_redis_timeout_seconds,
+    )
+    retry_after = await limiter.charge(services.redis, f"user:{viewer.user_id}", points)
+    if retry_after is None:
+        return None
+    message = f"Too many requests; try again in {retry_after} seconds."
+    return _refusal(message, 429, {"Retry-After": str(retry_after)})
 
 
 async def export_report(request: Request) -> Response:
     """One report as a CSV attachment, never cached."""
     services: Services = request.app.state.services
-    refused = await _refused(request, services)
-    if refused is not None:
-        return refused
+    viewer = await _refused(request, services)
+    if isinstance(viewer, Response):
+        return viewer
     report = REPORTS.get(request.path_params["report"])
     if report is None:
         return _refusal(f"No such report; there are: {', '.join(sorted(REPORTS))}.", 404)
@@ -130,8 +150,12 @@ async def export_report(request: Request) -> Response:
         days, group_by = _parameters(request, report)
     except BadParameterError as error:
         return _refusal(str(error), 400)
+    spent = await _spent(services, viewer, 1)
+    if spent is not None:
+        return spent
     async with services.sessions() as session:
         table = await report.table(session, days, group_by)
+    await _spent(services, viewer, len(table.rows) * len(table.columns))  # the next one waits
     filename = f"{report.name}_{days.start.isoformat()}_{days.end.isoformat()}.csv"
     headers = {
         **NO_STORE,

@@ -3,14 +3,18 @@ job that ADMIN's ``trainModels`` queues."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from saq import Queue
 
-from spirit_tours.core.clock import epoch_seconds
+from spirit_tours.core.clock import now_utc
 
 TRAIN_TIMEOUT_SECONDS = 1800
 """20,000 quotations train in well under a minute; a much larger history gets half an hour."""
+ON_DEMAND_KEY = "train_models:on_demand"
+"""The key of every training asked for (trainModels): saq takes a key once while its job is
+queued or running. Not the schedule's (``cron:train_models``, queued hours ahead)."""
 
 
 async def train_models(ctx: dict[str, Any]) -> list[dict[str, Any]]:
@@ -25,8 +29,14 @@ async def train_models(ctx: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-async def enqueue_training(queue: Queue) -> str:
-    """Queue one training now. The key is per second: a double click queues it once."""
-    key = f"train_models:{int(epoch_seconds())}"
-    await queue.enqueue("train_models", key=key, timeout=TRAIN_TIMEOUT_SECONDS)
-    return key
+async def enqueue_training(queue: Queue) -> tuple[str, datetime]:
+    """Queue a training now, unless one asked for earlier is still queued or running: then
+    that one, with when it was queued. A training takes minutes of the CPU and a slot of the
+    maintenance worker (refunds, payment holds, stranded mail): repeated requests, by clicks
+    or a script, never pile trainings up."""
+    job = await queue.enqueue("train_models", key=ON_DEMAND_KEY, timeout=TRAIN_TIMEOUT_SECONDS)
+    if job is None:  # one is queued or running
+        job = await queue.job(ON_DEMAND_KEY)
+    if job is None or not job.queued:  # it ended in between
+        return ON_DEMAND_KEY, now_utc()
+    return ON_DEMAND_KEY, datetime.fromtimestamp(job.queued / 1000, UTC)  # saq: epoch ms

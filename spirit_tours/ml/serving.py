@@ -3,7 +3,9 @@
 A prediction reads the model from memory; at most every ``reload_seconds`` the process asks
 the database for the id of the newest row of that kind (one index lookup) and, when it
 changed, loads and unpickles the new one (in a thread) before answering. No model stored yet
-is an answer too (``None``), never an error.
+is an answer too (``None``), never an error. A stored model that cannot be loaded (e.g. pickled
+by a scikit-learn this process does not run) is logged once and skipped: the process keeps
+serving what it had, and no request pays for reading and unpickling it again.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class ModelCache:
         self._served: dict[str, Served | None] = {}
         self._checked: dict[str, float] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._unloadable: set[uuid.UUID] = set()
 
     async def get(self, kind: str) -> Served | None:
         """The newest model of ``kind``, checked against the database when due."""
@@ -63,12 +66,17 @@ class ModelCache:
             if newest is None:
                 self._served[kind] = None
                 return
-            if current is not None and current.info.id == newest:
+            if (current is not None and current.info.id == newest) or newest in self._unloadable:
                 return
             found = await load_model(session, newest)
         if found is None:  # removed between the two reads: keep what we have
             return
         info, payload = found
-        model = await asyncio.to_thread(deserialize, payload)
+        try:
+            model = await asyncio.to_thread(deserialize, payload)
+        except Exception:
+            self._unloadable.add(newest)
+            log.exception("%s v%d cannot be loaded; serving the previous one", kind, info.version)
+            return
         self._served[kind] = Served(info, model)
         log.info("serving %s v%d (trained %s)", kind, info.version, info.trained_at.isoformat())

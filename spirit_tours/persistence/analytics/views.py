@@ -45,6 +45,19 @@ class AnalyticsRefresh(Base):
     duration_ms: Mapped[int]
 
 
+REFRESH_LOCK = "analytics_refresh"
+"""The transaction lock one refresh of the rollups holds (every process, every instance)."""
+
+
+async def take_refresh_lock(session: AsyncSession, *, wait: bool) -> bool:
+    """Take the refresh's transaction lock: waiting for a running refresh to commit, or not
+    (then False when one is running). One refresh at a time: another one at once would hold
+    a connection blocked on the views' locks, only to redo the same work right after."""
+    function = func.pg_advisory_xact_lock if wait else func.pg_try_advisory_xact_lock
+    taken = await session.scalar(select(function(func.hashtext(REFRESH_LOCK))))
+    return wait or bool(taken)
+
+
 @dataclass(frozen=True)
 class Refreshed:
     view: str

@@ -32,7 +32,8 @@ class AnalyticsMutations:
     @strawberry.mutation(
         permission_classes=[IsAdmin],
         description="Refresh every analytics rollup now, instead of waiting for the schedule "
-        "(ADMIN only; audited). Readers keep the previous figures until it commits.",
+        "(ADMIN only; audited). Readers keep the previous figures until it commits. CONFLICT "
+        "(nothing done) while another refresh is running.",
     )
     async def refresh_analytics(
         self, info: strawberry.Info[Context, None]

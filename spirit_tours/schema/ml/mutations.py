@@ -5,7 +5,6 @@ from __future__ import annotations
 import strawberry
 
 from spirit_tours.context import Context
-from spirit_tours.core.clock import now_utc
 from spirit_tours.jobs.ml import enqueue_training
 from spirit_tours.jobs.names import MAINTENANCE_QUEUE
 from spirit_tours.permissions.classes import IsAdmin
@@ -20,11 +19,13 @@ class MlMutations:
     @strawberry.mutation(
         permission_classes=[IsAdmin],
         description="Queue a training of the hotel ranking and net price models on the whole "
-        "history (ADMIN); it returns at once, mlModels lists the new versions when done.",
+        "history (ADMIN); it returns at once, mlModels lists the new versions when done. "
+        "While a training asked for is still queued or running, no other is queued: the "
+        "answer is that one.",
     )
     async def train_models(self, info: Info) -> TrainModelsPayload:
         viewer = info.context.require_viewer()
-        key = await enqueue_training(info.context.services.queues[MAINTENANCE_QUEUE])
+        key, queued_at = await enqueue_training(info.context.services.queues[MAINTENANCE_QUEUE])
         async with info.context.transaction() as session:
             record_training_request(session, viewer, key)
-        return TrainModelsPayload(job_key=key, queued_at=now_utc())
+        return TrainModelsPayload(job_key=key, queued_at=queued_at)

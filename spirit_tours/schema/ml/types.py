@@ -181,4 +181,7 @@ class MlModel:
 @strawberry.type(description="What trainModels did: the training job it queued.")
 class TrainModelsPayload:
     job_key: str = strawberry.field(description="The key of the queued training job.")
-    queued_at: datetime = strawberry.field(description="When it was queued (ISO 8601, UTC).")
+    queued_at: datetime = strawberry.field(
+        description="When it was queued (ISO 8601, UTC): earlier than the request when a "
+        "training asked for before was still queued or running."
+    )
