@@ -94,7 +94,8 @@ async def relay_once(sessions: SessionFactory) -> int | None:
                     for user_id in readers
                 ]  # fmt: skip
             # The batch in two executemany statements, not two or three statements per event.
-            await session.execute(_PUBLISH, published)
+            if published:
+                await session.execute(_PUBLISH, published)
             if notifications:
                 await session.execute(_NOTIFY, notifications)
         return position

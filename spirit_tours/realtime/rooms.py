@@ -124,7 +124,7 @@ async def prefetch(session: AsyncSession, events: Sequence[OutboxEvent]) -> Pref
         rows = await session.execute(
             select(Hotel.id, Hotel.company_id).where(Hotel.id.in_(hotel_ids))
         )
-        found.hotel_companies = dict(rows.tuples())
+        found.hotel_companies = {row.id: row.company_id for row in rows}
     return found
 
 
