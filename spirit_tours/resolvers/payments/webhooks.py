@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, cast, exists, literal, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from spirit_tours.core.clock import now_utc
 from spirit_tours.core.enums import EventKind, PaymentStatus, Provider, RefundStatus
@@ -37,6 +38,13 @@ from spirit_tours.resolvers.payments.rules import may_move
 _PAID = (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
 MAX_BODY_BYTES = 256 * 1024
 AMOUNT_MISMATCH = "Amount mismatch:"
+# Applying an event neither reads nor writes a payment's sealed columns: left unloaded, they
+# cost no decryption per delivery (and reading one here would raise instead of loading it).
+_SEALED_CLOSED = (
+    defer(Payment.next_action, raiseload=True),
+    defer(Payment.attempts, raiseload=True),
+    defer(Payment.request_hash, raiseload=True),
+)
 
 
 class WebhookOutcome(StrEnum):
@@ -79,20 +87,19 @@ def _delivery_values(
     }
 
 
-def _delivery(
+async def _store_delivery(
+    session: AsyncSession,
     provider: Provider,
     body: bytes,
     headers: Mapping[str, str],
-    outcome: WebhookOutcome,
-    *,
-    event: WebhookEvent | None = None,
-    detail: str | None = None,
-    payment_id: uuid.UUID | None = None,
-    replayed_by: Viewer | None = None,
-) -> WebhookDelivery:
-    values = _delivery_values(provider, body, headers, outcome, event=event, detail=detail,
-                              replayed_by=replayed_by)  # fmt: skip
-    return WebhookDelivery(**values, payment_id=payment_id)
+    result: WebhookResult,
+    event: WebhookEvent,
+    replayed_by: Viewer | None,
+) -> None:
+    """The delivery's row, in one INSERT statement now (no unit of work at the commit)."""
+    values = _delivery_values(provider, body, headers, result.outcome, event=event,
+                              detail=result.detail, replayed_by=replayed_by)  # fmt: skip
+    await session.execute(insert(WebhookDelivery).values(**values, payment_id=result.payment_id))
 
 
 async def receive_webhook(
@@ -127,9 +134,7 @@ async def receive_webhook(
             known = await _record_duplicate(session, provider, event, body, lowered, replayed_by)
             result = known or await _apply(session, provider, event)
             if known is None:
-                session.add(_delivery(provider, body, lowered, result.outcome, event=event,
-                                      detail=result.detail, payment_id=result.payment_id,
-                                      replayed_by=replayed_by))  # fmt: skip
+                await _store_delivery(session, provider, body, lowered, result, event, replayed_by)
             if replayed_by is not None:
                 record_audit(session, replayed_by, "payment.webhook_replay", "Payment",
                              result.payment_id, provider=provider.value,
@@ -160,7 +165,9 @@ async def _find_payment(
     condition = _payment_of(provider, event)
     if condition is None:
         return None
-    return await session.scalar(select(Payment).where(condition).with_for_update())
+    return await session.scalar(
+        select(Payment).options(*_SEALED_CLOSED).where(condition).with_for_update()
+    )
 
 
 async def _record_duplicate(
@@ -260,7 +267,8 @@ async def _credit(session: AsyncSession, payment: Payment, event: WebhookEvent) 
         emit_event(session, EventKind.PAYMENT_NEEDS_ATTENTION, "Payment", payment.id,
                    booking_id=payment.booking_id)  # fmt: skip
         return payment.failure_reason
-    booking = await session.get_one(Booking, payment.booking_id, with_for_update=True)
+    with session.no_autoflush:  # the payment's changes go out in one UPDATE, at the commit
+        booking = await session.get_one(Booking, payment.booking_id, with_for_update=True)
     takes = booking.status in ACTIVE and booking.currency == payment.currency
     room = booking.selling_price - booking.amount_paid if takes else Decimal(0)
     credit = min(payment.amount, max(room, Decimal(0)))
