@@ -1,6 +1,6 @@
 """The servers of the live benchmarks, each run in a process of its own.
 
-- The API: ``spirit_tours.app:create_app`` as ``spirit-tours serve`` runs it (its uvicorn
+- The API: ``spirit_tours.app:create_serving_app`` as ``spirit-tours serve`` runs it (its uvicorn
   configuration, ``--workers N``), with settings from the environment as serve's workers get
   them, and the per-viewer live caps and rate limit lifted (the load generator is a handful of
   users holding thousands of connections).
@@ -71,7 +71,7 @@ def serve_api(
     environment: dict[str, str],
     port: int,
     workers: int = 1,
-    app: str = "spirit_tours.app:create_app",
+    app: str = "spirit_tours.app:create_serving_app",
     **options: Any,
 ) -> None:
     """The API (an app factory, imported in each worker), settings from ``environment``."""

@@ -19,6 +19,7 @@ from starlette.routing import Match, Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from spirit_tours.config import Settings, get_settings
+from spirit_tours.core.heap import settle_heap
 from spirit_tours.core.metrics import mark_serving
 from spirit_tours.core.tracing import enabled as tracing_enabled
 from spirit_tours.core.tracing_setup import configure_tracing, flush_tracing, traced_asgi
@@ -138,7 +139,14 @@ def body_limits(settings: Settings) -> dict[str, Any]:
     }
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_serving_app() -> Starlette:
+    """The factory ``spirit-tours serve`` gives uvicorn: the app of one serving process, which
+    settles its heap once ready (:mod:`spirit_tours.core.heap`); tests and tools that build
+    apps inside a process of their own call :func:`create_app`."""
+    return create_app(settle=True)
+
+
+def create_app(settings: Settings | None = None, *, settle: bool = False) -> Starlette:
     settings = (settings or get_settings()).secured()
     # Here, in each server process (uvicorn calls this factory after spawning it), before the
     # schema and the engines that tracing instruments are made. Off unless OTEL_* asks.
@@ -171,6 +179,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         show_queues(services.queues.values())
         await services.start()
         mark_serving()
+        if settle:
+            settle_heap()
         runner = None
         if settings.run_workers or (settings.run_workers is None and settings.redis_url is None):
             from spirit_tours.jobs.worker import JobRunner

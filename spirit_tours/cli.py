@@ -224,7 +224,7 @@ def serve(host: str, port: int, workers: int | None, demo: bool) -> None:
         f"at {settings.public_url}/graphql"
     )
     config = server_config(
-        "spirit_tours.app:create_app",
+        "spirit_tours.app:create_serving_app",
         settings,
         factory=True,
         host=host,

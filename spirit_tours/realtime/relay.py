@@ -15,7 +15,7 @@ import json
 import logging
 
 from redis.asyncio import Redis
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from spirit_tours.core.clock import now_utc
@@ -23,7 +23,7 @@ from spirit_tours.core.tracing import linked
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.events import Notification, OutboxEvent
 from spirit_tours.realtime.inbox import NOTIFIED, addressees
-from spirit_tours.realtime.rooms import rooms_of, user_room
+from spirit_tours.realtime.rooms import prefetch, rooms_of, user_room
 from spirit_tours.realtime.tasks import stop_tasks
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,21 @@ EVENTS_CHANNEL = "spirit:events"
 _LOCK = 0x5317_0E17
 _BATCH = 200
 _IDLE_SECONDS = 0.25
+_EVENTS, _NOTIFICATIONS = OutboxEvent.__table__, Notification.__table__
+assert isinstance(_EVENTS, Table)
+assert isinstance(_NOTIFICATIONS, Table)
+# Core, by primary key: the relay's events are never changed through the ORM, so no autoflush
+# splits a batch into a statement per event.
+_PUBLISH = (
+    update(_EVENTS)
+    .where(_EVENTS.c.id == bindparam("event_id"))
+    .values(
+        position=bindparam("position"),
+        published_at=bindparam("published_at"),
+        rooms=bindparam("rooms"),
+    )
+)
+_NOTIFY = insert(_NOTIFICATIONS).on_conflict_do_nothing()
 
 
 async def relay_once(sessions: SessionFactory) -> int | None:
@@ -57,29 +72,32 @@ async def relay_once(sessions: SessionFactory) -> int | None:
             await session.scalar(select(func.coalesce(func.max(OutboxEvent.position), 0))) or 0
         )
         now = now_utc()
+        known = await prefetch(session, events)
+        published: list[dict[str, object]] = []
+        notifications: list[dict[str, object]] = []
         # One span for the batch, linked to the trace of each event's request (when traced).
         with linked("publish outbox events", (event.trace_parent for event in events)):
             for event in events:
                 position += 1
-                event.position = position
-                event.published_at = now
-                rooms = await rooms_of(session, event)
+                rooms = await rooms_of(session, event, known)
                 readers = await addressees(session, event) if event.kind in NOTIFIED else []
-                event.rooms = sorted({*rooms, *(user_room(user_id) for user_id in readers)})
-                if readers:
-                    for user_id in readers:
-                        await session.execute(
-                            insert(Notification)
-                            .values(
-                                user_id=user_id,
-                                kind=NOTIFIED[event.kind],
-                                event_position=position,
-                                aggregate_type=event.aggregate_type,
-                                aggregate_id=event.aggregate_id,
-                                created_at=now,
-                            )
-                            .on_conflict_do_nothing()
-                        )
+                published.append({
+                    "event_id": event.id,
+                    "position": position,
+                    "published_at": now,
+                    "rooms": sorted({*rooms, *(user_room(user_id) for user_id in readers)}),
+                })  # fmt: skip
+                notifications += [
+                    {"user_id": user_id, "kind": NOTIFIED[event.kind], "event_position": position,
+                     "aggregate_type": event.aggregate_type, "aggregate_id": event.aggregate_id,
+                     "created_at": now}
+                    for user_id in readers
+                ]  # fmt: skip
+            # The batch in two executemany statements, not two or three statements per event.
+            if published:
+                await session.execute(_PUBLISH, published)
+            if notifications:
+                await session.execute(_NOTIFY, notifications)
         return position
 
 

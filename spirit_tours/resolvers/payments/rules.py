@@ -34,13 +34,18 @@ async def load_payment(
     lock: bool = False,
     admin_only: bool = False,
 ) -> tuple[Payment, Booking]:
-    statement = select(Payment).where(Payment.id == payment_id)
+    # The payment and its booking in one statement (``lock`` locks the payment's row only).
+    statement = (
+        select(Payment, Booking)
+        .join(Booking, Booking.id == Payment.booking_id)
+        .where(Payment.id == payment_id)
+    )
     if lock:
-        statement = statement.with_for_update()
-    payment = (await session.execute(statement)).scalar_one_or_none()
-    if payment is None:
+        statement = statement.with_for_update(of=Payment)
+    found = (await session.execute(statement)).one_or_none()
+    if found is None:
         raise not_found("Payment")
-    booking = await session.get_one(Booking, payment.booking_id)
+    payment, booking = found
     if not sees_payment(viewer, booking):
         raise not_found("Payment")
     if admin_only and not manages_payments(viewer):

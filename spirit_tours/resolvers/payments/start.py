@@ -24,10 +24,12 @@ from urllib.parse import urlsplit
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from spirit_tours.core.booking_policies import payment_policy_of
 from spirit_tours.core.clock import now_utc
 from spirit_tours.core.enums import (
+    OPEN_STATUSES,
     AttemptOutcome,
     BookingStatus,
     EventKind,
@@ -130,6 +132,30 @@ async def _existing(session: AsyncSession, viewer: Viewer, key: str) -> Payment 
     )
 
 
+async def _payer_and_payments(
+    session: AsyncSession, viewer: Viewer, order: PaymentOrder, booking_id: uuid.UUID
+) -> tuple[User, Payment | None, Payment | None]:
+    """The payer, their payment with this idempotency key, and the booking's open payment:
+    one statement (the payer joined to at most two payments) instead of three."""
+    mine = (Payment.payer_user_id == User.id) & (Payment.idempotency_key == order.idempotency_key)
+    open_one = (Payment.booking_id == booking_id) & Payment.status.in_(OPEN_STATUSES)
+    statement = select(User, Payment).outerjoin(Payment, mine | open_one)
+    rows = await session.execute(statement.where(User.id == viewer.user_id))
+    payer: User | None = None
+    found = holding = None
+    for user, payment in rows:
+        payer = user
+        if payment is None:
+            continue
+        if payment.payer_user_id == user.id and payment.idempotency_key == order.idempotency_key:
+            found = payment
+        if payment.booking_id == booking_id and payment.status in OPEN_STATUSES:
+            holding = payment
+    if payer is None:  # no such user: as session.get_one says it
+        payer = await session.get_one(User, viewer.user_id)
+    return payer, found, holding
+
+
 def _same_request(payment: Payment, digest: str) -> Payment:
     require_same_request(payment.request_hash, digest, "payment", paymentId=str(payment.id))
     return payment
@@ -175,12 +201,13 @@ async def _claim(
             return _Claim(_same_request(found, digest).id, False, [])
         raise
     # A retry, or a request that queued behind one with the same key, finds its payment now
-    # (looked up once, under the lock: a first request, the common case, pays one read).
-    if (found := await _existing(session, viewer, order.idempotency_key)) is not None:
+    # (looked up once, under the lock, with the booking's open payment and the payer: a first
+    # request, the common case, pays one read).
+    payer, found, holding = await _payer_and_payments(session, viewer, order, booking.id)
+    if found is not None:
         return _Claim(_same_request(found, digest).id, False, [])
     require_booking_status(booking, *ACTIVE, action="pay the booking")
     lapsed: list[Lapsed] = []
-    holding = await open_payment(session, booking.id)
     if holding is not None:  # only an open payment can lapse: with none, nothing to expire
         lapsed = await expire_lapsed(session, booking_id=booking.id)
         if lapsed:
@@ -201,7 +228,6 @@ async def _claim(
     record_audit(session, viewer, "payment.start", "Payment", inserted,
                  booking_id=str(booking.id), amount=str(amount),
                  method=order.method.value)  # fmt: skip
-    payer = await session.get_one(User, viewer.user_id)
     # The values _insert just stored, without reading them back.
     request = _request(inserted, booking, payer, order, amount=amount,
                        currency=booking.currency, method=order.method,
@@ -448,8 +474,12 @@ async def _store(
     failure: str,
 ) -> None:
     async with sessions() as session, session.begin():
+        # next_action is replaced, never read, and request_hash is not needed: left sealed.
         payment = await session.scalar(
-            select(Payment).where(Payment.id == payment_id).with_for_update()
+            select(Payment)
+            .options(defer(Payment.next_action), defer(Payment.request_hash, raiseload=True))
+            .where(Payment.id == payment_id)
+            .with_for_update()
         )
         assert payment is not None
         payment.attempts = [*payment.attempts, *attempts]

@@ -262,8 +262,9 @@ def webhook_record(row: models.WebhookDelivery) -> WebhookDeliveryRecord:
 
 
 async def load_payment_for(info: Info, payment_id: uuid.UUID) -> Payment:
-    """A payment the viewer may see, freshly read; NOT_FOUND otherwise."""
-    async with info.context.session() as session:
+    """A payment the viewer may see, freshly read; NOT_FOUND otherwise. One autocommit read
+    (no BEGIN and ROLLBACK around it): a mutation's answer, after its own transaction."""
+    async with info.context.services.reads() as session:
         row, _ = await load_payment(session, info.context.require_viewer(), payment_id)
     return Payment.build(info, row)
 
