@@ -36,6 +36,7 @@ from tests.graphql_client import GraphQLClient
 
 ANALYTICS_VIEWS = (
     "analytics_hotel_invitations",
+    "analytics_hotel_monthly",
     "analytics_booking_cancellations",
     "analytics_payment_outcomes",
 )

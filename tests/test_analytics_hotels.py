@@ -171,6 +171,41 @@ async def test_a_destination_keeps_only_its_quotations(
     assert nowhere == []
 
 
+async def test_a_range_of_partial_months_adds_its_days_to_the_whole_months(
+    sessions: SessionFactory, make_user: UserFactory
+) -> None:
+    """30 September to 1 November: whole October from the monthly rollup, the two days around
+    it from the invitations themselves; and 5 October to 1 November, no whole month at all."""
+    people = await cast(sessions, make_user)
+    await history(sessions, people)
+    await refresh(sessions)
+    wider = DateRange(date(2026, 9, 30), date(2026, 11, 1))
+    within = DateRange(date(2026, 10, 5), date(2026, 11, 1))
+    async with sessions() as session:
+        rows, _ = await hotel_counts(session, wider, HotelGroupBy.HOTEL, None, limit=50)
+        inner, _ = await hotel_counts(session, within, HotelGroupBy.HOTEL, None, limit=50)
+        elsewhere, _ = await hotel_counts(session, wider, HotelGroupBy.HOTEL, "Arequipa", limit=9)
+    # Inti Palace: October's 5 and 1 November's, answered after 1 h: hours 1, 3, 6, 7.5, 12
+    # → median 6. Qorikancha: October's 4 and 30 September 23:59:24's, answered on 1 October
+    # at 05:00 (5.01 h): hours 1, 2, 4, 5.01, 30 → median 4. Neither new offer was priced
+    # against a winner.
+    figures = by_name(rows)
+    inti, qorikancha = figures["Inti Palace"], figures["Qorikancha Suites"]
+    assert (inti.invitations, inti.responses, inti.offers, inti.wins) == (6, 5, 5, 1)
+    assert inti.median_response_hours == Decimal(6)
+    assert (inti.priced_losses, inti.median_gap_percent) == (2, Decimal("16.25"))
+    assert (qorikancha.invitations, qorikancha.responses, qorikancha.offers) == (5, 5, 4)
+    assert qorikancha.median_response_hours == Decimal(4)
+    assert figures["Andean Lodge"].invitations == 3
+    # Every October invitation was made on the 5th or later: the same figures, Qorikancha's
+    # September invitation aside (its hours 1, 2, 4, 30 → median 3).
+    inside = by_name(inner)
+    assert inside["Inti Palace"] == inti
+    assert inside["Qorikancha Suites"].invitations == 4
+    assert inside["Qorikancha Suites"].median_response_hours == Decimal(3)
+    assert elsewhere == []
+
+
 async def test_the_report_is_the_rollup_as_last_refreshed(
     sessions: SessionFactory, make_user: UserFactory
 ) -> None:

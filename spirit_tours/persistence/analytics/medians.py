@@ -1,12 +1,19 @@
-"""The exact median of a column, in SQL, for the analytics queries."""
+"""Exact medians for the analytics queries: of a column, in SQL, and of the sorted arrays a
+monthly rollup keeps, in Python."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from itertools import chain
+from typing import Any, TypeVar
 
+import numpy as np
 from sqlalchemy import ColumnElement, Numeric, func, type_coerce
 from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlalchemy.sql.elements import Grouping
+
+T = TypeVar("T", int, float, Decimal)
 
 UPPER_MIDDLE = 0.5 + 1e-9
 """A fraction just above one half: ``percentile_disc`` picks the value at position
@@ -21,3 +28,23 @@ def exact_median(column: ColumnElement[Any]) -> ColumnElement[Any]:
     middles = func.percentile_disc(array([0.5, UPPER_MIDDLE])).within_group(column)
     both = type_coerce(Grouping(middles), ARRAY(Numeric()))
     return (both[1] + both[2]) / 2
+
+
+def middles(runs: Iterable[Sequence[T]]) -> tuple[T, T] | None:
+    """The lower and upper middle values of the union of sorted ``runs`` (a monthly rollup's
+    sorted arrays): the same value when the count is odd; None when there is none. Python's
+    sort merges runs that are already in order in about linear time."""
+    values = sorted(chain.from_iterable(runs))
+    if not values:
+        return None
+    return values[(len(values) - 1) // 2], values[len(values) // 2]
+
+
+def packed_middles(runs: Sequence[bytes]) -> tuple[int, int] | None:
+    """``middles`` of sorted runs of big-endian 8-byte integers (``int8send``), in numpy."""
+    values = np.frombuffer(b"".join(runs), dtype=">i8")
+    if not len(values):
+        return None
+    lower, upper = (len(values) - 1) // 2, len(values) // 2
+    found = np.partition(values, [lower, upper])
+    return int(found[lower]), int(found[upper])

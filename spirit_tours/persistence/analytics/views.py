@@ -22,6 +22,7 @@ from spirit_tours.persistence.base import Base
 FUNNEL_VIEW = "analytics_quotation_funnel"
 REVENUE_VIEW = "analytics_revenue_daily"
 HOTELS_VIEW = "analytics_hotel_invitations"
+HOTELS_MONTHLY_VIEW = "analytics_hotel_monthly"
 CANCELLATIONS_VIEW = "analytics_booking_cancellations"
 PAYMENTS_VIEW = "analytics_payment_outcomes"
 
@@ -29,6 +30,7 @@ VIEWS: list[str] = [
     FUNNEL_VIEW,
     REVENUE_VIEW,
     HOTELS_VIEW,
+    HOTELS_MONTHLY_VIEW,  # after the view it adds up
     CANCELLATIONS_VIEW,
     PAYMENTS_VIEW,
 ]

@@ -12,7 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.core.analytics import DateRange, HotelGroupBy
 from spirit_tours.persistence.analytics.hotels import HotelCounts, hotel_counts
-from spirit_tours.persistence.analytics.views import HOTELS_VIEW, last_refreshed
+from spirit_tours.persistence.analytics.views import (
+    HOTELS_MONTHLY_VIEW,
+    HOTELS_VIEW,
+    last_refreshed,
+)
 from spirit_tours.resolvers.analytics.answers import ANSWERS
 from spirit_tours.resolvers.analytics.destinations import destination_filter
 from spirit_tours.resolvers.analytics.figures import hours, percent, ratio
@@ -76,7 +80,7 @@ async def hotel_report(
     rollup (or kept from an earlier request since its last refresh); BAD_USER_INPUT for a
     destination that cannot be one."""
     wanted = destination_filter(destination)
-    refreshed_at = await last_refreshed(session, [HOTELS_VIEW])
+    refreshed_at = await last_refreshed(session, [HOTELS_VIEW, HOTELS_MONTHLY_VIEW])
 
     async def compute() -> HotelReport:
         counts, truncated = await hotel_counts(session, days, group_by, wanted, limit=limit)

@@ -19,6 +19,7 @@ from spirit_tours.core.money import normalised
 from spirit_tours.persistence.analytics.views import (
     CANCELLATIONS_VIEW,
     FUNNEL_VIEW,
+    HOTELS_MONTHLY_VIEW,
     HOTELS_VIEW,
     PAYMENTS_VIEW,
     REVENUE_VIEW,
@@ -168,7 +169,7 @@ _REPORTS = [
     Report("revenue", "revenue", RevenueGroupBy, RevenueGroupBy.MONTH_AND_DESTINATION,
            (REVENUE_VIEW,), revenue_table),
     Report("hotel-performance", "hotelPerformance", HotelGroupBy, HotelGroupBy.HOTEL,
-           (HOTELS_VIEW,), hotel_table),
+           (HOTELS_VIEW, HOTELS_MONTHLY_VIEW), hotel_table),
     Report("cancellations", "cancellations", None, None, (CANCELLATIONS_VIEW,),
            cancellation_table),
     Report("payments", "payments", None, None, (PAYMENTS_VIEW,), payment_outcome_table),

@@ -10,7 +10,9 @@ Enum values are compared as text: a value added by an earlier migration of the s
 Three materialized views, one row per fact (an invitation, a booking, a payment) with every
 join and every derived figure already made, so that a report over a date range reads one
 indexed table. Medians over an arbitrary range cannot be added up from per-month partial
-sums, so the views keep the facts rather than totals. Each has a unique index: they are
+sums, so the views keep the facts rather than totals; hotel performance (a hundred thousand
+invitations in ten years) also has a monthly rollup of them whose medians are sorted arrays,
+merged at query time. Each has a unique index: they are
 refreshed CONCURRENTLY (readers never wait) with the other analytics rollups.
 """
 
@@ -43,6 +45,10 @@ SELECT
         COALESCE(o.created_at, CASE WHEN i.status::text = 'DECLINED' THEN i.updated_at END)
         - i.created_at
     )) / 3600 AS response_hours,
+    (EXTRACT(EPOCH FROM (
+        COALESCE(o.created_at, CASE WHEN i.status::text = 'DECLINED' THEN i.updated_at END)
+        - i.created_at
+    )) * 1000000)::bigint AS response_us,
     o.id IS NOT NULL AND o.id = q.selected_offer_id AS won,
     CASE
         WHEN o.status::text = 'ACTIVE' AND w.id <> o.id AND w.currency = o.currency
@@ -52,6 +58,31 @@ FROM hotel_invitations i
 JOIN quotations q ON q.id = i.quotation_id
 LEFT JOIN hotel_offers o ON o.quotation_id = i.quotation_id AND o.hotel_id = i.hotel_id
 LEFT JOIN hotel_offers w ON w.id = q.selected_offer_id
+"""
+
+# Per month of invitation, hotel and destination: the counts of the invitations above, and their
+# response times (microseconds, exact) and price gaps, each as a sorted array. A report over a
+# range reads its whole months here (a few thousand rows for ten years instead of one per
+# invitation) and only the days of its first and last partial month from the view above; the
+# exact medians come from merging the sorted arrays (``persistence/analytics/medians.py``). The
+# response times are packed as big-endian 8-byte integers (``int8send``): one ``bytea`` the
+# server reads into numpy at once, where a ``bigint[]`` would be a Python int per value.
+HOTEL_MONTHLY = """
+CREATE MATERIALIZED VIEW analytics_hotel_monthly AS
+SELECT
+    date_trunc('month', invited_on)::date AS month,
+    hotel_id,
+    destination,
+    count(*) AS invitations,
+    count(*) FILTER (WHERE offered OR declined) AS responses,
+    count(*) FILTER (WHERE offered) AS offers,
+    count(*) FILTER (WHERE won) AS wins,
+    COALESCE(string_agg(int8send(response_us), ''::bytea ORDER BY response_us), ''::bytea)
+        AS response_us,
+    COALESCE(array_agg(gap_percent ORDER BY gap_percent) FILTER (WHERE gap_percent IS NOT NULL),
+             '{}') AS gap_percents
+FROM analytics_hotel_invitations
+GROUP BY 1, 2, 3
 """
 
 # One row per booking. The cancellation's refund is the booking_refunds row the cancellation
@@ -118,6 +149,11 @@ VIEWS = {
         HOTEL_INVITATIONS,
         ('invitation_id',),
         ('invited_on', 'hotel_id'),
+    ),
+    'analytics_hotel_monthly': (
+        HOTEL_MONTHLY,
+        ('month', 'hotel_id', 'destination'),
+        ('month',),
     ),
     'analytics_booking_cancellations': (
         BOOKING_CANCELLATIONS,
