@@ -315,9 +315,11 @@ async def _run_all(engine: AsyncEngine, statements: list[tuple[str, Any]]) -> fl
 
 
 async def _answers(engine: AsyncEngine, statements: list[tuple[str, Any]]) -> list[Any]:
+    """Each statement's rows, as a sorted multiset: a statement without ORDER BY (hotel
+    performance's parts, which Python adds up and sorts) may return them in any order."""
     async with engine.connect() as connection:
         found = [
-            (await connection.exec_driver_sql(statement, parameters)).all()
+            sorted(map(repr, (await connection.exec_driver_sql(statement, parameters)).all()))
             for statement, parameters in statements
         ]
         await connection.rollback()
