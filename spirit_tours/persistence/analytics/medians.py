@@ -8,7 +8,6 @@ from decimal import Decimal
 from itertools import chain
 from typing import Any, TypeVar
 
-import numpy as np
 from sqlalchemy import ColumnElement, Numeric, func, type_coerce
 from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlalchemy.sql.elements import Grouping
@@ -41,7 +40,10 @@ def middles(runs: Iterable[Sequence[T]]) -> tuple[T, T] | None:
 
 
 def packed_middles(runs: Sequence[bytes]) -> tuple[int, int] | None:
-    """``middles`` of sorted runs of big-endian 8-byte integers (``int8send``), in numpy."""
+    """``middles`` of sorted runs of big-endian 8-byte integers (``int8send``), in numpy
+    (imported here, on the first report that needs it, so no process starts with numpy)."""
+    import numpy as np
+
     values = np.frombuffer(b"".join(runs), dtype=">i8")
     if not len(values):
         return None
