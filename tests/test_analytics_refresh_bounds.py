@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from spirit_tours.config import Settings
+from spirit_tours.persistence.analytics.views import VIEWS
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.events import AuditEntry
 from spirit_tours.resolvers.analytics.refresh import refresh_rollups
@@ -49,7 +50,7 @@ async def test_a_refresh_while_one_runs_is_a_conflict_that_changes_nothing(
         await running.rollback()
     assert await _audited(sessions) == 1  # the refused one left no audit line
     # Once no refresh runs, the next request refreshes.
-    assert len(await refresh(gql, admin)) == 5
+    assert len(await refresh(gql, admin)) == len(VIEWS)
     assert await _audited(sessions) == 2
 
 
@@ -62,7 +63,7 @@ async def test_the_schedules_refresh_waits_for_a_running_one(
         await asyncio.sleep(0.5)
         assert not waiting.done()
         await first.commit()
-        assert len(await asyncio.wait_for(waiting, PATIENCE_SECONDS)) == 5
+        assert len(await asyncio.wait_for(waiting, PATIENCE_SECONDS)) == len(VIEWS)
         await second.commit()
 
 

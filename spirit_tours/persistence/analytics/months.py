@@ -3,6 +3,7 @@ at either end (of a partial first or last month) that its per-fact view answers.
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -17,21 +18,25 @@ class MonthSplit:
     """The other days, as (first, last) spans: none, one or two."""
 
 
-def _next_month(day: date) -> date:
-    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+def _month_index(day: date) -> int:
+    return day.year * 12 + day.month - 1
+
+
+def _first_day(index: int) -> date:
+    return date(index // 12, index % 12 + 1, 1)
 
 
 def split_months(days: DateRange) -> MonthSplit:
-    """``days`` as its whole months and the spans of days before and after them."""
-    first = days.start if days.start.day == 1 else _next_month(days.start)
-    after = days.end.replace(day=1) if _next_month(days.end) != days.end_exclusive else None
-    stop = after if after is not None else days.end_exclusive  # the day after the last month
-    if first >= stop:
+    """``days`` as its whole months and the spans of days before and after them (months counted
+    as integers, so a range ending on 9999-12-31 needs no day after it)."""
+    first = _month_index(days.start) + (days.start.day != 1)
+    month_end = days.end.day == calendar.monthrange(days.end.year, days.end.month)[1]
+    last = _month_index(days.end) - (not month_end)
+    if first > last:
         return MonthSplit(None, ((days.start, days.end),))
     edges = []
-    if first > days.start:
-        edges.append((days.start, first - timedelta(days=1)))
-    if stop <= days.end:
-        edges.append((stop, days.end))
-    last = (stop - timedelta(days=1)).replace(day=1)
-    return MonthSplit((first, last), tuple(edges))
+    if days.start.day != 1:
+        edges.append((days.start, _first_day(first) - timedelta(days=1)))
+    if not month_end:
+        edges.append((_first_day(last + 1), days.end))
+    return MonthSplit((_first_day(first), _first_day(last)), tuple(edges))
