@@ -14,7 +14,7 @@ from spirit_tours.persistence.analytics.cancellations import CancellationSums, c
 from spirit_tours.persistence.analytics.views import CANCELLATIONS_VIEW, last_refreshed
 from spirit_tours.resolvers.analytics.answers import ANSWERS
 from spirit_tours.resolvers.analytics.destinations import destination_filter
-from spirit_tours.resolvers.analytics.figures import hours, percent, ratio
+from spirit_tours.resolvers.analytics.figures import percent, ratio, two_places
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def _row(sums: CancellationSums) -> CancellationRow:
         bookings=sums.bookings,
         cancelled_bookings=sums.cancelled,
         cancellation_rate=ratio(sums.cancelled, sums.bookings),
-        median_days_before_start=hours(float(days)) if days is not None else None,
+        median_days_before_start=two_places(days),
         refunds=sums.refunds,
         refund_amount=sums.refund_amount,
         refunded_amount=sums.refunded_amount,

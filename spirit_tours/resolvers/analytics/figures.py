@@ -1,4 +1,4 @@
-"""How the reports round what they compute: ratios, hours and percentages."""
+"""How the reports round what they compute: ratios, durations and percentages."""
 
 from __future__ import annotations
 
@@ -15,12 +15,14 @@ def ratio(part: int, whole: int) -> float | None:
     return float((Decimal(part) / Decimal(whole)).quantize(RATIO_PLACES, ROUND_HALF_UP))
 
 
-def hours(value: float | None) -> float | None:
-    """Hours rounded half-up to 2 decimals; a value that rounds to zero is 0.0, never -0.0 (a
-    credit stamped a moment before its payment's row would print as "-0.0")."""
+def two_places(value: float | Decimal | None) -> float | None:
+    """A duration (hours, days or minutes) rounded half-up to 2 decimals; a value that rounds to
+    zero is 0.0, never -0.0 (a credit stamped a moment before its payment's row would print as
+    "-0.0")."""
     if value is None:
         return None
-    return float(Decimal(repr(value)).quantize(PERCENT_PLACES, ROUND_HALF_UP)) + 0.0
+    exact = value if isinstance(value, Decimal) else Decimal(repr(value))
+    return float(exact.quantize(PERCENT_PLACES, ROUND_HALF_UP)) + 0.0
 
 
 def percent(value: Decimal) -> Decimal:

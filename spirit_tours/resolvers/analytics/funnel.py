@@ -12,7 +12,7 @@ from spirit_tours.core.analytics import DateRange, FunnelGroupBy, FunnelStep
 from spirit_tours.persistence.analytics.funnel import FunnelCounts, funnel_counts
 from spirit_tours.persistence.analytics.views import FUNNEL_VIEW, last_refreshed
 from spirit_tours.resolvers.analytics.answers import ANSWERS
-from spirit_tours.resolvers.analytics.figures import hours, ratio
+from spirit_tours.resolvers.analytics.figures import ratio, two_places
 
 STEPS = list(FunnelStep)
 
@@ -54,7 +54,7 @@ def _figures(counts: FunnelCounts) -> FunnelGroup:
                 count=count,
                 conversion_from_previous=ratio(count, previous) if previous is not None else None,
                 conversion_from_created=ratio(count, created) if index else None,
-                median_hours_from_previous=hours(counts.median_hours.get(step)),
+                median_hours_from_previous=two_places(counts.median_hours.get(step)),
             )
         )
     return FunnelGroup(counts.key, counts.label, steps)

@@ -19,7 +19,7 @@ from spirit_tours.persistence.analytics.views import (
 )
 from spirit_tours.resolvers.analytics.answers import ANSWERS
 from spirit_tours.resolvers.analytics.destinations import destination_filter
-from spirit_tours.resolvers.analytics.figures import hours, percent, ratio
+from spirit_tours.resolvers.analytics.figures import percent, ratio, two_places
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def _row(counts: HotelCounts) -> HotelRow:
         response_rate=ratio(counts.responses, counts.invitations),
         offers=counts.offers,
         offer_rate=ratio(counts.offers, counts.invitations),
-        median_response_hours=hours(float(median_hours)) if median_hours is not None else None,
+        median_response_hours=two_places(median_hours),
         wins=counts.wins,
         win_rate=ratio(counts.wins, counts.offers),
         priced_losses=counts.priced_losses,

@@ -21,7 +21,7 @@ from spirit_tours.persistence.analytics.payments import (
 )
 from spirit_tours.persistence.analytics.views import PAYMENTS_VIEW, last_refreshed
 from spirit_tours.resolvers.analytics.answers import ANSWERS
-from spirit_tours.resolvers.analytics.figures import hours, ratio
+from spirit_tours.resolvers.analytics.figures import ratio, two_places
 
 Part = Literal["outcomes", "routes", "failures"]
 """A part of the report: the GraphQL field has all three, each CSV export one."""
@@ -57,7 +57,7 @@ def _route(counts: RouteCounts) -> RouteRow:
         settled=counts.settled,
         succeeded=counts.succeeded,
         success_rate=ratio(counts.succeeded, counts.settled),
-        median_minutes_to_credit=hours(float(minutes)) if minutes is not None else None,
+        median_minutes_to_credit=two_places(minutes),
     )
 
 
