@@ -15,7 +15,17 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Insert, Table, bindparam, cast, exists, select
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Select,
+    String,
+    Table,
+    bindparam,
+    cast,
+    exists,
+    select,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
@@ -131,9 +141,12 @@ async def receive_webhook(
         return WebhookResult(WebhookOutcome.REJECTED, detail=error.message)
     try:
         async with sessions() as session, session.begin():
-            known = await _record_duplicate(session, provider, event, body, lowered, replayed_by)
-            result = known or await _apply(session, provider, event)
-            if known is None:
+            claim = await _claim(session, provider, event, body, lowered, replayed_by)
+            if isinstance(claim, WebhookResult):
+                result = claim
+            else:
+                result = await _apply(session, provider, event, claim)
+            if result.outcome != WebhookOutcome.DUPLICATE:  # the claim recorded a duplicate
                 await _store_delivery(session, provider, body, lowered, result, event, replayed_by)
             if replayed_by is not None:
                 record_audit(session, replayed_by, "payment.webhook_replay", "Payment",
@@ -155,10 +168,6 @@ _BY_ID = (Payment.id == bindparam("payment_id")) & (
 _BY_REFERENCE = (Payment.provider == bindparam("provider")) & (
     Payment.provider_reference == bindparam("reference")
 )
-_FIND = {
-    by: select(Payment).options(*_SEALED_CLOSED).where(condition).with_for_update()
-    for by, condition in (("id", _BY_ID), ("reference", _BY_REFERENCE))
-}
 
 
 def _table_of_deliveries() -> Table:
@@ -172,29 +181,56 @@ _DELIVERY_COLUMNS = ("provider", "received_at", "signature_valid", "event_id", "
                      "body", "outcome", "detail", "replayed_by_id")  # fmt: skip
 
 
-def _recorded_as_duplicate(condition: ColumnElement[bool]) -> Insert:
-    """``INSERT … SELECT`` of a delivery row (its values bound as ``delivery_<column>``) for
-    the payment ``condition`` finds, only if the event is already processed."""
-    columns = _DELIVERIES.c
-    applied = exists().where(
-        ProcessedWebhook.provider == bindparam("provider"),
-        ProcessedWebhook.event_id == bindparam("event_id"),
+def _claim_statement(condition: ColumnElement[bool]) -> Select[Any]:
+    """One statement that locks the payment ``condition`` finds, marks the event processed
+    and, when it already was, records the delivery as DUPLICATE (its values bound as
+    ``delivery_<column>``). Answers the payment's id and whether this delivery is the first;
+    no row when the event is about no payment of ours.
+
+    A duplicate, the most common delivery, costs this one statement; a copy racing the first
+    waits for its payment's lock and then finds the event processed. The lock is taken before
+    the processed row, as every path that changes a payment takes it first."""
+    target = select(Payment.id).where(condition).limit(1).with_for_update().cte("target")
+    claimed = (
+        insert(ProcessedWebhook)
+        .from_select(
+            ["provider", "event_id", "processed_at"],
+            select(
+                cast(
+                    bindparam("provider", type_=ProcessedWebhook.provider.type),
+                    ProcessedWebhook.provider.type,
+                ),
+                cast(bindparam("event_id", type_=String()), String()),
+                cast(
+                    bindparam("processed_at", type_=DateTime(timezone=True)),
+                    DateTime(timezone=True),
+                ),
+            ).select_from(target),
+        )
+        .on_conflict_do_nothing()
+        .returning(ProcessedWebhook.event_id)
+        .cte("claimed")
     )
-    row = select(
+    first = exists(select(claimed.c.event_id))
+    columns = _DELIVERIES.c
+    duplicate_row = select(
         *(cast(bindparam(f"delivery_{name}", type_=columns[name].type), columns[name].type)
           for name in _DELIVERY_COLUMNS),
-        Payment.id,
-    ).where(condition, applied)  # fmt: skip
+        target.c.id,
+    ).where(~first)  # fmt: skip
     # On the table, not the entity: the ORM would take bound values for a bulk insert.
-    return (
+    duplicate = (
         insert(_DELIVERIES)
-        .from_select([*_DELIVERY_COLUMNS, "payment_id"], row)
-        .returning(_DELIVERIES.c.payment_id)
+        .from_select([*_DELIVERY_COLUMNS, "payment_id"], duplicate_row)
+        .returning(_DELIVERIES.c.id)
+        .cte("duplicate")
     )
+    return select(target.c.id, first.label("first")).add_cte(claimed, duplicate)
 
 
-_DUPLICATE = {"id": _recorded_as_duplicate(_BY_ID),
-              "reference": _recorded_as_duplicate(_BY_REFERENCE)}  # fmt: skip
+_CLAIM = {"id": _claim_statement(_BY_ID), "reference": _claim_statement(_BY_REFERENCE)}
+# The payment, locked by the claim just above in this transaction.
+_LOCKED = select(Payment).options(*_SEALED_CLOSED).where(Payment.id == bindparam("payment_id"))
 
 
 def _payment_of(provider: Provider, event: WebhookEvent) -> tuple[str, dict[str, Any]] | None:
@@ -207,54 +243,38 @@ def _payment_of(provider: Provider, event: WebhookEvent) -> tuple[str, dict[str,
     return None
 
 
-async def _find_payment(
-    session: AsyncSession, provider: Provider, event: WebhookEvent
-) -> Payment | None:
-    found = _payment_of(provider, event)
-    if found is None:
-        return None
-    by, values = found
-    return await session.scalar(_FIND[by], values)
-
-
-async def _record_duplicate(
+async def _claim(
     session: AsyncSession,
     provider: Provider,
     event: WebhookEvent,
     body: bytes,
     headers: Mapping[str, str],
     replayed_by: Viewer | None,
-) -> WebhookResult | None:
-    """A delivery of an event already applied (committed), recorded as DUPLICATE in one
-    statement, without waiting for its payment's lock: providers deliver most events more
-    than once. None when the event is not known to be applied yet: :func:`_apply` then decides
-    under the payment's lock, which also tells apart duplicates racing the first delivery."""
+) -> WebhookResult | uuid.UUID:
+    """The id of the payment this event is first applied to (locked), or the result when
+    there is nothing to apply: DUPLICATE (its delivery recorded) or IGNORED."""
     found = _payment_of(provider, event)
-    if found is None:
-        return None
-    by, values = found
-    delivery = _delivery_values(provider, body, headers, WebhookOutcome.DUPLICATE, event=event,
-                                replayed_by=replayed_by)  # fmt: skip
-    bound = {**values, "event_id": event.event_id}
-    bound.update((f"delivery_{name}", delivery[name]) for name in _DELIVERY_COLUMNS)
-    payment_id = await session.scalar(_DUPLICATE[by], bound)
-    if payment_id is None:
-        return None
-    return WebhookResult(WebhookOutcome.DUPLICATE, event.event_id, payment_id)
+    if found is not None:
+        by, values = found
+        delivery = _delivery_values(provider, body, headers, WebhookOutcome.DUPLICATE,
+                                    event=event, replayed_by=replayed_by)  # fmt: skip
+        bound = {**values, "event_id": event.event_id, "processed_at": delivery["received_at"]}
+        bound.update((f"delivery_{name}", delivery[name]) for name in _DELIVERY_COLUMNS)
+        row = (await session.execute(_CLAIM[by], bound)).first()
+        if row is not None:
+            payment_id: uuid.UUID = row.id
+            if row.first:
+                return payment_id
+            return WebhookResult(WebhookOutcome.DUPLICATE, event.event_id, payment_id)
+    return WebhookResult(WebhookOutcome.IGNORED, event.event_id, detail="No payment of ours.")
 
 
-async def _apply(session: AsyncSession, provider: Provider, event: WebhookEvent) -> WebhookResult:
-    payment = await _find_payment(session, provider, event)
-    if payment is None:
-        return WebhookResult(WebhookOutcome.IGNORED, event.event_id, detail="No payment of ours.")
-    first = await session.scalar(
-        insert(ProcessedWebhook)
-        .values(provider=provider, event_id=event.event_id, processed_at=now_utc())
-        .on_conflict_do_nothing()
-        .returning(ProcessedWebhook.event_id)
-    )
-    if first is None:
-        return WebhookResult(WebhookOutcome.DUPLICATE, event.event_id, payment.id)
+async def _apply(
+    session: AsyncSession, provider: Provider, event: WebhookEvent, payment_id: uuid.UUID
+) -> WebhookResult:
+    """Apply the first delivery of ``event`` to its payment, which :func:`_claim` locked."""
+    payment = await session.scalar(_LOCKED, {"payment_id": payment_id})
+    assert payment is not None  # locked in this transaction: it cannot have gone
     detail = _update(payment, provider, event)
     if payment.status in _PAID and payment.credited_at is None:
         detail = await _credit(session, payment, event) or detail
