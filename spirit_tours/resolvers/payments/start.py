@@ -21,7 +21,17 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
 
-from sqlalchemy import select, update
+from sqlalchemy import (
+    Select,
+    String,
+    bindparam,
+    cast,
+    func,
+    literal,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
@@ -39,6 +49,7 @@ from spirit_tours.core.enums import (
 from spirit_tours.core.errors import DomainError, ErrorCode, bad_input
 from spirit_tours.core.idempotency import fingerprint, idempotency_key, require_same_request
 from spirit_tours.core.money import positive_amount
+from spirit_tours.core.tracing import current_traceparent
 from spirit_tours.payments.gateway import (
     Payer,
     PaymentError,
@@ -55,6 +66,7 @@ from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.accounts import User
 from spirit_tours.persistence.bookings import Booking
 from spirit_tours.persistence.database import SessionFactory
+from spirit_tours.persistence.events import OutboxEvent
 from spirit_tours.persistence.payments import Payment
 from spirit_tours.persistence.repositories.events import emit_event, record_audit
 from spirit_tours.resolvers.bookings.rules import ACTIVE, load_booking, require_booking_status
@@ -179,6 +191,7 @@ class _Claim:
     owner: bool  # this request talks to the providers
     lapsed: list[Lapsed]  # payments whose hold lapsed on the way: to call off
     request: PaymentRequest | None = None  # the owner's, built from the rows it just read
+    claimed_at: datetime | None = None  # the owner's claim, as stored
 
 
 async def _claim(
@@ -233,7 +246,7 @@ async def _claim(
                        currency=booking.currency, method=order.method,
                        country=order.country.upper() if order.country else None,
                        return_url=order.return_url, installments=order.installments)  # fmt: skip
-    return _Claim(inserted, True, lapsed, request)
+    return _Claim(inserted, True, lapsed, request, now)
 
 
 async def _insert(
@@ -300,7 +313,7 @@ async def start_payment(
     if claim.lapsed:
         await call_off(sessions, providers, claim.lapsed)
     if claim.owner:
-        await _pay(sessions, providers, claim.payment_id, order, claim.request)
+        await _pay(sessions, providers, claim.payment_id, order, claim.request, claim.claimed_at)
         return claim.payment_id
     return await _await_outcome(sessions, providers, claim.payment_id, order, wait_seconds)
 
@@ -331,18 +344,19 @@ async def _await_outcome(
             if status != PaymentStatus.CREATED:
                 return payment_id
             if claimed_at is not None and claimed_at < now_utc() - STALE_CLAIM:
+                claimed_at = now_utc()
                 result = await session.execute(
                     update(Payment)
                     .where(
                         Payment.id == payment_id,
                         Payment.status == PaymentStatus.CREATED,
-                        Payment.claimed_at < now_utc() - STALE_CLAIM,
+                        Payment.claimed_at < claimed_at - STALE_CLAIM,
                     )
-                    .values(claimed_at=now_utc())
+                    .values(claimed_at=claimed_at)
                 )
                 taken = bool(result.rowcount)  # type: ignore[attr-defined]
         if taken:
-            await _pay(sessions, providers, payment_id, order)
+            await _pay(sessions, providers, payment_id, order, claimed_at=claimed_at)
             return payment_id
         await asyncio.sleep(min(pause, max(deadline - loop.time(), 0)))
         pause = min(pause * 2, _MAX_POLL_SECONDS)
@@ -419,6 +433,7 @@ async def _pay(
     payment_id: uuid.UUID,
     order: PaymentOrder,
     request: PaymentRequest | None = None,
+    claimed_at: datetime | None = None,
 ) -> None:
     """Try the planned providers in order; store what the first one to answer said."""
     if request is None:
@@ -454,7 +469,14 @@ async def _pay(
                          "at": now_utc().isoformat()})  # fmt: skip
         chosen = gateway
         break
-    await _store(sessions, payment_id, chosen, result, attempts, failure)
+    stored = (
+        chosen is not None
+        and result is not None
+        and claimed_at is not None
+        and await _store_started(sessions, payment_id, claimed_at, chosen, result, attempts)
+    )
+    if not stored:
+        await _store(sessions, payment_id, chosen, result, attempts, failure)
 
 
 def _attempt(
@@ -463,6 +485,89 @@ def _attempt(
     log.warning("payment provider %s: %s", gateway.provider.value, error)
     return {"provider": gateway.provider.value, "outcome": outcome.value, "message": error.message,
             "at": now_utc().isoformat()}  # fmt: skip
+
+
+def _started_statement() -> Select[tuple[uuid.UUID]]:
+    """The provider's answer stored on a payment still CREATED under this request's claim,
+    with its ``payment.started`` event, in one statement (its values bound by name)."""
+    moved = (
+        update(Payment)
+        .where(
+            Payment.id == bindparam("payment_id"),
+            Payment.status == PaymentStatus.CREATED,
+            Payment.claimed_at == bindparam("claimed_at"),
+        )
+        .values(
+            status=bindparam("status"),
+            provider=bindparam("provider"),
+            provider_reference=func.coalesce(
+                Payment.provider_reference, bindparam("provider_reference")
+            ),
+            next_action=bindparam("next_action"),
+            attempts=bindparam("attempts"),
+            claimed_at=None,
+            updated_at=bindparam("updated_at"),
+        )
+        .returning(Payment.id, Payment.booking_id)
+        .cte("moved")
+    )
+    event = insert(OutboxEvent).from_select(
+        ["occurred_at", "kind", "aggregate_type", "aggregate_id", "payload", "trace_parent",
+         "rooms"],
+        select(
+            bindparam("updated_at", type_=OutboxEvent.occurred_at.type),
+            literal(EventKind.PAYMENT_STARTED.value, OutboxEvent.kind.type),
+            literal("Payment", OutboxEvent.aggregate_type.type),
+            moved.c.id,
+            func.jsonb_build_object(
+                "booking_id", cast(moved.c.booking_id, String),
+                "provider", bindparam("event_provider", type_=String),
+            ),
+            bindparam("trace_parent", type_=OutboxEvent.trace_parent.type),
+            literal_column("'{}'", OutboxEvent.rooms.type),  # the relay assigns them
+        ),
+    )  # fmt: skip
+    return select(moved.c.id).add_cte(event.cte("event"))
+
+
+_STARTED = _started_statement()
+
+
+async def _store_started(
+    sessions: SessionFactory,
+    payment_id: uuid.UUID,
+    claimed_at: datetime,
+    gateway: PaymentGateway,
+    result: ProviderPayment,
+    attempts: list[dict[str, str]],
+) -> bool:
+    """Store the provider's answer when the payment is still CREATED and still claimed by
+    this request: then nothing but this request has written its attempts (only storing the
+    outcome does, and it ends the claim), so they are replaced without being read, in one
+    autocommit statement. False when the claim was taken over or the payment moved: the
+    caller then stores under the payment's lock."""
+    status = result.status if may_move(PaymentStatus.CREATED, result.status) else None
+    values = {
+        "payment_id": payment_id,
+        "claimed_at": claimed_at,
+        "status": status or PaymentStatus.CREATED,
+        "provider": gateway.provider,
+        "provider_reference": result.reference,
+        "next_action": _action_json(result),
+        "attempts": attempts,
+        "updated_at": now_utc(),
+        "event_provider": gateway.provider.value,
+        "trace_parent": current_traceparent(),
+    }
+    async with sessions() as session:
+        # One statement is atomic by itself: no BEGIN and COMMIT round trips around it.
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        stored = await session.scalar(_STARTED, values)
+    if stored is None:
+        return False
+    if status is not None and status != PaymentStatus.CREATED:
+        payment_moved(gateway.provider, status)
+    return True
 
 
 async def _store(
