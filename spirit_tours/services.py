@@ -19,6 +19,7 @@ from spirit_tours.jobs.names import MAINTENANCE_QUEUE
 from spirit_tours.jobs.queue import JobQueue
 from spirit_tours.ml.serving import ModelCache
 from spirit_tours.payments.providers import PaymentProviders
+from spirit_tours.payments.refusals import WebhookRefusals
 from spirit_tours.persistence.database import (
     SessionFactory,
     create_engine,
@@ -44,6 +45,7 @@ class Services:
     revocations: SessionRevocations
     session_watch: SessionWatch
     login_throttle: LoginThrottle
+    webhook_refusals: WebhookRefusals
     payments: PaymentProviders
     relay: Relay
     hub: EventHub
@@ -96,6 +98,9 @@ class Services:
                 max_per_account=settings.login_max_failures_per_account,
                 max_per_ip=settings.login_max_failures_per_ip,
                 window_seconds=settings.login_failure_window_seconds,
+            ),
+            webhook_refusals=WebhookRefusals(
+                redis, per_minute=settings.webhook_refusals_per_minute
             ),
             payments=PaymentProviders.from_settings(settings),
             relay=Relay(sessions, redis),

@@ -1,5 +1,5 @@
 """The payment path under races: exactly-once credit when duplicate deliveries
-race the first one (the fast DUPLICATE path runs without the payment's lock), and the
+race the first one (each waits for the payment's lock, then finds the event processed), and the
 idempotency key's semantics when requests with one key race on different bookings or inputs."""
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ async def test_duplicates_racing_an_uncommitted_first_delivery_credit_once(
 ) -> None:
     """The first delivery is held inside its transaction (the booking row is locked by another
     session, so its credit waits after it recorded the event); copies of the event arrive then,
-    while it is uncommitted, and after it committed (the fast DUPLICATE path)."""
+    while it is uncommitted, and after it committed (one statement records each)."""
     booking_id, payment_id = await _started(gql, make_user)
     succeeded = stripe_event("payment_intent.succeeded", payment_id, amount=36000)
     also_succeeded = stripe_event("payment_intent.succeeded", payment_id, amount=36000)
@@ -68,7 +68,7 @@ async def test_duplicates_racing_an_uncommitted_first_delivery_credit_once(
         await asyncio.sleep(0.5)
         assert not first.done()
     outcomes = [await first, *[await task for task in racing], await other_event]
-    late = [await _deliver(http, succeeded) for _ in range(3)]  # committed: the fast path
+    late = [await _deliver(http, succeeded) for _ in range(3)]  # committed: one statement each
     assert outcomes[0] == "APPLIED"
     assert Counter(outcomes[1:5] + late) == {"DUPLICATE": 7}
     assert outcomes[5] == "APPLIED"  # another event id: applied, but credits nothing more

@@ -21,7 +21,6 @@ from spirit_tours.payments.offline.gateway import (
     CSRF_TTL_SECONDS,
     OfflineGateway,
 )
-from spirit_tours.payments.refusals import WebhookRefusals
 from spirit_tours.persistence.bookings import Booking
 from spirit_tours.persistence.payments import Payment
 from spirit_tours.resolvers.payments.webhooks import (
@@ -55,9 +54,7 @@ async def webhook(request: Request) -> Response:
     provider = _provider(request.path_params["provider"])
     if provider is None:
         return JSONResponse({"error": "unknown provider"}, status_code=404)
-    refusals = WebhookRefusals(
-        services.redis, per_minute=services.settings.webhook_refusals_per_minute
-    )
+    refusals = services.webhook_refusals
     client = _client(request)
     wait = await refusals.retry_after(client)
     if wait is not None:

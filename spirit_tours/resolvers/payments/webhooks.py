@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import defer
+from sqlalchemy.orm import aliased, defer
 
 from spirit_tours.core.clock import now_utc
 from spirit_tours.core.enums import EventKind, PaymentStatus, Provider, RefundStatus
@@ -48,13 +48,6 @@ from spirit_tours.resolvers.payments.rules import may_move
 _PAID = (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
 MAX_BODY_BYTES = 256 * 1024
 AMOUNT_MISMATCH = "Amount mismatch:"
-# Applying an event neither reads nor writes a payment's sealed columns: left unloaded, they
-# cost no decryption per delivery (and reading one here would raise instead of loading it).
-_SEALED_CLOSED = (
-    defer(Payment.next_action, raiseload=True),
-    defer(Payment.attempts, raiseload=True),
-    defer(Payment.request_hash, raiseload=True),
-)
 
 
 class WebhookOutcome(StrEnum):
@@ -184,13 +177,14 @@ _DELIVERY_COLUMNS = ("provider", "received_at", "signature_valid", "event_id", "
 def _claim_statement(condition: ColumnElement[bool]) -> Select[Any]:
     """One statement that locks the payment ``condition`` finds, marks the event processed
     and, when it already was, records the delivery as DUPLICATE (its values bound as
-    ``delivery_<column>``). Answers the payment's id and whether this delivery is the first;
-    no row when the event is about no payment of ours.
+    ``delivery_<column>``). Answers the payment (locked) and whether this delivery is the
+    first; no row when the event is about no payment of ours.
 
     A duplicate, the most common delivery, costs this one statement; a copy racing the first
     waits for its payment's lock and then finds the event processed. The lock is taken before
     the processed row, as every path that changes a payment takes it first."""
-    target = select(Payment.id).where(condition).limit(1).with_for_update().cte("target")
+    target = select(Payment).where(condition).limit(1).with_for_update().cte("target")
+    locked = aliased(Payment, target)
     claimed = (
         insert(ProcessedWebhook)
         .from_select(
@@ -225,12 +219,19 @@ def _claim_statement(condition: ColumnElement[bool]) -> Select[Any]:
         .returning(_DELIVERIES.c.id)
         .cte("duplicate")
     )
-    return select(target.c.id, first.label("first")).add_cte(claimed, duplicate)
+    # The payment as the lock found it (a READ COMMITTED read elsewhere in the statement could
+    # see the version from before a concurrent change it waited for). Applying an event neither
+    # reads nor writes its sealed columns: left unloaded, they cost no decryption per delivery
+    # (and reading one here would raise instead of loading it).
+    sealed = (locked.next_action, locked.attempts, locked.request_hash)
+    return (
+        select(locked, first.label("first"))
+        .options(*(defer(column, raiseload=True) for column in sealed))
+        .add_cte(claimed, duplicate)
+    )
 
 
 _CLAIM = {"id": _claim_statement(_BY_ID), "reference": _claim_statement(_BY_REFERENCE)}
-# The payment, locked by the claim just above in this transaction.
-_LOCKED = select(Payment).options(*_SEALED_CLOSED).where(Payment.id == bindparam("payment_id"))
 
 
 def _payment_of(provider: Provider, event: WebhookEvent) -> tuple[str, dict[str, Any]] | None:
@@ -250,9 +251,9 @@ async def _claim(
     body: bytes,
     headers: Mapping[str, str],
     replayed_by: Viewer | None,
-) -> WebhookResult | uuid.UUID:
-    """The id of the payment this event is first applied to (locked), or the result when
-    there is nothing to apply: DUPLICATE (its delivery recorded) or IGNORED."""
+) -> WebhookResult | Payment:
+    """The payment this event is first applied to (locked), or the result when there is
+    nothing to apply: DUPLICATE (its delivery recorded) or IGNORED."""
     found = _payment_of(provider, event)
     if found is not None:
         by, values = found
@@ -262,19 +263,17 @@ async def _claim(
         bound.update((f"delivery_{name}", delivery[name]) for name in _DELIVERY_COLUMNS)
         row = (await session.execute(_CLAIM[by], bound)).first()
         if row is not None:
-            payment_id: uuid.UUID = row.id
+            payment: Payment = row[0]
             if row.first:
-                return payment_id
-            return WebhookResult(WebhookOutcome.DUPLICATE, event.event_id, payment_id)
+                return payment
+            return WebhookResult(WebhookOutcome.DUPLICATE, event.event_id, payment.id)
     return WebhookResult(WebhookOutcome.IGNORED, event.event_id, detail="No payment of ours.")
 
 
 async def _apply(
-    session: AsyncSession, provider: Provider, event: WebhookEvent, payment_id: uuid.UUID
+    session: AsyncSession, provider: Provider, event: WebhookEvent, payment: Payment
 ) -> WebhookResult:
     """Apply the first delivery of ``event`` to its payment, which :func:`_claim` locked."""
-    payment = await session.scalar(_LOCKED, {"payment_id": payment_id})
-    assert payment is not None  # locked in this transaction: it cannot have gone
     detail = _update(payment, provider, event)
     if payment.status in _PAID and payment.credited_at is None:
         detail = await _credit(session, payment, event) or detail

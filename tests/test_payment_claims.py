@@ -1,0 +1,115 @@
+"""A key's claim on its payment: the request that inserted the payment talks to the providers
+and stores their answer; when it is silent for longer than ``STALE_CLAIM`` (it died, as far as
+anyone can tell), a retry with the same key takes the payment over and calls the provider again
+with the same provider-side idempotency key. The owner may still answer afterwards: whichever
+stores first, there is one payment and every provider call is recorded in its attempts."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+
+import httpx
+from sqlalchemy import func, select, update
+
+from spirit_tours.core.clock import now_utc
+from spirit_tours.core.enums import PaymentStatus
+from spirit_tours.persistence.database import SessionFactory
+from spirit_tours.persistence.events import OutboxEvent
+from spirit_tours.persistence.payments import Payment
+from spirit_tours.resolvers.payments.holds import STALE_CLAIM
+from tests.booking_flows import booked
+from tests.conftest import UserFactory
+from tests.graphql_client import GraphQLClient, Result
+from tests.payment_flows import START, payment_input, payment_intent, stripe_api
+from tests.quotation_flows import make_world
+
+
+async def _age_claim(sessions: SessionFactory, key: str) -> None:
+    """The owner has been silent for longer than a claim lasts."""
+    async with sessions() as session, session.begin():
+        stale = now_utc() - STALE_CLAIM - timedelta(seconds=1)
+        await session.execute(
+            update(Payment).where(Payment.idempotency_key == key).values(claimed_at=stale)
+        )
+
+
+async def _race(
+    gql: GraphQLClient, make_user: UserFactory, sessions: SessionFactory, *, owner_first: bool
+) -> tuple[Result, Result, list[str], str]:
+    """The owner's provider call is held until its claim is stale and a retry has taken the
+    payment over and called the provider too; then the two calls answer in the order asked."""
+    world = await make_world(gql, make_user)
+    booking_id = await booked(gql, world)
+    key = f"pay-{uuid.uuid4()}"
+    calls: list[str] = []  # the Idempotency-Key of each call to Stripe
+    called = [asyncio.Event(), asyncio.Event()]
+    answer = [asyncio.Event(), asyncio.Event()]
+
+    async def held_intent(request: httpx.Request) -> httpx.Response:
+        call = len(calls)
+        calls.append(request.headers.get("Idempotency-Key", ""))
+        called[call].set()
+        await answer[call].wait()
+        return payment_intent(request)
+
+    variables = {"input": payment_input(booking_id, key)}
+    with stripe_api() as stripe:
+        stripe.routes["intents"].side_effect = held_intent
+        owner = asyncio.create_task(gql.execute(START, variables, token=world.agency.token))
+        await asyncio.wait_for(called[0].wait(), 10)
+        await _age_claim(sessions, key)
+        retry = asyncio.create_task(gql.execute(START, variables, token=world.agency.token))
+        await asyncio.wait_for(called[1].wait(), 10)
+        first = owner if owner_first else retry
+        answer[0 if owner_first else 1].set()
+        await asyncio.wait_for(asyncio.shield(first), 10)
+        answer[1 if owner_first else 0].set()
+        return await owner, await retry, calls, key
+
+
+async def _check(sessions: SessionFactory, owner: Result, retry: Result, calls: list[str],
+                 key: str) -> None:  # fmt: skip
+    owned = owner.ok()["startPayment"]["payment"]
+    retried = retry.ok()["startPayment"]["payment"]
+    assert owned["id"] == retried["id"]
+    assert len(calls) == 2
+    assert calls[0] == calls[1] != ""  # the provider sees one payment
+    async with sessions() as session:
+        payments = list(
+            await session.scalars(select(Payment).where(Payment.idempotency_key == key))
+        )
+        started = await session.scalar(
+            select(func.count())
+            .select_from(OutboxEvent)
+            .where(
+                OutboxEvent.kind == "payment.started", OutboxEvent.aggregate_id == payments[0].id
+            )
+        )
+    assert len(payments) == 1
+    payment = payments[0]
+    assert payment.status == PaymentStatus.REQUIRES_ACTION
+    assert payment.claimed_at is None
+    assert payment.next_action["kind"] == "CLIENT_SECRET"
+    # Neither store replaced the other's record of its call.
+    assert [attempt["outcome"] for attempt in payment.attempts] == ["ACCEPTED", "ACCEPTED"]
+    assert started == 2  # each store announces what it stored
+
+
+async def test_an_owner_that_answers_after_losing_its_claim_keeps_the_takers_call_recorded(
+    gql: GraphQLClient, make_user: UserFactory, sessions: SessionFactory
+) -> None:
+    """The owner's provider answers first, after the retry took the payment over: the owner no
+    longer holds the claim, so it stores under the payment's lock beside the taker's call."""
+    owner, retry, calls, key = await _race(gql, make_user, sessions, owner_first=True)
+    await _check(sessions, owner, retry, calls, key)
+
+
+async def test_a_taker_that_answers_first_is_kept_when_the_late_owner_stores(
+    gql: GraphQLClient, make_user: UserFactory, sessions: SessionFactory
+) -> None:
+    """The taker stores first (its claim is current); the owner answers later and adds its
+    call to the attempts instead of replacing them."""
+    owner, retry, calls, key = await _race(gql, make_user, sessions, owner_first=False)
+    await _check(sessions, owner, retry, calls, key)

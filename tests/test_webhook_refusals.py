@@ -1,0 +1,48 @@
+"""The per-address limit on refused webhook deliveries, as several server processes see it:
+the process that counts the refusal reaching the limit refuses the next delivery at once, the
+others learn it within ``CLEAR_SECONDS`` (each remembers an address under the limit that long,
+so a provider's stream of deliveries costs a Redis round trip per address and second)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from redis.asyncio import Redis
+
+from spirit_tours.core.enums import Provider
+from spirit_tours.payments.refusals import CLEAR_SECONDS, WebhookRefusals
+
+ADDRESS = "198.51.100.77"
+
+
+async def test_the_counting_process_refuses_at_once_and_the_others_within_a_second(
+    redis: Redis,
+) -> None:
+    here, there = WebhookRefusals(redis, per_minute=3), WebhookRefusals(redis, per_minute=3)
+    assert await there.retry_after(ADDRESS) is None  # remembered as under the limit
+    for _ in range(3):
+        assert await here.retry_after(ADDRESS) is None
+        await here.record(Provider.STRIPE, ADDRESS, "invalid signature")
+    wait = await here.retry_after(ADDRESS)
+    assert wait is not None
+    assert 0 < wait <= 60
+    assert await there.retry_after(ADDRESS) is None  # not yet: it remembered the address clear
+    await asyncio.sleep(CLEAR_SECONDS + 0.1)
+    wait = await there.retry_after(ADDRESS)
+    assert wait is not None
+    assert 0 < wait <= 60
+    # Other addresses are not affected, in either process.
+    assert await here.retry_after("198.51.100.78") is None
+    assert await there.retry_after("198.51.100.78") is None
+
+
+async def test_a_limit_learnt_from_redis_lasts_no_longer_than_its_window(redis: Redis) -> None:
+    """Once the window's counter expires, the address is served again: a process remembers a
+    limit no longer than the counter it read lives."""
+    here, there = WebhookRefusals(redis, per_minute=2), WebhookRefusals(redis, per_minute=2)
+    for _ in range(2):
+        await here.record(Provider.PAYPAL, ADDRESS, "invalid signature")
+    await redis.expire(f"webhook-refusals:{ADDRESS}", 1)  # the window ends in a second
+    assert await there.retry_after(ADDRESS) == 1
+    await asyncio.sleep(1.2)
+    assert await there.retry_after(ADDRESS) is None
