@@ -174,7 +174,7 @@ _DELIVERY_COLUMNS = ("provider", "received_at", "signature_valid", "event_id", "
                      "body", "outcome", "detail", "replayed_by_id")  # fmt: skip
 
 
-def _claim_statement(condition: ColumnElement[bool]) -> Select[Any]:
+def _claim_statement(condition: ColumnElement[bool]) -> Select[Payment, bool]:
     """One statement that locks the payment ``condition`` finds, marks the event processed
     and, when it already was, records the delivery as DUPLICATE (its values bound as
     ``delivery_<column>``). Answers the payment (locked) and whether this delivery is the
