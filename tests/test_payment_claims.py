@@ -14,9 +14,10 @@ import httpx
 from sqlalchemy import func, select, update
 
 from spirit_tours.core.clock import now_utc
-from spirit_tours.core.enums import PaymentStatus
+from spirit_tours.core.enums import PaymentStatus, Role
+from spirit_tours.persistence.accounts import User
 from spirit_tours.persistence.database import SessionFactory
-from spirit_tours.persistence.events import OutboxEvent
+from spirit_tours.persistence.events import AuditEntry, OutboxEvent
 from spirit_tours.persistence.payments import Payment
 from spirit_tours.resolvers.payments.holds import STALE_CLAIM
 from tests.booking_flows import booked
@@ -113,3 +114,31 @@ async def test_a_taker_that_answers_first_is_kept_when_the_late_owner_stores(
     call to the attempts instead of replacing them."""
     owner, retry, calls, key = await _race(gql, make_user, sessions, owner_first=False)
     await _check(sessions, owner, retry, calls, key)
+
+
+async def test_a_start_is_audited_once_with_who_and_what_and_a_retry_adds_nothing(
+    gql: GraphQLClient, make_user: UserFactory, sessions: SessionFactory
+) -> None:
+    world = await make_world(gql, make_user)
+    booking_id = await booked(gql, world)
+    variables = {"input": payment_input(booking_id, f"pay-{uuid.uuid4()}")}
+    with stripe_api():
+        first = (await gql.execute(START, variables, token=world.agency.token)).ok()
+        again = (await gql.execute(START, variables, token=world.agency.token)).ok()
+    payment = first["startPayment"]["payment"]
+    assert again["startPayment"]["payment"]["id"] == payment["id"]
+    async with sessions() as session:
+        entries = list(
+            await session.execute(
+                select(AuditEntry, User.email)
+                .join(User, User.id == AuditEntry.actor_id)
+                .where(AuditEntry.action == "payment.start")
+            )
+        )
+    assert len(entries) == 1
+    entry, actor = entries[0]
+    assert actor == world.agency.email
+    assert entry.actor_role == Role.AGENCY
+    assert (entry.object_type, str(entry.object_id)) == ("Payment", payment["id"])
+    assert entry.details == {"booking_id": booking_id, "amount": payment["amount"]["amount"],
+                             "method": "CARD"}  # fmt: skip

@@ -5,8 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any, Protocol
 
+from sqlalchemy import Select, func, literal, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import ReturningInsert, ReturningUpdate
 
+from spirit_tours.core.clock import now_utc
 from spirit_tours.core.enums import EventKind, Role
 from spirit_tours.core.tracing import current_traceparent
 from spirit_tours.logs.redaction import REDACTED, secret_key
@@ -56,6 +60,33 @@ def record_audit(
             details=redact(details),
         )
     )
+
+
+def audited(
+    change: ReturningInsert[uuid.UUID] | ReturningUpdate[uuid.UUID],
+    viewer: Actor | None,
+    action: str,
+    object_type: str,
+    **details: Any,
+) -> Select[uuid.UUID]:
+    """``change`` (an INSERT or UPDATE returning the changed object's ``id``) with the audit
+    entry :func:`record_audit` would add for each object it changes, in one statement: a round
+    trip fewer on a hot path. Answers the changed ids; no entry when it changes nothing."""
+    changed = change.cte("changed")
+    entry = insert(AuditEntry).from_select(
+        ["id", "at", "actor_id", "actor_role", "action", "object_type", "object_id", "details"],
+        select(
+            func.gen_random_uuid(),
+            literal(now_utc(), AuditEntry.at.type),
+            literal(viewer.user_id if viewer else None, AuditEntry.actor_id.type),
+            literal(viewer.role if viewer else None, AuditEntry.actor_role.type),
+            literal(action, AuditEntry.action.type),
+            literal(object_type, AuditEntry.object_type.type),
+            changed.c.id,
+            literal(redact(details), AuditEntry.details.type),
+        ),
+    )
+    return select(changed.c.id).add_cte(entry.cte("audit"))
 
 
 def emit_event(

@@ -68,7 +68,7 @@ from spirit_tours.persistence.bookings import Booking
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.events import OutboxEvent
 from spirit_tours.persistence.payments import Payment
-from spirit_tours.persistence.repositories.events import emit_event, record_audit
+from spirit_tours.persistence.repositories.events import audited, emit_event
 from spirit_tours.resolvers.bookings.rules import ACTIVE, load_booking, require_booking_status
 from spirit_tours.resolvers.payments.holds import (
     STALE_CLAIM,
@@ -238,10 +238,7 @@ async def _claim(
         found = await _existing(session, viewer, order.idempotency_key)
         assert found is not None
         return _Claim(_same_request(found, digest).id, False, lapsed)
-    record_audit(session, viewer, "payment.start", "Payment", inserted,
-                 booking_id=str(booking.id), amount=str(amount),
-                 method=order.method.value)  # fmt: skip
-    # The values _insert just stored, without reading them back.
+    # The values _insert just stored (and audited), without reading them back.
     request = _request(inserted, booking, payer, order, amount=amount,
                        currency=booking.currency, method=order.method,
                        country=order.country.upper() if order.country else None,
@@ -290,7 +287,17 @@ async def _insert(
         .on_conflict_do_nothing()
         .returning(Payment.id)
     )
-    inserted = await session.scalar(statement)
+    inserted = await session.scalar(
+        audited(
+            statement,
+            viewer,
+            "payment.start",
+            "Payment",
+            booking_id=str(booking.id),
+            amount=str(amount),
+            method=order.method.value,
+        )
+    )
     if inserted is not None or await _existing(session, viewer, order.idempotency_key):
         return inserted
     # Not the key: the partial unique index refused a second open payment.
