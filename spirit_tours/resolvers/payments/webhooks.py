@@ -138,7 +138,7 @@ async def receive_webhook(
             if isinstance(claim, WebhookResult):
                 result = claim
             else:
-                result = await _apply(session, provider, event, claim)
+                result = await _apply(session, provider, event, *claim)
             if result.outcome != WebhookOutcome.DUPLICATE:  # the claim recorded a duplicate
                 await _store_delivery(session, provider, body, lowered, result, event, replayed_by)
             if replayed_by is not None:
@@ -174,17 +174,25 @@ _DELIVERY_COLUMNS = ("provider", "received_at", "signature_valid", "event_id", "
                      "body", "outcome", "detail", "replayed_by_id")  # fmt: skip
 
 
-def _claim_statement(condition: ColumnElement[bool]) -> Select[Payment, bool]:
+def _claim_statement(condition: ColumnElement[bool]) -> Select[Payment, Booking, bool]:
     """One statement that locks the payment ``condition`` finds, marks the event processed
     and, when it already was, records the delivery as DUPLICATE (its values bound as
-    ``delivery_<column>``). Answers the payment (locked) and whether this delivery is the
-    first; no row when the event is about no payment of ours.
+    ``delivery_<column>``). Answers the payment and its booking (both locked) and whether this
+    delivery is the first; no row when the event is about no payment of ours.
 
     A duplicate, the most common delivery, costs this one statement; a copy racing the first
     waits for its payment's lock and then finds the event processed. The lock is taken before
     the processed row, as every path that changes a payment takes it first."""
     target = select(Payment).where(condition).limit(1).with_for_update().cte("target")
     locked = aliased(Payment, target)
+    # Its booking too, which a success credits: locked after the payment, as every path does.
+    booking = (
+        select(Booking)
+        .join(target, Booking.id == target.c.booking_id)
+        .with_for_update(of=Booking)
+        .cte("booking")
+    )
+    locked_booking = aliased(Booking, booking)
     claimed = (
         insert(ProcessedWebhook)
         .from_select(
@@ -225,7 +233,8 @@ def _claim_statement(condition: ColumnElement[bool]) -> Select[Payment, bool]:
     # (and reading one here would raise instead of loading it).
     sealed = (locked.next_action, locked.attempts, locked.request_hash)
     return (
-        select(locked, first.label("first"))
+        select(locked, locked_booking, first.label("first"))
+        .join(locked_booking, locked_booking.id == locked.booking_id)
         .options(*(defer(column, raiseload=True) for column in sealed))
         .add_cte(claimed, duplicate)
     )
@@ -251,9 +260,9 @@ async def _claim(
     body: bytes,
     headers: Mapping[str, str],
     replayed_by: Viewer | None,
-) -> WebhookResult | Payment:
-    """The payment this event is first applied to (locked), or the result when there is
-    nothing to apply: DUPLICATE (its delivery recorded) or IGNORED."""
+) -> WebhookResult | tuple[Payment, Booking]:
+    """The payment this event is first applied to and its booking (both locked), or the result
+    when there is nothing to apply: DUPLICATE (its delivery recorded) or IGNORED."""
     found = _payment_of(provider, event)
     if found is not None:
         by, values = found
@@ -263,20 +272,25 @@ async def _claim(
         bound.update((f"delivery_{name}", delivery[name]) for name in _DELIVERY_COLUMNS)
         row = (await session.execute(_CLAIM[by], bound)).first()
         if row is not None:
-            payment: Payment = row[0]
-            if row.first:
-                return payment
+            payment, booking, first = row
+            if first:
+                return payment, booking
             return WebhookResult(WebhookOutcome.DUPLICATE, event.event_id, payment.id)
     return WebhookResult(WebhookOutcome.IGNORED, event.event_id, detail="No payment of ours.")
 
 
 async def _apply(
-    session: AsyncSession, provider: Provider, event: WebhookEvent, payment: Payment
+    session: AsyncSession,
+    provider: Provider,
+    event: WebhookEvent,
+    payment: Payment,
+    booking: Booking,
 ) -> WebhookResult:
-    """Apply the first delivery of ``event`` to its payment, which :func:`_claim` locked."""
+    """Apply the first delivery of ``event`` to its payment, which :func:`_claim` locked with
+    its booking."""
     detail = _update(payment, provider, event)
     if payment.status in _PAID and payment.credited_at is None:
-        detail = await _credit(session, payment, event) or detail
+        detail = _credit(session, payment, booking, event) or detail
     return WebhookResult(WebhookOutcome.APPLIED, event.event_id, payment.id, detail)
 
 
@@ -305,7 +319,9 @@ def _update(payment: Payment, provider: Provider, event: WebhookEvent) -> str | 
     return f"{before.value} → {status.value}"
 
 
-async def _credit(session: AsyncSession, payment: Payment, event: WebhookEvent) -> str | None:
+def _credit(
+    session: AsyncSession, payment: Payment, booking: Booking, event: WebhookEvent
+) -> str | None:
     """Credit a successful payment to its booking, once, and never beyond its selling price.
 
     Money the booking cannot take (two payments raced for the same balance, a payment that
@@ -323,13 +339,11 @@ async def _credit(session: AsyncSession, payment: Payment, event: WebhookEvent) 
         emit_event(session, EventKind.PAYMENT_NEEDS_ATTENTION, "Payment", payment.id,
                    booking_id=payment.booking_id)  # fmt: skip
         return payment.failure_reason
-    with session.no_autoflush:  # the payment's changes go out in one UPDATE, at the commit
-        booking = await session.get_one(Booking, payment.booking_id, with_for_update=True)
     takes = booking.status in ACTIVE and booking.currency == payment.currency
     room = booking.selling_price - booking.amount_paid if takes else Decimal(0)
     credit = min(payment.amount, max(room, Decimal(0)))
     if credit > 0:
-        credit_booking(session, booking, credit, payment.currency)  # locked just above
+        credit_booking(session, booking, credit, payment.currency)  # locked by the claim
     payment.credited_at = now_utc()
     payment.credited_amount = credit
     if credit > 0:
