@@ -14,14 +14,17 @@ import httpx
 from sqlalchemy import func, select, update
 
 from spirit_tours.core.clock import now_utc
-from spirit_tours.core.enums import PaymentStatus, Role
+from spirit_tours.core.enums import PaymentStatus, Provider, Role
+from spirit_tours.payments.gateway import ProviderPayment
 from spirit_tours.persistence.accounts import User
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.events import AuditEntry, OutboxEvent
 from spirit_tours.persistence.payments import Payment
+from spirit_tours.resolvers.payments import start
 from spirit_tours.resolvers.payments.holds import STALE_CLAIM
+from spirit_tours.services import Services
 from tests.booking_flows import booked
-from tests.conftest import UserFactory
+from tests.conftest import LiveServer, UserFactory
 from tests.graphql_client import GraphQLClient, Result
 from tests.payment_flows import START, payment_input, payment_intent, stripe_api
 from tests.quotation_flows import make_world
@@ -142,3 +145,48 @@ async def test_a_start_is_audited_once_with_who_and_what_and_a_retry_adds_nothin
     assert (entry.object_type, str(entry.object_id)) == ("Payment", payment["id"])
     assert entry.details == {"booking_id": booking_id, "amount": payment["amount"]["amount"],
                              "method": "CARD"}  # fmt: skip
+
+
+async def test_the_one_statement_store_writes_only_under_the_claim_that_stores(
+    gql: GraphQLClient, make_user: UserFactory, sessions: SessionFactory, live_server: LiveServer
+) -> None:
+    """Beneath the API, on purpose: through it every provider moves a payment off CREATED, so
+    the status alone already stops a second one-statement store, and what the claim adds cannot
+    be seen. It keeps that store exact for a provider that would answer CREATED: an answer
+    stored under a claim another request took over replaces nothing."""
+    world = await make_world(gql, make_user)
+    booking_id = await booked(gql, world)
+    key = f"pay-{uuid.uuid4()}"
+    called, answer = asyncio.Event(), asyncio.Event()
+
+    async def held_intent(request: httpx.Request) -> httpx.Response:
+        called.set()
+        await answer.wait()
+        return payment_intent(request)
+
+    services: Services = live_server.app.state.services
+    gateway = services.payments.get(Provider.STRIPE)
+    assert gateway is not None
+    stored = ProviderPayment(reference="pi_taken_over", status=PaymentStatus.CREATED)
+    attempt = [{"provider": "STRIPE", "outcome": "ACCEPTED", "at": now_utc().isoformat()}]
+    with stripe_api() as stripe:
+        stripe.routes["intents"].side_effect = held_intent
+        variables = {"input": payment_input(booking_id, key)}
+        owner = asyncio.create_task(gql.execute(START, variables, token=world.agency.token))
+        await asyncio.wait_for(called.wait(), 10)
+        async with sessions() as session, session.begin():
+            payment = await session.scalar(select(Payment).where(Payment.idempotency_key == key))
+            assert payment is not None
+            assert payment.claimed_at is not None
+            claim, taken = payment.claimed_at, now_utc()
+            payment.claimed_at = taken  # another request takes the payment over
+        lost = await start._store_started(sessions, payment.id, claim, gateway, stored, attempt)
+        held = await start._store_started(sessions, payment.id, taken, gateway, stored, attempt)
+        async with sessions() as session:
+            after = await session.get_one(Payment, payment.id)
+        answer.set()
+        (await owner).ok()
+    assert (lost, held) == (False, True)
+    assert after.provider_reference == "pi_taken_over"
+    assert after.attempts == attempt  # written once, by the request holding the claim
+    assert after.claimed_at is None

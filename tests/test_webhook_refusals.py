@@ -46,3 +46,25 @@ async def test_a_limit_learnt_from_redis_lasts_no_longer_than_its_window(redis: 
     assert await there.retry_after(ADDRESS) == 1
     await asyncio.sleep(1.2)
     assert await there.retry_after(ADDRESS) is None
+
+
+async def test_deleting_an_addresss_counter_lifts_its_limit_within_a_second(redis: Redis) -> None:
+    """What an operator does for a provider refused after a secret rotation, once fixed."""
+    here = WebhookRefusals(redis, per_minute=2)
+    for _ in range(2):
+        await here.record(Provider.STRIPE, ADDRESS, "invalid signature")
+    assert await here.retry_after(ADDRESS) is not None
+    await redis.delete(f"webhook-refusals:{ADDRESS}")
+    await asyncio.sleep(CLEAR_SECONDS + 0.1)
+    assert await here.retry_after(ADDRESS) is None
+
+
+async def test_without_redis_nothing_is_limited_even_past_a_limit_of_one() -> None:
+    """Fail-open: a refusal that Redis could not count limits nobody, not even locally."""
+    unreachable = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
+    try:
+        refusals = WebhookRefusals(unreachable, per_minute=1)
+        await refusals.record(Provider.STRIPE, ADDRESS, "invalid signature")
+        assert await refusals.retry_after(ADDRESS) is None
+    finally:
+        await unreachable.aclose()

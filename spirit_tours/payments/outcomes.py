@@ -5,7 +5,8 @@ verified webhooks that failed to be processed.
 to, in lower case (``requires_action``, ``pending``, ``succeeded``, ``failed``, ``cancelled``,
 ``expired``, ``partially_refunded``, ``refunded``); ``provider`` the provider's name, or
 ``none`` when no provider took the payment. Counted when the change is made, inside its
-transaction: one that rolls back afterwards is counted all the same (rare: the row is locked).
+transaction (one that rolls back afterwards is counted all the same; rare: the row is locked),
+or once its single statement has stored it (a started payment's provider answer).
 """
 
 from __future__ import annotations

@@ -6,12 +6,13 @@ Redis over a one-minute window. Past ``SPIRIT_WEBHOOK_REFUSALS_PER_MINUTE`` the 
 answered ``429`` before its body is read or verified (PayPal's check costs a certificate
 fetch). Providers sign correctly, so their deliveries never count.
 
-Each process remembers for ``CLEAR_SECONDS`` that an address was under the limit, and until
-its window ends that it was over it, so a provider's steady stream of deliveries costs a Redis
-round trip per address per second, not one per delivery. The process that counts the refusal
+Each process remembers what Redis said of an address for ``CLEAR_SECONDS`` (under the limit,
+or over it and until when), so a provider's steady stream of deliveries costs a Redis round
+trip per address per second, not one per delivery. The process that counts the refusal
 reaching the limit answers 429 from the next delivery on; the others within ``CLEAR_SECONDS``.
-At most ``REMEMBERED`` addresses are remembered (then forgotten all at once), so a flood from
-many addresses cannot grow it.
+Deleting an address's counter in Redis lifts its limit everywhere within as long. At most
+``REMEMBERED`` addresses are remembered (then forgotten all at once), so a flood from many
+addresses cannot grow it.
 
 Fail-open: when Redis does not answer, deliveries are verified anyway — a genuine payment
 confirmation matters more than the limit, and nothing unverified is stored either way.
@@ -50,23 +51,22 @@ class WebhookRefusals:
     def __init__(self, redis: Redis, *, per_minute: int) -> None:
         self._redis = redis
         self._limit = per_minute
-        self._clear_until: dict[str, float] = {}  # address → time.monotonic()
-        self._limited_until: dict[str, float] = {}
+        # address → (ask Redis again after, refused until), in time.monotonic(); "refused
+        # until" is 0 for an address under the limit.
+        self._known: dict[str, tuple[float, float]] = {}
 
-    @staticmethod
-    def _remember(table: dict[str, float], client: str, until: float) -> None:
-        if len(table) >= REMEMBERED:
-            table.clear()
-        table[client] = until
+    def _remember(self, client: str, now: float, refused_until: float) -> None:
+        if client not in self._known and len(self._known) >= REMEMBERED:
+            self._known.clear()
+        self._known[client] = (now + CLEAR_SECONDS, refused_until)
 
     async def retry_after(self, client: str) -> int | None:
         """Seconds until ``client`` may deliver again, or None when it is under the limit."""
         now = time.monotonic()
-        limited_until = self._limited_until.get(client, 0.0)
-        if limited_until > now:
-            return max(math.ceil(limited_until - now), 1)
-        if self._clear_until.get(client, 0.0) > now:
-            return None
+        known = self._known.get(client)
+        if known is not None and known[0] > now:
+            refused_until = known[1]
+            return max(math.ceil(refused_until - now), 1) if refused_until > now else None
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 pipe.get(_key(client))
@@ -76,10 +76,10 @@ class WebhookRefusals:
             log.warning("webhook refusal counter unavailable (not limiting): %s", error)
             return None
         if count is None or int(count) < self._limit:
-            self._remember(self._clear_until, client, now + CLEAR_SECONDS)
+            self._remember(client, now, 0.0)
             return None
         wait = max(int(ttl), 1)
-        self._remember(self._limited_until, client, now + wait)
+        self._remember(client, now, now + wait)
         return wait
 
     async def record(self, provider: Provider, client: str, reason: str) -> None:
@@ -94,11 +94,11 @@ class WebhookRefusals:
                 _, count, ttl = await pipe.execute()
         except RedisError as error:
             log.warning("webhook refusal counter unavailable: %s", error)
-            count, ttl = 1, 0
-        if count >= self._limit:
-            self._clear_until.pop(client, None)
-            until = time.monotonic() + max(int(ttl), 1)
-            self._remember(self._limited_until, client, until)
+            count = 1
+        else:
+            if count >= self._limit:
+                now = time.monotonic()
+                self._remember(client, now, now + max(int(ttl), 1))
         if count == 1 or count == self._limit:
             log.warning(
                 "refused %s webhook from %s: %s (%d refused this minute from there%s)",

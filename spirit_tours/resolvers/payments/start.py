@@ -494,7 +494,7 @@ def _attempt(
             "at": now_utc().isoformat()}  # fmt: skip
 
 
-def _started_statement() -> Select[tuple[uuid.UUID]]:
+def _started_statement() -> Select[uuid.UUID]:
     """The provider's answer stored on a payment still CREATED under this request's claim,
     with its ``payment.started`` event, in one statement (its values bound by name)."""
     moved = (
