@@ -5,10 +5,13 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
 
+from spirit_tours.core.enums import CompanyKind
+from spirit_tours.persistence.accounts import Company
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.events import AuditEntry
-from spirit_tours.persistence.repositories.events import record_audit
+from spirit_tours.persistence.repositories.events import audited, record_audit
 
 
 async def test_secrets_in_audit_details_are_redacted_at_any_depth(
@@ -35,3 +38,38 @@ async def test_secrets_in_audit_details_are_redacted_at_any_depth(
         "provider": {"clientSecret": "[redacted]", "X-Api-Key": "[redacted]", "status": "ok"},
         "amount": "120.00",
     }
+
+
+async def test_a_change_audited_in_its_own_statement_redacts_and_audits_only_what_changed(
+    sessions: SessionFactory,
+) -> None:
+    """``audited`` (one statement for a hot path's change and its entry) writes the entry
+    ``record_audit`` would, secrets redacted, and none when the change changes nothing."""
+    company_id = uuid.uuid4()
+    change = (
+        insert(Company)
+        .values(id=company_id, name=f"Audited {company_id}", kind=CompanyKind.AGENCY)
+        .on_conflict_do_nothing()
+        .returning(Company.id)
+    )
+    details = {"password": "hunter2-audit", "provider": {"clientSecret": "s"}, "amount": "1.00"}
+    async with sessions() as session, session.begin():
+        first = await session.scalar(audited(change, None, "company.made", "Company", **details))
+    async with sessions() as session, session.begin():
+        again = await session.scalar(audited(change, None, "company.made", "Company", **details))
+    async with sessions() as session:
+        entries = list(
+            await session.scalars(select(AuditEntry).where(AuditEntry.object_id == company_id))
+        )
+    assert (first, again) == (company_id, None)
+    assert len(entries) == 1
+    entry = entries[0]
+    assert (entry.action, entry.object_type, entry.actor_id, entry.actor_role) == (
+        "company.made", "Company", None, None,
+    )  # fmt: skip
+    assert entry.details == {
+        "password": "[redacted]",
+        "provider": {"clientSecret": "[redacted]"},
+        "amount": "1.00",
+    }
+    assert entry.id != company_id

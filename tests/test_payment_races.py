@@ -12,7 +12,8 @@ from decimal import Decimal
 import httpx
 from sqlalchemy import func, select
 
-from spirit_tours.persistence.bookings import Booking
+from spirit_tours.core.enums import RefundStatus
+from spirit_tours.persistence.bookings import Booking, BookingRefund
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.payments import Payment, WebhookDelivery
 from tests.booking_flows import booked, event_count
@@ -52,8 +53,8 @@ async def test_duplicates_racing_an_uncommitted_first_delivery_credit_once(
     gql: GraphQLClient, http: httpx.AsyncClient, make_user: UserFactory, sessions: SessionFactory
 ) -> None:
     """The first delivery is held inside its transaction (the booking row is locked by another
-    session, so its credit waits after it recorded the event); copies of the event arrive then,
-    while it is uncommitted, and after it committed (one statement records each)."""
+    session, so its claim waits for it); copies of the event arrive then, while it is
+    uncommitted, and after it committed (one statement records each)."""
     booking_id, payment_id = await _started(gql, make_user)
     succeeded = stripe_event("payment_intent.succeeded", payment_id, amount=36000)
     also_succeeded = stripe_event("payment_intent.succeeded", payment_id, amount=36000)
@@ -87,6 +88,41 @@ async def test_duplicates_racing_an_uncommitted_first_delivery_credit_once(
             )
         )
         assert Counter(recorded) == {"APPLIED": 2, "DUPLICATE": 7}
+
+
+async def test_a_delivery_that_waited_for_the_booking_credits_what_the_booking_became(
+    gql: GraphQLClient, http: httpx.AsyncClient, make_user: UserFactory, sessions: SessionFactory
+) -> None:
+    """The first success waits for the booking's lock while another transaction records most
+    of the booking as paid; once that commits, the delivery credits only what is left and the
+    rest becomes a refund due: it works on the booking as the lock found it, not as it was when
+    it began to wait (a stale read would overwrite what the other transaction paid)."""
+    booking_id, payment_id = await _started(gql, make_user)
+    succeeded = stripe_event("payment_intent.succeeded", payment_id, amount=36000)
+    async with sessions() as blocker, blocker.begin():
+        held = await blocker.scalar(
+            select(Booking).where(Booking.id == uuid.UUID(booking_id)).with_for_update()
+        )
+        assert held is not None
+        delivered = asyncio.create_task(_deliver(http, succeeded))
+        await asyncio.sleep(0.5)
+        assert not delivered.done()
+        selling_price = held.selling_price
+        held.amount_paid = selling_price - Decimal("100.00")
+    assert await delivered == "APPLIED"
+    async with sessions() as session:
+        booking = await session.get_one(Booking, uuid.UUID(booking_id))
+        payment = await session.get_one(Payment, uuid.UUID(payment_id))
+        due = list(
+            await session.scalars(
+                select(BookingRefund).where(BookingRefund.payment_id == payment.id)
+            )
+        )
+    assert booking.amount_paid == selling_price
+    assert payment.credited_amount == Decimal("100.00")
+    assert [(refund.amount, refund.status) for refund in due] == [
+        (Decimal("260.00"), RefundStatus.DUE)
+    ]
 
 
 async def test_many_concurrent_copies_of_one_event_apply_it_once(

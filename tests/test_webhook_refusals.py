@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from spirit_tours.core.enums import Provider
 from spirit_tours.payments.refusals import CLEAR_SECONDS, WebhookRefusals
@@ -61,7 +63,9 @@ async def test_deleting_an_addresss_counter_lifts_its_limit_within_a_second(redi
 
 async def test_without_redis_nothing_is_limited_even_past_a_limit_of_one() -> None:
     """Fail-open: a refusal that Redis could not count limits nobody, not even locally."""
-    unreachable = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
+    unreachable = Redis.from_url(
+        "redis://127.0.0.1:1/0", socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0)
+    )
     try:
         refusals = WebhookRefusals(unreachable, per_minute=1)
         await refusals.record(Provider.STRIPE, ADDRESS, "invalid signature")

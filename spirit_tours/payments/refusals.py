@@ -93,12 +93,12 @@ class WebhookRefusals:
                 pipe.ttl(_key(client))
                 _, count, ttl = await pipe.execute()
         except RedisError as error:
-            log.warning("webhook refusal counter unavailable: %s", error)
-            count = 1
-        else:
-            if count >= self._limit:
-                now = time.monotonic()
-                self._remember(client, now, now + max(int(ttl), 1))
+            log.warning("refused %s webhook from %s: %s (not counted: %s)",
+                        provider.value, client, reason, error)  # fmt: skip
+            return
+        if count >= self._limit:
+            now = time.monotonic()
+            self._remember(client, now, now + max(int(ttl), 1))
         if count == 1 or count == self._limit:
             log.warning(
                 "refused %s webhook from %s: %s (%d refused this minute from there%s)",

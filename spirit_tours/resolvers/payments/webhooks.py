@@ -138,7 +138,7 @@ async def receive_webhook(
             if isinstance(claim, WebhookResult):
                 result = claim
             else:
-                result = await _apply(session, provider, event, *claim)
+                result = _apply(session, provider, event, *claim)
             if result.outcome != WebhookOutcome.DUPLICATE:  # the claim recorded a duplicate
                 await _store_delivery(session, provider, body, lowered, result, event, replayed_by)
             if replayed_by is not None:
@@ -186,10 +186,12 @@ def _claim_statement(condition: ColumnElement[bool]) -> Select[Payment, Booking,
     target = select(Payment).where(condition).limit(1).with_for_update().cte("target")
     locked = aliased(Payment, target)
     # Its booking too, which a success credits: locked after the payment, as every path does.
+    # FOR NO KEY UPDATE: it serialises with every change to the booking, yet not with the
+    # foreign-key checks of rows that merely point at it (a reminder, a notification).
     booking = (
         select(Booking)
         .join(target, Booking.id == target.c.booking_id)
-        .with_for_update(of=Booking)
+        .with_for_update(of=Booking, key_share=True)
         .cte("booking")
     )
     locked_booking = aliased(Booking, booking)
@@ -237,6 +239,7 @@ def _claim_statement(condition: ColumnElement[bool]) -> Select[Payment, Booking,
         .join(locked_booking, locked_booking.id == locked.booking_id)
         .options(*(defer(column, raiseload=True) for column in sealed))
         .add_cte(claimed, duplicate)
+        .execution_options(populate_existing=True)  # the locked versions, whatever was loaded
     )
 
 
@@ -279,7 +282,7 @@ async def _claim(
     return WebhookResult(WebhookOutcome.IGNORED, event.event_id, detail="No payment of ours.")
 
 
-async def _apply(
+def _apply(
     session: AsyncSession,
     provider: Provider,
     event: WebhookEvent,
