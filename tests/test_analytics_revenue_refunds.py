@@ -18,24 +18,13 @@ from tests.analytics_flows import refresh, revenue
 from tests.booking_flows import CANCEL, booked
 from tests.conftest import LiveServer, UserFactory
 from tests.graphql_client import GraphQLClient
-from tests.payment_flows import start_payment, stripe_api, stripe_event, stripe_signature
+from tests.payment_flows import deposit_paid, stripe_api
 from tests.quotation_flows import make_world
 
 REFUND = """
 mutation($input: RefundPaymentInput!) {
   refundPayment(input: $input) { refund { status } }
 }"""
-
-
-async def _paid(gql: GraphQLClient, http: httpx.AsyncClient, booking_id: str, token: str) -> str:
-    """The deposit (360.00 of 1200.00) paid by card, credited by Stripe's webhook."""
-    with stripe_api():
-        started = (await start_payment(gql, token, booking_id)).ok()
-    payment_id: str = started["startPayment"]["payment"]["id"]
-    body = stripe_event("payment_intent.succeeded", payment_id, amount=36000)
-    response = await http.post("/webhooks/stripe", content=body, headers=stripe_signature(body))
-    assert response.status_code == 200
-    return payment_id
 
 
 async def _today(gql: GraphQLClient, token: str) -> dict[str, object]:
@@ -55,7 +44,7 @@ async def test_a_cancellation_refund_sent_back_is_taken_off_once(
 ) -> None:
     world = await make_world(gql, make_user)
     booking_id = await booked(gql, world)  # 1200.00, 60 days ahead: a cancellation gives 100 %
-    await _paid(gql, http, booking_id, world.agency.token)
+    await deposit_paid(gql, http, booking_id, world.agency.token)
     cancelled = await gql.execute(CANCEL, {"b": booking_id, "reason": "Visa refused"},
                                   token=world.agency.token)  # fmt: skip
     assert cancelled.ok()["cancelBooking"]["refund"]["amount"]["amount"] == "360.00"
@@ -81,7 +70,7 @@ async def test_a_refund_the_operator_grants_was_received_and_is_not_kept(
 ) -> None:
     world = await make_world(gql, make_user)
     booking_id = await booked(gql, world)
-    payment_id = await _paid(gql, http, booking_id, world.agency.token)
+    payment_id = await deposit_paid(gql, http, booking_id, world.agency.token)
     goodwill = {"paymentId": payment_id, "amount": "100.00", "reason": "Goodwill",
                 "idempotencyKey": "refund-goodwill-analytics"}  # fmt: skip
     with stripe_api():

@@ -14,7 +14,14 @@ from spirit_tours.services import Services
 from tests.booking_flows import CANCEL, booked
 from tests.conftest import LiveServer, UserFactory
 from tests.graphql_client import GraphQLClient
-from tests.payment_flows import PAYMENT, start_payment, stripe_api, stripe_event, stripe_signature
+from tests.payment_flows import (
+    PAYMENT,
+    deposit_paid,
+    start_payment,
+    stripe_api,
+    stripe_event,
+    stripe_signature,
+)
 from tests.quotation_flows import make_world
 
 REFUND = """
@@ -26,23 +33,12 @@ mutation($input: RefundPaymentInput!) {
 }"""
 
 
-async def _paid(gql: GraphQLClient, http: httpx.AsyncClient, world: object, booking_id: str,
-                token: str) -> str:  # fmt: skip
-    with stripe_api():
-        started = (await start_payment(gql, token, booking_id)).ok()
-    payment_id: str = started["startPayment"]["payment"]["id"]
-    body = stripe_event("payment_intent.succeeded", payment_id, amount=36000)
-    assert (await http.post("/webhooks/stripe", content=body,
-                            headers=stripe_signature(body))).status_code == 200  # fmt: skip
-    return payment_id
-
-
 async def test_operator_refunds_part_then_the_rest_each_key_once(
     gql: GraphQLClient, http: httpx.AsyncClient, make_user: UserFactory
 ) -> None:
     world = await make_world(gql, make_user)
     booking_id = await booked(gql, world)
-    payment_id = await _paid(gql, http, world, booking_id, world.agency.token)
+    payment_id = await deposit_paid(gql, http, booking_id, world.agency.token)
     part = {"paymentId": payment_id, "amount": "100.00", "reason": "Goodwill",
             "idempotencyKey": "refund-goodwill-1"}  # fmt: skip
     with stripe_api() as stripe:
@@ -82,7 +78,7 @@ async def test_a_cancellation_refund_is_executed_against_the_payments(
 ) -> None:
     world = await make_world(gql, make_user)
     booking_id = await booked(gql, world)  # 60 days ahead: 100 % back
-    payment_id = await _paid(gql, http, world, booking_id, world.agency.token)
+    payment_id = await deposit_paid(gql, http, booking_id, world.agency.token)
     cancelled = await gql.execute(CANCEL, {"b": booking_id, "reason": "Visa refused"},
                                   token=world.agency.token)  # fmt: skip
     refund = cancelled.ok()["cancelBooking"]["refund"]
@@ -107,7 +103,7 @@ async def test_a_refund_the_provider_reported_first_is_not_counted_twice(
 ) -> None:
     world = await make_world(gql, make_user)
     booking_id = await booked(gql, world)
-    payment_id = await _paid(gql, http, world, booking_id, world.agency.token)
+    payment_id = await deposit_paid(gql, http, booking_id, world.agency.token)
     # Stripe's charge.refunded (running total 100.00) overtakes our own refund call...
     body = stripe_event("charge.refunded", payment_id, amount=36000,
                         payment_intent="pi_3Spirit0001", amount_refunded=10000,
