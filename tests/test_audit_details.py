@@ -11,7 +11,7 @@ from spirit_tours.core.enums import CompanyKind
 from spirit_tours.persistence.accounts import Company
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.events import AuditEntry
-from spirit_tours.persistence.repositories.events import audited, record_audit
+from spirit_tours.persistence.repositories.events import audit_values, audited, record_audit
 
 
 async def test_secrets_in_audit_details_are_redacted_at_any_depth(
@@ -54,9 +54,13 @@ async def test_a_change_audited_in_its_own_statement_redacts_and_audits_only_wha
     )
     details = {"password": "hunter2-audit", "provider": {"clientSecret": "s"}, "amount": "1.00"}
     async with sessions() as session, session.begin():
-        first = await session.scalar(audited(change, None, "company.made", "Company", **details))
+        first = await session.scalar(
+            audited(change), audit_values(None, "company.made", "Company", **details)
+        )
     async with sessions() as session, session.begin():
-        again = await session.scalar(audited(change, None, "company.made", "Company", **details))
+        again = await session.scalar(
+            audited(change), audit_values(None, "company.made", "Company", **details)
+        )
     async with sessions() as session:
         entries = list(
             await session.scalars(select(AuditEntry).where(AuditEntry.object_id == company_id))

@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any, Protocol
 
-from sqlalchemy import Select, func, literal, select
+from sqlalchemy import Select, bindparam, cast, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert, ReturningUpdate
+from sqlalchemy.sql.elements import Cast
 
 from spirit_tours.core.clock import now_utc
 from spirit_tours.core.enums import EventKind, Role
@@ -62,31 +63,47 @@ def record_audit(
     )
 
 
+def _bound(column: str) -> Cast[Any]:
+    """An audit entry's value, bound as ``audit_<column>``, of the column's type."""
+    kind = AuditEntry.__table__.c[column].type
+    return cast(bindparam(f"audit_{column}", type_=kind), kind)
+
+
 def audited(
     change: ReturningInsert[uuid.UUID] | ReturningUpdate[uuid.UUID],
-    viewer: Actor | None,
-    action: str,
-    object_type: str,
-    **details: Any,
 ) -> Select[uuid.UUID]:
     """``change`` (an INSERT or UPDATE returning the changed object's ``id``) with the audit
     entry :func:`record_audit` would add for each object it changes, in one statement: a round
-    trip fewer on a hot path. Answers the changed ids; no entry when it changes nothing."""
+    trip fewer on a hot path. Answers the changed ids; no entry when it changes nothing.
+
+    The entry's values are bound by name (:func:`audit_values`), so a hot path builds this
+    statement once, at import, and binds per call: building it per call cost a third of the
+    statement's CPU."""
     changed = change.cte("changed")
     entry = insert(AuditEntry).from_select(
         ["id", "at", "actor_id", "actor_role", "action", "object_type", "object_id", "details"],
         select(
             func.gen_random_uuid(),
-            literal(now_utc(), AuditEntry.at.type),
-            literal(viewer.user_id if viewer else None, AuditEntry.actor_id.type),
-            literal(viewer.role if viewer else None, AuditEntry.actor_role.type),
-            literal(action, AuditEntry.action.type),
-            literal(object_type, AuditEntry.object_type.type),
+            *(_bound(name) for name in ("at", "actor_id", "actor_role", "action", "object_type")),
             changed.c.id,
-            literal(redact(details), AuditEntry.details.type),
+            _bound("details"),
         ),
     )
     return select(changed.c.id).add_cte(entry.cte("audit"))
+
+
+def audit_values(
+    viewer: Actor | None, action: str, object_type: str, **details: Any
+) -> dict[str, Any]:
+    """The values an :func:`audited` statement binds: the entry ``record_audit`` would add."""
+    return {
+        "audit_at": now_utc(),
+        "audit_actor_id": viewer.user_id if viewer else None,
+        "audit_actor_role": viewer.role if viewer else None,
+        "audit_action": action,
+        "audit_object_type": object_type,
+        "audit_details": redact(details),
+    }
 
 
 def emit_event(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.core.enums import BookingStatus, Role
@@ -16,6 +16,9 @@ from spirit_tours.persistence.bookings import Booking, BookingHotel
 from spirit_tours.persistence.staffing import GuideAssignment
 
 ACTIVE = (BookingStatus.PENDING_PAYMENT, BookingStatus.CONFIRMED)
+# Built once, bound per call: every booking change starts with one of them.
+_READ_BOOKING = select(Booking).where(Booking.id == bindparam("booking_id"))
+_LOCK_BOOKING = _READ_BOOKING.with_for_update()
 
 
 async def load_booking(
@@ -28,10 +31,8 @@ async def load_booking(
 ) -> tuple[Booking, BookingRelation]:
     """The booking and the viewer's relation to it: NOT_FOUND when they may not see it at all,
     FORBIDDEN when they see it but may not do this. ``lock`` serialises changes to it."""
-    statement = select(Booking).where(Booking.id == booking_id)
-    if lock:
-        statement = statement.with_for_update()
-    booking = (await session.execute(statement)).scalar_one_or_none()
+    statement = _LOCK_BOOKING if lock else _READ_BOOKING
+    booking = (await session.execute(statement, {"booking_id": booking_id})).scalar_one_or_none()
     if booking is None:
         raise not_found("Booking")
     # The hotel lines and the guide decide only a hotel's or a guide's relation: read them

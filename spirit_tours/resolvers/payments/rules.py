@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spirit_tours.core.enums import STATUS_ORDER, PaymentStatus
@@ -26,6 +26,16 @@ def may_move(current: PaymentStatus, new: PaymentStatus) -> bool:
     return STATUS_ORDER[new] > STATUS_ORDER[current]
 
 
+# The payment and its booking in one statement (the lock takes the payment's row only); built
+# once, bound per call.
+_READ_PAYMENT = (
+    select(Payment, Booking)
+    .join(Booking, Booking.id == Payment.booking_id)
+    .where(Payment.id == bindparam("payment_id"))
+)
+_LOCK_PAYMENT = _READ_PAYMENT.with_for_update(of=Payment)
+
+
 async def load_payment(
     session: AsyncSession,
     viewer: Viewer,
@@ -34,15 +44,8 @@ async def load_payment(
     lock: bool = False,
     admin_only: bool = False,
 ) -> tuple[Payment, Booking]:
-    # The payment and its booking in one statement (``lock`` locks the payment's row only).
-    statement = (
-        select(Payment, Booking)
-        .join(Booking, Booking.id == Payment.booking_id)
-        .where(Payment.id == payment_id)
-    )
-    if lock:
-        statement = statement.with_for_update(of=Payment)
-    found = (await session.execute(statement)).one_or_none()
+    statement = _LOCK_PAYMENT if lock else _READ_PAYMENT
+    found = (await session.execute(statement, {"payment_id": payment_id})).one_or_none()
     if found is None:
         raise not_found("Payment")
     payment, booking = found
