@@ -36,6 +36,13 @@ _READ_PAYMENT = (
 _LOCK_PAYMENT = _READ_PAYMENT.with_for_update(of=Payment)
 
 
+def visible_payment(viewer: Viewer, payment: Payment, booking: Booking) -> Payment:
+    """``payment`` (of ``booking``) when the viewer may see it; NOT_FOUND otherwise."""
+    if payment.booking_id != booking.id or not sees_payment(viewer, booking):
+        raise not_found("Payment")
+    return payment
+
+
 async def load_payment(
     session: AsyncSession,
     viewer: Viewer,
@@ -49,8 +56,7 @@ async def load_payment(
     if found is None:
         raise not_found("Payment")
     payment, booking = found
-    if not sees_payment(viewer, booking):
-        raise not_found("Payment")
+    visible_payment(viewer, payment, booking)
     if admin_only and not manages_payments(viewer):
         raise forbidden()
     return payment, booking

@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import defer
+from sqlalchemy.orm import aliased, defer
 
 from spirit_tours.core.booking_policies import payment_policy_of
 from spirit_tours.core.clock import now_utc
@@ -205,6 +205,7 @@ class _Claim:
     lapsed: list[Lapsed]  # payments whose hold lapsed on the way: to call off
     request: PaymentRequest | None = None  # the owner's, built from the rows it just read
     claimed_at: datetime | None = None  # the owner's claim, as stored
+    booking: Booking | None = None  # the owner's, as read under its lock
 
 
 async def _claim(
@@ -256,7 +257,7 @@ async def _claim(
                        currency=booking.currency, method=order.method,
                        country=order.country.upper() if order.country else None,
                        return_url=order.return_url, installments=order.installments)  # fmt: skip
-    return _Claim(inserted, True, lapsed, request, now)
+    return _Claim(inserted, True, lapsed, request, now, booking)
 
 
 _PAYMENTS = Payment.__table__
@@ -323,6 +324,18 @@ async def _insert(
     raise _held(holding)
 
 
+@dataclass(frozen=True)
+class Started:
+    """The payment a ``startPayment`` is about; when this request stored the provider's answer,
+    the payment as stored and its booking (as read under the booking's lock), so the answer
+    needs no read back. Neither has been checked against the viewer: see
+    :func:`~spirit_tours.resolvers.payments.rules.visible_payment`."""
+
+    payment_id: uuid.UUID
+    stored: Payment | None = None
+    booking: Booking | None = None
+
+
 async def start_payment(
     sessions: SessionFactory,
     providers: PaymentProviders,
@@ -330,16 +343,18 @@ async def start_payment(
     order: PaymentOrder,
     *,
     wait_seconds: float = 60.0,
-) -> uuid.UUID:
+) -> Started:
     order.validated()
     async with sessions() as session, session.begin():
         claim = await _claim(session, viewer, order, providers.hold)
     if claim.lapsed:
         await call_off(sessions, providers, claim.lapsed)
     if claim.owner:
-        await _pay(sessions, providers, claim.payment_id, order, claim.request, claim.claimed_at)
-        return claim.payment_id
-    return await _await_outcome(sessions, providers, claim.payment_id, order, wait_seconds)
+        stored = await _pay(
+            sessions, providers, claim.payment_id, order, claim.request, claim.claimed_at
+        )
+        return Started(claim.payment_id, stored, claim.booking if stored else None)
+    return Started(await _await_outcome(sessions, providers, claim.payment_id, order, wait_seconds))
 
 
 async def _await_outcome(
@@ -458,8 +473,9 @@ async def _pay(
     order: PaymentOrder,
     request: PaymentRequest | None = None,
     claimed_at: datetime | None = None,
-) -> None:
-    """Try the planned providers in order; store what the first one to answer said."""
+) -> Payment | None:
+    """Try the planned providers in order; store what the first one to answer said. The payment
+    as stored when it took the one-statement way (:func:`_store_started`), else None."""
     if request is None:
         request = await _request_for(sessions, payment_id, order)
     plan = providers.plan(request.method, request.currency, request.payer.country, request.amount)
@@ -493,14 +509,12 @@ async def _pay(
                          "at": now_utc().isoformat()})  # fmt: skip
         chosen = gateway
         break
-    stored = (
-        chosen is not None
-        and result is not None
-        and claimed_at is not None
-        and await _store_started(sessions, payment_id, claimed_at, chosen, result, attempts)
-    )
-    if not stored:
-        await _store(sessions, payment_id, chosen, result, attempts, failure)
+    if chosen is not None and result is not None and claimed_at is not None:
+        stored = await _store_started(sessions, payment_id, claimed_at, chosen, result, attempts)
+        if stored is not None:
+            return stored
+    await _store(sessions, payment_id, chosen, result, attempts, failure)
+    return None
 
 
 def _attempt(
@@ -511,7 +525,7 @@ def _attempt(
             "at": now_utc().isoformat()}  # fmt: skip
 
 
-def _started_statement() -> Select[uuid.UUID]:
+def _started_statement() -> Select[Payment]:
     """The provider's answer stored on a payment still CREATED under this request's claim,
     with its ``payment.started`` event, in one statement (its values bound by name)."""
     moved = (
@@ -532,7 +546,7 @@ def _started_statement() -> Select[uuid.UUID]:
             claimed_at=None,
             updated_at=bindparam("updated_at"),
         )
-        .returning(Payment.id, Payment.booking_id)
+        .returning(*_PAYMENTS.c)  # the payment as stored: the answer, without a read back
         .cte("moved")
     )
     event = insert(OutboxEvent).from_select(
@@ -551,7 +565,7 @@ def _started_statement() -> Select[uuid.UUID]:
             literal_column("'{}'", OutboxEvent.rooms.type),  # the relay assigns them
         ),
     )  # fmt: skip
-    return select(moved.c.id).add_cte(event.cte("event"))
+    return select(aliased(Payment, moved)).add_cte(event.cte("event"))
 
 
 _STARTED = _started_statement()
@@ -564,12 +578,12 @@ async def _store_started(
     gateway: PaymentGateway,
     result: ProviderPayment,
     attempts: list[dict[str, str]],
-) -> bool:
+) -> Payment | None:
     """Store the provider's answer when the payment is still CREATED and still claimed by
     this request: then nothing but this request has written its attempts (only storing the
     outcome does, and it ends the claim), so they are replaced without being read, in one
-    autocommit statement. False when the claim was taken over or the payment moved: the
-    caller then stores under the payment's lock."""
+    autocommit statement. The payment as stored; None when the claim was taken over or the
+    payment moved: the caller then stores under the payment's lock."""
     status = result.status if may_move(PaymentStatus.CREATED, result.status) else None
     values = {
         "payment_id": payment_id,
@@ -588,10 +602,10 @@ async def _store_started(
         await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         stored = await session.scalar(_STARTED, values)
     if stored is None:
-        return False
+        return None
     if status is not None and status != PaymentStatus.CREATED:
         payment_moved(gateway.provider, status)
-    return True
+    return stored
 
 
 async def _store(

@@ -14,9 +14,11 @@ from spirit_tours.permissions.classes import IsAdmin, IsAuthenticated
 from spirit_tours.permissions.payments import payment_scope
 from spirit_tours.persistence.payments import PaymentRefund as RefundRow
 from spirit_tours.resolvers.payments import refunds, start, webhooks
+from spirit_tours.resolvers.payments.rules import visible_payment
 from spirit_tours.schema.ids import parse_id
 from spirit_tours.schema.payments.inputs import RefundPaymentInput, StartPaymentInput
 from spirit_tours.schema.payments.types import (
+    Payment,
     PaymentRefund,
     PaymentWebhookPayload,
     RefundPaymentPayload,
@@ -56,8 +58,12 @@ class PaymentMutations:
             ip_address=info.context.client_ip,
         )
         services = info.context.services
-        payment_id = await start.start_payment(services.sessions, services.payments, viewer, order)
-        payment = await load_payment_for(info, payment_id)
+        started = await start.start_payment(services.sessions, services.payments, viewer, order)
+        if started.stored is not None and started.booking is not None:
+            # What this request stored is the answer: no read back, the same visibility rule.
+            payment = Payment.build(info, visible_payment(viewer, started.stored, started.booking))
+        else:
+            payment = await load_payment_for(info, started.payment_id)
         info.context.loaders.forget_booking(order.booking_id)
         return StartPaymentPayload(payment=payment, next_action=payment.next_action)
 
