@@ -253,8 +253,18 @@ class EventHub:
             listener.offer(delivery)
 
     async def catch_up(self) -> None:
-        """Deliver every event published after the last one this process saw, in order."""
+        """Deliver every event published after the last one this process saw, in order. With
+        nobody listening in this process, only the position moves on: reading and decoding
+        every event in every process (API-only ones too) was wasted work under load."""
         async with self._catching_up:
+            if not self._rooms:
+                async with self._sessions() as session:
+                    top = await session.scalar(select(func.max(OutboxEvent.position)))
+                if not self._rooms:  # still nobody: no await since the check, none can join
+                    self._last = max(self._last, int(top or 0))
+                    return
+                # A subscription started meanwhile, from the position before the read: it gets
+                # every event after that one, read below.
             while True:
                 async with self._sessions() as session:
                     rows = list(
