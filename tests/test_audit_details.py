@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DBAPIError
 
 from spirit_tours.core.enums import CompanyKind
 from spirit_tours.persistence.accounts import Company
@@ -77,3 +79,26 @@ async def test_a_change_audited_in_its_own_statement_redacts_and_audits_only_wha
         "amount": "1.00",
     }
     assert entry.id != company_id
+
+
+async def test_an_audited_change_refuses_an_action_too_long_like_record_audit(
+    sessions: SessionFactory,
+) -> None:
+    """The entry's bound values are not cast to the column's type (a cast to ``varchar(n)``
+    cuts a longer value short): too long an action is refused, and the change with it."""
+    company_id = uuid.uuid4()
+    change = (
+        insert(Company)
+        .values(id=company_id, name=f"Audited {company_id}", kind=CompanyKind.AGENCY)
+        .returning(Company.id)
+    )
+    action = "company." + "x" * 100
+    with pytest.raises(DBAPIError):
+        async with sessions() as session, session.begin():
+            record_audit(session, None, action, "Company", company_id)
+    with pytest.raises(DBAPIError):
+        async with sessions() as session, session.begin():
+            await session.scalar(audited(change), audit_values(None, action, "Company"))
+    async with sessions() as session:
+        made = await session.scalar(select(Company.id).where(Company.id == company_id))
+    assert made is None

@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from spirit_tours.core.enums import Role
+from spirit_tours.core.errors import DomainError, ErrorCode
 from spirit_tours.permissions.bookings import (
     BOOKING_ALLOWED,
     BookingAction,
@@ -24,6 +25,9 @@ from spirit_tours.permissions.payments import (
     visible_payments,
 )
 from spirit_tours.permissions.staffing import guide_scope, is_self_or_operator
+from spirit_tours.persistence.bookings import Booking
+from spirit_tours.persistence.payments import Payment
+from spirit_tours.resolvers.payments.rules import visible_payment
 from tests.permission_cases import (  # noqa: F401 - clean_state replaces the suite's fixture
     BY_AGENCY,
     BY_CLIENT,
@@ -206,3 +210,27 @@ def test_who_may_act_on_a_booking(action: BookingAction) -> None:
 @pytest.mark.parametrize("kind", sorted(PAYMENTS))
 def test_only_the_operator_refunds(kind: str) -> None:
     assert manages_payments(VIEWERS[kind]) is (kind == "admin")
+
+
+@pytest.mark.parametrize("kind", sorted(VIEWERS))
+def test_whoever_may_start_a_payment_sees_the_payment_it_starts(kind: str) -> None:
+    """startPayment answers with the payment it stored, checked by ``visible_payment``: the
+    relations allowed to pay are all ones that see payments, so the check never refuses a
+    payer, and a payment of another booking, or of a booking the viewer does not own, is
+    NOT_FOUND."""
+    viewer = VIEWERS[kind]
+    for owner in (BY_AGENCY, BY_CLIENT):
+        booking = Booking(id=uuid.uuid4(), owner_company_id=owner.owner_company_id,
+                          owner_user_id=owner.owner_user_id)  # fmt: skip
+        relation = booking_relation(viewer, booking, BOOKED_HOTELS, ACTIVE_GUIDES)
+        payment = Payment(id=uuid.uuid4(), booking_id=booking.id)
+        if relation in BOOKING_ALLOWED[BookingAction.PAY]:
+            assert visible_payment(viewer, payment, booking) is payment
+        if not sees_payment(viewer, owner):
+            with pytest.raises(DomainError) as refused:
+                visible_payment(viewer, payment, booking)
+            assert refused.value.code == ErrorCode.NOT_FOUND
+        elsewhere = Payment(id=uuid.uuid4(), booking_id=uuid.uuid4())
+        with pytest.raises(DomainError) as mismatched:
+            visible_payment(viewer, elsewhere, booking)
+        assert mismatched.value.code == ErrorCode.NOT_FOUND

@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any, Protocol
 
-from sqlalchemy import Select, bindparam, cast, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert, ReturningUpdate
-from sqlalchemy.sql.elements import Cast
+from sqlalchemy.sql.elements import BindParameter
 
 from spirit_tours.core.clock import now_utc
 from spirit_tours.core.enums import EventKind, Role
@@ -63,10 +63,10 @@ def record_audit(
     )
 
 
-def _bound(column: str) -> Cast[Any]:
-    """An audit entry's value, bound as ``audit_<column>``, of the column's type."""
-    kind = AuditEntry.__table__.c[column].type
-    return cast(bindparam(f"audit_{column}", type_=kind), kind)
+def _bound(column: str) -> BindParameter[Any]:
+    """An audit entry's value, bound as ``audit_<column>``, of the column's type (no CAST to
+    it: a cast to ``varchar(n)`` would cut a longer value short where an insert refuses it)."""
+    return bindparam(f"audit_{column}", type_=AuditEntry.__table__.c[column].type)
 
 
 def audited(
