@@ -77,8 +77,8 @@ def audited(
     trip fewer on a hot path. Answers the changed ids; no entry when it changes nothing.
 
     The entry's values are bound by name (:func:`audit_values`), so a hot path builds this
-    statement once, at import, and binds per call: building it per call cost a third of the
-    statement's CPU."""
+    statement once, at import, and binds per call (built anew, SQLAlchemy coerces every value
+    and computes its cache key each time)."""
     changed = change.cte("changed")
     entry = insert(AuditEntry).from_select(
         ["id", "at", "actor_id", "actor_role", "action", "object_type", "object_id", "details"],
