@@ -82,6 +82,16 @@ def _outcome(template: str, outcome: str) -> float:
     return PROCESS.get_sample_value("spirit_email_outcomes_total", labels) or 0.0
 
 
+async def _counted(template: str, outcome: str, at_least: float, seconds: float = 5.0) -> float:
+    """The counter once it reaches ``at_least`` (fails after ``seconds``): the worker counts an
+    outcome once its row is recorded and its session closed, a moment after the row shows it."""
+    deadline = time.monotonic() + seconds
+    while (counted := _outcome(template, outcome)) < at_least:
+        assert time.monotonic() < deadline, (template, outcome, counted, at_least)
+        await asyncio.sleep(0.02)
+    return counted
+
+
 async def test_a_refused_message_is_retried_dead_lettered_and_requeued_by_admin_once(
     smtp: tuple[Inbox, int],
     settings: Settings,
@@ -101,8 +111,10 @@ async def test_a_refused_message_is_retried_dead_lettered_and_requeued_by_admin_
         await until_status(sessions, queued.id, EmailStatus.FAILED, 60)
         # spirit_email_outcomes_total: two attempts retried, the third a dead letter (the
         # welcome mail of the two users made above fails alike, maybe not yet to the end)
-        assert _outcome("welcome", "retried") - outcomes["retried"] >= 2
-        assert _outcome("welcome", "failed") - outcomes["failed"] >= 1
+        assert (
+            await _counted("welcome", "retried", outcomes["retried"] + 2) - outcomes["retried"] >= 2
+        )
+        assert await _counted("welcome", "failed", outcomes["failed"] + 1) - outcomes["failed"] >= 1
         row = await message_row(sessions, queued.id)
         assert row.attempts == 3
         assert row.failed_at is not None
