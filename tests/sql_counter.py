@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,19 +13,27 @@ from spirit_tours.services import Services
 from tests.conftest import LiveServer
 from tests.live_client import relayed
 
+# The server's background loops (their tasks are named): their statements are not a request's.
+BACKGROUND = frozenset({"outbox-relay", "hub-poll", "hub-broadcaster", "live-fanout",
+                        "presence-sweeper", "presence-refresher", "session-watch"})  # fmt: skip
+
 
 @asynccontextmanager
 async def _request_statements(
     live_server: LiveServer, record: Callable[[Any, str], None]
 ) -> AsyncIterator[None]:
     """Calls ``record(connection, statement)`` for each statement the live server runs inside
-    the block, once the outbox relay has caught up (its publishing, and the live hub's polling,
-    are background work, not the request's, and are left out)."""
+    the block, once the outbox relay has caught up. The statements of the server's background
+    loops (the relay's publishing, the live hub's polling: tasks named in ``BACKGROUND``) are
+    not the request's and are left out, and so are the test's own."""
     services: Services = live_server.app.state.services
     await relayed(services.sessions)
 
+    test = asyncio.current_task()  # the test's own reads (another counter's wait) are not
+
     def before_execute(connection: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if "outbox_events" not in statement and "pg_try_advisory" not in statement:
+        task = asyncio.current_task()
+        if task is not test and (task is None or task.get_name() not in BACKGROUND):
             record(connection, statement)
 
     engine = services.engine.sync_engine

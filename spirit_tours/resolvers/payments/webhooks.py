@@ -40,6 +40,7 @@ from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.bookings import Booking, BookingRefund
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.payments import Payment, ProcessedWebhook, WebhookDelivery
+from spirit_tours.persistence.repositories.applied_webhook import write_applied
 from spirit_tours.persistence.repositories.events import emit_event, record_audit
 from spirit_tours.resolvers.bookings.lifecycle import credit_booking
 from spirit_tours.resolvers.bookings.rules import ACTIVE
@@ -98,12 +99,18 @@ async def _store_delivery(
     result: WebhookResult,
     event: WebhookEvent,
     replayed_by: Viewer | None,
+    claim: WebhookResult | tuple[Payment, Booking],
 ) -> None:
-    """The delivery's row, in one INSERT statement (no unit of work at the commit), built
-    once and bound per delivery."""
+    """The delivery's row, with what applying it changed when there is a claimed payment, in
+    one statement (:mod:`~spirit_tours.persistence.repositories.applied_webhook`); else, or
+    when that statement cannot write a change, the row alone (built once, bound per delivery)
+    and the unit of work the rest."""
     values = _delivery_values(provider, body, headers, result.outcome, event=event,
                               detail=result.detail, replayed_by=replayed_by)  # fmt: skip
-    await session.execute(_STORE_DELIVERY, {**values, "payment_id": result.payment_id})
+    values["payment_id"] = result.payment_id
+    if not isinstance(claim, WebhookResult) and await write_applied(session, *claim, values):
+        return
+    await session.execute(_STORE_DELIVERY, values)
 
 
 async def receive_webhook(
@@ -140,12 +147,13 @@ async def receive_webhook(
                 result = claim
             else:
                 result = _apply(session, provider, event, *claim)
-            if result.outcome != WebhookOutcome.DUPLICATE:  # the claim recorded a duplicate
-                await _store_delivery(session, provider, body, lowered, result, event, replayed_by)
             if replayed_by is not None:
                 record_audit(session, replayed_by, "payment.webhook_replay", "Payment",
                              result.payment_id, provider=provider.value,
                              event_id=event.event_id, outcome=result.outcome.value)  # fmt: skip
+            if result.outcome != WebhookOutcome.DUPLICATE:  # the claim recorded a duplicate
+                await _store_delivery(session, provider, body, lowered, result, event,
+                                      replayed_by, claim)  # fmt: skip
     except Exception:
         WEBHOOK_FAILURES.labels(provider.value).inc()  # verified, yet not processed
         raise
