@@ -46,7 +46,7 @@ async def capped_server(settings: Settings) -> AsyncIterator[LiveServer]:
 
 @pytest.fixture(scope="module")
 async def tiny_pool_server(settings: Settings) -> AsyncIterator[LiveServer]:
-    """One pooled connection (and one overflow), waited for at most 0.3 s."""
+    """A pool of two connections (`database_pool_size` 1), waited for at most 0.3 s."""
     update = {"database_pool_size": 1, "database_pool_timeout_seconds": 0.3}
     async with serving(settings.model_copy(update=update)) as server:
         yield server

@@ -30,7 +30,7 @@ from spirit_tours.auth.rate_limit import CostRateLimiter
 from spirit_tours.config import Settings
 from spirit_tours.graphql_ws import close_reason
 from spirit_tours.schema.build import build_schema
-from spirit_tours.schema.query_cost import operation_cost
+from spirit_tours.schema.query_cost import OperationCosts, operation_cost
 from tests.conftest import PASSWORD, LiveServer, UserFactory, serving
 from tests.graphql_client import LOGIN, GraphQLClient, Result
 from tests.memory import bytes_kept
@@ -212,6 +212,29 @@ NESTED_QUOTATIONS = """
 def test_cost_model(query: str, cost: int) -> None:
     schema = build_schema(Settings())._schema
     assert operation_cost(schema, parse(query), None, {}) == cost
+
+
+def test_remembered_costs_follow_the_variables_that_decide_them() -> None:
+    """The cache answers what :func:`operation_cost` computes: per page size when a variable
+    sets it; once per document when no variable matters (a mutation's input, different on
+    every request), even after a first request whose variables did not coerce."""
+    schema = build_schema(Settings())._schema
+    costs = OperationCosts()
+    page = "query($n: Int!) { quotations(first: $n) { nodes { id } } }"
+    pay = "mutation($i: StartPaymentInput!) { startPayment(input: $i) { payment { id } } }"
+    sent: list[tuple[str, dict[str, Any]]] = [
+        (page, {"n": 1}), (page, {"n": 50}), (page, {"n": "many"}), (page, {"n": 1}),
+        (pay, {"i": {"bookingId": "b"}}),  # does not coerce: 1
+        *((pay, {"i": {"bookingId": str(n), "method": "CARD", "returnUrl": "https://x.example",
+                       "idempotencyKey": f"key-{n}-long"}}) for n in range(3)),
+    ]  # fmt: skip
+    remembered = [costs.cost(schema, text, parse(text), None, values) for text, values in sent]
+    computed = [operation_cost(schema, parse(text), None, values) for text, values in sent]
+    assert remembered == computed
+    assert computed[:3] == [1 + 1 + 1, 1 + 1 + 50, 1]
+    assert computed[4] == 1
+    assert len(set(computed[5:])) == 1
+    assert computed[5] > 1
 
 
 def _values(data: object) -> int:

@@ -114,6 +114,7 @@ class _Coster:
         }
         self.memo: dict[tuple[str, int | None], int] = {}
         self.in_progress: set[tuple[str, int | None]] = set()
+        self.read_arguments = False  # whether the cost depends on argument values
         self.sizes = introspection_sizes(schema)
 
     def selection_set(self, node: SelectionSetNode, parent: Any, page: int | None) -> int:
@@ -173,6 +174,7 @@ class _Coster:
             return self.id_count(definition, node)
         if not any(name in definition.args for name in PAGE_ARGUMENTS):
             return None
+        self.read_arguments = True
         try:
             arguments = get_argument_values(definition, node, self.variables)
         except GraphQLError:
@@ -186,6 +188,7 @@ class _Coster:
 
     def id_count(self, definition: Any, node: FieldNode) -> int:
         """How many ids the field is given (its resolver refuses more than a page's worth)."""
+        self.read_arguments = True
         try:
             ids = get_argument_values(definition, node, self.variables).get(ID_LIST_ARGUMENT)
         except GraphQLError:
@@ -201,29 +204,44 @@ def operation_cost(
 ) -> int:
     """The cost of the operation that will run; 1 when it cannot run (no such operation,
     variables that do not coerce: execution reports those before any resolver)."""
+    return _cost(schema, document, operation_name, variables)[0]
+
+
+def _cost(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: dict[str, Any] | None,
+) -> tuple[int, bool]:
+    """:func:`operation_cost`, and whether another request's variables could change it: when
+    they did not coerce, or when a page size or an id list was read from the arguments."""
     operation: OperationDefinitionNode | None = get_operation_ast(document, operation_name)
     if operation is None:
-        return 1
+        return 1, False
     coerced = get_variable_values(schema, operation.variable_definitions or (), variables or {})
     if not isinstance(coerced, VariableValues):
-        return 1
+        return 1, True
     root = schema.get_root_type(operation.operation)
-    return max(
-        1, _Coster(schema, document, coerced).selection_set(operation.selection_set, root, None)
-    )
+    coster = _Coster(schema, document, coerced)
+    cost = max(1, coster.selection_set(operation.selection_set, root, None))
+    return cost, coster.read_arguments
 
 
 class OperationCosts:
-    """:func:`operation_cost` remembered by document text, operation name and variables: a
-    client polling the same page pays for walking its document once, not on every request.
+    """:func:`operation_cost` remembered per document text and operation name when no
+    argument value decides it (a mutation's input, a lookup by id: the common case, whose
+    variables differ on every request), else per text, name and variables too: a client
+    polling the same page pays for walking its document once, not on every request. (Variables
+    that do not coerce are then charged the document's cost, not 1: execution refuses them.)
 
-    Keyed by their SHA-256 only: a request's text and variables (any client's, up to the body
-    limit, variables the operation never declares included) are not kept, so the cache holds
-    ``maxsize`` small entries whatever clients send."""
+    Keyed by SHA-256 digests only: a request's text and variables (any client's, up to the
+    body limit, variables the operation never declares included) are not kept, so each cache
+    holds ``maxsize`` small entries whatever clients send."""
 
     def __init__(self, maxsize: int = 1024) -> None:
         self._maxsize = maxsize
-        self._costs: dict[bytes, int] = {}
+        self._by_document: dict[bytes, int | None] = {}  # None: the variables decide
+        self._by_variables: dict[bytes, int] = {}
 
     def cost(
         self,
@@ -233,14 +251,27 @@ class OperationCosts:
         operation_name: str | None,
         variables: dict[str, Any] | None,
     ) -> int:
-        material = json.dumps(
-            [text, operation_name, variables], sort_keys=True, default=repr, ensure_ascii=False
-        )
-        key = hashlib.sha256(material.encode("utf-8", "surrogatepass")).digest()
-        cost = self._costs.get(key)
-        if cost is None:
-            cost = operation_cost(schema, document, operation_name, variables)
-            if len(self._costs) >= self._maxsize:
-                del self._costs[next(iter(self._costs))]  # the oldest entry
-            self._costs[key] = cost
+        shape = _digest([text, operation_name])
+        cost = self._by_document.get(shape)
+        if cost is not None:
+            return cost
+        key = _digest([text, operation_name, variables])
+        cost = self._by_variables.get(key)
+        if cost is not None:
+            return cost
+        cost, varies = _cost(schema, document, operation_name, variables)
+        if varies:
+            _remember(self._by_variables, key, cost, self._maxsize)
+        _remember(self._by_document, shape, None if varies else cost, self._maxsize)
         return cost
+
+
+def _digest(material: list[Any]) -> bytes:
+    text = json.dumps(material, sort_keys=True, default=repr, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+
+
+def _remember(cache: dict[bytes, Any], key: bytes, value: Any, maxsize: int) -> None:
+    if key not in cache and len(cache) >= maxsize:
+        del cache[next(iter(cache))]  # the oldest entry
+    cache[key] = value

@@ -132,8 +132,12 @@ _KNOWN_NEW = (AuditEntry, OutboxEvent)
 
 
 def _modified(instance: object) -> set[str]:
-    """The attributes of a loaded object changed since it was loaded."""
-    return {attribute.key for attribute in inspect(instance).attrs if attribute.history.added}
+    """The attributes of a loaded object changed since it was loaded: of those it was told
+    of (set, even to the same value), the ones whose value differs. (Asking every attribute
+    for its history was a tenth of a delivery's CPU.)"""
+    state = inspect(instance)
+    touched = set(state.manager).difference(state.unmodified)
+    return {key for key in touched if state.attrs[key].history.added}
 
 
 def _iso(moment: datetime | None) -> str:
