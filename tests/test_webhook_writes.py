@@ -19,10 +19,11 @@ from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.events import AuditEntry, OutboxEvent
 from spirit_tours.persistence.payments import Payment, WebhookDelivery
 from tests.booking_flows import booked
-from tests.conftest import UserFactory
+from tests.conftest import LiveServer, UserFactory
 from tests.graphql_client import GraphQLClient
 from tests.payment_flows import start_payment, stripe_api, stripe_event, stripe_signature
 from tests.quotation_flows import make_world
+from tests.sql_counter import count_statements
 
 
 async def _stored(sessions: SessionFactory, payment_id: uuid.UUID) -> dict[str, Any]:
@@ -58,7 +59,11 @@ async def _deliver(http: httpx.AsyncClient, body: bytes) -> str:
 
 
 async def test_a_credited_payment_stores_its_credit_audit_events_and_delivery(
-    gql: GraphQLClient, http: httpx.AsyncClient, make_user: UserFactory, sessions: SessionFactory
+    gql: GraphQLClient,
+    http: httpx.AsyncClient,
+    make_user: UserFactory,
+    sessions: SessionFactory,
+    live_server: LiveServer,
 ) -> None:
     world = await make_world(gql, make_user)
     booking_id = await booked(gql, world)
@@ -66,7 +71,10 @@ async def test_a_credited_payment_stores_its_credit_audit_events_and_delivery(
     before = await _stored(sessions, payment_id)
     body = stripe_event("payment_intent.succeeded", str(payment_id), amount=36000,
                         latest_charge="ch_1")  # fmt: skip
-    assert await _deliver(http, body) == "APPLIED"
+    async with count_statements(live_server) as statements:
+        assert await _deliver(http, body) == "APPLIED"
+    # The claim, then one statement for everything below (the unit of work took five).
+    assert len(statements) == 2, statements
     after = await _stored(sessions, payment_id)
 
     payment, booking = after["payment"], after["booking"]

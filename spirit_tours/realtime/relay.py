@@ -138,6 +138,7 @@ class Relay:
 
     async def _run(self) -> None:
         while True:
+            self._wake.clear()  # a poke during the batch (events it may miss) wakes the next
             try:
                 published = await relay_once(self._sessions)
             except Exception:
@@ -149,7 +150,6 @@ class Relay:
                 if published.count < _BATCH:
                     await asyncio.sleep(_GATHER_SECONDS)  # let the next batch gather
                 continue  # there may be more
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), _IDLE_SECONDS)
 

@@ -62,7 +62,7 @@ def _none() -> None:
 class _Lazy(Generic[K, V]):
     """A loader of :class:`Loaders`, built on first use and then kept on the instance (a
     non-data descriptor: the instance's attribute shadows it from then on). Building all
-    twenty-five for every operation was a tenth of a small query's CPU."""
+    twenty-four for every operation was a tenth of a small query's CPU."""
 
     def __init__(
         self,

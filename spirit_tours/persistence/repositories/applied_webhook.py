@@ -128,7 +128,10 @@ def _statement() -> Select[tuple[uuid.UUID]]:
     return select(payment.c.id).add_cte(booking, audit, events, delivery)
 
 
-_KNOWN_NEW = (AuditEntry, OutboxEvent)
+_WRITTEN: dict[type[object], set[str]] = {
+    AuditEntry: set(AUDIT_COLUMNS),
+    OutboxEvent: set(EVENT_COLUMNS),
+}
 
 
 def _modified(instance: object) -> set[str]:
@@ -138,6 +141,13 @@ def _modified(instance: object) -> set[str]:
     state = inspect(instance)
     touched = set(state.manager).difference(state.unmodified)
     return {key for key in touched if state.attrs[key].history.added}
+
+
+def _writable(instance: object) -> bool:
+    """A new object this statement writes whole: an audit entry or an event, with nothing set
+    but the columns it copies (an id or rooms given would be lost)."""
+    columns = _WRITTEN.get(type(instance))
+    return columns is not None and _modified(instance) <= columns
 
 
 def _iso(moment: datetime | None) -> str:
@@ -177,8 +187,9 @@ async def write_applied(
     :data:`DELIVERY_COLUMNS`), in one statement; the objects then leave the session, so its
     commit writes nothing more. False, with nothing written, when a change is not one this
     statement knows: the caller lets the unit of work write it."""
-    new = list(session.new)
-    if any(not isinstance(instance, _KNOWN_NEW) for instance in new):
+    # In the order they were added, as the unit of work would insert them.
+    new = sorted(session.new, key=lambda instance: inspect(instance).insert_order or 0)
+    if not all(_writable(instance) for instance in new):
         return False
     if set(session.dirty) - {payment, booking} or session.deleted:
         return False
