@@ -33,9 +33,10 @@ EVENTS_CHANNEL = "spirit:events"
 _LOCK = 0x5317_0E17
 _BATCH = 200
 _IDLE_SECONDS = 0.25
-# After a batch that was not full, the next one waits this long: events committed meanwhile
-# are published together. Under load that turns many batches of a few events (each a dozen
-# round trips) into fewer, larger ones; an event on a quiet server still goes out at once.
+# After a batch of several events (but not a full one), the next batch waits this long, so
+# events committed meanwhile are published together: under load, fewer and larger batches
+# instead of many of a few events, each a dozen round trips. A lone event (a quiet server, one
+# change after another) is followed by no wait: the next one still goes out at once.
 _GATHER_SECONDS = 0.03
 _EVENTS, _NOTIFICATIONS = OutboxEvent.__table__, Notification.__table__
 assert isinstance(_EVENTS, Table)
@@ -147,7 +148,7 @@ class Relay:
                 await asyncio.sleep(1)
             if published is not None:
                 await self._announce(published.position)
-                if published.count < _BATCH:
+                if 1 < published.count < _BATCH:  # events come in close together
                     await asyncio.sleep(_GATHER_SECONDS)  # let the next batch gather
                 continue  # there may be more
             with contextlib.suppress(TimeoutError):
