@@ -46,6 +46,10 @@ def create_engine(
         # every statement again (a twentieth of a webhook's CPU under bursty load).
         pool_size=2 * pool_size,
         max_overflow=0,
+        # The most recently used first: light traffic keeps to a few warm connections, and
+        # those a burst opened sit unused (pinged when next used, see below) instead of every
+        # one being rotated through and going idle long enough to need a ping each time.
+        pool_use_lifo=True,
         pool_timeout=pool_timeout,
         connect_args={"server_settings": {"application_name": "spirit-tours"}},
         # A failed statement's error (logged with its traceback, recorded by tracing) names the
