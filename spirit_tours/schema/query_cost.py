@@ -255,7 +255,7 @@ class OperationCosts:
         cost = self._by_document.get(shape)
         if cost is not None:
             return cost
-        key = _digest([text, operation_name, variables])
+        key = _digest([shape.hex(), variables])  # the document's digest, not its text again
         cost = self._by_variables.get(key)
         if cost is not None:
             return cost

@@ -58,8 +58,11 @@ PAYMENT_COLUMNS = ("provider", "provider_reference", "card_last4", "status", "re
 BOOKING_COLUMNS = ("amount_paid", "status", "confirmed_at")
 AUDIT_COLUMNS = ("at", "actor_id", "actor_role", "action", "object_type", "object_id", "details")
 EVENT_COLUMNS = ("occurred_at", "kind", "aggregate_type", "aggregate_id", "payload", "trace_parent")
+# A delivery's row but its payment (bound as ``delivery_<column>``, as the webhook claim
+# binds a duplicate's).
 DELIVERY_COLUMNS = ("provider", "received_at", "signature_valid", "event_id", "kind", "headers",
-                    "body", "outcome", "detail", "replayed_by_id", "payment_id")  # fmt: skip
+                    "body", "outcome", "detail", "replayed_by_id")  # fmt: skip
+_DELIVERY_ROW = (*DELIVERY_COLUMNS, "payment_id")
 
 
 def _changes(table: Table, prefix: str, names: Sequence[str]) -> dict[str, Any]:
@@ -120,7 +123,7 @@ def _statement() -> Select[tuple[uuid.UUID]]:
         .values(
             **{
                 name: bindparam(f"delivery_{name}", type_=_DELIVERIES.c[name].type)
-                for name in DELIVERY_COLUMNS
+                for name in _DELIVERY_ROW
             },
         )
         .cte("delivery")
@@ -184,9 +187,9 @@ async def write_applied(
 ) -> bool:
     """Write the changes to ``payment`` and ``booking`` (both locked in this transaction),
     the audit entries and events the session holds, and the delivery's row (values named as
-    :data:`DELIVERY_COLUMNS`), in one statement; the objects then leave the session, so its
-    commit writes nothing more. False, with nothing written, when a change is not one this
-    statement knows: the caller lets the unit of work write it."""
+    :data:`DELIVERY_COLUMNS`, and its ``payment_id``), in one statement; the objects then
+    leave the session, so its commit writes nothing more. False, with nothing written, when a
+    change is not one this statement knows: the caller lets the unit of work write it."""
     # In the order they were added, as the unit of work would insert them.
     new = sorted(session.new, key=lambda instance: inspect(instance).insert_order or 0)
     if not all(_writable(instance) for instance in new):
@@ -213,7 +216,7 @@ async def write_applied(
     }
     values.update((f"payment_{name}", getattr(payment, name)) for name in PAYMENT_COLUMNS)
     values.update((f"booking_{name}", getattr(booking, name)) for name in BOOKING_COLUMNS)
-    values.update((f"delivery_{name}", delivery[name]) for name in DELIVERY_COLUMNS)
+    values.update((f"delivery_{name}", delivery[name]) for name in _DELIVERY_ROW)
     for instance in (*new, payment, booking):
         session.expunge(instance)  # written below, not by the unit of work
     if payment_changed:

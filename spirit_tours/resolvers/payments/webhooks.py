@@ -40,7 +40,7 @@ from spirit_tours.permissions.viewer import Viewer
 from spirit_tours.persistence.bookings import Booking, BookingRefund
 from spirit_tours.persistence.database import SessionFactory
 from spirit_tours.persistence.payments import Payment, ProcessedWebhook, WebhookDelivery
-from spirit_tours.persistence.repositories.applied_webhook import write_applied
+from spirit_tours.persistence.repositories.applied_webhook import DELIVERY_COLUMNS, write_applied
 from spirit_tours.persistence.repositories.events import emit_event, record_audit
 from spirit_tours.resolvers.bookings.lifecycle import credit_booking
 from spirit_tours.resolvers.bookings.rules import ACTIVE
@@ -179,12 +179,10 @@ def _table_of_deliveries() -> Table:
 
 
 _DELIVERIES = _table_of_deliveries()
-_DELIVERY_COLUMNS = ("provider", "received_at", "signature_valid", "event_id", "kind", "headers",
-                     "body", "outcome", "detail", "replayed_by_id")  # fmt: skip
 # On the table, not the entity: the ORM would take bound values for a bulk insert.
 _STORE_DELIVERY = insert(_DELIVERIES).values(
     {name: bindparam(name, type_=_DELIVERIES.c[name].type)
-     for name in (*_DELIVERY_COLUMNS, "payment_id")}
+     for name in (*DELIVERY_COLUMNS, "payment_id")}
 )  # fmt: skip
 
 
@@ -233,13 +231,13 @@ def _claim_statement(condition: ColumnElement[bool]) -> Select[Payment, Booking,
     columns = _DELIVERIES.c
     duplicate_row = select(
         *(cast(bindparam(f"delivery_{name}", type_=columns[name].type), columns[name].type)
-          for name in _DELIVERY_COLUMNS),
+          for name in DELIVERY_COLUMNS),
         target.c.id,
     ).where(~first)  # fmt: skip
     # On the table, not the entity: the ORM would take bound values for a bulk insert.
     duplicate = (
         insert(_DELIVERIES)
-        .from_select([*_DELIVERY_COLUMNS, "payment_id"], duplicate_row)
+        .from_select([*DELIVERY_COLUMNS, "payment_id"], duplicate_row)
         .returning(_DELIVERIES.c.id)
         .cte("duplicate")
     )
@@ -286,7 +284,7 @@ async def _claim(
         delivery = _delivery_values(provider, body, headers, WebhookOutcome.DUPLICATE,
                                     event=event, replayed_by=replayed_by)  # fmt: skip
         bound = {**values, "event_id": event.event_id, "processed_at": delivery["received_at"]}
-        bound.update((f"delivery_{name}", delivery[name]) for name in _DELIVERY_COLUMNS)
+        bound.update((f"delivery_{name}", delivery[name]) for name in DELIVERY_COLUMNS)
         row = (await session.execute(_CLAIM[by], bound)).first()
         if row is not None:
             payment, booking, first = row
